@@ -1,0 +1,195 @@
+//! The running application: settings, database, clock and the shared in-process parts.
+//! [`App`] is cheap to clone; the HTTP handlers, dashboard, workers and CLI all use it.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use parking_lot::Mutex;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::api_keys::AuthKey;
+use crate::clock::{Millis, SharedClock, SystemClock};
+use crate::config::Settings;
+use crate::http::rate_limit::RateLimiter;
+use crate::http::request_log::RequestLog;
+use crate::on_db;
+use crate::store::Db;
+
+/// How long a key look-up is trusted before the database is asked again. Deleting or
+/// editing a key clears this node's cache at once; other nodes notice within this time.
+const KEY_CACHE_TTL: Duration = Duration::from_secs(10);
+
+#[derive(Clone)]
+pub struct App(Arc<Inner>);
+
+struct Inner {
+    settings: Settings,
+    db: Db,
+    clock: SharedClock,
+    secret_key: Vec<u8>,
+    jobs: Notify,
+    rate_limiter: RateLimiter,
+    request_log: RequestLog,
+    key_cache: Mutex<HashMap<String, (AuthKey, Instant)>>,
+    http_client: reqwest::Client,
+}
+
+impl App {
+    /// Connects, migrates and loads the instance secret.
+    pub async fn open(settings: Settings, clock: Option<SharedClock>) -> anyhow::Result<App> {
+        let db = Db::connect(&settings.database_url, &settings.data_dir).await?;
+        db.migrate().await.context("running database migrations")?;
+        let secret_key = load_or_create_secret(&db).await?;
+        let http_client = crate::net::outbound_client(&settings)?;
+        let app = App(Arc::new(Inner {
+            rate_limiter: RateLimiter::new(settings.rate_limit),
+            request_log: RequestLog::default(),
+            settings,
+            db,
+            clock: clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            secret_key,
+            jobs: Notify::new(),
+            key_cache: Mutex::new(HashMap::new()),
+            http_client,
+        }));
+        Ok(app)
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.0.settings
+    }
+    pub fn db(&self) -> &Db {
+        &self.0.db
+    }
+    pub fn now_ms(&self) -> Millis {
+        self.0.clock.now_ms()
+    }
+    pub fn secret_key(&self) -> &[u8] {
+        &self.0.secret_key
+    }
+    pub fn rate_limiter(&self) -> &RateLimiter {
+        &self.0.rate_limiter
+    }
+    pub fn request_log(&self) -> &RequestLog {
+        &self.0.request_log
+    }
+    pub fn http_client(&self) -> &reqwest::Client {
+        &self.0.http_client
+    }
+
+    /// Wakes this node's workers after work was enqueued.
+    pub fn notify_jobs(&self) {
+        self.0.jobs.notify_waiters();
+    }
+    pub async fn jobs_notified(&self) {
+        self.0.jobs.notified().await
+    }
+
+    pub fn cached_key(&self, hash: &str) -> Option<AuthKey> {
+        let cache = self.0.key_cache.lock();
+        cache
+            .get(hash)
+            .filter(|(_, at)| at.elapsed() < KEY_CACHE_TTL)
+            .map(|(key, _)| key.clone())
+    }
+    pub fn cache_key(&self, hash: String, key: AuthKey) {
+        let mut cache = self.0.key_cache.lock();
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        cache.insert(hash, (key, Instant::now()));
+    }
+    pub fn forget_cached_keys(&self) {
+        self.0.key_cache.lock().clear();
+    }
+}
+
+async fn load_or_create_secret(db: &Db) -> anyhow::Result<Vec<u8>> {
+    let fresh = hex::encode(crate::auth::tokens::random_bytes::<32>());
+    on_db!(db, |pool| {
+        sqlx::query(
+        "INSERT INTO instance_settings (key, value) VALUES ('secret_key', $1) ON CONFLICT (key) DO NOTHING"
+    )
+    .bind(&fresh)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    let stored: String = on_db!(db, |pool| sqlx::query_scalar(
+        "SELECT value FROM instance_settings WHERE key = 'secret_key'"
+    )
+    .fetch_one(pool)
+    .await)?;
+    Ok(hex::decode(stored).context("instance secret is not hex")?)
+}
+
+/// A started Herald: HTTP server, workers and the request-log writer.
+pub struct Running {
+    pub app: App,
+    pub addr: SocketAddr,
+    shutdown: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting requests, lets workers finish their current job, flushes logs.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        for task in self.tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+        }
+        self.app.db().close().await;
+    }
+
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+}
+
+/// Binds the listener (port 0 picks a free port) and starts everything.
+pub async fn start(app: App) -> anyhow::Result<Running> {
+    let listener = TcpListener::bind(app.settings().listen)
+        .await
+        .with_context(|| format!("binding {}", app.settings().listen))?;
+    let addr = listener.local_addr()?;
+    let shutdown = CancellationToken::new();
+    let mut tasks = Vec::new();
+
+    tasks.push(crate::http::request_log::spawn_writer(
+        &app,
+        shutdown.clone(),
+    ));
+    tasks.extend(crate::queue::worker::spawn_all(&app, shutdown.clone()));
+
+    let router = crate::http::router(app.clone());
+    let stop = shutdown.clone();
+    tasks.push(tokio::spawn(async move {
+        let service = tower::util::MapRequestLayer::new(crate::http::collapse_slashes);
+        let service = tower::Layer::layer(&service, router);
+        let serve = axum::serve(
+            listener,
+            axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+                SocketAddr,
+            >(service),
+        )
+        .with_graceful_shutdown(async move { stop.cancelled().await });
+        if let Err(err) = serve.await {
+            tracing::error!(error = %err, "HTTP server stopped");
+        }
+    }));
+    Ok(Running {
+        app,
+        addr,
+        shutdown,
+        tasks,
+    })
+}

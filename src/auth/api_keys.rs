@@ -1,0 +1,296 @@
+//! API keys: Resend's `re_<8>_<24>` tokens, stored only as a keyed hash and shown once.
+//! The API and the dashboard both go through these functions.
+
+use serde::Serialize;
+use sqlx::FromRow;
+
+use super::tokens::{keyed_hash, random_alphanumeric};
+use crate::app::App;
+use crate::clock::resend_timestamp;
+use crate::error::{AppError, AppResult};
+use crate::http::pagination::{ListResponse, Page};
+use crate::on_db;
+use crate::store::new_id;
+
+pub const MAX_NAME_LEN: usize = 50;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    FullAccess,
+    SendingAccess,
+}
+
+impl Permission {
+    pub fn parse(value: &str) -> AppResult<Self> {
+        match value {
+            "full_access" => Ok(Self::FullAccess),
+            "sending_access" => Ok(Self::SendingAccess),
+            _ => Err(AppError::new(
+                422,
+                "invalid_access",
+                "Access must be \"full_access\" | \"sending_access\".",
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::FullAccess => "full_access",
+            Self::SendingAccess => "sending_access",
+        }
+    }
+}
+
+/// A stored key, without its secret.
+#[derive(Debug, Clone, FromRow)]
+pub struct ApiKey {
+    pub id: String,
+    pub team_id: String,
+    pub name: String,
+    pub token_prefix: String,
+    pub permission: String,
+    pub domain_id: Option<String>,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub request_count: i64,
+}
+
+const COLUMNS: &str = "id, team_id, name, token_prefix, permission, domain_id, created_at, \
+                       last_used_at, request_count";
+
+/// The key a request authenticated with.
+#[derive(Debug, Clone)]
+pub struct AuthKey {
+    pub id: String,
+    pub team_id: String,
+    pub permission: Permission,
+    /// Set on sending keys restricted to one domain: the domain's name.
+    pub domain_name: Option<String>,
+}
+
+/// What a key list row shows in the API.
+#[derive(Debug, Serialize)]
+pub struct ApiKeyView {
+    pub id: String,
+    pub name: String,
+    pub permission: String,
+    pub domain_id: Option<String>,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+}
+
+impl From<&ApiKey> for ApiKeyView {
+    fn from(k: &ApiKey) -> Self {
+        Self {
+            id: k.id.clone(),
+            name: k.name.clone(),
+            permission: k.permission.clone(),
+            domain_id: k.domain_id.clone(),
+            created_at: resend_timestamp(k.created_at),
+            last_used_at: k.last_used_at.map(resend_timestamp),
+        }
+    }
+}
+
+/// Fields a caller may set; `None` leaves a field alone on update.
+#[derive(Debug, Default, Clone)]
+pub struct KeyInput {
+    pub name: Option<String>,
+    pub permission: Option<String>,
+    /// `Some(None)` clears the domain restriction.
+    pub domain_id: Option<Option<String>>,
+}
+
+pub fn generate_token() -> String {
+    format!("re_{}_{}", random_alphanumeric(8), random_alphanumeric(24))
+}
+
+fn hash_token(app: &App, token: &str) -> String {
+    keyed_hash(app.secret_key(), token)
+}
+
+fn validate_name(name: &str) -> AppResult<String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(AppError::missing_field("name"));
+    }
+    if name.chars().count() > MAX_NAME_LEN {
+        return Err(AppError::validation(format!(
+            "The `name` field must be at most {MAX_NAME_LEN} characters."
+        )));
+    }
+    Ok(name.to_string())
+}
+
+/// Checks that `domain_id` names a domain of the team and fits the permission.
+async fn validate_domain(
+    app: &App,
+    team_id: &str,
+    permission: Permission,
+    domain_id: Option<&str>,
+) -> AppResult<()> {
+    let Some(domain_id) = domain_id else {
+        return Ok(());
+    };
+    if permission != Permission::SendingAccess {
+        return Err(AppError::validation(
+            "The `domain_id` field can only be used with `sending_access` permission.",
+        ));
+    }
+    let found: Option<String> = on_db!(app.db(), |pool| sqlx::query_scalar(
+        "SELECT id FROM domains WHERE id = $1 AND team_id = $2"
+    )
+    .bind(domain_id)
+    .bind(team_id)
+    .fetch_optional(pool)
+    .await)?;
+    if found.is_none() {
+        return Err(AppError::not_found("Domain not found"));
+    }
+    Ok(())
+}
+
+/// Creates a key and returns it with its token, which is never available again.
+pub async fn create(app: &App, team_id: &str, input: KeyInput) -> AppResult<(ApiKey, String)> {
+    let name = validate_name(input.name.as_deref().unwrap_or(""))?;
+    let permission = Permission::parse(input.permission.as_deref().unwrap_or("full_access"))?;
+    let domain_id = input.domain_id.flatten().filter(|d| !d.is_empty());
+    validate_domain(app, team_id, permission, domain_id.as_deref()).await?;
+
+    let token = generate_token();
+    let key = ApiKey {
+        id: new_id(),
+        team_id: team_id.to_string(),
+        name,
+        token_prefix: token[..11].to_string(),
+        permission: permission.as_str().to_string(),
+        domain_id,
+        created_at: app.now_ms(),
+        last_used_at: None,
+        request_count: 0,
+    };
+    let hash = hash_token(app, &token);
+    on_db!(app.db(), |pool| sqlx::query(
+        "INSERT INTO api_keys (id, team_id, name, token_hash, token_prefix, permission, domain_id, \
+         created_at, request_count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0)"
+    )
+    .bind(&key.id)
+    .bind(&key.team_id)
+    .bind(&key.name)
+    .bind(&hash)
+    .bind(&key.token_prefix)
+    .bind(&key.permission)
+    .bind(&key.domain_id)
+    .bind(key.created_at)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok((key, token))
+}
+
+pub async fn list(app: &App, team_id: &str, page: &Page) -> AppResult<ListResponse<ApiKey>> {
+    let sql = page.sql(COLUMNS, "api_keys", "TRUE");
+    let rows = on_db!(app.db(), |pool| sqlx::query_as::<_, ApiKey>(
+        sqlx::AssertSqlSafe(sql.clone())
+    )
+    .bind(team_id)
+    .bind(page.cursor_id())
+    .fetch_all(pool)
+    .await)?;
+    Ok(page.finish(rows))
+}
+
+pub async fn get(app: &App, team_id: &str, id: &str) -> AppResult<ApiKey> {
+    let row = on_db!(app.db(), |pool| sqlx::query_as::<_, ApiKey>(
+        sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM api_keys WHERE id = $1 AND team_id = $2"
+        ))
+    )
+    .bind(id)
+    .bind(team_id)
+    .fetch_optional(pool)
+    .await)?;
+    row.ok_or_else(|| AppError::not_found("API key not found"))
+}
+
+pub async fn update(app: &App, team_id: &str, id: &str, input: KeyInput) -> AppResult<ApiKey> {
+    let mut key = get(app, team_id, id).await?;
+    if let Some(name) = &input.name {
+        key.name = validate_name(name)?;
+    }
+    if let Some(permission) = &input.permission {
+        key.permission = Permission::parse(permission)?.as_str().to_string();
+    }
+    if let Some(domain_id) = input.domain_id {
+        key.domain_id = domain_id.filter(|d| !d.is_empty());
+    }
+    let permission = Permission::parse(&key.permission)?;
+    if permission == Permission::FullAccess {
+        key.domain_id = None;
+    }
+    validate_domain(app, team_id, permission, key.domain_id.as_deref()).await?;
+    on_db!(app.db(), |pool| {
+        sqlx::query(
+        "UPDATE api_keys SET name = $3, permission = $4, domain_id = $5 WHERE id = $1 AND team_id = $2"
+    )
+    .bind(&key.id)
+    .bind(team_id)
+    .bind(&key.name)
+    .bind(&key.permission)
+    .bind(&key.domain_id)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    app.forget_cached_keys();
+    Ok(key)
+}
+
+pub async fn delete(app: &App, team_id: &str, id: &str) -> AppResult<()> {
+    let result = on_db!(app.db(), |pool| sqlx::query(
+        "DELETE FROM api_keys WHERE id = $1 AND team_id = $2"
+    )
+    .bind(id)
+    .bind(team_id)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    if result == 0 {
+        return Err(AppError::not_found("API key not found"));
+    }
+    app.forget_cached_keys();
+    Ok(())
+}
+
+#[derive(FromRow)]
+struct AuthRow {
+    id: String,
+    team_id: String,
+    permission: String,
+    domain_name: Option<String>,
+}
+
+/// Looks a bearer token up. `None` when no key has this token.
+pub async fn authenticate(app: &App, token: &str) -> AppResult<Option<AuthKey>> {
+    let hash = hash_token(app, token);
+    if let Some(hit) = app.cached_key(&hash) {
+        return Ok(Some(hit));
+    }
+    let row = on_db!(app.db(), |pool| sqlx::query_as::<_, AuthRow>(
+        "SELECT k.id, k.team_id, k.permission, d.name AS domain_name FROM api_keys k \
+         LEFT JOIN domains d ON d.id = k.domain_id WHERE k.token_hash = $1"
+    )
+    .bind(&hash)
+    .fetch_optional(pool)
+    .await)?;
+    let Some(row) = row else { return Ok(None) };
+    let key = AuthKey {
+        id: row.id,
+        team_id: row.team_id,
+        permission: Permission::parse(&row.permission)?,
+        domain_name: row.domain_name,
+    };
+    app.cache_key(hash, key.clone());
+    Ok(Some(key))
+}

@@ -1,0 +1,6 @@
+//! Who is calling: API keys (hashed, shown once), dashboard users and their sessions.
+
+pub mod api_keys;
+pub mod passwords;
+pub mod sessions;
+pub mod tokens;

@@ -1,0 +1,186 @@
+//! Dashboard users and their sessions. A session cookie holds a random token; the database
+//! keeps only its keyed hash, with the CSRF token that forms on the dashboard must echo.
+
+use sqlx::FromRow;
+
+use super::passwords;
+use super::tokens::{keyed_hash, random_alphanumeric};
+use crate::app::App;
+use crate::error::{AppError, AppResult};
+use crate::on_db;
+use crate::store::new_id;
+
+pub const SESSION_COOKIE: &str = "herald_session";
+pub const SESSION_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+    Member,
+}
+
+impl Role {
+    pub fn parse(value: &str) -> AppResult<Role> {
+        match value {
+            "admin" => Ok(Role::Admin),
+            "member" => Ok(Role::Member),
+            _ => Err(AppError::validation(
+                "Role must be \"admin\" or \"member\".",
+            )),
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct User {
+    pub id: String,
+    pub team_id: String,
+    pub email: String,
+    pub role: String,
+}
+
+/// The signed-in user of a dashboard request.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: User,
+    pub csrf_token: String,
+}
+
+impl Session {
+    pub fn is_admin(&self) -> bool {
+        self.user.role == Role::Admin.as_str()
+    }
+}
+
+pub async fn create_user(
+    app: &App,
+    team_id: &str,
+    email: &str,
+    password: &str,
+    role: Role,
+) -> AppResult<User> {
+    let email = email.trim().to_lowercase();
+    if !email.contains('@') {
+        return Err(AppError::validation(
+            "The user's email address is not valid.",
+        ));
+    }
+    if password.chars().count() < 8 {
+        return Err(AppError::validation(
+            "Passwords must be at least 8 characters.",
+        ));
+    }
+    let hash = passwords::hash(password.to_string()).await?;
+    let user = User {
+        id: new_id(),
+        team_id: team_id.to_string(),
+        email,
+        role: role.as_str().to_string(),
+    };
+    let inserted = on_db!(app.db(), |pool| sqlx::query(
+        "INSERT INTO users (id, team_id, email, password_hash, role, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (email) DO NOTHING"
+    )
+    .bind(&user.id)
+    .bind(&user.team_id)
+    .bind(&user.email)
+    .bind(&hash)
+    .bind(&user.role)
+    .bind(app.now_ms())
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    if inserted == 0 {
+        return Err(AppError::validation(
+            "A user with this email address already exists.",
+        ));
+    }
+    Ok(user)
+}
+
+#[derive(FromRow)]
+struct Credentials {
+    id: String,
+    password_hash: String,
+}
+
+/// Checks a password and opens a session; returns the cookie token.
+pub async fn login(app: &App, email: &str, password: &str) -> AppResult<Option<String>> {
+    let row = on_db!(app.db(), |pool| sqlx::query_as::<_, Credentials>(
+        "SELECT id, password_hash FROM users WHERE email = $1"
+    )
+    .bind(email.trim().to_lowercase())
+    .fetch_optional(pool)
+    .await)?;
+    let Some(row) = row else {
+        // Spend the same time as a real check so timing does not reveal which emails exist.
+        let _ = passwords::verify(password.to_string(), DUMMY_HASH.to_string()).await;
+        return Ok(None);
+    };
+    if !passwords::verify(password.to_string(), row.password_hash.clone()).await {
+        return Ok(None);
+    }
+    let token = random_alphanumeric(43);
+    let now = app.now_ms();
+    on_db!(app.db(), |pool| sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5)"
+    )
+    .bind(keyed_hash(app.secret_key(), &token))
+    .bind(&row.id)
+    .bind(random_alphanumeric(32))
+    .bind(now)
+    .bind(now + SESSION_TTL_MS)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(Some(token))
+}
+
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0n0r1rV4zJp4iJpXkGqkqZ2h8m3s9xQ0Yk1m2n3o4p5";
+
+#[derive(FromRow)]
+struct SessionRow {
+    id: String,
+    team_id: String,
+    email: String,
+    role: String,
+    csrf_token: String,
+}
+
+pub async fn find(app: &App, token: &str) -> AppResult<Option<Session>> {
+    let row = on_db!(app.db(), |pool| sqlx::query_as::<_, SessionRow>(
+        "SELECT u.id, u.team_id, u.email, u.role, s.csrf_token FROM sessions s \
+         JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2"
+    )
+    .bind(keyed_hash(app.secret_key(), token))
+    .bind(app.now_ms())
+    .fetch_optional(pool)
+    .await)?;
+    Ok(row.map(|r| Session {
+        user: User {
+            id: r.id,
+            team_id: r.team_id,
+            email: r.email,
+            role: r.role,
+        },
+        csrf_token: r.csrf_token,
+    }))
+}
+
+pub async fn logout(app: &App, token: &str) -> AppResult<()> {
+    on_db!(app.db(), |pool| sqlx::query(
+        "DELETE FROM sessions WHERE token_hash = $1"
+    )
+    .bind(keyed_hash(app.secret_key(), token))
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}

@@ -1,0 +1,252 @@
+//! The `herald` command line. Operators script against these names: keep them stable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use crate::app::{self, App};
+use crate::auth::api_keys::{self, KeyInput};
+use crate::auth::sessions::{self, Role};
+use crate::auth::tokens::random_alphanumeric;
+use crate::config::{EXAMPLE_CONFIG, Overrides, Settings};
+use crate::teams;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "herald",
+    version,
+    about = "Self-hostable email platform that speaks Resend's API"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// TOML configuration file (default: ./herald.toml when present).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Folder for the embedded SQLite database [env: HERALD_DATA_DIR]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// postgres://… to use PostgreSQL instead of SQLite [env: DATABASE_URL]
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API, the dashboard and the background workers (the default command).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage API keys.
+    #[command(subcommand, name = "api-keys")]
+    ApiKeys(ApiKeysCommand),
+    /// Manage dashboard users.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Configuration helpers.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ServeArgs {
+    /// Address to listen on, e.g. 127.0.0.1:8080 [env: HERALD_LISTEN]
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Outbound relay smtp://user:pass@host:port [env: HERALD_RELAY]
+    #[arg(long, value_name = "URL")]
+    pub relay: Option<String>,
+    /// DNS server ip:port for look-ups [env: HERALD_DNS_SERVER]
+    #[arg(long, value_name = "ADDR")]
+    pub dns_server: Option<String>,
+    /// Port used for delivery to MX hosts [env: HERALD_MX_PORT]
+    #[arg(long, value_name = "N")]
+    pub mx_port: Option<u16>,
+    /// Public base URL used in links [env: HERALD_PUBLIC_URL]
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeysCommand {
+    /// Create an API key and print its token (shown only this once).
+    Create {
+        /// Name of the key (at most 50 characters).
+        #[arg(long)]
+        name: String,
+        /// full_access or sending_access.
+        #[arg(long, default_value = "full_access")]
+        permission: String,
+        /// Restrict a sending key to this domain id.
+        #[arg(long, value_name = "ID")]
+        domain: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create a dashboard user in the first team; prints a generated password unless given.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// admin or member.
+        #[arg(long, default_value = "member")]
+        role: String,
+        /// Password (at least 8 characters); generated when absent.
+        #[arg(long)]
+        password: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the commented example configuration.
+    Example,
+    /// Load the configuration, report problems, print the result.
+    Check,
+}
+
+fn settings(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Result<Settings> {
+    let mut overrides = Overrides {
+        data_dir: global.data_dir.clone(),
+        database_url: global.database_url.clone(),
+        ..Overrides::default()
+    };
+    if let Some(s) = serve {
+        overrides.listen = s.listen;
+        overrides.relay = s.relay.clone();
+        overrides.dns_server = s.dns_server.clone();
+        overrides.mx_port = s.mx_port;
+        overrides.public_url = s.public_url.clone();
+    }
+    Settings::load(global.config.as_deref(), &overrides)
+}
+
+async fn first_team(app: &App) -> anyhow::Result<String> {
+    if let Some(id) = teams::first_team_id(app).await? {
+        return Ok(id);
+    }
+    teams::bootstrap(app).await?;
+    teams::first_team_id(app)
+        .await?
+        .context("no team exists; run `herald serve` once first")
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Serve(args) => serve(settings(&cli.global, Some(&args))?).await,
+        Command::Migrate => {
+            let app = App::open(settings(&cli.global, None)?, None).await?;
+            println!("Migrations applied ({} database).", app.db().backend_name());
+            Ok(())
+        }
+        Command::ApiKeys(ApiKeysCommand::Create {
+            name,
+            permission,
+            domain,
+        }) => {
+            let app = App::open(settings(&cli.global, None)?, None).await?;
+            let team = first_team(&app).await?;
+            let input = KeyInput {
+                name: Some(name),
+                permission: Some(permission),
+                domain_id: Some(domain),
+            };
+            let (key, token) = api_keys::create(&app, &team, input)
+                .await
+                .map_err(anyhow::Error::new)?;
+            eprintln!(
+                "Created API key {} ({}). The token is shown only once:",
+                key.id, key.permission
+            );
+            println!("{token}");
+            Ok(())
+        }
+        Command::Users(UsersCommand::Create {
+            email,
+            role,
+            password,
+        }) => {
+            let app = App::open(settings(&cli.global, None)?, None).await?;
+            let team = first_team(&app).await?;
+            let role = Role::parse(&role).map_err(anyhow::Error::new)?;
+            let generated = password.is_none();
+            let password = password.unwrap_or_else(|| random_alphanumeric(20));
+            let user = sessions::create_user(&app, &team, &email, &password, role)
+                .await
+                .map_err(anyhow::Error::new)?;
+            println!("Created {} user {}.", user.role, user.email);
+            if generated {
+                println!("Password (shown once): {password}");
+            }
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Example) => {
+            print!("{EXAMPLE_CONFIG}");
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Check) => {
+            let s = settings(&cli.global, None)?;
+            println!("{}", toml::to_string_pretty(&s)?);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let app = App::open(settings, None).await?;
+    let first = teams::bootstrap(&app).await.map_err(anyhow::Error::new)?;
+    let running = app::start(app.clone()).await?;
+    let base = if app.settings().public_url.is_empty() {
+        running.base_url()
+    } else {
+        app.settings().public_base_url()
+    };
+    println!(
+        "Herald is listening on {} ({} database).",
+        running.base_url(),
+        app.db().backend_name()
+    );
+    println!("Dashboard: {base}/dashboard");
+    if let Some(first) = first {
+        println!();
+        println!(
+            "First start: a team, an admin and an API key were created. They are shown only once."
+        );
+        println!("Dashboard login: {}", first.admin_email);
+        println!("Dashboard password: {}", first.admin_password);
+        println!("API key:");
+        println!("{}", first.api_key);
+        println!();
+    }
+    let stop = running.shutdown_token();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate() => {}
+        _ = stop.cancelled() => {}
+    }
+    println!("Shutting down.");
+    running.stop().await;
+    Ok(())
+}
+
+async fn terminate() {
+    #[cfg(unix)]
+    {
+        if let Ok(mut sig) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            sig.recv().await;
+            return;
+        }
+    }
+    std::future::pending::<()>().await
+}

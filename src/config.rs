@@ -1,0 +1,202 @@
+//! Settings, layered: compiled defaults, then a TOML file, then `HERALD_*` environment
+//! variables (plus `DATABASE_URL`), then command-line flags. `herald.example.toml` documents
+//! every key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+pub const EXAMPLE_CONFIG: &str = include_str!("../herald.example.toml");
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address the HTTP server (API and dashboard) listens on.
+    pub listen: SocketAddr,
+    /// Folder for the embedded SQLite database and other local state.
+    pub data_dir: PathBuf,
+    /// `postgres://…` to run on PostgreSQL; empty means SQLite in `data_dir`.
+    pub database_url: String,
+    /// Base URL users reach this installation at (used in links); empty means `http://<listen>`.
+    pub public_url: String,
+    /// Outbound relay `smtp://user:pass@host:port`; empty means direct delivery to MX hosts.
+    pub relay: String,
+    /// DNS server `ip:port` used for look-ups instead of the system resolver.
+    pub dns_server: String,
+    /// TCP port used when delivering to MX hosts.
+    pub mx_port: u16,
+    /// API requests per second allowed per team (all keys of a team share it).
+    pub rate_limit: u32,
+    /// Regions whose mail this node delivers.
+    pub regions: Vec<String>,
+    /// Allow fetching remote attachments and calling webhooks on private or loopback addresses.
+    pub allow_private_urls: bool,
+    /// Largest remote attachment fetched by `path`, in bytes.
+    pub max_remote_attachment_bytes: u64,
+    /// Background job workers running in this process.
+    pub workers: usize,
+    /// Emit log lines as JSON.
+    pub log_json: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".parse().expect("valid default address"),
+            data_dir: PathBuf::from("./herald-data"),
+            database_url: String::new(),
+            public_url: String::new(),
+            relay: String::new(),
+            dns_server: String::new(),
+            mx_port: 25,
+            rate_limit: 100,
+            regions: crate::REGIONS.iter().map(|r| r.to_string()).collect(),
+            allow_private_urls: false,
+            max_remote_attachment_bytes: 40 * 1024 * 1024,
+            workers: 4,
+            log_json: false,
+        }
+    }
+}
+
+/// Values given on the command line; `None` leaves the lower layers alone.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub relay: Option<String>,
+    pub dns_server: Option<String>,
+    pub mx_port: Option<u16>,
+    pub public_url: Option<String>,
+}
+
+impl Settings {
+    /// Loads the layers in order. `file` is the `--config` path; without it
+    /// `./herald.toml` is read when present.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Self> {
+        let defaults = config::Config::try_from(&Settings::default())?;
+        let mut builder = config::Config::builder().add_source(defaults);
+        match file {
+            Some(path) => {
+                builder = builder.add_source(config::File::from(path).required(true));
+            }
+            None => {
+                builder =
+                    builder.add_source(config::File::with_name("herald.toml").required(false));
+            }
+        }
+        builder = builder.add_source(
+            config::Environment::with_prefix("HERALD")
+                .prefix_separator("_")
+                .separator("__")
+                .list_separator(",")
+                .with_list_parse_key("regions")
+                .try_parsing(true),
+        );
+        if let Ok(url) = std::env::var("DATABASE_URL") {
+            builder = builder.set_override("database_url", url)?;
+        }
+        let mut settings: Settings = builder
+            .build()
+            .context("reading configuration")?
+            .try_deserialize()
+            .context("invalid configuration")?;
+        settings.apply(overrides);
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    pub fn apply(&mut self, o: &Overrides) {
+        if let Some(v) = o.listen {
+            self.listen = v;
+        }
+        if let Some(v) = &o.data_dir {
+            self.data_dir = v.clone();
+        }
+        if let Some(v) = &o.database_url {
+            self.database_url = v.clone();
+        }
+        if let Some(v) = &o.relay {
+            self.relay = v.clone();
+        }
+        if let Some(v) = &o.dns_server {
+            self.dns_server = v.clone();
+        }
+        if let Some(v) = o.mx_port {
+            self.mx_port = v;
+        }
+        if let Some(v) = &o.public_url {
+            self.public_url = v.clone();
+        }
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if !self.database_url.is_empty()
+            && !self.database_url.starts_with("postgres://")
+            && !self.database_url.starts_with("postgresql://")
+            && !self.database_url.starts_with("sqlite:")
+        {
+            anyhow::bail!(
+                "database_url must start with postgres:// (or sqlite:), got {:?}",
+                self.database_url
+            );
+        }
+        if !self.relay.is_empty()
+            && !self.relay.starts_with("smtp://")
+            && !self.relay.starts_with("smtps://")
+        {
+            anyhow::bail!("relay must look like smtp://user:pass@host:port");
+        }
+        if !self.dns_server.is_empty() && self.dns_server.parse::<SocketAddr>().is_err() {
+            anyhow::bail!("dns_server must be ip:port, got {:?}", self.dns_server);
+        }
+        if self.rate_limit == 0 {
+            anyhow::bail!("rate_limit must be at least 1 request per second");
+        }
+        for region in &self.regions {
+            if !crate::REGIONS.contains(&region.as_str()) {
+                anyhow::bail!(
+                    "unknown region {region:?}; known: {}",
+                    crate::REGIONS.join(", ")
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The base URL used in links, without a trailing slash.
+    pub fn public_base_url(&self) -> String {
+        if self.public_url.is_empty() {
+            format!("http://{}", self.listen)
+        } else {
+            self.public_url.trim_end_matches('/').to_string()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_file_parses_and_matches_defaults() {
+        let parsed: Settings = toml::from_str(EXAMPLE_CONFIG).expect("example config parses");
+        let defaults = Settings::default();
+        assert_eq!(parsed.listen, defaults.listen);
+        assert_eq!(parsed.mx_port, defaults.mx_port);
+        assert_eq!(parsed.rate_limit, defaults.rate_limit);
+    }
+
+    #[test]
+    fn rejects_bad_values() {
+        let mut s = Settings::default();
+        s.database_url = "mysql://x".into();
+        assert!(s.validate().is_err());
+        let mut s = Settings::default();
+        s.dns_server = "not-an-address".into();
+        assert!(s.validate().is_err());
+    }
+}

@@ -1,0 +1,92 @@
+//! The one error type services return. It carries Resend's error triple
+//! (`statusCode`, `name`, `message`), so the HTTP layer renders it as is and the dashboard
+//! shows its message.
+
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppError {
+    pub status: u16,
+    pub name: &'static str,
+    pub message: String,
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn new(status: u16, name: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            name,
+            message: message.into(),
+        }
+    }
+
+    /// 422 `validation_error`: a field has a bad value; the message names the field.
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::new(422, "validation_error", message)
+    }
+
+    /// 422 `missing_required_field`, e.g. ``Missing `email` field.``
+    pub fn missing_field(field: &str) -> Self {
+        Self::new(
+            422,
+            "missing_required_field",
+            format!("Missing `{field}` field."),
+        )
+    }
+
+    /// 422 `invalid_parameter`, used for malformed ids in paths.
+    pub fn invalid_parameter(message: impl Into<String>) -> Self {
+        Self::new(422, "invalid_parameter", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(404, "not_found", message)
+    }
+
+    pub fn restricted_api_key() -> Self {
+        Self::new(
+            401,
+            "restricted_api_key",
+            "This API key is restricted to only send emails.",
+        )
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(500, "internal_server_error", message)
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.status == 404
+    }
+}
+
+impl fmt::Display for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.status, self.name, self.message)
+    }
+}
+
+impl std::error::Error for AppError {}
+
+impl From<sqlx::Error> for AppError {
+    fn from(err: sqlx::Error) -> Self {
+        tracing::error!(error = %err, "database error");
+        Self::internal("An unexpected error occurred while accessing the database.")
+    }
+}
+
+impl From<anyhow::Error> for AppError {
+    fn from(err: anyhow::Error) -> Self {
+        tracing::error!(error = ?err, "unexpected error");
+        Self::internal("An unexpected error occurred.")
+    }
+}
+
+impl From<serde_json::Error> for AppError {
+    fn from(err: serde_json::Error) -> Self {
+        tracing::error!(error = %err, "json error");
+        Self::internal("An unexpected error occurred while encoding data.")
+    }
+}

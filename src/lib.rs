@@ -1,0 +1,24 @@
+//! Herald: a self-hostable email platform that speaks Resend's API.
+//!
+//! Layout: `http` (server, gate, errors, pagination) and `api` (Resend's routes) and
+//! `dashboard` (web pages) are the front ends; `auth`, `emails`, `teams` are the services they
+//! share; `queue` runs background work; `store` is the database layer for SQLite and PostgreSQL.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod dashboard;
+pub mod emails;
+pub mod error;
+pub mod http;
+pub mod net;
+pub mod queue;
+pub mod serde_util;
+pub mod store;
+pub mod teams;
+
+/// Sending regions, as Resend names them. The first is the default.
+pub const REGIONS: &[&str] = &["us-east-1", "eu-west-1", "sa-east-1", "ap-northeast-1"];

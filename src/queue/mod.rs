@@ -1,0 +1,206 @@
+//! The durable job queue. Every piece of background work is a row in `jobs`, committed in
+//! the same transaction as the data it acts on, so an accepted request never loses its work.
+//!
+//! States: `queued` (waiting for `run_at`), `running` (claimed under a lease until
+//! `locked_until`), `done`, `dead` (out of attempts) and `canceled`. A worker that crashes
+//! simply lets its lease run out; the job is then claimed again. On PostgreSQL claims use
+//! `FOR UPDATE SKIP LOCKED`, so nodes sharing a database never take the same job.
+
+pub mod worker;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sqlx::FromRow;
+
+use crate::clock::Millis;
+use crate::on_db;
+use crate::store::{Db, new_id};
+
+/// How long a claim is exclusive before another worker may take the job over.
+pub const LEASE_MS: Millis = 5 * 60 * 1000;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct Job {
+    pub id: String,
+    pub kind: String,
+    pub payload: String,
+    pub region: Option<String>,
+    pub attempts: i32,
+    pub max_attempts: i32,
+}
+
+impl Job {
+    pub fn payload<T: DeserializeOwned>(&self) -> anyhow::Result<T> {
+        Ok(serde_json::from_str(&self.payload)?)
+    }
+}
+
+/// A job to insert. `unique_key` lets the owner find it again (cancel, reschedule).
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub kind: &'static str,
+    pub payload: String,
+    pub run_at: Millis,
+    pub max_attempts: i32,
+    pub unique_key: Option<String>,
+    pub region: Option<String>,
+}
+
+impl NewJob {
+    pub fn new(kind: &'static str, payload: &impl Serialize, run_at: Millis) -> Self {
+        Self {
+            kind,
+            payload: serde_json::to_string(payload).unwrap_or_else(|_| "null".into()),
+            run_at,
+            max_attempts: 10,
+            unique_key: None,
+            region: None,
+        }
+    }
+
+    pub fn unique_key(mut self, key: impl Into<String>) -> Self {
+        self.unique_key = Some(key.into());
+        self
+    }
+}
+
+/// Inserts a job inside the caller's transaction (any sqlx executor of either backend).
+#[macro_export]
+macro_rules! enqueue_in {
+    ($executor:expr, $job:expr, $now:expr) => {{
+        let job: &$crate::queue::NewJob = $job;
+        sqlx::query(
+            "INSERT INTO jobs (id, kind, payload, region, state, run_at, attempts, max_attempts, \
+             unique_key, created_at, updated_at) VALUES ($1, $2, $3, $4, 'queued', $5, 0, $6, $7, $8, $8)",
+        )
+        .bind($crate::store::new_id())
+        .bind(job.kind)
+        .bind(&job.payload)
+        .bind(&job.region)
+        .bind(job.run_at)
+        .bind(job.max_attempts)
+        .bind(&job.unique_key)
+        .bind($now)
+        .execute($executor)
+        .await
+        .map(|r| r.rows_affected())
+    }};
+}
+
+pub async fn enqueue(db: &Db, job: &NewJob, now: Millis) -> Result<(), sqlx::Error> {
+    on_db!(db, |pool| enqueue_in!(pool, job, now))?;
+    Ok(())
+}
+
+/// Claims up to `limit` due jobs of `kind` for `worker_id`.
+pub async fn claim(
+    db: &Db,
+    kind: &str,
+    worker_id: &str,
+    now: Millis,
+    limit: i64,
+) -> Result<Vec<Job>, sqlx::Error> {
+    const DUE: &str = "kind = $1 AND ((state = 'queued' AND run_at <= $2) \
+                       OR (state = 'running' AND locked_until < $2))";
+    let jobs = match db {
+        Db::Sqlite(pool) => {
+            sqlx::query_as::<_, Job>(sqlx::AssertSqlSafe(format!(
+                "UPDATE jobs SET state = 'running', locked_by = $3, locked_until = $4, \
+                 attempts = attempts + 1, updated_at = $2 \
+                 WHERE id IN (SELECT id FROM jobs WHERE {DUE} ORDER BY run_at LIMIT $5) \
+                 RETURNING id, kind, payload, region, attempts, max_attempts"
+            )))
+            .bind(kind)
+            .bind(now)
+            .bind(worker_id)
+            .bind(now + LEASE_MS)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_as::<_, Job>(sqlx::AssertSqlSafe(format!(
+                "UPDATE jobs SET state = 'running', locked_by = $3, locked_until = $4, \
+                 attempts = attempts + 1, updated_at = $2 \
+                 WHERE id IN (SELECT id FROM jobs WHERE {DUE} ORDER BY run_at LIMIT $5 \
+                 FOR UPDATE SKIP LOCKED) \
+                 RETURNING id, kind, payload, region, attempts, max_attempts"
+            )))
+            .bind(kind)
+            .bind(now)
+            .bind(worker_id)
+            .bind(now + LEASE_MS)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        }
+    };
+    Ok(jobs)
+}
+
+pub async fn complete(db: &Db, job_id: &str, now: Millis) -> Result<(), sqlx::Error> {
+    on_db!(db, |pool| sqlx::query(
+        "UPDATE jobs SET state = 'done', locked_by = NULL, locked_until = NULL, updated_at = $2 \
+         WHERE id = $1"
+    )
+    .bind(job_id)
+    .bind(now)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Exponential backoff: 30 s, 1 min, 2 min … capped at 1 hour.
+pub fn backoff_ms(attempts: i32) -> Millis {
+    let exp = attempts.clamp(1, 12) as u32 - 1;
+    (30_000i64 * 2i64.pow(exp)).min(3_600_000)
+}
+
+/// Records a failed attempt: back to `queued` after a backoff, or `dead` when out of attempts.
+pub async fn fail(db: &Db, job: &Job, error: &str, now: Millis) -> Result<(), sqlx::Error> {
+    let dead = job.attempts >= job.max_attempts;
+    let state = if dead { "dead" } else { "queued" };
+    let run_at = now + backoff_ms(job.attempts);
+    on_db!(db, |pool| sqlx::query(
+        "UPDATE jobs SET state = $2, run_at = $3, last_error = $4, locked_by = NULL, \
+         locked_until = NULL, updated_at = $5 WHERE id = $1"
+    )
+    .bind(&job.id)
+    .bind(state)
+    .bind(run_at)
+    .bind(error)
+    .bind(now)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Counts jobs by state, for the dashboard and tests.
+pub async fn count_in_state(db: &Db, kind: &str, state: &str) -> Result<i64, sqlx::Error> {
+    on_db!(db, |pool| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM jobs WHERE kind = $1 AND state = $2"
+    )
+    .bind(kind)
+    .bind(state)
+    .fetch_one(pool)
+    .await)
+}
+
+pub fn new_worker_id() -> String {
+    format!("worker-{}", &new_id()[24..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff_ms;
+
+    #[test]
+    fn backoff_grows_and_caps() {
+        assert_eq!(backoff_ms(1), 30_000);
+        assert_eq!(backoff_ms(2), 60_000);
+        assert_eq!(backoff_ms(3), 120_000);
+        assert_eq!(backoff_ms(20), 3_600_000);
+    }
+}

@@ -1,0 +1,123 @@
+//! Storage: one code path for SQLite (default, embedded) and PostgreSQL (several nodes).
+//!
+//! Queries are written once, in portable SQL with `$1…$n` placeholders, and run on either
+//! pool through [`on_db!`]: the body is compiled once per backend, so types are checked for
+//! both. Only where the dialects differ (row locking on job claims) does code branch.
+//! Portable rules: ids are TEXT (UUID strings), times are BIGINT epoch milliseconds bound
+//! from the app's clock, JSON is TEXT, booleans are BOOLEAN.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+/// Runs the same expression against whichever pool backs `db`.
+/// Inside the body, `$pool` is a `&SqlitePool` or a `&PgPool`.
+#[macro_export]
+macro_rules! on_db {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::store::Db::Sqlite($pool) => $body,
+            $crate::store::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl Db {
+    /// Opens the database `database_url` names, or SQLite in `data_dir` when it is empty.
+    pub async fn connect(database_url: &str, data_dir: &Path) -> anyhow::Result<Db> {
+        if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(database_url)
+                .context("parsing the PostgreSQL URL")?
+                .application_name("herald");
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await
+                .context("connecting to PostgreSQL")?;
+            return Ok(Db::Postgres(pool));
+        }
+        let options = if database_url.starts_with("sqlite:") {
+            SqliteConnectOptions::from_str(database_url).context("parsing the SQLite URL")?
+        } else {
+            std::fs::create_dir_all(data_dir)
+                .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
+            SqliteConnectOptions::new().filename(data_dir.join("herald.db"))
+        };
+        // WAL lets readers run beside the single writer; FULL makes every commit durable
+        // (an accepted email survives power loss, not only a crash).
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .context("opening the SQLite database")?;
+        Ok(Db::Sqlite(pool))
+    }
+
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match self {
+            Db::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
+            Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Db::Postgres(_))
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn close(&self) {
+        on_db!(self, |pool| pool.close().await)
+    }
+}
+
+/// A new time-ordered id (UUID v7, hyphenated): keyset pagination and B-tree inserts
+/// follow creation order.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    fn stems(dir: &str) -> BTreeSet<String> {
+        std::fs::read_dir(dir)
+            .expect("migrations dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn both_backends_have_the_same_migrations() {
+        let root = env!("CARGO_MANIFEST_DIR");
+        assert_eq!(
+            stems(&format!("{root}/migrations/sqlite")),
+            stems(&format!("{root}/migrations/postgres"))
+        );
+    }
+}

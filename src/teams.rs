@@ -1,0 +1,86 @@
+//! Teams and the first start: an empty database gets a team, an admin user with a random
+//! password and a full-access API key, printed once.
+
+use crate::app::App;
+use crate::auth::api_keys::{self, KeyInput};
+use crate::auth::sessions::{self, Role};
+use crate::auth::tokens::random_alphanumeric;
+use crate::error::AppResult;
+use crate::on_db;
+use crate::store::new_id;
+
+pub const FIRST_ADMIN_EMAIL: &str = "admin@herald.local";
+
+/// What the first start created; the secrets exist only here.
+#[derive(Debug, Clone)]
+pub struct FirstStart {
+    pub team_id: String,
+    pub admin_email: String,
+    pub admin_password: String,
+    pub api_key: String,
+}
+
+pub async fn create_team(app: &App, name: &str) -> AppResult<String> {
+    let id = new_id();
+    on_db!(app.db(), |pool| sqlx::query(
+        "INSERT INTO teams (id, name, created_at) VALUES ($1, $2, $3)"
+    )
+    .bind(&id)
+    .bind(name)
+    .bind(app.now_ms())
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(id)
+}
+
+pub async fn first_team_id(app: &App) -> AppResult<Option<String>> {
+    Ok(on_db!(app.db(), |pool| sqlx::query_scalar::<_, String>(
+        "SELECT id FROM teams ORDER BY created_at, id LIMIT 1"
+    )
+    .fetch_optional(pool)
+    .await)?)
+}
+
+/// Creates the first team, admin and key when the database has no team yet.
+/// Several nodes may start at once on PostgreSQL: the instance-settings row acts as the lock.
+pub async fn bootstrap(app: &App) -> AppResult<Option<FirstStart>> {
+    let claimed = on_db!(app.db(), |pool| {
+        sqlx::query(
+        "INSERT INTO instance_settings (key, value) VALUES ('bootstrapped', $1) ON CONFLICT (key) DO NOTHING"
+    )
+    .bind(app.now_ms().to_string())
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    if claimed == 0 {
+        return Ok(None);
+    }
+    let team_id = create_team(app, "My team").await?;
+    let admin_password = random_alphanumeric(20);
+    sessions::create_user(
+        app,
+        &team_id,
+        FIRST_ADMIN_EMAIL,
+        &admin_password,
+        Role::Admin,
+    )
+    .await?;
+    let (_, api_key) = api_keys::create(
+        app,
+        &team_id,
+        KeyInput {
+            name: Some("Default key".into()),
+            permission: Some("full_access".into()),
+            domain_id: None,
+        },
+    )
+    .await?;
+    Ok(Some(FirstStart {
+        team_id,
+        admin_email: FIRST_ADMIN_EMAIL.into(),
+        admin_password,
+        api_key,
+    }))
+}

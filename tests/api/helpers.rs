@@ -1,0 +1,224 @@
+//! Starts a real Herald on a random port with a fresh database: SQLite in a temporary
+//! folder, or a new PostgreSQL database when `HERALD_TEST_DATABASE=postgres`
+//! (server from `HERALD_TEST_PG_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`).
+
+use std::sync::Arc;
+
+use herald::app::{self, App, Running};
+use herald::clock::{ManualClock, SharedClock};
+use herald::config::Settings;
+use reqwest::Method;
+use serde_json::Value;
+
+pub struct TestApp {
+    pub base: String,
+    /// A full-access key of the first team.
+    pub key: String,
+    pub admin_email: String,
+    pub admin_password: String,
+    pub app: App,
+    pub client: reqwest::Client,
+    running: Option<Running>,
+    pg_database: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+pub fn using_postgres() -> bool {
+    std::env::var("HERALD_TEST_DATABASE").is_ok_and(|v| v == "postgres")
+}
+
+fn postgres_server() -> String {
+    std::env::var("HERALD_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+async fn drop_postgres_database(name: &str) {
+    use sqlx::Connection;
+    if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_server()).await {
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut conn)
+        .await;
+    }
+}
+
+/// Creates an empty database; returns its URL and name.
+pub async fn fresh_postgres_database() -> (String, String) {
+    use sqlx::Connection;
+    let server = postgres_server();
+    let name = format!("herald_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&server)
+        .await
+        .expect("connect to PostgreSQL");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let (prefix, _) = server.rsplit_once('/').expect("database URL has a path");
+    (format!("{prefix}/{name}"), name)
+}
+
+pub struct Options {
+    pub clock: Option<SharedClock>,
+    pub rate_limit: u32,
+    pub allow_private_urls: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            clock: None,
+            rate_limit: 10_000,
+            allow_private_urls: true,
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Options::default()).await
+}
+
+pub async fn spawn_app_with_clock(clock: Arc<ManualClock>) -> TestApp {
+    spawn_app_with(Options {
+        clock: Some(clock),
+        ..Options::default()
+    })
+    .await
+}
+
+pub async fn spawn_app_with(options: Options) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = Settings::default();
+    settings.listen = "127.0.0.1:0".parse().unwrap();
+    settings.data_dir = dir.path().to_path_buf();
+    settings.rate_limit = options.rate_limit;
+    settings.allow_private_urls = options.allow_private_urls;
+    let mut pg_database = None;
+    if using_postgres() {
+        let (url, name) = fresh_postgres_database().await;
+        settings.database_url = url;
+        pg_database = Some(name);
+    }
+    let app = App::open(settings, options.clock).await.expect("open app");
+    let first = herald::teams::bootstrap(&app)
+        .await
+        .expect("bootstrap")
+        .expect("fresh database bootstraps");
+    let running = app::start(app.clone()).await.expect("start");
+    TestApp {
+        base: running.base_url(),
+        key: first.api_key,
+        admin_email: first.admin_email,
+        admin_password: first.admin_password,
+        app,
+        client: reqwest::Client::new(),
+        running: Some(running),
+        pg_database,
+        _dir: dir,
+    }
+}
+
+/// A response, read whole.
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Sends a request with the test key; `body` `None` sends no body.
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        self.call_with_key(&self.key.clone(), method, path, body)
+            .await
+    }
+
+    pub async fn call_with_key(
+        &self,
+        key: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut req = self.client.request(method, self.url(path)).bearer_auth(key);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        read(req.send().await.expect("request")).await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.call(Method::GET, path, None).await
+    }
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(body)).await
+    }
+    pub async fn patch(&self, path: &str, body: Value) -> Reply {
+        self.call(Method::PATCH, path, Some(body)).await
+    }
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.call(Method::DELETE, path, None).await
+    }
+
+    /// Runs every due job of every kind until none is left.
+    pub async fn run_pending_jobs(&self) -> usize {
+        let mut total = 0;
+        let worker = herald::queue::new_worker_id();
+        loop {
+            let mut ran = 0;
+            for (kind, handler) in herald::queue::worker::handlers() {
+                ran += herald::queue::worker::run_due(&self.app, kind, &handler, &worker)
+                    .await
+                    .expect("run jobs");
+            }
+            if ran == 0 {
+                return total;
+            }
+            total += ran;
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(running) = self.running.take() {
+            running.stop().await;
+        }
+        if let Some(name) = self.pg_database.take() {
+            drop_postgres_database(&name).await;
+        }
+    }
+}
+
+pub async fn read(resp: reqwest::Response) -> Reply {
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let text = resp.text().await.expect("body");
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// Asserts Resend's error body: exactly `statusCode`, `message`, `name`.
+#[track_caller]
+pub fn assert_error(reply: &Reply, status: u16, name: &str) {
+    assert_eq!(reply.status, status, "status of {}", reply.body);
+    assert_eq!(reply.body["statusCode"], status, "{}", reply.body);
+    assert_eq!(reply.body["name"], name, "{}", reply.body);
+    assert!(reply.body["message"].is_string(), "{}", reply.body);
+    assert_eq!(
+        reply.body.as_object().map(|o| o.len()),
+        Some(3),
+        "{}",
+        reply.body
+    );
+}

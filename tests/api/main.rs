@@ -1,0 +1,6 @@
+//! Integration tests: one binary (faster to link), one module per area.
+//! Every test starts a real Herald on a random port; see `helpers`.
+
+mod api_keys;
+mod conventions;
+mod helpers;
