@@ -1,11 +1,50 @@
-//! The web dashboard: server-rendered pages for signed-in team members.
+//! The web dashboard: server-rendered pages (askama templates in `templates/`, htmx for
+//! in-place updates, every page also a plain form) for signed-in team members.
+//!
+//! Layout: `session` (cookie → signed-in user), `csrf` (same-site check + tokens), `login`,
+//! `api_keys` (the API Keys page), `pages` (rendering, shell, error pages), `format` (times),
+//! `assets` (CSS/JS compiled in).
+
+mod api_keys;
+mod assets;
+mod csrf;
+mod format;
+mod login;
+mod pages;
+mod session;
 
 use axum::Router;
-use axum::response::Redirect;
+use axum::http::{HeaderValue, header};
+use axum::response::{Redirect, Response};
 use axum::routing::get;
 
 use crate::app::App;
 
 pub fn routes() -> Router<App> {
-    Router::new().route("/", get(|| async { Redirect::to("/dashboard/api-keys") }))
+    let pages = Router::new()
+        .route("/", get(|| async { Redirect::to(login::HOME) }))
+        .route("/dashboard", get(|| async { Redirect::to(login::HOME) }))
+        .route("/login", get(login::show).post(login::submit))
+        .route("/logout", get(login::confirm).post(login::logout))
+        .merge(api_keys::routes())
+        .layer(axum::middleware::map_response(page_headers));
+    pages.merge(assets::routes())
+}
+
+/// Pages may hold secrets (a new API key) and must not be framed, cached or run foreign code.
+async fn page_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    let mut set = |name, value: &'static str| {
+        headers.insert(name, HeaderValue::from_static(value));
+    };
+    set(header::CACHE_CONTROL, "no-store");
+    set(
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+    );
+    set(header::X_FRAME_OPTIONS, "DENY");
+    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(header::REFERRER_POLICY, "same-origin");
+    response
 }

@@ -3,4 +3,5 @@
 
 mod api_keys;
 mod conventions;
+mod dashboard;
 mod helpers;

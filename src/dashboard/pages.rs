@@ -1,0 +1,111 @@
+//! Rendering: askama templates into HTML responses, the shell every signed-in page shares,
+//! and the error pages (403, 404, 500).
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::auth::sessions::Session;
+use crate::error::AppError;
+
+/// What the sidebar and every form on a signed-in page need.
+pub struct Shell {
+    pub email: String,
+    pub role: String,
+    pub is_admin: bool,
+    pub csrf_token: String,
+}
+
+impl Shell {
+    pub fn of(session: &Session) -> Self {
+        Self {
+            email: session.user.email.clone(),
+            role: session.user.role.clone(),
+            is_admin: session.is_admin(),
+            csrf_token: session.csrf_token.clone(),
+        }
+    }
+}
+
+/// Renders a template with a status; a template that fails to render is a 500.
+pub fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "rendering a dashboard page");
+            PageError::Internal.into_response()
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageError {
+    /// A state-changing request without a valid CSRF token, or from another site.
+    Csrf,
+    /// The signed-in user's role does not allow this.
+    AdminOnly,
+    NotFound,
+    BadRequest,
+    Internal,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    status: u16,
+    title: &'static str,
+    message: &'static str,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (status, title, message) = match self {
+            PageError::Csrf => (
+                StatusCode::FORBIDDEN,
+                "This form has expired",
+                "The request did not carry a valid security token or came from another site. \
+                 Go back, reload the page and try again.",
+            ),
+            PageError::AdminOnly => (
+                StatusCode::FORBIDDEN,
+                "Admins only",
+                "Only team admins can create, edit or delete API keys.",
+            ),
+            PageError::NotFound => (
+                StatusCode::NOT_FOUND,
+                "Not found",
+                "This page does not exist, or what it showed has been deleted.",
+            ),
+            PageError::BadRequest => (
+                StatusCode::BAD_REQUEST,
+                "Bad request",
+                "The form could not be read.",
+            ),
+            PageError::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "An unexpected error occurred. Try again in a moment.",
+            ),
+        };
+        let page = ErrorPage {
+            status: status.as_u16(),
+            title,
+            message,
+        };
+        match page.render() {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(_) => (status, title).into_response(),
+        }
+    }
+}
+
+impl From<AppError> for PageError {
+    fn from(err: AppError) -> Self {
+        if err.is_not_found() {
+            PageError::NotFound
+        } else {
+            tracing::error!(error = %err, "dashboard request failed");
+            PageError::Internal
+        }
+    }
+}
