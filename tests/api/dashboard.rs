@@ -9,7 +9,7 @@ use reqwest::header::{HeaderMap, SET_COOKIE};
 
 use crate::helpers::{TestApp, assert_error, spawn_app};
 
-const DAY_MS: i64 = 24 * 3600 * 1000;
+pub const DAY_MS: i64 = 24 * 3600 * 1000;
 
 struct Visitor {
     client: reqwest::Client,
@@ -145,14 +145,14 @@ async fn sign_in_admin(app: &TestApp) -> (Visitor, String) {
     (visitor, csrf)
 }
 
-async fn team_id(app: &TestApp) -> String {
+pub async fn team_id(app: &TestApp) -> String {
     herald::teams::first_team_id(&app.app)
         .await
         .unwrap()
         .unwrap()
 }
 
-async fn add_domain(app: &TestApp, name: &str) -> String {
+pub async fn add_domain(app: &TestApp, name: &str) -> String {
     let id = herald::store::new_id();
     let team = team_id(app).await;
     on_db!(app.app.db(), |pool| sqlx::query(
@@ -575,6 +575,21 @@ fn row_html<'a>(html: &'a str, id: &str) -> &'a str {
     &html[start..end]
 }
 
+/// Rewrites a key's history, as if it had been created and used at those times.
+pub async fn set_usage(app: &TestApp, id: &str, created: i64, used: Option<i64>, count: i64) {
+    on_db!(app.app.db(), |pool| sqlx::query(
+        "UPDATE api_keys SET created_at = $2, last_used_at = $3, request_count = $4 WHERE id = $1"
+    )
+    .bind(id)
+    .bind(created)
+    .bind(used)
+    .bind(count)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
+}
+
 #[tokio::test]
 async fn last_used_colours_request_counts_and_inactivity_hint() {
     let app = spawn_app().await;
@@ -603,17 +618,7 @@ async fn last_used_colours_request_counts_and_inactivity_hint() {
         (now - 40 * DAY_MS, None, 0),
     ];
     for (id, (created, used, count)) in ids.iter().zip(usage) {
-        on_db!(app.app.db(), |pool| sqlx::query(
-            "UPDATE api_keys SET created_at = $2, last_used_at = $3, request_count = $4 WHERE id = $1"
-        )
-        .bind(id)
-        .bind(created)
-        .bind(used)
-        .bind(count)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))
-        .unwrap();
+        set_usage(&app, id, created, used, count).await;
     }
 
     let page = visitor.get("/dashboard/api-keys").await;
@@ -700,10 +705,12 @@ async fn assets_are_served_from_the_binary() {
 #[tokio::test]
 async fn https_installs_get_secure_cookies() {
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = herald::config::Settings::default();
-    settings.listen = "127.0.0.1:0".parse().unwrap();
-    settings.data_dir = dir.path().to_path_buf();
-    settings.public_url = "https://herald.example".into();
+    let settings = herald::config::Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_path_buf(),
+        public_url: "https://herald.example".into(),
+        ..Default::default()
+    };
     let app = herald::app::App::open(settings, None).await.unwrap();
     let first = herald::teams::bootstrap(&app).await.unwrap().unwrap();
     let running = herald::app::start(app).await.unwrap();

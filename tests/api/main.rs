@@ -2,6 +2,7 @@
 //! Every test starts a real Herald on a random port; see `helpers`.
 
 mod api_keys;
+mod browser;
 mod conventions;
 mod dashboard;
 mod helpers;
