@@ -4,3 +4,4 @@
 mod api_keys;
 mod conventions;
 mod helpers;
+mod openapi;
