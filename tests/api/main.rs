@@ -5,3 +5,4 @@ mod api_keys;
 mod conventions;
 mod helpers;
 mod openapi;
+mod queue;
