@@ -125,7 +125,7 @@ async fn load_or_create_secret(db: &Db) -> anyhow::Result<Vec<u8>> {
     )
     .fetch_one(pool)
     .await)?;
-    Ok(hex::decode(stored).context("instance secret is not hex")?)
+    hex::decode(stored).context("instance secret is not hex")
 }
 
 /// A started Herald: HTTP server, workers and the request-log writer.

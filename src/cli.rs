@@ -130,14 +130,30 @@ fn settings(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Result<Se
     Settings::load(global.config.as_deref(), &overrides)
 }
 
+/// The team admin commands act on. On an empty database this is the first start: the
+/// team, admin and key are created and their secrets printed (to stderr, keeping stdout for
+/// the command's own output).
 async fn first_team(app: &App) -> anyhow::Result<String> {
-    if let Some(id) = teams::first_team_id(app).await? {
-        return Ok(id);
+    if let Some(first) = teams::bootstrap(app).await.map_err(anyhow::Error::new)? {
+        eprint!(
+            "{}",
+            first_start_text(&first, &app.settings().public_base_url())
+        );
     }
-    teams::bootstrap(app).await?;
     teams::first_team_id(app)
         .await?
         .context("no team exists; run `herald serve` once first")
+}
+
+fn first_start_text(first: &teams::FirstStart, base: &str) -> String {
+    format!(
+        "\nFirst start: a team, an admin and an API key were created. They are shown only once.\n\
+         Dashboard: {base}/dashboard\n\
+         Dashboard login: {}\n\
+         Dashboard password: {}\n\
+         API key:\n{}\n\n",
+        first.admin_email, first.admin_password, first.api_key
+    )
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {

@@ -192,11 +192,15 @@ mod tests {
 
     #[test]
     fn rejects_bad_values() {
-        let mut s = Settings::default();
-        s.database_url = "mysql://x".into();
+        let s = Settings {
+            database_url: "mysql://x".into(),
+            ..Settings::default()
+        };
         assert!(s.validate().is_err());
-        let mut s = Settings::default();
-        s.dns_server = "not-an-address".into();
+        let s = Settings {
+            dns_server: "not-an-address".into(),
+            ..Settings::default()
+        };
         assert!(s.validate().is_err());
     }
 }

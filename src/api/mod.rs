@@ -1,18 +1,25 @@
 //! Resend's REST API, one module per resource. Handlers only translate HTTP to the
 //! services (`auth::api_keys`, `emails`, …) and back; the dashboard calls the same services.
+//! Routes are registered through utoipa's router, so `/openapi.json` is generated from the
+//! same handler declarations that serve the requests.
 
 pub mod api_keys;
 pub mod emails;
 pub mod openapi;
 
 use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::app::App;
 
-pub fn routes() -> Router<App> {
-    Router::new()
-        .merge(api_keys::routes())
-        .merge(emails::routes())
+fn documented_routes() -> OpenApiRouter<App> {
+    OpenApiRouter::with_openapi(openapi::base()).merge(api_keys::routes())
+}
+
+/// The API routes and the OpenAPI document describing them.
+pub fn routes_and_spec() -> (Router<App>, utoipa::openapi::OpenApi) {
+    let (router, spec) = documented_routes().split_for_parts();
+    (router.merge(emails::routes()), spec)
 }
 
 /// Path ids are UUIDs; anything else is Resend's 422 `invalid_parameter`.

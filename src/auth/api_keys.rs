@@ -70,7 +70,8 @@ pub struct AuthKey {
 }
 
 /// What a key list row shows in the API.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = ApiKey)]
 pub struct ApiKeyView {
     pub id: String,
     pub name: String,

@@ -19,7 +19,8 @@ use crate::app::App;
 pub const MAX_BODY_BYTES: usize = 50 * 1024 * 1024;
 
 pub fn router(app: App) -> Router {
-    let api = crate::api::routes().route_layer(axum::middleware::from_fn_with_state(
+    let (api, _) = crate::api::routes_and_spec();
+    let api = api.route_layer(axum::middleware::from_fn_with_state(
         app.clone(),
         gate::api_gate,
     ));

@@ -1,3 +1,4 @@
+#![allow(dead_code)] // shared harness: each test module uses a different part of it
 //! Starts a real Herald on a random port with a fresh database: SQLite in a temporary
 //! folder, or a new PostgreSQL database when `HERALD_TEST_DATABASE=postgres`
 //! (server from `HERALD_TEST_PG_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`).
@@ -89,11 +90,13 @@ pub async fn spawn_app_with_clock(clock: Arc<ManualClock>) -> TestApp {
 
 pub async fn spawn_app_with(options: Options) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut settings = Settings::default();
-    settings.listen = "127.0.0.1:0".parse().unwrap();
-    settings.data_dir = dir.path().to_path_buf();
-    settings.rate_limit = options.rate_limit;
-    settings.allow_private_urls = options.allow_private_urls;
+    let mut settings = Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_path_buf(),
+        rate_limit: options.rate_limit,
+        allow_private_urls: options.allow_private_urls,
+        ..Settings::default()
+    };
     let mut pg_database = None;
     if using_postgres() {
         let (url, name) = fresh_postgres_database().await;

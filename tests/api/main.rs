@@ -3,6 +3,9 @@
 
 mod api_keys;
 mod browser;
+mod cli;
 mod conventions;
 mod dashboard;
 mod helpers;
+mod openapi;
+mod queue;

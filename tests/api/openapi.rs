@@ -1,0 +1,167 @@
+//! `/openapi.json` is generated from the handlers; this test holds it against Resend's own
+//! spec (read from the shared reference folder beside the repository) for every operation
+//! Herald serves: same operation id, same success status, every request field Resend
+//! declares accepted and nothing required that Resend does not require, and every response
+//! field Resend declares present.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use crate::helpers::spawn_app;
+
+/// Operations Herald adds beyond Resend's spec.
+const HERALD_ONLY: &[(&str, &str)] = &[];
+
+fn resend_spec() -> Option<Value> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/reference/resend-openapi/resend.json"
+    );
+    let text = std::fs::read_to_string(path).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Follows `$ref`s within the same document.
+fn resolve<'a>(doc: &'a Value, mut value: &'a Value) -> &'a Value {
+    while let Some(reference) = value.get("$ref").and_then(Value::as_str) {
+        let pointer = reference.trim_start_matches('#');
+        value = doc.pointer(pointer).unwrap_or(&Value::Null);
+    }
+    value
+}
+
+fn properties(doc: &Value, schema: &Value) -> BTreeSet<String> {
+    let schema = resolve(doc, schema);
+    let mut names: BTreeSet<String> = schema["properties"]
+        .as_object()
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    for part in ["allOf", "oneOf", "anyOf"] {
+        for sub in schema[part].as_array().into_iter().flatten() {
+            names.extend(properties(doc, sub));
+        }
+    }
+    names
+}
+
+fn required(doc: &Value, schema: &Value) -> BTreeSet<String> {
+    resolve(doc, schema)["required"]
+        .as_array()
+        .map(|r| {
+            r.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn json_schema<'a>(doc: &'a Value, holder: &'a Value) -> &'a Value {
+    &resolve(doc, holder)["content"]["application/json"]["schema"]
+}
+
+fn success(op: &Value) -> Vec<String> {
+    op["responses"]
+        .as_object()
+        .map(|r| r.keys().filter(|k| k.starts_with('2')).cloned().collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn generated_spec_matches_resend() {
+    let Some(resend) = resend_spec() else {
+        println!("SKIPPED: ../shared/reference/resend-openapi/resend.json not found");
+        return;
+    };
+    let app = spawn_app().await;
+    let ours: Value = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for (path, item) in ours["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("operations") {
+            if HERALD_ONLY.contains(&(path.as_str(), method.as_str())) {
+                continue;
+            }
+            let Some(theirs) = resend["paths"].get(path).and_then(|i| i.get(method)) else {
+                problems.push(format!("{method} {path}: not in Resend's spec"));
+                continue;
+            };
+            checked += 1;
+            let at = format!("{method} {path}");
+            if op["operationId"] != theirs["operationId"] {
+                problems.push(format!(
+                    "{at}: operationId {} vs {}",
+                    op["operationId"], theirs["operationId"]
+                ));
+            }
+            if success(op) != success(theirs) {
+                problems.push(format!(
+                    "{at}: success status {:?} vs {:?}",
+                    success(op),
+                    success(theirs)
+                ));
+            }
+            if let Some(body) = theirs.get("requestBody") {
+                let (their_schema, our_schema) = (
+                    json_schema(&resend, body),
+                    json_schema(&ours, &op["requestBody"]),
+                );
+                let missing: Vec<_> = properties(&resend, their_schema)
+                    .difference(&properties(&ours, our_schema))
+                    .cloned()
+                    .collect();
+                if !missing.is_empty() {
+                    problems.push(format!("{at}: request fields missing {missing:?}"));
+                }
+                // Herald may be more lenient than Resend, never stricter.
+                let stricter: Vec<_> = required(&ours, our_schema)
+                    .difference(&required(&resend, their_schema))
+                    .cloned()
+                    .collect();
+                if !stricter.is_empty() {
+                    problems.push(format!(
+                        "{at}: requires {stricter:?}, which Resend does not"
+                    ));
+                }
+            }
+            for status in success(theirs) {
+                let their_schema = json_schema(&resend, &theirs["responses"][&status]);
+                let our_schema = json_schema(&ours, &op["responses"][&status]);
+                let missing: Vec<_> = properties(&resend, their_schema)
+                    .difference(&properties(&ours, our_schema))
+                    .cloned()
+                    .collect();
+                if !missing.is_empty() {
+                    problems.push(format!("{at}: response fields missing {missing:?}"));
+                }
+                // List items too.
+                let their_items = &resolve(&resend, their_schema)["properties"]["data"]["items"];
+                let our_items = &resolve(&ours, our_schema)["properties"]["data"]["items"];
+                if !their_items.is_null() {
+                    let missing: Vec<_> = properties(&resend, their_items)
+                        .difference(&properties(&ours, our_items))
+                        .cloned()
+                        .collect();
+                    if !missing.is_empty() {
+                        problems.push(format!("{at}: list item fields missing {missing:?}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 0, "no operation compared");
+    assert!(
+        problems.is_empty(),
+        "differences from Resend's spec:\n{}",
+        problems.join("\n")
+    );
+    app.stop().await;
+}
