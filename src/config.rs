@@ -94,7 +94,8 @@ impl Settings {
                 .separator("__")
                 .list_separator(",")
                 .with_list_parse_key("regions")
-                .try_parsing(true),
+                .try_parsing(true)
+                .source(Some(setting_variables(std::env::vars()))),
         );
         if let Ok(url) = std::env::var("DATABASE_URL") {
             builder = builder.set_override("database_url", url)?;
@@ -177,9 +178,46 @@ impl Settings {
     }
 }
 
+/// The `HERALD_*` variables that name a setting (`HERALD_MX_PORT`, `HERALD_SECTION__KEY`).
+/// Others (test switches, wrappers' own variables) are left alone instead of failing the
+/// unknown-key check, which stays strict for the configuration file.
+fn setting_variables(vars: impl Iterator<Item = (String, String)>) -> config::Map<String, String> {
+    let known: Vec<String> = match toml::Value::try_from(Settings::default()) {
+        Ok(toml::Value::Table(table)) => table.keys().cloned().collect(),
+        _ => Vec::new(),
+    };
+    vars.filter(|(name, _)| {
+        let Some(rest) = name.strip_prefix("HERALD_") else {
+            return false;
+        };
+        let top = rest
+            .split("__")
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        known.contains(&top)
+    })
+    .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_setting_variables_are_read() {
+        let vars = [
+            ("HERALD_MX_PORT", "26"),
+            ("HERALD_TEST_DATABASE", "postgres"),
+            ("PATH", "/bin"),
+            ("HERALD_LISTEN", "0.0.0.0:1"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let picked = setting_variables(vars.into_iter());
+        let mut names: Vec<_> = picked.keys().cloned().collect();
+        names.sort();
+        assert_eq!(names, vec!["HERALD_LISTEN", "HERALD_MX_PORT"]);
+    }
 
     #[test]
     fn example_file_parses_and_matches_defaults() {
