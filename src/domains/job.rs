@@ -62,7 +62,8 @@ pub async fn run(app: &App, job: &Job) -> anyhow::Result<()> {
         verify_started_at: domain.verify_started_at,
         failing_since: domain.failing_since,
     };
-    let step = status::step(&current, &previous, &outcomes, now, intervals(app));
+    let sending = domain.sending == "enabled";
+    let step = status::step(sending, &current, &previous, &outcomes, now, intervals(app));
     if step.state.status != domain.status {
         tracing::info!(domain = %domain.name, from = %domain.status, to = %step.state.status,
             "domain status changed");

@@ -43,9 +43,14 @@ impl RecordKey {
         RecordKey::ALL.into_iter().find(|k| k.as_str() == value)
     }
 
-    /// SPF and DKIM decide the domain's status; the others only have their own.
-    pub fn required(self) -> bool {
-        matches!(self, RecordKey::SpfMx | RecordKey::SpfTxt | RecordKey::Dkim)
+    /// Whether the record decides the domain's status: SPF and DKIM for a sending domain,
+    /// the receiving MX for a receive-only one. The others only have their own status.
+    pub fn required(self, sending: bool) -> bool {
+        match self {
+            RecordKey::SpfMx | RecordKey::SpfTxt | RecordKey::Dkim => sending,
+            RecordKey::Receiving => !sending,
+            RecordKey::Tracking => false,
+        }
     }
 }
 
@@ -89,15 +94,22 @@ pub fn spf_value(settings: &Settings) -> String {
     if !include.is_empty() {
         parts.push(format!("include:{}", include.to_ascii_lowercase()));
     }
-    for ip in &settings.domains.sending_ips {
-        match ip.parse::<std::net::IpAddr>() {
-            Ok(std::net::IpAddr::V4(v4)) => parts.push(format!("ip4:{v4}")),
-            Ok(std::net::IpAddr::V6(v6)) => parts.push(format!("ip6:{v6}")),
-            Err(_) => {}
-        }
-    }
+    let ip_term = |ip: &str| match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(v4)) => Some(format!("ip4:{v4}")),
+        Ok(std::net::IpAddr::V6(v6)) => Some(format!("ip6:{v6}")),
+        Err(_) => None,
+    };
+    parts.extend(
+        settings
+            .domains
+            .sending_ips
+            .iter()
+            .filter_map(|ip| ip_term(ip)),
+    );
     if parts.len() == 1 {
-        parts.push(format!("a:{}", settings.mail_host()));
+        // Nothing configured: the mail host's own addresses.
+        let host = settings.mail_host();
+        parts.push(ip_term(&host).unwrap_or(format!("a:{host}")));
     }
     parts.push("~all".to_string());
     parts.join(" ")
@@ -199,6 +211,8 @@ mod tests {
         let mut settings = Settings::default();
         settings.domains.mail_host = "mx.herald.test".into();
         assert_eq!(spf_value(&settings), "v=spf1 a:mx.herald.test ~all");
+        settings.domains.mail_host = "198.51.100.4".into();
+        assert_eq!(spf_value(&settings), "v=spf1 ip4:198.51.100.4 ~all");
         settings.domains.spf_include = "spf.herald.test.".into();
         settings.domains.sending_ips = vec!["203.0.113.7".into(), "2001:db8::7".into()];
         assert_eq!(

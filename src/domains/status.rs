@@ -53,15 +53,20 @@ fn past(since: Millis, now: Millis) -> bool {
     now - since >= GIVE_UP_AFTER_MS
 }
 
-/// The statuses after a run that saw `outcomes` at `now`.
+/// The statuses after a run that saw `outcomes` at `now`. `sending` tells which records
+/// decide (see [`RecordKey::required`]).
 pub fn step(
+    sending: bool,
     current: &State,
     previous: &HashMap<RecordKey, String>,
     outcomes: &[Outcome],
     now: Millis,
     intervals: Intervals,
 ) -> Step {
-    let required: Vec<&Outcome> = outcomes.iter().filter(|o| o.key.required()).collect();
+    let required: Vec<&Outcome> = outcomes
+        .iter()
+        .filter(|o| o.key.required(sending))
+        .collect();
     let all_ok = required.iter().all(|o| o.check == Check::Ok);
     let any_wrong = required.iter().any(|o| o.check == Check::Wrong);
     let started = current.verify_started_at.unwrap_or(now);
@@ -177,6 +182,7 @@ mod tests {
     fn pending_until_spf_and_dkim_then_verified() {
         let none = HashMap::new();
         let s = step(
+            true,
             &state(PENDING, Some(0), None),
             &none,
             &outcomes(Check::Ok, Check::Wrong, Check::Wrong),
@@ -189,6 +195,7 @@ mod tests {
         assert_eq!(s.next_check_at, Some(1000 + 300_000));
         // The optional tracking record does not hold the domain back.
         let s = step(
+            true,
             &state(PENDING, Some(0), None),
             &none,
             &outcomes(Check::Ok, Check::Ok, Check::Wrong),
@@ -205,6 +212,7 @@ mod tests {
         let none = HashMap::new();
         let almost = 72 * HOUR - 1000;
         let s = step(
+            true,
             &state(PENDING, Some(0), None),
             &none,
             &outcomes(Check::Wrong, Check::Wrong, Check::Ok),
@@ -218,6 +226,7 @@ mod tests {
             "the last check lands on the deadline"
         );
         let s = step(
+            true,
             &state(PENDING, Some(0), None),
             &none,
             &outcomes(Check::Wrong, Check::Ok, Check::Ok),
@@ -238,6 +247,7 @@ mod tests {
             .collect();
         let t0 = 100 * HOUR;
         let s = step(
+            true,
             &state(VERIFIED, Some(0), None),
             &seen,
             &outcomes(Check::Ok, Check::Wrong, Check::Ok),
@@ -251,6 +261,7 @@ mod tests {
         let mut now_seen = seen.clone();
         now_seen.insert(RecordKey::Dkim, TEMPORARY_FAILURE.to_string());
         let back = step(
+            true,
             &s.state,
             &now_seen,
             &outcomes(Check::Ok, Check::Ok, Check::Ok),
@@ -260,6 +271,7 @@ mod tests {
         assert_eq!(back.state, state(VERIFIED, Some(0), None));
 
         let still = step(
+            true,
             &s.state,
             &now_seen,
             &outcomes(Check::Ok, Check::Wrong, Check::Ok),
@@ -268,6 +280,7 @@ mod tests {
         );
         assert_eq!(still.state.status, TEMPORARY_FAILURE);
         let gone = step(
+            true,
             &s.state,
             &now_seen,
             &outcomes(Check::Ok, Check::Wrong, Check::Ok),
@@ -280,11 +293,33 @@ mod tests {
     }
 
     #[test]
+    fn receive_only_domains_need_their_mx() {
+        let mut checks = outcomes(Check::Wrong, Check::Wrong, Check::Wrong);
+        checks.push(Outcome {
+            key: RecordKey::Receiving,
+            check: Check::Ok,
+            found: Vec::new(),
+            message: None,
+        });
+        let s = step(
+            false,
+            &state(PENDING, Some(0), None),
+            &HashMap::new(),
+            &checks,
+            HOUR,
+            INTERVALS,
+        );
+        assert_eq!(s.state.status, VERIFIED);
+        assert_eq!(record(&s, RecordKey::Dkim), PENDING);
+    }
+
+    #[test]
     fn failed_look_ups_change_nothing() {
         let seen: HashMap<_, _> = [(RecordKey::Dkim, VERIFIED.to_string())]
             .into_iter()
             .collect();
         let s = step(
+            true,
             &state(VERIFIED, Some(0), None),
             &seen,
             &outcomes(Check::Ok, Check::Unknown, Check::Ok),

@@ -4,6 +4,10 @@
 mod api_keys;
 mod cli;
 mod conventions;
+mod dns_server;
+mod domains;
+mod domains_regions;
+mod domains_verify;
 mod helpers;
 mod openapi;
 mod queue;
