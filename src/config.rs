@@ -41,6 +41,8 @@ pub struct Settings {
     pub log_json: bool,
     /// 32-byte key (64 hex characters) encrypting secrets at rest (DKIM private keys).
     /// Empty with SQLite: a key file is created in `data_dir`; PostgreSQL requires it.
+    /// Never serialised, so `herald config check` does not print it.
+    #[serde(default, skip_serializing)]
     pub encryption_key: String,
     /// What domains' DNS records point at, and how often they are checked.
     #[serde(default)]

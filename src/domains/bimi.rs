@@ -402,4 +402,62 @@ mod tests {
             r.messages
         );
     }
+
+    /// Arbitrary text never panics any parser and always yields a reason when rejected.
+    #[test]
+    fn arbitrary_records_never_panic() {
+        let pieces = [
+            "v=",
+            "DMARC1",
+            "BIMI1",
+            "v=DMARC1",
+            "v=BIMI1",
+            ";",
+            "=",
+            " ",
+            "p=",
+            "reject",
+            "none",
+            "pct=",
+            "100",
+            "999",
+            "-1",
+            "l=",
+            "a=",
+            "https://x.com/l.svg",
+            "http://",
+            ".pem",
+            "é",
+            "💥",
+            "\u{0}",
+            ",",
+            "rua=mailto:a@b.c",
+            "sp=",
+            "\t",
+            "DMARC1é",
+            "v=DMARC1💥",
+        ];
+        // A small linear congruential generator: deterministic, no extra dependency.
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..5000 {
+            let mut text = String::new();
+            for _ in 0..(seed % 9) {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                text.push_str(pieces[(seed >> 33) as usize % pieces.len()]);
+            }
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+            let dmarc = dmarc::read("_dmarc.x.com", &Lookup::Found(vec![text.clone()]));
+            if dmarc.status == "invalid" {
+                assert!(dmarc.problem.is_some(), "{text:?}");
+            }
+            let _ = dmarc::explain("x.com", &dmarc, Some(&dmarc));
+            if let Err(reason) = Bimi::parse(&text) {
+                assert!(!reason.is_empty(), "{text:?}");
+            }
+            let report = assess("default._bimi.x.com", &bimi(&text), &dmarc, Some(&dmarc));
+            assert!(report.ready || !report.messages.is_empty(), "{text:?}");
+        }
+    }
 }
