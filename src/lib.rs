@@ -11,6 +11,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod dashboard;
+pub mod domains;
 pub mod emails;
 pub mod error;
 pub mod http;

@@ -4,6 +4,7 @@
 //! same handler declarations that serve the requests.
 
 pub mod api_keys;
+pub mod domains;
 pub mod emails;
 pub mod openapi;
 
@@ -13,7 +14,9 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::app::App;
 
 fn documented_routes() -> OpenApiRouter<App> {
-    OpenApiRouter::with_openapi(openapi::base()).merge(api_keys::routes())
+    OpenApiRouter::with_openapi(openapi::base())
+        .merge(api_keys::routes())
+        .merge(domains::routes())
 }
 
 /// The API routes and the OpenAPI document describing them.
