@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod cli;
+mod compat;
 mod conventions;
 mod helpers;
 mod openapi;
