@@ -4,6 +4,7 @@
 mod api_keys;
 mod browser;
 mod cli;
+mod compat;
 mod conventions;
 mod dashboard;
 mod dns_server;
