@@ -14,6 +14,7 @@ use crate::app::App;
 use crate::clock::Millis;
 use crate::on_db;
 use crate::queue::{Job, NewJob};
+use crate::store::BeginWrite;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Payload {
@@ -98,7 +99,7 @@ async fn save(
         })
         .collect();
     on_db!(app.db(), |pool| async {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         // Only the chain holding the current token may write.
         let updated = sqlx::query(
             "UPDATE domains SET status = $2, verify_started_at = $3, failing_since = $4, \

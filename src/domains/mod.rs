@@ -25,6 +25,7 @@ use crate::app::App;
 use crate::error::{AppError, AppResult};
 use crate::http::pagination::{ListResponse, Page};
 use crate::on_db;
+use crate::store::BeginWrite;
 use crate::store::new_id;
 use records::{Expected, RecordKey};
 use report::AuthReport;
@@ -334,7 +335,7 @@ pub async fn update(app: &App, team_id: &str, id: &str, input: DomainInput) -> A
     let now = app.now_ms();
     let d = &domain;
     on_db!(app.db(), |pool| async {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         sqlx::query(
             "UPDATE domains SET open_tracking = $2, click_tracking = $3, tls = $4, sending = $5, \
              receiving = $6, tracking_subdomain = $7, updated_at = $8 WHERE id = $1",
@@ -367,7 +368,7 @@ pub async fn update(app: &App, team_id: &str, id: &str, input: DomainInput) -> A
 /// keeping them without the restriction would let them send from every domain.
 pub async fn delete(app: &App, team_id: &str, id: &str) -> AppResult<()> {
     let deleted = on_db!(app.db(), |pool| async {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let exists: Option<String> =
             sqlx::query_scalar("SELECT id FROM domains WHERE id = $1 AND team_id = $2")
                 .bind(id)
@@ -411,7 +412,7 @@ pub async fn start_verification(app: &App, team_id: &str, id: &str) -> AppResult
     let job = job::next_check(&domain.id, &token, now);
     let d = &domain;
     on_db!(app.db(), |pool| async {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         sqlx::query(
             "UPDATE domains SET status = $2, verify_started_at = $3, failing_since = $4, \
              check_token = $5, updated_at = $6 WHERE id = $1",
