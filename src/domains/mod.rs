@@ -232,6 +232,23 @@ pub async fn list(app: &App, team_id: &str, page: &Page) -> AppResult<ListRespon
     Ok(page.finish(rows))
 }
 
+/// A domain's id and name, for pickers such as the API Keys form's domain select.
+#[derive(Debug, Clone, FromRow)]
+pub struct DomainName {
+    pub id: String,
+    pub name: String,
+}
+
+/// The team's domains, by name.
+pub async fn names_for_team(app: &App, team_id: &str) -> AppResult<Vec<DomainName>> {
+    Ok(on_db!(app.db(), |pool| sqlx::query_as::<_, DomainName>(
+        "SELECT id, name FROM domains WHERE team_id = $1 ORDER BY name, id"
+    )
+    .bind(team_id)
+    .fetch_all(pool)
+    .await)?)
+}
+
 /// Any team's domain by id (the verification job has no team context).
 async fn find(app: &App, id: &str) -> AppResult<Option<Domain>> {
     let row = on_db!(app.db(), |pool| sqlx::query_as::<_, Domain>(

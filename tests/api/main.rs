@@ -6,6 +6,7 @@ mod browser;
 mod cli;
 mod conventions;
 mod dashboard;
+mod dashboard_domains;
 mod dns_server;
 mod domains;
 mod domains_regions;
