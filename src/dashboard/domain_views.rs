@@ -93,11 +93,26 @@ impl DomainRow {
     }
 }
 
+/// What a group of records is for, in one sentence.
+fn group_help(group: &str) -> &'static str {
+    match group {
+        "SPF" => {
+            "Lets receivers check that Herald may send for this domain, and brings bounces back."
+        }
+        "DKIM" => "The public key receivers use to check Herald's signature on your mail.",
+        "Tracking" => "Points your tracking subdomain at Herald for open and click tracking.",
+        "Receiving" => "Delivers mail sent to this domain to Herald.",
+        _ => "",
+    }
+}
+
 /// One DNS record to publish, ready to print.
 pub struct RecordRow {
     /// Unique on the page: the copy buttons point at `value-<key>`.
     pub key: &'static str,
     pub group: &'static str,
+    /// Set on the first record of its group, which carries the group's heading.
+    pub group_help: Option<&'static str>,
     pub rtype: &'static str,
     pub name: String,
     pub fqdn: String,
@@ -110,11 +125,26 @@ pub struct RecordRow {
 }
 
 impl RecordRow {
-    pub fn new(record: &RecordState) -> Self {
+    /// The rows of `records`, in order, each group with its heading.
+    pub fn all(records: &[RecordState]) -> Vec<Self> {
+        let mut rows: Vec<Self> = Vec::with_capacity(records.len());
+        for record in records {
+            let first = rows.last().is_none_or(|r| r.group != record.expected.group);
+            let mut row = Self::new(record);
+            if first {
+                row.group_help = Some(group_help(row.group));
+            }
+            rows.push(row);
+        }
+        rows
+    }
+
+    fn new(record: &RecordState) -> Self {
         let expected = &record.expected;
         Self {
             key: expected.key.as_str(),
             group: expected.group,
+            group_help: None,
             rtype: expected.rtype,
             name: expected.name.clone(),
             fqdn: expected.fqdn.clone(),
@@ -130,7 +160,8 @@ impl RecordRow {
 pub struct AuthSection {
     /// `good`, `warn` or `bad`: the colour of the summary.
     pub tone: &'static str,
-    pub summary: String,
+    /// A word or two: "Good", "Needs work", "Missing"…
+    pub summary: &'static str,
     /// The record as published, if one was found.
     pub record: Option<String>,
     /// The record's tags, as label and value.
@@ -162,12 +193,12 @@ impl AuthPanel {
     }
 }
 
-/// "is missing", "could not be read"… for a record that is not valid.
+/// The summary of a record that is not valid.
 fn absent(status: &str) -> &'static str {
     match status {
-        "missing" => "no record is published",
-        "lookup_failed" => "the DNS look-up failed",
-        _ => "the record is not valid",
+        "missing" => "Missing",
+        "lookup_failed" => "Look-up failed",
+        _ => "Invalid",
     }
 }
 
@@ -246,12 +277,9 @@ fn dmarc_section(
         ));
     }
     let (tone, summary) = match (&parsed, messages.is_empty()) {
-        (Some(_), true) => ("good", "DMARC is set up well.".to_string()),
-        (Some(_), false) => (
-            "warn",
-            "DMARC is published, with points to improve.".to_string(),
-        ),
-        (None, _) => ("bad", format!("DMARC: {}.", absent(&own.status))),
+        (Some(_), true) => ("good", "Good"),
+        (Some(_), false) => ("warn", "Needs work"),
+        (None, _) => ("bad", absent(&own.status)),
     };
     AuthSection {
         tone,
@@ -287,19 +315,11 @@ fn bimi_section(report: BimiReport) -> AuthSection {
         );
     }
     let (tone, summary, fix_title) = if report.ready {
-        ("good", "BIMI is ready.".to_string(), "Notes")
+        ("good", "Ready", "Notes")
     } else if report.status == "valid" {
-        (
-            "warn",
-            "BIMI is published but not ready yet.".to_string(),
-            "What to fix",
-        )
+        ("warn", "Not ready", "What to fix")
     } else {
-        (
-            "bad",
-            format!("BIMI: {}.", absent(&report.status)),
-            "What to fix",
-        )
+        ("bad", absent(&report.status), "What to fix")
     };
     AuthSection {
         tone,

@@ -68,6 +68,8 @@ struct DetailPage {
     shell: Shell,
     domain: DomainRow,
     help: &'static str,
+    /// Herald is still looking for the records: the page refreshes them.
+    live: bool,
     return_path: String,
     checked: Option<String>,
     records: Vec<RecordRow>,
@@ -196,7 +198,7 @@ async fn detail_page(
 ) -> Result<Response, PageError> {
     let session = &current.session;
     let notice = match params.notice.as_deref() {
-        Some("added") => Some("Domain added. Publish the DNS records below at your DNS provider."),
+        Some("added") => Some("Domain added."),
         Some("verifying") => Some("Verification started: Herald is looking up your DNS records."),
         Some("tracking") => Some("Tracking settings saved."),
         _ => None,
@@ -207,9 +209,10 @@ async fn detail_page(
     let page = DetailPage {
         shell: Shell::in_section(session, SECTION),
         help: status_help(&domain.status),
+        live: domain.status == domains::status::PENDING,
         return_path: domains::records::return_path_host(&domain),
         checked: domain.checked_at.map(|at| format::relative(now, at)),
-        records: records.iter().map(RecordRow::new).collect(),
+        records: RecordRow::all(&records),
         open_tracking: domain.open_tracking,
         click_tracking: domain.click_tracking,
         auth: domain

@@ -237,6 +237,8 @@ async fn admin_adds_verifies_toggles_and_deletes_a_domain() {
     let pending = visitor.get(verify.location()).await;
     assert!(section(&pending.html, "domain-status", "</div>").contains("Pending"));
     assert!(pending.html.contains("badge status pending"));
+    // While pending, the status and records refresh by themselves.
+    assert!(pending.html.contains("hx-trigger=\"every 15s\""));
     assert_eq!(api_domain(&app, &id).await["status"], "pending");
     let list = visitor.get("/dashboard/domains").await;
     assert!(section(&list.html, &format!("domain-{id}"), "</tr>").contains("Pending"));
@@ -264,6 +266,10 @@ async fn admin_adds_verifies_toggles_and_deletes_a_domain() {
     assert!(section(&verified.html, "domain-status", "</div>").contains("Verified"));
     assert!(section(&verified.html, "record-dkim", "</tr>").contains("Verified"));
     assert!(verified.html.contains("Last checked just now"));
+    assert!(
+        !verified.html.contains("hx-trigger=\"every"),
+        "no refresh once verified"
+    );
     // The DMARC/BIMI panel: what is in place, and what to fix.
     let dmarc = section(&verified.html, "dmarc", "id=\"bimi\"");
     assert!(dmarc.contains("A valid DMARC record is published at _dmarc.updates.example.com."));
@@ -272,7 +278,7 @@ async fn admin_adds_verifies_toggles_and_deletes_a_domain() {
     assert!(dmarc.contains("What to fix"));
     let bimi = section(&verified.html, "bimi", "</section>");
     assert!(bimi.contains("A BIMI record is published at default._bimi.updates.example.com."));
-    assert!(bimi.contains("BIMI is published but not ready yet."));
+    assert!(bimi.contains(">Not ready<"));
     assert!(
         bimi.contains("BIMI needs a DMARC policy of p=quarantine or p=reject"),
         "{bimi}"

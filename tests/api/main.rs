@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod browser;
+mod browser_domains;
 mod cli;
 mod conventions;
 mod dashboard;
