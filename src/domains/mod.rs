@@ -383,25 +383,25 @@ pub async fn update(app: &App, team_id: &str, id: &str, input: DomainInput) -> A
 /// Deletes a domain. API keys restricted to it go too: they could only send from it, and
 /// keeping them without the restriction would let them send from every domain.
 pub async fn delete(app: &App, team_id: &str, id: &str) -> AppResult<()> {
+    // Writes only, no read first: on SQLite a transaction that has read cannot take the
+    // write lock while another connection writes ("database is locked"); one that starts
+    // by writing waits its turn.
     let deleted = on_db!(app.db(), |pool| async {
         let mut tx = pool.begin().await?;
-        let exists: Option<String> =
-            sqlx::query_scalar("SELECT id FROM domains WHERE id = $1 AND team_id = $2")
-                .bind(id)
-                .bind(team_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if exists.is_none() {
-            return Ok(false);
+        sqlx::query("DELETE FROM api_keys WHERE domain_id = $1 AND team_id = $2")
+            .bind(id)
+            .bind(team_id)
+            .execute(&mut *tx)
+            .await?;
+        let removed = sqlx::query("DELETE FROM domains WHERE id = $1 AND team_id = $2")
+            .bind(id)
+            .bind(team_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if removed == 0 {
+            return Ok(false); // not this team's domain: dropping `tx` rolls back
         }
-        sqlx::query("DELETE FROM api_keys WHERE domain_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM domains WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await.map(|_| true)
     }
     .await)?;

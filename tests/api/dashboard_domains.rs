@@ -357,7 +357,7 @@ async fn admin_adds_verifies_toggles_and_deletes_a_domain() {
             &[("csrf_token", &csrf)],
         )
         .await;
-    assert_eq!(deleted.status, 303);
+    assert_eq!(deleted.status, 303, "{}", deleted.html);
     assert_eq!(deleted.location(), "/dashboard/domains?notice=deleted");
     let list = visitor.get(deleted.location()).await;
     assert!(list.html.contains("Domain deleted."));
@@ -367,6 +367,10 @@ async fn admin_adds_verifies_toggles_and_deletes_a_domain() {
     assert_eq!(keys.body["data"].as_array().unwrap().len(), 1);
     let gone = visitor.get(&format!("/dashboard/domains/{id}")).await;
     assert_eq!(gone.status, 404);
+    assert_eq!(
+        visitor.get("/dashboard/domains/not-an-id").await.status,
+        404
+    );
     assert_eq!(
         visitor
             .get(&format!("/dashboard/domains/{id}/delete"))
