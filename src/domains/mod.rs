@@ -233,6 +233,23 @@ pub async fn list(app: &App, team_id: &str, page: &Page) -> AppResult<ListRespon
     Ok(page.finish(rows))
 }
 
+/// A domain's id and name, for pickers such as the API Keys form's domain select.
+#[derive(Debug, Clone, FromRow)]
+pub struct DomainName {
+    pub id: String,
+    pub name: String,
+}
+
+/// The team's domains, by name.
+pub async fn names_for_team(app: &App, team_id: &str) -> AppResult<Vec<DomainName>> {
+    Ok(on_db!(app.db(), |pool| sqlx::query_as::<_, DomainName>(
+        "SELECT id, name FROM domains WHERE team_id = $1 ORDER BY name, id"
+    )
+    .bind(team_id)
+    .fetch_all(pool)
+    .await)?)
+}
+
 /// Any team's domain by id (the verification job has no team context).
 async fn find(app: &App, id: &str) -> AppResult<Option<Domain>> {
     let row = on_db!(app.db(), |pool| sqlx::query_as::<_, Domain>(
@@ -369,23 +386,20 @@ pub async fn update(app: &App, team_id: &str, id: &str, input: DomainInput) -> A
 pub async fn delete(app: &App, team_id: &str, id: &str) -> AppResult<()> {
     let deleted = on_db!(app.db(), |pool| async {
         let mut tx = pool.begin_write().await?;
-        let exists: Option<String> =
-            sqlx::query_scalar("SELECT id FROM domains WHERE id = $1 AND team_id = $2")
-                .bind(id)
-                .bind(team_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if exists.is_none() {
-            return Ok(false);
+        sqlx::query("DELETE FROM api_keys WHERE domain_id = $1 AND team_id = $2")
+            .bind(id)
+            .bind(team_id)
+            .execute(&mut *tx)
+            .await?;
+        let removed = sqlx::query("DELETE FROM domains WHERE id = $1 AND team_id = $2")
+            .bind(id)
+            .bind(team_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if removed == 0 {
+            return Ok(false); // not this team's domain: dropping `tx` rolls back
         }
-        sqlx::query("DELETE FROM api_keys WHERE domain_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM domains WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await.map(|_| true)
     }
     .await)?;

@@ -3,10 +3,12 @@
 
 mod api_keys;
 mod browser;
+mod browser_domains;
 mod cli;
 mod compat;
 mod conventions;
 mod dashboard;
+mod dashboard_domains;
 mod dns_server;
 mod domains;
 mod domains_regions;
