@@ -14,3 +14,4 @@ mod domains_verify;
 mod helpers;
 mod openapi;
 mod queue;
+mod smtp;
