@@ -11,6 +11,7 @@ mod dns_server;
 mod domains;
 mod domains_regions;
 mod domains_verify;
+mod feedback;
 mod helpers;
 mod openapi;
 mod queue;
