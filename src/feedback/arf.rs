@@ -33,7 +33,11 @@ pub(super) fn parse(report: &[u8]) -> Complaint {
     let feedback_type = raw
         .get("feedback-type")
         .map(|t| t.to_ascii_lowercase())
-        .or_else(|| typed.as_ref().map(|f| type_name(f.feedback_type()).to_string()))
+        .or_else(|| {
+            typed
+                .as_ref()
+                .map(|f| type_name(f.feedback_type()).to_string())
+        })
         .unwrap_or_else(|| "other".to_string());
     let mut complaint = Complaint {
         feedback_type,
@@ -85,7 +89,10 @@ mod tests {
             complaint.original_mail_from.as_deref(),
             Some("bounces+e1@mail.herald.test")
         );
-        assert_eq!(complaint.original_rcpt_to.as_deref(), Some("reader@isp.test"));
+        assert_eq!(
+            complaint.original_rcpt_to.as_deref(),
+            Some("reader@isp.test")
+        );
         assert_eq!(complaint.source_ip, Some("192.0.2.1".parse().unwrap()));
         assert!(complaint.arrival_date.is_some());
         assert_eq!(complaint.reported_domains, vec!["herald.test"]);

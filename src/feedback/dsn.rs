@@ -4,7 +4,8 @@
 //! Diagnostic-Code). Some MTAs put the same fields into their plain-text part; the same
 //! reader serves both.
 
-use super::fields::{Fields, blocks, enhanced_status, reply_code, typed_address, typed_text};
+use super::fields::{Fields, blocks, code_pairs, enhanced_status, typed_address, typed_text};
+use crate::smtp::parse_status;
 
 /// What a delivery-status body says.
 #[derive(Debug, Default)]
@@ -53,25 +54,48 @@ fn recipient(block: &Fields) -> Option<DsnRecipient> {
         .or_else(|| original_recipient.clone())
         .or_else(|| block.get("x-actual-recipient").and_then(typed_address))?;
     let diagnostic = block.get("diagnostic-code").map(typed_text);
-    let reply_code = diagnostic.as_deref().and_then(reply_code);
-    let declared = block.get("status").and_then(enhanced_status);
+    let declared = block
+        .get("status")
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(parse_status);
     let from_diagnostic = diagnostic.as_deref().and_then(enhanced_status);
+    // The diagnostic may quote several replies (`554 4.4.7 expired <421 4.4.2 timeout>`):
+    // the first whose code and status agree with each other and with the declared class
+    // is the remote server's answer.
+    let pairs = diagnostic.as_deref().map(code_pairs).unwrap_or_default();
+    let class = declared.map(|[class, ..]| class);
+    let agreeing = pairs.iter().find_map(|&(code, status)| {
+        let status = status?;
+        (status[0] == code / 100 && class.is_none_or(|c| c == status[0])).then_some((code, status))
+    });
+    let status = match agreeing {
+        Some((_, status)) => Some(status),
+        None => best_status(declared, from_diagnostic),
+    };
+    // A reply code that contradicts the status (550 with 4.0.0) is not trusted.
+    let reply_code = agreeing.map(|(code, _)| code).or_else(|| {
+        pairs
+            .iter()
+            .map(|&(code, _)| code)
+            .find(|code| status.is_none_or(|[class, ..]| code / 100 == class))
+    });
     Some(DsnRecipient {
         address,
         original_recipient,
         action: block.get("action").map(|a| a.to_ascii_lowercase()),
-        status: best_status(declared, from_diagnostic),
+        status,
         reply_code,
         diagnostic,
         remote_mta: block.get("remote-mta").map(typed_text),
     })
 }
 
-/// The declared Status, unless it is the unspecific `X.0.0` and the diagnostic carries a
-/// more precise code of the same class.
+/// The remote server's own code from the diagnostic when it agrees on the class with the
+/// declared Status (which is often generic, `5.0.0`, or says only "gave up", `4.4.7`);
+/// else the declared Status.
 fn best_status(declared: Option<[u16; 3]>, diagnostic: Option<[u16; 3]>) -> Option<[u16; 3]> {
     match (declared, diagnostic) {
-        (Some([class, 0, 0]), Some(precise)) if precise[0] == class => Some(precise),
+        (Some([class, ..]), Some(remote)) if remote[0] == class => Some(remote),
         (Some(declared), _) => Some(declared),
         (None, diagnostic) => diagnostic,
     }
@@ -99,7 +123,11 @@ mod tests {
         assert_eq!(gone.address, "gone@dest.test");
         assert_eq!(gone.original_recipient.as_deref(), Some("gone@dest.test"));
         assert_eq!(gone.action.as_deref(), Some("failed"));
-        assert_eq!(gone.status, Some([5, 1, 1]), "the precise code wins over 5.0.0");
+        assert_eq!(
+            gone.status,
+            Some([5, 1, 1]),
+            "the precise code wins over 5.0.0"
+        );
         assert_eq!(gone.reply_code, Some(550));
         assert_eq!(
             gone.diagnostic.as_deref(),

@@ -121,8 +121,28 @@ pub(super) fn addresses(text: &str) -> Vec<String> {
 
 /// The first SMTP reply code (4xx/5xx) that stands as a word of its own in `text`.
 pub(super) fn reply_code(text: &str) -> Option<u16> {
+    reply_codes(text).next().map(|(_, code)| code)
+}
+
+/// Every reply code in `text` with the enhanced status code right after it, if any:
+/// `554 4.4.7 expired <421 4.4.2 timed out>` gives (554, 4.4.7) and (421, 4.4.2).
+pub(super) fn code_pairs(text: &str) -> Vec<(u16, Option<[u16; 3]>)> {
+    reply_codes(text)
+        .map(|(at, code)| {
+            let rest = text[at + 3..].trim_start_matches([' ', '-']);
+            let token = rest
+                .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .next()
+                .unwrap_or_default();
+            (code, parse_status(token.trim_end_matches('.')))
+        })
+        .collect()
+}
+
+/// Positions and values of the reply codes in `text`.
+fn reply_codes(text: &str) -> impl Iterator<Item = (usize, u16)> + '_ {
     let bytes = text.as_bytes();
-    (0..bytes.len().saturating_sub(2)).find_map(|i| {
+    (0..bytes.len().saturating_sub(2)).filter_map(move |i| {
         let code = &bytes[i..i + 3];
         let starts_word = i == 0 || b" \t\n:(<[\"'=".contains(&bytes[i - 1]);
         let ends_word = bytes
@@ -132,15 +152,16 @@ pub(super) fn reply_code(text: &str) -> Option<u16> {
             && code[1].is_ascii_digit()
             && code[2].is_ascii_digit()
             && matches!(code[1], b'0'..=b'5');
-        (starts_word && ends_word && digits).then(|| text[i..i + 3].parse().ok())?
+        (starts_word && ends_word && digits)
+            .then(|| text[i..i + 3].parse().ok().map(|code| (i, code)))?
     })
 }
 
-/// The first enhanced status code (`5.1.1`, also qmail's `#5.1.1`) in `text`.
+/// The first failure (4.x.x/5.x.x) enhanced status code in `text`, also qmail's `#5.1.1`.
 pub(super) fn enhanced_status(text: &str) -> Option<[u16; 3]> {
     let bytes = text.as_bytes();
     for (i, &b) in bytes.iter().enumerate() {
-        if !matches!(b, b'2' | b'4' | b'5') || bytes.get(i + 1) != Some(&b'.') {
+        if !matches!(b, b'4' | b'5') || bytes.get(i + 1) != Some(&b'.') {
             continue;
         }
         if i > 0 && (bytes[i - 1].is_ascii_digit() || bytes[i - 1] == b'.') {
@@ -194,10 +215,18 @@ mod tests {
 
     #[test]
     fn reply_codes_and_status_codes_in_prose() {
-        assert_eq!(reply_code("host mx [192.0.2.1]: 550 5.1.1 unknown"), Some(550));
+        assert_eq!(
+            reply_code("host mx [192.0.2.1]: 550 5.1.1 unknown"),
+            Some(550)
+        );
         assert_eq!(reply_code("ERROR_CODE :550, ERROR_CODE :5.1.1"), Some(550));
         assert_eq!(reply_code("in 840 minutes, 2010 at 23:45"), None);
         assert_eq!(reply_code("550-5.7.26 Unauthenticated"), Some(550));
+        assert_eq!(
+            code_pairs("554 4.4.7 Message expired <421 4.4.2 Connection timed out>"),
+            vec![(554, Some([4, 4, 7])), (421, Some([4, 4, 2]))]
+        );
+        assert_eq!(code_pairs("550 unknown"), vec![(550, None)]);
         assert_eq!(enhanced_status("LDAP server. (#4.4.3)I'm"), Some([4, 4, 3]));
         assert_eq!(enhanced_status("at 192.0.2.20 and Exim 4.72"), None);
         assert_eq!(enhanced_status("553 5.3.0 <x@y>"), Some([5, 3, 0]));

@@ -113,16 +113,25 @@ impl Feedback {
 
 /// The parts of a message that matter for feedback.
 #[derive(Default)]
-struct Parts {
+struct Parts<'x> {
     delivery_status: Option<String>,
     feedback_report: Option<Vec<u8>>,
     /// Human-readable text parts (HTML converted to text).
     texts: Vec<String>,
     original: Option<Original>,
+    /// Attached messages (a bounce may arrive forwarded inside another message).
+    attached: Vec<&'x [u8]>,
 }
 
 /// Parses an inbound message. Never fails: what is not feedback comes back as `Unknown`.
 pub fn parse(raw: &[u8]) -> Feedback {
+    parse_nested(raw, 0)
+}
+
+/// How deep to look into attached messages for a forwarded bounce.
+const MAX_NESTING: usize = 2;
+
+fn parse_nested(raw: &[u8], depth: usize) -> Feedback {
     let Some(message) = MessageParser::default().parse(raw) else {
         return Feedback::unknown();
     };
@@ -165,17 +174,33 @@ pub fn parse(raw: &[u8]) -> Feedback {
         let failed_header = message
             .header_raw("X-Failed-Recipients")
             .and_then(|h| addresses(h).into_iter().next());
-        let found = text::find(report_text, &exclude, failed_header.as_deref())
-            .filter(|found| looks_like_bounce(&message) || found.reply_code.is_some())
-            .or_else(|| {
-                // nothing in the text: the returned message says whom it was for
-                let to = feedback.original.to.first()?;
-                looks_like_bounce(&message)
-                    .then(|| text::find(report_text, &exclude, Some(to)))
-                    .flatten()
-            });
+        let found = text::find(report_text, &exclude, failed_header.as_deref()).filter(|found| {
+            found.introduced || found.reply_code.is_some() || looks_like_bounce(&message)
+        });
         if let Some(found) = found {
-            feedback.recipients.push(from_text(found, report_text, subject));
+            feedback
+                .recipients
+                .push(from_text(found, report_text, subject));
+        }
+    }
+    if feedback.recipients.is_empty() && depth < MAX_NESTING {
+        let forwarded = parts
+            .attached
+            .iter()
+            .map(|raw| parse_nested(raw, depth + 1))
+            .find(|inner| inner.kind != Kind::Unknown);
+        if let Some(inner) = forwarded {
+            return inner;
+        }
+    }
+    if feedback.recipients.is_empty() && looks_like_bounce(&message) {
+        // nothing in the text: the returned message says whom it was for
+        let to = feedback.original.to.first().cloned();
+        let exclude = own_addresses(&message);
+        if let Some(found) = to.and_then(|to| text::find(report_text, &exclude, Some(&to))) {
+            feedback
+                .recipients
+                .push(from_text(found, report_text, subject));
         }
     }
     feedback.kind = kind(&feedback.recipients, report_text, subject);
@@ -210,7 +235,7 @@ fn complaint(mut feedback: Feedback, complaint: Complaint) -> Feedback {
 
 /// Redacted or undisclosed recipients that reports put in place of the real one.
 fn is_placeholder(address: &str) -> bool {
-    address.starts_with("undisclosed-recipients") || address.contains("redacted@")
+    address.starts_with("undisclosed-recipient")
 }
 
 fn from_dsn(r: dsn::DsnRecipient, report_text: &str, subject: &str) -> Recipient {
@@ -271,9 +296,14 @@ fn looks_like_bounce(message: &Message<'_>) -> bool {
         .header_raw("Return-Path")
         .is_some_and(|rp| rp.trim() == "<>");
     null_sender
-        || ["mailer-daemon", "postmaster", "mail delivery", "mail-daemon"]
-            .iter()
-            .any(|s| from.contains(s))
+        || [
+            "mailer-daemon",
+            "postmaster",
+            "mail delivery",
+            "mail-daemon",
+        ]
+        .iter()
+        .any(|s| from.contains(s))
         || [
             "undeliver",
             "delivery",
@@ -303,7 +333,10 @@ fn kind(recipients: &[Recipient], report_text: &str, subject: &str) -> Kind {
     if recipients.is_empty() {
         return Kind::Unknown;
     }
-    let actions: Vec<&str> = recipients.iter().filter_map(|r| r.action.as_deref()).collect();
+    let actions: Vec<&str> = recipients
+        .iter()
+        .filter_map(|r| r.action.as_deref())
+        .collect();
     if !actions.is_empty() {
         return if actions.contains(&"failed") {
             Kind::Bounce
@@ -319,13 +352,18 @@ fn kind(recipients: &[Recipient], report_text: &str, subject: &str) -> Kind {
         };
     }
     let lower = format!("{subject}\n{report_text}").to_lowercase();
-    let delayed = ["has been delayed", "(delay)", "warning message only", "will be retried"]
-        .iter()
-        .any(|p| lower.contains(p));
+    let delayed = [
+        "has been delayed",
+        "(delay)",
+        "warning message only",
+        "will be retried",
+    ]
+    .iter()
+    .any(|p| lower.contains(p));
     if delayed { Kind::Delay } else { Kind::Bounce }
 }
 
-fn collect_parts(message: &Message<'_>) -> Parts {
+fn collect_parts<'x>(message: &'x Message<'x>) -> Parts<'x> {
     let mut parts = Parts::default();
     for part in &message.parts {
         let (ctype, subtype) = part
@@ -346,6 +384,7 @@ fn collect_parts(message: &Message<'_>) -> Parts {
             }
             (_, _, PartType::Message(returned)) => {
                 parts.original = parts.original.take().or(Some(original_of(returned)));
+                parts.attached.push(returned.raw_message());
             }
             ("text", "rfc822-headers" | "rfc822-header", _) | ("message", "global-headers", _) => {
                 if let Some(original) = MessageParser::default()
@@ -415,7 +454,14 @@ fn headers_in_text(text: &str) -> Option<Original> {
 /// The bounce's own sender and recipients: never the failed recipient.
 fn own_addresses(message: &Message<'_>) -> Vec<String> {
     let mut own = Vec::new();
-    for header in ["From", "To", "Reply-To", "Sender", "Return-Path", "Delivered-To"] {
+    for header in [
+        "From",
+        "To",
+        "Reply-To",
+        "Sender",
+        "Return-Path",
+        "Delivered-To",
+    ] {
         if let Some(value) = message.header_raw(header) {
             own.extend(addresses(value));
         }
@@ -450,7 +496,10 @@ mod tests {
         assert_eq!(r.reply_code, Some(550));
         assert_eq!(r.reason, Reason::UserUnknown);
         assert!(r.permanent && r.hard);
-        assert_eq!(feedback.original.message_id.as_deref(), Some("m1@herald.test"));
+        assert_eq!(
+            feedback.original.message_id.as_deref(),
+            Some("m1@herald.test")
+        );
         assert_eq!(
             feedback.original.return_path.as_deref(),
             Some("bounces+e1@herald.test")

@@ -141,6 +141,7 @@ const PHRASES: &[(Reason, &[&str])] = &[
             "check if address is correct",
             "recipient address rejected: user",
             "user doesn't exist",
+            "user doesn't have",
             "not a valid user",
         ],
     ),

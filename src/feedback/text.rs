@@ -62,6 +62,8 @@ pub(super) struct TextFinding {
     pub diagnostic: String,
     /// The report text from the recipient on (for classification).
     pub context: String,
+    /// The text introduced the recipient the way bounces do (or a header named it).
+    pub introduced: bool,
 }
 
 /// Finds the failed recipient in `report`: the first address after a phrase that
@@ -69,21 +71,19 @@ pub(super) struct TextFinding {
 /// bounce's own sender and recipients). `hint` names the recipient when a header did.
 pub(super) fn find(report: &str, exclude: &[String], hint: Option<&str>) -> Option<TextFinding> {
     let lower = report.to_lowercase();
-    let usable = |text: &str| {
-        addresses(text)
-            .into_iter()
-            .find(|a| !exclude.contains(a))
-    };
-    let address = match hint {
-        Some(hint) => hint.to_lowercase(),
-        None => {
-            let introduced = RECIPIENT_INTRODUCTIONS
-                .iter()
-                .filter_map(|phrase| lower.find(phrase))
-                .min()
-                .and_then(|at| usable(report.get(at..).unwrap_or_default()));
-            introduced.or_else(|| usable(report))?
-        }
+    let usable = |text: &str| addresses(text).into_iter().find(|a| !exclude.contains(a));
+    let after = |at: usize| usable(report.get(at..).unwrap_or_default());
+    let introduced = RECIPIENT_INTRODUCTIONS
+        .iter()
+        .filter_map(|phrase| lower.find(phrase))
+        .min()
+        .and_then(after)
+        // a session transcript names the recipient in its RCPT command
+        .or_else(|| lower.find("rcpt to:").and_then(after));
+    let (address, introduced) = match (hint, introduced) {
+        (Some(hint), _) => (hint.to_lowercase(), true),
+        (None, Some(address)) => (address, true),
+        (None, None) => (usable(report)?, false),
     };
     // From the line naming the recipient to the end of the report.
     let at = lower.find(&address).unwrap_or(0);
@@ -99,6 +99,7 @@ pub(super) fn find(report: &str, exclude: &[String], hint: Option<&str>) -> Opti
         reply_code,
         diagnostic,
         context: context.to_string(),
+        introduced,
     })
 }
 

@@ -48,8 +48,7 @@ const FIELDS: [&str; 6] = [
 fn fixture_corpus_match_rates() {
     let Some(dir) = fixtures_dir() else { return };
     let expected: Vec<Value> =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
     let mut matches = [0usize; FIELDS.len()];
     let mut differences = Vec::new();
     for case in &expected {
@@ -97,8 +96,11 @@ fn fixture_corpus_match_rates() {
     }
     println!("differences:\n  {}", differences.join("\n  "));
     // Floors a little under today's rates: a regression fails, small churn does not.
-    let floors = [99, 0, 0, 0, 0, 0];
+    let floors = [97, 96, 97, 96, 86, 99];
     for ((field, n), floor) in FIELDS.iter().zip(matches).zip(floors) {
-        assert!(n >= floor, "{field}: {n} matches, expected at least {floor}");
+        assert!(
+            n >= floor,
+            "{field}: {n} matches, expected at least {floor}"
+        );
     }
 }
