@@ -13,6 +13,8 @@ mod dns_server;
 mod domains;
 mod domains_regions;
 mod domains_verify;
+mod feedback;
 mod helpers;
 mod openapi;
 mod queue;
+mod smtp;
