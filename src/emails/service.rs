@@ -1,0 +1,346 @@
+//! Sending: from a request body to durably accepted emails. The API (and later the dashboard
+//! and SMTP submission) call these functions.
+//!
+//! The accept path is: validate each email, check the sender rules, fetch `path`
+//! attachments, then one transaction for everything (see [`store::insert_emails`]). Only
+//! then is the response sent, so an accepted email survives a crash.
+
+use std::collections::HashMap;
+
+use serde_json::{Value, json};
+
+use super::address::Mailbox;
+use super::attachments;
+use super::idempotency::{self, Claim, Outcome};
+use super::store::{self, NewEmail};
+use super::test_recipients;
+use super::validate::{Draft, parse_draft};
+use crate::app::App;
+use crate::auth::api_keys::AuthKey;
+use crate::clock::Millis;
+use crate::error::{AppError, AppResult};
+use crate::on_db;
+use crate::store::new_id;
+
+/// Most emails in one batch request.
+pub const MAX_BATCH: usize = 100;
+
+/// `x-batch-validation`: `strict` fails the whole batch on the first invalid email;
+/// `permissive` accepts the valid ones and lists the others in `errors`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchMode {
+    Strict,
+    Permissive,
+}
+
+impl BatchMode {
+    pub fn parse(header: Option<&str>) -> AppResult<BatchMode> {
+        match header.map(|h| h.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("") | Some("strict") => Ok(BatchMode::Strict),
+            Some("permissive") => Ok(BatchMode::Permissive),
+            Some(_) => Err(AppError::validation(
+                "The `x-batch-validation` header must be `strict` or `permissive`.",
+            )),
+        }
+    }
+}
+
+/// `POST /emails`: accepts one email; the answer is `{"id": …}`.
+pub async fn send(
+    app: &App,
+    auth: &AuthKey,
+    request: Value,
+    idempotency_key: Option<String>,
+) -> AppResult<Value> {
+    let claim = match claim(app, auth, idempotency_key, "emails", &request).await? {
+        Ok(claim) => claim,
+        Err(replay) => return Ok(replay),
+    };
+    let result = async {
+        let now = app.now_ms();
+        let mut senders = SenderCheck::new(app, auth);
+        let email = prepare(app, auth, request, now, &mut senders).await?;
+        let body = json!({ "id": email.id });
+        let stored = claim.as_ref().map(|c| (c, body.to_string()));
+        let due_now = email.scheduled_at.is_none();
+        store::insert_emails(
+            app,
+            std::slice::from_ref(&email),
+            now,
+            stored.as_ref().map(|(c, b)| (*c, b.as_str())),
+        )
+        .await?;
+        if due_now {
+            app.notify_jobs();
+        }
+        Ok(body)
+    }
+    .await;
+    release_on_error(app, claim.as_ref(), &result).await;
+    result
+}
+
+/// `POST /emails/batch`: accepts up to 100 emails in one transaction; the answer is
+/// `{"data": [{"id"}…]}`, plus `errors: [{index, message}]` in permissive mode.
+pub async fn send_batch(
+    app: &App,
+    auth: &AuthKey,
+    request: Value,
+    mode: BatchMode,
+    idempotency_key: Option<String>,
+) -> AppResult<Value> {
+    let route = match mode {
+        BatchMode::Strict => "batch:strict",
+        BatchMode::Permissive => "batch:permissive",
+    };
+    let claim = match claim(app, auth, idempotency_key, route, &request).await? {
+        Ok(claim) => claim,
+        Err(replay) => return Ok(replay),
+    };
+    let result = async {
+        let items = batch_items(request)?;
+        let now = app.now_ms();
+        let mut senders = SenderCheck::new(app, auth);
+        let mut emails = Vec::with_capacity(items.len());
+        let mut errors = Vec::new();
+        for (index, item) in items.into_iter().enumerate() {
+            match prepare(app, auth, item, now, &mut senders).await {
+                Ok(email) => emails.push(email),
+                Err(err) if mode == BatchMode::Strict => {
+                    return Err(AppError {
+                        message: format!("Email at index {index}: {}", err.message),
+                        ..err
+                    });
+                }
+                Err(err) => errors.push(json!({ "index": index, "message": err.message })),
+            }
+        }
+        let data: Vec<Value> = emails.iter().map(|e| json!({ "id": e.id })).collect();
+        let body = match mode {
+            BatchMode::Strict => json!({ "data": data }),
+            BatchMode::Permissive => json!({ "data": data, "errors": errors }),
+        };
+        if !emails.is_empty() {
+            let stored = claim.as_ref().map(|c| (c, body.to_string()));
+            store::insert_emails(
+                app,
+                &emails,
+                now,
+                stored.as_ref().map(|(c, b)| (*c, b.as_str())),
+            )
+            .await?;
+            if emails.iter().any(|e| e.scheduled_at.is_none()) {
+                app.notify_jobs();
+            }
+        } else if let Some(claim) = &claim {
+            // Nothing was accepted: nothing to replay either.
+            idempotency::release(app, claim).await?;
+        }
+        Ok(body)
+    }
+    .await;
+    release_on_error(app, claim.as_ref(), &result).await;
+    result
+}
+
+fn batch_items(request: Value) -> AppResult<Vec<Value>> {
+    let Value::Array(items) = request else {
+        return Err(AppError::validation(
+            "The request body must be an array of emails.",
+        ));
+    };
+    if items.is_empty() {
+        return Err(AppError::validation(
+            "The batch is empty; send between 1 and 100 emails.",
+        ));
+    }
+    if items.len() > MAX_BATCH {
+        return Err(AppError::validation(format!(
+            "A batch can hold at most {MAX_BATCH} emails; this one has {}.",
+            items.len()
+        )));
+    }
+    Ok(items)
+}
+
+/// Claims the idempotency key if one was given. `Err(body)` is a stored response to replay.
+async fn claim(
+    app: &App,
+    auth: &AuthKey,
+    key: Option<String>,
+    route: &str,
+    request: &Value,
+) -> AppResult<Result<Option<Claim>, Value>> {
+    let Some(key) = key else { return Ok(Ok(None)) };
+    let hash = idempotency::request_hash(route, request);
+    match idempotency::claim(app, &auth.team_id, &key, &hash).await? {
+        Outcome::Claimed(claim) => Ok(Ok(Some(claim))),
+        Outcome::Replay(body) => Ok(Err(body)),
+    }
+}
+
+async fn release_on_error(app: &App, claim: Option<&Claim>, result: &AppResult<Value>) {
+    if let (Some(claim), Err(_)) = (claim, result)
+        && let Err(err) = idempotency::release(app, claim).await
+    {
+        tracing::warn!(error = %err, "could not release an idempotency key");
+    }
+}
+
+/// Validates one email and turns it into a row to insert.
+async fn prepare(
+    app: &App,
+    auth: &AuthKey,
+    request: Value,
+    now: Millis,
+    senders: &mut SenderCheck<'_>,
+) -> AppResult<NewEmail> {
+    let draft = parse_draft(request, now)?;
+    let test_only = draft
+        .recipients()
+        .all(|m| test_recipients::outcome(&m.email).is_some());
+    senders.check(&draft.from, test_only).await?;
+    let Draft {
+        from,
+        to,
+        cc,
+        bcc,
+        reply_to,
+        subject,
+        html,
+        text,
+        headers,
+        tags,
+        topic_id,
+        scheduled_at,
+        attachments,
+    } = draft;
+    let attachments = attachments::resolve(app, attachments).await?;
+    let id = new_id();
+    let headers: Vec<Value> = headers
+        .into_iter()
+        .map(|(name, value)| json!({ "name": name, "value": value }))
+        .collect();
+    Ok(NewEmail {
+        message_id: format!("<{id}@{}>", from.domain()),
+        id,
+        team_id: auth.team_id.clone(),
+        api_key_id: Some(auth.id.clone()),
+        from: from.to_string(),
+        to: address_list(&to),
+        cc: address_list(&cc),
+        bcc: address_list(&bcc),
+        reply_to: address_list(&reply_to),
+        subject,
+        html,
+        text,
+        headers: Value::Array(headers).to_string(),
+        tags: serde_json::to_string(&tags)?,
+        topic_id,
+        scheduled_at,
+        attachments,
+        job_kind: if test_only {
+            super::SIMULATE_JOB
+        } else {
+            super::DELIVER_JOB
+        },
+    })
+}
+
+fn address_list(list: &[Mailbox]) -> String {
+    let strings: Vec<String> = list.iter().map(Mailbox::to_string).collect();
+    serde_json::to_string(&strings).unwrap_or_else(|_| "[]".into())
+}
+
+/// The sender rules: a key restricted to a domain sends only from it, and mail to real
+/// recipients needs a verified domain of the team. Domain look-ups are remembered for the
+/// rest of the request (a batch usually sends from one domain).
+struct SenderCheck<'a> {
+    app: &'a App,
+    auth: &'a AuthKey,
+    verified: HashMap<String, bool>,
+}
+
+impl<'a> SenderCheck<'a> {
+    fn new(app: &'a App, auth: &'a AuthKey) -> Self {
+        Self {
+            app,
+            auth,
+            verified: HashMap::new(),
+        }
+    }
+
+    async fn check(&mut self, from: &Mailbox, test_only: bool) -> AppResult<()> {
+        let domain = from.domain();
+        if let Some(allowed) = &self.auth.domain_name {
+            let allowed = idna::domain_to_ascii(allowed).unwrap_or_else(|_| allowed.clone());
+            if !allowed.eq_ignore_ascii_case(domain) {
+                return Err(AppError::new(
+                    403,
+                    "validation_error",
+                    format!(
+                        "This API key can only send from the {allowed} domain, not from {domain}."
+                    ),
+                ));
+            }
+        }
+        if test_only {
+            return Ok(());
+        }
+        let verified = match self.verified.get(domain) {
+            Some(known) => *known,
+            None => {
+                let found = domain_is_verified(self.app, &self.auth.team_id, domain).await?;
+                self.verified.insert(domain.to_string(), found);
+                found
+            }
+        };
+        if !verified {
+            return Err(AppError::new(
+                403,
+                "validation_error",
+                format!(
+                    "The {domain} domain is not verified. Add it on the Domains page and verify \
+                     its DNS records before sending from it; until then you can send to test \
+                     addresses such as delivered@resend.dev."
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+async fn domain_is_verified(app: &App, team_id: &str, domain: &str) -> AppResult<bool> {
+    let status: Option<String> = on_db!(app.db(), |pool| sqlx::query_scalar(
+        "SELECT status FROM domains WHERE team_id = $1 AND LOWER(name) = $2"
+    )
+    .bind(team_id)
+    .bind(domain)
+    .fetch_optional(pool)
+    .await)?;
+    Ok(status.as_deref() == Some("verified"))
+}
+
+/// `PATCH /emails/{id}`: moves a scheduled email to a new time.
+pub async fn reschedule(app: &App, team_id: &str, id: &str, scheduled_at: Value) -> AppResult<()> {
+    let input = match scheduled_at {
+        Value::Null => return Err(AppError::missing_field("scheduled_at")),
+        Value::String(s) if s.trim().is_empty() => {
+            return Err(AppError::missing_field("scheduled_at"));
+        }
+        Value::String(s) => s,
+        _ => {
+            return Err(AppError::validation(
+                "The `scheduled_at` field must be a string.",
+            ));
+        }
+    };
+    let at =
+        super::schedule::parse_scheduled_at(&input, app.now_ms()).map_err(AppError::validation)?;
+    store::reschedule(app, team_id, id, at).await
+}
+
+/// `POST /emails/{id}/cancel`.
+pub async fn cancel(app: &App, team_id: &str, id: &str) -> AppResult<()> {
+    store::cancel(app, team_id, id).await
+}
