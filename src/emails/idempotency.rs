@@ -6,7 +6,7 @@
 //! its key, so a corrected retry goes through.
 //!
 //! The claim is a row without a response; the response is written in the same transaction
-//! as the emails it created (see `store::insert_emails`).
+//! as the emails it created (see `store::insert_accepted`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

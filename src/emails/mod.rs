@@ -4,7 +4,7 @@
 //! - [`validate`] turns a request into a checked draft ([`address`], [`schedule`],
 //!   [`attachments`] parse the fields that need more than a type check);
 //! - [`service`] runs the accept path (sender rules, [`idempotency`], one transaction in
-//!   [`store`]) and reschedule/cancel;
+//!   [`store`], grouped by [`group_commit`]) and reschedule/cancel;
 //! - [`test_recipients`] plays out Resend's test addresses; [`events`] names what happens to
 //!   an email; [`downloads`] signs attachment links.
 
@@ -12,6 +12,7 @@ pub mod address;
 pub mod attachments;
 pub mod downloads;
 pub mod events;
+pub mod group_commit;
 pub mod idempotency;
 pub mod schedule;
 pub mod service;

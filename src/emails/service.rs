@@ -2,17 +2,20 @@
 //! and SMTP submission) call these functions.
 //!
 //! The accept path is: validate each email, check the sender rules, fetch `path`
-//! attachments, then one transaction for everything (see [`store::insert_emails`]). Only
-//! then is the response sent, so an accepted email survives a crash.
+//! attachments, then one transaction for everything (see [`store::insert_accepted`], grouped
+//! with concurrent requests by [`group_commit`]). Only then is the response sent, so an
+//! accepted email survives a crash.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use serde_json::{Value, json};
 
 use super::address::Mailbox;
 use super::attachments;
+use super::group_commit;
 use super::idempotency::{self, Claim, Outcome};
-use super::store::{self, NewEmail};
+use super::store::{self, Accepted, NewEmail};
 use super::test_recipients;
 use super::validate::{Draft, parse_draft};
 use crate::app::App;
@@ -61,16 +64,13 @@ pub async fn send(
         let mut senders = SenderCheck::new(app, auth);
         let email = prepare(app, auth, request, now, &mut senders).await?;
         let body = json!({ "id": email.id });
-        let stored = claim.as_ref().map(|c| (c, body.to_string()));
-        let due_now = email.scheduled_at.is_none();
-        store::insert_emails(
-            app,
-            std::slice::from_ref(&email),
-            now,
-            stored.as_ref().map(|(c, b)| (*c, b.as_str())),
-        )
-        .await?;
-        if due_now {
+        let wake = wakes_workers(std::slice::from_ref(&email));
+        let accepted = Accepted {
+            emails: vec![email],
+            idempotent: claim.clone().map(|c| (c, body.to_string())),
+        };
+        group_commit::commit(app, accepted).await?;
+        if wake {
             app.notify_jobs();
         }
         Ok(body)
@@ -121,15 +121,13 @@ pub async fn send_batch(
             BatchMode::Permissive => json!({ "data": data, "errors": errors }),
         };
         if !emails.is_empty() {
-            let stored = claim.as_ref().map(|c| (c, body.to_string()));
-            store::insert_emails(
-                app,
-                &emails,
-                now,
-                stored.as_ref().map(|(c, b)| (*c, b.as_str())),
-            )
-            .await?;
-            if emails.iter().any(|e| e.scheduled_at.is_none()) {
+            let wake = wakes_workers(&emails);
+            let accepted = Accepted {
+                emails,
+                idempotent: claim.clone().map(|c| (c, body.to_string())),
+            };
+            group_commit::commit(app, accepted).await?;
+            if wake {
                 app.notify_jobs();
             }
         } else if let Some(claim) = &claim {
@@ -141,6 +139,22 @@ pub async fn send_batch(
     .await;
     release_on_error(app, claim.as_ref(), &result).await;
     result
+}
+
+/// Whether accepting `emails` gives this node's workers something to do now. Waking them
+/// for a job kind no worker runs (delivery, until it exists) would only make them poll the
+/// queue, which on SQLite competes with the accept path for the write lock.
+fn wakes_workers(emails: &[NewEmail]) -> bool {
+    static HANDLED: OnceLock<Vec<&'static str>> = OnceLock::new();
+    let handled = HANDLED.get_or_init(|| {
+        crate::queue::worker::handlers()
+            .into_iter()
+            .map(|(kind, _)| kind)
+            .collect()
+    });
+    emails
+        .iter()
+        .any(|e| e.scheduled_at.is_none() && handled.contains(&e.job_kind))
 }
 
 fn batch_items(request: Value) -> AppResult<Vec<Value>> {
@@ -238,6 +252,7 @@ async fn prepare(
         tags: serde_json::to_string(&tags)?,
         topic_id,
         scheduled_at,
+        created_at: now,
         attachments,
         job_kind: if test_only {
             super::SIMULATE_JOB

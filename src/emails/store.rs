@@ -34,6 +34,7 @@ pub struct NewEmail {
     pub topic_id: Option<String>,
     pub scheduled_at: Option<Millis>,
     pub message_id: String,
+    pub created_at: Millis,
     pub attachments: Vec<Attachment>,
     /// `SIMULATE_JOB` for test recipients only, `DELIVER_JOB` otherwise.
     pub job_kind: &'static str,
@@ -54,28 +55,34 @@ pub fn job_key(email_id: &str) -> String {
     format!("email:{email_id}")
 }
 
-/// Stores accepted emails with their attachments, first events and jobs, and the
-/// idempotency response when a key was claimed, in one transaction.
-pub async fn insert_emails(
-    app: &App,
-    emails: &[NewEmail],
-    now: Millis,
-    idempotent: Option<(&Claim, &str)>,
-) -> AppResult<()> {
-    let jobs: Vec<NewJob> = emails
+/// What one request accepted: its emails and, when it claimed an idempotency key, the
+/// response to remember.
+#[derive(Debug)]
+pub struct Accepted {
+    pub emails: Vec<NewEmail>,
+    pub idempotent: Option<(Claim, String)>,
+}
+
+/// Stores what one or more requests accepted (emails with their attachments, first events
+/// and jobs, and idempotency responses) in one transaction.
+pub async fn insert_accepted(app: &App, accepted: &[Accepted]) -> AppResult<()> {
+    let jobs: Vec<NewJob> = accepted
         .iter()
+        .flat_map(|a| &a.emails)
         .map(|e| {
             NewJob::new(
                 e.job_kind,
                 &json!({ "email_id": e.id }),
-                e.scheduled_at.unwrap_or(now),
+                e.scheduled_at.unwrap_or(e.created_at),
             )
             .unique_key(job_key(&e.id))
         })
         .collect();
+    let emails = accepted.iter().flat_map(|a| &a.emails);
     on_db!(app.db(), |pool| {
         let mut tx = pool.begin().await?;
-        for (e, job) in emails.iter().zip(&jobs) {
+        for (e, job) in emails.zip(&jobs) {
+            let now = e.created_at;
             sqlx::query(
                 "INSERT INTO emails (id, team_id, api_key_id, from_address, to_addresses, \
                  cc_addresses, bcc_addresses, reply_to, subject, html, text, headers, tags, \
@@ -132,7 +139,7 @@ pub async fn insert_emails(
             )?;
             enqueue_in!(&mut *tx, job, now)?;
         }
-        if let Some((claim, body)) = idempotent {
+        for (claim, body) in accepted.iter().filter_map(|a| a.idempotent.as_ref()) {
             sqlx::query(
                 "UPDATE idempotency_keys SET response_status = 200, response_body = $3 \
                  WHERE team_id = $1 AND key = $2",
