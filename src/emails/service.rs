@@ -8,6 +8,9 @@
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
 
 use serde_json::{Value, json};
 
@@ -325,7 +328,26 @@ impl<'a> SenderCheck<'a> {
     }
 }
 
+/// How long a "verified" answer is trusted before the database is asked again.
+const VERIFIED_TTL: Duration = Duration::from_secs(10);
+
+/// Domains recently found verified, by (team, domain). A steady stream of sends then costs
+/// no query each; only positive answers are kept, so a newly verified domain works at once
+/// and one that loses its verification is refused within [`VERIFIED_TTL`].
+static VERIFIED: Mutex<Option<HashMap<(String, String), Instant>>> = Mutex::new(None);
+
+/// Forgets cached domain verifications (call when a domain changes or is deleted).
+pub fn forget_verified_domains() {
+    *VERIFIED.lock() = None;
+}
+
 async fn domain_is_verified(app: &App, team_id: &str, domain: &str) -> AppResult<bool> {
+    let key = (team_id.to_string(), domain.to_string());
+    if let Some(seen) = VERIFIED.lock().as_ref().and_then(|m| m.get(&key))
+        && seen.elapsed() < VERIFIED_TTL
+    {
+        return Ok(true);
+    }
     let status: Option<String> = on_db!(app.db(), |pool| sqlx::query_scalar(
         "SELECT status FROM domains WHERE team_id = $1 AND LOWER(name) = $2"
     )
@@ -333,7 +355,16 @@ async fn domain_is_verified(app: &App, team_id: &str, domain: &str) -> AppResult
     .bind(domain)
     .fetch_optional(pool)
     .await)?;
-    Ok(status.as_deref() == Some("verified"))
+    let verified = status.as_deref() == Some("verified");
+    if verified {
+        let mut cache = VERIFIED.lock();
+        let map = cache.get_or_insert_with(HashMap::new);
+        if map.len() > 10_000 {
+            map.clear();
+        }
+        map.insert(key, Instant::now());
+    }
+    Ok(verified)
 }
 
 /// `PATCH /emails/{id}`: moves a scheduled email to a new time.

@@ -11,9 +11,9 @@ use crate::app::App;
 use crate::clock::Millis;
 use crate::error::{AppError, AppResult};
 use crate::http::pagination::{ListResponse, Page};
+use crate::on_db;
 use crate::queue::NewJob;
 use crate::store::new_id;
-use crate::{enqueue_in, on_db};
 
 /// An accepted email, ready to insert. Address lists and tags are JSON text.
 #[derive(Debug)]
@@ -63,53 +63,99 @@ pub struct Accepted {
     pub idempotent: Option<(Claim, String)>,
 }
 
+/// Rows per multi-row `INSERT` (SQLite allows 32,766 bound values per statement).
+const ROWS_PER_INSERT: usize = 500;
+
 /// Stores what one or more requests accepted (emails with their attachments, first events
-/// and jobs, and idempotency responses) in one transaction.
+/// and jobs, and idempotency responses) in one transaction. Emails, events and jobs go in
+/// multi-row `INSERT`s: a statement is a round trip, and a group may hold hundreds of emails.
 pub async fn insert_accepted(app: &App, accepted: &[Accepted]) -> AppResult<()> {
-    let jobs: Vec<NewJob> = accepted
+    let emails: Vec<&NewEmail> = accepted.iter().flat_map(|a| &a.emails).collect();
+    let jobs: Vec<(NewJob, Millis)> = emails
         .iter()
-        .flat_map(|a| &a.emails)
         .map(|e| {
-            NewJob::new(
+            let job = NewJob::new(
                 e.job_kind,
                 &json!({ "email_id": e.id }),
                 e.scheduled_at.unwrap_or(e.created_at),
             )
-            .unique_key(job_key(&e.id))
+            .unique_key(job_key(&e.id));
+            (job, e.created_at)
         })
         .collect();
-    let emails = accepted.iter().flat_map(|a| &a.emails);
     on_db!(app.db(), |pool| {
         let mut tx = pool.begin().await?;
-        for (e, job) in emails.zip(&jobs) {
-            let now = e.created_at;
-            sqlx::query(
+        for chunk in emails.chunks(ROWS_PER_INSERT) {
+            sqlx::QueryBuilder::new(
                 "INSERT INTO emails (id, team_id, api_key_id, from_address, to_addresses, \
                  cc_addresses, bcc_addresses, reply_to, subject, html, text, headers, tags, \
-                 topic_id, scheduled_at, last_event, message_id, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                 $17, $18, $18)",
+                 topic_id, scheduled_at, last_event, message_id, created_at, updated_at) ",
             )
-            .bind(&e.id)
-            .bind(&e.team_id)
-            .bind(&e.api_key_id)
-            .bind(&e.from)
-            .bind(&e.to)
-            .bind(&e.cc)
-            .bind(&e.bcc)
-            .bind(&e.reply_to)
-            .bind(&e.subject)
-            .bind(&e.html)
-            .bind(&e.text)
-            .bind(&e.headers)
-            .bind(&e.tags)
-            .bind(&e.topic_id)
-            .bind(e.scheduled_at)
-            .bind(e.first_event())
-            .bind(&e.message_id)
-            .bind(now)
+            .push_values(chunk, |mut row, e| {
+                row.push_bind(&e.id)
+                    .push_bind(&e.team_id)
+                    .push_bind(&e.api_key_id)
+                    .push_bind(&e.from)
+                    .push_bind(&e.to)
+                    .push_bind(&e.cc)
+                    .push_bind(&e.bcc)
+                    .push_bind(&e.reply_to)
+                    .push_bind(&e.subject)
+                    .push_bind(&e.html)
+                    .push_bind(&e.text)
+                    .push_bind(&e.headers)
+                    .push_bind(&e.tags)
+                    .push_bind(&e.topic_id)
+                    .push_bind(e.scheduled_at)
+                    .push_bind(e.first_event())
+                    .push_bind(&e.message_id)
+                    .push_bind(e.created_at)
+                    .push_bind(e.created_at);
+            })
+            .build()
             .execute(&mut *tx)
             .await?;
+            sqlx::QueryBuilder::new(
+                "INSERT INTO email_events (id, email_id, team_id, type, recipient, data, \
+                 created_at) ",
+            )
+            .push_values(chunk, |mut row, e| {
+                row.push_bind(new_id())
+                    .push_bind(&e.id)
+                    .push_bind(&e.team_id)
+                    .push_bind(e.first_event())
+                    .push_bind(None::<&str>)
+                    .push_bind("{}")
+                    .push_bind(e.created_at);
+            })
+            .build()
+            .execute(&mut *tx)
+            .await?;
+        }
+        // The same row `enqueue_in!` writes, for many jobs at once.
+        for chunk in jobs.chunks(ROWS_PER_INSERT) {
+            sqlx::QueryBuilder::new(
+                "INSERT INTO jobs (id, kind, payload, region, state, run_at, attempts, \
+                 max_attempts, unique_key, created_at, updated_at) ",
+            )
+            .push_values(chunk, |mut row, (job, created_at)| {
+                row.push_bind(new_id())
+                    .push_bind(job.kind)
+                    .push_bind(&job.payload)
+                    .push_bind(&job.region)
+                    .push("'queued'")
+                    .push_bind(job.run_at)
+                    .push("0")
+                    .push_bind(job.max_attempts)
+                    .push_bind(&job.unique_key)
+                    .push_bind(*created_at)
+                    .push_bind(*created_at);
+            })
+            .build()
+            .execute(&mut *tx)
+            .await?;
+        }
+        for e in &emails {
             for (position, a) in e.attachments.iter().enumerate() {
                 sqlx::query(
                     "INSERT INTO email_attachments (id, email_id, position, filename, \
@@ -124,20 +170,10 @@ pub async fn insert_accepted(app: &App, accepted: &[Accepted]) -> AppResult<()> 
                 .bind(&a.content_id)
                 .bind(a.content.len() as i64)
                 .bind(&a.content[..])
-                .bind(now)
+                .bind(e.created_at)
                 .execute(&mut *tx)
                 .await?;
             }
-            insert_event!(
-                &mut *tx,
-                &e.id,
-                &e.team_id,
-                e.first_event(),
-                None::<&str>,
-                "{}",
-                now
-            )?;
-            enqueue_in!(&mut *tx, job, now)?;
         }
         for (claim, body) in accepted.iter().filter_map(|a| a.idempotent.as_ref()) {
             sqlx::query(
