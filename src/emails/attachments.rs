@@ -588,5 +588,10 @@ mod tests {
         assert_eq!(base64_len(1), 4);
         assert_eq!(base64_len(3), 4);
         assert_eq!(base64_len(4), 8);
+        assert!(check_total(MAX_TOTAL_BASE64_BYTES).is_ok());
+        assert_eq!(
+            check_total(MAX_TOTAL_BASE64_BYTES + 1).unwrap_err().name,
+            "invalid_attachment"
+        );
     }
 }

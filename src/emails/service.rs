@@ -58,29 +58,21 @@ pub async fn send(
     request: Value,
     idempotency_key: Option<String>,
 ) -> AppResult<Value> {
-    let claim = match claim(app, auth, idempotency_key, "emails", &request).await? {
-        Ok(claim) => claim,
-        Err(replay) => return Ok(replay),
-    };
-    let result = async {
-        let now = app.now_ms();
-        let mut senders = SenderCheck::new(app, auth);
-        let email = prepare(app, auth, request, now, &mut senders).await?;
-        let body = json!({ "id": email.id });
-        let wake = wakes_workers(std::slice::from_ref(&email));
-        let accepted = Accepted {
-            emails: vec![email],
-            idempotent: claim.clone().map(|c| (c, body.to_string())),
-        };
-        group_commit::commit(app, accepted).await?;
-        if wake {
-            app.notify_jobs();
-        }
-        Ok(body)
-    }
-    .await;
-    release_on_error(app, claim.as_ref(), &result).await;
-    result
+    idempotent(
+        app,
+        auth,
+        idempotency_key,
+        "emails",
+        request,
+        async |request, claim| {
+            let mut senders = SenderCheck::new(app, auth);
+            let email = prepare(app, auth, request, app.now_ms(), &mut senders).await?;
+            let body = json!({ "id": email.id });
+            commit(app, vec![email], claim, &body).await?;
+            Ok(body)
+        },
+    )
+    .await
 }
 
 /// `POST /emails/batch`: accepts up to 100 emails in one transaction; the answer is
@@ -96,52 +88,96 @@ pub async fn send_batch(
         BatchMode::Strict => "batch:strict",
         BatchMode::Permissive => "batch:permissive",
     };
-    let claim = match claim(app, auth, idempotency_key, route, &request).await? {
-        Ok(claim) => claim,
-        Err(replay) => return Ok(replay),
-    };
-    let result = async {
-        let items = batch_items(request)?;
-        let now = app.now_ms();
-        let mut senders = SenderCheck::new(app, auth);
-        let mut emails = Vec::with_capacity(items.len());
-        let mut errors = Vec::new();
-        for (index, item) in items.into_iter().enumerate() {
-            match prepare(app, auth, item, now, &mut senders).await {
-                Ok(email) => emails.push(email),
-                Err(err) if mode == BatchMode::Strict => {
-                    return Err(AppError {
-                        message: format!("Email at index {index}: {}", err.message),
-                        ..err
-                    });
+    idempotent(
+        app,
+        auth,
+        idempotency_key,
+        route,
+        request,
+        async |request, claim| {
+            let items = batch_items(request)?;
+            let now = app.now_ms();
+            let mut senders = SenderCheck::new(app, auth);
+            let mut emails = Vec::with_capacity(items.len());
+            let mut errors = Vec::new();
+            for (index, item) in items.into_iter().enumerate() {
+                match prepare(app, auth, item, now, &mut senders).await {
+                    Ok(email) => emails.push(email),
+                    Err(err) if mode == BatchMode::Strict => {
+                        return Err(AppError {
+                            message: format!("Email at index {index}: {}", err.message),
+                            ..err
+                        });
+                    }
+                    Err(err) => errors.push(json!({ "index": index, "message": err.message })),
                 }
-                Err(err) => errors.push(json!({ "index": index, "message": err.message })),
+            }
+            let data: Vec<Value> = emails.iter().map(|e| json!({ "id": e.id })).collect();
+            let body = match mode {
+                BatchMode::Strict => json!({ "data": data }),
+                BatchMode::Permissive => json!({ "data": data, "errors": errors }),
+            };
+            commit(app, emails, claim, &body).await?;
+            Ok(body)
+        },
+    )
+    .await
+}
+
+/// Runs `run` under the idempotency key, if one was given: a stored response is replayed
+/// instead, and a failure releases the key.
+async fn idempotent(
+    app: &App,
+    auth: &AuthKey,
+    key: Option<String>,
+    route: &str,
+    request: Value,
+    run: impl AsyncFnOnce(Value, Option<Claim>) -> AppResult<Value>,
+) -> AppResult<Value> {
+    let claim = match key {
+        None => None,
+        Some(key) => {
+            let hash = idempotency::request_hash(route, &request);
+            match idempotency::claim(app, &auth.team_id, &key, &hash).await? {
+                Outcome::Claimed(claim) => Some(claim),
+                Outcome::Replay(body) => return Ok(body),
             }
         }
-        let data: Vec<Value> = emails.iter().map(|e| json!({ "id": e.id })).collect();
-        let body = match mode {
-            BatchMode::Strict => json!({ "data": data }),
-            BatchMode::Permissive => json!({ "data": data, "errors": errors }),
-        };
-        if !emails.is_empty() {
-            let wake = wakes_workers(&emails);
-            let accepted = Accepted {
-                emails,
-                idempotent: claim.clone().map(|c| (c, body.to_string())),
-            };
-            group_commit::commit(app, accepted).await?;
-            if wake {
-                app.notify_jobs();
-            }
-        } else if let Some(claim) = &claim {
-            // Nothing was accepted: nothing to replay either.
+    };
+    let result = run(request, claim.clone()).await;
+    if let (Some(claim), Err(_)) = (&claim, &result)
+        && let Err(err) = idempotency::release(app, claim).await
+    {
+        tracing::warn!(error = %err, "could not release an idempotency key");
+    }
+    result
+}
+
+/// Makes accepted emails durable (with the response `body` for a claimed key) and wakes
+/// the workers that have something to do.
+async fn commit(
+    app: &App,
+    emails: Vec<NewEmail>,
+    claim: Option<Claim>,
+    body: &Value,
+) -> AppResult<()> {
+    if emails.is_empty() {
+        // Nothing accepted, nothing to replay.
+        if let Some(claim) = &claim {
             idempotency::release(app, claim).await?;
         }
-        Ok(body)
+        return Ok(());
     }
-    .await;
-    release_on_error(app, claim.as_ref(), &result).await;
-    result
+    let wake = wakes_workers(&emails);
+    let accepted = Accepted {
+        emails,
+        idempotent: claim.map(|c| (c, body.to_string())),
+    };
+    group_commit::commit(app, accepted).await?;
+    if wake {
+        app.notify_jobs();
+    }
+    Ok(())
 }
 
 /// Whether accepting `emails` gives this node's workers something to do now. Waking them
@@ -178,30 +214,6 @@ fn batch_items(request: Value) -> AppResult<Vec<Value>> {
         )));
     }
     Ok(items)
-}
-
-/// Claims the idempotency key if one was given. `Err(body)` is a stored response to replay.
-async fn claim(
-    app: &App,
-    auth: &AuthKey,
-    key: Option<String>,
-    route: &str,
-    request: &Value,
-) -> AppResult<Result<Option<Claim>, Value>> {
-    let Some(key) = key else { return Ok(Ok(None)) };
-    let hash = idempotency::request_hash(route, request);
-    match idempotency::claim(app, &auth.team_id, &key, &hash).await? {
-        Outcome::Claimed(claim) => Ok(Ok(Some(claim))),
-        Outcome::Replay(body) => Ok(Err(body)),
-    }
-}
-
-async fn release_on_error(app: &App, claim: Option<&Claim>, result: &AppResult<Value>) {
-    if let (Some(claim), Err(_)) = (claim, result)
-        && let Err(err) = idempotency::release(app, claim).await
-    {
-        tracing::warn!(error = %err, "could not release an idempotency key");
-    }
 }
 
 /// Validates one email and turns it into a row to insert.
