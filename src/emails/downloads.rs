@@ -25,7 +25,7 @@ pub fn signed_url(app: &App, attachment_id: &str, now: Millis) -> (String, Milli
     let expires = now + LINK_TTL_MS;
     let url = format!(
         "{}/downloads/attachments/{attachment_id}?expires={expires}&signature={}",
-        app.settings().public_base_url(),
+        app.public_base_url(),
         signature(app, attachment_id, expires)
     );
     (url, expires)

@@ -330,9 +330,9 @@ impl<'a> SenderCheck<'a> {
                 403,
                 "validation_error",
                 format!(
-                    "The {domain} domain is not verified. Add it on the Domains page and verify \
-                     its DNS records before sending from it; until then you can send to test \
-                     addresses such as delivered@resend.dev."
+                    "The {domain} domain is not verified (or has sending disabled). Add it on \
+                     the Domains page and verify its DNS records before sending from it; until \
+                     then you can send to test addresses such as delivered@resend.dev."
                 ),
             ));
         }
@@ -360,14 +360,17 @@ async fn domain_is_verified(app: &App, team_id: &str, domain: &str) -> AppResult
     {
         return Ok(true);
     }
-    let status: Option<String> = on_db!(app.db(), |pool| sqlx::query_scalar(
-        "SELECT status FROM domains WHERE team_id = $1 AND LOWER(name) = $2"
+    // Domain names are stored as lower-case A-labels, like `Mailbox` domains.
+    let row: Option<(String, String)> = on_db!(app.db(), |pool| sqlx::query_as(
+        "SELECT status, sending FROM domains WHERE team_id = $1 AND name = $2"
     )
     .bind(team_id)
     .bind(domain)
     .fetch_optional(pool)
     .await)?;
-    let verified = status.as_deref() == Some("verified");
+    let verified = row.is_some_and(|(status, sending)| {
+        status == crate::domains::status::VERIFIED && sending == "enabled"
+    });
     if verified {
         let mut cache = VERIFIED.lock();
         let map = cache.get_or_insert_with(HashMap::new);

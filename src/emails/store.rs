@@ -13,6 +13,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::pagination::{ListResponse, Page};
 use crate::on_db;
 use crate::queue::NewJob;
+use crate::store::BeginWrite;
 use crate::store::new_id;
 
 /// An accepted email, ready to insert. Address lists and tags are JSON text.
@@ -84,7 +85,7 @@ pub async fn insert_accepted(app: &App, accepted: &[Accepted]) -> AppResult<()> 
         })
         .collect();
     on_db!(app.db(), |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         for chunk in emails.chunks(ROWS_PER_INSERT) {
             sqlx::QueryBuilder::new(
                 "INSERT INTO emails (id, team_id, api_key_id, from_address, to_addresses, \
@@ -277,7 +278,7 @@ pub async fn reschedule(app: &App, team_id: &str, id: &str, at: Millis) -> AppRe
     let now = app.now_ms();
     let key = job_key(id);
     let changed = on_db!(app.db(), |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let job = sqlx::query(
             "UPDATE jobs SET run_at = $2, updated_at = $3 WHERE unique_key = $1 AND state = 'queued'",
         )
@@ -316,7 +317,7 @@ pub async fn cancel(app: &App, team_id: &str, id: &str) -> AppResult<()> {
     let now = app.now_ms();
     let key = job_key(id);
     let changed = on_db!(app.db(), |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let job = sqlx::query(
             "UPDATE jobs SET state = 'canceled', updated_at = $2 \
              WHERE unique_key = $1 AND state = 'queued'",

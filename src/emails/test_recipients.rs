@@ -18,6 +18,7 @@ use super::events::{self, insert_event};
 use crate::app::App;
 use crate::on_db;
 use crate::queue::Job;
+use crate::store::BeginWrite;
 
 pub const TEST_DOMAIN: &str = "resend.dev";
 
@@ -123,7 +124,7 @@ pub async fn run_job(app: &App, job: &Job) -> anyhow::Result<()> {
     let last = *last;
     let now = app.now_ms();
     on_db!(app.db(), |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         let claimed = sqlx::query(
             "UPDATE emails SET last_event = $2, updated_at = $3 \
              WHERE id = $1 AND last_event IN ('queued', 'scheduled')",

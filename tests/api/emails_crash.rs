@@ -37,6 +37,7 @@ async fn start(data_dir: &std::path::Path, database_url: &str, first: bool) -> S
         // would be read as settings.
         .env_clear()
         .env("HERALD_RATE_LIMIT", "1000000")
+        .env("HERALD_ENCRYPTION_KEY", "42".repeat(32))
         .env("RUST_LOG", "error")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
