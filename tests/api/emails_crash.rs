@@ -30,14 +30,23 @@ struct Server {
 
 /// Starts `herald serve`; a `first` start also prints the API key, after the dashboard line.
 async fn start(data_dir: &std::path::Path, database_url: &str, first: bool) -> Server {
+    // PostgreSQL needs an encryption key; HERALD_ENCRYPTION_KEY is not read from the
+    // environment, so it goes in a configuration file.
+    let config = data_dir.join("herald.toml");
+    std::fs::write(
+        &config,
+        format!("encryption_key = \"{}\"\n", "ab".repeat(32)),
+    )
+    .unwrap();
     let mut cmd = Command::new(data_dir.join("herald"));
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+    cmd.arg("--config")
+        .arg(&config)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         // Only what the test sets: HERALD_* variables of the test run (HERALD_TEST_DATABASE)
         // would be read as settings.
         .env_clear()
         .env("HERALD_RATE_LIMIT", "1000000")
-        .env("HERALD_ENCRYPTION_KEY", "42".repeat(32))
         .env("RUST_LOG", "error")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
