@@ -1,14 +1,19 @@
 //! `/emails`: send, batch, get, list, reschedule, cancel, attachments; and the public,
-//! signed attachment download route.
+//! signed attachment download route. Request bodies are validated by `emails::validate`
+//! from raw JSON (Resend's lenient shapes); the schemas below document them for
+//! `/openapi.json`, and the response types are what the handlers serialise.
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Extension, Json, Router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::App;
 use crate::auth::api_keys::AuthKey;
@@ -18,19 +23,16 @@ use crate::emails::store::{self, AttachmentRow, EmailRow};
 use crate::emails::{downloads, idempotency};
 use crate::error::{AppError, AppResult};
 use crate::http::json::LenientJson;
-use crate::http::pagination::{Cursor, ListQuery, Page};
+use crate::http::pagination::{Cursor, ListQuery, ListResponse, Page};
 
-pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/emails", get(list).post(send))
-        .route("/emails/batch", post(send_batch))
-        .route("/emails/{email_id}", get(retrieve).patch(reschedule))
-        .route("/emails/{email_id}/cancel", post(cancel))
-        .route("/emails/{email_id}/attachments", get(list_attachments))
-        .route(
-            "/emails/{email_id}/attachments/{attachment_id}",
-            get(retrieve_attachment),
-        )
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(send, list))
+        .routes(routes!(send_batch))
+        .routes(routes!(retrieve, reschedule))
+        .routes(routes!(cancel))
+        .routes(routes!(list_attachments))
+        .routes(routes!(retrieve_attachment))
 }
 
 /// Routes reachable without an API key (they carry their own signature).
@@ -38,6 +40,162 @@ pub fn public_routes() -> Router<App> {
     Router::new().route(downloads::ROUTE, get(download_attachment))
 }
 
+/// An address: `"a@b.com"`, `"Name <a@b.com>"`, or a list of them.
+#[derive(ToSchema)]
+#[schema(as = Recipients)]
+#[allow(dead_code)]
+enum RecipientsDoc {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct Tag {
+    /// ASCII letters, digits, `_` and `-`; at most 256 characters.
+    name: String,
+    value: String,
+}
+
+/// An attachment: `content` (base64 string, array of bytes, or Node's
+/// `{"type":"Buffer","data":[…]}`) or `path` (a URL Herald fetches).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct Attachment {
+    #[schema(value_type = Option<Object>)]
+    content: Option<Value>,
+    filename: Option<String>,
+    path: Option<String>,
+    content_type: Option<String>,
+    /// Marks an inline image referenced as `cid:<content_id>`; under 128 characters.
+    content_id: Option<String>,
+}
+
+/// Body of `POST /emails` (and each item of `POST /emails/batch`).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct SendEmailRequest {
+    from: String,
+    to: RecipientsDoc,
+    subject: String,
+    bcc: Option<RecipientsDoc>,
+    cc: Option<RecipientsDoc>,
+    reply_to: Option<RecipientsDoc>,
+    html: Option<String>,
+    /// Derived from `html` when absent.
+    text: Option<String>,
+    /// Not supported yet: answered with 422.
+    #[schema(value_type = Option<Object>)]
+    template: Option<Value>,
+    #[schema(value_type = Option<Object>)]
+    headers: Option<Value>,
+    /// ISO 8601, or natural language such as "in 1 hour" or "tomorrow at 9am"; ≤ 30 days.
+    scheduled_at: Option<String>,
+    attachments: Option<Vec<Attachment>>,
+    tags: Option<Vec<Tag>>,
+    topic_id: Option<String>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct SendEmailResponse {
+    id: String,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct BatchError {
+    index: usize,
+    message: String,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct CreateBatchEmailsResponse {
+    data: Vec<SendEmailResponse>,
+    /// Only with `x-batch-validation: permissive`.
+    errors: Option<Vec<BatchError>>,
+}
+
+/// Body of `PATCH /emails/{id}`.
+#[derive(Deserialize, ToSchema)]
+struct RescheduleRequest {
+    #[schema(value_type = String)]
+    scheduled_at: Option<Value>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(as = UpdateEmailOptions)]
+struct RescheduleResponse {
+    object: &'static str,
+    id: String,
+    scheduled_at: Option<String>,
+}
+
+/// An email as `GET /emails/{id}` shows it. List items leave out `html` and `text`.
+#[derive(Serialize, ToSchema)]
+pub struct Email {
+    object: &'static str,
+    id: String,
+    message_id: String,
+    to: Vec<String>,
+    from: String,
+    created_at: String,
+    subject: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    html: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    text: Option<Option<String>>,
+    bcc: Option<Vec<String>>,
+    cc: Option<Vec<String>>,
+    reply_to: Option<Vec<String>>,
+    last_event: String,
+    scheduled_at: Option<String>,
+    #[schema(value_type = Option<Vec<Object>>)]
+    tags: Option<Vec<Value>>,
+    topic_id: Option<String>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct ListEmailsResponse {
+    object: String,
+    has_more: bool,
+    data: Vec<Email>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(as = RetrievedAttachment)]
+pub struct AttachmentView {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
+    object: Option<&'static str>,
+    id: String,
+    filename: Option<String>,
+    content_type: String,
+    content_id: Option<String>,
+    /// `inline` when it has a content id, else `attachment`.
+    content_disposition: &'static str,
+    /// A signed link that works without an API key until `expires_at`.
+    download_url: String,
+    expires_at: String,
+    size: i64,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct ListAttachmentsResponse {
+    object: String,
+    has_more: bool,
+    data: Vec<AttachmentView>,
+}
+
+#[utoipa::path(post, path = "/emails", tag = "Emails", operation_id = "emails/send",
+    request_body = SendEmailRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1–256 characters; kept 24 hours.")),
+    responses((status = 200, description = "OK", body = SendEmailResponse)))]
 async fn send(
     State(app): State<App>,
     Extension(auth): Extension<AuthKey>,
@@ -48,6 +206,13 @@ async fn send(
     Ok(Json(service::send(&app, &auth, body, key).await?))
 }
 
+#[utoipa::path(post, path = "/emails/batch", tag = "Emails", operation_id = "emails/send-batch",
+    request_body = Vec<SendEmailRequest>,
+    params(
+        ("Idempotency-Key" = Option<String>, Header),
+        ("x-batch-validation" = Option<String>, Header, description = "`strict` (default) or `permissive`."),
+    ),
+    responses((status = 200, description = "OK", body = CreateBatchEmailsResponse)))]
 async fn send_batch(
     State(app): State<App>,
     Extension(auth): Extension<AuthKey>,
@@ -65,112 +230,132 @@ async fn send_batch(
 }
 
 /// JSON columns hold arrays; an empty list reads as `null`, as Resend shows absent fields.
-fn list_or_null(json_text: &str) -> Value {
-    match serde_json::from_str::<Value>(json_text) {
-        Ok(Value::Array(items)) if !items.is_empty() => Value::Array(items),
-        _ => Value::Null,
+fn list_or_null<T: serde::de::DeserializeOwned>(json_text: &str) -> Option<Vec<T>> {
+    serde_json::from_str::<Vec<T>>(json_text)
+        .ok()
+        .filter(|items| !items.is_empty())
+}
+
+fn email_view(row: EmailRow, with_bodies: bool) -> Email {
+    Email {
+        object: "email",
+        to: serde_json::from_str(&row.to_addresses).unwrap_or_default(),
+        from: row.from_address,
+        created_at: resend_timestamp(row.created_at),
+        subject: row.subject,
+        html: with_bodies.then_some(row.html),
+        text: with_bodies.then_some(row.text),
+        bcc: list_or_null(&row.bcc_addresses),
+        cc: list_or_null(&row.cc_addresses),
+        reply_to: list_or_null(&row.reply_to),
+        last_event: row.last_event,
+        scheduled_at: row.scheduled_at.map(resend_timestamp),
+        tags: list_or_null(&row.tags),
+        topic_id: row.topic_id,
+        message_id: row.message_id,
+        id: row.id,
     }
 }
 
-fn email_json(row: EmailRow, with_bodies: bool) -> Value {
-    let to = serde_json::from_str::<Value>(&row.to_addresses).unwrap_or(json!([]));
-    let mut email = json!({
-        "object": "email",
-        "id": row.id,
-        "to": to,
-        "from": row.from_address,
-        "created_at": resend_timestamp(row.created_at),
-        "subject": row.subject,
-        "bcc": list_or_null(&row.bcc_addresses),
-        "cc": list_or_null(&row.cc_addresses),
-        "reply_to": list_or_null(&row.reply_to),
-        "last_event": row.last_event,
-        "scheduled_at": row.scheduled_at.map(resend_timestamp),
-        "tags": list_or_null(&row.tags),
-        "topic_id": row.topic_id,
-        "message_id": row.message_id,
-    });
-    if with_bodies {
-        email["html"] = json!(row.html);
-        email["text"] = json!(row.text);
-    }
-    email
-}
-
+#[utoipa::path(get, path = "/emails/{email_id}", tag = "Emails", operation_id = "emails/get",
+    params(("email_id" = String, Path)),
+    responses((status = 200, description = "OK", body = Email)))]
 async fn retrieve(
     State(app): State<App>,
     Extension(auth): Extension<AuthKey>,
     Path(id): Path<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<Email>> {
     super::require_uuid(&id, "email_id")?;
     let row = store::get(&app, &auth.team_id, &id).await?;
-    Ok(Json(email_json(row, true)))
+    Ok(Json(email_view(row, true)))
 }
 
+#[utoipa::path(get, path = "/emails", tag = "Emails", operation_id = "emails/list",
+    params(("limit" = Option<u32>, Query), ("after" = Option<String>, Query), ("before" = Option<String>, Query)),
+    responses((status = 200, description = "OK", body = ListEmailsResponse)))]
 async fn list(
     State(app): State<App>,
     Extension(auth): Extension<AuthKey>,
     Query(query): Query<ListQuery>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<ListResponse<Email>>> {
     let page = Page::from_query(&query, Some(20))?;
     let emails = store::list(&app, &auth.team_id, &page).await?;
-    let data: Vec<Value> = emails
-        .data
-        .into_iter()
-        .map(|row| email_json(row, false))
-        .collect();
-    Ok(Json(
-        json!({ "object": "list", "has_more": emails.has_more, "data": data }),
-    ))
+    Ok(Json(ListResponse {
+        object: "list",
+        has_more: emails.has_more,
+        data: emails
+            .data
+            .into_iter()
+            .map(|row| email_view(row, false))
+            .collect(),
+    }))
 }
 
+#[utoipa::path(patch, path = "/emails/{email_id}", tag = "Emails", operation_id = "emails/update",
+    params(("email_id" = String, Path)),
+    request_body = RescheduleRequest,
+    responses((status = 200, description = "OK", body = RescheduleResponse)))]
 async fn reschedule(
     State(app): State<App>,
     Extension(auth): Extension<AuthKey>,
     Path(id): Path<String>,
-    LenientJson(body): LenientJson<Value>,
-) -> AppResult<Json<Value>> {
+    LenientJson(body): LenientJson<RescheduleRequest>,
+) -> AppResult<Json<RescheduleResponse>> {
     super::require_uuid(&id, "email_id")?;
-    let scheduled_at = body.get("scheduled_at").cloned().unwrap_or(Value::Null);
+    let scheduled_at = body.scheduled_at.unwrap_or(Value::Null);
     service::reschedule(&app, &auth.team_id, &id, scheduled_at).await?;
-    Ok(Json(json!({ "object": "email", "id": id })))
+    let row = store::get(&app, &auth.team_id, &id).await?;
+    Ok(Json(RescheduleResponse {
+        object: "email",
+        id,
+        scheduled_at: row.scheduled_at.map(resend_timestamp),
+    }))
 }
 
+/// Answers with the canceled email (the spec's shape; the SDKs read `object` and `id`).
+#[utoipa::path(post, path = "/emails/{email_id}/cancel", tag = "Emails", operation_id = "emails/cancel",
+    params(("email_id" = String, Path)),
+    responses((status = 200, description = "OK", body = Email)))]
 async fn cancel(
     State(app): State<App>,
     Extension(auth): Extension<AuthKey>,
     Path(id): Path<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<Email>> {
     super::require_uuid(&id, "email_id")?;
     service::cancel(&app, &auth.team_id, &id).await?;
-    Ok(Json(json!({ "object": "email", "id": id })))
+    let row = store::get(&app, &auth.team_id, &id).await?;
+    Ok(Json(email_view(row, true)))
 }
 
-fn attachment_json(app: &App, row: AttachmentRow, now: Millis) -> Value {
+fn attachment_view(app: &App, row: AttachmentRow, now: Millis) -> AttachmentView {
     let (download_url, expires_at) = downloads::signed_url(app, &row.id, now);
-    let disposition = if row.content_id.is_some() {
-        "inline"
-    } else {
-        "attachment"
-    };
-    json!({
-        "id": row.id,
-        "filename": row.filename,
-        "content_type": row.content_type,
-        "content_id": row.content_id,
-        "content_disposition": disposition,
-        "download_url": download_url,
-        "expires_at": iso_timestamp(expires_at),
-        "size": row.size,
-    })
+    AttachmentView {
+        object: None,
+        content_disposition: if row.content_id.is_some() {
+            "inline"
+        } else {
+            "attachment"
+        },
+        id: row.id,
+        filename: row.filename,
+        content_type: row.content_type,
+        content_id: row.content_id,
+        download_url,
+        expires_at: iso_timestamp(expires_at),
+        size: row.size,
+    }
 }
 
+#[utoipa::path(get, path = "/emails/{email_id}/attachments", tag = "Emails",
+    operation_id = "emails/list-attachments",
+    params(("email_id" = String, Path), ("limit" = Option<u32>, Query), ("after" = Option<String>, Query), ("before" = Option<String>, Query)),
+    responses((status = 200, description = "OK", body = ListAttachmentsResponse)))]
 async fn list_attachments(
     State(app): State<App>,
     Extension(auth): Extension<AuthKey>,
     Path(email_id): Path<String>,
     Query(query): Query<ListQuery>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<ListResponse<AttachmentView>>> {
     super::require_uuid(&email_id, "email_id")?;
     let page = Page::from_query(&query, None)?;
     let rows = store::list_attachments(&app, &auth.team_id, &email_id).await?;
@@ -188,28 +373,33 @@ async fn list_attachments(
         _ => (start, take < window),
     };
     let now = app.now_ms();
-    let data: Vec<Value> = rows
-        .into_iter()
-        .skip(skip)
-        .take(take)
-        .map(|row| attachment_json(&app, row, now))
-        .collect();
-    Ok(Json(
-        json!({ "object": "list", "has_more": has_more, "data": data }),
-    ))
+    Ok(Json(ListResponse {
+        object: "list",
+        has_more,
+        data: rows
+            .into_iter()
+            .skip(skip)
+            .take(take)
+            .map(|row| attachment_view(&app, row, now))
+            .collect(),
+    }))
 }
 
+#[utoipa::path(get, path = "/emails/{email_id}/attachments/{attachment_id}", tag = "Emails",
+    operation_id = "emails/get-attachment",
+    params(("email_id" = String, Path), ("attachment_id" = String, Path)),
+    responses((status = 200, description = "OK", body = AttachmentView)))]
 async fn retrieve_attachment(
     State(app): State<App>,
     Extension(auth): Extension<AuthKey>,
     Path((email_id, attachment_id)): Path<(String, String)>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<AttachmentView>> {
     super::require_uuid(&email_id, "email_id")?;
     super::require_uuid(&attachment_id, "attachment_id")?;
     let row = store::get_attachment(&app, &auth.team_id, &email_id, &attachment_id).await?;
-    let mut body = attachment_json(&app, row, app.now_ms());
-    body["object"] = json!("attachment");
-    Ok(Json(body))
+    let mut view = attachment_view(&app, row, app.now_ms());
+    view.object = Some("attachment");
+    Ok(Json(view))
 }
 
 #[derive(Debug, Deserialize)]
