@@ -360,6 +360,13 @@ mod tests {
             ..Settings::default()
         };
         assert!(s.validate().is_err());
+        let mut s = Settings {
+            feedback_listen: "port 25".into(),
+            ..Settings::default()
+        };
+        assert!(s.validate().is_err());
+        s.feedback_listen = "0.0.0.0:25".into();
+        assert!(s.validate().is_ok());
     }
 
     #[test]
