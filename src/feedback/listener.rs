@@ -239,13 +239,12 @@ fn details_for<'a>(feedback: &'a Feedback, recipient: &str) -> Option<&'a Recipi
 /// The email's recipients the report concerns: those it names, else the token's recipient,
 /// else the only recipient.
 fn concerned(email: &ReportedEmail, token: &Token, feedback: &Feedback) -> Vec<String> {
-    let mut named: Vec<String> = email
-        .recipients
-        .iter()
-        .filter(|r| details_for(feedback, r).is_some())
-        .cloned()
-        .collect();
-    named.dedup();
+    let mut named: Vec<String> = Vec::new();
+    for recipient in &email.recipients {
+        if details_for(feedback, recipient).is_some() && !named.contains(recipient) {
+            named.push(recipient.clone());
+        }
+    }
     if !named.is_empty() {
         return named;
     }

@@ -139,7 +139,8 @@ fn validate_endpoint(app: &App, endpoint: &str) -> AppResult<String> {
     crate::net::check_url(app.settings(), &url).map_err(|why| {
         AppError::validation(format!("The `endpoint` field is not allowed: {why}."))
     })?;
-    Ok(url.to_string())
+    // Kept as written (the API shows it back); it parses, so delivery can use it.
+    Ok(endpoint.to_string())
 }
 
 fn validate_events(events: &[String]) -> AppResult<Vec<String>> {
