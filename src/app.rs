@@ -144,6 +144,8 @@ async fn load_or_create_secret(db: &Db) -> anyhow::Result<Vec<u8>> {
 pub struct Running {
     pub app: App,
     pub addr: SocketAddr,
+    /// Where the feedback SMTP listener listens, when `feedback_listen` is set.
+    pub feedback_addr: Option<SocketAddr>,
     shutdown: CancellationToken,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -175,6 +177,7 @@ pub async fn start(app: App) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     let _ = app.0.bound.set(addr);
     let shutdown = CancellationToken::new();
+    let feedback = crate::feedback::listener::start(&app, shutdown.clone()).await?;
     let mut tasks = Vec::new();
 
     tasks.push(crate::http::request_log::spawn_writer(
@@ -182,6 +185,11 @@ pub async fn start(app: App) -> anyhow::Result<Running> {
         shutdown.clone(),
     ));
     tasks.extend(crate::queue::worker::spawn_all(&app, shutdown.clone()));
+    tasks.push(crate::webhooks::scan::spawn_ticker(&app, shutdown.clone()));
+    let feedback_addr = feedback.map(|(addr, task)| {
+        tasks.push(task);
+        addr
+    });
 
     let router = crate::http::router(app.clone());
     let stop = shutdown.clone();
@@ -202,6 +210,7 @@ pub async fn start(app: App) -> anyhow::Result<Running> {
     Ok(Running {
         app,
         addr,
+        feedback_addr,
         shutdown,
         tasks,
     })

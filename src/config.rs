@@ -33,6 +33,8 @@ pub struct Settings {
     pub regions: Vec<String>,
     /// Allow fetching remote attachments and calling webhooks on private or loopback addresses.
     pub allow_private_urls: bool,
+    /// `ip:port` of the SMTP listener receiving bounces and complaints; empty means off.
+    pub feedback_listen: String,
     /// Largest remote attachment fetched by `path`, in bytes.
     pub max_remote_attachment_bytes: u64,
     /// Background job workers running in this process.
@@ -98,6 +100,7 @@ impl Default for Settings {
             rate_limit: 100,
             regions: crate::REGIONS.iter().map(|r| r.to_string()).collect(),
             allow_private_urls: false,
+            feedback_listen: String::new(),
             max_remote_attachment_bytes: 40 * 1024 * 1024,
             workers: 4,
             log_json: false,
@@ -200,6 +203,14 @@ impl Settings {
         }
         if !self.dns_server.is_empty() && self.dns_server.parse::<SocketAddr>().is_err() {
             anyhow::bail!("dns_server must be ip:port, got {:?}", self.dns_server);
+        }
+        if !self.feedback_listen.trim().is_empty()
+            && self.feedback_listen.trim().parse::<SocketAddr>().is_err()
+        {
+            anyhow::bail!(
+                "feedback_listen must be ip:port (or empty), got {:?}",
+                self.feedback_listen
+            );
         }
         if self.rate_limit == 0 {
             anyhow::bail!("rate_limit must be at least 1 request per second");
@@ -349,6 +360,13 @@ mod tests {
             ..Settings::default()
         };
         assert!(s.validate().is_err());
+        let mut s = Settings {
+            feedback_listen: "port 25".into(),
+            ..Settings::default()
+        };
+        assert!(s.validate().is_err());
+        s.feedback_listen = "0.0.0.0:25".into();
+        assert!(s.validate().is_ok());
     }
 
     #[test]

@@ -21,7 +21,9 @@ pub mod queue;
 pub mod serde_util;
 pub mod smtp;
 pub mod store;
+pub mod suppressions;
 pub mod teams;
+pub mod webhooks;
 
 /// Sending regions, as Resend names them. The first is the default.
 pub const REGIONS: &[&str] = &["us-east-1", "eu-west-1", "sa-east-1", "ap-northeast-1"];

@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod domains;
 pub mod emails;
 pub mod openapi;
+pub mod webhooks;
 
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
@@ -18,6 +19,7 @@ fn documented_routes() -> OpenApiRouter<App> {
         .merge(api_keys::routes())
         .merge(domains::routes())
         .merge(emails::routes())
+        .merge(webhooks::routes())
 }
 
 /// The API routes and the OpenAPI document describing them.

@@ -19,8 +19,10 @@
 mod arf;
 mod dsn;
 mod fields;
+pub mod listener;
 mod reason;
 mod text;
+pub mod verp;
 
 use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
 use serde::Serialize;

@@ -25,6 +25,14 @@ pub fn handlers() -> Vec<(&'static str, Handler)> {
             crate::domains::VERIFY_JOB,
             Arc::new(|app, job| Box::pin(crate::domains::job::run(app, job))),
         ),
+        (
+            crate::webhooks::scan::SCAN_JOB,
+            Arc::new(|app, job| Box::pin(crate::webhooks::scan::run_job(app, job))),
+        ),
+        (
+            crate::webhooks::delivery::DELIVERY_JOB,
+            Arc::new(|app, job| Box::pin(crate::webhooks::delivery::run_job(app, job))),
+        ),
     ]
 }
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use herald::feedback::{self, Kind};
 use serde_json::Value;
 
-fn fixtures_dir() -> Option<PathBuf> {
+pub fn fixtures_dir() -> Option<PathBuf> {
     let dir = std::env::var("HERALD_FIXTURES_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| {

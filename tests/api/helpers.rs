@@ -195,6 +195,14 @@ impl TestApp {
         }
     }
 
+    /// Where the feedback SMTP listener listens (set `feedback_listen` to start it).
+    pub fn feedback_addr(&self) -> std::net::SocketAddr {
+        self.running
+            .as_ref()
+            .and_then(|r| r.feedback_addr)
+            .expect("the feedback listener runs (feedback_listen set)")
+    }
+
     pub async fn stop(mut self) {
         if let Some(running) = self.running.take() {
             running.stop().await;

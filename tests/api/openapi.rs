@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::helpers::spawn_app;
 
 /// Operations Herald adds beyond Resend's spec.
-const HERALD_ONLY: &[(&str, &str)] = &[];
+const HERALD_ONLY: &[(&str, &str)] = &[("/webhooks/{webhook_id}/deliveries", "get")];
 
 fn resend_spec() -> Option<Value> {
     let path = concat!(

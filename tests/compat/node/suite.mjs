@@ -9,6 +9,7 @@
 // and the exit code is 1 when anything failed.
 
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { Resend } from 'resend';
 
 const BASE_URL = process.env.RESEND_BASE_URL;
@@ -512,6 +513,133 @@ async function emailsChecks() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Webhooks: POST/GET/PATCH/DELETE /webhooks, and deliveries verified by `webhooks.verify`.
+
+/** A local webhook endpoint that records what it receives (raw body and headers). */
+async function startReceiver() {
+  const received = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk) => {
+      body += chunk;
+    });
+    req.on('end', () => {
+      received.push({ headers: req.headers, body });
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/hook`,
+    received,
+    /**
+     * Waits (a guard against hangs, not a timing check) until `n` deliveries whose body mentions
+     * `text` came in (earlier emails' events may arrive too); returns them.
+     */
+    async waitFor(n, text) {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const found = received.filter((d) => d.body.includes(text));
+        if (found.length >= n) return found;
+        if (Date.now() > deadline) throw new Error(`got ${found.length} deliveries, wanted ${n}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+async function webhooksChecks({ deliveries }) {
+  const receiver = await startReceiver();
+  let hook;
+  await check('webhooks: create (201, id + whsec_ signing secret)', async () => {
+    hook = expectData(
+      await resend.webhooks.create({ endpoint: receiver.url, events: ['email.sent', 'email.delivered'] }),
+    );
+    assert.equal(hook.object, 'webhook');
+    assert.match(hook.id, UUID);
+    assert.match(hook.signing_secret, /^whsec_[A-Za-z0-9+/=]{32,}$/);
+  });
+
+  await check('webhooks: get shows endpoint, events, status and the secret', async () => {
+    const got = expectData(await resend.webhooks.get(hook.id));
+    assert.equal(got.object, 'webhook');
+    assert.equal(got.endpoint, receiver.url);
+    assert.deepEqual(got.events, ['email.sent', 'email.delivered']);
+    assert.equal(got.status, 'enabled');
+    assert.match(got.created_at, RESOURCE_TIME);
+    assert.equal(got.signing_secret, hook.signing_secret);
+  });
+
+  await check('webhooks: list shows it without the secret', async () => {
+    const list = expectData(await resend.webhooks.list());
+    assert.equal(list.object, 'list');
+    const found = list.data.find((w) => w.id === hook.id);
+    assert.ok(found, 'created webhook is listed');
+    assert.ok(!('signing_secret' in found));
+  });
+
+  await check('webhooks: update disables and enables again', async () => {
+    const updated = expectData(await resend.webhooks.update(hook.id, { status: 'disabled' }));
+    assert.deepEqual(updated, { object: 'webhook', id: hook.id });
+    assert.equal(expectData(await resend.webhooks.get(hook.id)).status, 'disabled');
+    expectData(await resend.webhooks.update(hook.id, { status: 'enabled' }));
+  });
+
+  await check('webhooks: unknown event type → 422 validation_error', async () => {
+    const reply = await resend.webhooks.create({ endpoint: receiver.url, events: ['email.nope'] });
+    expectError(reply, 422, 'validation_error');
+  });
+
+  await check('webhooks: missing events → 422 missing_required_field', async () => {
+    expectError(await resend.webhooks.create({ endpoint: receiver.url }), 422, 'missing_required_field');
+  });
+
+  await check('webhooks: get unknown → 404 not_found', async () => {
+    expectError(await resend.webhooks.get(UNKNOWN_ID), 404, 'not_found');
+  });
+
+  if (deliveries) {
+    await check('webhooks: deliveries pass resend.webhooks.verify', async () => {
+      const sent = expectData(await resend.emails.send({ ...MAIL, subject: 'webhook check' }));
+      const got = await receiver.waitFor(2, sent.id);
+      const types = [];
+      for (const delivery of got) {
+        const headers = {
+          id: delivery.headers['svix-id'],
+          timestamp: delivery.headers['svix-timestamp'],
+          signature: delivery.headers['svix-signature'],
+        };
+        const event = resend.webhooks.verify({
+          payload: delivery.body,
+          headers,
+          webhookSecret: hook.signing_secret,
+        });
+        assert.equal(event.data.email_id, sent.id);
+        assert.deepEqual(event.data.to, ['delivered@resend.dev']);
+        assert.deepEqual(event.data.tags, { category: 'compat_test' });
+        types.push(event.type);
+        assert.throws(() =>
+          resend.webhooks.verify({
+            payload: delivery.body.replace('webhook check', 'tampered'),
+            headers,
+            webhookSecret: hook.signing_secret,
+          }),
+        );
+      }
+      assert.deepEqual(types.sort(), ['email.delivered', 'email.sent']);
+    });
+  }
+
+  await check('webhooks: remove → deleted', async () => {
+    const removed = expectData(await resend.webhooks.remove(hook.id));
+    assert.deepEqual(removed, { object: 'webhook', id: hook.id, deleted: true });
+  });
+  await receiver.close();
+}
+
+// ---------------------------------------------------------------------------------------------
 
 await apiKeysChecks();
 await authChecks();
@@ -520,6 +648,7 @@ if (process.env.HERALD_COMPAT_SKIP_EMAILS === '1') {
 } else {
   await emailsChecks();
 }
+await webhooksChecks({ deliveries: process.env.HERALD_COMPAT_SKIP_EMAILS !== '1' });
 
 console.log(`node-sdk: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);

@@ -11,9 +11,13 @@ Each check prints `ok - ...` or `not ok - ...`; the last line is
 """
 
 import datetime
+import http.server
+import json
 import os
 import re
 import sys
+import threading
+import time
 import traceback
 import urllib.parse
 import urllib.request
@@ -521,6 +525,147 @@ def emails_checks():
 
 
 # --------------------------------------------------------------------------------------------
+# Webhooks: POST/GET/PATCH/DELETE /webhooks, and deliveries verified by `Webhooks.verify`.
+
+
+class Receiver:
+    """A local webhook endpoint recording the raw body and headers of what it receives."""
+
+    def __init__(self):
+        received = self.received = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - the http.server naming
+                length = int(self.headers.get("content-length", "0"))
+                body = self.rfile.read(length).decode("utf-8")
+                received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for(self, n, mentioning):
+        """Waits (a guard against hangs, not a timing check) until `n` deliveries whose body
+        mentions `mentioning` came in (earlier emails' events may arrive too); returns them."""
+        deadline = time.monotonic() + 30
+        while True:
+            found = [(h, b) for h, b in list(self.received) if mentioning in b]
+            if len(found) >= n:
+                return found
+            assert time.monotonic() < deadline, f"got {len(found)} deliveries, wanted {n}"
+            time.sleep(0.05)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def webhooks_checks(deliveries):
+    receiver = Receiver()
+    state = {}
+
+    def create():
+        hook = resend.Webhooks.create(
+            {"endpoint": receiver.url, "events": ["email.sent", "email.delivered"]}
+        )
+        assert hook["object"] == "webhook", hook
+        assert UUID.match(hook["id"]), hook
+        assert re.match(r"^whsec_[A-Za-z0-9+/=]{32,}$", hook["signing_secret"]), hook
+        state["hook"] = hook
+
+    check("webhooks: create (id + whsec_ signing secret)", create)
+
+    def get():
+        hook = state["hook"]
+        got = resend.Webhooks.get(hook["id"])
+        assert got["endpoint"] == receiver.url, got
+        assert got["events"] == ["email.sent", "email.delivered"], got
+        assert got["status"] == "enabled", got
+        assert RESOURCE_TIME.match(got["created_at"]), got
+        assert got["signing_secret"] == hook["signing_secret"], got
+
+    check("webhooks: get shows endpoint, events, status and the secret", get)
+
+    def listed():
+        page = resend.Webhooks.list()
+        found = [w for w in page["data"] if w["id"] == state["hook"]["id"]]
+        assert len(found) == 1, page
+        assert "signing_secret" not in found[0], found
+
+    check("webhooks: list shows it without the secret", listed)
+
+    def update():
+        hook_id = state["hook"]["id"]
+        updated = resend.Webhooks.update({"webhook_id": hook_id, "status": "disabled"})
+        assert updated["id"] == hook_id and updated["object"] == "webhook", updated
+        assert resend.Webhooks.get(hook_id)["status"] == "disabled"
+        resend.Webhooks.update({"webhook_id": hook_id, "status": "enabled"})
+
+    check("webhooks: update (webhook_id in the body) disables and enables again", update)
+
+    check(
+        "webhooks: unknown event type -> ValidationError (422)",
+        lambda: expect_error(
+            lambda: resend.Webhooks.create({"endpoint": receiver.url, "events": ["email.nope"]}),
+            exceptions.ValidationError,
+            422,
+            "validation_error",
+        ),
+    )
+
+    check(
+        "webhooks: get unknown -> ResendError 404 not_found",
+        lambda: expect_error(
+            lambda: resend.Webhooks.get(UNKNOWN_ID), exceptions.ResendError, 404, "not_found"
+        ),
+    )
+
+    def verified_deliveries():
+        secret = state["hook"]["signing_secret"]
+        sent = resend.Emails.send({**MAIL, "subject": "webhook check"})
+        types = []
+        for headers, body in receiver.wait_for(2, sent["id"]):
+            options = {
+                "payload": body,
+                "headers": {
+                    "id": headers["svix-id"],
+                    "timestamp": headers["svix-timestamp"],
+                    "signature": headers["svix-signature"],
+                },
+                "webhook_secret": secret,
+            }
+            event = resend.Webhooks.verify(options)
+            assert event["data"]["email_id"] == sent["id"], event
+            assert event["data"]["to"] == ["delivered@resend.dev"], event
+            assert json.loads(body)["data"]["tags"] == {"category": "compat_test"}, body
+            types.append(event["type"])
+            tampered = {**options, "payload": body.replace("webhook check", "tampered")}
+            try:
+                resend.Webhooks.verify(tampered)
+            except ValueError:
+                pass
+            else:
+                raise AssertionError("a tampered payload verified")
+        assert sorted(types) == ["email.delivered", "email.sent"], types
+
+    if deliveries:
+        check("webhooks: deliveries pass resend.Webhooks.verify", verified_deliveries)
+
+    def remove():
+        hook_id = state["hook"]["id"]
+        removed = resend.Webhooks.remove(hook_id)
+        assert removed["deleted"] is True and removed["id"] == hook_id, removed
+
+    check("webhooks: remove -> deleted", remove)
+    receiver.close()
+
+
+# --------------------------------------------------------------------------------------------
 
 if __name__ == "__main__":
     api_keys_checks()
@@ -529,5 +674,6 @@ if __name__ == "__main__":
         print("# emails API checks skipped (HERALD_COMPAT_SKIP_EMAILS=1)")
     else:
         emails_checks()
+    webhooks_checks(deliveries=os.environ.get("HERALD_COMPAT_SKIP_EMAILS") != "1")
     print(f"python-sdk: {results['passed']} passed, {results['failed']} failed")
     sys.exit(0 if results["failed"] == 0 else 1)

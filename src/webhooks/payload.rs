@@ -1,0 +1,161 @@
+//! Resend's webhook bodies for email events: `{type, created_at, data}` where `data` is
+//! `{email_id, created_at, from, to[], subject, tags{}, headers?}` plus, for some types, the
+//! event's own object (`bounce`, `click`, `failed`, `suppressed`, camelCase inside).
+
+use serde_json::{Map, Value, json};
+
+use crate::clock::iso_timestamp;
+use crate::emails::address::Mailbox;
+
+/// The keys of an event's stored data that go into the webhook body.
+const EVENT_OBJECTS: &[&str] = &["bounce", "click", "failed", "suppressed"];
+
+/// The webhook type of an email event (`sent` → `email.sent`); `None` for events Resend
+/// sends no webhook for (`queued`, `canceled`).
+pub fn webhook_type(event: &str) -> Option<String> {
+    let name = format!("email.{event}");
+    super::EVENT_TYPES.contains(&name.as_str()).then_some(name)
+}
+
+/// The email fields every body repeats.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EmailFacts {
+    pub id: String,
+    pub from_address: String,
+    pub to_addresses: String,
+    pub subject: String,
+    pub tags: String,
+    pub headers: String,
+    pub created_at: i64,
+}
+
+/// An event as the fan-out reads it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventRow {
+    pub id: String,
+    pub email_id: String,
+    pub team_id: String,
+    #[sqlx(rename = "type")]
+    pub kind: String,
+    pub recipient: Option<String>,
+    pub data: String,
+    pub created_at: i64,
+}
+
+fn bare_addresses(json_list: &str) -> Vec<String> {
+    serde_json::from_str::<Vec<String>>(json_list)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|a| Mailbox::parse(&a).map_or(a, |m| m.email))
+        .collect()
+}
+
+/// Tags are stored as `[{name, value}]`; webhooks show them as an object.
+fn tags_object(json_list: &str) -> Value {
+    let mut out = Map::new();
+    for tag in serde_json::from_str::<Vec<Value>>(json_list).unwrap_or_default() {
+        if let Some(name) = tag["name"].as_str() {
+            let value = tag["value"].as_str().unwrap_or_default();
+            out.insert(name.to_string(), Value::from(value));
+        }
+    }
+    Value::Object(out)
+}
+
+/// The body of the webhook for `event` of `email`, serialised once so every attempt (and its
+/// signature) covers the same bytes.
+pub fn body(webhook_type: &str, event: &EventRow, email: &EmailFacts) -> String {
+    // A recipient's event concerns that recipient; an email-wide one (scheduled) all of `to`.
+    let to = match &event.recipient {
+        Some(recipient) => vec![recipient.clone()],
+        None => bare_addresses(&email.to_addresses),
+    };
+    let mut data = json!({
+        "email_id": email.id,
+        "created_at": iso_timestamp(email.created_at),
+        "from": email.from_address,
+        "to": to,
+        "subject": email.subject,
+        "tags": tags_object(&email.tags),
+    });
+    if let Ok(Value::Array(headers)) = serde_json::from_str::<Value>(&email.headers)
+        && !headers.is_empty()
+    {
+        data["headers"] = Value::Array(headers);
+    }
+    if let Ok(Value::Object(extra)) = serde_json::from_str::<Value>(&event.data) {
+        for key in EVENT_OBJECTS {
+            if let Some(value) = extra.get(*key) {
+                data[*key] = value.clone();
+            }
+        }
+    }
+    json!({
+        "type": webhook_type,
+        "created_at": iso_timestamp(event.created_at),
+        "data": data,
+    })
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_event_names() {
+        assert_eq!(webhook_type("sent").as_deref(), Some("email.sent"));
+        assert_eq!(
+            webhook_type("delivery_delayed").as_deref(),
+            Some("email.delivery_delayed")
+        );
+        assert_eq!(webhook_type("queued"), None);
+        assert_eq!(webhook_type("canceled"), None);
+    }
+
+    #[test]
+    fn builds_resend_shapes() {
+        let email = EmailFacts {
+            id: "e1".into(),
+            from_address: "Acme <hi@acme.test>".into(),
+            to_addresses: r#"["Bo <bo@x.test>", "al@y.test"]"#.into(),
+            subject: "Hello".into(),
+            tags: r#"[{"name":"kind","value":"welcome"},{"name":"bare"}]"#.into(),
+            headers: "[]".into(),
+            created_at: 1_696_636_076_678,
+        };
+        let event = EventRow {
+            id: "ev1".into(),
+            email_id: "e1".into(),
+            team_id: "t".into(),
+            kind: "bounced".into(),
+            recipient: Some("bo@x.test".into()),
+            data:
+                r#"{"bounce":{"type":"Permanent","subType":"General","message":"m"},"internal":1}"#
+                    .into(),
+            created_at: 1_696_636_077_000,
+        };
+        let bounced: Value = serde_json::from_str(&body("email.bounced", &event, &email)).unwrap();
+        assert_eq!(bounced["type"], "email.bounced");
+        assert_eq!(bounced["created_at"], "2023-10-06T23:47:57.000Z");
+        let data = &bounced["data"];
+        assert_eq!(data["email_id"], "e1");
+        assert_eq!(data["created_at"], "2023-10-06T23:47:56.678Z");
+        assert_eq!(data["from"], "Acme <hi@acme.test>");
+        assert_eq!(data["to"], json!(["bo@x.test"]));
+        assert_eq!(data["tags"], json!({"kind": "welcome", "bare": ""}));
+        assert_eq!(data["bounce"]["subType"], "General");
+        assert!(data.get("headers").is_none());
+        assert!(data.get("internal").is_none());
+
+        let scheduled = EventRow {
+            kind: "scheduled".into(),
+            recipient: None,
+            data: "{}".into(),
+            ..event
+        };
+        let parsed: Value =
+            serde_json::from_str(&body("email.scheduled", &scheduled, &email)).unwrap();
+        assert_eq!(parsed["data"]["to"], json!(["bo@x.test", "al@y.test"]));
+    }
+}
