@@ -4,8 +4,14 @@
 //! same handler declarations that serve the requests.
 
 pub mod api_keys;
+pub mod audiences;
+pub mod contact_imports;
+pub mod contact_properties;
+pub mod contacts;
 pub mod emails;
 pub mod openapi;
+pub mod segments;
+pub mod topics;
 
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
@@ -13,13 +19,24 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::app::App;
 
 fn documented_routes() -> OpenApiRouter<App> {
-    OpenApiRouter::with_openapi(openapi::base()).merge(api_keys::routes())
+    OpenApiRouter::with_openapi(openapi::base())
+        .merge(api_keys::routes())
+        .merge(contacts::routes())
+        .merge(contact_imports::routes())
+        .merge(contact_properties::routes())
+        .merge(segments::routes())
+        .merge(topics::routes())
+        .merge(audiences::routes())
 }
 
 /// The API routes and the OpenAPI document describing them.
 pub fn routes_and_spec() -> (Router<App>, utoipa::openapi::OpenApi) {
     let (router, spec) = documented_routes().split_for_parts();
-    (router.merge(emails::routes()), spec)
+    let router = router
+        .merge(emails::routes())
+        .merge(segments::legacy_routes())
+        .merge(audiences::legacy_routes());
+    (router, spec)
 }
 
 /// Path ids are UUIDs; anything else is Resend's 422 `invalid_parameter`.

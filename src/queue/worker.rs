@@ -16,10 +16,16 @@ pub type Handler = Arc<dyn for<'a> Fn(&'a App, &'a Job) -> HandlerFuture<'a> + S
 
 /// The job kinds this build knows, with their handlers.
 pub fn handlers() -> Vec<(&'static str, Handler)> {
-    vec![(
-        crate::emails::SIMULATE_JOB,
-        Arc::new(|app, job| Box::pin(crate::emails::test_recipients::run_job(app, job))),
-    )]
+    vec![
+        (
+            crate::emails::SIMULATE_JOB,
+            Arc::new(|app, job| Box::pin(crate::emails::test_recipients::run_job(app, job))),
+        ),
+        (
+            crate::audience::imports::JOB,
+            Arc::new(|app, job| Box::pin(crate::audience::imports::job::run_job(app, job))),
+        ),
+    ]
 }
 
 const POLL: Duration = Duration::from_millis(500);

@@ -4,8 +4,11 @@
 mod api_keys;
 mod browser;
 mod cli;
+mod contact_properties;
+mod contacts;
 mod conventions;
 mod dashboard;
 mod helpers;
 mod openapi;
 mod queue;
+mod segments_topics;
