@@ -133,6 +133,7 @@ async fn receive(draft: &mut Draft, mut form: Multipart) -> AppResult<ImportOpti
         let name = field.name().unwrap_or("").to_string();
         if name == "file" {
             draft.file_name = field.file_name().map(str::to_string);
+            draft.file_received = true;
             while let Some(bytes) = field.chunk().await.map_err(bad_form)? {
                 draft.push(&bytes).await?;
             }

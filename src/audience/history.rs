@@ -24,6 +24,8 @@ pub const TOPIC_UNSUBSCRIBED: &str = "topic.unsubscribed";
 pub const UNSUBSCRIBED: &str = "contact.unsubscribed";
 pub const RESUBSCRIBED: &str = "contact.resubscribed";
 pub const CREATED: &str = "contact.created";
+/// A CSV import added the contact to segments or changed its topics (listed in `data`).
+pub const IMPORTED: &str = "contact.imported";
 
 pub const INSERT_SQL: &str =
     "INSERT INTO contact_events (id, contact_id, type, data, created_at) VALUES ";
@@ -110,6 +112,36 @@ impl HistoryEntry {
             TOPIC_UNSUBSCRIBED => format!("Unsubscribed from topic {}", text("topic_name")),
             UNSUBSCRIBED => "Unsubscribed from all emails".into(),
             RESUBSCRIBED => "Subscribed again".into(),
+            IMPORTED => {
+                let names = |key: &str, name: &str| -> Vec<String> {
+                    self.data[key]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|v| v[name].as_str().map(str::to_string))
+                        .collect()
+                };
+                let mut parts = Vec::new();
+                let segments = names("segments", "segment_name");
+                if !segments.is_empty() {
+                    parts.push(format!("added to {}", segments.join(", ")));
+                }
+                let topics: Vec<String> = self.data["topics"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|t| {
+                        let verb = if t["subscription"] == "opt_in" {
+                            "subscribed to"
+                        } else {
+                            "unsubscribed from"
+                        };
+                        format!("{verb} {}", t["topic_name"].as_str().unwrap_or(""))
+                    })
+                    .collect();
+                parts.extend(topics);
+                format!("Imported from CSV: {}", parts.join("; "))
+            }
             other => other.replace(['.', '_'], " "),
         }
     }

@@ -4,6 +4,7 @@
 mod api_keys;
 mod browser;
 mod cli;
+mod contact_imports;
 mod contact_properties;
 mod contacts;
 mod conventions;

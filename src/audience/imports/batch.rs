@@ -13,8 +13,8 @@ use super::{IN_PROGRESS, MAX_LISTED_FAILURES};
 use crate::app::App;
 use crate::audience::history;
 use crate::audience::segments::Segment;
-use crate::audience::sql::{self, Arg, Stmt};
-use crate::audience::topics::{OPT_IN, Topic};
+use crate::audience::sql::{self, Arg, Placeholders, Stmt};
+use crate::audience::topics::Topic;
 use crate::error::AppResult;
 use crate::on_db;
 use crate::store::new_id;
@@ -61,16 +61,24 @@ const MAX_PARAMS: usize = 30_000;
 
 /// `prefix VALUES (…), (…) suffix` statements for `rows`, split to stay under the
 /// parameter limit.
-fn multi_insert(prefix: &str, suffix: &str, columns: usize, rows: Vec<Vec<Arg>>) -> Vec<Stmt> {
+fn multi_insert(
+    style: Placeholders,
+    prefix: &str,
+    suffix: &str,
+    columns: usize,
+    rows: Vec<Vec<Arg>>,
+) -> Vec<Stmt> {
     let per_stmt = (MAX_PARAMS / columns).max(1);
-    rows.chunks(per_stmt)
-        .map(|chunk| {
-            let placeholders = sql::values_placeholders(1, chunk.len(), columns);
-            let mut stmt = Stmt::new(format!("{prefix}{placeholders}{suffix}"));
-            stmt.args = chunk.iter().flatten().cloned().collect();
-            stmt
-        })
-        .collect()
+    let mut stmts = Vec::new();
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Vec<Arg>> = rows.by_ref().take(per_stmt).collect();
+        let placeholders = style.rows(1, chunk.len(), columns);
+        let mut stmt = Stmt::new(format!("{prefix}{placeholders}{suffix}"));
+        stmt.args = chunk.into_iter().flatten().collect();
+        stmts.push(stmt);
+    }
+    stmts
 }
 
 fn text(value: &str) -> Arg {
@@ -89,14 +97,20 @@ async fn existing_contacts(
     if emails.is_empty() {
         return Ok(HashMap::new());
     }
-    let placeholders: Vec<String> = (0..emails.len()).map(|i| format!("${}", i + 2)).collect();
+    // Only generated placeholders: positional `?` on SQLite must not follow a `$N`.
+    let style = Placeholders::of(app.db());
     let sql = format!(
         "SELECT id, email_lower, first_name, last_name, unsubscribed, properties FROM contacts \
-         WHERE team_id = $1 AND email_lower IN ({})",
-        placeholders.join(", ")
+         WHERE team_id = {} AND email_lower IN ({})",
+        style.list(1, 1),
+        style.list(2, emails.len())
     );
+    // Not a prepared statement: PostgreSQL would soon reuse a generic plan for it, which
+    // for a long IN list scans the whole team (measured: imports slowed quadratically).
     let rows: Vec<Existing> = on_db!(app.db(), |pool| {
-        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(team_id);
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .persistent(false)
+            .bind(team_id);
         for email in emails {
             query = query.bind(*email);
         }
@@ -121,8 +135,9 @@ async fn existing_pairs(
         .map(|i| format!("${}", i + 1))
         .collect();
     let sql = format!("{sql_head} IN ({})", placeholders.join(", "));
+    // Planned with its values each time, like `existing_contacts`.
     let rows: Vec<(String, String, String)> = on_db!(app.db(), |pool| {
-        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).persistent(false);
         for id in contact_ids {
             query = query.bind(id);
         }
@@ -140,29 +155,31 @@ fn merged_properties(stored: &str, changes: &Map<String, Value>) -> String {
 pub async fn write(
     app: &App,
     ctx: &ImportContext,
-    batch: &Batch,
+    batch: Batch,
     rows_done: i64,
     failures_listed: i64,
 ) -> AppResult<Counts> {
     let now = app.now_ms();
+    let style = Placeholders::of(app.db());
     let mut counts = Counts::default();
 
     // Failed rows, and one row per address (a repeated address folds into the first).
-    let mut failures: Vec<(u64, &str)> = Vec::new();
+    let records = batch.records;
+    let mut failures: Vec<(u64, String)> = Vec::new();
     let mut unique: Vec<ContactRow> = Vec::new();
     let mut position: HashMap<String, usize> = HashMap::new();
-    for row in &batch.rows {
-        match &row.result {
+    for row in batch.rows {
+        match row.result {
             Err(reason) => failures.push((row.line, reason)),
             Ok(contact) => match position.get(&contact.email_lower) {
                 Some(&at) if ctx.upsert => {
-                    unique[at].absorb(contact.clone());
+                    unique[at].absorb(contact);
                     counts.updated += 1;
                 }
                 Some(_) => counts.skipped += 1,
                 None => {
                     position.insert(contact.email_lower.clone(), unique.len());
-                    unique.push(contact.clone());
+                    unique.push(contact);
                 }
             },
         }
@@ -234,7 +251,7 @@ pub async fn write(
              WHERE id = $1 AND rows_done = $8 AND status = $9",
         )
         .text(&ctx.import_id)
-        .int(rows_done + batch.records)
+        .int(rows_done + records)
         .int(counts.created)
         .int(counts.updated)
         .int(counts.skipped)
@@ -248,6 +265,7 @@ pub async fn write(
          first_name, last_name, unsubscribed, properties, created_at, updated_at) VALUES ";
     let new_count = inserts.len() as u64;
     let mut new_stmts = multi_insert(
+        style,
         CONTACT_INSERT,
         " ON CONFLICT (team_id, email_lower) DO NOTHING",
         10,
@@ -259,6 +277,7 @@ pub async fn write(
     }
     stmts.extend(new_stmts);
     stmts.extend(multi_insert(
+        style,
         CONTACT_INSERT,
         " ON CONFLICT (team_id, email_lower) DO UPDATE SET first_name = excluded.first_name, \
          last_name = excluded.last_name, unsubscribed = excluded.unsubscribed, \
@@ -271,11 +290,18 @@ pub async fn write(
 
     let room = (MAX_LISTED_FAILURES - failures_listed).max(0) as usize;
     let failure_rows: Vec<Vec<Arg>> = failures
-        .iter()
+        .into_iter()
         .take(room)
-        .map(|(line, reason)| vec![text(&ctx.import_id), Arg::Int(*line as i64), text(reason)])
+        .map(|(line, reason)| {
+            vec![
+                text(&ctx.import_id),
+                Arg::Int(line as i64),
+                Arg::Text(Some(reason)),
+            ]
+        })
         .collect();
     stmts.extend(multi_insert(
+        style,
         "INSERT INTO contact_import_failures (import_id, line, reason) VALUES ",
         " ON CONFLICT (import_id, line) DO NOTHING",
         3,
@@ -285,7 +311,8 @@ pub async fn write(
     Ok(counts)
 }
 
-/// Segment memberships and topic choices for the imported contacts, with their history.
+/// Segment memberships and topic choices for the imported contacts, with one history event
+/// per contact that gained any.
 async fn membership_stmts(
     app: &App,
     ctx: &ImportContext,
@@ -293,6 +320,7 @@ async fn membership_stmts(
     now: i64,
     events: &mut Vec<Stmt>,
 ) -> AppResult<Vec<Stmt>> {
+    let style = Placeholders::of(app.db());
     let mut stmts = Vec::new();
     if touched.is_empty() || (ctx.segments.is_empty() && ctx.topics.is_empty()) {
         return Ok(stmts);
@@ -302,16 +330,8 @@ async fn membership_stmts(
         .filter(|(_, fresh)| !fresh)
         .map(|(id, _)| id.clone())
         .collect();
-    let mut event_rows: Vec<Vec<Arg>> = Vec::new();
-    let mut event = |contact: &str, kind: &str, data: Value| {
-        event_rows.push(vec![
-            text(&new_id()),
-            text(contact),
-            text(kind),
-            Arg::Text(Some(data.to_string())),
-            Arg::Int(now),
-        ]);
-    };
+    // What changed for each contact, recorded as one `contact.imported` history event.
+    let mut changes: HashMap<&str, (Vec<Value>, Vec<Value>)> = HashMap::new();
 
     if !ctx.segments.is_empty() {
         let member: HashSet<(String, String)> = existing_pairs(
@@ -329,14 +349,13 @@ async fn membership_stmts(
                     continue;
                 }
                 rows.push(vec![text(&segment.id), text(contact), Arg::Int(now)]);
-                event(
-                    contact,
-                    history::SEGMENT_ADDED,
+                changes.entry(contact).or_default().0.push(
                     serde_json::json!({"segment_id": segment.id, "segment_name": segment.name}),
                 );
             }
         }
         stmts.extend(multi_insert(
+            style,
             "INSERT INTO contact_segments (segment_id, contact_id, created_at) VALUES ",
             " ON CONFLICT (segment_id, contact_id) DO NOTHING",
             3,
@@ -364,20 +383,14 @@ async fn membership_stmts(
                     Arg::Int(now),
                 ]);
                 if before != subscription {
-                    let kind = if subscription == OPT_IN {
-                        history::TOPIC_SUBSCRIBED
-                    } else {
-                        history::TOPIC_UNSUBSCRIBED
-                    };
-                    event(
-                        contact,
-                        kind,
-                        serde_json::json!({"topic_id": topic.id, "topic_name": topic.name}),
-                    );
+                    changes.entry(contact).or_default().1.push(serde_json::json!({
+                        "topic_id": topic.id, "topic_name": topic.name, "subscription": subscription
+                    }));
                 }
             }
         }
         stmts.extend(multi_insert(
+            style,
             "INSERT INTO contact_topics (contact_id, topic_id, subscription, updated_at) VALUES ",
             " ON CONFLICT (contact_id, topic_id) DO UPDATE SET subscription = excluded.subscription, \
              updated_at = excluded.updated_at",
@@ -385,7 +398,24 @@ async fn membership_stmts(
             rows,
         ));
     }
+    let event_rows: Vec<Vec<Arg>> = touched
+        .iter()
+        .filter_map(|(contact, _)| {
+            let (segments, topics) = changes.get(contact.as_str())?;
+            let data = serde_json::json!({
+                "import_id": ctx.import_id, "segments": segments, "topics": topics
+            });
+            Some(vec![
+                text(&new_id()),
+                text(contact),
+                text(history::IMPORTED),
+                Arg::Text(Some(data.to_string())),
+                Arg::Int(now),
+            ])
+        })
+        .collect();
     events.extend(multi_insert(
+        style,
         history::INSERT_SQL,
         "",
         history::COLUMNS,

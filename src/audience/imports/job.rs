@@ -144,11 +144,12 @@ pub async fn process(
         let mut failures_listed = import.failed_count.min(super::MAX_LISTED_FAILURES);
         while let Some(batch) = batch_rx.recv().await {
             let batch = batch.map_err(|e| anyhow::anyhow!("reading the CSV file: {e}"))?;
+            let (records, end_byte) = (batch.records, batch.end_byte);
             let counts =
-                batch::write(app, &ctx, &batch, progress.rows_done, failures_listed).await?;
+                batch::write(app, &ctx, batch, progress.rows_done, failures_listed).await?;
             failures_listed += counts.failed;
-            progress.rows_done += batch.records;
-            progress.bytes_done = batch.end_byte;
+            progress.rows_done += records;
+            progress.bytes_done = end_byte;
             progress.counts.created += counts.created;
             progress.counts.updated += counts.updated;
             progress.counts.skipped += counts.skipped;

@@ -149,6 +149,8 @@ pub struct Draft {
     pub id: String,
     team_id: String,
     pub file_name: Option<String>,
+    /// Whether the request had a file at all (an empty one is a different mistake).
+    pub file_received: bool,
     buffer: Vec<u8>,
     chunks: i32,
     bytes: usize,
@@ -185,6 +187,7 @@ impl Draft {
             id,
             team_id: team_id.to_string(),
             file_name: None,
+            file_received: false,
             buffer: Vec::with_capacity(CHUNK_BYTES),
             chunks: 0,
             bytes: 0,
@@ -237,6 +240,9 @@ impl Draft {
             self.store(last).await?;
         }
         let Some(header) = self.header.clone() else {
+            if self.file_received {
+                return Err(AppError::validation("The CSV file is empty."));
+            }
             return Err(AppError::missing_field("file"));
         };
         let plan = check_options(&self.app, &self.team_id, &header, options).await?;
@@ -313,6 +319,7 @@ pub async fn from_reader(
     use tokio::io::AsyncReadExt;
     let mut draft = Draft::begin(app, team_id).await?;
     draft.file_name = file_name;
+    draft.file_received = true;
     let result = async {
         let mut buf = vec![0u8; 256 * 1024];
         loop {
