@@ -69,7 +69,7 @@ impl IntoResponse for PageError {
             PageError::AdminOnly => (
                 StatusCode::FORBIDDEN,
                 "Admins only",
-                "Only team admins can create, edit or delete API keys.",
+                "Only team admins can create, edit or delete API keys, contact properties, segments and topics.",
             ),
             PageError::NotFound => (
                 StatusCode::NOT_FOUND,

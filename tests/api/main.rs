@@ -2,6 +2,7 @@
 //! Every test starts a real Herald on a random port; see `helpers`.
 
 mod api_keys;
+mod audience_dashboard;
 mod browser;
 mod cli;
 mod contact_imports;

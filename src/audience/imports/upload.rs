@@ -294,6 +294,59 @@ impl Draft {
             .ok_or_else(|| AppError::internal("The import vanished after its upload."))
     }
 
+    /// Stores what is left of the file and keeps the draft for a later [`Draft::finish`]
+    /// (the dashboard asks for the column mapping between the two).
+    pub async fn park(&mut self) -> AppResult<()> {
+        if !self.buffer.is_empty() {
+            let last = std::mem::take(&mut self.buffer);
+            self.store(last).await?;
+        }
+        if self.header.is_none() {
+            return Err(if self.file_received {
+                AppError::validation("The CSV file is empty.")
+            } else {
+                AppError::missing_field("file")
+            });
+        }
+        sql::run(
+            self.app.db(),
+            &[Stmt::new(
+                "UPDATE contact_imports SET file_name = $2, file_bytes = $3, chunk_count = $4 \
+                 WHERE id = $1",
+            )
+            .text(&self.id)
+            .opt_text(self.file_name.clone())
+            .int(self.bytes as i64)
+            .int(self.chunks.into())],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// A parked draft of the team.
+    pub async fn resume(app: &App, team_id: &str, id: &str) -> AppResult<Draft> {
+        let import = load(app, id)
+            .await?
+            .filter(|i| i.team_id == team_id && i.status == UPLOADING && i.chunk_count > 0)
+            .ok_or_else(|| AppError::not_found("Contact import not found"))?;
+        let (header, _) = preview(app, id, 0).await?;
+        Ok(Draft {
+            app: app.clone(),
+            id: import.id,
+            team_id: team_id.to_string(),
+            file_name: import.file_name,
+            file_received: true,
+            buffer: Vec::new(),
+            chunks: import.chunk_count,
+            bytes: import.file_bytes as usize,
+            header: Some(header),
+        })
+    }
+
+    pub fn header(&self) -> &[String] {
+        self.header.as_deref().unwrap_or_default()
+    }
+
     /// Drops a failed upload and its chunks.
     pub async fn abandon(self) {
         let result = sql::run(
@@ -343,6 +396,37 @@ pub async fn from_reader(
         draft.abandon().await;
     }
     result
+}
+
+/// The header and up to `rows` first records of a stored upload (from its first chunk).
+pub async fn preview(
+    app: &App,
+    id: &str,
+    rows: usize,
+) -> AppResult<(Vec<String>, Vec<Vec<String>>)> {
+    let first: Vec<u8> = on_db!(app.db(), |pool| sqlx::query_scalar(
+        "SELECT data FROM contact_import_chunks WHERE import_id = $1 AND seq = 0"
+    )
+    .bind(id)
+    .fetch_one(pool)
+    .await)?;
+    let header = read_header(&first)?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(first.as_slice());
+    let records = reader
+        .byte_records()
+        .take(rows)
+        .filter_map(Result::ok)
+        .map(|r| {
+            r.iter()
+                .map(|c| String::from_utf8_lossy(c).to_string())
+                .collect()
+        })
+        .collect();
+    Ok((header, records))
 }
 
 #[cfg(test)]
