@@ -1,4 +1,4 @@
-// Herald dashboard: the copy button. Everything else is plain HTML forms (boosted by htmx).
+// Herald dashboard: the copy buttons. Everything else is plain HTML forms (boosted by htmx).
 "use strict";
 
 document.addEventListener("click", async (event) => {
@@ -6,6 +6,11 @@ document.addEventListener("click", async (event) => {
   if (!button) return;
   const source = document.getElementById(button.dataset.copy);
   if (!source) return;
+  // One "Copied" at a time: the other buttons get their label back.
+  button.dataset.label ??= button.textContent;
+  for (const other of document.querySelectorAll("[data-copy][data-label]")) {
+    if (other !== button) other.textContent = other.dataset.label;
+  }
   const text = source.textContent.trim();
   try {
     await navigator.clipboard.writeText(text);

@@ -37,6 +37,8 @@ struct Inner {
     request_log: RequestLog,
     key_cache: Mutex<HashMap<String, (AuthKey, Instant)>>,
     http_client: reqwest::Client,
+    /// The address the HTTP server actually bound (port 0 picks one), once started.
+    bound: std::sync::OnceLock<SocketAddr>,
 }
 
 impl App {
@@ -56,6 +58,7 @@ impl App {
             jobs: Notify::new(),
             key_cache: Mutex::new(HashMap::new()),
             http_client,
+            bound: std::sync::OnceLock::new(),
         }));
         Ok(app)
     }
@@ -80,6 +83,15 @@ impl App {
     }
     pub fn http_client(&self) -> &reqwest::Client {
         &self.0.http_client
+    }
+
+    /// Base URL for links (no trailing slash): the configured `public_url`, else the address
+    /// the server is listening on.
+    pub fn public_base_url(&self) -> String {
+        match (self.0.settings.public_url.is_empty(), self.0.bound.get()) {
+            (true, Some(addr)) => format!("http://{addr}"),
+            _ => self.0.settings.public_base_url(),
+        }
     }
 
     /// Wakes this node's workers after work was enqueued.
@@ -161,6 +173,7 @@ pub async fn start(app: App) -> anyhow::Result<Running> {
         .await
         .with_context(|| format!("binding {}", app.settings().listen))?;
     let addr = listener.local_addr()?;
+    let _ = app.0.bound.set(addr);
     let shutdown = CancellationToken::new();
     let mut tasks = Vec::new();
 

@@ -162,10 +162,7 @@ fn settings(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Result<Se
 /// the command's own output).
 async fn first_team(app: &App) -> anyhow::Result<String> {
     if let Some(first) = teams::bootstrap(app).await.map_err(anyhow::Error::new)? {
-        eprint!(
-            "{}",
-            first_start_text(&first, &app.settings().public_base_url())
-        );
+        eprint!("{}", first_start_text(&first, &app.public_base_url()));
     }
     teams::first_team_id(app)
         .await?
@@ -265,11 +262,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let app = App::open(settings, None).await?;
     let first = teams::bootstrap(&app).await.map_err(anyhow::Error::new)?;
     let running = app::start(app.clone()).await?;
-    let base = if app.settings().public_url.is_empty() {
-        running.base_url()
-    } else {
-        app.settings().public_base_url()
-    };
+    let base = app.public_base_url();
     println!(
         "Herald is listening on {} ({} database).",
         running.base_url(),

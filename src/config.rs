@@ -39,6 +39,50 @@ pub struct Settings {
     pub workers: usize,
     /// Emit log lines as JSON.
     pub log_json: bool,
+    /// 32-byte key (64 hex characters) encrypting secrets at rest (DKIM private keys).
+    /// Empty with SQLite: a key file is created in `data_dir`; PostgreSQL requires it.
+    /// Never serialised, so `herald config check` does not print it.
+    #[serde(default, skip_serializing)]
+    pub encryption_key: String,
+    /// What domains' DNS records point at, and how often they are checked.
+    #[serde(default)]
+    pub domains: DomainSettings,
+}
+
+/// The `[domains]` table: this installation's mail host and sending IPs (they go into the
+/// records users publish) and the DNS verification timing.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DomainSettings {
+    /// Host receiving bounces and complaints: the MX of each return-path subdomain, and of
+    /// domains with receiving enabled. Empty: the host of `public_url`.
+    pub mail_host: String,
+    /// Addresses Herald sends from, listed in the SPF record as `ip4:`/`ip6:`.
+    pub sending_ips: Vec<String>,
+    /// A domain whose SPF record lists all sending addresses, used as `include:`.
+    pub spf_include: String,
+    /// Target of tracking subdomains' CNAME records. Empty: the host of `public_url`.
+    pub tracking_host: String,
+    /// DKIM selector of new domains: the key is published at `<selector>._domainkey.<domain>`.
+    pub dkim_selector: String,
+    /// Seconds between DNS checks while a domain is pending or temporarily failing.
+    pub verify_interval_secs: u64,
+    /// Seconds between DNS checks of a verified domain.
+    pub recheck_interval_secs: u64,
+}
+
+impl Default for DomainSettings {
+    fn default() -> Self {
+        Self {
+            mail_host: String::new(),
+            sending_ips: Vec::new(),
+            spf_include: String::new(),
+            tracking_host: String::new(),
+            dkim_selector: "herald".to_string(),
+            verify_interval_secs: 300,
+            recheck_interval_secs: 6 * 3600,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -57,6 +101,8 @@ impl Default for Settings {
             max_remote_attachment_bytes: 40 * 1024 * 1024,
             workers: 4,
             log_json: false,
+            encryption_key: String::new(),
+            domains: DomainSettings::default(),
         }
     }
 }
@@ -94,6 +140,7 @@ impl Settings {
                 .separator("__")
                 .list_separator(",")
                 .with_list_parse_key("regions")
+                .with_list_parse_key("domains.sending_ips")
                 .try_parsing(true)
                 .source(Some(setting_variables(std::env::vars()))),
         );
@@ -165,7 +212,69 @@ impl Settings {
                 );
             }
         }
+        self.validate_domains()?;
         Ok(())
+    }
+
+    fn validate_domains(&self) -> anyhow::Result<()> {
+        if !self.encryption_key.is_empty() {
+            let bytes = hex::decode(&self.encryption_key).unwrap_or_default();
+            if bytes.len() != 32 {
+                anyhow::bail!(
+                    "encryption_key must be 64 hexadecimal characters (32 bytes); generate one \
+                     with `openssl rand -hex 32`"
+                );
+            }
+        } else if !self.database_url.is_empty() && !self.database_url.starts_with("sqlite:") {
+            anyhow::bail!(
+                "encryption_key must be set when running on PostgreSQL (every node needs the \
+                 same key to read DKIM private keys); generate one with `openssl rand -hex 32`"
+            );
+        }
+        let d = &self.domains;
+        for ip in &d.sending_ips {
+            if ip.parse::<std::net::IpAddr>().is_err() {
+                anyhow::bail!("domains.sending_ips: {ip:?} is not an IP address");
+            }
+        }
+        if d.dkim_selector.is_empty()
+            || !d
+                .dkim_selector
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            anyhow::bail!("domains.dkim_selector must be letters, digits and hyphens");
+        }
+        if d.verify_interval_secs == 0 || d.recheck_interval_secs == 0 {
+            anyhow::bail!(
+                "domains.verify_interval_secs and recheck_interval_secs must be positive"
+            );
+        }
+        Ok(())
+    }
+
+    /// Host of `public_url` (or of the listen address when it is not set).
+    fn public_host(&self) -> String {
+        url::Url::parse(&self.public_base_url())
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_else(|| "localhost".to_string())
+    }
+
+    /// The mail host domains' MX records point at.
+    pub fn mail_host(&self) -> String {
+        match self.domains.mail_host.trim().trim_end_matches('.') {
+            "" => self.public_host(),
+            host => host.to_ascii_lowercase(),
+        }
+    }
+
+    /// The host tracking subdomains' CNAME records point at.
+    pub fn tracking_host(&self) -> String {
+        match self.domains.tracking_host.trim().trim_end_matches('.') {
+            "" => self.public_host(),
+            host => host.to_ascii_lowercase(),
+        }
     }
 
     /// The base URL used in links, without a trailing slash.
@@ -240,5 +349,30 @@ mod tests {
             ..Settings::default()
         };
         assert!(s.validate().is_err());
+    }
+
+    #[test]
+    fn postgres_needs_an_encryption_key() {
+        let mut s = Settings {
+            database_url: "postgres://herald@127.0.0.1/herald".into(),
+            ..Settings::default()
+        };
+        assert!(s.validate().is_err());
+        s.encryption_key = "ab".repeat(32);
+        assert!(s.validate().is_ok());
+        s.encryption_key = "ab".repeat(8);
+        assert!(s.validate().is_err());
+    }
+
+    #[test]
+    fn record_hosts_fall_back_to_the_public_url() {
+        let mut s = Settings {
+            public_url: "https://mail.example.org/".into(),
+            ..Settings::default()
+        };
+        assert_eq!(s.mail_host(), "mail.example.org");
+        assert_eq!(s.tracking_host(), "mail.example.org");
+        s.domains.mail_host = "Feedback.Example.org.".into();
+        assert_eq!(s.mail_host(), "feedback.example.org");
     }
 }

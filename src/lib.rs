@@ -12,12 +12,15 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod dashboard;
+pub mod domains;
 pub mod emails;
 pub mod error;
+pub mod feedback;
 pub mod http;
 pub mod net;
 pub mod queue;
 pub mod serde_util;
+pub mod smtp;
 pub mod store;
 pub mod teams;
 

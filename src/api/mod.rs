@@ -8,6 +8,7 @@ pub mod audiences;
 pub mod contact_imports;
 pub mod contact_properties;
 pub mod contacts;
+pub mod domains;
 pub mod emails;
 pub mod openapi;
 pub mod segments;
@@ -21,6 +22,8 @@ use crate::app::App;
 fn documented_routes() -> OpenApiRouter<App> {
     OpenApiRouter::with_openapi(openapi::base())
         .merge(api_keys::routes())
+        .merge(domains::routes())
+        .merge(emails::routes())
         .merge(contacts::routes())
         .merge(contact_imports::routes())
         .merge(contact_properties::routes())
@@ -33,7 +36,6 @@ fn documented_routes() -> OpenApiRouter<App> {
 pub fn routes_and_spec() -> (Router<App>, utoipa::openapi::OpenApi) {
     let (router, spec) = documented_routes().split_for_parts();
     let router = router
-        .merge(emails::routes())
         .merge(segments::legacy_routes())
         .merge(audiences::legacy_routes());
     (router, spec)

@@ -9,7 +9,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Deserialize;
-use sqlx::FromRow;
 
 use super::csrf::{CsrfForm, FormFields};
 use super::format::{self, Activity};
@@ -18,9 +17,9 @@ use super::session::CurrentSession;
 use crate::app::App;
 use crate::auth::api_keys::{self, ApiKey, KeyInput, MAX_NAME_LEN, Permission};
 use crate::auth::sessions::Session;
+use crate::domains::{self, DomainName};
 use crate::error::AppError;
 use crate::http::pagination::{ListQuery, Page};
-use crate::on_db;
 
 const LIST: &str = "/dashboard/api-keys";
 
@@ -34,23 +33,6 @@ pub fn routes() -> Router<App> {
             "/dashboard/api-keys/{id}/delete",
             get(confirm_delete).post(delete),
         )
-}
-
-/// A domain the team owns, offered for sending keys.
-#[derive(Debug, Clone, FromRow)]
-pub struct DomainOption {
-    pub id: String,
-    pub name: String,
-}
-
-/// The team's rows of the `domains` table, by name.
-async fn team_domains(app: &App, team_id: &str) -> Result<Vec<DomainOption>, AppError> {
-    Ok(on_db!(app.db(), |pool| sqlx::query_as::<_, DomainOption>(
-        "SELECT id, name FROM domains WHERE team_id = $1 ORDER BY name, id"
-    )
-    .bind(team_id)
-    .fetch_all(pool)
-    .await)?)
 }
 
 /// One line of the keys table, ready to print.
@@ -77,7 +59,7 @@ fn permission_label(permission: &str) -> &'static str {
 }
 
 impl KeyRow {
-    fn new(key: &ApiKey, domains: &[DomainOption], now: i64) -> Self {
+    fn new(key: &ApiKey, domains: &[DomainName], now: i64) -> Self {
         let domain = match &key.domain_id {
             None => "All domains".to_string(),
             Some(id) => domains
@@ -130,7 +112,7 @@ struct FormPage {
     name: String,
     sending: bool,
     domain_id: String,
-    domains: Vec<DomainOption>,
+    domains: Vec<DomainName>,
     error: Option<String>,
     max_name_len: usize,
 }
@@ -165,7 +147,7 @@ async fn list_response(
     let team = &session.user.team_id;
     let everything = Page::from_query(&ListQuery::default(), None)?;
     let keys = api_keys::list(app, team, &everything).await?;
-    let domains = team_domains(app, team).await?;
+    let domains = domains::names_for_team(app, team).await?;
     let now = app.now_ms();
     let rows: Vec<KeyRow> = keys
         .data
@@ -223,7 +205,7 @@ async fn form_page(
         name: input.name.clone().unwrap_or_default(),
         sending: input.permission.as_deref() == Some("sending_access"),
         domain_id: input.domain_id.clone().flatten().unwrap_or_default(),
-        domains: team_domains(app, &session.user.team_id).await?,
+        domains: domains::names_for_team(app, &session.user.team_id).await?,
         error: error.map(|e| e.message),
         max_name_len: MAX_NAME_LEN,
     };
@@ -324,7 +306,7 @@ async fn confirm_delete(
     require_admin(session)?;
     let team = &session.user.team_id;
     let key = api_keys::get(&app, team, &id).await?;
-    let domains = team_domains(&app, team).await?;
+    let domains = domains::names_for_team(&app, team).await?;
     let page = DeletePage {
         shell: Shell::of(session),
         row: KeyRow::new(&key, &domains, app.now_ms()),

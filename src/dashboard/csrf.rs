@@ -50,7 +50,7 @@ pub fn same_origin(app: &App, headers: &HeaderMap) -> bool {
         return true;
     }
     // Behind a proxy the Host header may differ; the configured public URL is this site too.
-    let public = app.settings().public_base_url();
+    let public = app.public_base_url();
     url::Url::parse(&public).is_ok_and(|p| p.origin() == origin.origin())
 }
 

@@ -3,13 +3,15 @@
 //!
 //! Layout: `session` (cookie → signed-in user), `csrf` (same-site check + tokens), `login`,
 //! `api_keys` (the API Keys page), `audience` (contacts, properties, segments, topics),
-//! `pages` (rendering, shell, error pages), `format` (times),
-//! `assets` (CSS/JS compiled in).
+//! `domains` and `domain_views` (the Domains pages), `pages` (rendering, shell, error pages),
+//! `format` (times), `assets` (CSS/JS compiled in).
 
 mod api_keys;
 mod assets;
 mod audience;
 mod csrf;
+mod domain_views;
+mod domains;
 mod format;
 mod login;
 mod pages;
@@ -30,6 +32,7 @@ pub fn routes() -> Router<App> {
         .route("/logout", get(login::confirm).post(login::logout))
         .merge(api_keys::routes())
         .merge(audience::routes())
+        .merge(domains::routes())
         .layer(axum::middleware::map_response(page_headers));
     pages.merge(assets::routes())
 }

@@ -14,15 +14,23 @@ pub struct Shell {
     pub role: String,
     pub is_admin: bool,
     pub csrf_token: String,
+    /// The sidebar entry highlighted: `audience`, `api-keys` or `domains`.
+    pub section: &'static str,
 }
 
 impl Shell {
+    /// The shell of an API Keys page.
     pub fn of(session: &Session) -> Self {
+        Self::in_section(session, "api-keys")
+    }
+
+    pub fn in_section(session: &Session, section: &'static str) -> Self {
         Self {
             email: session.user.email.clone(),
             role: session.user.role.clone(),
             is_admin: session.is_admin(),
             csrf_token: session.csrf_token.clone(),
+            section,
         }
     }
 }
@@ -69,7 +77,8 @@ impl IntoResponse for PageError {
             PageError::AdminOnly => (
                 StatusCode::FORBIDDEN,
                 "Admins only",
-                "Only team admins can create, edit or delete API keys, contact properties, segments and topics.",
+                "Only team admins can add, change or delete API keys, domains, contact \
+                 properties, segments and topics. Ask an admin of your team.",
             ),
             PageError::NotFound => (
                 StatusCode::NOT_FOUND,

@@ -1,7 +1,26 @@
 //! Emails: validation of what the API accepts, storage, scheduling and the jobs that
 //! deliver them.
+//!
+//! - [`validate`] turns a request into a checked draft ([`address`], [`schedule`],
+//!   [`attachments`] parse the fields that need more than a type check);
+//! - [`service`] runs the accept path (sender rules, [`idempotency`], one transaction in
+//!   [`store`], grouped by [`group_commit`]) and reschedule/cancel;
+//! - [`test_recipients`] plays out Resend's test addresses; [`events`] names what happens to
+//!   an email; [`downloads`] signs attachment links.
 
+pub mod address;
+pub mod attachments;
+pub mod downloads;
+pub mod events;
+pub mod group_commit;
+pub mod idempotency;
+pub mod schedule;
+pub mod service;
+pub mod store;
 pub mod test_recipients;
+pub mod validate;
 
 /// Job kind that plays out the outcome of an email to Resend's test addresses.
 pub const SIMULATE_JOB: &str = "simulate_test_email";
+/// Job kind that delivers an email to real recipients (its handler comes with delivery).
+pub const DELIVER_JOB: &str = "deliver_email";

@@ -26,6 +26,7 @@ pub fn router(app: App) -> Router {
     ));
     Router::new()
         .merge(api)
+        .merge(crate::api::emails::public_routes())
         .merge(crate::dashboard::routes())
         .route(
             "/openapi.json",

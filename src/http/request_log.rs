@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::app::App;
 use crate::clock::Millis;
 use crate::on_db;
+use crate::store::BeginWrite;
 use crate::store::new_id;
 
 #[derive(Debug, Clone)]
@@ -100,7 +101,7 @@ async fn write_batch(app: &App, batch: &[LogEntry]) -> anyhow::Result<()> {
         }
     }
     on_db!(app.db(), |pool| {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_write().await?;
         for e in batch {
             sqlx::query(
                 "INSERT INTO request_logs (id, team_id, api_key_id, method, path, status, user_agent, \

@@ -92,7 +92,7 @@ pub async fn enqueue(db: &Db, job: &NewJob, now: Millis) -> Result<(), sqlx::Err
     Ok(())
 }
 
-/// Claims up to `limit` due jobs of `kind` for `worker_id`.
+/// Claims up to `limit` due jobs of `kind` for `worker_id`, whatever their region.
 pub async fn claim(
     db: &Db,
     kind: &str,
@@ -100,42 +100,55 @@ pub async fn claim(
     now: Millis,
     limit: i64,
 ) -> Result<Vec<Job>, sqlx::Error> {
+    claim_in_regions(db, kind, worker_id, now, limit, None).await
+}
+
+/// Like [`claim`], but only jobs without a region or of one of `regions` (a node's sending
+/// pools); `None` takes any region. The statement is the same on both backends except
+/// PostgreSQL's `FOR UPDATE SKIP LOCKED`.
+pub async fn claim_in_regions(
+    db: &Db,
+    kind: &str,
+    worker_id: &str,
+    now: Millis,
+    limit: i64,
+    regions: Option<&[String]>,
+) -> Result<Vec<Job>, sqlx::Error> {
     const DUE: &str = "kind = $1 AND ((state = 'queued' AND run_at <= $2) \
                        OR (state = 'running' AND locked_until < $2))";
-    let jobs = match db {
-        Db::Sqlite(pool) => {
-            sqlx::query_as::<_, Job>(sqlx::AssertSqlSafe(format!(
-                "UPDATE jobs SET state = 'running', locked_by = $3, locked_until = $4, \
-                 attempts = attempts + 1, updated_at = $2 \
-                 WHERE id IN (SELECT id FROM jobs WHERE {DUE} ORDER BY run_at LIMIT $5) \
-                 RETURNING id, kind, payload, region, attempts, max_attempts"
-            )))
-            .bind(kind)
-            .bind(now)
-            .bind(worker_id)
-            .bind(now + LEASE_MS)
-            .bind(limit)
-            .fetch_all(pool)
-            .await?
-        }
-        Db::Postgres(pool) => {
-            sqlx::query_as::<_, Job>(sqlx::AssertSqlSafe(format!(
-                "UPDATE jobs SET state = 'running', locked_by = $3, locked_until = $4, \
-                 attempts = attempts + 1, updated_at = $2 \
-                 WHERE id IN (SELECT id FROM jobs WHERE {DUE} ORDER BY run_at LIMIT $5 \
-                 FOR UPDATE SKIP LOCKED) \
-                 RETURNING id, kind, payload, region, attempts, max_attempts"
-            )))
-            .bind(kind)
-            .bind(now)
-            .bind(worker_id)
-            .bind(now + LEASE_MS)
-            .bind(limit)
-            .fetch_all(pool)
-            .await?
+    // Region values are bound from `$6` on.
+    let region_filter = match regions {
+        None => String::new(),
+        Some([]) => " AND region IS NULL".to_string(),
+        Some(list) => {
+            let params: Vec<String> = (0..list.len()).map(|i| format!("${}", i + 6)).collect();
+            format!(" AND (region IS NULL OR region IN ({}))", params.join(", "))
         }
     };
-    Ok(jobs)
+    let regions = regions.unwrap_or_default();
+    let lock = if db.is_postgres() {
+        " FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "UPDATE jobs SET state = 'running', locked_by = $3, locked_until = $4, \
+         attempts = attempts + 1, updated_at = $2 \
+         WHERE id IN (SELECT id FROM jobs WHERE {DUE}{region_filter} ORDER BY run_at LIMIT $5{lock}) \
+         RETURNING id, kind, payload, region, attempts, max_attempts"
+    );
+    on_db!(db, |pool| {
+        let mut query = sqlx::query_as::<_, Job>(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(kind)
+            .bind(now)
+            .bind(worker_id)
+            .bind(now + LEASE_MS)
+            .bind(limit);
+        for region in regions {
+            query = query.bind(region);
+        }
+        query.fetch_all(pool).await
+    })
 }
 
 pub async fn complete(db: &Db, job_id: &str, now: Millis) -> Result<(), sqlx::Error> {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::{Job, claim, complete, fail, new_worker_id};
+use super::{Job, claim_in_regions, complete, fail, new_worker_id};
 use crate::app::App;
 
 pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;
@@ -24,6 +24,10 @@ pub fn handlers() -> Vec<(&'static str, Handler)> {
         (
             crate::audience::imports::JOB,
             Arc::new(|app, job| Box::pin(crate::audience::imports::job::run_job(app, job))),
+        ),
+        (
+            crate::domains::VERIFY_JOB,
+            Arc::new(|app, job| Box::pin(crate::domains::job::run(app, job))),
         ),
     ]
 }
@@ -41,7 +45,10 @@ pub async fn run_due(
 ) -> anyhow::Result<usize> {
     let mut ran = 0;
     loop {
-        let jobs = claim(app.db(), kind, worker_id, app.now_ms(), BATCH).await?;
+        // Only work of the regions (sending pools) this node serves.
+        let regions = Some(app.settings().regions.as_slice());
+        let jobs =
+            claim_in_regions(app.db(), kind, worker_id, app.now_ms(), BATCH, regions).await?;
         if jobs.is_empty() {
             return Ok(ran);
         }

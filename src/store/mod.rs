@@ -95,6 +95,29 @@ impl Db {
     }
 }
 
+/// Opens a write transaction. On SQLite it starts with `BEGIN IMMEDIATE`: a deferred
+/// transaction that reads first and writes later fails with "database is locked" when another
+/// connection committed in between, whatever the busy timeout. PostgreSQL needs no such care.
+#[allow(async_fn_in_trait)]
+pub trait BeginWrite {
+    type Database: sqlx::Database;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Self::Database>, sqlx::Error>;
+}
+
+impl BeginWrite for SqlitePool {
+    type Database = sqlx::Sqlite;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Database = sqlx::Postgres;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.begin().await
+    }
+}
+
 /// A new time-ordered id (UUID v7, hyphenated): keyset pagination and B-tree inserts
 /// follow creation order.
 pub fn new_id() -> String {

@@ -13,10 +13,10 @@ use herald::auth::sessions::{self, Role};
 use crate::dashboard::{DAY_MS, add_domain, set_usage, team_id};
 use crate::helpers::spawn_app;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// What is missing to run the browser test, if anything.
-async fn missing_tools(browser_dir: &Path) -> Option<String> {
+pub async fn missing_tools(browser_dir: &Path) -> Option<String> {
     if !Path::new(CHROMIUM).exists() {
         return Some(format!(
             "{CHROMIUM} not found (apt-get install -y chromium)"

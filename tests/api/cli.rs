@@ -5,12 +5,14 @@ use std::process::Command;
 
 fn herald(dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_herald"));
-    cmd.current_dir(dir)
-        .env_remove("DATABASE_URL")
-        .env_remove("HERALD_LISTEN")
-        .env_remove("HERALD_DATA_DIR")
-        .env_remove("HERALD_MX_PORT")
-        .env_remove("HERALD_RATE_LIMIT");
+    cmd.current_dir(dir).env_remove("DATABASE_URL");
+    // Every HERALD_* variable is a setting to the binary, including the test harness's own
+    // (HERALD_TEST_DATABASE, HERALD_TEST_PG_URL, HERALD_REQUIRE_EXTERNAL): start clean.
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("HERALD_") {
+            cmd.env_remove(name);
+        }
+    }
     cmd
 }
 

@@ -11,19 +11,19 @@ use crate::helpers::{TestApp, assert_error, spawn_app};
 
 pub const DAY_MS: i64 = 24 * 3600 * 1000;
 
-struct Visitor {
+pub struct Visitor {
     client: reqwest::Client,
     base: String,
 }
 
-struct Page {
-    status: u16,
-    headers: HeaderMap,
-    html: String,
+pub struct Page {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub html: String,
 }
 
 impl Page {
-    fn location(&self) -> &str {
+    pub fn location(&self) -> &str {
         self.headers
             .get("location")
             .and_then(|v| v.to_str().ok())
@@ -44,7 +44,7 @@ impl Page {
     }
 
     /// The value of the first `<input name=…>` (hidden fields and text inputs alike).
-    fn input(&self, name: &str) -> String {
+    pub fn input(&self, name: &str) -> String {
         let marker = format!("name=\"{name}\"");
         let at = self
             .html
@@ -64,7 +64,7 @@ impl Page {
 }
 
 impl Visitor {
-    fn new(app: &TestApp) -> Self {
+    pub fn new(app: &TestApp) -> Self {
         let client = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
@@ -85,13 +85,13 @@ impl Visitor {
         }
     }
 
-    async fn get(&self, path: &str) -> Page {
+    pub async fn get(&self, path: &str) -> Page {
         self.send(self.client.get(format!("{}{path}", self.base)))
             .await
     }
 
     /// Posts a form as a same-origin browser does (with `Origin` and `Sec-Fetch-Site`).
-    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
         self.post_with(
             path,
             fields,
@@ -100,7 +100,7 @@ impl Visitor {
         .await
     }
 
-    async fn post_with(
+    pub async fn post_with(
         &self,
         path: &str,
         fields: &[(&str, &str)],
@@ -132,14 +132,14 @@ impl Visitor {
     }
 
     /// Signs in and returns the session's CSRF token (read off the keys page).
-    async fn sign_in(&self, email: &str, password: &str) -> String {
+    pub async fn sign_in(&self, email: &str, password: &str) -> String {
         let done = self.login(email, password).await;
         assert_eq!(done.status, 303, "{}", done.html);
         self.get("/dashboard/api-keys").await.input("csrf_token")
     }
 }
 
-async fn sign_in_admin(app: &TestApp) -> (Visitor, String) {
+pub async fn sign_in_admin(app: &TestApp) -> (Visitor, String) {
     let visitor = Visitor::new(app);
     let csrf = visitor.sign_in(&app.admin_email, &app.admin_password).await;
     (visitor, csrf)

@@ -64,7 +64,11 @@ pub struct Options {
     pub clock: Option<SharedClock>,
     pub rate_limit: u32,
     pub allow_private_urls: bool,
+    /// Last word on the settings (e.g. `dns_server` pointing at a test DNS server).
+    pub configure: Option<Configure>,
 }
+
+pub type Configure = Box<dyn FnOnce(&mut Settings) + Send>;
 
 impl Default for Options {
     fn default() -> Self {
@@ -72,6 +76,7 @@ impl Default for Options {
             clock: None,
             rate_limit: 10_000,
             allow_private_urls: true,
+            configure: None,
         }
     }
 }
@@ -101,7 +106,12 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     if using_postgres() {
         let (url, name) = fresh_postgres_database().await;
         settings.database_url = url;
+        // PostgreSQL installations must configure the at-rest encryption key.
+        settings.encryption_key = "42".repeat(32);
         pg_database = Some(name);
+    }
+    if let Some(configure) = options.configure {
+        configure(&mut settings);
     }
     let app = App::open(settings, options.clock).await.expect("open app");
     let first = herald::teams::bootstrap(&app)

@@ -43,6 +43,22 @@ pub struct ContactsPageArgs {
     repeat: usize,
 }
 
+/// The benchmark's own PostgreSQL database, dropped when it is done.
+async fn drop_database(app: &App, pg_url: &str) -> anyhow::Result<()> {
+    use sqlx::Connection;
+    let url = app.settings().database_url.clone();
+    app.db().close().await;
+    if let Some((_, name)) = url.rsplit_once('/').filter(|_| app.db().is_postgres()) {
+        let mut conn = sqlx::PgConnection::connect(pg_url).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut conn)
+        .await?;
+    }
+    Ok(())
+}
+
 async fn open(
     database: Backend,
     pg_url: &str,
@@ -147,8 +163,7 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
         args.rows as f64 / started.elapsed().as_secs_f64()
     );
     println!("peak_rss_mb={:.1}", peak_rss_mb());
-    app.db().close().await;
-    Ok(())
+    drop_database(&app, &args.pg_url).await
 }
 
 /// Fills the contact list quickly with generated rows (one statement per 100k rows).
@@ -266,5 +281,5 @@ pub async fn contacts_page(args: ContactsPageArgs) -> anyhow::Result<()> {
     }
     println!("peak_rss_mb={:.1}", peak_rss_mb());
     running.stop().await;
-    Ok(())
+    drop_database(&app, &args.pg_url).await
 }

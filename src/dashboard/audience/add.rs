@@ -15,7 +15,7 @@ use super::super::csrf::{self, CsrfForm};
 use super::super::format;
 use super::super::pages::{PageError, Shell, render};
 use super::super::session::CurrentSession;
-use super::{Tab, refusal, tabs};
+use super::{SECTION, Tab, refusal, tabs};
 use crate::app::App;
 use crate::audience::contacts::{self, ContactInput};
 use crate::audience::imports::column_map;
@@ -167,7 +167,7 @@ async fn add_response(
 ) -> Result<Response, PageError> {
     let team = &session.user.team_id;
     let page = AddPage {
-        shell: Shell::of(session),
+        shell: Shell::in_section(session, SECTION),
         tabs: tabs("Contacts"),
         segments: segments::all_with_counts(app, team).await?,
         recent: recent_imports(app, team).await?,
@@ -406,7 +406,7 @@ async fn map_response(
         })
         .collect();
     let page = MapPage {
-        shell: Shell::of(session),
+        shell: Shell::in_section(session, SECTION),
         tabs: tabs("Contacts"),
         id: draft.id.clone(),
         file_name: draft
@@ -526,7 +526,7 @@ async fn import_page(
 ) -> Result<Response, PageError> {
     let session = &current.session;
     let page = ImportPage {
-        shell: Shell::of(session),
+        shell: Shell::in_section(session, SECTION),
         tabs: tabs("Contacts"),
         progress: view_of(&app, &session.user.team_id, &id).await?,
     };

@@ -14,7 +14,7 @@ use super::super::csrf::{CsrfForm, FormFields};
 use super::super::format;
 use super::super::pages::{PageError, Shell, render};
 use super::super::session::CurrentSession;
-use super::{CONTACTS, Tab, refusal, tabs};
+use super::{CONTACTS, SECTION, Tab, refusal, tabs};
 use crate::app::App;
 use crate::audience::contacts::{self, Contact, ContactInput};
 use crate::audience::history::{self, HistoryEntry};
@@ -185,7 +185,7 @@ async fn show(
         _ => None,
     };
     let page = ContactPage {
-        shell: Shell::of(session),
+        shell: Shell::in_section(session, SECTION),
         tabs: tabs("Contacts"),
         status_label: contact.status().label(),
         unsubscribed: contact.unsubscribed,
@@ -217,7 +217,7 @@ async fn edit_form(
     let contact = contact_of(&app, &session.user.team_id, &id).await?;
     let defs = properties::all(&app, &session.user.team_id).await?;
     let page = EditPage {
-        shell: Shell::of(session),
+        shell: Shell::in_section(session, SECTION),
         tabs: tabs("Contacts"),
         first_name: contact.first_name.clone().unwrap_or_default(),
         last_name: contact.last_name.clone().unwrap_or_default(),
@@ -283,7 +283,7 @@ async fn save(
                 line.value = form.fields.text(&format!("p:{}", line.key)).to_string();
             }
             let page = EditPage {
-                shell: Shell::of(session),
+                shell: Shell::in_section(session, SECTION),
                 tabs: tabs("Contacts"),
                 first_name: form.fields.text("first_name").to_string(),
                 last_name: form.fields.text("last_name").to_string(),
@@ -364,7 +364,7 @@ async fn confirm_delete(
     let session = &current.session;
     let contact = contact_of(&app, &session.user.team_id, &id).await?;
     let page = DeletePage {
-        shell: Shell::of(session),
+        shell: Shell::in_section(session, SECTION),
         tabs: tabs("Contacts"),
         contact,
     };

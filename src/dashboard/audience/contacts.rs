@@ -14,7 +14,7 @@ use super::super::csrf::CsrfForm;
 use super::super::format;
 use super::super::pages::{PageError, Shell, render};
 use super::super::session::CurrentSession;
-use super::{CONTACTS, Tab, tabs};
+use super::{CONTACTS, SECTION, Tab, tabs};
 use crate::app::App;
 use crate::audience::contacts::{self, Contact, ListFilter, Status};
 use crate::audience::segments::{self, Segment};
@@ -161,7 +161,7 @@ async fn list_page(
         _ => (None, None),
     };
     let page = ListPage {
-        shell: Shell::of(session),
+        shell: Shell::in_section(session, SECTION),
         tabs: tabs("Contacts"),
         rows: list.data.iter().map(Into::into).collect(),
         filtered: filter.search.is_some() || filter.status.is_some() || segment.is_some(),
@@ -214,7 +214,7 @@ async fn bulk(State(app): State<App>, form: CsrfForm) -> Result<Response, PageEr
                 }
             }
             let page = BulkDeletePage {
-                shell: Shell::of(session),
+                shell: Shell::in_section(session, SECTION),
                 tabs: tabs("Contacts"),
                 rows,
             };

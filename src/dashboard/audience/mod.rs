@@ -24,6 +24,8 @@ use crate::auth::sessions::Session;
 use crate::error::AppError;
 
 pub const BASE: &str = "/dashboard/audience";
+/// The sidebar entry of these pages.
+pub const SECTION: &str = "audience";
 pub const CONTACTS: &str = "/dashboard/audience/contacts";
 
 pub fn routes() -> Router<App> {

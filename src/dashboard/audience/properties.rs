@@ -14,7 +14,7 @@ use super::super::csrf::{CsrfForm, FormFields};
 use super::super::format;
 use super::super::pages::{PageError, Shell, render};
 use super::super::session::CurrentSession;
-use super::{Confirm, Tab, refusal, require_admin, tabs};
+use super::{Confirm, SECTION, Tab, refusal, require_admin, tabs};
 use crate::app::App;
 use crate::audience::properties::{self, MAX_KEY_LEN, NewProperty, PropertyType};
 use crate::auth::sessions::Session;
@@ -89,7 +89,7 @@ async fn list_response(
         })
         .collect();
     let page = ListPage {
-        shell: Shell::of(session),
+        shell: Shell::in_section(session, SECTION),
         tabs: tabs("Properties"),
         rows,
         key: typed.0.to_string(),
@@ -214,7 +214,7 @@ async fn confirm_delete(
         .await
         .map_err(|_| PageError::NotFound)?;
     let page = Confirm {
-        shell: Shell::of(session),
+        shell: Shell::in_section(session, SECTION),
         tabs: tabs("Properties"),
         title: format!("Delete the property “{}”?", property.key),
         message: "Every contact's value for it is removed too. This cannot be undone.".into(),

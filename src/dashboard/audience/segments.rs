@@ -13,7 +13,7 @@ use super::super::csrf::CsrfForm;
 use super::super::format;
 use super::super::pages::{PageError, Shell, render};
 use super::super::session::CurrentSession;
-use super::{Confirm, Tab, refusal, require_admin, tabs};
+use super::{Confirm, SECTION, Tab, refusal, require_admin, tabs};
 use crate::app::App;
 use crate::audience::segments::{self, NewSegment};
 use crate::auth::sessions::Session;
@@ -71,7 +71,7 @@ async fn list_response(
         })
         .collect();
     let page = ListPage {
-        shell: Shell::of(session),
+        shell: Shell::in_section(session, SECTION),
         tabs: tabs("Segments"),
         rows,
         name: name.to_string(),
@@ -129,7 +129,7 @@ async fn confirm_delete(
         .await?
         .ok_or(PageError::NotFound)?;
     let page = Confirm {
-        shell: Shell::of(session),
+        shell: Shell::in_section(session, SECTION),
         tabs: tabs("Segments"),
         title: format!("Delete the segment “{}”?", segment.name),
         message: "Its contacts stay; they are only no longer grouped in it.".into(),

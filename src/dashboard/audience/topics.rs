@@ -13,7 +13,7 @@ use super::super::csrf::{CsrfForm, FormFields};
 use super::super::format;
 use super::super::pages::{PageError, Shell, render};
 use super::super::session::CurrentSession;
-use super::{Confirm, Tab, refusal, require_admin, tabs};
+use super::{Confirm, SECTION, Tab, refusal, require_admin, tabs};
 use crate::app::App;
 use crate::audience::topics::{self, MAX_DESCRIPTION_LEN, MAX_NAME_LEN, Topic, TopicInput};
 use crate::auth::sessions::Session;
@@ -141,7 +141,7 @@ async fn list_response(
         .map(Into::into)
         .collect();
     let page = ListPage {
-        shell: Shell::of(session),
+        shell: Shell::in_section(session, SECTION),
         tabs: tabs("Topics"),
         rows,
         form,
@@ -208,7 +208,7 @@ async fn edit_form(
         .ok_or(PageError::NotFound)?;
     let row = TopicRow::from(topic);
     let page = EditPage {
-        shell: Shell::of(session),
+        shell: Shell::in_section(session, SECTION),
         tabs: tabs("Topics"),
         id: row.id,
         form: TopicForm {
@@ -242,7 +242,7 @@ async fn update(
         Err(err) => {
             let err = refusal(err)?;
             let page = EditPage {
-                shell: Shell::of(session),
+                shell: Shell::in_section(session, SECTION),
                 tabs: tabs("Topics"),
                 id,
                 form: typed,
@@ -266,7 +266,7 @@ async fn confirm_delete(
         .await?
         .ok_or(PageError::NotFound)?;
     let page = Confirm {
-        shell: Shell::of(session),
+        shell: Shell::in_section(session, SECTION),
         tabs: tabs("Topics"),
         title: format!("Delete the topic “{}”?", topic.name),
         message: "Contacts' choices for this topic are removed too.".into(),

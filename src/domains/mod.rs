@@ -1,0 +1,456 @@
+//! Domains: the sending domains of a team, their DKIM keys, the DNS records their owners
+//! publish, and the background verification that reads those records from real DNS.
+//! The API (`api::domains`) and the dashboard call these functions.
+//!
+//! A domain's region is fixed at creation: it decides which nodes deliver its mail. To move
+//! a domain, delete it and add it again (or use one subdomain per region).
+
+pub mod bimi;
+pub mod dkim_keys;
+pub mod dmarc;
+pub mod dns;
+pub mod job;
+pub mod names;
+pub mod records;
+pub mod report;
+pub mod status;
+pub mod tags;
+pub mod verify;
+
+use std::collections::HashMap;
+
+use sqlx::FromRow;
+
+use crate::app::App;
+use crate::error::{AppError, AppResult};
+use crate::http::pagination::{ListResponse, Page};
+use crate::on_db;
+use crate::store::BeginWrite;
+use crate::store::new_id;
+use records::{Expected, RecordKey};
+use report::AuthReport;
+
+/// Job kind of the verification runs.
+pub const VERIFY_JOB: &str = "verify_domain";
+
+#[derive(Debug, Clone, FromRow)]
+pub struct Domain {
+    pub id: String,
+    pub team_id: String,
+    pub name: String,
+    pub status: String,
+    pub region: String,
+    pub created_at: i64,
+    pub custom_return_path: String,
+    pub open_tracking: bool,
+    pub click_tracking: bool,
+    pub tls: String,
+    pub sending: String,
+    pub receiving: String,
+    pub tracking_subdomain: Option<String>,
+    pub dkim_selector: String,
+    pub dkim_public_key: String,
+    pub verify_started_at: Option<i64>,
+    pub failing_since: Option<i64>,
+    pub checked_at: Option<i64>,
+    pub check_token: Option<String>,
+    pub auth_report: Option<String>,
+}
+
+const COLUMNS: &str = "id, team_id, name, status, region, created_at, custom_return_path, \
+    open_tracking, click_tracking, tls, sending, receiving, tracking_subdomain, dkim_selector, \
+    dkim_public_key, verify_started_at, failing_since, checked_at, check_token, auth_report";
+
+impl Domain {
+    /// The DMARC/BIMI report of the last verification run, if any.
+    pub fn auth_report(&self) -> Option<AuthReport> {
+        serde_json::from_str(self.auth_report.as_deref()?).ok()
+    }
+}
+
+/// Fields a caller may set. `None` means "not given".
+#[derive(Debug, Default, Clone)]
+pub struct DomainInput {
+    pub name: Option<String>,
+    pub region: Option<String>,
+    pub custom_return_path: Option<String>,
+    pub open_tracking: Option<bool>,
+    pub click_tracking: Option<bool>,
+    pub tls: Option<String>,
+    pub sending: Option<String>,
+    pub receiving: Option<String>,
+    /// `Some(None)` (or an empty string) removes the tracking subdomain.
+    pub tracking_subdomain: Option<Option<String>>,
+}
+
+/// A record to publish with what verification found.
+#[derive(Debug, Clone)]
+pub struct RecordState {
+    pub expected: Expected,
+    pub status: String,
+    /// Why it is not verified, in plain words.
+    pub message: Option<String>,
+    /// What DNS returned at its name on the last check.
+    pub found: Vec<String>,
+}
+
+/// Applies the optional settings of `input` to `domain`, validating each.
+fn apply_settings(domain: &mut Domain, input: &DomainInput) -> AppResult<()> {
+    if let Some(v) = input.open_tracking {
+        domain.open_tracking = v;
+    }
+    if let Some(v) = input.click_tracking {
+        domain.click_tracking = v;
+    }
+    if let Some(v) = &input.tls {
+        domain.tls = names::tls(v)?;
+    }
+    if let Some(v) = &input.sending {
+        domain.sending = names::capability("sending", v)?;
+    }
+    if let Some(v) = &input.receiving {
+        domain.receiving = names::capability("receiving", v)?;
+    }
+    if domain.sending == "disabled" && domain.receiving == "disabled" {
+        return Err(AppError::validation(
+            "At least one of `capabilities.sending` and `capabilities.receiving` must be \
+             `enabled`.",
+        ));
+    }
+    if let Some(v) = &input.tracking_subdomain {
+        domain.tracking_subdomain = match v.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(label) => Some(names::subdomain_label("tracking_subdomain", label)?),
+        };
+    }
+    if domain.tracking_subdomain.as_deref() == Some(domain.custom_return_path.as_str()) {
+        return Err(AppError::validation(format!(
+            "The `tracking_subdomain` must differ from the return path `{}`: both need their \
+             own DNS records.",
+            domain.custom_return_path
+        )));
+    }
+    Ok(())
+}
+
+pub async fn create(app: &App, team_id: &str, input: DomainInput) -> AppResult<Domain> {
+    let name = names::domain_name(input.name.as_deref().unwrap_or(""))?;
+    let region = names::region(input.region.as_deref().unwrap_or(crate::REGIONS[0]))?;
+    let custom_return_path = names::subdomain_label(
+        "custom_return_path",
+        input.custom_return_path.as_deref().unwrap_or("send"),
+    )?;
+    let mut domain = Domain {
+        id: new_id(),
+        team_id: team_id.to_string(),
+        name,
+        status: status::NOT_STARTED.to_string(),
+        region,
+        created_at: app.now_ms(),
+        custom_return_path,
+        open_tracking: false,
+        click_tracking: false,
+        tls: "opportunistic".to_string(),
+        sending: "enabled".to_string(),
+        receiving: "disabled".to_string(),
+        tracking_subdomain: None,
+        dkim_selector: app.settings().domains.dkim_selector.clone(),
+        dkim_public_key: String::new(),
+        verify_started_at: None,
+        failing_since: None,
+        checked_at: None,
+        check_token: None,
+        auth_report: None,
+    };
+    apply_settings(&mut domain, &input)?;
+
+    let taken: Option<String> = on_db!(app.db(), |pool| sqlx::query_scalar(
+        "SELECT id FROM domains WHERE team_id = $1 AND name = $2"
+    )
+    .bind(team_id)
+    .bind(&domain.name)
+    .fetch_optional(pool)
+    .await)?;
+    if taken.is_some() {
+        return Err(AppError::validation(format!(
+            "The domain `{}` has already been added. To use it in another region, add a \
+             subdomain of it (e.g. `eu.{}`).",
+            domain.name, domain.name
+        )));
+    }
+
+    // Key generation and the key file are blocking work.
+    let settings = app.settings().clone();
+    let domain_id = domain.id.clone();
+    let (public_key, sealed) = tokio::task::spawn_blocking(move || {
+        let key = dkim_keys::generate()?;
+        let encryption_key = dkim_keys::encryption_key(&settings)?;
+        let sealed = dkim_keys::seal(&encryption_key, &key.private_key, &domain_id)?;
+        anyhow::Ok((key.public_key, sealed))
+    })
+    .await
+    .map_err(|e| AppError::internal(format!("key generation stopped: {e}")))??;
+    domain.dkim_public_key = public_key;
+
+    let d = &domain;
+    on_db!(app.db(), |pool| sqlx::query(
+        "INSERT INTO domains (id, team_id, name, status, region, created_at, custom_return_path, \
+         open_tracking, click_tracking, tls, sending, receiving, tracking_subdomain, \
+         dkim_selector, dkim_public_key, dkim_private_key, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $6)"
+    )
+    .bind(&d.id)
+    .bind(&d.team_id)
+    .bind(&d.name)
+    .bind(&d.status)
+    .bind(&d.region)
+    .bind(d.created_at)
+    .bind(&d.custom_return_path)
+    .bind(d.open_tracking)
+    .bind(d.click_tracking)
+    .bind(&d.tls)
+    .bind(&d.sending)
+    .bind(&d.receiving)
+    .bind(&d.tracking_subdomain)
+    .bind(&d.dkim_selector)
+    .bind(&d.dkim_public_key)
+    .bind(&sealed)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(domain)
+}
+
+pub async fn list(app: &App, team_id: &str, page: &Page) -> AppResult<ListResponse<Domain>> {
+    let sql = page.sql(COLUMNS, "domains", "TRUE");
+    let rows = on_db!(app.db(), |pool| sqlx::query_as::<_, Domain>(
+        sqlx::AssertSqlSafe(sql.clone())
+    )
+    .bind(team_id)
+    .bind(page.cursor_id())
+    .fetch_all(pool)
+    .await)?;
+    Ok(page.finish(rows))
+}
+
+/// A domain's id and name, for pickers such as the API Keys form's domain select.
+#[derive(Debug, Clone, FromRow)]
+pub struct DomainName {
+    pub id: String,
+    pub name: String,
+}
+
+/// The team's domains, by name.
+pub async fn names_for_team(app: &App, team_id: &str) -> AppResult<Vec<DomainName>> {
+    Ok(on_db!(app.db(), |pool| sqlx::query_as::<_, DomainName>(
+        "SELECT id, name FROM domains WHERE team_id = $1 ORDER BY name, id"
+    )
+    .bind(team_id)
+    .fetch_all(pool)
+    .await)?)
+}
+
+/// Any team's domain by id (the verification job has no team context).
+async fn find(app: &App, id: &str) -> AppResult<Option<Domain>> {
+    let row = on_db!(app.db(), |pool| sqlx::query_as::<_, Domain>(
+        sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM domains WHERE id = $1"))
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await)?;
+    Ok(row)
+}
+
+pub async fn get(app: &App, team_id: &str, id: &str) -> AppResult<Domain> {
+    match find(app, id).await? {
+        Some(domain) if domain.team_id == team_id => Ok(domain),
+        _ => Err(AppError::not_found("Domain not found")),
+    }
+}
+
+#[derive(FromRow)]
+struct RecordRow {
+    kind: String,
+    status: String,
+    found: String,
+    message: Option<String>,
+}
+
+/// The stored per-record results of a domain, by record.
+async fn record_rows(app: &App, domain_id: &str) -> AppResult<HashMap<RecordKey, RecordRow>> {
+    let rows = on_db!(app.db(), |pool| sqlx::query_as::<_, RecordRow>(
+        "SELECT kind, status, found, message FROM domain_records WHERE domain_id = $1"
+    )
+    .bind(domain_id)
+    .fetch_all(pool)
+    .await)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| Some((RecordKey::parse(&r.kind)?, r)))
+        .collect())
+}
+
+/// The records the domain needs, each with its status.
+pub async fn records(app: &App, domain: &Domain) -> AppResult<Vec<RecordState>> {
+    let mut stored = record_rows(app, &domain.id).await?;
+    let unchecked = if status::is_checking(&domain.status) {
+        status::PENDING
+    } else {
+        status::NOT_STARTED
+    };
+    Ok(records::expected(app.settings(), domain)
+        .into_iter()
+        .map(|expected| match stored.remove(&expected.key) {
+            Some(row) => RecordState {
+                expected,
+                status: row.status,
+                message: row.message,
+                found: serde_json::from_str(&row.found).unwrap_or_default(),
+            },
+            None => RecordState {
+                expected,
+                status: unchecked.to_string(),
+                message: None,
+                found: Vec::new(),
+            },
+        })
+        .collect())
+}
+
+/// Changes tracking, TLS and capabilities. Name, region and return path are fixed.
+pub async fn update(app: &App, team_id: &str, id: &str, input: DomainInput) -> AppResult<Domain> {
+    let mut domain = get(app, team_id, id).await?;
+    if let Some(region) = &input.region {
+        let region = names::region(region)?;
+        if region != domain.region {
+            return Err(AppError::validation(format!(
+                "The region of a domain cannot be changed (it is {}). Delete the domain and add \
+                 it again in {region}, or add a subdomain such as `{}.{}` in {region}.",
+                domain.region,
+                region.split('-').next().unwrap_or("eu"),
+                domain.name
+            )));
+        }
+    }
+    if let Some(name) = &input.name
+        && names::domain_name(name).ok().as_deref() != Some(domain.name.as_str())
+    {
+        return Err(AppError::validation(
+            "The `name` of a domain cannot be changed; add the new domain instead.",
+        ));
+    }
+    if let Some(path) = &input.custom_return_path
+        && !path.trim().eq_ignore_ascii_case(&domain.custom_return_path)
+    {
+        return Err(AppError::validation(
+            "The `custom_return_path` of a domain cannot be changed; delete the domain and \
+             add it again with the new return path.",
+        ));
+    }
+    let old_tracking = domain.tracking_subdomain.clone();
+    apply_settings(&mut domain, &input)?;
+    let now = app.now_ms();
+    let d = &domain;
+    on_db!(app.db(), |pool| async {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query(
+            "UPDATE domains SET open_tracking = $2, click_tracking = $3, tls = $4, sending = $5, \
+             receiving = $6, tracking_subdomain = $7, updated_at = $8 WHERE id = $1",
+        )
+        .bind(&d.id)
+        .bind(d.open_tracking)
+        .bind(d.click_tracking)
+        .bind(&d.tls)
+        .bind(&d.sending)
+        .bind(&d.receiving)
+        .bind(&d.tracking_subdomain)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if old_tracking != d.tracking_subdomain {
+            // A new name: the old result says nothing about it.
+            sqlx::query("DELETE FROM domain_records WHERE domain_id = $1 AND kind = $2")
+                .bind(&d.id)
+                .bind(RecordKey::Tracking.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await
+    }
+    .await)?;
+    Ok(domain)
+}
+
+/// Deletes a domain. API keys restricted to it go too: they could only send from it, and
+/// keeping them without the restriction would let them send from every domain.
+pub async fn delete(app: &App, team_id: &str, id: &str) -> AppResult<()> {
+    let deleted = on_db!(app.db(), |pool| async {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query("DELETE FROM api_keys WHERE domain_id = $1 AND team_id = $2")
+            .bind(id)
+            .bind(team_id)
+            .execute(&mut *tx)
+            .await?;
+        let removed = sqlx::query("DELETE FROM domains WHERE id = $1 AND team_id = $2")
+            .bind(id)
+            .bind(team_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if removed == 0 {
+            return Ok(false); // not this team's domain: dropping `tx` rolls back
+        }
+        tx.commit().await.map(|_| true)
+    }
+    .await)?;
+    if !deleted {
+        return Err(AppError::not_found("Domain not found"));
+    }
+    app.forget_cached_keys();
+    Ok(())
+}
+
+/// "Verify DNS records": starts (or restarts) the checks and runs one right away.
+/// A domain that is not started or failed becomes pending, with 72 hours to verify.
+pub async fn start_verification(app: &App, team_id: &str, id: &str) -> AppResult<Domain> {
+    let mut domain = get(app, team_id, id).await?;
+    let now = app.now_ms();
+    let token = new_id();
+    let restart = !status::is_checking(&domain.status);
+    if restart {
+        domain.status = status::PENDING.to_string();
+        domain.verify_started_at = Some(now);
+        domain.failing_since = None;
+    }
+    domain.check_token = Some(token.clone());
+    let job = job::next_check(&domain.id, &token, now);
+    let d = &domain;
+    on_db!(app.db(), |pool| async {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query(
+            "UPDATE domains SET status = $2, verify_started_at = $3, failing_since = $4, \
+             check_token = $5, updated_at = $6 WHERE id = $1",
+        )
+        .bind(&d.id)
+        .bind(&d.status)
+        .bind(d.verify_started_at)
+        .bind(d.failing_since)
+        .bind(&token)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if restart {
+            sqlx::query(
+                "UPDATE domain_records SET status = 'pending', message = NULL WHERE domain_id = $1",
+            )
+            .bind(&d.id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        crate::enqueue_in!(&mut *tx, &job, now)?;
+        tx.commit().await
+    }
+    .await)?;
+    app.notify_jobs();
+    Ok(domain)
+}

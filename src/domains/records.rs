@@ -1,0 +1,223 @@
+//! The DNS records a domain's owner publishes. They are computed from the domain and this
+//! installation's settings (mail host, sending IPs, tracking host) every time, so a change
+//! of configuration shows up in every domain's records at once.
+
+use super::Domain;
+use crate::config::Settings;
+
+/// Which record: the key its status is stored under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecordKey {
+    /// MX on the return-path subdomain: bounces and complaints come back to Herald.
+    SpfMx,
+    /// `v=spf1 …` on the return-path subdomain: Herald may send for it.
+    SpfTxt,
+    /// The DKIM public key at `<selector>._domainkey.<domain>`.
+    Dkim,
+    /// CNAME of the tracking subdomain.
+    Tracking,
+    /// MX of the domain itself, when receiving is enabled.
+    Receiving,
+}
+
+impl RecordKey {
+    pub const ALL: [RecordKey; 5] = [
+        RecordKey::SpfMx,
+        RecordKey::SpfTxt,
+        RecordKey::Dkim,
+        RecordKey::Tracking,
+        RecordKey::Receiving,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKey::SpfMx => "spf_mx",
+            RecordKey::SpfTxt => "spf_txt",
+            RecordKey::Dkim => "dkim",
+            RecordKey::Tracking => "tracking",
+            RecordKey::Receiving => "receiving",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<RecordKey> {
+        RecordKey::ALL.into_iter().find(|k| k.as_str() == value)
+    }
+
+    /// Whether the record decides the domain's status: SPF and DKIM for a sending domain,
+    /// the receiving MX for a receive-only one. The others only have their own status.
+    pub fn required(self, sending: bool) -> bool {
+        match self {
+            RecordKey::SpfMx | RecordKey::SpfTxt | RecordKey::Dkim => sending,
+            RecordKey::Receiving => !sending,
+            RecordKey::Tracking => false,
+        }
+    }
+}
+
+/// One record to publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expected {
+    pub key: RecordKey,
+    /// Resend's record group: `SPF`, `DKIM`, `Tracking` or `Receiving`.
+    pub group: &'static str,
+    /// Full name, e.g. `send.updates.example.com`.
+    pub fqdn: String,
+    /// Name relative to the DNS zone (the registrable domain), as DNS providers ask for it:
+    /// `send.updates` for `updates.example.com`, `@` for the zone itself.
+    pub name: String,
+    pub rtype: &'static str,
+    pub value: String,
+    pub priority: Option<u16>,
+}
+
+pub const MX_PRIORITY: u16 = 10;
+
+/// The registrable domain (`example.com` for `a.b.example.com`): where the zone usually is.
+pub fn zone_of(domain: &str) -> &str {
+    psl::domain_str(domain).unwrap_or(domain)
+}
+
+fn relative_name(fqdn: &str, zone: &str) -> String {
+    if fqdn == zone {
+        return "@".to_string();
+    }
+    fqdn.strip_suffix(zone)
+        .and_then(|rest| rest.strip_suffix('.'))
+        .unwrap_or(fqdn)
+        .to_string()
+}
+
+/// The SPF record: `v=spf1`, the operator's include and addresses, then `~all`.
+pub fn spf_value(settings: &Settings) -> String {
+    let mut parts = vec!["v=spf1".to_string()];
+    let include = settings.domains.spf_include.trim().trim_end_matches('.');
+    if !include.is_empty() {
+        parts.push(format!("include:{}", include.to_ascii_lowercase()));
+    }
+    let ip_term = |ip: &str| match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(v4)) => Some(format!("ip4:{v4}")),
+        Ok(std::net::IpAddr::V6(v6)) => Some(format!("ip6:{v6}")),
+        Err(_) => None,
+    };
+    parts.extend(
+        settings
+            .domains
+            .sending_ips
+            .iter()
+            .filter_map(|ip| ip_term(ip)),
+    );
+    if parts.len() == 1 {
+        // Nothing configured: the mail host's own addresses.
+        let host = settings.mail_host();
+        parts.push(ip_term(&host).unwrap_or(format!("a:{host}")));
+    }
+    parts.push("~all".to_string());
+    parts.join(" ")
+}
+
+/// The DKIM record value for a base64 SubjectPublicKeyInfo.
+pub fn dkim_value(public_key: &str) -> String {
+    format!("v=DKIM1; k=rsa; p={public_key}")
+}
+
+pub fn return_path_host(domain: &Domain) -> String {
+    format!("{}.{}", domain.custom_return_path, domain.name)
+}
+
+pub fn dkim_host(domain: &Domain) -> String {
+    format!("{}._domainkey.{}", domain.dkim_selector, domain.name)
+}
+
+/// Every record the domain needs, in the order they are shown.
+pub fn expected(settings: &Settings, domain: &Domain) -> Vec<Expected> {
+    let zone = zone_of(&domain.name);
+    let record = |key, group, fqdn: String, rtype, value: String, priority| Expected {
+        key,
+        group,
+        name: relative_name(&fqdn, zone),
+        fqdn,
+        rtype,
+        value,
+        priority,
+    };
+    let return_path = return_path_host(domain);
+    let mut records = vec![
+        record(
+            RecordKey::SpfMx,
+            "SPF",
+            return_path.clone(),
+            "MX",
+            settings.mail_host(),
+            Some(MX_PRIORITY),
+        ),
+        record(
+            RecordKey::SpfTxt,
+            "SPF",
+            return_path,
+            "TXT",
+            spf_value(settings),
+            None,
+        ),
+        record(
+            RecordKey::Dkim,
+            "DKIM",
+            dkim_host(domain),
+            "TXT",
+            dkim_value(&domain.dkim_public_key),
+            None,
+        ),
+    ];
+    if let Some(sub) = &domain.tracking_subdomain {
+        records.push(record(
+            RecordKey::Tracking,
+            "Tracking",
+            format!("{sub}.{}", domain.name),
+            "CNAME",
+            settings.tracking_host(),
+            None,
+        ));
+    }
+    if domain.receiving == "enabled" {
+        records.push(record(
+            RecordKey::Receiving,
+            "Receiving",
+            domain.name.clone(),
+            "MX",
+            settings.mail_host(),
+            Some(MX_PRIORITY),
+        ));
+    }
+    records
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_relative_to_the_zone() {
+        assert_eq!(zone_of("updates.example.com"), "example.com");
+        assert_eq!(zone_of("example.co.uk"), "example.co.uk");
+        assert_eq!(zone_of("mail.example.co.uk"), "example.co.uk");
+        assert_eq!(
+            relative_name("send.updates.example.com", "example.com"),
+            "send.updates"
+        );
+        assert_eq!(relative_name("example.com", "example.com"), "@");
+    }
+
+    #[test]
+    fn spf_lists_the_configured_senders() {
+        let mut settings = Settings::default();
+        settings.domains.mail_host = "mx.herald.test".into();
+        assert_eq!(spf_value(&settings), "v=spf1 a:mx.herald.test ~all");
+        settings.domains.mail_host = "198.51.100.4".into();
+        assert_eq!(spf_value(&settings), "v=spf1 ip4:198.51.100.4 ~all");
+        settings.domains.spf_include = "spf.herald.test.".into();
+        settings.domains.sending_ips = vec!["203.0.113.7".into(), "2001:db8::7".into()];
+        assert_eq!(
+            spf_value(&settings),
+            "v=spf1 include:spf.herald.test ip4:203.0.113.7 ip6:2001:db8::7 ~all"
+        );
+    }
+}

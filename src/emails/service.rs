@@ -1,0 +1,407 @@
+//! Sending: from a request body to durably accepted emails. The API (and later the dashboard
+//! and SMTP submission) call these functions.
+//!
+//! The accept path is: validate each email, check the sender rules, fetch `path`
+//! attachments, then one transaction for everything (see [`store::insert_accepted`], grouped
+//! with concurrent requests by [`group_commit`]). Only then is the response sent, so an
+//! accepted email survives a crash.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use serde_json::{Value, json};
+
+use super::address::Mailbox;
+use super::attachments;
+use super::group_commit;
+use super::idempotency::{self, Claim, Outcome};
+use super::store::{self, Accepted, NewEmail};
+use super::test_recipients;
+use super::validate::{Draft, parse_draft};
+use crate::app::App;
+use crate::auth::api_keys::AuthKey;
+use crate::clock::Millis;
+use crate::error::{AppError, AppResult};
+use crate::on_db;
+use crate::store::new_id;
+
+/// Most emails in one batch request.
+pub const MAX_BATCH: usize = 100;
+
+/// `x-batch-validation`: `strict` fails the whole batch on the first invalid email;
+/// `permissive` accepts the valid ones and lists the others in `errors`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchMode {
+    Strict,
+    Permissive,
+}
+
+impl BatchMode {
+    pub fn parse(header: Option<&str>) -> AppResult<BatchMode> {
+        match header.map(|h| h.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("") | Some("strict") => Ok(BatchMode::Strict),
+            Some("permissive") => Ok(BatchMode::Permissive),
+            Some(_) => Err(AppError::validation(
+                "The `x-batch-validation` header must be `strict` or `permissive`.",
+            )),
+        }
+    }
+}
+
+/// `POST /emails`: accepts one email; the answer is `{"id": …}`.
+pub async fn send(
+    app: &App,
+    auth: &AuthKey,
+    request: Value,
+    idempotency_key: Option<String>,
+) -> AppResult<Value> {
+    idempotent(
+        app,
+        auth,
+        idempotency_key,
+        "emails",
+        request,
+        async |request, claim| {
+            let mut senders = SenderCheck::new(app, auth);
+            let email = prepare(app, auth, request, app.now_ms(), &mut senders).await?;
+            let body = json!({ "id": email.id });
+            commit(app, vec![email], claim, &body).await?;
+            Ok(body)
+        },
+    )
+    .await
+}
+
+/// `POST /emails/batch`: accepts up to 100 emails in one transaction; the answer is
+/// `{"data": [{"id"}…]}`, plus `errors: [{index, message}]` in permissive mode.
+pub async fn send_batch(
+    app: &App,
+    auth: &AuthKey,
+    request: Value,
+    mode: BatchMode,
+    idempotency_key: Option<String>,
+) -> AppResult<Value> {
+    let route = match mode {
+        BatchMode::Strict => "batch:strict",
+        BatchMode::Permissive => "batch:permissive",
+    };
+    idempotent(
+        app,
+        auth,
+        idempotency_key,
+        route,
+        request,
+        async |request, claim| {
+            let items = batch_items(request)?;
+            let now = app.now_ms();
+            let mut senders = SenderCheck::new(app, auth);
+            let mut emails = Vec::with_capacity(items.len());
+            let mut errors = Vec::new();
+            for (index, item) in items.into_iter().enumerate() {
+                match prepare(app, auth, item, now, &mut senders).await {
+                    Ok(email) => emails.push(email),
+                    Err(err) if mode == BatchMode::Strict => {
+                        return Err(AppError {
+                            message: format!("Email at index {index}: {}", err.message),
+                            ..err
+                        });
+                    }
+                    Err(err) => errors.push(json!({ "index": index, "message": err.message })),
+                }
+            }
+            let data: Vec<Value> = emails.iter().map(|e| json!({ "id": e.id })).collect();
+            let body = match mode {
+                BatchMode::Strict => json!({ "data": data }),
+                BatchMode::Permissive => json!({ "data": data, "errors": errors }),
+            };
+            commit(app, emails, claim, &body).await?;
+            Ok(body)
+        },
+    )
+    .await
+}
+
+/// Runs `run` under the idempotency key, if one was given: a stored response is replayed
+/// instead, and a failure releases the key.
+async fn idempotent(
+    app: &App,
+    auth: &AuthKey,
+    key: Option<String>,
+    route: &str,
+    request: Value,
+    run: impl AsyncFnOnce(Value, Option<Claim>) -> AppResult<Value>,
+) -> AppResult<Value> {
+    let claim = match key {
+        None => None,
+        Some(key) => {
+            let hash = idempotency::request_hash(route, &request);
+            match idempotency::claim(app, &auth.team_id, &key, &hash).await? {
+                Outcome::Claimed(claim) => Some(claim),
+                Outcome::Replay(body) => return Ok(body),
+            }
+        }
+    };
+    let result = run(request, claim.clone()).await;
+    if let (Some(claim), Err(_)) = (&claim, &result)
+        && let Err(err) = idempotency::release(app, claim).await
+    {
+        tracing::warn!(error = %err, "could not release an idempotency key");
+    }
+    result
+}
+
+/// Makes accepted emails durable (with the response `body` for a claimed key) and wakes
+/// the workers that have something to do.
+async fn commit(
+    app: &App,
+    emails: Vec<NewEmail>,
+    claim: Option<Claim>,
+    body: &Value,
+) -> AppResult<()> {
+    if emails.is_empty() {
+        // Nothing accepted, nothing to replay.
+        if let Some(claim) = &claim {
+            idempotency::release(app, claim).await?;
+        }
+        return Ok(());
+    }
+    let wake = wakes_workers(&emails);
+    let accepted = Accepted {
+        emails,
+        idempotent: claim.map(|c| (c, body.to_string())),
+    };
+    group_commit::commit(app, accepted).await?;
+    if wake {
+        app.notify_jobs();
+    }
+    Ok(())
+}
+
+/// Whether accepting `emails` gives this node's workers something to do now. Waking them
+/// for a job kind no worker runs (delivery, until it exists) would only make them poll the
+/// queue, which on SQLite competes with the accept path for the write lock.
+fn wakes_workers(emails: &[NewEmail]) -> bool {
+    static HANDLED: OnceLock<Vec<&'static str>> = OnceLock::new();
+    let handled = HANDLED.get_or_init(|| {
+        crate::queue::worker::handlers()
+            .into_iter()
+            .map(|(kind, _)| kind)
+            .collect()
+    });
+    emails
+        .iter()
+        .any(|e| e.scheduled_at.is_none() && handled.contains(&e.job_kind))
+}
+
+fn batch_items(request: Value) -> AppResult<Vec<Value>> {
+    let Value::Array(items) = request else {
+        return Err(AppError::validation(
+            "The request body must be an array of emails.",
+        ));
+    };
+    if items.is_empty() {
+        return Err(AppError::validation(
+            "The batch is empty; send between 1 and 100 emails.",
+        ));
+    }
+    if items.len() > MAX_BATCH {
+        return Err(AppError::validation(format!(
+            "A batch can hold at most {MAX_BATCH} emails; this one has {}.",
+            items.len()
+        )));
+    }
+    Ok(items)
+}
+
+/// Validates one email and turns it into a row to insert.
+async fn prepare(
+    app: &App,
+    auth: &AuthKey,
+    request: Value,
+    now: Millis,
+    senders: &mut SenderCheck<'_>,
+) -> AppResult<NewEmail> {
+    let draft = parse_draft(request, now)?;
+    let test_only = draft
+        .recipients()
+        .all(|m| test_recipients::outcome(&m.email).is_some());
+    senders.check(&draft.from, test_only).await?;
+    let Draft {
+        from,
+        to,
+        cc,
+        bcc,
+        reply_to,
+        subject,
+        html,
+        text,
+        headers,
+        tags,
+        topic_id,
+        scheduled_at,
+        attachments,
+    } = draft;
+    let attachments = attachments::resolve(app, attachments).await?;
+    let id = new_id();
+    let headers: Vec<Value> = headers
+        .into_iter()
+        .map(|(name, value)| json!({ "name": name, "value": value }))
+        .collect();
+    Ok(NewEmail {
+        message_id: format!("<{id}@{}>", from.domain()),
+        id,
+        team_id: auth.team_id.clone(),
+        api_key_id: Some(auth.id.clone()),
+        from: from.to_string(),
+        to: address_list(&to),
+        cc: address_list(&cc),
+        bcc: address_list(&bcc),
+        reply_to: address_list(&reply_to),
+        subject,
+        html,
+        text,
+        headers: Value::Array(headers).to_string(),
+        tags: serde_json::to_string(&tags)?,
+        topic_id,
+        scheduled_at,
+        created_at: now,
+        attachments,
+        job_kind: if test_only {
+            super::SIMULATE_JOB
+        } else {
+            super::DELIVER_JOB
+        },
+    })
+}
+
+fn address_list(list: &[Mailbox]) -> String {
+    let strings: Vec<String> = list.iter().map(Mailbox::to_string).collect();
+    serde_json::to_string(&strings).unwrap_or_else(|_| "[]".into())
+}
+
+/// The sender rules: a key restricted to a domain sends only from it, and mail to real
+/// recipients needs a verified domain of the team. Domain look-ups are remembered for the
+/// rest of the request (a batch usually sends from one domain).
+struct SenderCheck<'a> {
+    app: &'a App,
+    auth: &'a AuthKey,
+    verified: HashMap<String, bool>,
+}
+
+impl<'a> SenderCheck<'a> {
+    fn new(app: &'a App, auth: &'a AuthKey) -> Self {
+        Self {
+            app,
+            auth,
+            verified: HashMap::new(),
+        }
+    }
+
+    async fn check(&mut self, from: &Mailbox, test_only: bool) -> AppResult<()> {
+        let domain = from.domain();
+        if let Some(allowed) = &self.auth.domain_name {
+            let allowed = idna::domain_to_ascii(allowed).unwrap_or_else(|_| allowed.clone());
+            if !allowed.eq_ignore_ascii_case(domain) {
+                return Err(AppError::new(
+                    403,
+                    "validation_error",
+                    format!(
+                        "This API key can only send from the {allowed} domain, not from {domain}."
+                    ),
+                ));
+            }
+        }
+        if test_only {
+            return Ok(());
+        }
+        let verified = match self.verified.get(domain) {
+            Some(known) => *known,
+            None => {
+                let found = domain_is_verified(self.app, &self.auth.team_id, domain).await?;
+                self.verified.insert(domain.to_string(), found);
+                found
+            }
+        };
+        if !verified {
+            return Err(AppError::new(
+                403,
+                "validation_error",
+                format!(
+                    "The {domain} domain is not verified (or has sending disabled). Add it on \
+                     the Domains page and verify its DNS records before sending from it; until \
+                     then you can send to test addresses such as delivered@resend.dev."
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// How long a "verified" answer is trusted before the database is asked again.
+const VERIFIED_TTL: Duration = Duration::from_secs(10);
+
+/// Domains recently found verified, by (team, domain). A steady stream of sends then costs
+/// no query each; only positive answers are kept, so a newly verified domain works at once
+/// and one that loses its verification is refused within [`VERIFIED_TTL`].
+static VERIFIED: Mutex<Option<HashMap<(String, String), Instant>>> = Mutex::new(None);
+
+/// Forgets cached domain verifications (call when a domain changes or is deleted).
+pub fn forget_verified_domains() {
+    *VERIFIED.lock() = None;
+}
+
+async fn domain_is_verified(app: &App, team_id: &str, domain: &str) -> AppResult<bool> {
+    let key = (team_id.to_string(), domain.to_string());
+    if let Some(seen) = VERIFIED.lock().as_ref().and_then(|m| m.get(&key))
+        && seen.elapsed() < VERIFIED_TTL
+    {
+        return Ok(true);
+    }
+    // Domain names are stored as lower-case A-labels, like `Mailbox` domains.
+    let row: Option<(String, String)> = on_db!(app.db(), |pool| sqlx::query_as(
+        "SELECT status, sending FROM domains WHERE team_id = $1 AND name = $2"
+    )
+    .bind(team_id)
+    .bind(domain)
+    .fetch_optional(pool)
+    .await)?;
+    let verified = row.is_some_and(|(status, sending)| {
+        status == crate::domains::status::VERIFIED && sending == "enabled"
+    });
+    if verified {
+        let mut cache = VERIFIED.lock();
+        let map = cache.get_or_insert_with(HashMap::new);
+        if map.len() > 10_000 {
+            map.clear();
+        }
+        map.insert(key, Instant::now());
+    }
+    Ok(verified)
+}
+
+/// `PATCH /emails/{id}`: moves a scheduled email to a new time.
+pub async fn reschedule(app: &App, team_id: &str, id: &str, scheduled_at: Value) -> AppResult<()> {
+    let input = match scheduled_at {
+        Value::Null => return Err(AppError::missing_field("scheduled_at")),
+        Value::String(s) if s.trim().is_empty() => {
+            return Err(AppError::missing_field("scheduled_at"));
+        }
+        Value::String(s) => s,
+        _ => {
+            return Err(AppError::validation(
+                "The `scheduled_at` field must be a string.",
+            ));
+        }
+    };
+    let at =
+        super::schedule::parse_scheduled_at(&input, app.now_ms()).map_err(AppError::validation)?;
+    store::reschedule(app, team_id, id, at).await
+}
+
+/// `POST /emails/{id}/cancel`.
+pub async fn cancel(app: &App, team_id: &str, id: &str) -> AppResult<()> {
+    store::cancel(app, team_id, id).await
+}

@@ -1,0 +1,437 @@
+//! The emails tables. Accepting an email is one transaction: the email, its attachments, its
+//! first event, its job (and the idempotency response) commit together or not at all.
+
+use serde_json::json;
+use sqlx::FromRow;
+
+use super::attachments::Attachment;
+use super::events::{self, insert_event};
+use super::idempotency::Claim;
+use crate::app::App;
+use crate::clock::Millis;
+use crate::error::{AppError, AppResult};
+use crate::http::pagination::{ListResponse, Page};
+use crate::on_db;
+use crate::queue::NewJob;
+use crate::store::BeginWrite;
+use crate::store::new_id;
+
+/// An accepted email, ready to insert. Address lists and tags are JSON text.
+#[derive(Debug)]
+pub struct NewEmail {
+    pub id: String,
+    pub team_id: String,
+    pub api_key_id: Option<String>,
+    pub from: String,
+    pub to: String,
+    pub cc: String,
+    pub bcc: String,
+    pub reply_to: String,
+    pub subject: String,
+    pub html: Option<String>,
+    pub text: Option<String>,
+    pub headers: String,
+    pub tags: String,
+    pub topic_id: Option<String>,
+    pub scheduled_at: Option<Millis>,
+    pub message_id: String,
+    pub created_at: Millis,
+    pub attachments: Vec<Attachment>,
+    /// `SIMULATE_JOB` for test recipients only, `DELIVER_JOB` otherwise.
+    pub job_kind: &'static str,
+}
+
+impl NewEmail {
+    pub fn first_event(&self) -> &'static str {
+        if self.scheduled_at.is_some() {
+            events::SCHEDULED
+        } else {
+            events::QUEUED
+        }
+    }
+}
+
+/// The job of an email is found again (cancel, reschedule) by this key.
+pub fn job_key(email_id: &str) -> String {
+    format!("email:{email_id}")
+}
+
+/// What one request accepted: its emails and, when it claimed an idempotency key, the
+/// response to remember.
+#[derive(Debug)]
+pub struct Accepted {
+    pub emails: Vec<NewEmail>,
+    pub idempotent: Option<(Claim, String)>,
+}
+
+/// Rows per multi-row `INSERT` (SQLite allows 32,766 bound values per statement).
+const ROWS_PER_INSERT: usize = 500;
+
+/// Stores what one or more requests accepted (emails with their attachments, first events
+/// and jobs, and idempotency responses) in one transaction. Emails, events and jobs go in
+/// multi-row `INSERT`s: a statement is a round trip, and a group may hold hundreds of emails.
+pub async fn insert_accepted(app: &App, accepted: &[Accepted]) -> AppResult<()> {
+    let emails: Vec<&NewEmail> = accepted.iter().flat_map(|a| &a.emails).collect();
+    let jobs: Vec<(NewJob, Millis)> = emails
+        .iter()
+        .map(|e| {
+            let job = NewJob::new(
+                e.job_kind,
+                &json!({ "email_id": e.id }),
+                e.scheduled_at.unwrap_or(e.created_at),
+            )
+            .unique_key(job_key(&e.id));
+            (job, e.created_at)
+        })
+        .collect();
+    on_db!(app.db(), |pool| {
+        let mut tx = pool.begin_write().await?;
+        for chunk in emails.chunks(ROWS_PER_INSERT) {
+            sqlx::QueryBuilder::new(
+                "INSERT INTO emails (id, team_id, api_key_id, from_address, to_addresses, \
+                 cc_addresses, bcc_addresses, reply_to, subject, html, text, headers, tags, \
+                 topic_id, scheduled_at, last_event, message_id, created_at, updated_at) ",
+            )
+            .push_values(chunk, |mut row, e| {
+                row.push_bind(&e.id)
+                    .push_bind(&e.team_id)
+                    .push_bind(&e.api_key_id)
+                    .push_bind(&e.from)
+                    .push_bind(&e.to)
+                    .push_bind(&e.cc)
+                    .push_bind(&e.bcc)
+                    .push_bind(&e.reply_to)
+                    .push_bind(&e.subject)
+                    .push_bind(&e.html)
+                    .push_bind(&e.text)
+                    .push_bind(&e.headers)
+                    .push_bind(&e.tags)
+                    .push_bind(&e.topic_id)
+                    .push_bind(e.scheduled_at)
+                    .push_bind(e.first_event())
+                    .push_bind(&e.message_id)
+                    .push_bind(e.created_at)
+                    .push_bind(e.created_at);
+            })
+            .build()
+            .execute(&mut *tx)
+            .await?;
+            sqlx::QueryBuilder::new(
+                "INSERT INTO email_events (id, email_id, team_id, type, recipient, data, \
+                 created_at) ",
+            )
+            .push_values(chunk, |mut row, e| {
+                row.push_bind(new_id())
+                    .push_bind(&e.id)
+                    .push_bind(&e.team_id)
+                    .push_bind(e.first_event())
+                    .push_bind(None::<&str>)
+                    .push_bind("{}")
+                    .push_bind(e.created_at);
+            })
+            .build()
+            .execute(&mut *tx)
+            .await?;
+        }
+        // The same row `enqueue_in!` writes, for many jobs at once.
+        for chunk in jobs.chunks(ROWS_PER_INSERT) {
+            sqlx::QueryBuilder::new(
+                "INSERT INTO jobs (id, kind, payload, region, state, run_at, attempts, \
+                 max_attempts, unique_key, created_at, updated_at) ",
+            )
+            .push_values(chunk, |mut row, (job, created_at)| {
+                row.push_bind(new_id())
+                    .push_bind(job.kind)
+                    .push_bind(&job.payload)
+                    .push_bind(&job.region)
+                    .push("'queued'")
+                    .push_bind(job.run_at)
+                    .push("0")
+                    .push_bind(job.max_attempts)
+                    .push_bind(&job.unique_key)
+                    .push_bind(*created_at)
+                    .push_bind(*created_at);
+            })
+            .build()
+            .execute(&mut *tx)
+            .await?;
+        }
+        for e in &emails {
+            for (position, a) in e.attachments.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO email_attachments (id, email_id, position, filename, \
+                     content_type, content_id, size, content, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(new_id())
+                .bind(&e.id)
+                .bind(position as i32)
+                .bind(&a.filename)
+                .bind(&a.content_type)
+                .bind(&a.content_id)
+                .bind(a.content.len() as i64)
+                .bind(&a.content[..])
+                .bind(e.created_at)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        for (claim, body) in accepted.iter().filter_map(|a| a.idempotent.as_ref()) {
+            sqlx::query(
+                "UPDATE idempotency_keys SET response_status = 200, response_body = $3 \
+                 WHERE team_id = $1 AND key = $2",
+            )
+            .bind(&claim.team_id)
+            .bind(&claim.key)
+            .bind(body)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(())
+    })?;
+    Ok(())
+}
+
+/// A stored email. `html` and `text` stay `None` in lists, which do not load them.
+#[derive(Debug, Clone, FromRow)]
+pub struct EmailRow {
+    pub id: String,
+    pub from_address: String,
+    pub to_addresses: String,
+    pub cc_addresses: String,
+    pub bcc_addresses: String,
+    pub reply_to: String,
+    pub subject: String,
+    #[sqlx(default)]
+    pub html: Option<String>,
+    #[sqlx(default)]
+    pub text: Option<String>,
+    pub tags: String,
+    pub topic_id: Option<String>,
+    pub scheduled_at: Option<i64>,
+    pub last_event: String,
+    pub message_id: String,
+    pub created_at: i64,
+}
+
+const LIST_COLUMNS: &str = "id, from_address, to_addresses, cc_addresses, bcc_addresses, \
+                            reply_to, subject, tags, topic_id, scheduled_at, last_event, \
+                            message_id, created_at";
+
+fn email_not_found() -> AppError {
+    AppError::not_found("Email not found")
+}
+
+pub async fn get(app: &App, team_id: &str, id: &str) -> AppResult<EmailRow> {
+    let row = on_db!(app.db(), |pool| sqlx::query_as::<_, EmailRow>(
+        sqlx::AssertSqlSafe(format!(
+            "SELECT {LIST_COLUMNS}, html, text FROM emails WHERE id = $1 AND team_id = $2"
+        ))
+    )
+    .bind(id)
+    .bind(team_id)
+    .fetch_optional(pool)
+    .await)?;
+    row.ok_or_else(email_not_found)
+}
+
+pub async fn list(app: &App, team_id: &str, page: &Page) -> AppResult<ListResponse<EmailRow>> {
+    let sql = page.sql(LIST_COLUMNS, "emails", "TRUE");
+    let rows = on_db!(app.db(), |pool| sqlx::query_as::<_, EmailRow>(
+        sqlx::AssertSqlSafe(sql.clone())
+    )
+    .bind(team_id)
+    .bind(page.cursor_id())
+    .fetch_all(pool)
+    .await)?;
+    Ok(page.finish(rows))
+}
+
+/// The job state of an email's job (`None` if it has none).
+pub async fn job_state(app: &App, email_id: &str) -> AppResult<Option<(String, Millis)>> {
+    Ok(on_db!(app.db(), |pool| {
+        sqlx::query_as::<_, (String, i64)>("SELECT state, run_at FROM jobs WHERE unique_key = $1")
+            .bind(job_key(email_id))
+            .fetch_optional(pool)
+            .await
+    })?)
+}
+
+/// Why a scheduled email cannot be changed any more.
+fn not_changeable(row: &EmailRow, action: &str) -> AppError {
+    let message = match row.last_event.as_str() {
+        events::CANCELED => {
+            format!("This email was canceled; a canceled email cannot be {action}.")
+        }
+        _ if row.scheduled_at.is_none() => {
+            format!("Only scheduled emails can be {action}; this one was sent right away.")
+        }
+        _ => format!("This email is already being sent and can no longer be {action}."),
+    };
+    AppError::validation(message)
+}
+
+/// Moves a scheduled email, and its job, to `at`.
+pub async fn reschedule(app: &App, team_id: &str, id: &str, at: Millis) -> AppResult<()> {
+    let row = get(app, team_id, id).await?;
+    let now = app.now_ms();
+    let key = job_key(id);
+    let changed = on_db!(app.db(), |pool| {
+        let mut tx = pool.begin_write().await?;
+        let job = sqlx::query(
+            "UPDATE jobs SET run_at = $2, updated_at = $3 WHERE unique_key = $1 AND state = 'queued'",
+        )
+        .bind(&key)
+        .bind(at)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let email = sqlx::query(
+            "UPDATE emails SET scheduled_at = $3, updated_at = $4 \
+             WHERE id = $1 AND team_id = $2 AND last_event = 'scheduled'",
+        )
+        .bind(id)
+        .bind(team_id)
+        .bind(at)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let changed = job == 1 && email == 1;
+        if changed {
+            tx.commit().await?;
+        }
+        Ok::<_, sqlx::Error>(changed)
+    })?;
+    if !changed {
+        return Err(not_changeable(&row, "rescheduled"));
+    }
+    Ok(())
+}
+
+/// Cancels a scheduled email: its job will not run, its last event becomes `canceled`.
+pub async fn cancel(app: &App, team_id: &str, id: &str) -> AppResult<()> {
+    let row = get(app, team_id, id).await?;
+    let now = app.now_ms();
+    let key = job_key(id);
+    let changed = on_db!(app.db(), |pool| {
+        let mut tx = pool.begin_write().await?;
+        let job = sqlx::query(
+            "UPDATE jobs SET state = 'canceled', updated_at = $2 \
+             WHERE unique_key = $1 AND state = 'queued'",
+        )
+        .bind(&key)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let email = sqlx::query(
+            "UPDATE emails SET last_event = 'canceled', updated_at = $3 \
+             WHERE id = $1 AND team_id = $2 AND last_event = 'scheduled'",
+        )
+        .bind(id)
+        .bind(team_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let changed = job == 1 && email == 1;
+        if changed {
+            insert_event!(
+                &mut *tx,
+                id,
+                team_id,
+                events::CANCELED,
+                None::<&str>,
+                "{}",
+                now
+            )?;
+            tx.commit().await?;
+        }
+        Ok::<_, sqlx::Error>(changed)
+    })?;
+    if !changed {
+        return Err(not_changeable(&row, "canceled"));
+    }
+    Ok(())
+}
+
+/// Attachment metadata (the content is only read for downloads).
+#[derive(Debug, Clone, FromRow)]
+pub struct AttachmentRow {
+    pub id: String,
+    pub filename: Option<String>,
+    pub content_type: String,
+    pub content_id: Option<String>,
+    pub size: i64,
+}
+
+const ATTACHMENT_COLUMNS: &str = "a.id, a.filename, a.content_type, a.content_id, a.size";
+
+/// The attachments of an email of the team, in the order they were given.
+pub async fn list_attachments(
+    app: &App,
+    team_id: &str,
+    email_id: &str,
+) -> AppResult<Vec<AttachmentRow>> {
+    let rows = on_db!(app.db(), |pool| sqlx::query_as::<_, AttachmentRow>(
+        sqlx::AssertSqlSafe(format!(
+            "SELECT {ATTACHMENT_COLUMNS} FROM email_attachments a JOIN emails e \
+             ON e.id = a.email_id WHERE a.email_id = $1 AND e.team_id = $2 ORDER BY a.position"
+        ))
+    )
+    .bind(email_id)
+    .bind(team_id)
+    .fetch_all(pool)
+    .await)?;
+    if rows.is_empty() {
+        // Tell "no attachments" from "no such email".
+        get(app, team_id, email_id).await?;
+    }
+    Ok(rows)
+}
+
+pub async fn get_attachment(
+    app: &App,
+    team_id: &str,
+    email_id: &str,
+    attachment_id: &str,
+) -> AppResult<AttachmentRow> {
+    let row = on_db!(app.db(), |pool| sqlx::query_as::<_, AttachmentRow>(
+        sqlx::AssertSqlSafe(format!(
+            "SELECT {ATTACHMENT_COLUMNS} FROM email_attachments a JOIN emails e \
+             ON e.id = a.email_id WHERE a.id = $1 AND a.email_id = $2 AND e.team_id = $3"
+        ))
+    )
+    .bind(attachment_id)
+    .bind(email_id)
+    .bind(team_id)
+    .fetch_optional(pool)
+    .await)?;
+    row.ok_or_else(|| AppError::not_found("Attachment not found"))
+}
+
+/// An attachment with its bytes, by id alone (the caller checked a signed link).
+pub async fn attachment_content(
+    app: &App,
+    attachment_id: &str,
+) -> AppResult<(AttachmentRow, Vec<u8>)> {
+    #[derive(FromRow)]
+    struct Full {
+        #[sqlx(flatten)]
+        meta: AttachmentRow,
+        content: Vec<u8>,
+    }
+    let row = on_db!(app.db(), |pool| sqlx::query_as::<_, Full>(
+        sqlx::AssertSqlSafe(format!(
+            "SELECT {ATTACHMENT_COLUMNS}, a.content FROM email_attachments a WHERE a.id = $1"
+        ))
+    )
+    .bind(attachment_id)
+    .fetch_optional(pool)
+    .await)?;
+    let row = row.ok_or_else(|| AppError::not_found("Attachment not found"))?;
+    Ok((row.meta, row.content))
+}

@@ -1,0 +1,439 @@
+//! Turns one send request (a JSON object) into a checked [`Draft`], or the Resend-style
+//! error naming the first field that is wrong. Unknown fields are ignored.
+
+use serde_json::{Map, Value};
+
+use super::address::Mailbox;
+use super::attachments::{self, AttachmentInput};
+use super::schedule::parse_scheduled_at;
+use crate::clock::Millis;
+use crate::error::{AppError, AppResult};
+
+/// Most addresses accepted in each of `to`, `cc`, `bcc` and `reply_to`.
+pub const MAX_RECIPIENTS: usize = 50;
+/// Longest tag name or value.
+pub const MAX_TAG_CHARS: usize = 256;
+const MAX_SUBJECT_CHARS: usize = 998;
+
+/// Headers Herald writes itself; the API fields set them (`from`, `to`, `subject`, …).
+const RESERVED_HEADERS: &[&str] = &[
+    "from",
+    "to",
+    "cc",
+    "bcc",
+    "reply-to",
+    "subject",
+    "date",
+    "message-id",
+    "sender",
+    "return-path",
+    "mime-version",
+    "content-type",
+    "content-transfer-encoding",
+    "dkim-signature",
+    "received",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Tag {
+    pub name: String,
+    pub value: Option<String>,
+}
+
+/// A send request whose fields are all valid; attachments given by `path` are not
+/// fetched yet.
+#[derive(Debug)]
+pub struct Draft {
+    pub from: Mailbox,
+    pub to: Vec<Mailbox>,
+    pub cc: Vec<Mailbox>,
+    pub bcc: Vec<Mailbox>,
+    pub reply_to: Vec<Mailbox>,
+    pub subject: String,
+    pub html: Option<String>,
+    pub text: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub tags: Vec<Tag>,
+    pub topic_id: Option<String>,
+    pub scheduled_at: Option<Millis>,
+    pub attachments: Vec<AttachmentInput>,
+}
+
+impl Draft {
+    /// Every recipient: `to`, then `cc`, then `bcc`.
+    pub fn recipients(&self) -> impl Iterator<Item = &Mailbox> {
+        self.to.iter().chain(&self.cc).chain(&self.bcc)
+    }
+}
+
+fn must_be(field: &str, what: &str) -> AppError {
+    AppError::validation(format!("The `{field}` field must be {what}."))
+}
+
+/// Takes a field out of the request; JSON `null` counts as absent.
+fn take(fields: &mut Map<String, Value>, name: &str) -> Option<Value> {
+    fields.remove(name).filter(|v| !v.is_null())
+}
+
+fn take_string(fields: &mut Map<String, Value>, name: &str) -> AppResult<Option<String>> {
+    match take(fields, name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(must_be(name, "a string")),
+    }
+}
+
+/// Parses one send request; `now` anchors `scheduled_at`.
+pub fn parse_draft(request: Value, now: Millis) -> AppResult<Draft> {
+    let Value::Object(mut fields) = request else {
+        return Err(AppError::validation(
+            "Each email must be a JSON object with `from`, `to` and `subject`.",
+        ));
+    };
+    let from = match take(&mut fields, "from") {
+        None => return Err(AppError::missing_field("from")),
+        Some(Value::String(s)) if s.trim().is_empty() => {
+            return Err(AppError::missing_field("from"));
+        }
+        Some(Value::String(s)) => Mailbox::parse(&s).map_err(|why| {
+            AppError::new(
+                422,
+                "invalid_from_address",
+                format!(
+                    "Invalid `from` field ({why}). The email address needs to follow the \
+                     `email@example.com` or `Name <email@example.com>` format."
+                ),
+            )
+        })?,
+        Some(_) => {
+            return Err(AppError::new(
+                422,
+                "invalid_from_address",
+                "Invalid `from` field. It must be a string such as `Name <email@example.com>`.",
+            ));
+        }
+    };
+    let to = recipients(&mut fields, "to")?;
+    if to.is_empty() {
+        return Err(AppError::missing_field("to"));
+    }
+    let subject = take_string(&mut fields, "subject")?.ok_or(AppError::missing_field("subject"))?;
+    if subject.contains(['\r', '\n']) {
+        return Err(AppError::validation(
+            "The `subject` field must not contain line breaks.",
+        ));
+    }
+    if subject.chars().count() > MAX_SUBJECT_CHARS {
+        return Err(AppError::validation(format!(
+            "The `subject` field must be at most {MAX_SUBJECT_CHARS} characters."
+        )));
+    }
+    let cc = recipients(&mut fields, "cc")?;
+    let bcc = recipients(&mut fields, "bcc")?;
+    let reply_to = recipients(&mut fields, "reply_to")?;
+
+    if take(&mut fields, "template").is_some() {
+        return Err(AppError::validation(
+            "The `template` field is not supported yet; send `html` or `text` instead.",
+        ));
+    }
+    let html = take_string(&mut fields, "html")?;
+    let mut text = take_string(&mut fields, "text")?;
+    match (&html, &text) {
+        (None, None) => {
+            return Err(AppError::new(
+                422,
+                "missing_required_field",
+                "Missing `html` or `text` field.",
+            ));
+        }
+        (Some(html), None) => text = Some(text_from_html(html)),
+        _ => {}
+    }
+
+    let headers = headers(take(&mut fields, "headers"))?;
+    let tags = tags(take(&mut fields, "tags"))?;
+    let topic_id = match take_string(&mut fields, "topic_id")? {
+        None => None,
+        Some(id) => Some(
+            uuid::Uuid::parse_str(id.trim())
+                .map_err(|_| must_be("topic_id", "a valid UUID"))?
+                .to_string(),
+        ),
+    };
+    let scheduled_at = match take(&mut fields, "scheduled_at") {
+        None => None,
+        Some(Value::String(s)) if s.trim().is_empty() => None,
+        Some(Value::String(s)) => Some(parse_scheduled_at(&s, now).map_err(AppError::validation)?),
+        Some(_) => return Err(must_be("scheduled_at", "a string")),
+    };
+    let attachments = attachments::parse_list(take(&mut fields, "attachments"))?;
+
+    Ok(Draft {
+        from,
+        to,
+        cc,
+        bcc,
+        reply_to,
+        subject,
+        html,
+        text,
+        headers,
+        tags,
+        topic_id,
+        scheduled_at,
+        attachments,
+    })
+}
+
+/// A string or an array of strings, each an address; at most [`MAX_RECIPIENTS`].
+fn recipients(fields: &mut Map<String, Value>, field: &str) -> AppResult<Vec<Mailbox>> {
+    let values = match take(fields, field) {
+        None => return Ok(Vec::new()),
+        Some(Value::String(s)) if s.trim().is_empty() => return Ok(Vec::new()),
+        Some(Value::String(s)) => vec![Value::String(s)],
+        Some(Value::Array(items)) => items,
+        Some(_) => return Err(must_be(field, "a string or an array of strings")),
+    };
+    if values.len() > MAX_RECIPIENTS {
+        return Err(AppError::validation(format!(
+            "The `{field}` field can have at most {MAX_RECIPIENTS} addresses."
+        )));
+    }
+    values
+        .iter()
+        .map(|value| {
+            let Value::String(s) = value else {
+                return Err(must_be(field, "a string or an array of strings"));
+            };
+            Mailbox::parse(s).map_err(|why| {
+                AppError::validation(format!(
+                    "Invalid `{field}` field ({why}). The email address needs to follow the \
+                     `email@example.com` or `Name <email@example.com>` format."
+                ))
+            })
+        })
+        .collect()
+}
+
+/// The plain-text part Herald adds when only `html` is given.
+pub fn text_from_html(html: &str) -> String {
+    html2text::from_read(html.as_bytes(), 80)
+        .map(|t| t.trim_end().to_string())
+        .unwrap_or_default()
+}
+
+/// `headers`: an object of header names to string values.
+fn headers(value: Option<Value>) -> AppResult<Vec<(String, String)>> {
+    let map = match value {
+        None => return Ok(Vec::new()),
+        Some(Value::Object(map)) => map,
+        Some(_) => return Err(must_be("headers", "an object of header names to values")),
+    };
+    map.into_iter()
+        .map(|(name, value)| {
+            let valid_name = !name.is_empty()
+                && name.len() <= 76
+                && name.bytes().all(|b| (33..=126).contains(&b) && b != b':');
+            if !valid_name {
+                return Err(AppError::validation(format!(
+                    "Invalid header name `{name}` in the `headers` field: names are printable \
+                     ASCII without spaces or `:`."
+                )));
+            }
+            if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+                return Err(AppError::validation(format!(
+                    "The `{name}` header is set by Herald; use the matching field of the \
+                     request (`from`, `to`, `subject`, `reply_to`…) instead."
+                )));
+            }
+            let Value::String(value) = value else {
+                return Err(AppError::validation(format!(
+                    "The value of the `{name}` header must be a string."
+                )));
+            };
+            if value.chars().any(|c| c == '\r' || c == '\n' || c == '\0') {
+                return Err(AppError::validation(format!(
+                    "The value of the `{name}` header must not contain line breaks."
+                )));
+            }
+            Ok((name, value))
+        })
+        .collect()
+}
+
+fn tags(value: Option<Value>) -> AppResult<Vec<Tag>> {
+    let items = match value {
+        None => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(_) => return Err(must_be("tags", "an array of `{name, value}` objects")),
+    };
+    items
+        .into_iter()
+        .map(|item| {
+            let Value::Object(mut fields) = item else {
+                return Err(must_be("tags", "an array of `{name, value}` objects"));
+            };
+            let name = tag_part(&mut fields, "name")?
+                .ok_or_else(|| AppError::validation("Each tag needs a `name`."))?;
+            let value = tag_part(&mut fields, "value")?;
+            Ok(Tag { name, value })
+        })
+        .collect()
+}
+
+fn tag_part(fields: &mut Map<String, Value>, part: &str) -> AppResult<Option<String>> {
+    let text = match take(fields, part) {
+        None => return Ok(None),
+        Some(Value::String(s)) => s,
+        Some(Value::Number(n)) => n.to_string(),
+        Some(_) => {
+            return Err(AppError::validation(format!(
+                "Tag `{part}`s must be strings."
+            )));
+        }
+    };
+    let valid = !text.is_empty()
+        && text.len() <= MAX_TAG_CHARS
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if !valid {
+        return Err(AppError::validation(format!(
+            "Invalid tag {part} `{text}`: it can only contain ASCII letters, numbers, \
+             underscores or dashes, and at most {MAX_TAG_CHARS} characters."
+        )));
+    }
+    Ok(Some(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn minimal() -> Value {
+        json!({"from": "Acme <a@acme.dev>", "to": "b@example.com", "subject": "Hi", "html": "<p>Hello <b>there</b></p>"})
+    }
+
+    fn with(field: &str, value: Value) -> Value {
+        let mut v = minimal();
+        v[field] = value;
+        v
+    }
+
+    #[test]
+    fn accepts_a_minimal_email_and_derives_text() {
+        let draft = parse_draft(minimal(), 0).unwrap();
+        assert_eq!(draft.from.to_string(), "Acme <a@acme.dev>");
+        assert_eq!(draft.to.len(), 1);
+        assert_eq!(draft.text.as_deref(), Some("Hello **there**"));
+    }
+
+    #[test]
+    fn error_names_per_field() {
+        let cases: Vec<(Value, &str)> = vec![
+            (
+                json!({"to": "b@x.com", "subject": "s", "text": "t"}),
+                "missing_required_field",
+            ),
+            (
+                json!({"from": "a@x.com", "subject": "s", "text": "t"}),
+                "missing_required_field",
+            ),
+            (
+                json!({"from": "a@x.com", "to": [], "subject": "s", "text": "t"}),
+                "missing_required_field",
+            ),
+            (
+                json!({"from": "a@x.com", "to": "b@x.com", "text": "t"}),
+                "missing_required_field",
+            ),
+            (
+                json!({"from": "a@x.com", "to": "b@x.com", "subject": "s"}),
+                "missing_required_field",
+            ),
+            (
+                with("from", json!("not an address")),
+                "invalid_from_address",
+            ),
+            (with("from", json!(["a@x.com"])), "invalid_from_address"),
+            (with("to", json!("nope")), "validation_error"),
+            (with("to", json!(42)), "validation_error"),
+            (with("cc", json!(["ok@x.com", "bad"])), "validation_error"),
+            (with("to", json!(vec!["a@x.com"; 51])), "validation_error"),
+            (
+                with("subject", json!("a\r\nBcc: x@y.com")),
+                "validation_error",
+            ),
+            (with("subject", json!(5)), "validation_error"),
+            (with("headers", json!({"X Bad": "v"})), "validation_error"),
+            (
+                with("headers", json!({"X-Ok": "a\r\nb"})),
+                "validation_error",
+            ),
+            (
+                with("headers", json!({"From": "x@y.com"})),
+                "validation_error",
+            ),
+            (with("headers", json!({"X-Num": 1})), "validation_error"),
+            (with("headers", json!("X-A: b")), "validation_error"),
+            (
+                with("tags", json!([{"name": "has space", "value": "v"}])),
+                "validation_error",
+            ),
+            (
+                with("tags", json!([{"name": "ok", "value": "é"}])),
+                "validation_error",
+            ),
+            (
+                with("tags", json!([{"name": "x".repeat(257), "value": "v"}])),
+                "validation_error",
+            ),
+            (with("tags", json!([{"value": "v"}])), "validation_error"),
+            (with("topic_id", json!("nope")), "validation_error"),
+            (with("scheduled_at", json!("whenever")), "validation_error"),
+            (with("template", json!({"id": "t"})), "validation_error"),
+            (
+                with("attachments", json!([{"filename": "a.txt"}])),
+                "invalid_attachment",
+            ),
+            (
+                with(
+                    "attachments",
+                    json!([{"content": "aGk=", "filename": "x.exe"}]),
+                ),
+                "invalid_attachment",
+            ),
+        ];
+        for (request, name) in cases {
+            let err = parse_draft(request.clone(), 0).expect_err(&request.to_string());
+            assert_eq!(err.name, name, "{request}: {}", err.message);
+        }
+    }
+
+    #[test]
+    fn accepts_the_optional_fields() {
+        let mut request = minimal();
+        request["to"] = json!(["x@bücher.de", "Y <y@example.com>"]);
+        request["cc"] = json!("c@example.com");
+        request["reply_to"] = json!(["r@example.com"]);
+        request["headers"] = json!({"X-Entity-Ref-ID": "123", "List-Unsubscribe": "<https://x>"});
+        request["tags"] =
+            json!([{"name": "category", "value": "confirm_email"}, {"name": "n", "value": 5}]);
+        request["topic_id"] = json!("B6D24B8E-AF0B-4C3C-BE0C-359BBD97381E");
+        request["text"] = json!("plain");
+        let draft = parse_draft(request, 0).unwrap();
+        assert_eq!(draft.to[0].email, "x@xn--bcher-kva.de");
+        assert_eq!(draft.cc.len(), 1);
+        assert_eq!(draft.headers.len(), 2);
+        assert_eq!(draft.tags[1].value.as_deref(), Some("5"));
+        assert_eq!(
+            draft.topic_id.as_deref(),
+            Some("b6d24b8e-af0b-4c3c-be0c-359bbd97381e")
+        );
+        assert_eq!(draft.text.as_deref(), Some("plain"));
+        assert_eq!(draft.recipients().count(), 3);
+    }
+}

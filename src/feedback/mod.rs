@@ -1,0 +1,528 @@
+//! Inbound feedback: bounces (RFC 3464 DSNs and the common non-standard shapes) and
+//! complaints (RFC 5965 ARF), parsed with mail-parser into one typed [`Feedback`].
+//!
+//! ```
+//! let raw = b"From: MAILER-DAEMON@mx.test\r\nTo: bounces+e1@herald.test\r\n\
+//!     Subject: failure notice\r\n\r\n\
+//!     I'm afraid I wasn't able to deliver your message to the following addresses.\r\n\r\n\
+//!     <gone@dest.test>:\r\n550 5.1.1 user unknown\r\n";
+//! let feedback = herald::feedback::parse(raw);
+//! assert_eq!(feedback.kind, herald::feedback::Kind::Bounce);
+//! assert_eq!(feedback.recipients[0].address, "gone@dest.test");
+//! assert!(feedback.recipients[0].hard);
+//! ```
+//!
+//! Correlation: Herald's return path (VERP) is the primary key and arrives in the SMTP
+//! envelope; [`Feedback::original`] (the returned message's Message-ID, To, Return-Path
+//! and headers) and [`Feedback::original_envelope_id`] are the fall-backs.
+
+mod arf;
+mod dsn;
+mod fields;
+mod reason;
+mod text;
+
+use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
+use serde::Serialize;
+
+pub use arf::Complaint;
+pub use reason::Reason;
+
+use fields::{addresses, status_text};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// Delivery failed for good (whatever the reason: see each recipient's `hard`).
+    Bounce,
+    /// Delivery is delayed; the reporting server keeps trying.
+    Delay,
+    Complaint,
+    /// Not recognisably feedback (or a success notice).
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Feedback {
+    pub kind: Kind,
+    pub recipients: Vec<Recipient>,
+    /// The ARF fields, for complaints.
+    pub complaint: Option<Complaint>,
+    pub reporting_mta: Option<String>,
+    pub original_envelope_id: Option<String>,
+    pub arrival_date: Option<String>,
+    /// Headers of the returned (or reported) message, for correlation.
+    pub original: Original,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Recipient {
+    /// Lowercased.
+    pub address: String,
+    pub original_recipient: Option<String>,
+    /// The DSN Action (`failed`, `delayed`, …), when given.
+    pub action: Option<String>,
+    /// Enhanced status code, e.g. `5.1.1`.
+    pub status: Option<String>,
+    /// SMTP reply code, e.g. 550.
+    pub reply_code: Option<u16>,
+    pub diagnostic: Option<String>,
+    pub remote_mta: Option<String>,
+    pub reason: Reason,
+    /// Retrying will not help (5.x.x status / 5xx reply, or a final failure without codes).
+    pub permanent: bool,
+    /// The address itself is bad (unknown user or domain, moved, no mail accepted):
+    /// suppress it. A permanent refusal for other reasons (blocked, spam) is not hard.
+    pub hard: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Original {
+    pub message_id: Option<String>,
+    pub from: Option<String>,
+    pub to: Vec<String>,
+    pub return_path: Option<String>,
+    pub subject: Option<String>,
+    /// Every header of the returned message, names as written.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Original {
+    /// A header of the returned message by name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl Feedback {
+    fn unknown() -> Self {
+        Feedback {
+            kind: Kind::Unknown,
+            recipients: Vec::new(),
+            complaint: None,
+            reporting_mta: None,
+            original_envelope_id: None,
+            arrival_date: None,
+            original: Original::default(),
+        }
+    }
+}
+
+/// The parts of a message that matter for feedback.
+#[derive(Default)]
+struct Parts<'x> {
+    delivery_status: Option<String>,
+    feedback_report: Option<Vec<u8>>,
+    /// Human-readable text parts (HTML converted to text).
+    texts: Vec<String>,
+    original: Option<Original>,
+    /// Attached messages (a bounce may arrive forwarded inside another message).
+    attached: Vec<&'x [u8]>,
+}
+
+/// Parses an inbound message. Never fails: what is not feedback comes back as `Unknown`.
+pub fn parse(raw: &[u8]) -> Feedback {
+    parse_nested(raw, 0)
+}
+
+/// How deep to look into attached messages for a forwarded bounce.
+const MAX_NESTING: usize = 2;
+
+fn parse_nested(raw: &[u8], depth: usize) -> Feedback {
+    let Some(message) = MessageParser::default().parse(raw) else {
+        return Feedback::unknown();
+    };
+    let parts = collect_parts(&message);
+    let mut feedback = Feedback::unknown();
+    let text = parts.texts.join("\n");
+    let (report_text, returned) = text::split_returned(&text);
+    feedback.original = parts
+        .original
+        .clone()
+        .or_else(|| returned.and_then(headers_in_text))
+        .unwrap_or_default();
+
+    if let Some(report) = &parts.feedback_report {
+        return complaint(feedback, arf::parse(report));
+    }
+
+    let subject = message.subject().unwrap_or_default();
+    if let Some(status) = &parts.delivery_status {
+        let status = dsn::parse(status);
+        feedback.reporting_mta = status.reporting_mta;
+        feedback.original_envelope_id = status.original_envelope_id;
+        feedback.arrival_date = status.arrival_date;
+        feedback.recipients = status
+            .recipients
+            .into_iter()
+            .map(|r| from_dsn(r, report_text, subject))
+            .collect();
+    }
+    if feedback.recipients.is_empty() {
+        // Fields of a DSN written into the text part, as some MTAs do.
+        feedback.recipients = dsn::parse(report_text)
+            .recipients
+            .into_iter()
+            .map(|r| from_dsn(r, report_text, subject))
+            .collect();
+    }
+    if feedback.recipients.is_empty() {
+        let exclude = own_addresses(&message);
+        let failed_header = message
+            .header_raw("X-Failed-Recipients")
+            .and_then(|h| addresses(h).into_iter().next());
+        let found = text::find(report_text, &exclude, failed_header.as_deref()).filter(|found| {
+            found.introduced || found.reply_code.is_some() || looks_like_bounce(&message)
+        });
+        if let Some(found) = found {
+            feedback
+                .recipients
+                .push(from_text(found, report_text, subject));
+        }
+    }
+    if feedback.recipients.is_empty() && depth < MAX_NESTING {
+        let forwarded = parts
+            .attached
+            .iter()
+            .map(|raw| parse_nested(raw, depth + 1))
+            .find(|inner| inner.kind != Kind::Unknown);
+        if let Some(inner) = forwarded {
+            return inner;
+        }
+    }
+    if feedback.recipients.is_empty() && looks_like_bounce(&message) {
+        // nothing in the text: the returned message says whom it was for
+        let to = feedback.original.to.first().cloned();
+        let exclude = own_addresses(&message);
+        if let Some(found) = to.and_then(|to| text::find(report_text, &exclude, Some(&to))) {
+            feedback
+                .recipients
+                .push(from_text(found, report_text, subject));
+        }
+    }
+    feedback.kind = kind(&feedback.recipients, report_text, subject);
+    feedback
+}
+
+fn complaint(mut feedback: Feedback, complaint: Complaint) -> Feedback {
+    feedback.kind = Kind::Complaint;
+    feedback.original_envelope_id = complaint.original_envelope_id.clone();
+    feedback.reporting_mta = complaint.reporting_mta.clone();
+    let address = complaint
+        .original_rcpt_to
+        .clone()
+        .or_else(|| feedback.original.to.first().cloned());
+    if let Some(address) = address.filter(|a| !is_placeholder(a)) {
+        feedback.recipients.push(Recipient {
+            address,
+            original_recipient: None,
+            action: None,
+            status: None,
+            reply_code: None,
+            diagnostic: None,
+            remote_mta: None,
+            reason: Reason::Other,
+            permanent: false,
+            hard: false,
+        });
+    }
+    feedback.complaint = Some(complaint);
+    feedback
+}
+
+/// Redacted or undisclosed recipients that reports put in place of the real one.
+fn is_placeholder(address: &str) -> bool {
+    address.starts_with("undisclosed-recipient")
+}
+
+fn from_dsn(r: dsn::DsnRecipient, report_text: &str, subject: &str) -> Recipient {
+    let explanation = match &r.diagnostic {
+        Some(diagnostic) => diagnostic.clone(),
+        None => format!("{subject}\n{report_text}"),
+    };
+    let mut reason = reason::classify(&explanation, r.status);
+    if reason == Reason::Other && r.diagnostic.is_some() {
+        reason = reason::classify(&format!("{subject}\n{report_text}"), r.status);
+    }
+    let permanent = is_permanent(r.status, r.reply_code, r.action.as_deref());
+    Recipient {
+        hard: reason.is_hard(permanent),
+        address: r.address,
+        original_recipient: r.original_recipient,
+        action: r.action,
+        status: r.status.map(status_text),
+        reply_code: r.reply_code,
+        diagnostic: r.diagnostic,
+        remote_mta: r.remote_mta,
+        reason,
+        permanent,
+    }
+}
+
+fn from_text(found: text::TextFinding, report_text: &str, subject: &str) -> Recipient {
+    let mut reason = reason::classify(&found.context, found.status);
+    if reason == Reason::Other || reason == reason::from_status(found.status.unwrap_or([0; 3])) {
+        let wider = reason::classify(&format!("{subject}\n{report_text}"), found.status);
+        if wider != Reason::Other {
+            reason = wider;
+        }
+    }
+    let permanent = is_permanent(found.status, found.reply_code, None);
+    Recipient {
+        hard: reason.is_hard(permanent),
+        address: found.address,
+        original_recipient: None,
+        action: None,
+        status: found.status.map(status_text),
+        reply_code: found.reply_code,
+        diagnostic: (!found.diagnostic.is_empty()).then_some(found.diagnostic),
+        remote_mta: None,
+        reason,
+        permanent,
+    }
+}
+
+/// Sent by a mail system about a delivery, judging by its sender and subject.
+fn looks_like_bounce(message: &Message<'_>) -> bool {
+    let from = message
+        .header_raw("From")
+        .unwrap_or_default()
+        .to_lowercase();
+    let subject = message.subject().unwrap_or_default().to_lowercase();
+    let null_sender = message
+        .header_raw("Return-Path")
+        .is_some_and(|rp| rp.trim() == "<>");
+    null_sender
+        || [
+            "mailer-daemon",
+            "postmaster",
+            "mail delivery",
+            "mail-daemon",
+        ]
+        .iter()
+        .any(|s| from.contains(s))
+        || [
+            "undeliver",
+            "delivery",
+            "failure",
+            "failed",
+            "returned mail",
+            "not delivered",
+            "could not be delivered",
+            "bounce",
+            "mail system error",
+        ]
+        .iter()
+        .any(|s| subject.contains(s))
+}
+
+/// 5.x.x or 5xx is permanent, 4.x.x or 4xx is not; without codes a failure report is
+/// taken as final unless its action says delayed.
+fn is_permanent(status: Option<[u16; 3]>, reply_code: Option<u16>, action: Option<&str>) -> bool {
+    match (status, reply_code) {
+        (Some([class, _, _]), _) => class == 5,
+        (None, Some(code)) => code >= 500,
+        (None, None) => action != Some("delayed"),
+    }
+}
+
+fn kind(recipients: &[Recipient], report_text: &str, subject: &str) -> Kind {
+    if recipients.is_empty() {
+        return Kind::Unknown;
+    }
+    let actions: Vec<&str> = recipients
+        .iter()
+        .filter_map(|r| r.action.as_deref())
+        .collect();
+    if !actions.is_empty() {
+        return if actions.contains(&"failed") {
+            Kind::Bounce
+        } else if actions.contains(&"delayed") {
+            Kind::Delay
+        } else if actions
+            .iter()
+            .all(|a| matches!(*a, "delivered" | "relayed" | "expanded"))
+        {
+            Kind::Unknown
+        } else {
+            Kind::Bounce
+        };
+    }
+    let lower = format!("{subject}\n{report_text}").to_lowercase();
+    let delayed = [
+        "has been delayed",
+        "(delay)",
+        "warning message only",
+        "will be retried",
+    ]
+    .iter()
+    .any(|p| lower.contains(p));
+    if delayed { Kind::Delay } else { Kind::Bounce }
+}
+
+fn collect_parts<'x>(message: &'x Message<'x>) -> Parts<'x> {
+    let mut parts = Parts::default();
+    for part in &message.parts {
+        let (ctype, subtype) = part
+            .content_type()
+            .map(|ct| {
+                (
+                    ct.ctype().to_ascii_lowercase(),
+                    ct.subtype().unwrap_or_default().to_ascii_lowercase(),
+                )
+            })
+            .unwrap_or_else(|| ("text".to_string(), "plain".to_string()));
+        match (ctype.as_str(), subtype.as_str(), &part.body) {
+            ("message", "delivery-status" | "global-delivery-status", _) => {
+                parts.delivery_status = Some(String::from_utf8_lossy(part.contents()).into());
+            }
+            ("message", "feedback-report", _) => {
+                parts.feedback_report = Some(part.contents().to_vec());
+            }
+            (_, _, PartType::Message(returned)) => {
+                parts.original = parts.original.take().or(Some(original_of(returned)));
+                parts.attached.push(returned.raw_message());
+            }
+            ("text", "rfc822-headers" | "rfc822-header", _) | ("message", "global-headers", _) => {
+                if let Some(original) = MessageParser::default()
+                    .parse_headers(part.contents())
+                    .map(|m| original_of(&m))
+                {
+                    parts.original = parts.original.take().or(Some(original));
+                }
+            }
+            (_, _, PartType::Text(text)) => parts.texts.push(text.to_string()),
+            (_, _, PartType::Html(html)) => parts.texts.push(html_to_text(html)),
+            _ => {}
+        }
+    }
+    parts
+}
+
+fn html_to_text(html: &str) -> String {
+    html2text::from_read(html.as_bytes(), 200).unwrap_or_else(|_| html.to_string())
+}
+
+fn original_of(message: &Message<'_>) -> Original {
+    Original {
+        message_id: message.message_id().map(str::to_string),
+        from: message
+            .from()
+            .and_then(|a| a.first())
+            .and_then(|a| a.address())
+            .map(str::to_lowercase),
+        to: message
+            .to()
+            .map(|list| {
+                list.iter()
+                    .filter_map(|a| a.address())
+                    .map(str::to_lowercase)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        return_path: message
+            .return_address()
+            .or_else(|| message.header_raw("Return-Path"))
+            .and_then(|rp| addresses(rp).into_iter().next()),
+        subject: message.subject().map(str::to_string),
+        headers: message
+            .headers_raw()
+            .map(|(name, value)| (name.to_string(), value.trim().to_string()))
+            .collect(),
+    }
+}
+
+/// The returned message's headers when they are pasted into the text after a marker line.
+fn headers_in_text(text: &str) -> Option<Original> {
+    let start = text
+        .lines()
+        .position(|line| {
+            line.split_once(':').is_some_and(|(name, _)| {
+                !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            })
+        })
+        .map(|n| text.lines().take(n).map(|l| l.len() + 1).sum::<usize>())?;
+    let headers = text.get(start..)?.trim_start();
+    let message = MessageParser::default().parse_headers(headers.as_bytes())?;
+    let original = original_of(&message);
+    (original.message_id.is_some() || !original.to.is_empty()).then_some(original)
+}
+
+/// The bounce's own sender and recipients: never the failed recipient.
+fn own_addresses(message: &Message<'_>) -> Vec<String> {
+    let mut own = Vec::new();
+    for header in [
+        "From",
+        "To",
+        "Reply-To",
+        "Sender",
+        "Return-Path",
+        "Delivered-To",
+    ] {
+        if let Some(value) = message.header_raw(header) {
+            own.extend(addresses(value));
+        }
+    }
+    own
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_standard_dsn_with_the_returned_headers() {
+        let raw = "From: MAILER-DAEMON@mx.herald.test\r\nTo: bounces+e1@herald.test\r\n\
+            Subject: Undelivered Mail\r\nMIME-Version: 1.0\r\n\
+            Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n\
+            --b\r\nContent-Type: text/plain\r\n\r\nSorry.\r\n\
+            --b\r\nContent-Type: message/delivery-status\r\n\r\n\
+            Reporting-MTA: dns; mx.herald.test\r\nOriginal-Envelope-Id: env-1\r\n\r\n\
+            Final-Recipient: rfc822; Gone@Dest.test\r\nAction: failed\r\nStatus: 5.1.1\r\n\
+            Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n\r\n\
+            --b\r\nContent-Type: text/rfc822-headers\r\n\r\n\
+            Return-Path: <bounces+e1@herald.test>\r\nMessage-ID: <m1@herald.test>\r\n\
+            To: gone@dest.test\r\nSubject: hi\r\n\r\n--b--\r\n";
+        let feedback = parse(raw.as_bytes());
+        assert_eq!(feedback.kind, Kind::Bounce);
+        assert_eq!(feedback.original_envelope_id.as_deref(), Some("env-1"));
+        assert_eq!(feedback.reporting_mta.as_deref(), Some("mx.herald.test"));
+        let r = &feedback.recipients[0];
+        assert_eq!(r.address, "gone@dest.test");
+        assert_eq!(r.status.as_deref(), Some("5.1.1"));
+        assert_eq!(r.reply_code, Some(550));
+        assert_eq!(r.reason, Reason::UserUnknown);
+        assert!(r.permanent && r.hard);
+        assert_eq!(
+            feedback.original.message_id.as_deref(),
+            Some("m1@herald.test")
+        );
+        assert_eq!(
+            feedback.original.return_path.as_deref(),
+            Some("bounces+e1@herald.test")
+        );
+        assert_eq!(feedback.original.to, vec!["gone@dest.test"]);
+        assert_eq!(feedback.original.header("subject"), Some("hi"));
+    }
+
+    #[test]
+    fn a_delay_and_garbage() {
+        let raw = "From: postmaster@mx.test\r\nTo: b@herald.test\r\nSubject: Delayed Mail\r\n\
+            Content-Type: multipart/report; report-type=delivery-status; boundary=x\r\n\r\n\
+            --x\r\nContent-Type: message/delivery-status\r\n\r\n\
+            Final-Recipient: rfc822; slow@dest.test\r\nAction: delayed\r\nStatus: 4.4.1\r\n\r\n--x--\r\n";
+        let feedback = parse(raw.as_bytes());
+        assert_eq!(feedback.kind, Kind::Delay);
+        assert!(!feedback.recipients[0].permanent);
+        assert!(!feedback.recipients[0].hard);
+        assert_eq!(parse(b"").kind, Kind::Unknown);
+        assert_eq!(parse(b"\xff\xfe not mail").kind, Kind::Unknown);
+        assert_eq!(
+            parse(b"From: a@b.test\r\nSubject: hello\r\n\r\nJust saying hi.\r\n").kind,
+            Kind::Unknown
+        );
+    }
+}

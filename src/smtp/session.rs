@@ -1,0 +1,640 @@
+//! One SMTP connection: reads bytes, feeds them to smtp-proto's receivers, asks the handler,
+//! writes replies. Replies are buffered and written when the client's input is used up,
+//! which is what PIPELINING needs.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use smtp_proto::request::receiver::{
+    BdatReceiver, DataReceiver, DummyDataReceiver, DummyLineReceiver, RequestReceiver,
+};
+use smtp_proto::{Error as ParseError, MAIL_SMTPUTF8, MailFrom, Request};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+
+use super::reply::Reply;
+use super::server::{BareLineEndings, Envelope, Limits, SessionHandler, Verdict};
+
+const READ_BUFFER: usize = 16 * 1024;
+
+/// Answers a client over the connection cap and closes.
+pub(super) async fn refuse_busy(mut stream: TcpStream, hostname: String) {
+    let mut out = Vec::new();
+    Reply::new(
+        421,
+        "4.7.0",
+        format!("{hostname} Too many connections, try again later"),
+    )
+    .write_to(&mut out);
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.write_all(&out)).await;
+    let _ = stream.shutdown().await;
+}
+
+pub(super) async fn run<H: SessionHandler>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    handler: Arc<H>,
+    limits: Arc<Limits>,
+    shutdown: CancellationToken,
+) {
+    let mut session = Session {
+        stream,
+        handler,
+        limits,
+        shutdown,
+        out: Vec::new(),
+        envelope: Envelope {
+            peer,
+            helo: String::new(),
+            mail_from: String::new(),
+            rcpt_to: Vec::new(),
+            declared_size: 0,
+            smtputf8: false,
+        },
+        in_transaction: false,
+        bdat_started: false,
+        message: Vec::new(),
+        errors: 0,
+        state: State::command(),
+    };
+    session.serve().await;
+    let _ = session.flush().await;
+    let _ = session.stream.shutdown().await;
+}
+
+enum Flow {
+    Continue,
+    Close,
+}
+
+enum State {
+    Command(RequestReceiver),
+    /// After a command line longer than smtp-proto accepts: skip to its end.
+    SkipLine(DummyLineReceiver),
+    Data {
+        receiver: DataReceiver,
+        drop_on_content: bool,
+    },
+    Bdat {
+        receiver: BdatReceiver,
+        drop_on_content: bool,
+    },
+    /// Content that will be refused (too large, or no transaction): read it to its end,
+    /// then answer `reply`.
+    Discard {
+        receiver: DummyDataReceiver,
+        reply: Reply,
+    },
+}
+
+impl State {
+    fn command() -> Self {
+        State::Command(RequestReceiver::default())
+    }
+
+    fn data(drop_on_content: bool) -> Self {
+        // smtp-proto's receiver recognises `.` lines only after a CRLF it has seen; the
+        // CRLF that ended the DATA command counts, so feed it one.
+        let mut receiver = DataReceiver::new();
+        receiver.ingest(&mut b"\r\n".iter(), &mut Vec::new());
+        State::Data {
+            receiver,
+            drop_on_content,
+        }
+    }
+
+    fn reading_content(&self) -> bool {
+        matches!(
+            self,
+            State::Data { .. } | State::Bdat { .. } | State::Discard { .. }
+        )
+    }
+}
+
+struct Session<H, S> {
+    stream: S,
+    handler: Arc<H>,
+    limits: Arc<Limits>,
+    shutdown: CancellationToken,
+    /// Replies not yet written.
+    out: Vec<u8>,
+    envelope: Envelope,
+    /// MAIL FROM was accepted.
+    in_transaction: bool,
+    bdat_started: bool,
+    message: Vec<u8>,
+    errors: usize,
+    state: State,
+}
+
+impl<H: SessionHandler, S: AsyncRead + AsyncWrite + Unpin + Send> Session<H, S> {
+    async fn serve(&mut self) {
+        match self.handler.connect(self.envelope.peer).await {
+            Verdict::Accept => self.reply(Reply::plain(
+                220,
+                format!("{} ESMTP Herald", self.limits.hostname),
+            )),
+            Verdict::Reply(reply) => {
+                let refused = !reply.is_positive();
+                self.reply(reply);
+                if refused {
+                    return;
+                }
+            }
+            Verdict::Disconnect | Verdict::DisconnectMidData => return,
+        }
+        let mut buf = vec![0u8; READ_BUFFER];
+        loop {
+            if self.flush().await.is_err() {
+                return;
+            }
+            let timeout = if self.state.reading_content() {
+                self.limits.data_timeout
+            } else {
+                self.limits.command_timeout
+            };
+            let read = tokio::select! {
+                _ = self.shutdown.cancelled() => {
+                    self.reply(Reply::new(421, "4.3.2", format!(
+                        "{} Service shutting down, try again later", self.limits.hostname
+                    )));
+                    return;
+                }
+                read = tokio::time::timeout(timeout, self.stream.read(&mut buf)) => read,
+            };
+            let n = match read {
+                Err(_) => {
+                    self.reply(Reply::new(
+                        421,
+                        "4.4.2",
+                        format!("{} Timeout, closing connection", self.limits.hostname),
+                    ));
+                    return;
+                }
+                Ok(Ok(0)) | Ok(Err(_)) => return,
+                Ok(Ok(n)) => n,
+            };
+            if let Flow::Close = self.ingest(&buf[..n]).await {
+                return;
+            }
+        }
+    }
+
+    async fn flush(&mut self) -> std::io::Result<()> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        let write = async {
+            self.stream.write_all(&self.out).await?;
+            self.stream.flush().await
+        };
+        match tokio::time::timeout(self.limits.command_timeout, write).await {
+            Ok(result) => {
+                self.out.clear();
+                result
+            }
+            Err(_) => Err(std::io::ErrorKind::TimedOut.into()),
+        }
+    }
+
+    fn reply(&mut self, reply: Reply) {
+        reply.write_to(&mut self.out);
+    }
+
+    /// Runs every complete command and content in `bytes`.
+    async fn ingest(&mut self, bytes: &[u8]) -> Flow {
+        let mut bytes = bytes.iter();
+        loop {
+            let flow = match &mut self.state {
+                State::Command(receiver) => match receiver.ingest(&mut bytes) {
+                    Ok(request) => {
+                        let request = request.into_owned();
+                        self.command(request).await
+                    }
+                    Err(ParseError::NeedsMoreData { .. }) => return Flow::Continue,
+                    Err(err) => self.bad_command(err),
+                },
+                State::SkipLine(receiver) => {
+                    if !receiver.ingest(&mut bytes) {
+                        return Flow::Continue;
+                    }
+                    self.state = State::command();
+                    Flow::Continue
+                }
+                State::Data {
+                    receiver,
+                    drop_on_content,
+                } => {
+                    if *drop_on_content && !bytes.as_slice().is_empty() {
+                        return Flow::Close;
+                    }
+                    let done = receiver.ingest(&mut bytes, &mut self.message);
+                    if done {
+                        self.state = State::command();
+                        self.end_of_data().await
+                    } else if self.message.len() > self.limits.max_message_size {
+                        let receiver = DummyDataReceiver::new_data(receiver);
+                        self.message = Vec::new();
+                        self.state = State::Discard {
+                            receiver,
+                            reply: too_big(),
+                        };
+                        Flow::Continue
+                    } else {
+                        return Flow::Continue;
+                    }
+                }
+                State::Bdat {
+                    receiver,
+                    drop_on_content,
+                } => {
+                    if *drop_on_content && !bytes.as_slice().is_empty() {
+                        return Flow::Close;
+                    }
+                    if !receiver.ingest(&mut bytes, &mut self.message) {
+                        return Flow::Continue;
+                    }
+                    let is_last = receiver.is_last;
+                    self.state = State::command();
+                    if is_last {
+                        let data = std::mem::take(&mut self.message);
+                        self.deliver(data).await
+                    } else {
+                        let received = self.message.len();
+                        self.reply(Reply::new(
+                            250,
+                            "2.0.0",
+                            format!("{received} octets received"),
+                        ));
+                        Flow::Continue
+                    }
+                }
+                State::Discard { receiver, reply } => {
+                    if !receiver.ingest(&mut bytes) {
+                        return Flow::Continue;
+                    }
+                    let reply = reply.clone();
+                    self.state = State::command();
+                    self.reset_transaction();
+                    self.reply(reply);
+                    Flow::Continue
+                }
+            };
+            if let Flow::Close = flow {
+                return Flow::Close;
+            }
+        }
+    }
+
+    async fn command(&mut self, request: Request<String>) -> Flow {
+        match request {
+            Request::Ehlo { host } => {
+                self.reset_transaction();
+                self.envelope.helo = host;
+                let lines = [
+                    format!("{} Hello {}", self.limits.hostname, self.envelope.helo),
+                    "PIPELINING".to_string(),
+                    format!("SIZE {}", self.limits.max_message_size),
+                    "8BITMIME".to_string(),
+                    "SMTPUTF8".to_string(),
+                    "ENHANCEDSTATUSCODES".to_string(),
+                    "CHUNKING".to_string(),
+                ];
+                self.reply(Reply::plain(250, lines.join("\n")));
+                Flow::Continue
+            }
+            Request::Helo { host } => {
+                self.reset_transaction();
+                self.envelope.helo = host;
+                self.reply(Reply::plain(250, self.limits.hostname.clone()));
+                Flow::Continue
+            }
+            Request::Mail { from } => self.mail(from).await,
+            Request::Rcpt { to } => self.rcpt(to.address).await,
+            Request::Data => self.data().await,
+            Request::Bdat {
+                chunk_size,
+                is_last,
+            } => self.bdat(chunk_size, is_last).await,
+            Request::Rset => {
+                self.reset_transaction();
+                self.reply(Reply::new(250, "2.0.0", "OK"));
+                Flow::Continue
+            }
+            Request::Noop { .. } => {
+                self.reply(Reply::new(250, "2.0.0", "OK"));
+                Flow::Continue
+            }
+            Request::Quit => {
+                self.reply(Reply::new(221, "2.0.0", "Bye"));
+                Flow::Close
+            }
+            Request::Vrfy { .. } | Request::Expn { .. } => {
+                self.refuse(Reply::new(502, "5.5.1", "VRFY and EXPN are disabled"))
+            }
+            Request::Help { .. } => {
+                self.reply(Reply::new(214, "2.0.0", "See RFC 5321"));
+                Flow::Continue
+            }
+            other => self.refuse(Reply::new(
+                502,
+                "5.5.1",
+                format!("{} is not implemented", other.name()),
+            )),
+        }
+    }
+
+    fn bad_command(&mut self, err: ParseError) -> Flow {
+        let reply = match err {
+            ParseError::UnknownCommand => Reply::new(500, "5.5.1", "Unknown command"),
+            ParseError::InvalidSenderAddress => {
+                Reply::new(501, "5.1.7", "Bad sender address syntax")
+            }
+            ParseError::InvalidRecipientAddress => {
+                Reply::new(501, "5.1.3", "Bad recipient address syntax")
+            }
+            ParseError::SyntaxError { syntax } => {
+                Reply::new(501, "5.5.2", format!("Syntax: {syntax}"))
+            }
+            ParseError::InvalidParameter { param } => {
+                Reply::new(501, "5.5.4", format!("Invalid parameter {param}"))
+            }
+            ParseError::UnsupportedParameter { param } => {
+                Reply::new(504, "5.5.4", format!("Unsupported parameter {param}"))
+            }
+            ParseError::ResponseTooLong => {
+                self.state = State::SkipLine(DummyLineReceiver::default());
+                Reply::new(500, "5.5.2", "Line too long")
+            }
+            _ => Reply::new(500, "5.5.2", "Syntax error"),
+        };
+        self.refuse(reply)
+    }
+
+    /// Answers a client error and closes the connection after too many of them.
+    fn refuse(&mut self, reply: Reply) -> Flow {
+        self.reply(reply);
+        self.errors += 1;
+        if self.errors >= self.limits.max_errors {
+            self.reply(Reply::new(
+                421,
+                "4.7.0",
+                format!(
+                    "{} Too many errors, closing connection",
+                    self.limits.hostname
+                ),
+            ));
+            return Flow::Close;
+        }
+        Flow::Continue
+    }
+
+    async fn mail(&mut self, from: MailFrom<String>) -> Flow {
+        if self.envelope.helo.is_empty() {
+            return self.refuse(Reply::new(503, "5.5.1", "Send EHLO or HELO first"));
+        }
+        if self.in_transaction {
+            return self.refuse(Reply::new(503, "5.5.1", "Nested MAIL command"));
+        }
+        if from.size > self.limits.max_message_size {
+            self.reply(too_big());
+            return Flow::Continue;
+        }
+        self.envelope.mail_from = from.address;
+        self.envelope.declared_size = from.size;
+        self.envelope.smtputf8 = from.flags & MAIL_SMTPUTF8 != 0;
+        let verdict = self.handler.mail_from(&self.envelope).await;
+        let accepted = match verdict {
+            Verdict::Accept => Some(Reply::new(250, "2.1.0", "Sender OK")),
+            Verdict::Reply(reply) => Some(reply),
+            Verdict::Disconnect | Verdict::DisconnectMidData => None,
+        };
+        let Some(reply) = accepted else {
+            return Flow::Close;
+        };
+        self.in_transaction = reply.is_positive();
+        if !self.in_transaction {
+            self.reset_transaction();
+        }
+        self.reply(reply);
+        Flow::Continue
+    }
+
+    async fn rcpt(&mut self, address: String) -> Flow {
+        if !self.in_transaction {
+            return self.refuse(Reply::new(503, "5.5.1", "Need MAIL before RCPT"));
+        }
+        if self.envelope.rcpt_to.len() >= self.limits.max_recipients {
+            self.reply(Reply::new(452, "4.5.3", "Too many recipients"));
+            return Flow::Continue;
+        }
+        let reply = match self.handler.rcpt_to(&self.envelope, &address).await {
+            Verdict::Accept => Reply::new(250, "2.1.5", "Recipient OK"),
+            Verdict::Reply(reply) => reply,
+            Verdict::Disconnect | Verdict::DisconnectMidData => return Flow::Close,
+        };
+        if reply.is_positive() {
+            self.envelope.rcpt_to.push(address);
+        }
+        self.reply(reply);
+        Flow::Continue
+    }
+
+    /// Checks the transaction can take content; `None` when it can.
+    fn content_refusal(&self) -> Option<Reply> {
+        if !self.in_transaction {
+            Some(Reply::new(503, "5.5.1", "Need MAIL command"))
+        } else if self.envelope.rcpt_to.is_empty() {
+            Some(Reply::new(554, "5.5.1", "No valid recipients"))
+        } else {
+            None
+        }
+    }
+
+    async fn data(&mut self) -> Flow {
+        if let Some(reply) = self.content_refusal() {
+            return self.refuse(reply);
+        }
+        if self.bdat_started {
+            return self.refuse(Reply::new(503, "5.5.1", "DATA not allowed after BDAT"));
+        }
+        let go_ahead = || Reply::plain(354, "End data with <CR><LF>.<CR><LF>");
+        match self.handler.data(&self.envelope).await {
+            Verdict::Accept => {
+                self.reply(go_ahead());
+                self.state = State::data(false);
+            }
+            Verdict::Reply(reply) if reply.code == 354 => {
+                self.reply(reply);
+                self.state = State::data(false);
+            }
+            Verdict::Reply(reply) => self.reply(reply),
+            Verdict::Disconnect => return Flow::Close,
+            Verdict::DisconnectMidData => {
+                self.reply(go_ahead());
+                self.state = State::data(true);
+            }
+        }
+        self.message.clear();
+        Flow::Continue
+    }
+
+    async fn bdat(&mut self, chunk_size: usize, is_last: bool) -> Flow {
+        let discard = |reply| State::Discard {
+            receiver: DummyDataReceiver::new_bdat(chunk_size),
+            reply,
+        };
+        if let Some(reply) = self.content_refusal() {
+            self.state = discard(reply);
+            return Flow::Continue;
+        }
+        if self.message.len().saturating_add(chunk_size) > self.limits.max_message_size {
+            self.state = discard(too_big());
+            return Flow::Continue;
+        }
+        let mut drop_on_content = false;
+        if !self.bdat_started {
+            match self.handler.data(&self.envelope).await {
+                Verdict::Accept => {}
+                Verdict::Reply(reply) if reply.is_positive() => {}
+                Verdict::Reply(reply) => {
+                    self.state = discard(reply);
+                    return Flow::Continue;
+                }
+                Verdict::Disconnect => return Flow::Close,
+                Verdict::DisconnectMidData => drop_on_content = true,
+            }
+            self.bdat_started = true;
+            self.message.clear();
+        }
+        self.state = State::Bdat {
+            receiver: BdatReceiver::new(chunk_size, is_last),
+            drop_on_content,
+        };
+        Flow::Continue
+    }
+
+    async fn end_of_data(&mut self) -> Flow {
+        let mut data = std::mem::take(&mut self.message);
+        if has_bare_line_endings(&data) {
+            match self.limits.bare_line_endings {
+                BareLineEndings::Reject => {
+                    self.reset_transaction();
+                    self.reply(Reply::new(
+                        554,
+                        "5.6.0",
+                        "Message contains a bare CR or LF (RFC 5321 section 2.3.8)",
+                    ));
+                    return Flow::Continue;
+                }
+                BareLineEndings::Normalize => data = normalize_bare_lf(&data),
+            }
+        }
+        self.deliver(data).await
+    }
+
+    /// Hands a complete message to the handler and ends the transaction.
+    async fn deliver(&mut self, data: Vec<u8>) -> Flow {
+        let verdict = self.handler.message(&self.envelope, data).await;
+        self.reset_transaction();
+        match verdict {
+            Verdict::Accept => self.reply(Reply::new(250, "2.0.0", "Message accepted")),
+            Verdict::Reply(reply) => self.reply(reply),
+            Verdict::Disconnect | Verdict::DisconnectMidData => return Flow::Close,
+        }
+        Flow::Continue
+    }
+
+    fn reset_transaction(&mut self) {
+        self.in_transaction = false;
+        self.bdat_started = false;
+        self.message = Vec::new();
+        self.envelope.mail_from.clear();
+        self.envelope.rcpt_to.clear();
+        self.envelope.declared_size = 0;
+        self.envelope.smtputf8 = false;
+    }
+}
+
+fn too_big() -> Reply {
+    Reply::new(
+        552,
+        "5.3.4",
+        "Message size exceeds fixed maximum message size",
+    )
+}
+
+/// True when an LF is not preceded by CR, or a CR not followed by LF.
+fn has_bare_line_endings(data: &[u8]) -> bool {
+    let mut previous = 0u8;
+    for (i, &byte) in data.iter().enumerate() {
+        match byte {
+            b'\n' if previous != b'\r' => return true,
+            b'\r' if data.get(i + 1) != Some(&b'\n') => return true,
+            _ => {}
+        }
+        previous = byte;
+    }
+    false
+}
+
+/// Turns every bare LF into CRLF (bare CRs are left alone).
+fn normalize_bare_lf(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() + 64);
+    let mut previous = 0u8;
+    for &byte in data {
+        if byte == b'\n' && previous != b'\r' {
+            out.push(b'\r');
+        }
+        out.push(byte);
+        previous = byte;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn receive(chunks: &[&str]) -> Option<String> {
+        let State::Data { mut receiver, .. } = State::data(false) else {
+            unreachable!()
+        };
+        let mut buf = Vec::new();
+        for chunk in chunks {
+            if receiver.ingest(&mut chunk.as_bytes().iter(), &mut buf) {
+                return Some(String::from_utf8(buf).unwrap());
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn data_ends_only_at_crlf_dot_crlf() {
+        assert_eq!(receive(&[".\r\n"]).as_deref(), Some(""));
+        assert_eq!(
+            receive(&["..hidden\r\n.\r\n"]).as_deref(),
+            Some(".hidden\r\n")
+        );
+        assert_eq!(receive(&["a\r\n.", "\r\n"]).as_deref(), Some("a\r\n"));
+        // bare LF / bare CR "ends" are content, not the end of the message
+        assert_eq!(receive(&["a\n.\nb\r\n"]), None);
+        assert_eq!(receive(&["a\n.\r\nb\r\n"]), None);
+        assert_eq!(receive(&["a\r.\r\nb\r\n"]), None);
+        assert_eq!(
+            receive(&["a\n.\r\nMAIL FROM:<x@y>\r\n", ".\r\n"]).as_deref(),
+            Some("a\n.\r\nMAIL FROM:<x@y>\r\n")
+        );
+    }
+
+    #[test]
+    fn bare_line_endings_are_found_and_normalized() {
+        assert!(!has_bare_line_endings(b"a\r\nb\r\n"));
+        assert!(has_bare_line_endings(b"a\nb\r\n"));
+        assert!(has_bare_line_endings(b"a\rb\r\n"));
+        assert!(has_bare_line_endings(b"a\r"));
+        assert_eq!(normalize_bare_lf(b"a\nb\r\nc\rd\n"), b"a\r\nb\r\nc\rd\r\n");
+    }
+}

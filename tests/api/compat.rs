@@ -1,0 +1,147 @@
+//! The official Resend SDKs against a live Herald: runs the Node suite
+//! (`tests/compat/node/suite.mjs`, npm `resend`) and the Python suite
+//! (`tests/compat/python/suite.py`, PyPI `resend`) as child processes, each against its own
+//! fresh server (SQLite, or PostgreSQL with `HERALD_TEST_DATABASE=postgres`).
+//!
+//! The SDKs are installed by `scripts/test` (or see tests/compat/README.md). When they are
+//! missing the tests print `SKIPPED: …` and pass, unless `HERALD_REQUIRE_EXTERNAL=1` (set by
+//! `scripts/test`, hence CI) turns that into a failure. `HERALD_COMPAT_SKIP_EMAILS=1` is passed
+//! on to the suites and leaves out their emails API checks.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use crate::helpers::{Options, TestApp, spawn_app, spawn_app_with};
+
+/// A safety net against a hung child process, not a performance limit.
+const SUITE_TIMEOUT: Duration = Duration::from_secs(600);
+
+struct Suite {
+    name: &'static str,
+    program: &'static str,
+    args: &'static [&'static str],
+    /// A file that exists once the SDK is installed, relative to the repository root.
+    installed_marker: &'static str,
+    install_hint: &'static str,
+}
+
+const NODE: Suite = Suite {
+    name: "Node SDK",
+    program: "node",
+    args: &["tests/compat/node/suite.mjs"],
+    installed_marker: "tests/compat/node_modules/resend/package.json",
+    install_hint: "npm ci --prefix tests/compat (or run scripts/test)",
+};
+
+const PYTHON: Suite = Suite {
+    name: "Python SDK",
+    program: "python3",
+    args: &["-B", "tests/compat/python/suite.py"],
+    installed_marker: "tests/compat/python/.deps/resend/__init__.py",
+    install_hint: "pip install --target tests/compat/python/.deps -r tests/compat/python/requirements.txt \
+                   (or run scripts/test)",
+};
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn external_required() -> bool {
+    std::env::var("HERALD_REQUIRE_EXTERNAL").is_ok_and(|v| v == "1")
+}
+
+/// Why the suite cannot run here, if it cannot.
+fn missing(suite: &Suite, root: &Path) -> Option<String> {
+    let runs = std::process::Command::new(suite.program)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !runs {
+        return Some(format!("`{}` is not installed", suite.program));
+    }
+    if !root.join(suite.installed_marker).exists() {
+        return Some(format!(
+            "{} is not installed: {}",
+            suite.name, suite.install_hint
+        ));
+    }
+    None
+}
+
+async fn run(suite: Suite) {
+    let root = repo_root();
+    if let Some(reason) = missing(&suite, &root) {
+        assert!(
+            !external_required(),
+            "{}: {reason} (HERALD_REQUIRE_EXTERNAL=1)",
+            suite.name
+        );
+        println!("SKIPPED: {} compatibility suite: {reason}", suite.name);
+        return;
+    }
+
+    let app = spawn_app().await;
+    // A second server whose limit a burst of requests meets, for the 429 checks.
+    let limited = spawn_app_with(Options {
+        rate_limit: 1,
+        ..Options::default()
+    })
+    .await;
+    let result = run_child(&suite, &root, &app, &limited).await;
+    app.stop().await;
+    limited.stop().await;
+
+    let output = result.unwrap_or_else(|e| panic!("{}: {e}", suite.name));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // Shown with `--nocapture`, and by the test harness when the test fails.
+    println!("{stdout}");
+    assert!(
+        output.status.success(),
+        "{} compatibility suite failed ({}):\n{stdout}\n{stderr}",
+        suite.name,
+        output.status
+    );
+}
+
+async fn run_child(
+    suite: &Suite,
+    root: &Path,
+    app: &TestApp,
+    limited: &TestApp,
+) -> Result<std::process::Output, String> {
+    let child = tokio::process::Command::new(suite.program)
+        .args(suite.args)
+        .current_dir(root)
+        // Node SDK: RESEND_BASE_URL; Python SDK: RESEND_API_URL (read at import).
+        .env("RESEND_BASE_URL", &app.base)
+        .env("RESEND_API_URL", &app.base)
+        .env("RESEND_API_KEY", &app.key)
+        .env("HERALD_COMPAT_LIMITED_URL", &limited.base)
+        .env("HERALD_COMPAT_LIMITED_KEY", &limited.key)
+        .env("PYTHONPATH", root.join("tests/compat/python/.deps"))
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    match tokio::time::timeout(SUITE_TIMEOUT, child).await {
+        Ok(Ok(output)) => Ok(output),
+        Ok(Err(e)) => Err(format!("could not start `{}`: {e}", suite.program)),
+        Err(_) => Err(format!(
+            "no result after {} s; the suite hangs",
+            SUITE_TIMEOUT.as_secs()
+        )),
+    }
+}
+
+#[tokio::test]
+async fn node_sdk_suite() {
+    run(NODE).await;
+}
+
+#[tokio::test]
+async fn python_sdk_suite() {
+    run(PYTHON).await;
+}

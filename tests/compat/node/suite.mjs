@@ -1,0 +1,525 @@
+// Runs the official Resend Node SDK (npm `resend`, pinned in ../package.json) against a live
+// Herald and checks what comes back, the SDK's `{data, error, headers}` shapes included.
+//
+// Started by `cargo test --test api compat` (tests/api/compat.rs), which passes:
+//   RESEND_BASE_URL, RESEND_API_KEY   the Herald under test and a full-access key of its team
+//   HERALD_COMPAT_LIMITED_URL/_KEY    optional: a second Herald whose rate limit is 1 request/s
+//   HERALD_COMPAT_SKIP_EMAILS=1       optional: leave out the emails API checks
+// Each check prints `ok - …` or `not ok - …`; the last line is `node-sdk: N passed, N failed`,
+// and the exit code is 1 when anything failed.
+
+import assert from 'node:assert/strict';
+import { Resend } from 'resend';
+
+const BASE_URL = process.env.RESEND_BASE_URL;
+const KEY = process.env.RESEND_API_KEY;
+if (!BASE_URL || !KEY) {
+  console.error('Set RESEND_BASE_URL and RESEND_API_KEY (tests/api/compat.rs does).');
+  process.exit(2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A tiny runner: every check runs, failures are reported, the summary decides the exit code.
+
+let passed = 0;
+let failed = 0;
+
+async function check(name, fn) {
+  try {
+    await fn();
+    passed += 1;
+    console.log(`ok - ${name}`);
+  } catch (err) {
+    failed += 1;
+    console.log(`not ok - ${name}`);
+    // The message says what differed; the check's name says where.
+    const detail = err instanceof Error ? err.message : String(err);
+    console.log(detail.split('\n').slice(0, 20).join('\n').replace(/^/gm, '  # '));
+  }
+}
+
+/** The SDK's success shape: `data` set, `error` null. Returns `data`. */
+function expectData(reply) {
+  assert.equal(reply.error, null, `unexpected error: ${JSON.stringify(reply.error)}`);
+  assert.ok(reply.data, 'data is missing');
+  return reply.data;
+}
+
+/** The SDK's error shape: `data` null, `error` is Resend's `{statusCode, message, name}`. */
+function expectError(reply, statusCode, names) {
+  const allowed = Array.isArray(names) ? names : [names];
+  assert.equal(reply.data, null, `expected an error, got data ${JSON.stringify(reply.data)}`);
+  assert.ok(reply.error, 'error is missing');
+  assert.equal(reply.error.statusCode, statusCode, JSON.stringify(reply.error));
+  assert.ok(allowed.includes(reply.error.name), `name ${reply.error.name}, wanted ${allowed}`);
+  assert.equal(typeof reply.error.message, 'string');
+  assert.deepEqual(Object.keys(reply.error).sort(), ['message', 'name', 'statusCode']);
+  return reply.error;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const RESOURCE_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)?\+00$/; // "2023-10-06 23:47:56.678+00"
+const UNKNOWN_ID = '0190a5b4-0000-7000-8000-000000000000';
+
+/** A plain HTTP call, for what the SDK cannot send (e.g. no Authorization header at all). */
+async function raw(method, path, { key, body } = {}) {
+  const headers = { 'content-type': 'application/json' };
+  if (key) headers.authorization = `Bearer ${key}`;
+  const response = await fetch(`${BASE_URL}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, headers: response.headers, body: await response.json() };
+}
+
+/**
+ * Links Herald builds start with its public URL. Under the test harness Herald listens on port 0
+ * without a public URL, so links say `:0`; only then point them at the server under test.
+ */
+function reachable(link) {
+  const url = new URL(link);
+  if (url.port !== '0') return link;
+  return `${BASE_URL}${url.pathname}${url.search}`;
+}
+
+// The client under test is configured the way users configure it: from the environment.
+const resend = new Resend();
+
+// ---------------------------------------------------------------------------------------------
+// API keys: POST/GET/PATCH/DELETE /api-keys.
+
+async function apiKeysChecks() {
+  let full;
+  await check('api-keys: create a full-access key (201, id + re_ token)', async () => {
+    full = expectData(await resend.apiKeys.create({ name: 'compat node full' }));
+    assert.match(full.id, UUID);
+    assert.match(full.token, /^re_[A-Za-z0-9]{8}_[A-Za-z0-9]{24}$/);
+  });
+
+  await check('api-keys: the new token authenticates', async () => {
+    const other = new Resend(full.token);
+    expectData(await other.apiKeys.list());
+  });
+
+  await check('api-keys: sending key with unknown domain_id → 404 not_found', async () => {
+    const reply = await resend.apiKeys.create({
+      name: 'compat node sending',
+      permission: 'sending_access',
+      domain_id: UNKNOWN_ID,
+    });
+    expectError(reply, 404, 'not_found');
+  });
+
+  await check('api-keys: missing name → 422 missing_required_field', async () => {
+    expectError(await resend.apiKeys.create({}), 422, 'missing_required_field');
+  });
+
+  await check('api-keys: name over 50 characters → 422 validation_error', async () => {
+    expectError(await resend.apiKeys.create({ name: 'x'.repeat(51) }), 422, 'validation_error');
+  });
+
+  await check('api-keys: unknown permission → 422 invalid_access', async () => {
+    const reply = await resend.apiKeys.create({ name: 'bad', permission: 'root' });
+    expectError(reply, 422, 'invalid_access');
+  });
+
+  await check('api-keys: list shows the key with Resend fields and timestamps', async () => {
+    const list = expectData(await resend.apiKeys.list());
+    assert.equal(list.object, 'list');
+    assert.equal(typeof list.has_more, 'boolean');
+    const found = list.data.find((k) => k.id === full.id);
+    assert.ok(found, 'created key is listed');
+    assert.equal(found.name, 'compat node full');
+    assert.match(found.created_at, RESOURCE_TIME);
+    assert.ok(found.last_used_at === null || RESOURCE_TIME.test(found.last_used_at));
+    assert.ok(!('token' in found), 'tokens are never listed');
+  });
+
+  await check('api-keys: list with limit 1 pages (has_more)', async () => {
+    const page = expectData(await resend.apiKeys.list({ limit: 1 }));
+    assert.equal(page.data.length, 1);
+    assert.equal(page.has_more, true);
+    const next = expectData(await resend.apiKeys.list({ limit: 1, after: page.data[0].id }));
+    assert.equal(next.data.length, 1);
+    assert.notEqual(next.data[0].id, page.data[0].id);
+  });
+
+  await check('api-keys: update renames', async () => {
+    const updated = expectData(await resend.apiKeys.update(full.id, { name: 'compat node renamed' }));
+    assert.deepEqual({ object: updated.object, id: updated.id }, { object: 'api_key', id: full.id });
+    const list = expectData(await resend.apiKeys.list());
+    assert.equal(list.data.find((k) => k.id === full.id)?.name, 'compat node renamed');
+  });
+
+  await check('api-keys: remove → deleted, and the token stops working (403)', async () => {
+    const removed = expectData(await resend.apiKeys.remove(full.id));
+    assert.deepEqual(removed, { object: 'api_key', id: full.id, deleted: true });
+    expectError(await new Resend(full.token).apiKeys.list(), 403, 'invalid_api_key');
+  });
+
+  await check('api-keys: remove unknown → 404 not_found', async () => {
+    expectError(await resend.apiKeys.remove(UNKNOWN_ID), 404, 'not_found');
+  });
+
+  await check('api-keys: remove with a non-UUID id → 422 invalid_parameter', async () => {
+    expectError(await resend.apiKeys.remove('not-a-uuid'), 422, 'invalid_parameter');
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Authentication, conventions and rate limiting.
+
+async function authChecks() {
+  await check('auth: the SDK refuses to start without a key (client-side)', async () => {
+    const saved = process.env.RESEND_API_KEY;
+    delete process.env.RESEND_API_KEY;
+    try {
+      assert.throws(() => new Resend(), /Missing API key/);
+    } finally {
+      process.env.RESEND_API_KEY = saved;
+    }
+  });
+
+  await check('auth: no Authorization header → 401 missing_api_key (raw fetch)', async () => {
+    const reply = await raw('GET', '/api-keys');
+    assert.equal(reply.status, 401);
+    assert.deepEqual(Object.keys(reply.body).sort(), ['message', 'name', 'statusCode']);
+    assert.equal(reply.body.name, 'missing_api_key');
+    assert.equal(reply.body.statusCode, 401);
+  });
+
+  await check('auth: unknown key → 403 invalid_api_key', async () => {
+    const stranger = new Resend('re_12345678_abcdefghijklmnopqrstuvwx');
+    expectError(await stranger.apiKeys.list(), 403, 'invalid_api_key');
+  });
+
+  await check('auth: sending key on a full-access route → 401 restricted_api_key', async () => {
+    const key = expectData(
+      await resend.apiKeys.create({ name: 'compat node sender', permission: 'sending_access' }),
+    );
+    const sender = new Resend(key.token);
+    expectError(await sender.apiKeys.list(), 401, 'restricted_api_key');
+    expectError(await sender.apiKeys.create({ name: 'nope' }), 401, 'restricted_api_key');
+  });
+
+  await check('conventions: baseUrl option with a trailing slash works', async () => {
+    const slashed = new Resend(KEY, { baseUrl: `${BASE_URL}/` });
+    expectData(await slashed.apiKeys.list());
+  });
+
+  await check('conventions: unknown route → JSON 404 not_found, wrong method → 405', async () => {
+    const missing = await raw('GET', '/no-such-route', { key: KEY });
+    assert.equal(missing.status, 404);
+    assert.equal(missing.body.name, 'not_found');
+    const wrong = await raw('PUT', '/api-keys', { key: KEY, body: {} });
+    assert.equal(wrong.status, 405);
+    assert.equal(wrong.body.name, 'method_not_allowed');
+  });
+
+  await check('rate limit: ratelimit-* headers visible in the SDK headers', async () => {
+    const reply = await resend.apiKeys.list();
+    expectData(reply);
+    for (const name of ['ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'ratelimit-policy']) {
+      assert.ok(reply.headers?.[name] !== undefined, `missing header ${name}`);
+    }
+    assert.match(reply.headers['ratelimit-policy'], /^\d+;w=\d+$/);
+    assert.match(reply.headers['content-type'], /application\/json/);
+  });
+
+  const limitedUrl = process.env.HERALD_COMPAT_LIMITED_URL;
+  const limitedKey = process.env.HERALD_COMPAT_LIMITED_KEY;
+  if (limitedUrl && limitedKey) {
+    await check('rate limit: over the limit → 429 rate_limit_exceeded with retry-after', async () => {
+      const limited = new Resend(limitedKey, { baseUrl: limitedUrl });
+      // The limit is 1 request per second: a burst of requests meets it.
+      let refused = null;
+      for (let i = 0; i < 20 && !refused; i += 1) {
+        const reply = await limited.apiKeys.list();
+        if (reply.error) refused = reply;
+      }
+      assert.ok(refused, 'no request was refused');
+      expectError(refused, 429, 'rate_limit_exceeded');
+      assert.ok(refused.headers['retry-after'], 'retry-after header');
+      assert.equal(refused.headers['ratelimit-remaining'], '0');
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Emails: POST /emails, /emails/batch, GET /emails[/{id}], PATCH, cancel, attachments.
+// Written against the contract (issue 2, resend.yaml, reference notes).
+
+const MAIL = {
+  from: 'Acme <onboarding@example.com>',
+  to: ['delivered@resend.dev'],
+  subject: 'Hello from the Node SDK',
+  html: '<p>Hello <strong>there</strong></p>',
+  tags: [{ name: 'category', value: 'compat_test' }],
+  headers: { 'X-Entity-Ref-ID': 'compat-1' },
+};
+
+const HELLO_BASE64 = Buffer.from('hello').toString('base64');
+
+async function emailsSendChecks() {
+  let first;
+  await check('emails: send to delivered@resend.dev from any domain', async () => {
+    first = expectData(await resend.emails.send(MAIL));
+    assert.match(first.id, UUID);
+  });
+
+  await check('emails: a sending-access key may send', async () => {
+    const key = expectData(
+      await resend.apiKeys.create({ name: 'compat node mailer', permission: 'sending_access' }),
+    );
+    const sent = expectData(await new Resend(key.token).emails.send({ ...MAIL, subject: 'via sender' }));
+    assert.match(sent.id, UUID);
+  });
+
+  await check('emails: get returns the email with Resend fields', async () => {
+    const email = expectData(await resend.emails.get(first.id));
+    assert.equal(email.object, 'email');
+    assert.equal(email.id, first.id);
+    assert.deepEqual(email.to, ['delivered@resend.dev']);
+    assert.equal(email.from, MAIL.from);
+    assert.equal(email.subject, MAIL.subject);
+    assert.equal(email.html, MAIL.html);
+    assert.equal(typeof email.text, 'string', 'text is derived from html');
+    assert.match(email.text, /Hello/);
+    assert.match(email.created_at, RESOURCE_TIME);
+    assert.equal(typeof email.last_event, 'string');
+    for (const field of ['cc', 'bcc', 'reply_to', 'scheduled_at']) {
+      assert.ok(field in email, `${field} is present (null or value)`);
+    }
+    assert.equal(email.scheduled_at, null);
+  });
+
+  await check('emails: list with limit pages newest first', async () => {
+    const page = expectData(await resend.emails.list({ limit: 1 }));
+    assert.equal(page.object, 'list');
+    assert.equal(page.data.length, 1);
+    assert.equal(page.has_more, true);
+    const next = expectData(await resend.emails.list({ limit: 1, after: page.data[0].id }));
+    assert.equal(next.data.length, 1);
+    assert.notEqual(next.data[0].id, page.data[0].id);
+  });
+
+  await check('emails: get unknown id → 404 not_found', async () => {
+    expectError(await resend.emails.get(UNKNOWN_ID), 404, 'not_found');
+  });
+}
+
+async function emailsIdempotencyChecks() {
+  let firstId;
+  await check('emails: same Idempotency-Key and payload → same id', async () => {
+    const a = expectData(await resend.emails.send(MAIL, { idempotencyKey: 'compat-node/1' }));
+    const b = expectData(await resend.emails.send(MAIL, { idempotencyKey: 'compat-node/1' }));
+    assert.equal(a.id, b.id);
+    firstId = a.id;
+  });
+
+  await check('emails: same key, different payload → 409 invalid_idempotent_request', async () => {
+    const reply = await resend.emails.send(
+      { ...MAIL, subject: 'something else' },
+      { idempotencyKey: 'compat-node/1' },
+    );
+    expectError(reply, 409, 'invalid_idempotent_request');
+    assert.ok(firstId);
+  });
+
+  await check('emails: key longer than 256 characters → 400 invalid_idempotency_key', async () => {
+    const reply = await resend.emails.send(MAIL, { idempotencyKey: 'k'.repeat(257) });
+    expectError(reply, 400, 'invalid_idempotency_key');
+  });
+}
+
+async function emailsScheduleChecks() {
+  let scheduled;
+  await check('emails: scheduledAt "in 1 hour" is accepted and shown', async () => {
+    scheduled = expectData(await resend.emails.send({ ...MAIL, scheduledAt: 'in 1 hour' }));
+    const email = expectData(await resend.emails.get(scheduled.id));
+    assert.equal(email.last_event, 'scheduled');
+    assert.equal(typeof email.scheduled_at, 'string');
+  });
+
+  await check('emails: update reschedules (PATCH)', async () => {
+    const later = new Date(Date.now() + 2 * 3600 * 1000).toISOString();
+    const updated = expectData(await resend.emails.update({ id: scheduled.id, scheduledAt: later }));
+    assert.equal(updated.object, 'email');
+    assert.equal(updated.id, scheduled.id);
+  });
+
+  await check('emails: cancel (empty POST body) → canceled', async () => {
+    const canceled = expectData(await resend.emails.cancel(scheduled.id));
+    assert.equal(canceled.object, 'email');
+    assert.equal(canceled.id, scheduled.id);
+    const email = expectData(await resend.emails.get(scheduled.id));
+    assert.equal(email.last_event, 'canceled');
+  });
+
+  await check('emails: a canceled email cannot be rescheduled', async () => {
+    const later = new Date(Date.now() + 3 * 3600 * 1000).toISOString();
+    const reply = await resend.emails.update({ id: scheduled.id, scheduledAt: later });
+    assert.equal(reply.data, null);
+    assert.ok(reply.error.statusCode >= 400 && reply.error.statusCode < 500, JSON.stringify(reply.error));
+  });
+
+  await check('emails: scheduledAt more than 30 days ahead → 422 validation_error', async () => {
+    const tooLate = new Date(Date.now() + 40 * 24 * 3600 * 1000).toISOString();
+    expectError(await resend.emails.send({ ...MAIL, scheduledAt: tooLate }), 422, 'validation_error');
+  });
+
+  await check('emails: cancel unknown id → 404 not_found', async () => {
+    expectError(await resend.emails.cancel(UNKNOWN_ID), 404, 'not_found');
+  });
+}
+
+async function emailsBatchChecks() {
+  await check('batch: strict (SDK default) sends every email', async () => {
+    const reply = expectData(
+      await resend.batch.send([MAIL, { ...MAIL, to: 'bounced@resend.dev', subject: 'second' }]),
+    );
+    assert.equal(reply.data.length, 2);
+    for (const item of reply.data) assert.match(item.id, UUID);
+  });
+
+  await check('batch: strict with an invalid email fails as a whole (422)', async () => {
+    const reply = await resend.batch.send([MAIL, { ...MAIL, to: 'not-an-address' }]);
+    expectError(reply, 422, ['validation_error', 'missing_required_field']);
+  });
+
+  await check('batch: permissive returns data and errors[{index, message}]', async () => {
+    const reply = expectData(
+      await resend.batch.send([MAIL, { ...MAIL, to: 'not-an-address' }], {
+        batchValidation: 'permissive',
+      }),
+    );
+    assert.equal(reply.data.length, 1);
+    assert.match(reply.data[0].id, UUID);
+    assert.equal(reply.errors.length, 1);
+    assert.equal(reply.errors[0].index, 1);
+    assert.equal(typeof reply.errors[0].message, 'string');
+  });
+
+  await check('batch: attachments are accepted (unlike Resend)', async () => {
+    const reply = expectData(
+      await resend.batch.send([
+        { ...MAIL, attachments: [{ filename: 'a.txt', content: Buffer.from('hello') }] },
+      ]),
+    );
+    assert.equal(reply.data.length, 1);
+  });
+}
+
+async function emailsAttachmentChecks() {
+  let sent;
+  await check('attachments: Buffer, base64 string and Buffer-JSON content are accepted', async () => {
+    sent = expectData(
+      await resend.emails.send({
+        ...MAIL,
+        attachments: [
+          // This SDK version turns a Buffer into base64; older ones sent {"type":"Buffer","data":[…]}.
+          { filename: 'buffer.txt', content: Buffer.from('hello') },
+          { filename: 'base64.txt', content: HELLO_BASE64 },
+          { filename: 'legacy.txt', content: { type: 'Buffer', data: [...Buffer.from('hello')] } },
+          { filename: 'logo.png', content: HELLO_BASE64, contentType: 'image/png', contentId: 'logo' },
+        ],
+      }),
+    );
+    assert.match(sent.id, UUID);
+  });
+
+  let listed;
+  await check('attachments: list shows each attachment', async () => {
+    const list = expectData(await resend.emails.attachments.list({ emailId: sent.id }));
+    assert.equal(list.object, 'list');
+    listed = list.data;
+    assert.deepEqual(
+      listed.map((a) => a.filename).sort(),
+      ['base64.txt', 'buffer.txt', 'legacy.txt', 'logo.png'],
+    );
+    for (const a of listed) {
+      assert.match(a.id, UUID);
+      assert.equal(a.size, 5, `${a.filename} holds the 5 bytes of "hello"`);
+    }
+    const byName = Object.fromEntries(listed.map((a) => [a.filename, a]));
+    assert.match(byName['buffer.txt'].content_type, /^text\/plain/);
+    assert.equal(byName['buffer.txt'].content_disposition, 'attachment');
+    assert.equal(byName['logo.png'].content_type, 'image/png');
+    assert.equal(byName['logo.png'].content_id, 'logo');
+    assert.equal(byName['logo.png'].content_disposition, 'inline');
+  });
+
+  await check('attachments: get one, and its download_url serves the bytes', async () => {
+    const wanted = listed.find((a) => a.filename === 'legacy.txt');
+    const one = expectData(await resend.emails.attachments.get({ emailId: sent.id, id: wanted.id }));
+    assert.equal(one.object, 'attachment');
+    assert.equal(one.id, wanted.id);
+    assert.equal(one.filename, 'legacy.txt');
+    assert.equal(typeof one.expires_at, 'string');
+    const download = await fetch(reachable(one.download_url));
+    assert.equal(download.status, 200);
+    assert.equal(await download.text(), 'hello');
+  });
+
+  await check('attachments: get unknown attachment → 404 not_found', async () => {
+    const reply = await resend.emails.attachments.get({ emailId: sent.id, id: UNKNOWN_ID });
+    expectError(reply, 404, 'not_found');
+  });
+
+  await check('attachments: neither content nor path → 422 invalid_attachment', async () => {
+    const reply = await resend.emails.send({ ...MAIL, attachments: [{ filename: 'empty.txt' }] });
+    expectError(reply, 422, 'invalid_attachment');
+  });
+}
+
+async function emailsValidationChecks() {
+  const { to: _to, ...withoutTo } = MAIL;
+  const { from: _from, ...withoutFrom } = MAIL;
+  await check('validation: missing `to` → 422', async () => {
+    expectError(await resend.emails.send(withoutTo), 422, ['missing_required_field', 'validation_error']);
+  });
+  await check('validation: missing `from` → 422', async () => {
+    expectError(await resend.emails.send(withoutFrom), 422, [
+      'missing_required_field',
+      'validation_error',
+      'invalid_from_address',
+    ]);
+  });
+  await check('validation: empty body → 422', async () => {
+    expectError(await resend.emails.send({}), 422, ['missing_required_field', 'validation_error']);
+  });
+  await check('validation: malformed `to` → 422 validation_error', async () => {
+    expectError(await resend.emails.send({ ...MAIL, to: 'not-an-address' }), 422, 'validation_error');
+  });
+  await check('validation: more than 50 recipients → 422 validation_error', async () => {
+    const to = Array.from({ length: 51 }, (_, i) => `delivered+${i}@resend.dev`);
+    expectError(await resend.emails.send({ ...MAIL, to }), 422, 'validation_error');
+  });
+  await check('validation: tag with characters outside [A-Za-z0-9_-] → 422 validation_error', async () => {
+    const reply = await resend.emails.send({ ...MAIL, tags: [{ name: 'bad tag!', value: 'x' }] });
+    expectError(reply, 422, 'validation_error');
+  });
+}
+
+async function emailsChecks() {
+  await emailsSendChecks();
+  await emailsIdempotencyChecks();
+  await emailsScheduleChecks();
+  await emailsBatchChecks();
+  await emailsAttachmentChecks();
+  await emailsValidationChecks();
+}
+
+// ---------------------------------------------------------------------------------------------
+
+await apiKeysChecks();
+await authChecks();
+if (process.env.HERALD_COMPAT_SKIP_EMAILS === '1') {
+  console.log('# emails API checks skipped (HERALD_COMPAT_SKIP_EMAILS=1)');
+} else {
+  await emailsChecks();
+}
+
+console.log(`node-sdk: ${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);

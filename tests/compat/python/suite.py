@@ -1,0 +1,533 @@
+"""Runs the official Resend Python SDK (PyPI `resend`, pinned in requirements.txt) against a
+live Herald and checks what comes back, including the exception classes the SDK raises.
+
+Started by `cargo test --test api compat` (tests/api/compat.rs) with
+PYTHONPATH=tests/compat/python/.deps and:
+  RESEND_API_URL, RESEND_API_KEY   the Herald under test and a full-access key (read at import)
+  HERALD_COMPAT_LIMITED_URL/_KEY   optional: a second Herald whose rate limit is 1 request/s
+  HERALD_COMPAT_SKIP_EMAILS=1      optional: leave out the emails API checks
+Each check prints `ok - ...` or `not ok - ...`; the last line is
+`python-sdk: N passed, N failed`, and the exit code is 1 when anything failed.
+"""
+
+import datetime
+import os
+import re
+import sys
+import traceback
+import urllib.parse
+import urllib.request
+
+if not os.environ.get("RESEND_API_URL") or not os.environ.get("RESEND_API_KEY"):
+    sys.exit("Set RESEND_API_URL and RESEND_API_KEY (tests/api/compat.rs does).")
+
+# The SDK reads RESEND_API_URL and RESEND_API_KEY when it is imported.
+import resend  # noqa: E402
+from resend import exceptions  # noqa: E402
+
+BASE_URL = resend.api_url
+KEY = resend.api_key
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+RESOURCE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)?\+00$")
+UNKNOWN_ID = "0190a5b4-0000-7000-8000-000000000000"
+
+# --------------------------------------------------------------------------------------------
+# A tiny runner: every check runs, failures are reported, the summary decides the exit code.
+
+results = {"passed": 0, "failed": 0}
+
+
+def check(name, fn):
+    try:
+        fn()
+    except Exception as err:  # noqa: BLE001 - every failure is reported the same way
+        results["failed"] += 1
+        print(f"not ok - {name}")
+        detail = "".join(traceback.format_exception_only(type(err), err)).rstrip()
+        if isinstance(err, exceptions.ResendError):
+            detail += f" (code={err.code!r}, error_type={err.error_type!r})"
+        for line in detail.splitlines()[:20]:
+            print(f"  # {line}")
+    else:
+        results["passed"] += 1
+        print(f"ok - {name}")
+
+
+def expect_error(call, exception_class, code, names):
+    """Calls `call`, which must raise exactly `exception_class` with this status and name."""
+    allowed = names if isinstance(names, (list, tuple)) else [names]
+    try:
+        result = call()
+    except exceptions.ResendError as err:
+        if type(err) is not exception_class:
+            raise AssertionError(
+                f"raised {type(err).__name__}, wanted {exception_class.__name__}: "
+                f"code={err.code!r} error_type={err.error_type!r} message={err.message!r}"
+            ) from None
+        assert int(err.code) == code, f"code {err.code!r}, wanted {code}"
+        assert err.error_type in allowed, f"error_type {err.error_type!r}, wanted {allowed}"
+        assert isinstance(err.message, str) and err.message
+        return err
+    raise AssertionError(f"no exception; got {result!r}")
+
+
+def with_key(key, call):
+    """Runs `call` with another API key (the SDK keeps the key in a module global)."""
+    saved = resend.api_key
+    resend.api_key = key
+    try:
+        return call()
+    finally:
+        resend.api_key = saved
+
+
+def with_server(url, key, call):
+    saved = resend.api_url, resend.api_key
+    resend.api_url, resend.api_key = url, key
+    try:
+        return call()
+    finally:
+        resend.api_url, resend.api_key = saved
+
+
+def header(reply, name):
+    """The SDK injects the response headers into dict replies as `http_headers`."""
+    headers = {k.lower(): v for k, v in reply["http_headers"].items()}
+    return headers.get(name)
+
+
+def reachable(link):
+    """Links Herald builds start with its public URL. Under the test harness Herald listens on
+    port 0 without a public URL, so links say `:0`; only then point them at the server under test.
+    """
+    url = urllib.parse.urlsplit(link)
+    if url.port != 0:
+        return link
+    return f"{BASE_URL}{url.path}?{url.query}"
+
+
+# --------------------------------------------------------------------------------------------
+# API keys: POST/GET/PATCH/DELETE /api-keys.
+
+
+def api_keys_checks():
+    state = {}
+
+    def create_full():
+        key = resend.ApiKeys.create({"name": "compat python full"})
+        assert UUID.match(key["id"]), key
+        assert re.match(r"^re_[A-Za-z0-9]{8}_[A-Za-z0-9]{24}$", key["token"]), key
+        state["key"] = key
+
+    check("api-keys: create a full-access key (id + re_ token)", create_full)
+
+    check(
+        "api-keys: the new token authenticates",
+        lambda: with_key(state["key"]["token"], resend.ApiKeys.list),
+    )
+
+    check(
+        "api-keys: sending key with unknown domain_id -> ResendError 404 not_found",
+        lambda: expect_error(
+            lambda: resend.ApiKeys.create(
+                {"name": "s", "permission": "sending_access", "domain_id": UNKNOWN_ID}
+            ),
+            exceptions.ResendError,
+            404,
+            "not_found",
+        ),
+    )
+
+    check(
+        "api-keys: missing name -> MissingRequiredFieldsError (422)",
+        lambda: expect_error(
+            lambda: resend.ApiKeys.create({}),
+            exceptions.MissingRequiredFieldsError,
+            422,
+            "missing_required_field",
+        ),
+    )
+
+    check(
+        "api-keys: name over 50 characters -> ValidationError (422)",
+        lambda: expect_error(
+            lambda: resend.ApiKeys.create({"name": "x" * 51}),
+            exceptions.ValidationError,
+            422,
+            "validation_error",
+        ),
+    )
+
+    check(
+        "api-keys: unknown permission -> ResendError 422 invalid_access",
+        lambda: expect_error(
+            lambda: resend.ApiKeys.create({"name": "bad", "permission": "root"}),
+            exceptions.ResendError,
+            422,
+            "invalid_access",
+        ),
+    )
+
+    def list_keys():
+        listed = resend.ApiKeys.list()
+        assert listed["object"] == "list", listed
+        assert isinstance(listed["has_more"], bool)
+        found = [k for k in listed["data"] if k["id"] == state["key"]["id"]]
+        assert len(found) == 1, listed
+        assert found[0]["name"] == "compat python full"
+        assert RESOURCE_TIME.match(found[0]["created_at"]), found[0]
+        assert "token" not in found[0]
+
+    check("api-keys: list shows the key with Resend fields", list_keys)
+
+    def list_paged():
+        page = resend.ApiKeys.list({"limit": 1})
+        assert len(page["data"]) == 1 and page["has_more"] is True, page
+        nxt = resend.ApiKeys.list({"limit": 1, "after": page["data"][0]["id"]})
+        assert len(nxt["data"]) == 1 and nxt["data"][0]["id"] != page["data"][0]["id"]
+
+    check("api-keys: list with limit 1 pages (has_more)", list_paged)
+
+    def update():
+        key_id = state["key"]["id"]
+        updated = resend.ApiKeys.update({"id": key_id, "name": "compat python renamed"})
+        assert updated["object"] == "api_key" and updated["id"] == key_id, updated
+        names = {k["id"]: k["name"] for k in resend.ApiKeys.list()["data"]}
+        assert names[key_id] == "compat python renamed", names
+
+    check("api-keys: update renames", update)
+
+    def remove():
+        key_id = state["key"]["id"]
+        removed = resend.ApiKeys.remove(key_id)
+        assert removed["object"] == "api_key" and removed["id"] == key_id, removed
+        assert removed["deleted"] is True
+        expect_error(
+            lambda: with_key(state["key"]["token"], resend.ApiKeys.list),
+            exceptions.InvalidApiKeyError,
+            403,
+            "invalid_api_key",
+        )
+
+    check("api-keys: remove -> deleted, and the token stops working", remove)
+
+    check(
+        "api-keys: remove unknown -> ResendError 404 not_found",
+        lambda: expect_error(
+            lambda: resend.ApiKeys.remove(UNKNOWN_ID), exceptions.ResendError, 404, "not_found"
+        ),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Authentication and rate limiting.
+
+
+def auth_checks():
+    check(
+        "auth: empty key -> MissingApiKeyError (401)",
+        lambda: expect_error(
+            lambda: with_key("", resend.ApiKeys.list),
+            exceptions.MissingApiKeyError,
+            401,
+            "missing_api_key",
+        ),
+    )
+
+    check(
+        "auth: unknown key -> InvalidApiKeyError (403)",
+        lambda: expect_error(
+            lambda: with_key("re_12345678_abcdefghijklmnopqrstuvwx", resend.ApiKeys.list),
+            exceptions.InvalidApiKeyError,
+            403,
+            "invalid_api_key",
+        ),
+    )
+
+    check(
+        "auth: no key configured (SDK sends `Bearer None`) -> InvalidApiKeyError (403)",
+        lambda: expect_error(
+            lambda: with_key(None, resend.ApiKeys.list),
+            exceptions.InvalidApiKeyError,
+            403,
+            "invalid_api_key",
+        ),
+    )
+
+    def restricted():
+        sender = resend.ApiKeys.create(
+            {"name": "compat python sender", "permission": "sending_access"}
+        )
+        # 401 restricted_api_key has no class of its own in the SDK: plain ResendError.
+        expect_error(
+            lambda: with_key(sender["token"], resend.ApiKeys.list),
+            exceptions.ResendError,
+            401,
+            "restricted_api_key",
+        )
+
+    check("auth: sending key on a full-access route -> ResendError 401 restricted_api_key", restricted)
+
+    def headers():
+        reply = resend.ApiKeys.list()
+        for name in ("ratelimit-limit", "ratelimit-remaining", "ratelimit-reset", "ratelimit-policy"):
+            assert header(reply, name) is not None, f"missing header {name}"
+        assert "application/json" in header(reply, "content-type")
+
+    check("rate limit: ratelimit-* headers reach the SDK (http_headers)", headers)
+
+    limited_url = os.environ.get("HERALD_COMPAT_LIMITED_URL")
+    limited_key = os.environ.get("HERALD_COMPAT_LIMITED_KEY")
+    if limited_url and limited_key:
+
+        def over_limit():
+            # The limit is 1 request per second: a burst of requests meets it.
+            def burst():
+                for _ in range(20):
+                    resend.ApiKeys.list()
+                return "no request was refused"
+
+            err = expect_error(
+                lambda: with_server(limited_url, limited_key, burst),
+                exceptions.RateLimitError,
+                429,
+                "rate_limit_exceeded",
+            )
+            headers = {k.lower(): v for k, v in err.headers.items()}
+            assert headers.get("retry-after"), headers
+
+        check("rate limit: over the limit -> RateLimitError (429) with retry-after", over_limit)
+
+
+# --------------------------------------------------------------------------------------------
+# Emails: POST /emails, /emails/batch, GET /emails[/{id}], PATCH, cancel, attachments.
+# Written against the contract (issue 2, resend.yaml, reference notes).
+
+MAIL = {
+    "from": "Acme <onboarding@example.com>",
+    "to": ["delivered@resend.dev"],
+    "subject": "Hello from the Python SDK",
+    "html": "<p>Hello <strong>there</strong></p>",
+    "tags": [{"name": "category", "value": "compat_test"}],
+}
+
+
+def in_hours(hours):
+    moment = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=hours)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def emails_send_checks():
+    state = {}
+
+    def send():
+        sent = resend.Emails.send(MAIL)
+        assert UUID.match(sent["id"]), sent
+        state["id"] = sent["id"]
+
+    check("emails: send to delivered@resend.dev from any domain", send)
+
+    def get():
+        email = resend.Emails.get(state["id"])
+        assert email["object"] == "email" and email["id"] == state["id"], email
+        assert email["to"] == ["delivered@resend.dev"]
+        assert email["from"] == MAIL["from"]
+        assert email["subject"] == MAIL["subject"]
+        assert isinstance(email["text"], str) and "Hello" in email["text"], email
+        assert RESOURCE_TIME.match(email["created_at"]), email
+        assert email["scheduled_at"] is None
+        assert isinstance(email["last_event"], str)
+
+    check("emails: get returns the email with Resend fields", get)
+
+    def list_paged():
+        resend.Emails.send({**MAIL, "subject": "second"})
+        page = resend.Emails.list({"limit": 1})
+        assert page["object"] == "list" and len(page["data"]) == 1, page
+        assert page["has_more"] is True
+        assert page["data"][0]["subject"] == "second", "newest first"
+
+    check("emails: list with limit pages newest first", list_paged)
+
+    check(
+        "emails: get unknown id -> ResendError 404 not_found",
+        lambda: expect_error(
+            lambda: resend.Emails.get(UNKNOWN_ID), exceptions.ResendError, 404, "not_found"
+        ),
+    )
+
+
+def emails_idempotency_checks():
+    def same():
+        a = resend.Emails.send(MAIL, {"idempotency_key": "compat-python/1"})
+        b = resend.Emails.send(MAIL, {"idempotency_key": "compat-python/1"})
+        assert a["id"] == b["id"], (a, b)
+
+    check("emails: same idempotency_key and payload -> same id", same)
+
+    check(
+        "emails: same key, different payload -> ResendError 409 invalid_idempotent_request",
+        lambda: expect_error(
+            lambda: resend.Emails.send(
+                {**MAIL, "subject": "other"}, {"idempotency_key": "compat-python/1"}
+            ),
+            exceptions.ResendError,
+            409,
+            "invalid_idempotent_request",
+        ),
+    )
+
+
+def emails_schedule_checks():
+    state = {}
+
+    def schedule():
+        sent = resend.Emails.send({**MAIL, "scheduled_at": "in 1 hour"})
+        state["id"] = sent["id"]
+        email = resend.Emails.get(sent["id"])
+        assert email["last_event"] == "scheduled", email
+        assert isinstance(email["scheduled_at"], str)
+
+    check('emails: scheduled_at "in 1 hour" is accepted and shown', schedule)
+
+    def reschedule():
+        # The SDK also puts `id` in the body; the server ignores it.
+        updated = resend.Emails.update({"id": state["id"], "scheduled_at": in_hours(2)})
+        assert updated["object"] == "email" and updated["id"] == state["id"], updated
+
+    check("emails: update reschedules", reschedule)
+
+    def cancel():
+        canceled = resend.Emails.cancel(state["id"])  # POST body "{}"
+        assert canceled["object"] == "email" and canceled["id"] == state["id"], canceled
+        assert resend.Emails.get(state["id"])["last_event"] == "canceled"
+
+    check("emails: cancel -> canceled", cancel)
+
+    check(
+        "emails: scheduled_at more than 30 days ahead -> ValidationError (422)",
+        lambda: expect_error(
+            lambda: resend.Emails.send({**MAIL, "scheduled_at": in_hours(40 * 24)}),
+            exceptions.ValidationError,
+            422,
+            "validation_error",
+        ),
+    )
+
+
+def emails_batch_checks():
+    def strict():
+        reply = resend.Batch.send([MAIL, {**MAIL, "to": ["bounced@resend.dev"]}])
+        assert len(reply["data"]) == 2, reply
+        assert all(UUID.match(item["id"]) for item in reply["data"])
+
+    check("batch: strict sends every email", strict)
+
+    def permissive():
+        reply = resend.Batch.send(
+            [MAIL, {**MAIL, "to": ["not-an-address"]}], {"batch_validation": "permissive"}
+        )
+        assert len(reply["data"]) == 1, reply
+        assert reply["errors"][0]["index"] == 1, reply
+        assert isinstance(reply["errors"][0]["message"], str)
+
+    check("batch: permissive returns data and errors", permissive)
+
+    check(
+        "batch: strict with an invalid email -> ValidationError (422)",
+        lambda: expect_error(
+            lambda: resend.Batch.send([MAIL, {**MAIL, "to": ["not-an-address"]}]),
+            exceptions.ValidationError,
+            422,
+            "validation_error",
+        ),
+    )
+
+
+def emails_attachment_checks():
+    state = {}
+
+    def send():
+        sent = resend.Emails.send(
+            {
+                **MAIL,
+                "attachments": [
+                    {"filename": "ints.txt", "content": list(b"hello")},  # array of bytes
+                    {"filename": "base64.txt", "content": "aGVsbG8="},
+                    {"filename": "logo.png", "content": "aGVsbG8=", "inline_content_id": "logo"},
+                ],
+            }
+        )
+        state["id"] = sent["id"]
+
+    check("attachments: int-array and base64 content are accepted", send)
+
+    def list_and_get():
+        listed = resend.Emails.Attachments.list(state["id"])
+        assert listed["object"] == "list", listed
+        by_name = {a["filename"]: a for a in listed["data"]}
+        assert sorted(by_name) == ["base64.txt", "ints.txt", "logo.png"], by_name
+        assert all(a["size"] == 5 for a in listed["data"]), listed
+        assert by_name["logo.png"]["content_disposition"] == "inline"
+        one = resend.Emails.Attachments.get(state["id"], by_name["ints.txt"]["id"])
+        assert one["object"] == "attachment" and one["filename"] == "ints.txt", one
+        with urllib.request.urlopen(reachable(one["download_url"])) as download:
+            assert download.read() == b"hello"
+
+    check("attachments: list and get (download_url serves the bytes)", list_and_get)
+
+    check(
+        "attachments: neither content nor path -> ResendError 422 invalid_attachment",
+        lambda: expect_error(
+            lambda: resend.Emails.send({**MAIL, "attachments": [{"filename": "empty.txt"}]}),
+            exceptions.ResendError,
+            422,
+            "invalid_attachment",
+        ),
+    )
+
+
+def emails_validation_checks():
+    without_to = {k: v for k, v in MAIL.items() if k != "to"}
+
+    def missing_to():
+        try:
+            resend.Emails.send(without_to)
+        except (exceptions.MissingRequiredFieldsError, exceptions.ValidationError) as err:
+            assert int(err.code) == 422, err.code
+        else:
+            raise AssertionError("no exception")
+
+    check("validation: missing `to` -> MissingRequiredFieldsError or ValidationError (422)", missing_to)
+
+    check(
+        "validation: malformed `to` -> ValidationError (422)",
+        lambda: expect_error(
+            lambda: resend.Emails.send({**MAIL, "to": ["not-an-address"]}),
+            exceptions.ValidationError,
+            422,
+            "validation_error",
+        ),
+    )
+
+
+def emails_checks():
+    emails_send_checks()
+    emails_idempotency_checks()
+    emails_schedule_checks()
+    emails_batch_checks()
+    emails_attachment_checks()
+    emails_validation_checks()
+
+
+# --------------------------------------------------------------------------------------------
+
+if __name__ == "__main__":
+    api_keys_checks()
+    auth_checks()
+    if os.environ.get("HERALD_COMPAT_SKIP_EMAILS") == "1":
+        print("# emails API checks skipped (HERALD_COMPAT_SKIP_EMAILS=1)")
+    else:
+        emails_checks()
+    print(f"python-sdk: {results['passed']} passed, {results['failed']} failed")
+    sys.exit(0 if results["failed"] == 0 else 1)
