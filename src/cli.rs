@@ -7,6 +7,8 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use crate::app::{self, App};
+use crate::audience::imports::upload::{self as import_upload, ImportOptions};
+use crate::audience::imports::{self, job as import_job};
 use crate::auth::api_keys::{self, KeyInput};
 use crate::auth::sessions::{self, Role};
 use crate::auth::tokens::random_alphanumeric;
@@ -51,6 +53,9 @@ pub enum Command {
     /// Manage dashboard users.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Manage contacts (the Audience).
+    #[command(subcommand)]
+    Contacts(ContactsCommand),
     /// Configuration helpers.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -103,6 +108,28 @@ pub enum UsersCommand {
         /// Password (at least 8 characters); generated when absent.
         #[arg(long)]
         password: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContactsCommand {
+    /// Import contacts from a CSV file into the first team, with a progress bar. The file is
+    /// stored and queued first: if this command is interrupted, a running `herald serve`
+    /// resumes the import where it stopped (after the job lease, 5 minutes).
+    Import {
+        /// The CSV file (header row first, at most 50 MB).
+        file: PathBuf,
+        /// JSON mapping fields to header names, e.g.
+        /// '{"email":"E-mail","first_name":"Name","properties":{"plan":"Plan"}}'.
+        /// Without it, columns are matched by header name.
+        #[arg(long, value_name = "JSON")]
+        column_map: Option<String>,
+        /// What to do with addresses that already exist: skip or upsert.
+        #[arg(long, default_value = "skip", value_name = "MODE")]
+        on_conflict: String,
+        /// Add the imported contacts to this segment (repeatable).
+        #[arg(long = "segment", value_name = "ID")]
+        segments: Vec<String>,
     },
 }
 
@@ -202,6 +229,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Contacts(ContactsCommand::Import {
+            file,
+            column_map,
+            on_conflict,
+            segments,
+        }) => {
+            let app = App::open(settings(&cli.global, None)?, None).await?;
+            let team = first_team(&app).await?;
+            let segments = serde_json::to_string(&segments)?;
+            let options = ImportOptions {
+                column_map,
+                on_conflict: Some(on_conflict),
+                segments: Some(segments),
+                topics: None,
+            };
+            import_contacts(&app, &team, &file, &options).await
+        }
         Command::Config(ConfigCommand::Example) => {
             print!("{EXAMPLE_CONFIG}");
             Ok(())
@@ -258,4 +302,77 @@ async fn terminate() {
         }
     }
     std::future::pending::<()>().await
+}
+
+/// `herald contacts import`: stores the file and queues the import (due only after a lease,
+/// so a server takes it over only if this process dies), then runs it here with a progress
+/// bar (hidden when stdout is not a terminal) and prints the counts.
+async fn import_contacts(
+    app: &App,
+    team: &str,
+    file: &std::path::Path,
+    options: &ImportOptions,
+) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+    let reader = tokio::fs::File::open(file)
+        .await
+        .with_context(|| format!("opening {}", file.display()))?;
+    let name = file.file_name().map(|n| n.to_string_lossy().to_string());
+    let run_at = app.now_ms() + crate::queue::LEASE_MS;
+    let import = import_upload::from_reader(app, team, name, reader, options, run_at)
+        .await
+        .map_err(anyhow::Error::new)?;
+    eprintln!("Import {} queued; importing…", import.id);
+
+    let bar = ProgressBar::new(import.file_bytes as u64);
+    if !std::io::stdout().is_terminal() {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    bar.set_style(ProgressStyle::with_template(
+        "{bar:40} {percent:>3}% {binary_bytes}/{binary_total_bytes} {msg} ({eta})",
+    )?);
+    let mut on_progress = |p: &import_job::Progress| {
+        bar.set_position(p.bytes_done);
+        bar.set_message(format!(
+            "{} rows: {} created, {} updated, {} skipped, {} failed",
+            p.rows_done, p.counts.created, p.counts.updated, p.counts.skipped, p.counts.failed
+        ));
+    };
+    import_job::process(app, &import.id, &mut on_progress).await?;
+    bar.finish_and_clear();
+    // Done here: the queued job has nothing left to do.
+    crate::on_db!(app.db(), |pool| sqlx::query(
+        "UPDATE jobs SET state = 'done', updated_at = $2 WHERE unique_key = $1 AND state = 'queued'"
+    )
+    .bind(format!("contact-import:{}", import.id))
+    .bind(app.now_ms())
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+
+    let done = imports::get(app, team, &import.id)
+        .await
+        .map_err(anyhow::Error::new)?;
+    println!(
+        "Imported {}: {} rows, {} created, {} updated, {} skipped, {} failed.",
+        file.display(),
+        done.rows_done,
+        done.created_count,
+        done.updated_count,
+        done.skipped_count,
+        done.failed_count
+    );
+    for failure in imports::failures(app, &import.id, 20)
+        .await
+        .map_err(anyhow::Error::new)?
+    {
+        println!("  line {}: {}", failure.line, failure.reason);
+    }
+    if done.failed_count > 20 {
+        println!("  … and {} more failed rows.", done.failed_count - 20);
+    }
+    Ok(())
 }

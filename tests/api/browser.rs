@@ -98,3 +98,51 @@ async fn api_keys_page_in_chromium() {
         output.status
     );
 }
+
+/// The Audience area in a real browser: `tests/browser/audience.mjs` (properties, segments,
+/// topics, manual add, CSV import with its mapping step, search and filters, the contact
+/// page and edit, topic changes, bulk actions, a member's view). Screenshots as above.
+#[tokio::test]
+async fn audience_pages_in_chromium() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let browser_dir = root.join("tests/browser");
+    if let Some(missing) = missing_tools(&browser_dir).await {
+        if std::env::var("HERALD_REQUIRE_EXTERNAL").is_ok_and(|v| v == "1") {
+            panic!("browser test cannot run: {missing}");
+        }
+        println!("SKIPPED: browser test: {missing}");
+        return;
+    }
+    let screenshots = root.join("tests/artifacts/screenshots/audience");
+    std::fs::create_dir_all(&screenshots).expect("screenshot folder");
+
+    let app = spawn_app().await;
+    let team = team_id(&app).await;
+    let (member_email, member_password) = ("member@example.com", "member-password");
+    sessions::create_user(&app.app, &team, member_email, member_password, Role::Member)
+        .await
+        .unwrap();
+    let output = tokio::process::Command::new("node")
+        .arg("audience.mjs")
+        .current_dir(&browser_dir)
+        .env("HERALD_URL", &app.base)
+        .env("HERALD_EMAIL", &app.admin_email)
+        .env("HERALD_PASSWORD", &app.admin_password)
+        .env("HERALD_MEMBER_EMAIL", member_email)
+        .env("HERALD_MEMBER_PASSWORD", member_password)
+        .env("HERALD_SCREENSHOTS", &screenshots)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("start node");
+    app.stop().await;
+
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}");
+    assert!(
+        output.status.success(),
+        "browser script failed ({})\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        output.status
+    );
+}

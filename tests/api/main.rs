@@ -2,10 +2,14 @@
 //! Every test starts a real Herald on a random port; see `helpers`.
 
 mod api_keys;
+mod audience_dashboard;
 mod browser;
 mod browser_domains;
 mod cli;
 mod compat;
+mod contact_imports;
+mod contact_properties;
+mod contacts;
 mod conventions;
 mod dashboard;
 mod dashboard_domains;
@@ -23,5 +27,6 @@ mod feedback_listener;
 mod helpers;
 mod openapi;
 mod queue;
+mod segments_topics;
 mod smtp;
 mod webhooks;

@@ -1,0 +1,457 @@
+//! Contacts: one per email address and team (case-insensitive), with a name, the global
+//! unsubscribe flag, custom property values, segment memberships and topic choices.
+//!
+//! Every write validates all of its input first (email, property keys and types, segment and
+//! topic ids) and then commits in one transaction, so a refused request changes nothing.
+
+use serde_json::{Map, Value};
+use sqlx::FromRow;
+
+use super::properties::{self, Schema};
+use super::segments::{self, Segment};
+use super::sql::{self, Stmt};
+use super::topics::{self, Choice};
+use super::{email, history};
+use crate::app::App;
+use crate::error::{AppError, AppResult};
+use crate::http::pagination::{ListResponse, Page};
+use crate::on_db;
+use crate::store::new_id;
+
+pub const MAX_NAME_LEN: usize = 255;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct Contact {
+    pub id: String,
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub unsubscribed: bool,
+    /// JSON object of custom property values.
+    pub properties: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+pub const COLUMNS: &str =
+    "id, email, first_name, last_name, unsubscribed, properties, created_at, updated_at";
+
+impl Contact {
+    pub fn properties_map(&self) -> Map<String, Value> {
+        serde_json::from_str(&self.properties).unwrap_or_default()
+    }
+    pub fn status(&self) -> Status {
+        Status::of(self.unsubscribed)
+    }
+    pub fn full_name(&self) -> String {
+        [self.first_name.as_deref(), self.last_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// The unsubscribe status, as the product defines it: **Unsubscribed** means unsubscribed
+/// from everything (the contact's `unsubscribed` flag); otherwise the contact is
+/// **Subscribed**: it receives broadcasts, and every topic it has not opted out of (topics
+/// with an `opt_in` default, or chosen explicitly). This one definition feeds the API's
+/// `unsubscribed` field, the dashboard's status column and its status filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Subscribed,
+    Unsubscribed,
+}
+
+impl Status {
+    pub fn of(unsubscribed: bool) -> Self {
+        if unsubscribed {
+            Self::Unsubscribed
+        } else {
+            Self::Subscribed
+        }
+    }
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "subscribed" => Some(Self::Subscribed),
+            "unsubscribed" => Some(Self::Unsubscribed),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Subscribed => "subscribed",
+            Self::Unsubscribed => "unsubscribed",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Subscribed => "Subscribed",
+            Self::Unsubscribed => "Unsubscribed",
+        }
+    }
+    /// The list filter selecting contacts with this status.
+    fn sql(self) -> &'static str {
+        match self {
+            Self::Subscribed => "unsubscribed = FALSE",
+            Self::Unsubscribed => "unsubscribed = TRUE",
+        }
+    }
+}
+
+/// What a create or update may carry. `None` leaves a field alone; `Some(None)` clears a name.
+#[derive(Debug, Default, Clone)]
+pub struct ContactInput {
+    pub email: Option<String>,
+    pub first_name: Option<Option<String>>,
+    pub last_name: Option<Option<String>>,
+    pub unsubscribed: Option<bool>,
+    /// Values to set; `null` removes one.
+    pub properties: Option<Map<String, Value>>,
+    /// Segments to add the contact to.
+    pub segments: Vec<String>,
+    /// Topic choices to apply.
+    pub topics: Vec<Choice>,
+}
+
+fn clean_name(name: Option<String>, field: &str) -> AppResult<Option<String>> {
+    let name = name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+    if name
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > MAX_NAME_LEN)
+    {
+        return Err(AppError::validation(format!(
+            "The `{field}` field must be at most {MAX_NAME_LEN} characters."
+        )));
+    }
+    Ok(name)
+}
+
+/// Contacts are addressed by id or by email address in paths.
+pub async fn find(app: &App, team_id: &str, id_or_email: &str) -> AppResult<Option<Contact>> {
+    let key = id_or_email.trim();
+    let (column, value) = if uuid::Uuid::parse_str(key).is_ok() {
+        ("id", key.to_string())
+    } else if key.contains('@') {
+        ("email_lower", email::lower(key))
+    } else {
+        return Err(AppError::invalid_parameter(
+            "The contact `id` must be a valid UUID or an email address.",
+        ));
+    };
+    let sql = format!("SELECT {COLUMNS} FROM contacts WHERE {column} = $1 AND team_id = $2");
+    Ok(on_db!(app.db(), |pool| sqlx::query_as::<_, Contact>(
+        sqlx::AssertSqlSafe(sql.clone())
+    )
+    .bind(&value)
+    .bind(team_id)
+    .fetch_optional(pool)
+    .await)?)
+}
+
+pub async fn get(app: &App, team_id: &str, id_or_email: &str) -> AppResult<Contact> {
+    find(app, team_id, id_or_email)
+        .await?
+        .ok_or_else(|| AppError::not_found("Contact not found"))
+}
+
+/// Statements adding `contact_id` to `segments` and applying topic `choices`.
+async fn membership_stmts(
+    app: &App,
+    contact_id: &str,
+    segments: &[Segment],
+    choices: &[topics::CheckedChoice],
+    fresh: bool,
+    now: i64,
+) -> AppResult<Vec<Stmt>> {
+    let (in_segments, current_topics) = if fresh {
+        (Vec::new(), Vec::new())
+    } else {
+        (
+            segments::ids_of_contact(app, contact_id).await?,
+            topics::explicit_of_contact(app, contact_id).await?,
+        )
+    };
+    let mut stmts = Vec::new();
+    for segment in segments {
+        stmts.extend(segments::add_stmts(
+            contact_id,
+            segment,
+            now,
+            in_segments.contains(&segment.id),
+        ));
+    }
+    stmts.extend(topics::apply_stmts(
+        contact_id,
+        choices,
+        &current_topics,
+        now,
+    ));
+    Ok(stmts)
+}
+
+/// Creates a contact. An existing contact with the same email (any case) is returned as is,
+/// as Resend does, after joining the requested segments and topics. Returns whether the
+/// contact is new.
+pub async fn create(app: &App, team_id: &str, input: ContactInput) -> AppResult<(Contact, bool)> {
+    let address = email::require(input.email.as_deref())?;
+    let first_name = clean_name(input.first_name.flatten(), "first_name")?;
+    let last_name = clean_name(input.last_name.flatten(), "last_name")?;
+    let values = input.properties.unwrap_or_default();
+    Schema::load(app, team_id).await?.check(&values)?;
+    let segments = segments::require_all(app, team_id, &input.segments).await?;
+    let choices = topics::check_choices(app, team_id, &input.topics).await?;
+    let now = app.now_ms();
+
+    if let Some(existing) = find(app, team_id, &address).await? {
+        let stmts = membership_stmts(app, &existing.id, &segments, &choices, false, now).await?;
+        sql::run(app.db(), &stmts).await?;
+        return Ok((existing, false));
+    }
+    let contact = Contact {
+        id: new_id(),
+        email: address,
+        first_name,
+        last_name,
+        unsubscribed: input.unsubscribed.unwrap_or(false),
+        properties: properties::merge("{}", &values),
+        created_at: now,
+        updated_at: now,
+    };
+    let mut stmts = vec![
+        Stmt::new(
+            "INSERT INTO contacts (id, team_id, email, email_lower, first_name, last_name, \
+             unsubscribed, properties, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+             ON CONFLICT (team_id, email_lower) DO NOTHING",
+        )
+        .text(&contact.id)
+        .text(team_id)
+        .text(&contact.email)
+        .text(email::lower(&contact.email))
+        .opt_text(contact.first_name.clone())
+        .opt_text(contact.last_name.clone())
+        .bool(contact.unsubscribed)
+        .text(&contact.properties)
+        .int(now)
+        // Another request created it a moment ago: refuse rather than guess.
+        .expect_rows(1),
+    ];
+    stmts.extend(membership_stmts(app, &contact.id, &segments, &choices, true, now).await?);
+    sql::run(app.db(), &stmts).await?;
+    Ok((contact, true))
+}
+
+/// Updates the fields given; properties are merged into the stored ones.
+pub async fn update(
+    app: &App,
+    team_id: &str,
+    id_or_email: &str,
+    input: ContactInput,
+) -> AppResult<Contact> {
+    let before = get(app, team_id, id_or_email).await?;
+    let mut contact = before.clone();
+    if let Some(raw) = input.email.as_deref() {
+        let address = email::require(Some(raw))?;
+        if email::lower(&address) != email::lower(&contact.email)
+            && find(app, team_id, &address).await?.is_some()
+        {
+            return Err(AppError::validation(format!(
+                "Another contact already has the email address `{address}`."
+            )));
+        }
+        contact.email = address;
+    }
+    if let Some(name) = input.first_name {
+        contact.first_name = clean_name(name, "first_name")?;
+    }
+    if let Some(name) = input.last_name {
+        contact.last_name = clean_name(name, "last_name")?;
+    }
+    if let Some(unsubscribed) = input.unsubscribed {
+        contact.unsubscribed = unsubscribed;
+    }
+    if let Some(values) = &input.properties {
+        Schema::load(app, team_id).await?.check(values)?;
+        contact.properties = properties::merge(&contact.properties, values);
+    }
+    let segments = segments::require_all(app, team_id, &input.segments).await?;
+    let choices = topics::check_choices(app, team_id, &input.topics).await?;
+    let now = app.now_ms();
+    contact.updated_at = now;
+
+    let mut stmts = vec![
+        Stmt::new(
+            "UPDATE contacts SET email = $3, email_lower = $4, first_name = $5, last_name = $6, \
+             unsubscribed = $7, properties = $8, updated_at = $9 \
+             WHERE id = $1 AND team_id = $2 AND updated_at = $10",
+        )
+        .text(&contact.id)
+        .text(team_id)
+        .text(&contact.email)
+        .text(email::lower(&contact.email))
+        .opt_text(contact.first_name.clone())
+        .opt_text(contact.last_name.clone())
+        .bool(contact.unsubscribed)
+        .text(&contact.properties)
+        .int(now)
+        .int(before.updated_at)
+        // A concurrent update would otherwise lose one side's property changes.
+        .expect_rows(1),
+    ];
+    if contact.unsubscribed != before.unsubscribed {
+        stmts.push(history::unsubscribe_event(
+            &contact.id,
+            contact.unsubscribed,
+            now,
+        ));
+    }
+    stmts.extend(membership_stmts(app, &contact.id, &segments, &choices, false, now).await?);
+    sql::run(app.db(), &stmts).await?;
+    Ok(contact)
+}
+
+/// Deletes a contact by id or email; deleting one that does not exist is not an error.
+pub async fn delete(app: &App, team_id: &str, id_or_email: &str) -> AppResult<()> {
+    if let Some(contact) = find(app, team_id, id_or_email).await? {
+        delete_many(app, team_id, &[contact.id]).await?;
+    }
+    Ok(())
+}
+
+/// Deletes contacts by id (dashboard bulk delete); returns how many existed.
+pub async fn delete_many(app: &App, team_id: &str, ids: &[String]) -> AppResult<u64> {
+    let stmts: Vec<Stmt> = ids
+        .iter()
+        .map(|id| {
+            Stmt::new("DELETE FROM contacts WHERE id = $1 AND team_id = $2")
+                .text(id)
+                .text(team_id)
+        })
+        .collect();
+    Ok(sql::run(app.db(), &stmts).await?.iter().sum())
+}
+
+/// Adds each contact to each segment (dashboard bulk action).
+pub async fn add_many_to_segments(
+    app: &App,
+    team_id: &str,
+    contact_ids: &[String],
+    segment_ids: &[String],
+) -> AppResult<()> {
+    let segments = segments::require_all(app, team_id, segment_ids).await?;
+    let now = app.now_ms();
+    let mut stmts = Vec::new();
+    for id in contact_ids {
+        let contact = get(app, team_id, id).await?;
+        stmts.extend(membership_stmts(app, &contact.id, &segments, &[], false, now).await?);
+    }
+    sql::run(app.db(), &stmts).await?;
+    Ok(())
+}
+
+/// Subscribes each contact to each topic (dashboard bulk action).
+pub async fn subscribe_many(
+    app: &App,
+    team_id: &str,
+    contact_ids: &[String],
+    topic_ids: &[String],
+) -> AppResult<()> {
+    let choices: Vec<Choice> = topic_ids
+        .iter()
+        .map(|id| Choice {
+            id: Some(id.clone()),
+            subscription: Some(topics::OPT_IN.into()),
+        })
+        .collect();
+    let choices = topics::check_choices(app, team_id, &choices).await?;
+    let now = app.now_ms();
+    let mut stmts = Vec::new();
+    for id in contact_ids {
+        let contact = get(app, team_id, id).await?;
+        stmts.extend(membership_stmts(app, &contact.id, &[], &choices, false, now).await?);
+    }
+    sql::run(app.db(), &stmts).await?;
+    Ok(())
+}
+
+/// Narrows a contact list.
+#[derive(Debug, Default, Clone)]
+pub struct ListFilter {
+    pub segment_id: Option<String>,
+    /// Part of the email address or name, any case.
+    pub search: Option<String>,
+    pub status: Option<Status>,
+}
+
+fn like_pattern(text: &str) -> String {
+    let escaped = text
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+pub async fn list(
+    app: &App,
+    team_id: &str,
+    page: &Page,
+    filter: &ListFilter,
+) -> AppResult<ListResponse<Contact>> {
+    let mut conditions = vec!["TRUE".to_string()];
+    let mut binds: Vec<String> = Vec::new();
+    if let Some(segment) = &filter.segment_id {
+        binds.push(segment.clone());
+        conditions.push(format!(
+            "id IN (SELECT contact_id FROM contact_segments WHERE segment_id = ${})",
+            binds.len() + 2
+        ));
+    }
+    if let Some(search) = filter
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        binds.push(like_pattern(search));
+        let n = binds.len() + 2;
+        conditions.push(format!(
+            "(email_lower LIKE ${n} ESCAPE '\\' OR LOWER(COALESCE(first_name, '') || ' ' || \
+             COALESCE(last_name, '')) LIKE ${n} ESCAPE '\\')"
+        ));
+    }
+    if let Some(status) = filter.status {
+        conditions.push(status.sql().to_string());
+    }
+    let sql = page.sql(COLUMNS, "contacts", &conditions.join(" AND "));
+    let rows = on_db!(app.db(), |pool| {
+        let mut query = sqlx::query_as::<_, Contact>(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(team_id)
+            .bind(page.cursor_id());
+        for value in &binds {
+            query = query.bind(value);
+        }
+        query.fetch_all(pool).await
+    })?;
+    Ok(page.finish(rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_patterns_escape_wildcards() {
+        assert_eq!(like_pattern("Ann_50%"), "%ann\\_50\\%%");
+    }
+
+    #[test]
+    fn status_is_the_flag() {
+        assert_eq!(Status::of(true), Status::Unsubscribed);
+        assert_eq!(Status::of(false), Status::Subscribed);
+        assert_eq!(Status::parse("unsubscribed"), Some(Status::Unsubscribed));
+        assert_eq!(Status::parse("all"), None);
+    }
+}

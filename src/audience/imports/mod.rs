@@ -1,0 +1,143 @@
+//! CSV imports of contacts.
+//!
+//! 1. [`upload`]: the file is streamed into the database in 1 MiB chunks (so any node of a
+//!    PostgreSQL cluster can read it, and a restart loses nothing), its header is checked
+//!    against the column map, and a durable job is queued, all before `201`.
+//! 2. [`job`]: a worker streams the chunks through the `csv` parser and writes contacts in
+//!    batches ([`batch`]); each batch commits together with the import's progress
+//!    (`rows_done` and the counts), so a resumed import skips exactly what was committed and
+//!    never imports a row twice. Rows that cannot be imported are counted and listed by line.
+
+pub mod batch;
+pub mod column_map;
+pub mod job;
+pub mod rows;
+pub mod upload;
+
+use serde::{Deserialize, Serialize};
+use sqlx::FromRow;
+
+use crate::app::App;
+use crate::error::{AppError, AppResult};
+use crate::http::pagination::{ListResponse, Page};
+use crate::on_db;
+
+/// The job kind that processes imports.
+pub const JOB: &str = "contacts.import";
+pub const MAX_FILE_BYTES: usize = 50 * 1024 * 1024;
+pub const CHUNK_BYTES: usize = 1024 * 1024;
+/// Contacts written per transaction.
+pub const BATCH_ROWS: usize = 500;
+/// Failed rows listed per import (all are counted).
+pub const MAX_LISTED_FAILURES: i64 = 10_000;
+
+pub const QUEUED: &str = "queued";
+pub const IN_PROGRESS: &str = "in_progress";
+pub const COMPLETED: &str = "completed";
+pub const FAILED: &str = "failed";
+/// Still receiving the file; not shown anywhere.
+pub const UPLOADING: &str = "uploading";
+
+pub fn parse_status(value: &str) -> AppResult<&'static str> {
+    [QUEUED, IN_PROGRESS, COMPLETED, FAILED]
+        .into_iter()
+        .find(|s| *s == value)
+        .ok_or_else(|| {
+            AppError::validation(
+                "The `status` parameter must be queued, in_progress, completed or failed.",
+            )
+        })
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobPayload {
+    pub import_id: String,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct ContactImport {
+    pub id: String,
+    pub team_id: String,
+    pub status: String,
+    pub file_name: Option<String>,
+    pub file_bytes: i64,
+    pub chunk_count: i32,
+    pub column_map: String,
+    pub on_conflict: String,
+    pub segments: String,
+    pub topics: String,
+    pub rows_done: i64,
+    pub created_count: i64,
+    pub updated_count: i64,
+    pub skipped_count: i64,
+    pub failed_count: i64,
+    pub error: Option<String>,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub completed_at: Option<i64>,
+}
+
+const COLUMNS: &str = "id, team_id, status, file_name, file_bytes, chunk_count, column_map, \
+     on_conflict, segments, topics, rows_done, created_count, updated_count, skipped_count, \
+     failed_count, error, created_at, started_at, completed_at";
+
+/// Loads an import of any team (workers).
+pub async fn load(app: &App, id: &str) -> AppResult<Option<ContactImport>> {
+    Ok(on_db!(app.db(), |pool| {
+        sqlx::query_as::<_, ContactImport>(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM contact_imports WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+    })?)
+}
+
+pub async fn get(app: &App, team_id: &str, id: &str) -> AppResult<ContactImport> {
+    load(app, id)
+        .await?
+        .filter(|i| i.team_id == team_id && i.status != UPLOADING)
+        .ok_or_else(|| AppError::not_found("Contact import not found"))
+}
+
+pub async fn list(
+    app: &App,
+    team_id: &str,
+    page: &Page,
+    status: Option<&str>,
+) -> AppResult<ListResponse<ContactImport>> {
+    let filter = if status.is_some() {
+        "status = $3"
+    } else {
+        "status <> 'uploading' AND $3 IS NULL"
+    };
+    let sql = page.sql(COLUMNS, "contact_imports", filter);
+    let rows = on_db!(app.db(), |pool| sqlx::query_as::<_, ContactImport>(
+        sqlx::AssertSqlSafe(sql.clone())
+    )
+    .bind(team_id)
+    .bind(page.cursor_id())
+    .bind(status)
+    .fetch_all(pool)
+    .await)?;
+    Ok(page.finish(rows))
+}
+
+#[derive(Debug, Clone, FromRow, Serialize, utoipa::ToSchema)]
+pub struct Failure {
+    pub line: i64,
+    pub reason: String,
+}
+
+/// The first `limit` failed rows of an import, by line.
+pub async fn failures(app: &App, import_id: &str, limit: i64) -> AppResult<Vec<Failure>> {
+    Ok(on_db!(app.db(), |pool| {
+        sqlx::query_as::<_, Failure>(
+        "SELECT line, reason FROM contact_import_failures WHERE import_id = $1 ORDER BY line LIMIT $2"
+    )
+    .bind(import_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    })?)
+}

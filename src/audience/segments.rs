@@ -1,0 +1,261 @@
+//! Segments: named groups of contacts. The deprecated audiences are the same rows, so
+//! audience ids and segment ids are interchangeable.
+
+use serde_json::Value;
+use sqlx::FromRow;
+
+use super::contacts::Contact;
+use super::history;
+use super::sql::{self, Stmt};
+use crate::app::App;
+use crate::error::{AppError, AppResult};
+use crate::http::pagination::{ListResponse, Page};
+use crate::on_db;
+use crate::store::new_id;
+
+pub const MAX_NAME_LEN: usize = 255;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct Segment {
+    pub id: String,
+    pub name: String,
+    pub audience_id: Option<String>,
+    /// JSON text, as given at creation.
+    pub filter: Option<String>,
+    pub created_at: i64,
+    /// Contacts in the segment (filled by list queries).
+    #[sqlx(default)]
+    pub contacts: i64,
+}
+
+impl Segment {
+    pub fn filter_value(&self) -> Value {
+        self.filter
+            .as_deref()
+            .and_then(|f| serde_json::from_str(f).ok())
+            .unwrap_or(Value::Null)
+    }
+}
+
+const COLUMNS: &str = "id, name, audience_id, filter, created_at";
+
+/// The resource name in "not found" messages: Resend still says "Audience".
+pub const NOT_FOUND: &str = "Segment not found";
+
+#[derive(Debug, Default, Clone)]
+pub struct NewSegment {
+    pub name: Option<String>,
+    pub audience_id: Option<String>,
+    pub filter: Option<Value>,
+}
+
+pub async fn create(app: &App, team_id: &str, input: NewSegment) -> AppResult<Segment> {
+    let name = input.name.as_deref().map(str::trim).unwrap_or("");
+    if name.is_empty() {
+        return Err(AppError::missing_field("name"));
+    }
+    if name.chars().count() > MAX_NAME_LEN {
+        return Err(AppError::validation(format!(
+            "The `name` field must be at most {MAX_NAME_LEN} characters."
+        )));
+    }
+    let filter = match input.filter {
+        None | Some(Value::Null) => None,
+        Some(f @ Value::Object(_)) => Some(f.to_string()),
+        Some(_) => {
+            return Err(AppError::validation(
+                "The `filter` field must be an object.",
+            ));
+        }
+    };
+    let segment = Segment {
+        id: new_id(),
+        name: name.to_string(),
+        audience_id: input.audience_id.filter(|a| !a.is_empty()),
+        filter,
+        created_at: app.now_ms(),
+        contacts: 0,
+    };
+    on_db!(app.db(), |pool| sqlx::query(
+        "INSERT INTO segments (id, team_id, name, audience_id, filter, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)"
+    )
+    .bind(&segment.id)
+    .bind(team_id)
+    .bind(&segment.name)
+    .bind(&segment.audience_id)
+    .bind(&segment.filter)
+    .bind(segment.created_at)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(segment)
+}
+
+pub async fn list(app: &App, team_id: &str, page: &Page) -> AppResult<ListResponse<Segment>> {
+    let sql = page.sql(COLUMNS, "segments", "TRUE");
+    let rows = on_db!(app.db(), |pool| sqlx::query_as::<_, Segment>(
+        sqlx::AssertSqlSafe(sql.clone())
+    )
+    .bind(team_id)
+    .bind(page.cursor_id())
+    .fetch_all(pool)
+    .await)?;
+    Ok(page.finish(rows))
+}
+
+/// Every segment of the team with its contact count, by name (dashboard).
+pub async fn all_with_counts(app: &App, team_id: &str) -> AppResult<Vec<Segment>> {
+    Ok(on_db!(app.db(), |pool| sqlx::query_as::<_, Segment>(
+        "SELECT id, name, audience_id, filter, created_at, \
+         (SELECT COUNT(*) FROM contact_segments cs WHERE cs.segment_id = segments.id) AS contacts \
+         FROM segments WHERE team_id = $1 ORDER BY name, id"
+    )
+    .bind(team_id)
+    .fetch_all(pool)
+    .await)?)
+}
+
+pub async fn find(app: &App, team_id: &str, id: &str) -> AppResult<Option<Segment>> {
+    Ok(on_db!(app.db(), |pool| sqlx::query_as::<_, Segment>(
+        sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM segments WHERE id = $1 AND team_id = $2"
+        ))
+    )
+    .bind(id)
+    .bind(team_id)
+    .fetch_optional(pool)
+    .await)?)
+}
+
+pub async fn get(app: &App, team_id: &str, id: &str) -> AppResult<Segment> {
+    find(app, team_id, id)
+        .await?
+        .ok_or_else(|| AppError::not_found(NOT_FOUND))
+}
+
+/// Deletes a segment (its memberships go with it). Unknown ids are not an error.
+pub async fn delete(app: &App, team_id: &str, id: &str) -> AppResult<bool> {
+    let deleted = on_db!(app.db(), |pool| sqlx::query(
+        "DELETE FROM segments WHERE id = $1 AND team_id = $2"
+    )
+    .bind(id)
+    .bind(team_id)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(deleted > 0)
+}
+
+/// Looks every id up; an unknown one is a 404 naming it. Duplicates are dropped.
+pub async fn require_all(app: &App, team_id: &str, ids: &[String]) -> AppResult<Vec<Segment>> {
+    let mut found: Vec<Segment> = Vec::new();
+    for id in ids {
+        if found.iter().any(|s| &s.id == id) {
+            continue;
+        }
+        if uuid::Uuid::parse_str(id).is_err() {
+            return Err(AppError::validation(format!(
+                "The segment id `{id}` must be a valid UUID."
+            )));
+        }
+        let segment = find(app, team_id, id)
+            .await?
+            .ok_or_else(|| AppError::not_found(format!("Segment `{id}` not found")))?;
+        found.push(segment);
+    }
+    Ok(found)
+}
+
+/// Statements adding a contact to a segment (and recording it), if not already in it.
+pub fn add_stmts(contact_id: &str, segment: &Segment, now: i64, already: bool) -> Vec<Stmt> {
+    if already {
+        return Vec::new();
+    }
+    vec![
+        Stmt::new(
+            "INSERT INTO contact_segments (segment_id, contact_id, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (segment_id, contact_id) DO NOTHING",
+        )
+        .text(&segment.id)
+        .text(contact_id)
+        .int(now),
+        history::segment_event(contact_id, true, &segment.id, &segment.name, now),
+    ]
+}
+
+/// The segment ids a contact is in.
+pub async fn ids_of_contact(app: &App, contact_id: &str) -> AppResult<Vec<String>> {
+    Ok(on_db!(app.db(), |pool| sqlx::query_scalar::<_, String>(
+        "SELECT segment_id FROM contact_segments WHERE contact_id = $1"
+    )
+    .bind(contact_id)
+    .fetch_all(pool)
+    .await)?)
+}
+
+pub async fn add_contact(app: &App, contact: &Contact, segment: &Segment) -> AppResult<()> {
+    let already = ids_of_contact(app, &contact.id)
+        .await?
+        .contains(&segment.id);
+    sql::run(
+        app.db(),
+        &add_stmts(&contact.id, segment, app.now_ms(), already),
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn remove_contact(app: &App, contact: &Contact, segment: &Segment) -> AppResult<()> {
+    if !ids_of_contact(app, &contact.id)
+        .await?
+        .contains(&segment.id)
+    {
+        return Ok(());
+    }
+    let now = app.now_ms();
+    let stmts = [
+        Stmt::new("DELETE FROM contact_segments WHERE segment_id = $1 AND contact_id = $2")
+            .text(&segment.id)
+            .text(&contact.id)
+            .expect_rows(1),
+        history::segment_event(&contact.id, false, &segment.id, &segment.name, now),
+    ];
+    match sql::run(app.db(), &stmts).await {
+        // Removed by someone else meanwhile: the outcome is the same.
+        Err(err) if sql::is_conflict(&err) => Ok(()),
+        other => other.map(|_| ()),
+    }
+}
+
+/// A contact's segments, paged by segment; `added_at` is when the contact joined.
+#[derive(Debug, Clone, FromRow)]
+pub struct ContactSegment {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+    pub added_at: i64,
+}
+
+pub async fn of_contact(
+    app: &App,
+    team_id: &str,
+    contact_id: &str,
+    page: &Page,
+) -> AppResult<ListResponse<ContactSegment>> {
+    let sql = page.sql(
+        "id, name, created_at, (SELECT cs.created_at FROM contact_segments cs \
+         WHERE cs.segment_id = segments.id AND cs.contact_id = $3) AS added_at",
+        "segments",
+        "id IN (SELECT segment_id FROM contact_segments WHERE contact_id = $3)",
+    );
+    let rows = on_db!(app.db(), |pool| sqlx::query_as::<_, ContactSegment>(
+        sqlx::AssertSqlSafe(sql.clone())
+    )
+    .bind(team_id)
+    .bind(page.cursor_id())
+    .bind(contact_id)
+    .fetch_all(pool)
+    .await)?;
+    Ok(page.finish(rows))
+}

@@ -1,0 +1,360 @@
+//! Topics: what contacts can opt in to or out of (newsletters, product updates…). A contact
+//! without an explicit choice for a topic has the topic's `default_subscription`, which is
+//! fixed when the topic is created.
+
+use sqlx::FromRow;
+
+use super::history;
+use super::sql::{self, Stmt};
+use crate::app::App;
+use crate::error::{AppError, AppResult};
+use crate::http::pagination::{ListResponse, Page};
+use crate::on_db;
+use crate::store::new_id;
+
+pub const MAX_NAME_LEN: usize = 50;
+pub const MAX_DESCRIPTION_LEN: usize = 200;
+
+pub const OPT_IN: &str = "opt_in";
+pub const OPT_OUT: &str = "opt_out";
+
+pub fn parse_subscription(value: Option<&str>, field: &str) -> AppResult<&'static str> {
+    match value {
+        Some(OPT_IN) => Ok(OPT_IN),
+        Some(OPT_OUT) => Ok(OPT_OUT),
+        None => Err(AppError::missing_field(field)),
+        Some(_) => Err(AppError::validation(format!(
+            "The `{field}` field must be \"opt_in\" or \"opt_out\"."
+        ))),
+    }
+}
+
+fn parse_visibility(value: &str) -> AppResult<&'static str> {
+    match value {
+        "public" => Ok("public"),
+        "private" => Ok("private"),
+        _ => Err(AppError::validation(
+            "The `visibility` field must be \"public\" or \"private\".",
+        )),
+    }
+}
+
+fn validate_name(name: Option<&str>) -> AppResult<String> {
+    let name = name.map(str::trim).unwrap_or("");
+    if name.is_empty() {
+        return Err(AppError::missing_field("name"));
+    }
+    if name.chars().count() > MAX_NAME_LEN {
+        return Err(AppError::validation(format!(
+            "The `name` field must be at most {MAX_NAME_LEN} characters."
+        )));
+    }
+    Ok(name.to_string())
+}
+
+fn validate_description(description: Option<String>) -> AppResult<Option<String>> {
+    let description = description
+        .map(|d| d.trim().to_string())
+        .filter(|d| !d.is_empty());
+    if description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_LEN)
+    {
+        return Err(AppError::validation(format!(
+            "The `description` field must be at most {MAX_DESCRIPTION_LEN} characters."
+        )));
+    }
+    Ok(description)
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct Topic {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub default_subscription: String,
+    pub visibility: String,
+    pub created_at: i64,
+}
+
+const COLUMNS: &str = "id, name, description, default_subscription, visibility, created_at";
+
+#[derive(Debug, Default, Clone)]
+pub struct TopicInput {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub default_subscription: Option<String>,
+    pub visibility: Option<String>,
+}
+
+pub async fn create(app: &App, team_id: &str, input: TopicInput) -> AppResult<Topic> {
+    let name = validate_name(input.name.as_deref())?;
+    let default_subscription = parse_subscription(
+        input.default_subscription.as_deref(),
+        "default_subscription",
+    )?;
+    let topic = Topic {
+        id: new_id(),
+        name,
+        description: validate_description(input.description)?,
+        default_subscription: default_subscription.to_string(),
+        visibility: parse_visibility(input.visibility.as_deref().unwrap_or("private"))?.to_string(),
+        created_at: app.now_ms(),
+    };
+    on_db!(app.db(), |pool| sqlx::query(
+        "INSERT INTO topics (id, team_id, name, description, default_subscription, visibility, \
+         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    )
+    .bind(&topic.id)
+    .bind(team_id)
+    .bind(&topic.name)
+    .bind(&topic.description)
+    .bind(&topic.default_subscription)
+    .bind(&topic.visibility)
+    .bind(topic.created_at)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(topic)
+}
+
+pub async fn list(app: &App, team_id: &str, page: &Page) -> AppResult<ListResponse<Topic>> {
+    let sql = page.sql(COLUMNS, "topics", "TRUE");
+    let rows = on_db!(app.db(), |pool| sqlx::query_as::<_, Topic>(
+        sqlx::AssertSqlSafe(sql.clone())
+    )
+    .bind(team_id)
+    .bind(page.cursor_id())
+    .fetch_all(pool)
+    .await)?;
+    Ok(page.finish(rows))
+}
+
+/// Every topic of the team, by name (dashboard).
+pub async fn all(app: &App, team_id: &str) -> AppResult<Vec<Topic>> {
+    Ok(on_db!(app.db(), |pool| sqlx::query_as::<_, Topic>(
+        sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM topics WHERE team_id = $1 ORDER BY name, id"
+        ))
+    )
+    .bind(team_id)
+    .fetch_all(pool)
+    .await)?)
+}
+
+pub async fn find(app: &App, team_id: &str, id: &str) -> AppResult<Option<Topic>> {
+    Ok(on_db!(app.db(), |pool| sqlx::query_as::<_, Topic>(
+        sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM topics WHERE id = $1 AND team_id = $2"
+        ))
+    )
+    .bind(id)
+    .bind(team_id)
+    .fetch_optional(pool)
+    .await)?)
+}
+
+pub async fn get(app: &App, team_id: &str, id: &str) -> AppResult<Topic> {
+    find(app, team_id, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("Topic not found"))
+}
+
+/// Changes name, description or visibility; the default subscription is fixed.
+pub async fn update(app: &App, team_id: &str, id: &str, input: TopicInput) -> AppResult<Topic> {
+    let mut topic = get(app, team_id, id).await?;
+    if input
+        .default_subscription
+        .as_deref()
+        .is_some_and(|d| d != topic.default_subscription)
+    {
+        return Err(AppError::validation(
+            "The `default_subscription` of a topic cannot be changed after creation.",
+        ));
+    }
+    if input.name.is_some() {
+        topic.name = validate_name(input.name.as_deref())?;
+    }
+    if input.description.is_some() {
+        topic.description = validate_description(input.description)?;
+    }
+    if let Some(visibility) = &input.visibility {
+        topic.visibility = parse_visibility(visibility)?.to_string();
+    }
+    on_db!(app.db(), |pool| {
+        sqlx::query(
+        "UPDATE topics SET name = $3, description = $4, visibility = $5 WHERE id = $1 AND team_id = $2"
+    )
+    .bind(id)
+    .bind(team_id)
+    .bind(&topic.name)
+    .bind(&topic.description)
+    .bind(&topic.visibility)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    Ok(topic)
+}
+
+pub async fn delete(app: &App, team_id: &str, id: &str) -> AppResult<()> {
+    let deleted = on_db!(app.db(), |pool| sqlx::query(
+        "DELETE FROM topics WHERE id = $1 AND team_id = $2"
+    )
+    .bind(id)
+    .bind(team_id)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    if deleted == 0 {
+        return Err(AppError::not_found("Topic not found"));
+    }
+    Ok(())
+}
+
+/// A requested subscription change: topic id and `opt_in`/`opt_out`.
+#[derive(Debug, Clone)]
+pub struct Choice {
+    pub id: Option<String>,
+    pub subscription: Option<String>,
+}
+
+/// A validated choice, with the topic it names.
+#[derive(Debug, Clone)]
+pub struct CheckedChoice {
+    pub topic: Topic,
+    pub subscription: &'static str,
+}
+
+/// Validates every choice (ids exist, values are opt_in/opt_out); the last choice for a
+/// topic wins.
+pub async fn check_choices(
+    app: &App,
+    team_id: &str,
+    choices: &[Choice],
+) -> AppResult<Vec<CheckedChoice>> {
+    let mut checked: Vec<CheckedChoice> = Vec::new();
+    for choice in choices {
+        let Some(id) = choice.id.as_deref().filter(|i| !i.is_empty()) else {
+            return Err(AppError::missing_field("topics[].id"));
+        };
+        let subscription = parse_subscription(choice.subscription.as_deref(), "subscription")?;
+        if uuid::Uuid::parse_str(id).is_err() {
+            return Err(AppError::validation(format!(
+                "The topic id `{id}` must be a valid UUID."
+            )));
+        }
+        let topic = find(app, team_id, id)
+            .await?
+            .ok_or_else(|| AppError::not_found(format!("Topic `{id}` not found")))?;
+        checked.retain(|c| c.topic.id != topic.id);
+        checked.push(CheckedChoice {
+            topic,
+            subscription,
+        });
+    }
+    Ok(checked)
+}
+
+/// A contact's explicit choices: (topic id, subscription).
+pub async fn explicit_of_contact(app: &App, contact_id: &str) -> AppResult<Vec<(String, String)>> {
+    Ok(on_db!(app.db(), |pool| sqlx::query_as::<
+        _,
+        (String, String),
+    >(
+        "SELECT topic_id, subscription FROM contact_topics WHERE contact_id = $1"
+    )
+    .bind(contact_id)
+    .fetch_all(pool)
+    .await)?)
+}
+
+/// Statements applying checked choices to a contact; only real changes are recorded in the
+/// history. `current` are the contact's explicit choices before the change.
+pub fn apply_stmts(
+    contact_id: &str,
+    choices: &[CheckedChoice],
+    current: &[(String, String)],
+    now: i64,
+) -> Vec<Stmt> {
+    let mut stmts = Vec::new();
+    for choice in choices {
+        let before = current
+            .iter()
+            .find(|(id, _)| *id == choice.topic.id)
+            .map(|(_, s)| s.as_str())
+            .unwrap_or(choice.topic.default_subscription.as_str());
+        stmts.push(
+            Stmt::new(
+                "INSERT INTO contact_topics (contact_id, topic_id, subscription, updated_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (contact_id, topic_id) \
+                 DO UPDATE SET subscription = excluded.subscription, updated_at = excluded.updated_at",
+            )
+            .text(contact_id)
+            .text(&choice.topic.id)
+            .text(choice.subscription)
+            .int(now),
+        );
+        if before != choice.subscription {
+            stmts.push(history::topic_event(
+                contact_id,
+                choice.subscription == OPT_IN,
+                &choice.topic.id,
+                &choice.topic.name,
+                now,
+            ));
+        }
+    }
+    stmts
+}
+
+pub async fn set_for_contact(
+    app: &App,
+    team_id: &str,
+    contact_id: &str,
+    choices: &[Choice],
+) -> AppResult<Vec<CheckedChoice>> {
+    let checked = check_choices(app, team_id, choices).await?;
+    let current = explicit_of_contact(app, contact_id).await?;
+    sql::run(
+        app.db(),
+        &apply_stmts(contact_id, &checked, &current, app.now_ms()),
+    )
+    .await?;
+    Ok(checked)
+}
+
+/// A topic with a contact's effective subscription.
+#[derive(Debug, Clone, FromRow)]
+pub struct ContactTopic {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub default_subscription: String,
+    pub subscription: String,
+    pub created_at: i64,
+}
+
+pub async fn of_contact(
+    app: &App,
+    team_id: &str,
+    contact_id: &str,
+    page: &Page,
+) -> AppResult<ListResponse<ContactTopic>> {
+    let sql = page.sql(
+        "id, name, description, default_subscription, created_at, COALESCE((SELECT \
+         ct.subscription FROM contact_topics ct WHERE ct.topic_id = topics.id AND \
+         ct.contact_id = $3), default_subscription) AS subscription",
+        "topics",
+        "$3 IS NOT NULL",
+    );
+    let rows = on_db!(app.db(), |pool| sqlx::query_as::<_, ContactTopic>(
+        sqlx::AssertSqlSafe(sql.clone())
+    )
+    .bind(team_id)
+    .bind(page.cursor_id())
+    .bind(contact_id)
+    .fetch_all(pool)
+    .await)?;
+    Ok(page.finish(rows))
+}

@@ -1,0 +1,232 @@
+//! The Contacts list: search by email or name, filter by status or segment, pages of 50
+//! (keyset), and bulk actions on the selected contacts (add to segments, subscribe to
+//! topics, delete after a confirmation).
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use super::super::csrf::CsrfForm;
+use super::super::format;
+use super::super::pages::{PageError, Shell, render};
+use super::super::session::CurrentSession;
+use super::{CONTACTS, SECTION, Tab, tabs};
+use crate::app::App;
+use crate::audience::contacts::{self, Contact, ListFilter, Status};
+use crate::audience::segments::{self, Segment};
+use crate::audience::topics::{self, Topic};
+use crate::http::pagination::{Cursor, ListQuery, Page};
+
+const PAGE_SIZE: &str = "50";
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route(CONTACTS, get(list_page))
+        .route("/dashboard/audience/contacts/bulk", post(bulk))
+        .route(
+            "/dashboard/audience/contacts/bulk-delete",
+            post(bulk_delete),
+        )
+}
+
+/// One line of the contacts table.
+pub struct ContactRow {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub status: Status,
+    pub created_date: String,
+    pub created_exact: String,
+}
+
+impl From<&Contact> for ContactRow {
+    fn from(c: &Contact) -> Self {
+        Self {
+            id: c.id.clone(),
+            email: c.email.clone(),
+            name: c.full_name(),
+            status: c.status(),
+            created_date: format::date(c.created_at),
+            created_exact: format::exact(c.created_at),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "audience/contacts.html")]
+struct ListPage {
+    shell: Shell,
+    tabs: Vec<Tab>,
+    rows: Vec<ContactRow>,
+    q: String,
+    status: String,
+    segment: String,
+    filtered: bool,
+    segments: Vec<Segment>,
+    topics: Vec<Topic>,
+    newer: Option<String>,
+    older: Option<String>,
+    notice: Option<&'static str>,
+    problem: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "audience/bulk_delete.html")]
+struct BulkDeletePage {
+    shell: Shell,
+    tabs: Vec<Tab>,
+    rows: Vec<ContactRow>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ListParams {
+    q: Option<String>,
+    status: Option<String>,
+    segment: Option<String>,
+    after: Option<String>,
+    before: Option<String>,
+    notice: Option<String>,
+}
+
+/// The list's address with these filters and a cursor.
+fn href(params: &ListParams, cursor: (&str, &str)) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in [
+        ("q", &params.q),
+        ("status", &params.status),
+        ("segment", &params.segment),
+    ] {
+        if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+            query.append_pair(name, v);
+        }
+    }
+    query.append_pair(cursor.0, cursor.1);
+    format!("{CONTACTS}?{}", query.finish())
+}
+
+async fn list_page(
+    State(app): State<App>,
+    current: CurrentSession,
+    Query(params): Query<ListParams>,
+) -> Result<Response, PageError> {
+    let session = &current.session;
+    let team = &session.user.team_id;
+    let query = ListQuery {
+        limit: Some(PAGE_SIZE.into()),
+        after: params.after.clone(),
+        before: params.before.clone(),
+    };
+    let page = Page::from_query(&query, None).map_err(|_| PageError::BadRequest)?;
+    let segment = params
+        .segment
+        .clone()
+        .filter(|s| uuid::Uuid::parse_str(s).is_ok());
+    let filter = ListFilter {
+        segment_id: segment.clone(),
+        search: params.q.clone(),
+        status: params.status.as_deref().and_then(Status::parse),
+    };
+    let list = contacts::list(&app, team, &page, &filter).await?;
+    let (first, last) = (list.data.first(), list.data.last());
+    let older = match (&page.cursor, list.has_more, last) {
+        (Cursor::Before(_), _, Some(last)) | (_, true, Some(last)) => {
+            Some(href(&params, ("after", &last.id)))
+        }
+        _ => None,
+    };
+    let newer = match (&page.cursor, list.has_more, first) {
+        (Cursor::After(_), _, Some(first)) | (Cursor::Before(_), true, Some(first)) => {
+            Some(href(&params, ("before", &first.id)))
+        }
+        _ => None,
+    };
+    let (notice, problem) = match params.notice.as_deref() {
+        Some("deleted") => (Some("The selected contacts were deleted."), None),
+        Some("segments") => (
+            Some("The selected contacts were added to the segments."),
+            None,
+        ),
+        Some("subscribed") => (
+            Some("The selected contacts were subscribed to the topics."),
+            None,
+        ),
+        Some("contact-deleted") => (Some("Contact deleted."), None),
+        Some("none-selected") => (None, Some("Select at least one contact first.")),
+        Some("no-segment") => (None, Some("Choose at least one segment.")),
+        Some("no-topic") => (None, Some("Choose at least one topic.")),
+        _ => (None, None),
+    };
+    let page = ListPage {
+        shell: Shell::in_section(session, SECTION),
+        tabs: tabs("Contacts"),
+        rows: list.data.iter().map(Into::into).collect(),
+        filtered: filter.search.is_some() || filter.status.is_some() || segment.is_some(),
+        q: params.q.clone().unwrap_or_default(),
+        status: filter.status.map(|s| s.as_str()).unwrap_or("").to_string(),
+        segment: segment.unwrap_or_default(),
+        segments: segments::all_with_counts(&app, team).await?,
+        topics: topics::all(&app, team).await?,
+        newer,
+        older,
+        notice,
+        problem,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+fn back(notice: &str) -> Response {
+    Redirect::to(&format!("{CONTACTS}?notice={notice}")).into_response()
+}
+
+async fn bulk(State(app): State<App>, form: CsrfForm) -> Result<Response, PageError> {
+    let session = &form.current.session;
+    let team = &session.user.team_id;
+    let selected = form.fields.suffixes("c:");
+    if selected.is_empty() {
+        return Ok(back("none-selected"));
+    }
+    match form.fields.text("action") {
+        "add_segments" => {
+            let chosen = form.fields.suffixes("s:");
+            if chosen.is_empty() {
+                return Ok(back("no-segment"));
+            }
+            contacts::add_many_to_segments(&app, team, &selected, &chosen).await?;
+            Ok(back("segments"))
+        }
+        "subscribe" => {
+            let chosen = form.fields.suffixes("t:");
+            if chosen.is_empty() {
+                return Ok(back("no-topic"));
+            }
+            contacts::subscribe_many(&app, team, &selected, &chosen).await?;
+            Ok(back("subscribed"))
+        }
+        "delete" => {
+            let mut rows = Vec::new();
+            for id in &selected {
+                if let Some(contact) = contacts::find(&app, team, id).await? {
+                    rows.push(ContactRow::from(&contact));
+                }
+            }
+            let page = BulkDeletePage {
+                shell: Shell::in_section(session, SECTION),
+                tabs: tabs("Contacts"),
+                rows,
+            };
+            Ok(render(StatusCode::OK, &page))
+        }
+        _ => Err(PageError::BadRequest),
+    }
+}
+
+async fn bulk_delete(State(app): State<App>, form: CsrfForm) -> Result<Response, PageError> {
+    let team = &form.current.session.user.team_id;
+    let selected = form.fields.suffixes("c:");
+    contacts::delete_many(&app, team, &selected).await?;
+    Ok(back("deleted"))
+}

@@ -1,0 +1,93 @@
+//! The Audience area of the dashboard: Contacts (list, search, status filter, bulk actions,
+//! contact page, edit), Add Contacts (CSV import with a column-mapping step, or addresses
+//! typed in), Properties, Segments and Topics. Every change goes through `crate::audience`,
+//! the services the API uses.
+//!
+//! Roles: every team member manages contacts; creating, editing and deleting properties,
+//! segments and topics (the shape of everyone's data) is for admins.
+
+mod add;
+mod contact;
+mod contacts;
+mod properties;
+mod segments;
+mod topics;
+
+use askama::Template;
+use axum::Router;
+use axum::response::Redirect;
+use axum::routing::get;
+
+use super::pages::{PageError, Shell};
+use crate::app::App;
+use crate::auth::sessions::Session;
+use crate::error::AppError;
+
+pub const BASE: &str = "/dashboard/audience";
+/// The sidebar entry of these pages.
+pub const SECTION: &str = "audience";
+pub const CONTACTS: &str = "/dashboard/audience/contacts";
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route(BASE, get(|| async { Redirect::to(CONTACTS) }))
+        .merge(contacts::routes())
+        .merge(contact::routes())
+        .merge(add::routes())
+        .merge(properties::routes())
+        .merge(segments::routes())
+        .merge(topics::routes())
+}
+
+/// The sub-navigation of the Audience pages.
+pub struct Tab {
+    pub name: &'static str,
+    pub href: &'static str,
+    pub active: bool,
+}
+
+pub fn tabs(active: &str) -> Vec<Tab> {
+    [
+        ("Contacts", CONTACTS),
+        ("Properties", "/dashboard/audience/properties"),
+        ("Segments", "/dashboard/audience/segments"),
+        ("Topics", "/dashboard/audience/topics"),
+    ]
+    .into_iter()
+    .map(|(name, href)| Tab {
+        name,
+        href,
+        active: name == active,
+    })
+    .collect()
+}
+
+/// A confirmation before a deletion.
+#[derive(Template)]
+#[template(path = "audience/confirm.html")]
+pub struct Confirm {
+    pub shell: Shell,
+    pub tabs: Vec<Tab>,
+    pub title: String,
+    pub message: String,
+    pub action: String,
+    pub back: String,
+    pub button: String,
+}
+
+pub fn require_admin(session: &Session) -> Result<(), PageError> {
+    if session.is_admin() {
+        Ok(())
+    } else {
+        Err(PageError::AdminOnly)
+    }
+}
+
+/// A refusal to show in the page (4xx); anything else is an error page.
+pub fn refusal(err: AppError) -> Result<AppError, PageError> {
+    if (400..500).contains(&err.status) && !err.is_not_found() {
+        Ok(err)
+    } else {
+        Err(err.into())
+    }
+}

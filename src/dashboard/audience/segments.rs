@@ -1,0 +1,152 @@
+//! The Segments page: segments with their contact counts (each links to its contacts);
+//! admins create and delete them.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use serde::Deserialize;
+
+use super::super::csrf::CsrfForm;
+use super::super::format;
+use super::super::pages::{PageError, Shell, render};
+use super::super::session::CurrentSession;
+use super::{Confirm, SECTION, Tab, refusal, require_admin, tabs};
+use crate::app::App;
+use crate::audience::segments::{self, NewSegment};
+use crate::auth::sessions::Session;
+
+const LIST: &str = "/dashboard/audience/segments";
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route(LIST, get(list_page).post(create))
+        .route(
+            "/dashboard/audience/segments/{id}/delete",
+            get(confirm_delete).post(delete),
+        )
+}
+
+pub struct SegmentRow {
+    pub id: String,
+    pub name: String,
+    pub contacts: i64,
+    pub created: String,
+}
+
+#[derive(Template)]
+#[template(path = "audience/segments.html")]
+struct ListPage {
+    shell: Shell,
+    tabs: Vec<Tab>,
+    rows: Vec<SegmentRow>,
+    name: String,
+    error: Option<String>,
+    notice: Option<&'static str>,
+}
+
+#[derive(Deserialize)]
+struct Params {
+    notice: Option<String>,
+}
+
+async fn list_response(
+    app: &App,
+    session: &Session,
+    status: StatusCode,
+    name: &str,
+    error: Option<String>,
+    notice: Option<&'static str>,
+) -> Result<Response, PageError> {
+    let rows = segments::all_with_counts(app, &session.user.team_id)
+        .await?
+        .into_iter()
+        .map(|s| SegmentRow {
+            created: format::date(s.created_at),
+            id: s.id,
+            name: s.name,
+            contacts: s.contacts,
+        })
+        .collect();
+    let page = ListPage {
+        shell: Shell::in_section(session, SECTION),
+        tabs: tabs("Segments"),
+        rows,
+        name: name.to_string(),
+        error,
+        notice,
+    };
+    Ok(render(status, &page))
+}
+
+async fn list_page(
+    State(app): State<App>,
+    current: CurrentSession,
+    Query(params): Query<Params>,
+) -> Result<Response, PageError> {
+    let notice = match params.notice.as_deref() {
+        Some("created") => Some("Segment created."),
+        Some("deleted") => Some("Segment deleted."),
+        _ => None,
+    };
+    list_response(&app, &current.session, StatusCode::OK, "", None, notice).await
+}
+
+async fn create(State(app): State<App>, form: CsrfForm) -> Result<Response, PageError> {
+    let session = &form.current.session;
+    require_admin(session)?;
+    let input = NewSegment {
+        name: Some(form.fields.text("name").to_string()),
+        ..NewSegment::default()
+    };
+    match segments::create(&app, &session.user.team_id, input).await {
+        Ok(_) => Ok(Redirect::to(&format!("{LIST}?notice=created")).into_response()),
+        Err(err) => {
+            let err = refusal(err)?;
+            list_response(
+                &app,
+                session,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                form.fields.text("name"),
+                Some(err.message),
+                None,
+            )
+            .await
+        }
+    }
+}
+
+async fn confirm_delete(
+    State(app): State<App>,
+    current: CurrentSession,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let session = &current.session;
+    require_admin(session)?;
+    let segment = segments::find(&app, &session.user.team_id, &id)
+        .await?
+        .ok_or(PageError::NotFound)?;
+    let page = Confirm {
+        shell: Shell::in_section(session, SECTION),
+        tabs: tabs("Segments"),
+        title: format!("Delete the segment “{}”?", segment.name),
+        message: "Its contacts stay; they are only no longer grouped in it.".into(),
+        action: format!("{LIST}/{id}/delete"),
+        back: LIST.into(),
+        button: "Delete segment".into(),
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+async fn delete(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    form: CsrfForm,
+) -> Result<Response, PageError> {
+    let session = &form.current.session;
+    require_admin(session)?;
+    segments::delete(&app, &session.user.team_id, &id).await?;
+    Ok(Redirect::to(&format!("{LIST}?notice=deleted")).into_response())
+}
