@@ -11,6 +11,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod dashboard;
+pub mod delivery;
 pub mod domains;
 pub mod emails;
 pub mod error;
@@ -21,6 +22,7 @@ pub mod queue;
 pub mod serde_util;
 pub mod smtp;
 pub mod store;
+pub mod suppressions;
 pub mod teams;
 
 /// Sending regions, as Resend names them. The first is the default.

@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod domains;
 pub mod emails;
 pub mod openapi;
+pub mod suppressions;
 
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
@@ -17,6 +18,7 @@ fn documented_routes() -> OpenApiRouter<App> {
     OpenApiRouter::with_openapi(openapi::base())
         .merge(api_keys::routes())
         .merge(domains::routes())
+        .merge(suppressions::routes())
 }
 
 /// The API routes and the OpenAPI document describing them.
