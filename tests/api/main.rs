@@ -10,6 +10,7 @@ mod conventions;
 mod dashboard;
 mod dashboard_domains;
 mod delivery;
+mod delivery_crash;
 mod delivery_mime;
 mod dns_server;
 mod domains;
