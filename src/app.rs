@@ -37,6 +37,8 @@ struct Inner {
     request_log: RequestLog,
     key_cache: Mutex<HashMap<String, (AuthKey, Instant)>>,
     http_client: reqwest::Client,
+    /// What deliveries share: DNS, SMTP connections, sending domains' keys.
+    delivery: crate::delivery::Engine,
     /// The address the HTTP server actually bound (port 0 picks one), once started.
     bound: std::sync::OnceLock<SocketAddr>,
 }
@@ -48,6 +50,7 @@ impl App {
         db.migrate().await.context("running database migrations")?;
         let secret_key = load_or_create_secret(&db).await?;
         let http_client = crate::net::outbound_client(&settings)?;
+        let delivery = crate::delivery::Engine::new(&settings)?;
         let app = App(Arc::new(Inner {
             rate_limiter: RateLimiter::new(settings.rate_limit),
             request_log: RequestLog::default(),
@@ -58,6 +61,7 @@ impl App {
             jobs: Notify::new(),
             key_cache: Mutex::new(HashMap::new()),
             http_client,
+            delivery,
             bound: std::sync::OnceLock::new(),
         }));
         Ok(app)
@@ -83,6 +87,9 @@ impl App {
     }
     pub fn http_client(&self) -> &reqwest::Client {
         &self.0.http_client
+    }
+    pub fn delivery(&self) -> &crate::delivery::Engine {
+        &self.0.delivery
     }
 
     /// Base URL for links (no trailing slash): the configured `public_url`, else the address

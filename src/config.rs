@@ -49,6 +49,47 @@ pub struct Settings {
     /// What domains' DNS records point at, and how often they are checked.
     #[serde(default)]
     pub domains: DomainSettings,
+    /// Outbound delivery: retries, timeouts, concurrency.
+    #[serde(default)]
+    pub delivery: DeliverySettings,
+}
+
+/// The `[delivery]` table.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliverySettings {
+    /// Hours after which a recipient that still gets temporary failures is given up on
+    /// (recorded as a transient bounce).
+    pub give_up_after_hours: u64,
+    /// Emails this node delivers at once.
+    pub concurrency: usize,
+    /// Connections at once to one destination host (MX or relay); idle ones are reused.
+    pub connections_per_host: usize,
+    /// Seconds to wait for a TCP connection.
+    pub connect_timeout_secs: u64,
+    /// Seconds to wait for the server's greeting.
+    pub greeting_timeout_secs: u64,
+    /// Seconds to wait for the reply to each command (and for the end of data).
+    pub command_timeout_secs: u64,
+    /// Seconds an idle connection is kept for reuse.
+    pub idle_timeout_secs: u64,
+    /// Name given in EHLO; empty: the mail host (`domains.mail_host`).
+    pub helo_name: String,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        Self {
+            give_up_after_hours: 72,
+            concurrency: 64,
+            connections_per_host: 8,
+            connect_timeout_secs: 30,
+            greeting_timeout_secs: 60,
+            command_timeout_secs: 300,
+            idle_timeout_secs: 30,
+            helo_name: String::new(),
+        }
+    }
 }
 
 /// The `[domains]` table: this installation's mail host and sending IPs (they go into the
@@ -106,6 +147,7 @@ impl Default for Settings {
             log_json: false,
             encryption_key: String::new(),
             domains: DomainSettings::default(),
+            delivery: DeliverySettings::default(),
         }
     }
 }
@@ -224,6 +266,13 @@ impl Settings {
             }
         }
         self.validate_domains()?;
+        let d = &self.delivery;
+        if d.give_up_after_hours == 0 || d.concurrency == 0 || d.connections_per_host == 0 {
+            anyhow::bail!(
+                "delivery.give_up_after_hours, concurrency and connections_per_host must be \
+                 positive"
+            );
+        }
         Ok(())
     }
 

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod dashboard;
+pub mod delivery;
 pub mod domains;
 pub mod emails;
 pub mod error;

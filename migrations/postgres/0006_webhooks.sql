@@ -1,5 +1,4 @@
--- Webhooks: endpoints, their delivery attempts, the fan-out marker on events, and the
--- suppression list inbound feedback writes to. The SQLite file of the same name holds the
+-- Webhooks: endpoints, their delivery attempts and the fan-out marker on events. The SQLite file of the same name holds the
 -- same changes.
 
 CREATE TABLE webhooks (
@@ -41,16 +40,3 @@ UPDATE email_events SET fanned_out = TRUE WHERE type NOT IN ('queued', 'canceled
 CREATE INDEX email_events_fan_out ON email_events (id)
     WHERE NOT fanned_out AND type NOT IN ('queued', 'canceled');
 
--- Addresses a team no longer sends to. origin: bounce, complaint or manual; source_id: the
--- email whose bounce or complaint put the address here.
-CREATE TABLE suppressions (
-    id TEXT PRIMARY KEY,
-    team_id TEXT NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
-    email TEXT NOT NULL,
-    email_normalized TEXT NOT NULL,
-    origin TEXT NOT NULL,
-    source_id TEXT,
-    created_at BIGINT NOT NULL,
-    UNIQUE (team_id, email_normalized)
-);
-CREATE INDEX suppressions_team ON suppressions (team_id, created_at, id);

@@ -12,6 +12,7 @@ pub mod domains;
 pub mod emails;
 pub mod openapi;
 pub mod segments;
+pub mod suppressions;
 pub mod topics;
 pub mod webhooks;
 
@@ -32,6 +33,7 @@ fn documented_routes() -> OpenApiRouter<App> {
         .merge(segments::routes())
         .merge(topics::routes())
         .merge(audiences::routes())
+        .merge(suppressions::routes())
 }
 
 /// The API routes and the OpenAPI document describing them.

@@ -31,6 +31,16 @@ pub struct Dns(TokioResolver);
 impl Dns {
     /// A resolver with an empty cache, so every verification run sees current DNS.
     pub fn from_settings(settings: &Settings) -> anyhow::Result<Dns> {
+        Self::build(settings, 0)
+    }
+
+    /// A resolver that keeps answers for their TTL (delivery looks up the same MX hosts
+    /// over and over).
+    pub fn cached_from_settings(settings: &Settings) -> anyhow::Result<Dns> {
+        Self::build(settings, 4096)
+    }
+
+    fn build(settings: &Settings, cache_size: u64) -> anyhow::Result<Dns> {
         let provider = TokioRuntimeProvider::default();
         let mut builder = if settings.dns_server.is_empty() {
             TokioResolver::builder(provider)?
@@ -46,7 +56,7 @@ impl Dns {
             )
             .with_options(ResolverOpts::default())
         };
-        builder.options_mut().cache_size = 0;
+        builder.options_mut().cache_size = cache_size;
         Ok(Dns(builder.build()?))
     }
 
@@ -95,6 +105,33 @@ impl Dns {
                 RData::MX(mx) => Some((mx.preference, normalize_host(&mx.exchange.to_string()))),
                 _ => None,
             })
+    }
+
+    /// IPv4 then IPv6 addresses of a host.
+    pub async fn ips(&self, name: &str) -> Lookup<std::net::IpAddr> {
+        let v4 = self
+            .lookup(name, RecordType::A)
+            .await
+            .map(|data| match data {
+                RData::A(a) => Some(std::net::IpAddr::V4(a.0)),
+                _ => None,
+            });
+        let v6 = self
+            .lookup(name, RecordType::AAAA)
+            .await
+            .map(|data| match data {
+                RData::AAAA(a) => Some(std::net::IpAddr::V6(a.0)),
+                _ => None,
+            });
+        match (v4, v6) {
+            (Lookup::Found(mut a), Lookup::Found(b)) => {
+                a.extend(b);
+                Lookup::Found(a)
+            }
+            (Lookup::Found(a), _) | (_, Lookup::Found(a)) => Lookup::Found(a),
+            (Lookup::Failed(e), _) | (_, Lookup::Failed(e)) => Lookup::Failed(e),
+            _ => Lookup::Missing,
+        }
     }
 
     pub async fn cname(&self, name: &str) -> Lookup<String> {

@@ -64,6 +64,9 @@ pub struct Accepted {
     pub idempotent: Option<(Claim, String)>,
 }
 
+/// The team and domain a delivery job sends from (its region is the domain's).
+type SendingDomain<'a> = Option<(&'a str, String)>;
+
 /// Rows per multi-row `INSERT` (SQLite allows 32,766 bound values per statement).
 const ROWS_PER_INSERT: usize = 500;
 
@@ -72,7 +75,7 @@ const ROWS_PER_INSERT: usize = 500;
 /// multi-row `INSERT`s: a statement is a round trip, and a group may hold hundreds of emails.
 pub async fn insert_accepted(app: &App, accepted: &[Accepted]) -> AppResult<()> {
     let emails: Vec<&NewEmail> = accepted.iter().flat_map(|a| &a.emails).collect();
-    let jobs: Vec<(NewJob, Millis)> = emails
+    let jobs: Vec<(NewJob, Millis, SendingDomain)> = emails
         .iter()
         .map(|e| {
             let job = NewJob::new(
@@ -81,7 +84,11 @@ pub async fn insert_accepted(app: &App, accepted: &[Accepted]) -> AppResult<()> 
                 e.scheduled_at.unwrap_or(e.created_at),
             )
             .unique_key(job_key(&e.id));
-            (job, e.created_at)
+            let sending_domain = (e.job_kind == super::DELIVER_JOB)
+                .then(|| super::address::Mailbox::parse(&e.from).ok())
+                .flatten()
+                .map(|from| (e.team_id.as_str(), from.domain().to_string()));
+            (job, e.created_at, sending_domain)
         })
         .collect();
     on_db!(app.db(), |pool| {
@@ -139,12 +146,24 @@ pub async fn insert_accepted(app: &App, accepted: &[Accepted]) -> AppResult<()> 
                 "INSERT INTO jobs (id, kind, payload, region, state, run_at, attempts, \
                  max_attempts, unique_key, created_at, updated_at) ",
             )
-            .push_values(chunk, |mut row, (job, created_at)| {
+            .push_values(chunk, |mut row, (job, created_at, sending_domain)| {
                 row.push_bind(new_id())
                     .push_bind(job.kind)
-                    .push_bind(&job.payload)
-                    .push_bind(&job.region)
-                    .push("'queued'")
+                    .push_bind(&job.payload);
+                // A delivery runs in the region (sending pool) of the sending domain.
+                match sending_domain {
+                    Some((team_id, domain)) => {
+                        row.push("(SELECT region FROM domains WHERE team_id = ")
+                            .push_bind_unseparated(*team_id)
+                            .push_unseparated(" AND name = ")
+                            .push_bind_unseparated(domain.as_str())
+                            .push_unseparated(")");
+                    }
+                    None => {
+                        row.push_bind(&job.region);
+                    }
+                }
+                row.push("'queued'")
                     .push_bind(job.run_at)
                     .push("0")
                     .push_bind(job.max_attempts)

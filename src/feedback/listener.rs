@@ -26,7 +26,7 @@ use crate::emails::events::{self, insert_event};
 use crate::on_db;
 use crate::smtp::{Envelope, Limits, Reply, SessionHandler, SmtpServer, Verdict};
 use crate::store::BeginWrite;
-use crate::suppressions::{self, add_in};
+use crate::suppressions;
 
 /// Resend's name for the event of a delay report.
 pub const DELIVERY_DELAYED: &str = "delivery_delayed";
@@ -391,10 +391,10 @@ pub async fn record(
                 at
             )?;
             if let Some(origin) = suppress {
-                add_in!(
+                crate::insert_suppression!(
                     &mut *tx,
                     team_id,
-                    recipient.as_str(),
+                    recipient.to_lowercase(),
                     *origin,
                     Some(email.id.as_str()),
                     now

@@ -170,6 +170,93 @@ pub fn backoff_ms(attempts: i32) -> Millis {
     (30_000i64 * 2i64.pow(exp)).min(3_600_000)
 }
 
+/// Completes several jobs in one statement (one commit for a batch of finished jobs).
+pub async fn complete_many(db: &Db, job_ids: &[String], now: Millis) -> Result<(), sqlx::Error> {
+    if job_ids.is_empty() {
+        return Ok(());
+    }
+    let params: Vec<String> = (0..job_ids.len()).map(|i| format!("${}", i + 2)).collect();
+    let sql = format!(
+        "UPDATE jobs SET state = 'done', locked_by = NULL, locked_until = NULL, updated_at = $1 \
+         WHERE id IN ({})",
+        params.join(", ")
+    );
+    on_db!(db, |pool| {
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(now);
+        for id in job_ids {
+            query = query.bind(id);
+        }
+        query.execute(pool).await.map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// A handler's way to say "run me again at `at`": the job goes back to `queued` without
+/// counting as a failure (the handler keeps its own schedule and decides when to give up).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("retry at {at}: {reason}")]
+pub struct RetryAt {
+    pub at: Millis,
+    pub reason: String,
+}
+
+/// Puts a job back to `queued` for `at`, whatever its attempts.
+pub async fn retry_at(
+    db: &Db,
+    job_id: &str,
+    retry: &RetryAt,
+    now: Millis,
+) -> Result<(), sqlx::Error> {
+    on_db!(db, |pool| sqlx::query(
+        "UPDATE jobs SET state = 'queued', run_at = $2, last_error = $3, locked_by = NULL, \
+         locked_until = NULL, updated_at = $4 WHERE id = $1"
+    )
+    .bind(job_id)
+    .bind(retry.at)
+    .bind(&retry.reason)
+    .bind(now)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Jobs a previous run of this node held when it stopped (crashed) go back to `queued` at
+/// once instead of waiting for their lease to run out. `node` prefixes this node's worker
+/// ids (see [`node_worker_id`]).
+pub async fn release_orphans(db: &Db, node: &str, now: Millis) -> Result<u64, sqlx::Error> {
+    on_db!(db, |pool| sqlx::query(
+        "UPDATE jobs SET state = 'queued', locked_by = NULL, locked_until = NULL, \
+         updated_at = $2 WHERE state = 'running' AND locked_by LIKE $1"
+    )
+    .bind(format!("{node}:%"))
+    .bind(now)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))
+}
+
+/// This node's identity, kept in `<data_dir>/node-id` so a restarted node recognises the
+/// jobs it held (nodes sharing a database need their own data folders).
+pub fn node_id(data_dir: &std::path::Path) -> std::io::Result<String> {
+    let path = data_dir.join("node-id");
+    if let Ok(id) = std::fs::read_to_string(&path) {
+        let id = id.trim();
+        if !id.is_empty() {
+            return Ok(id.to_string());
+        }
+    }
+    std::fs::create_dir_all(data_dir)?;
+    let id = format!("node-{}", &new_id()[24..]);
+    std::fs::write(&path, &id)?;
+    Ok(id)
+}
+
+/// A worker id of `node`.
+pub fn node_worker_id(node: &str) -> String {
+    format!("{node}:{}", &new_id()[24..])
+}
+
 /// Records a failed attempt: back to `queued` after a backoff, or `dead` when out of attempts.
 pub async fn fail(db: &Db, job: &Job, error: &str, now: Millis) -> Result<(), sqlx::Error> {
     let dead = job.attempts >= job.max_attempts;

@@ -1,14 +1,22 @@
 //! Workers: one loop per job kind, woken when work is enqueued on this node and otherwise
 //! polling, so jobs enqueued by other nodes (PostgreSQL) or due later are picked up too.
+//!
+//! Each loop runs up to [`concurrency`] jobs of its kind at once. It claims a batch when
+//! enough slots are free (a claim is a write, so claiming one job at a time would cost a
+//! commit per job), and the jobs that finish are marked done together.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use super::{Job, claim_in_regions, complete, fail, new_worker_id};
+use super::{
+    Job, RetryAt, claim_in_regions, complete_many, fail, new_worker_id, node_id, node_worker_id,
+    release_orphans, retry_at,
+};
 use crate::app::App;
 
 pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;
@@ -37,11 +45,58 @@ pub fn handlers() -> Vec<(&'static str, Handler)> {
             crate::webhooks::delivery::DELIVERY_JOB,
             Arc::new(|app, job| Box::pin(crate::webhooks::delivery::run_job(app, job))),
         ),
+        (
+            crate::emails::DELIVER_JOB,
+            Arc::new(|app, job| Box::pin(crate::delivery::job::run_job(app, job))),
+        ),
     ]
 }
 
 const POLL: Duration = Duration::from_millis(500);
-const BATCH: i64 = 32;
+
+/// Jobs of `kind` this node runs at once.
+pub fn concurrency(app: &App, kind: &str) -> usize {
+    if kind == crate::emails::DELIVER_JOB {
+        app.settings().delivery.concurrency
+    } else {
+        app.settings().workers
+    }
+    .max(1)
+}
+
+async fn claim(app: &App, kind: &str, worker_id: &str, limit: usize) -> anyhow::Result<Vec<Job>> {
+    // Only work of the regions (sending pools) this node serves.
+    let regions = Some(app.settings().regions.as_slice());
+    let now = app.now_ms();
+    Ok(claim_in_regions(app.db(), kind, worker_id, now, limit as i64, regions).await?)
+}
+
+/// Records how finished jobs went: done (all in one statement), retried when the handler
+/// asked for it ([`RetryAt`]), or failed with the queue's backoff.
+async fn finish(
+    app: &App,
+    kind: &str,
+    results: Vec<(Job, anyhow::Result<()>)>,
+) -> anyhow::Result<()> {
+    let now = app.now_ms();
+    let mut done = Vec::with_capacity(results.len());
+    for (job, result) in results {
+        match result {
+            Ok(()) => done.push(job.id),
+            Err(err) => match err.downcast_ref::<RetryAt>() {
+                Some(retry) => retry_at(app.db(), &job.id, retry, now).await?,
+                None => {
+                    tracing::warn!(job_id = %job.id, kind, error = %err, "job failed");
+                    fail(app.db(), &job, &format!("{err:#}"), now).await?;
+                }
+            },
+        }
+    }
+    for chunk in done.chunks(500) {
+        complete_many(app.db(), chunk, now).await?;
+    }
+    Ok(())
+}
 
 /// Runs every due job of `kind` once; returns how many ran. Tests call this to drain the
 /// queue deterministically.
@@ -53,45 +108,116 @@ pub async fn run_due(
 ) -> anyhow::Result<usize> {
     let mut ran = 0;
     loop {
-        // Only work of the regions (sending pools) this node serves.
-        let regions = Some(app.settings().regions.as_slice());
-        let jobs =
-            claim_in_regions(app.db(), kind, worker_id, app.now_ms(), BATCH, regions).await?;
+        let jobs = claim(app, kind, worker_id, concurrency(app, kind)).await?;
         if jobs.is_empty() {
             return Ok(ran);
         }
-        for job in &jobs {
-            ran += 1;
-            match handler(app, job).await {
-                Ok(()) => complete(app.db(), &job.id, app.now_ms()).await?,
-                Err(err) => {
-                    tracing::warn!(job_id = %job.id, kind, error = %err, "job failed");
-                    fail(app.db(), job, &format!("{err:#}"), app.now_ms()).await?;
-                }
-            }
-        }
+        ran += jobs.len();
+        let results = futures::future::join_all(jobs.iter().map(|job| handler(app, job))).await;
+        finish(app, kind, jobs.into_iter().zip(results).collect()).await?;
     }
 }
 
 pub fn spawn_all(app: &App, shutdown: CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
+    let node = match node_id(&app.settings().data_dir) {
+        Ok(node) => Some(node),
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot keep a node id; crashed jobs wait for their lease");
+            None
+        }
+    };
+    let orphans_released = Arc::new(tokio::sync::OnceCell::new());
     handlers()
         .into_iter()
         .map(|(kind, handler)| {
             let app = app.clone();
             let shutdown = shutdown.clone();
+            let node = node.clone();
+            let orphans_released = orphans_released.clone();
             tokio::spawn(async move {
-                let worker_id = new_worker_id();
-                loop {
-                    if let Err(err) = run_due(&app, kind, &handler, &worker_id).await {
-                        tracing::error!(kind, error = %err, "worker loop error");
+                let worker_id = match &node {
+                    Some(node) => {
+                        orphans_released
+                            .get_or_init(|| async {
+                                match release_orphans(app.db(), node, app.now_ms()).await {
+                                    Ok(0) => {}
+                                    Ok(n) => {
+                                        tracing::info!(jobs = n, "resumed jobs of the last run")
+                                    }
+                                    Err(err) => tracing::warn!(error = %err, "cannot resume jobs"),
+                                }
+                            })
+                            .await;
+                        node_worker_id(node)
                     }
-                    tokio::select! {
-                        _ = shutdown.cancelled() => return,
-                        _ = app.jobs_notified() => {}
-                        _ = tokio::time::sleep(POLL) => {}
-                    }
-                }
+                    None => new_worker_id(),
+                };
+                run_kind(app, kind, handler, worker_id, shutdown).await
             })
         })
         .collect()
+}
+
+/// The loop of one kind: claims while slots are free, runs each job in its own task.
+async fn run_kind(
+    app: App,
+    kind: &'static str,
+    handler: Handler,
+    worker_id: String,
+    shutdown: CancellationToken,
+) {
+    let limit = concurrency(&app, kind);
+    // Below this many free slots, wait for more to free up before claiming again.
+    let batch = (limit / 4).max(1);
+    let slots = Arc::new(Semaphore::new(limit));
+    let freed = Arc::new(Notify::new());
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(Job, anyhow::Result<()>)>();
+    let finisher = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            let mut results = Vec::new();
+            while done_rx.recv_many(&mut results, 1024).await > 0 {
+                let batch = std::mem::take(&mut results);
+                if let Err(err) = finish(&app, kind, batch).await {
+                    tracing::error!(kind, error = %err, "cannot record finished jobs");
+                }
+            }
+        })
+    };
+    loop {
+        let free = slots.available_permits();
+        let mut full_claim = false;
+        if free >= batch || free == limit {
+            match claim(&app, kind, &worker_id, free).await {
+                Ok(jobs) => {
+                    full_claim = !jobs.is_empty() && jobs.len() == free;
+                    for job in jobs {
+                        let permit = slots.clone().acquire_owned().await.expect("never closed");
+                        let (app, handler, done, freed) =
+                            (app.clone(), handler.clone(), done_tx.clone(), freed.clone());
+                        tokio::spawn(async move {
+                            let result = handler(&app, &job).await;
+                            let _ = done.send((job, result));
+                            drop(permit);
+                            freed.notify_one();
+                        });
+                    }
+                }
+                Err(err) => tracing::error!(kind, error = %err, "worker loop error"),
+            }
+        }
+        if full_claim {
+            continue; // there may be more due right now
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = app.jobs_notified() => {}
+            _ = freed.notified() => {}
+            _ = tokio::time::sleep(POLL) => {}
+        }
+    }
+    // Let running jobs finish (within the time `Running::stop` allows) and record them.
+    let _ = slots.acquire_many(limit as u32).await;
+    drop(done_tx);
+    let _ = finisher.await;
 }

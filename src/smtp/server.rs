@@ -5,7 +5,9 @@
 //! messages to a [`SessionHandler`]. Herald uses it for its inbound feedback listener and, via
 //! [`super::sink`], as the recipient's mail server in tests and benchmarks.
 //!
-//! Not yet: STARTTLS and AUTH (both answered 502, not advertised).
+//! AUTH (PLAIN and LOGIN) is offered when [`Limits::offer_auth`] is set; the handler's
+//! [`SessionHandler::auth`] checks the credentials. Not yet: STARTTLS (answered 502, not
+//! advertised).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -49,6 +51,8 @@ pub struct Limits {
     /// How long to wait for the next piece of message content.
     pub data_timeout: Duration,
     pub bare_line_endings: BareLineEndings,
+    /// Advertise AUTH PLAIN and LOGIN (the handler decides who gets in).
+    pub offer_auth: bool,
 }
 
 impl Default for Limits {
@@ -62,6 +66,7 @@ impl Default for Limits {
             command_timeout: Duration::from_secs(300),
             data_timeout: Duration::from_secs(180),
             bare_line_endings: BareLineEndings::Normalize,
+            offer_auth: false,
         }
     }
 }
@@ -80,6 +85,8 @@ pub struct Envelope {
     pub declared_size: usize,
     /// The client asked for SMTPUTF8.
     pub smtputf8: bool,
+    /// The user name the client authenticated as (AUTH), if it did.
+    pub authenticated: Option<String>,
 }
 
 /// What the handler wants the server to do at a step of the session.
@@ -104,6 +111,23 @@ pub trait SessionHandler: Send + Sync + 'static {
     /// A client connected (before the greeting).
     fn connect(&self, _peer: SocketAddr) -> impl Future<Output = Verdict> + Send {
         async { Verdict::Accept }
+    }
+
+    /// AUTH: the credentials a client gave. `Accept` logs it in (235); the default refuses
+    /// everyone (535).
+    fn auth(
+        &self,
+        _envelope: &Envelope,
+        _username: &str,
+        _password: &str,
+    ) -> impl Future<Output = Verdict> + Send {
+        async {
+            Verdict::Reply(Reply::new(
+                535,
+                "5.7.8",
+                "Authentication credentials invalid",
+            ))
+        }
     }
 
     /// MAIL FROM: `envelope.mail_from` is the proposed sender, no recipients yet.

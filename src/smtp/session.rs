@@ -6,10 +6,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use smtp_proto::request::receiver::{
     BdatReceiver, DataReceiver, DummyDataReceiver, DummyLineReceiver, RequestReceiver,
 };
-use smtp_proto::{Error as ParseError, MAIL_SMTPUTF8, MailFrom, Request};
+use smtp_proto::{AUTH_LOGIN, AUTH_PLAIN, Error as ParseError, MAIL_SMTPUTF8, MailFrom, Request};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
@@ -52,6 +54,7 @@ pub(super) async fn run<H: SessionHandler>(
             rcpt_to: Vec::new(),
             declared_size: 0,
             smtputf8: false,
+            authenticated: None,
         },
         in_transaction: false,
         bdat_started: false,
@@ -87,7 +90,16 @@ enum State {
         receiver: DummyDataReceiver,
         reply: Reply,
     },
+    /// An AUTH exchange waits for the client's next (base64) line.
+    AuthLine {
+        mechanism: u64,
+        username: Option<String>,
+        line: Vec<u8>,
+    },
 }
+
+/// Longest AUTH response line accepted.
+const MAX_AUTH_LINE: usize = 4096;
 
 impl State {
     fn command() -> Self {
@@ -271,6 +283,28 @@ impl<H: SessionHandler, S: AsyncRead + AsyncWrite + Unpin + Send> Session<H, S> 
                         Flow::Continue
                     }
                 }
+                State::AuthLine { line, .. } => {
+                    let mut complete = false;
+                    for &byte in bytes.by_ref() {
+                        line.push(byte);
+                        if byte == b'\n' {
+                            complete = true;
+                            break;
+                        }
+                    }
+                    if !complete && line.len() <= MAX_AUTH_LINE {
+                        return Flow::Continue;
+                    }
+                    let State::AuthLine {
+                        mechanism,
+                        username,
+                        line,
+                    } = std::mem::replace(&mut self.state, State::command())
+                    else {
+                        unreachable!()
+                    };
+                    self.auth_line(mechanism, username, line).await
+                }
                 State::Discard { receiver, reply } => {
                     if !receiver.ingest(&mut bytes) {
                         return Flow::Continue;
@@ -293,7 +327,7 @@ impl<H: SessionHandler, S: AsyncRead + AsyncWrite + Unpin + Send> Session<H, S> 
             Request::Ehlo { host } => {
                 self.reset_transaction();
                 self.envelope.helo = host;
-                let lines = [
+                let mut lines = vec![
                     format!("{} Hello {}", self.limits.hostname, self.envelope.helo),
                     "PIPELINING".to_string(),
                     format!("SIZE {}", self.limits.max_message_size),
@@ -302,6 +336,9 @@ impl<H: SessionHandler, S: AsyncRead + AsyncWrite + Unpin + Send> Session<H, S> 
                     "ENHANCEDSTATUSCODES".to_string(),
                     "CHUNKING".to_string(),
                 ];
+                if self.limits.offer_auth {
+                    lines.push("AUTH PLAIN LOGIN".to_string());
+                }
                 self.reply(Reply::plain(250, lines.join("\n")));
                 Flow::Continue
             }
@@ -331,6 +368,10 @@ impl<H: SessionHandler, S: AsyncRead + AsyncWrite + Unpin + Send> Session<H, S> 
                 self.reply(Reply::new(221, "2.0.0", "Bye"));
                 Flow::Close
             }
+            Request::Auth {
+                mechanism,
+                initial_response,
+            } if self.limits.offer_auth => self.auth(mechanism, initial_response).await,
             Request::Vrfy { .. } | Request::Expn { .. } => {
                 self.refuse(Reply::new(502, "5.5.1", "VRFY and EXPN are disabled"))
             }
@@ -389,6 +430,84 @@ impl<H: SessionHandler, S: AsyncRead + AsyncWrite + Unpin + Send> Session<H, S> 
             return Flow::Close;
         }
         Flow::Continue
+    }
+
+    /// AUTH PLAIN / LOGIN, with or without an initial response.
+    async fn auth(&mut self, mechanism: u64, initial: String) -> Flow {
+        if self.envelope.helo.is_empty() {
+            return self.refuse(Reply::new(503, "5.5.1", "Send EHLO first"));
+        }
+        if self.in_transaction || self.envelope.authenticated.is_some() {
+            return self.refuse(Reply::new(503, "5.5.1", "AUTH not allowed now"));
+        }
+        if mechanism != AUTH_PLAIN && mechanism != AUTH_LOGIN {
+            return self.refuse(Reply::new(504, "5.5.4", "Unrecognized authentication type"));
+        }
+        let initial = initial.trim();
+        if initial.is_empty() {
+            let prompt = if mechanism == AUTH_LOGIN {
+                "VXNlcm5hbWU6" // "Username:"
+            } else {
+                ""
+            };
+            self.reply(Reply::plain(334, prompt));
+            self.state = State::AuthLine {
+                mechanism,
+                username: None,
+                line: Vec::new(),
+            };
+            return Flow::Continue;
+        }
+        let line = format!("{initial}\r\n").into_bytes();
+        self.auth_line(mechanism, None, line).await
+    }
+
+    /// One client line of an AUTH exchange.
+    async fn auth_line(&mut self, mechanism: u64, username: Option<String>, line: Vec<u8>) -> Flow {
+        let text = String::from_utf8_lossy(&line).trim().to_string();
+        if text == "*" {
+            return self.refuse(Reply::new(501, "5.0.0", "Authentication canceled"));
+        }
+        let Ok(decoded) = BASE64.decode(text.as_bytes()) else {
+            return self.refuse(Reply::new(501, "5.5.2", "Invalid base64 data"));
+        };
+        let decoded = String::from_utf8_lossy(&decoded).into_owned();
+        let (user, password) = match (mechanism, username) {
+            (AUTH_LOGIN, None) => {
+                self.reply(Reply::plain(334, "UGFzc3dvcmQ6")); // "Password:"
+                self.state = State::AuthLine {
+                    mechanism,
+                    username: Some(decoded),
+                    line: Vec::new(),
+                };
+                return Flow::Continue;
+            }
+            (AUTH_LOGIN, Some(user)) => (user, decoded),
+            // PLAIN: authorization id, NUL, user, NUL, password.
+            _ => {
+                let mut parts = decoded.split('\0');
+                let _authorization = parts.next();
+                match (parts.next(), parts.next()) {
+                    (Some(user), Some(password)) => (user.to_string(), password.to_string()),
+                    _ => {
+                        return self.refuse(Reply::new(501, "5.5.2", "Malformed AUTH PLAIN data"));
+                    }
+                }
+            }
+        };
+        let verdict = self.handler.auth(&self.envelope, &user, &password).await;
+        let reply = match verdict {
+            Verdict::Accept => Reply::new(235, "2.7.0", "Authentication successful"),
+            Verdict::Reply(reply) => reply,
+            Verdict::Disconnect | Verdict::DisconnectMidData => return Flow::Close,
+        };
+        if reply.is_positive() {
+            self.envelope.authenticated = Some(user);
+            self.reply(reply);
+            Flow::Continue
+        } else {
+            self.refuse(reply)
+        }
     }
 
     async fn mail(&mut self, from: MailFrom<String>) -> Flow {

@@ -2,7 +2,8 @@
 //!
 //! It runs the real [`SmtpServer`] on `127.0.0.1:0`, records what it receives and can be
 //! told, globally or per recipient pattern, to refuse (4xx/5xx), to drop the connection at
-//! a given stage, or to be slow.
+//! a given stage, or to be slow. With [`SinkOptions::credentials`] it plays a relay that
+//! requires AUTH.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -124,6 +125,8 @@ pub struct SinkOptions {
     /// Keep each message's envelope and bytes; `false` only counts (for benchmarks).
     pub keep_messages: bool,
     pub limits: Limits,
+    /// User and password a client must AUTH with before MAIL (a relay); `None`: no AUTH.
+    pub credentials: Option<(String, String)>,
 }
 
 impl Default for SinkOptions {
@@ -135,6 +138,7 @@ impl Default for SinkOptions {
                 max_connections: 1024,
                 ..Limits::default()
             },
+            credentials: None,
         }
     }
 }
@@ -148,6 +152,7 @@ pub struct Sink {
 
 struct SinkState {
     keep_messages: bool,
+    credentials: Option<(String, String)>,
     rules: Mutex<Vec<Rule>>,
     delay: Mutex<Duration>,
     messages: Mutex<Vec<ReceivedMessage>>,
@@ -162,9 +167,11 @@ impl Sink {
         Self::start_with(SinkOptions::default()).await
     }
 
-    pub async fn start_with(options: SinkOptions) -> std::io::Result<Sink> {
+    pub async fn start_with(mut options: SinkOptions) -> std::io::Result<Sink> {
+        options.limits.offer_auth |= options.credentials.is_some();
         let state = Arc::new(SinkState {
             keep_messages: options.keep_messages,
+            credentials: options.credentials.clone(),
             rules: Mutex::new(Vec::new()),
             delay: Mutex::new(Duration::ZERO),
             messages: Mutex::new(Vec::new()),
@@ -300,7 +307,21 @@ impl SessionHandler for SinkHandler {
         self.decide(&[Stage::Connect], std::iter::empty()).await
     }
 
-    async fn mail_from(&self, _envelope: &Envelope) -> Verdict {
+    async fn auth(&self, _envelope: &Envelope, username: &str, password: &str) -> Verdict {
+        match &self.state.credentials {
+            Some((user, pass)) if user == username && pass == password => Verdict::Accept,
+            _ => Verdict::Reply(Reply::new(
+                535,
+                "5.7.8",
+                "Authentication credentials invalid",
+            )),
+        }
+    }
+
+    async fn mail_from(&self, envelope: &Envelope) -> Verdict {
+        if self.state.credentials.is_some() && envelope.authenticated.is_none() {
+            return Verdict::Reply(Reply::new(530, "5.7.0", "Authentication required"));
+        }
         self.decide(&[Stage::Mail], std::iter::empty()).await
     }
 

@@ -1,67 +1,277 @@
-//! The team's suppression list: addresses Herald no longer sends to. This is the minimal part
-//! inbound feedback needs (adding an address); the `/suppressions` API and the checks before
-//! sending come with outbound delivery.
+//! A team's suppression list: addresses Herald does not send to. Delivery adds an address
+//! when its server refuses it for good (origin `bounce`), the feedback listener when its
+//! owner complains (`complaint`), users through the API (`manual`). Delivery checks the list
+//! before each send and records `suppressed` instead of sending.
+//!
+//! Addresses are compared lower-case (domains are case-insensitive; local parts are in
+//! practice).
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use sqlx::FromRow;
 
 use crate::app::App;
-use crate::error::AppResult;
+use crate::emails::address::Mailbox;
+use crate::error::{AppError, AppResult};
+use crate::http::pagination::{ListResponse, Page};
 use crate::on_db;
+use crate::store::BeginWrite;
 
 pub const BOUNCE: &str = "bounce";
 pub const COMPLAINT: &str = "complaint";
 pub const MANUAL: &str = "manual";
+pub const ORIGINS: &[&str] = &[BOUNCE, COMPLAINT, MANUAL];
 
-/// The form addresses are compared in: trimmed and lowercased.
-pub fn normalize(email: &str) -> String {
-    email.trim().to_lowercase()
+/// Most addresses in one batch request.
+pub const MAX_BATCH: usize = 100;
+
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct Suppression {
+    pub id: String,
+    pub email: String,
+    pub origin: String,
+    pub source_id: Option<String>,
+    pub created_at: i64,
 }
 
-/// Adds an address inside the caller's transaction (any executor, either backend); an address
-/// already on the list keeps its first entry:
-/// `add_in!(executor, team_id, email, origin, source_id: Option<&str>, now)`.
-macro_rules! add_in {
-    ($executor:expr, $team_id:expr, $email:expr, $origin:expr, $source_id:expr, $now:expr) => {{
-        let email: &str = $email;
+const COLUMNS: &str = "id, email, origin, source_id, created_at";
+
+/// Adds an address inside the caller's transaction unless the team already suppresses it
+/// (then the first entry, and its origin, stay):
+/// `insert_suppression!(executor, team_id, email, origin, source_id: Option<&str>, at)`.
+/// `email` must be [`normalize`]d.
+#[macro_export]
+macro_rules! insert_suppression {
+    ($executor:expr, $team_id:expr, $email:expr, $origin:expr, $source_id:expr, $at:expr) => {
         sqlx::query(
-            "INSERT INTO suppressions (id, team_id, email, email_normalized, origin, source_id, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (team_id, email_normalized) DO NOTHING",
+            "INSERT INTO suppressions (id, team_id, email, origin, source_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (team_id, email) DO NOTHING",
         )
         .bind($crate::store::new_id())
         .bind($team_id)
-        .bind(email.trim())
-        .bind($crate::suppressions::normalize(email))
+        .bind($email)
         .bind($origin)
         .bind($source_id)
-        .bind($now)
+        .bind($at)
         .execute($executor)
         .await
         .map(|r| r.rows_affected())
-    }};
+    };
 }
-pub(crate) use add_in;
 
-/// Adds an address on its own; returns false when it was on the list already.
+/// The form an address is stored and compared in.
+pub fn normalize(email: &str) -> AppResult<String> {
+    let mailbox = Mailbox::parse(email).map_err(|why| {
+        AppError::validation(format!(
+            "Invalid email address `{email}` ({why}). It needs to follow the \
+             `email@example.com` format."
+        ))
+    })?;
+    Ok(mailbox.email.to_lowercase())
+}
+
+fn not_found() -> AppError {
+    AppError::not_found("Suppression not found")
+}
+
+fn check_origin(origin: &str) -> AppResult<()> {
+    if ORIGINS.contains(&origin) {
+        Ok(())
+    } else {
+        Err(AppError::validation(
+            "The `origin` must be one of `bounce`, `complaint` or `manual`.",
+        ))
+    }
+}
+
+/// Adds the addresses (already suppressed ones keep their entry) and returns their
+/// entries, in the order given.
+pub async fn add_many(
+    app: &App,
+    team_id: &str,
+    emails: &[String],
+    origin: &str,
+    source_id: Option<&str>,
+) -> AppResult<Vec<Suppression>> {
+    check_origin(origin)?;
+    let emails = emails
+        .iter()
+        .map(|e| normalize(e))
+        .collect::<AppResult<Vec<_>>>()?;
+    let now = app.now_ms();
+    on_db!(app.db(), |pool| async {
+        let mut tx = pool.begin_write().await?;
+        for email in &emails {
+            insert_suppression!(&mut *tx, team_id, email, origin, source_id, now)?;
+        }
+        tx.commit().await
+    }
+    .await)?;
+    let found = find(app, team_id, &emails).await?;
+    Ok(emails
+        .iter()
+        .filter_map(|email| found.get(email).cloned())
+        .collect())
+}
+
 pub async fn add(
     app: &App,
     team_id: &str,
     email: &str,
     origin: &str,
     source_id: Option<&str>,
-) -> AppResult<bool> {
-    let now = app.now_ms();
-    let added = on_db!(app.db(), |pool| add_in!(
-        pool, team_id, email, origin, source_id, now
-    ))?;
-    Ok(added == 1)
+) -> AppResult<Suppression> {
+    add_many(app, team_id, &[email.to_string()], origin, source_id)
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::internal("the suppression was not stored"))
 }
 
-/// Whether `email` is on the team's list.
-pub async fn contains(app: &App, team_id: &str, email: &str) -> AppResult<bool> {
-    let found: Option<String> = on_db!(app.db(), |pool| sqlx::query_scalar(
-        "SELECT origin FROM suppressions WHERE team_id = $1 AND email_normalized = $2"
+/// The team's entries for these (normalized) addresses, by address.
+pub async fn find(
+    app: &App,
+    team_id: &str,
+    emails: &[String],
+) -> AppResult<HashMap<String, Suppression>> {
+    if emails.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let params: Vec<String> = (0..emails.len()).map(|i| format!("${}", i + 2)).collect();
+    let sql = format!(
+        "SELECT {COLUMNS} FROM suppressions WHERE team_id = $1 AND email IN ({})",
+        params.join(", ")
+    );
+    let rows = on_db!(app.db(), |pool| {
+        let mut query =
+            sqlx::query_as::<_, Suppression>(sqlx::AssertSqlSafe(sql.clone())).bind(team_id);
+        for email in emails {
+            query = query.bind(email);
+        }
+        query.fetch_all(pool).await
+    })?;
+    Ok(rows.into_iter().map(|s| (s.email.clone(), s)).collect())
+}
+
+pub async fn list(
+    app: &App,
+    team_id: &str,
+    origin: Option<&str>,
+    page: &Page,
+) -> AppResult<ListResponse<Suppression>> {
+    if let Some(origin) = origin {
+        check_origin(origin)?;
+    }
+    let filter = if origin.is_some() {
+        "origin = $3"
+    } else {
+        "TRUE"
+    };
+    let sql = page.sql(COLUMNS, "suppressions", filter);
+    let rows = on_db!(app.db(), |pool| {
+        let mut query = sqlx::query_as::<_, Suppression>(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(team_id)
+            .bind(page.cursor_id());
+        if let Some(origin) = origin {
+            query = query.bind(origin);
+        }
+        query.fetch_all(pool).await
+    })?;
+    Ok(page.finish(rows))
+}
+
+/// `key` is an entry's id or its address.
+fn by_key(key: &str) -> AppResult<(&'static str, String)> {
+    if key.contains('@') {
+        Ok(("email", normalize(key).map_err(|_| not_found())?))
+    } else if uuid::Uuid::parse_str(key).is_ok() {
+        Ok(("id", key.to_string()))
+    } else {
+        Err(AppError::invalid_parameter(
+            "The `suppression` must be a suppression id (a UUID) or an email address.",
+        ))
+    }
+}
+
+pub async fn get(app: &App, team_id: &str, key: &str) -> AppResult<Suppression> {
+    let (column, value) = by_key(key)?;
+    let sql = format!("SELECT {COLUMNS} FROM suppressions WHERE team_id = $1 AND {column} = $2");
+    let row = on_db!(app.db(), |pool| sqlx::query_as::<_, Suppression>(
+        sqlx::AssertSqlSafe(sql.clone())
     )
     .bind(team_id)
-    .bind(normalize(email))
+    .bind(&value)
+    .fetch_optional(pool)
+    .await)?;
+    row.ok_or_else(not_found)
+}
+
+/// Removes one entry; returns it.
+pub async fn remove(app: &App, team_id: &str, key: &str) -> AppResult<Suppression> {
+    let entry = get(app, team_id, key).await?;
+    remove_ids(app, team_id, std::slice::from_ref(&entry.id)).await?;
+    Ok(entry)
+}
+
+/// Removes the entries with these ids (or, with `by_email`, these addresses); returns the
+/// ids removed, in the order given. Unknown ones are skipped.
+pub async fn remove_many(
+    app: &App,
+    team_id: &str,
+    keys: &[String],
+    by_email: bool,
+) -> AppResult<Vec<String>> {
+    let ids: Vec<String> = if by_email {
+        let emails = keys
+            .iter()
+            .map(|e| normalize(e))
+            .collect::<AppResult<Vec<_>>>()?;
+        let found = find(app, team_id, &emails).await?;
+        emails
+            .iter()
+            .filter_map(|e| found.get(e).map(|s| s.id.clone()))
+            .collect()
+    } else {
+        for id in keys {
+            if uuid::Uuid::parse_str(id).is_err() {
+                return Err(AppError::validation(format!(
+                    "`{id}` is not a suppression id (a UUID)."
+                )));
+            }
+        }
+        keys.to_vec()
+    };
+    let removed = remove_ids(app, team_id, &ids).await?;
+    Ok(ids.into_iter().filter(|id| removed.contains(id)).collect())
+}
+
+async fn remove_ids(app: &App, team_id: &str, ids: &[String]) -> AppResult<Vec<String>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let params: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
+    let sql = format!(
+        "DELETE FROM suppressions WHERE team_id = $1 AND id IN ({}) RETURNING id",
+        params.join(", ")
+    );
+    let removed = on_db!(app.db(), |pool| {
+        let mut query =
+            sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql.clone())).bind(team_id);
+        for id in ids {
+            query = query.bind(id);
+        }
+        query.fetch_all(pool).await
+    })?;
+    Ok(removed)
+}
+
+/// Whether the team suppresses `email` (compared lower-case).
+pub async fn contains(app: &App, team_id: &str, email: &str) -> AppResult<bool> {
+    let found: Option<String> = on_db!(app.db(), |pool| sqlx::query_scalar(
+        "SELECT id FROM suppressions WHERE team_id = $1 AND email = $2"
+    )
+    .bind(team_id)
+    .bind(email.trim().to_lowercase())
     .fetch_optional(pool)
     .await)?;
     Ok(found.is_some())

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use hickory_server::Server;
-use hickory_server::proto::rr::rdata::{CNAME, MX, SOA, TXT};
+use hickory_server::proto::rr::rdata::{A, CNAME, MX, SOA, TXT};
 use hickory_server::proto::rr::{LowerName, Name, RData, Record, RecordType, RrKey};
 use hickory_server::store::in_memory::InMemoryZoneHandler;
 use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneType};
@@ -101,6 +101,11 @@ impl TestDns {
     pub async fn add_mx(&self, owner: &str, preference: u16, exchange: &str) {
         self.add(owner, RData::MX(MX::new(preference, name(exchange))))
             .await;
+    }
+
+    /// An IPv4 address record.
+    pub async fn add_a(&self, owner: &str, ip: std::net::Ipv4Addr) {
+        self.add(owner, RData::A(A(ip))).await;
     }
 
     pub async fn add_cname(&self, owner: &str, target: &str) {

@@ -489,10 +489,8 @@ async fn real_recipients_need_a_verified_domain() {
     let id = id_of(&app.post("/emails", email).await);
     let (kind, state, _) = job_of(&app, &id).await;
     assert_eq!(kind, herald::emails::DELIVER_JOB);
-    assert_eq!(state, "queued");
-    // No delivery handler yet: the job waits; the email stays queued.
-    app.run_pending_jobs().await;
-    assert_eq!(job_of(&app, &id).await.1, "queued");
+    assert!(state == "queued" || state == "running", "{state}");
+    // What delivery then does is tested in delivery.rs.
     app.stop().await;
 }
 

@@ -20,22 +20,32 @@ const TOTAL: usize = 300;
 const CONCURRENCY: usize = 16;
 const KILL_AFTER: usize = 100;
 
-struct Server {
-    child: Child,
-    base: String,
+pub struct Server {
+    pub child: Child,
+    pub base: String,
     /// The first start prints the API key.
-    key: Option<String>,
+    pub key: Option<String>,
     _stdout: Lines<BufReader<ChildStdout>>,
 }
 
 /// Starts `herald serve`; a `first` start also prints the API key, after the dashboard line.
 async fn start(data_dir: &std::path::Path, database_url: &str, first: bool) -> Server {
+    start_with(data_dir, database_url, first, "").await
+}
+
+/// [`start`] with more configuration (TOML lines before any table).
+pub async fn start_with(
+    data_dir: &std::path::Path,
+    database_url: &str,
+    first: bool,
+    extra_config: &str,
+) -> Server {
     // PostgreSQL needs an encryption key; HERALD_ENCRYPTION_KEY is not read from the
     // environment, so it goes in a configuration file.
     let config = data_dir.join("herald.toml");
     std::fs::write(
         &config,
-        format!("encryption_key = \"{}\"\n", "ab".repeat(32)),
+        format!("encryption_key = \"{}\"\n{extra_config}", "ab".repeat(32)),
     )
     .unwrap();
     let mut cmd = Command::new(data_dir.join("herald"));

@@ -102,7 +102,7 @@ async fn events(app: &TestApp, email_id: &str) -> Vec<(String, Option<String>, V
 /// The origin and source of a suppressed address of the first team.
 async fn suppression(app: &TestApp, email: &str) -> Option<(String, Option<String>)> {
     on_db!(app.app.db(), |pool| sqlx::query_as(
-        "SELECT origin, source_id FROM suppressions WHERE email_normalized = $1"
+        "SELECT origin, source_id FROM suppressions WHERE email = $1"
     )
     .bind(email.to_lowercase())
     .fetch_optional(pool)

@@ -100,6 +100,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         data_dir: dir.path().to_path_buf(),
         rate_limit: options.rate_limit,
         allow_private_urls: options.allow_private_urls,
+        // Tests never use the network: DNS goes to a closed local port unless a test points
+        // it at its own server, so deliveries to real-looking domains fail fast, locally.
+        dns_server: "127.0.0.1:9".to_string(),
         ..Settings::default()
     };
     let mut pg_database = None;

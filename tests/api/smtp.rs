@@ -44,6 +44,7 @@ async fn small_sink(limits: Limits) -> Sink {
     Sink::start_with(SinkOptions {
         keep_messages: true,
         limits,
+        ..SinkOptions::default()
     })
     .await
     .unwrap()

@@ -1,0 +1,514 @@
+//! The SMTP client side of delivery, on mail-send: connecting (with timeouts on the connect
+//! and the greeting, which mail-send does not bound by itself), EHLO, STARTTLS, AUTH, one
+//! transaction with a reply per recipient, and a pool that reuses connections and caps the
+//! connections to each destination host.
+//!
+//! TLS: with [`TlsPolicy::Opportunistic`] STARTTLS is used when the server offers it, with
+//! any certificate (as MTAs do: most MX certificates do not match the MX name), and a
+//! failed handshake falls back to plain text. With [`TlsPolicy::Enforced`] the server must
+//! offer STARTTLS and present a certificate valid for its name, or nothing is sent. Relays
+//! get STARTTLS with certificate checks when they offer it (see [`TlsPolicy::Relay`]).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mail_send::smtp::message::Parameters;
+use mail_send::{Credentials, SmtpClient};
+use parking_lot::Mutex;
+use smtp_proto::{EXT_START_TLS, EhloResponse, Response};
+use tokio::io::{AsyncRead, AsyncWrite, BufStream};
+use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_rustls::TlsConnector;
+
+use crate::config::DeliverySettings;
+
+/// A connection's byte stream: plain or TLS, buffered.
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TlsPolicy {
+    Opportunistic,
+    Enforced,
+    /// TLS from the first byte (a relay on port 465, `smtps://`).
+    Implicit,
+    /// A relay (`smtp://`): STARTTLS with a valid certificate when offered (credentials
+    /// go over it), plain text when not (a relay on the local network).
+    Relay,
+}
+
+impl TlsPolicy {
+    /// The domain's `tls` setting.
+    pub fn from_setting(value: &str) -> TlsPolicy {
+        if value == "enforced" {
+            TlsPolicy::Enforced
+        } else {
+            TlsPolicy::Opportunistic
+        }
+    }
+}
+
+/// Why an attempt did not get a reply for a recipient, or the reply it got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The SMTP reply code, when the server answered.
+    pub code: Option<u16>,
+    /// The enhanced status code, when given.
+    pub status: Option<[u16; 3]>,
+    /// The reply text or the connection error.
+    pub message: String,
+}
+
+impl Diagnostic {
+    fn from_response(response: &Response<String>) -> Diagnostic {
+        let status = (response.esc[0] != 0).then(|| response.esc.map(u16::from));
+        Diagnostic {
+            code: Some(response.code),
+            status,
+            message: response
+                .message
+                .replace(['\r', '\n'], " ")
+                .trim()
+                .to_string(),
+        }
+    }
+
+    pub fn error(message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            code: None,
+            status: None,
+            message: message.into(),
+        }
+    }
+
+    /// As bounce reports write it: `smtp; 550 5.1.1 No such user`.
+    pub fn diagnostic_code(&self) -> String {
+        let mut out = String::from("smtp;");
+        if let Some(code) = self.code {
+            out.push_str(&format!(" {code}"));
+        }
+        if let Some([a, b, c]) = self.status {
+            out.push_str(&format!(" {a}.{b}.{c}"));
+        }
+        out.push(' ');
+        out.push_str(&self.message);
+        out
+    }
+}
+
+/// The outcome of one attempt for one recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// The server took the message (the reply to the end of data).
+    Accepted(Diagnostic),
+    /// 4xx, or no answer (connection failure, timeout): try again later.
+    Temporary(Diagnostic),
+    /// 5xx: do not try again.
+    Permanent(Diagnostic),
+}
+
+impl Verdict {
+    fn from_reply(response: &Response<String>) -> Verdict {
+        let diagnostic = Diagnostic::from_response(response);
+        match response.code {
+            200..=399 => Verdict::Accepted(diagnostic),
+            500..=599 => Verdict::Permanent(diagnostic),
+            _ => Verdict::Temporary(diagnostic),
+        }
+    }
+
+    fn from_error(err: &mail_send::Error) -> Verdict {
+        match err {
+            mail_send::Error::UnexpectedReply(r) | mail_send::Error::AuthenticationFailed(r) => {
+                Verdict::from_reply(r)
+            }
+            other => Verdict::Temporary(Diagnostic::error(other.to_string())),
+        }
+    }
+}
+
+/// How to reach a destination.
+#[derive(Clone)]
+pub struct ConnectOptions {
+    pub tls: TlsPolicy,
+    /// Name given in EHLO.
+    pub helo: String,
+    pub credentials: Option<(String, String)>,
+}
+
+/// One message for one destination.
+pub struct Envelope<'a> {
+    pub mail_from: &'a str,
+    pub recipients: &'a [String],
+    pub message: &'a [u8],
+}
+
+struct Connection {
+    client: SmtpClient<Box<dyn Io>>,
+    tls: bool,
+    last_used: Instant,
+}
+
+/// Connections and per-host limits, shared by every delivery of this node.
+pub struct Pool {
+    settings: DeliverySettings,
+    /// Certificates are checked (enforced TLS, relays).
+    verifying: TlsConnector,
+    /// Any certificate is accepted (opportunistic TLS).
+    lenient: TlsConnector,
+    hosts: Mutex<HashMap<String, Slot>>,
+    last_sweep: Mutex<Instant>,
+}
+
+struct Slot {
+    permits: Arc<Semaphore>,
+    idle: Vec<Connection>,
+}
+
+impl Pool {
+    pub fn new(settings: &DeliverySettings) -> anyhow::Result<Pool> {
+        let connector = |lenient| {
+            mail_send::smtp::tls::build_tls_connector(lenient).map_err(|e| anyhow::anyhow!(e))
+        };
+        Ok(Pool {
+            settings: settings.clone(),
+            verifying: connector(false)?,
+            lenient: connector(true)?,
+            hosts: Mutex::new(HashMap::new()),
+            last_sweep: Mutex::new(Instant::now()),
+        })
+    }
+
+    fn timeout(&self, secs: u64) -> Duration {
+        Duration::from_secs(secs.max(1))
+    }
+
+    /// Waits for a free connection slot to `host` (a pool key such as `mx.example.com:25`).
+    async fn permit(&self, host: &str) -> OwnedSemaphorePermit {
+        let permits = {
+            let mut hosts = self.hosts.lock();
+            let slot = hosts.entry(host.to_string()).or_insert_with(|| Slot {
+                permits: Arc::new(Semaphore::new(self.settings.connections_per_host)),
+                idle: Vec::new(),
+            });
+            slot.permits.clone()
+        };
+        permits.acquire_owned().await.expect("never closed")
+    }
+
+    /// An idle connection to `host` usable under `tls`, if one is fresh enough.
+    fn take_idle(&self, host: &str, tls: TlsPolicy) -> Option<Connection> {
+        let max_idle = self.timeout(self.settings.idle_timeout_secs);
+        let mut hosts = self.hosts.lock();
+        let slot = hosts.get_mut(host)?;
+        slot.idle.retain(|c| c.last_used.elapsed() < max_idle);
+        let at = slot
+            .idle
+            .iter()
+            .rposition(|c| c.tls || tls != TlsPolicy::Enforced)?;
+        Some(slot.idle.swap_remove(at))
+    }
+
+    fn give_back(&self, host: &str, mut connection: Connection) {
+        connection.last_used = Instant::now();
+        let max_idle = self.timeout(self.settings.idle_timeout_secs);
+        let mut hosts = self.hosts.lock();
+        if let Some(slot) = hosts.get_mut(host) {
+            slot.idle.push(connection);
+        }
+        // Now and then drop idle connections nobody came back for, and hosts not in use.
+        let mut last_sweep = self.last_sweep.lock();
+        if last_sweep.elapsed() > max_idle {
+            *last_sweep = Instant::now();
+            let limit = self.settings.connections_per_host;
+            hosts.retain(|_, slot| {
+                slot.idle.retain(|c| c.last_used.elapsed() < max_idle);
+                !slot.idle.is_empty() || slot.permits.available_permits() < limit
+            });
+        }
+    }
+
+    /// Delivers `envelope` to the first of `hosts` that answers (port `port` on each of
+    /// their addresses, in order). Returns one verdict per recipient.
+    pub async fn deliver(
+        &self,
+        hosts: &[(String, Vec<SocketAddr>)],
+        options: &ConnectOptions,
+        envelope: &Envelope<'_>,
+    ) -> Vec<Verdict> {
+        let mut last_error = Diagnostic::error("no host to deliver to");
+        for (name, addrs) in hosts {
+            let Some(first) = addrs.first() else { continue };
+            let key = format!("{name}:{}", first.port());
+            let _permit = self.permit(&key).await;
+            // A reused connection may have been closed by the server meanwhile: if it fails
+            // before the message was sent, try once more on a new connection.
+            if let Some(mut connection) = self.take_idle(&key, options.tls) {
+                match transaction(&mut connection.client, envelope).await {
+                    Attempt::Done(verdicts, reusable) => {
+                        if reusable {
+                            self.give_back(&key, connection);
+                        }
+                        return verdicts;
+                    }
+                    Attempt::Stale => {}
+                }
+            }
+            match self.connect(name, addrs, options).await {
+                Ok(mut connection) => {
+                    let (verdicts, reusable) =
+                        match transaction(&mut connection.client, envelope).await {
+                            Attempt::Done(verdicts, reusable) => (verdicts, reusable),
+                            Attempt::Stale => (
+                                temporary_for_all(envelope, "the connection closed at MAIL FROM"),
+                                false,
+                            ),
+                        };
+                    if reusable {
+                        self.give_back(&key, connection);
+                    }
+                    return verdicts;
+                }
+                // Next host (a lower-priority MX).
+                Err(diagnostic) => last_error = diagnostic,
+            }
+        }
+        vec![Verdict::Temporary(last_error); envelope.recipients.len()]
+    }
+
+    /// Connects to the first address of `addrs` that answers.
+    async fn connect(
+        &self,
+        name: &str,
+        addrs: &[SocketAddr],
+        options: &ConnectOptions,
+    ) -> Result<Connection, Diagnostic> {
+        let mut last_error = Diagnostic::error(format!("{name} has no address"));
+        for addr in addrs {
+            match self.connect_addr(name, *addr, options, true).await {
+                Ok(connection) => return Ok(connection),
+                // Opportunistic TLS failed: the same server in plain text.
+                Err(ConnectError::TlsFailed(_)) if options.tls == TlsPolicy::Opportunistic => {
+                    match self.connect_addr(name, *addr, options, false).await {
+                        Ok(connection) => return Ok(connection),
+                        Err(err) => last_error = err.into_diagnostic(name, *addr),
+                    }
+                }
+                Err(err) => last_error = err.into_diagnostic(name, *addr),
+            }
+        }
+        Err(last_error)
+    }
+
+    async fn connect_addr(
+        &self,
+        name: &str,
+        addr: SocketAddr,
+        options: &ConnectOptions,
+        try_tls: bool,
+    ) -> Result<Connection, ConnectError> {
+        let stream = tokio::time::timeout(
+            self.timeout(self.settings.connect_timeout_secs),
+            TcpStream::connect(addr),
+        )
+        .await
+        .map_err(|_| ConnectError::Other("connection timed out".into()))?
+        .map_err(|e| ConnectError::Other(format!("cannot connect: {e}")))?;
+        let _ = stream.set_nodelay(true);
+        let mut client = SmtpClient {
+            stream,
+            timeout: self.timeout(self.settings.command_timeout_secs),
+        };
+        if options.tls == TlsPolicy::Implicit {
+            let mut client = client
+                .into_tls(&self.verifying, name)
+                .await
+                .map_err(|e| ConnectError::TlsFailed(e.to_string()))?;
+            self.greeting(&mut client).await?;
+            let ehlo = hello(&mut client, &options.helo).await?;
+            return self.finish(boxed(client), &ehlo, true, options).await;
+        }
+        self.greeting(&mut client).await?;
+        let ehlo = hello(&mut client, &options.helo).await?;
+        let offers_tls = ehlo.has_capability(EXT_START_TLS);
+        if offers_tls && try_tls {
+            let connector = match options.tls {
+                TlsPolicy::Opportunistic => &self.lenient,
+                _ => &self.verifying,
+            };
+            let mut client = client
+                .start_tls(connector, name)
+                .await
+                .map_err(|e| ConnectError::TlsFailed(e.to_string()))?;
+            let ehlo = hello(&mut client, &options.helo).await?;
+            return self.finish(boxed(client), &ehlo, true, options).await;
+        }
+        if options.tls == TlsPolicy::Enforced {
+            return Err(ConnectError::Other(
+                "the server does not offer STARTTLS and the domain enforces TLS".into(),
+            ));
+        }
+        self.finish(boxed(client), &ehlo, false, options).await
+    }
+
+    async fn greeting<T: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        client: &mut SmtpClient<T>,
+    ) -> Result<(), ConnectError> {
+        let greeting = tokio::time::timeout(
+            self.timeout(self.settings.greeting_timeout_secs),
+            client.read(),
+        )
+        .await
+        .map_err(|_| ConnectError::Other("no greeting from the server".into()))?
+        .map_err(|e| ConnectError::Other(format!("reading the greeting: {e}")))?;
+        if !greeting.is_positive_completion() {
+            return Err(ConnectError::Reply(greeting));
+        }
+        Ok(())
+    }
+
+    async fn finish(
+        &self,
+        mut client: SmtpClient<Box<dyn Io>>,
+        ehlo: &EhloResponse<String>,
+        tls: bool,
+        options: &ConnectOptions,
+    ) -> Result<Connection, ConnectError> {
+        if let Some((user, password)) = &options.credentials {
+            let credentials = Credentials::new(user.as_str(), password.as_str());
+            client
+                .authenticate(&credentials, ehlo)
+                .await
+                .map_err(|e| match e {
+                    mail_send::Error::AuthenticationFailed(r)
+                    | mail_send::Error::UnexpectedReply(r) => ConnectError::Reply(r),
+                    other => ConnectError::Other(format!("authentication: {other}")),
+                })?;
+        }
+        Ok(Connection {
+            client,
+            tls,
+            last_used: Instant::now(),
+        })
+    }
+}
+
+enum ConnectError {
+    TlsFailed(String),
+    Reply(Response<String>),
+    Other(String),
+}
+
+impl ConnectError {
+    /// Connection-level failures are never final for the recipients: they are retried.
+    fn into_diagnostic(self, name: &str, addr: SocketAddr) -> Diagnostic {
+        match self {
+            ConnectError::Reply(r) => {
+                let mut d = Diagnostic::from_response(&r);
+                d.message = format!("{name} [{}]: {}", addr.ip(), d.message);
+                d
+            }
+            ConnectError::TlsFailed(e) => {
+                Diagnostic::error(format!("{name} [{}]: TLS failed: {e}", addr.ip()))
+            }
+            ConnectError::Other(e) => Diagnostic::error(format!("{name} [{}]: {e}", addr.ip())),
+        }
+    }
+}
+
+fn boxed<T: Io + 'static>(client: SmtpClient<T>) -> SmtpClient<Box<dyn Io>> {
+    SmtpClient {
+        stream: Box::new(BufStream::new(client.stream)),
+        timeout: client.timeout,
+    }
+}
+
+/// EHLO, or HELO for the rare server that refuses EHLO.
+async fn hello<T: AsyncRead + AsyncWrite + Unpin>(
+    client: &mut SmtpClient<T>,
+    helo: &str,
+) -> Result<EhloResponse<String>, ConnectError> {
+    match client.ehlo(helo).await {
+        Ok(ehlo) => Ok(ehlo),
+        Err(mail_send::Error::UnexpectedReply(reply)) if reply.code >= 500 => {
+            let reply = client
+                .cmd(format!("HELO {helo}\r\n"))
+                .await
+                .map_err(|e| ConnectError::Other(format!("HELO: {e}")))?;
+            if !reply.is_positive_completion() {
+                return Err(ConnectError::Reply(reply));
+            }
+            Ok(EhloResponse::default())
+        }
+        Err(mail_send::Error::UnexpectedReply(reply)) => Err(ConnectError::Reply(reply)),
+        Err(e) => Err(ConnectError::Other(format!("EHLO: {e}"))),
+    }
+}
+
+enum Attempt {
+    /// Verdicts, and whether the connection can carry another message.
+    Done(Vec<Verdict>, bool),
+    /// The connection failed before anything was accepted (a reused connection the server
+    /// had closed).
+    Stale,
+}
+
+fn temporary_for_all(envelope: &Envelope<'_>, why: &str) -> Vec<Verdict> {
+    vec![Verdict::Temporary(Diagnostic::error(why)); envelope.recipients.len()]
+}
+
+/// MAIL, RCPT for each recipient, DATA.
+async fn transaction(client: &mut SmtpClient<Box<dyn Io>>, envelope: &Envelope<'_>) -> Attempt {
+    let params = Parameters::default();
+    if let Err(err) = client.mail_from(envelope.mail_from, &params).await {
+        return match err {
+            mail_send::Error::UnexpectedReply(reply) => {
+                let verdict = Verdict::from_reply(&reply);
+                let reusable = client.rset().await.is_ok();
+                Attempt::Done(vec![verdict; envelope.recipients.len()], reusable)
+            }
+            _ => Attempt::Stale,
+        };
+    }
+    let mut verdicts = Vec::with_capacity(envelope.recipients.len());
+    let mut accepted = Vec::new();
+    for (i, rcpt) in envelope.recipients.iter().enumerate() {
+        match client.rcpt_to(rcpt, &params).await {
+            Ok(()) => {
+                accepted.push(i);
+                verdicts.push(Verdict::Temporary(Diagnostic::error("not sent")));
+            }
+            Err(mail_send::Error::UnexpectedReply(reply)) => {
+                verdicts.push(Verdict::from_reply(&reply))
+            }
+            Err(err) => {
+                let verdict = Verdict::from_error(&err);
+                verdicts.resize(envelope.recipients.len(), verdict);
+                return Attempt::Done(verdicts, false);
+            }
+        }
+    }
+    if accepted.is_empty() {
+        let reusable = client.rset().await.is_ok();
+        return Attempt::Done(verdicts, reusable);
+    }
+    // mail-send ends the data with CRLF . CRLF; the message's own final CRLF is part of it.
+    let message = envelope
+        .message
+        .strip_suffix(b"\r\n")
+        .unwrap_or(envelope.message);
+    let (verdict, reusable) = match client.data(message).await {
+        Ok(reply) => (Verdict::from_reply(&reply), true),
+        Err(mail_send::Error::UnexpectedReply(reply)) => (Verdict::from_reply(&reply), true),
+        // The connection broke during DATA: the server may or may not have the message.
+        Err(err) => (Verdict::from_error(&err), false),
+    };
+    for i in accepted {
+        verdicts[i] = verdict.clone();
+    }
+    Attempt::Done(verdicts, reusable)
+}

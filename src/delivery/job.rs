@@ -1,0 +1,540 @@
+//! The `deliver_email` job: one run is one delivery attempt of one email.
+//!
+//! 1. Recipients (`to`, `cc`, `bcc`, each address once) already in a final state in
+//!    `delivery_recipients` are skipped: a job run again after a crash does not send twice
+//!    to those it had recorded.
+//! 2. Addresses on the team's suppression list get `suppressed` and are not sent to;
+//!    Resend's test addresses get their simulated outcome.
+//! 3. The message is built and DKIM-signed once, then sent as one envelope per recipient
+//!    domain (all domains at once), from `bounces+<token>@<return-path domain>` (see
+//!    [`super::verp`]).
+//! 4. Outcomes, per recipient: 2xx → `sent`, `delivered`. 5xx (or a domain that accepts
+//!    no mail) → `sent`, `bounced` (Permanent), and the address is suppressed. 4xx or no
+//!    answer → `sent`, `delivery_delayed` (once), and the job runs again on the schedule
+//!    below; when `delivery.give_up_after_hours` (72 by default) have passed since the
+//!    email was due, → `bounced` (Transient). The email's `last_event` follows.
+//!
+//! Retry schedule after the n-th failed attempt: 1 min, 5 min, 15 min, 30 min, 1 h, 2 h,
+//! 4 h, then every 8 h; the last retry happens at the give-up time.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::FromRow;
+
+use super::client::{ConnectOptions, Diagnostic, Envelope, TlsPolicy, Verdict};
+use super::mime::{self, Attachment, Outgoing};
+use super::record::{self, EmailOutcome, RecipientOutcome};
+use super::route::{self, Route};
+use super::{SendingDomain, verp};
+use crate::app::App;
+use crate::clock::Millis;
+use crate::emails::address::Mailbox;
+use crate::emails::{events, test_recipients};
+use crate::on_db;
+use crate::queue::{Job, RetryAt};
+
+const MINUTE: Millis = 60_000;
+
+/// When to try again after the `attempt`-th failed attempt.
+pub fn retry_delay(attempt: i32) -> Millis {
+    const SCHEDULE: &[Millis] = &[1, 5, 15, 30, 60, 120, 240];
+    let minutes = SCHEDULE
+        .get(attempt.max(1) as usize - 1)
+        .copied()
+        .unwrap_or(480);
+    minutes * MINUTE
+}
+
+#[derive(Deserialize)]
+struct Payload {
+    email_id: String,
+}
+
+#[derive(FromRow)]
+struct EmailRow {
+    team_id: String,
+    from_address: String,
+    to_addresses: String,
+    cc_addresses: String,
+    bcc_addresses: String,
+    reply_to: String,
+    subject: String,
+    html: Option<String>,
+    text: Option<String>,
+    headers: String,
+    message_id: String,
+    created_at: i64,
+    scheduled_at: Option<i64>,
+    last_event: String,
+}
+
+/// One address to deliver to.
+#[derive(Debug, Clone)]
+struct Recipient {
+    /// As given (domain lower-case): used in RCPT TO.
+    address: String,
+    /// Lower-case: the key of its state.
+    key: String,
+    domain: String,
+    /// Position in `to ++ cc ++ bcc` (for the VERP token).
+    index: usize,
+}
+
+pub async fn run_job(app: &App, job: &Job) -> anyhow::Result<()> {
+    let Payload { email_id } = job.payload()?;
+    let row = on_db!(app.db(), |pool| sqlx::query_as::<_, EmailRow>(
+        "SELECT team_id, from_address, to_addresses, cc_addresses, bcc_addresses, reply_to, \
+         subject, html, text, headers, message_id, created_at, scheduled_at, last_event \
+         FROM emails WHERE id = $1"
+    )
+    .bind(&email_id)
+    .fetch_optional(pool)
+    .await)?;
+    let Some(email) = row else { return Ok(()) };
+    if email.last_event == events::CANCELED {
+        return Ok(());
+    }
+    let states = recipient_states(app, &email_id).await?;
+    let pending: Vec<Recipient> = recipients(&email)?
+        .into_iter()
+        .filter(|r| states.get(&r.key).is_none_or(|s| !record::is_final(s)))
+        .collect();
+    if pending.is_empty() {
+        return Ok(());
+    }
+
+    let now = app.now_ms();
+    let mut outcomes: Vec<(Recipient, Decision)> = Vec::new();
+    let mut to_send = Vec::new();
+    let keys: Vec<String> = pending.iter().map(|r| r.key.clone()).collect();
+    let suppressed = crate::suppressions::find(app, &email.team_id, &keys).await?;
+    for r in pending {
+        if let Some(entry) = suppressed.get(&r.key) {
+            let decision = Decision::Suppressed(entry.origin.clone());
+            outcomes.push((r, decision));
+        } else if let Some(simulated) = test_recipients::outcome(&r.key) {
+            outcomes.push((r, Decision::Simulated(simulated)));
+        } else {
+            to_send.push(r);
+        }
+    }
+    if !to_send.is_empty() {
+        outcomes.extend(send(app, &email_id, &email, to_send).await?);
+    }
+
+    // Give up on what keeps failing temporarily once the time is up.
+    let due = email.scheduled_at.unwrap_or(email.created_at);
+    let give_up_at = due + app.settings().delivery.give_up_after_hours as i64 * 60 * MINUTE;
+    let mut retry = false;
+    for (_, decision) in &mut outcomes {
+        if let Decision::Verdict(Verdict::Temporary(diagnostic)) = decision {
+            if now >= give_up_at {
+                *decision = Decision::GaveUp(diagnostic.clone());
+            } else {
+                retry = true;
+            }
+        }
+    }
+
+    let outcome = EmailOutcome {
+        email_id: email_id.clone(),
+        team_id: email.team_id.clone(),
+        at: now,
+        recipients: outcomes
+            .iter()
+            .map(|(r, d)| recipient_outcome(app, r, d, states.get(&r.key).map(String::as_str)))
+            .collect(),
+    };
+    app.delivery().recorder.record(app, outcome).await?;
+    if retry {
+        let at = (now + retry_delay(job.attempts)).min(give_up_at);
+        return Err(RetryAt {
+            at,
+            reason: "some recipients' servers did not accept the email yet".into(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// What this attempt decided for a recipient.
+#[derive(Debug, Clone)]
+enum Decision {
+    Verdict(Verdict),
+    /// Still failing temporarily when the time to give up came.
+    GaveUp(Diagnostic),
+    /// On the suppression list (with the entry's origin).
+    Suppressed(String),
+    Simulated(test_recipients::Outcome),
+    /// Cannot be sent at all (the sending domain is gone, the message cannot be built).
+    Failed(String),
+}
+
+async fn recipient_states(app: &App, email_id: &str) -> anyhow::Result<HashMap<String, String>> {
+    let rows: Vec<(String, String)> = on_db!(app.db(), |pool| sqlx::query_as(
+        "SELECT recipient, state FROM delivery_recipients WHERE email_id = $1"
+    )
+    .bind(email_id)
+    .fetch_all(pool)
+    .await)?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Every address of `to`, `cc`, `bcc` once, in that order.
+fn recipients(email: &EmailRow) -> anyhow::Result<Vec<Recipient>> {
+    let mut out: Vec<Recipient> = Vec::new();
+    let mut index = 0;
+    for list in [
+        &email.to_addresses,
+        &email.cc_addresses,
+        &email.bcc_addresses,
+    ] {
+        for text in serde_json::from_str::<Vec<String>>(list)? {
+            let here = index;
+            index += 1;
+            let Ok(mailbox) = Mailbox::parse(&text) else {
+                continue;
+            };
+            let key = mailbox.email.to_lowercase();
+            if out.iter().any(|r| r.key == key) {
+                continue;
+            }
+            out.push(Recipient {
+                domain: mailbox.domain().to_string(),
+                address: mailbox.email,
+                key,
+                index: here,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Builds, signs and sends the message to `recipients`, one envelope per domain.
+async fn send(
+    app: &App,
+    email_id: &str,
+    email: &EmailRow,
+    recipients: Vec<Recipient>,
+) -> anyhow::Result<Vec<(Recipient, Decision)>> {
+    let fail_all = |recipients: Vec<Recipient>, why: String| {
+        recipients
+            .into_iter()
+            .map(|r| (r, Decision::Failed(why.clone())))
+            .collect()
+    };
+    let sender_domain = Mailbox::parse(&email.from_address)
+        .map(|m| m.domain().to_string())
+        .unwrap_or_default();
+    let engine = app.delivery();
+    let Some(domain) = engine
+        .sending_domain(app, &email.team_id, &sender_domain)
+        .await?
+    else {
+        let why = format!("the sending domain {sender_domain} no longer exists");
+        return Ok(fail_all(recipients, why));
+    };
+    let message = match build_message(app, email_id, email, &domain).await? {
+        Ok(message) => message,
+        Err(why) => return Ok(fail_all(recipients, why)),
+    };
+
+    let mut by_domain: BTreeMap<String, Vec<Recipient>> = BTreeMap::new();
+    for r in recipients {
+        by_domain.entry(r.domain.clone()).or_default().push(r);
+    }
+    let envelopes = by_domain.into_values().map(|group| {
+        let (message, domain) = (&message, &domain);
+        async move {
+            let decisions = deliver_envelope(app, email_id, domain, &group, message).await;
+            group.into_iter().zip(decisions).collect::<Vec<_>>()
+        }
+    });
+    Ok(futures::future::join_all(envelopes)
+        .await
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
+/// The signed message bytes, or why it cannot be built.
+async fn build_message(
+    app: &App,
+    email_id: &str,
+    email: &EmailRow,
+    domain: &SendingDomain,
+) -> anyhow::Result<Result<Vec<u8>, String>> {
+    let attachments = on_db!(app.db(), |pool| sqlx::query_as::<_, Attachment>(
+        "SELECT filename, content_type, content_id, content FROM email_attachments \
+         WHERE email_id = $1 ORDER BY position"
+    )
+    .bind(email_id)
+    .fetch_all(pool)
+    .await)?;
+    let headers: Vec<serde_json::Value> = serde_json::from_str(&email.headers)?;
+    let list = |text: &str| serde_json::from_str::<Vec<String>>(text);
+    let outgoing = Outgoing {
+        from: email.from_address.clone(),
+        to: list(&email.to_addresses)?,
+        cc: list(&email.cc_addresses)?,
+        reply_to: list(&email.reply_to)?,
+        subject: email.subject.clone(),
+        html: email.html.clone(),
+        text: email.text.clone(),
+        headers: headers
+            .iter()
+            .map(|h| {
+                let field = |name: &str| h[name].as_str().unwrap_or_default().to_string();
+                (field("name"), field("value"))
+            })
+            .collect(),
+        message_id: email.message_id.clone(),
+        date_ms: email.scheduled_at.unwrap_or(email.created_at),
+        attachments,
+    };
+    let message = match mime::compose(&outgoing, &mime::random_seed()) {
+        Ok(message) => message,
+        Err(err) => return Ok(Err(format!("the message cannot be built: {err}"))),
+    };
+    Ok(Ok(match &domain.signer {
+        Some(signer) => signer.signed(&message)?,
+        None => message,
+    }))
+}
+
+/// Sends one envelope (the recipients of one domain); a verdict per recipient.
+async fn deliver_envelope(
+    app: &App,
+    email_id: &str,
+    domain: &SendingDomain,
+    recipients: &[Recipient],
+    message: &[u8],
+) -> Vec<Decision> {
+    let all = |verdict: Verdict| vec![Decision::Verdict(verdict); recipients.len()];
+    let engine = app.delivery();
+    let settings = app.settings();
+    let mut tls = TlsPolicy::from_setting(&domain.tls);
+    let (hosts, credentials) = match &engine.relay {
+        Some(relay) => match relay.addrs().await {
+            Ok(addrs) => {
+                if relay.implicit_tls {
+                    tls = TlsPolicy::Implicit;
+                } else if tls != TlsPolicy::Enforced {
+                    tls = TlsPolicy::Relay;
+                }
+                (vec![(relay.host.clone(), addrs)], relay.credentials.clone())
+            }
+            Err(why) => return all(Verdict::Temporary(Diagnostic::error(why))),
+        },
+        None => match route::lookup(&engine.dns, &recipients[0].domain).await {
+            Route::Hosts(hosts) => {
+                let hosts = hosts
+                    .into_iter()
+                    .map(|h| {
+                        let addrs = h
+                            .addrs
+                            .iter()
+                            .map(|ip| SocketAddr::new(*ip, settings.mx_port))
+                            .collect();
+                        (h.name, addrs)
+                    })
+                    .collect();
+                (hosts, None)
+            }
+            Route::NullMx => {
+                return all(Verdict::Permanent(Diagnostic {
+                    code: Some(556),
+                    status: Some([5, 1, 10]),
+                    message: format!(
+                        "{} does not accept mail (null MX record)",
+                        recipients[0].domain
+                    ),
+                }));
+            }
+            Route::NoSuchDomain => {
+                return all(Verdict::Permanent(Diagnostic {
+                    code: Some(550),
+                    status: Some([5, 1, 2]),
+                    message: format!(
+                        "{} has no mail server (no MX or address records)",
+                        recipients[0].domain
+                    ),
+                }));
+            }
+            Route::TempFail(why) => {
+                return all(Verdict::Temporary(Diagnostic::error(format!(
+                    "DNS look-up of {} failed: {why}",
+                    recipients[0].domain
+                ))));
+            }
+        },
+    };
+    let single = (recipients.len() == 1).then(|| recipients[0].index);
+    let Some(mail_from) =
+        verp::return_path(app.secret_key(), email_id, single, &domain.return_domain)
+    else {
+        return all(Verdict::Temporary(Diagnostic::error("no return path")));
+    };
+    let addresses: Vec<String> = recipients.iter().map(|r| r.address.clone()).collect();
+    let options = ConnectOptions {
+        tls,
+        helo: helo_name(app),
+        credentials,
+    };
+    let envelope = Envelope {
+        mail_from: &mail_from,
+        recipients: &addresses,
+        message,
+    };
+    engine
+        .pool
+        .deliver(&hosts, &options, &envelope)
+        .await
+        .into_iter()
+        .map(Decision::Verdict)
+        .collect()
+}
+
+/// The EHLO name: configured, else the mail host (an address literal in brackets).
+fn helo_name(app: &App) -> String {
+    let settings = app.settings();
+    let name = match settings.delivery.helo_name.trim() {
+        "" => settings.mail_host(),
+        name => name.to_string(),
+    };
+    match name.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => format!("[{ip}]"),
+        Ok(std::net::IpAddr::V6(ip)) => format!("[IPv6:{ip}]"),
+        Err(_) => name,
+    }
+}
+
+/// Resend's bounce sub-type from the enhanced status code.
+fn bounce_sub_type(diagnostic: &Diagnostic) -> &'static str {
+    match diagnostic.status {
+        Some([_, 2, 2]) => "MailboxFull",
+        Some([_, 2, 3]) | Some([_, 3, 4]) => "MessageTooLarge",
+        Some([_, 7, _]) | Some([_, 6, _]) => "ContentRejected",
+        _ => "General",
+    }
+}
+
+/// The events and new state for a recipient, given its state before this attempt.
+fn recipient_outcome(
+    app: &App,
+    r: &Recipient,
+    decision: &Decision,
+    before: Option<&str>,
+) -> RecipientOutcome {
+    let first = before.is_none();
+    let sent = || first.then(|| (events::SENT, "{}".to_string()));
+    let bounce = |kind: &str, diagnostic: &Diagnostic, message: String| {
+        json!({"bounce": {
+            "type": kind,
+            "subType": bounce_sub_type(diagnostic),
+            "message": message,
+            "diagnosticCode": [diagnostic.diagnostic_code()],
+        }})
+        .to_string()
+    };
+    let mut outcome = RecipientOutcome {
+        recipient: r.key.clone(),
+        state: record::DEFERRED,
+        events: Vec::new(),
+        response: None,
+        suppress: false,
+    };
+    match decision {
+        Decision::Verdict(Verdict::Accepted(reply)) => {
+            outcome.state = record::DELIVERED;
+            outcome.events.extend(sent());
+            outcome.events.push((events::DELIVERED, "{}".to_string()));
+            outcome.response = Some(reply.diagnostic_code());
+        }
+        Decision::Verdict(Verdict::Temporary(diagnostic)) => {
+            outcome.events.extend(sent());
+            if before != Some(record::DEFERRED) {
+                let data = json!({"delay": {
+                    "message": "The recipient's mail server did not accept the email yet; \
+                                Herald keeps trying.",
+                    "diagnosticCode": [diagnostic.diagnostic_code()],
+                }});
+                outcome
+                    .events
+                    .push((events::DELIVERY_DELAYED, data.to_string()));
+            }
+            outcome.response = Some(diagnostic.diagnostic_code());
+        }
+        Decision::Verdict(Verdict::Permanent(diagnostic)) => {
+            outcome.state = record::BOUNCED;
+            outcome.suppress = true;
+            outcome.events.extend(sent());
+            let message = "The recipient's mail server refused the email permanently; the \
+                           address was added to the suppression list."
+                .to_string();
+            let data = bounce("Permanent", diagnostic, message);
+            outcome.events.push((events::BOUNCED, data));
+            outcome.response = Some(diagnostic.diagnostic_code());
+        }
+        Decision::GaveUp(diagnostic) => {
+            outcome.state = record::BOUNCED;
+            outcome.events.extend(sent());
+            let hours = app.settings().delivery.give_up_after_hours;
+            let message = format!(
+                "The recipient's mail server did not accept the email within {hours} hours; \
+                 Herald stopped trying."
+            );
+            let data = bounce("Transient", diagnostic, message);
+            outcome.events.push((events::BOUNCED, data));
+            outcome.response = Some(diagnostic.diagnostic_code());
+        }
+        Decision::Suppressed(origin) => {
+            outcome.state = record::SUPPRESSED;
+            let reason = match origin.as_str() {
+                crate::suppressions::BOUNCE => "previous_bounce",
+                crate::suppressions::COMPLAINT => "previous_complaint",
+                other => other,
+            };
+            let data = json!({"suppressed": {
+                "type": "OnAccountSuppressionList",
+                "reason": reason,
+                "message": "The address is on the team's suppression list; the email was not \
+                            sent to it.",
+                "diagnosticCode": [],
+            }});
+            outcome.events.push((events::SUPPRESSED, data.to_string()));
+        }
+        Decision::Simulated(simulated) => {
+            outcome.state = match simulated {
+                test_recipients::Outcome::Bounced => record::BOUNCED,
+                test_recipients::Outcome::Suppressed => record::SUPPRESSED,
+                _ => record::DELIVERED,
+            };
+            for (kind, data) in test_recipients::events_for(*simulated, &r.key) {
+                outcome.events.push((kind, data.to_string()));
+            }
+        }
+        Decision::Failed(why) => {
+            outcome.state = record::FAILED;
+            let data = json!({"failed": {"reason": why}});
+            outcome.events.push((events::FAILED, data.to_string()));
+            outcome.response = Some(why.clone());
+        }
+    }
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_schedule() {
+        let minutes: Vec<Millis> = (1..=9).map(|n| retry_delay(n) / MINUTE).collect();
+        assert_eq!(minutes, vec![1, 5, 15, 30, 60, 120, 240, 480, 480]);
+        assert_eq!(retry_delay(0), MINUTE);
+    }
+}

@@ -1,0 +1,116 @@
+//! Delivery: from a queued email to the recipients' mail servers, every outcome recorded.
+//!
+//! - [`job`] is the `deliver_email` job: it loads the email, skips recipients already
+//!   done, checks the suppression list, builds the message once ([`mime`]), signs it
+//!   ([`dkim`]), sends one envelope per recipient domain ([`route`] finds the MX hosts,
+//!   [`client`] speaks SMTP; or everything goes to the [`relay`]) with a VERP return path
+//!   ([`verp`]), and records the outcomes ([`record`]);
+//! - [`Engine`] holds what deliveries share on a node: the DNS resolver, the connection
+//!   pool, the relay, and the sending domains' parsed DKIM keys.
+
+pub mod client;
+pub mod dkim;
+pub mod job;
+pub mod mime;
+pub mod record;
+pub mod relay;
+pub mod route;
+pub mod verp;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use crate::app::App;
+use crate::config::Settings;
+use crate::domains::dkim_keys;
+use crate::domains::dns::Dns;
+use crate::on_db;
+
+/// How long a sending domain's settings and key are reused before being read again.
+const DOMAIN_TTL: Duration = Duration::from_secs(30);
+
+/// A sending domain as delivery needs it.
+pub struct SendingDomain {
+    pub id: String,
+    pub name: String,
+    /// `opportunistic` or `enforced`.
+    pub tls: String,
+    /// The return-path host: `<custom_return_path>.<name>`.
+    pub return_domain: String,
+    /// `None` when the domain has no key (only domains inserted by hand, in tests).
+    pub signer: Option<Arc<dkim::Signer>>,
+}
+
+/// Sending domains by (team, name), with when they were read.
+type DomainCache = HashMap<(String, String), (Arc<SendingDomain>, Instant)>;
+
+pub struct Engine {
+    pub dns: Dns,
+    pub pool: client::Pool,
+    pub relay: Option<relay::Relay>,
+    pub recorder: record::Recorder,
+    domains: Mutex<DomainCache>,
+}
+
+impl Engine {
+    pub fn new(settings: &Settings) -> anyhow::Result<Engine> {
+        Ok(Engine {
+            dns: Dns::cached_from_settings(settings)?,
+            pool: client::Pool::new(&settings.delivery)?,
+            relay: relay::parse(&settings.relay)?,
+            recorder: record::Recorder::default(),
+            domains: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The team's domain `name` (lower-case A-label), with its parsed DKIM key; `None` when
+    /// the team has no such domain (it was deleted after the email was accepted).
+    pub async fn sending_domain(
+        &self,
+        app: &App,
+        team_id: &str,
+        name: &str,
+    ) -> anyhow::Result<Option<Arc<SendingDomain>>> {
+        let key = (team_id.to_string(), name.to_string());
+        if let Some((domain, at)) = self.domains.lock().get(&key)
+            && at.elapsed() < DOMAIN_TTL
+        {
+            return Ok(Some(domain.clone()));
+        }
+        let row: Option<(String, String, String, String, String)> =
+            on_db!(app.db(), |pool| sqlx::query_as(
+                "SELECT id, tls, custom_return_path, dkim_selector, dkim_private_key \
+                 FROM domains WHERE team_id = $1 AND name = $2"
+            )
+            .bind(team_id)
+            .bind(name)
+            .fetch_optional(pool)
+            .await)?;
+        let Some((id, tls, return_path, selector, sealed)) = row else {
+            return Ok(None);
+        };
+        let signer = if sealed.is_empty() {
+            None
+        } else {
+            let secret = dkim_keys::encryption_key(app.settings())?;
+            let private_key = dkim_keys::open(&secret, &sealed, &id)?;
+            Some(Arc::new(dkim::Signer::new(name, &selector, &private_key)?))
+        };
+        let domain = Arc::new(SendingDomain {
+            id,
+            name: name.to_string(),
+            tls,
+            return_domain: format!("{return_path}.{name}"),
+            signer,
+        });
+        let mut cache = self.domains.lock();
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        cache.insert(key, (domain.clone(), Instant::now()));
+        Ok(Some(domain))
+    }
+}

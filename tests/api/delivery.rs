@@ -1,0 +1,547 @@
+//! Delivery end to end: Herald accepts an email, its `deliver_email` job sends it to the
+//! recipients' MX (the scriptable sink, found through the test DNS server) and records the
+//! outcomes. Shared helpers for the other `delivery_*` modules live here too.
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use herald::clock::ManualClock;
+use herald::config::Settings;
+use herald::delivery::verp;
+use herald::domains::DomainInput;
+use herald::on_db;
+use herald::smtp::Reply;
+use herald::smtp::sink::{ReceivedMessage, Rule, Sink, SinkOptions, Stage};
+use mail_auth::hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
+use mail_auth::{AuthenticatedMessage, DkimResult, MessageAuthenticator};
+use serde_json::{Value, json};
+
+use crate::dns_server::TestDns;
+use crate::emails::{event_types, id_of};
+use crate::helpers::{Options, TestApp, spawn_app_with};
+
+pub const SENDER_DOMAIN: &str = "acme.dev";
+/// Recipient domains whose MX is the sink.
+pub const DEST: &str = "dest.dev";
+pub const OTHER: &str = "other.dev";
+pub const MX_HOST: &str = "mx.sink.dev";
+
+pub struct World {
+    pub app: TestApp,
+    pub dns: TestDns,
+    pub sink: Sink,
+    pub clock: Arc<ManualClock>,
+}
+
+#[derive(Default)]
+pub struct WorldOptions {
+    pub sink: Option<SinkOptions>,
+    /// `relay` setting, with `{port}` replaced by the sink's port.
+    pub relay: Option<String>,
+    pub tls: Option<&'static str>,
+}
+
+pub async fn world() -> World {
+    world_with(WorldOptions::default()).await
+}
+
+pub async fn world_with(options: WorldOptions) -> World {
+    let dns = TestDns::start().await;
+    let sink = Sink::start_with(options.sink.unwrap_or_default())
+        .await
+        .expect("sink");
+    let port = sink.addr().port();
+    for domain in [DEST, OTHER] {
+        dns.add_mx(domain, 10, MX_HOST).await;
+    }
+    dns.add_a(MX_HOST, Ipv4Addr::LOCALHOST).await;
+    let clock = Arc::new(ManualClock::new(1_767_225_600_000)); // 2026-01-01
+    let dns_server = dns.server();
+    let relay = options
+        .relay
+        .map(|r| r.replace("{port}", &port.to_string()));
+    let app = spawn_app_with(Options {
+        clock: Some(clock.clone()),
+        configure: Some(Box::new(move |settings: &mut Settings| {
+            settings.dns_server = dns_server;
+            settings.mx_port = port;
+            settings.relay = relay.unwrap_or_default();
+            settings.delivery.connect_timeout_secs = 5;
+            settings.delivery.command_timeout_secs = 10;
+        })),
+        ..Options::default()
+    })
+    .await;
+    let team = herald::teams::first_team_id(&app.app)
+        .await
+        .unwrap()
+        .unwrap();
+    let domain = herald::domains::create(
+        &app.app,
+        &team,
+        DomainInput {
+            name: Some(SENDER_DOMAIN.into()),
+            tls: options.tls.map(String::from),
+            region: Some("eu-west-1".into()),
+            ..DomainInput::default()
+        },
+    )
+    .await
+    .expect("create domain");
+    on_db!(app.app.db(), |pool| sqlx::query(
+        "UPDATE domains SET status = 'verified' WHERE id = $1"
+    )
+    .bind(&domain.id)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected())
+    .unwrap());
+    let record = format!("v=DKIM1; k=rsa; p={}", domain.dkim_public_key);
+    dns.add_long_txt(
+        &format!("{}._domainkey.{SENDER_DOMAIN}", domain.dkim_selector),
+        &record,
+    )
+    .await;
+    World {
+        app,
+        dns,
+        sink,
+        clock,
+    }
+}
+
+impl World {
+    pub async fn send(&self, body: Value) -> String {
+        id_of(&self.app.post("/emails", body).await)
+    }
+
+    /// Runs delivery jobs until none is due or running (the app's own workers may hold
+    /// one for a moment).
+    pub async fn deliver(&self) {
+        deliver(&self.app).await
+    }
+
+    pub fn advance(&self, ms: i64) {
+        self.clock.advance(ms);
+    }
+
+    pub async fn last_event(&self, id: &str) -> String {
+        let email = self.app.get(&format!("/emails/{id}")).await;
+        email.body["last_event"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// The (state, run_at) of an email's job.
+    pub async fn job(&self, id: &str) -> (String, i64) {
+        let (_, state, run_at) = crate::emails::job_of(&self.app, id).await;
+        (state, run_at)
+    }
+
+    pub async fn stop(self) {
+        self.app.stop().await;
+        self.sink.stop().await;
+    }
+}
+
+pub async fn deliver(app: &TestApp) {
+    for _ in 0..1000 {
+        app.run_pending_jobs().await;
+        let busy: i64 = on_db!(app.app.db(), |pool| sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM jobs WHERE kind = $1 AND (state = 'running' OR \
+             (state = 'queued' AND run_at <= $2))"
+        )
+        .bind(herald::emails::DELIVER_JOB)
+        .bind(app.app.now_ms())
+        .fetch_one(pool)
+        .await
+        .unwrap());
+        if busy == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("deliveries did not settle");
+}
+
+pub fn email_to(to: Value) -> Value {
+    json!({
+        "from": format!("Acme News <news@{SENDER_DOMAIN}>"),
+        "to": to,
+        "subject": "Hello",
+        "html": "<p>Hi <strong>there</strong></p>",
+    })
+}
+
+/// The header block of a received message, for looking at headers.
+pub fn header_block(message: &ReceivedMessage) -> String {
+    let text = String::from_utf8_lossy(&message.data);
+    text.split("\r\n\r\n")
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Verifies the DKIM signatures of `message` with mail-auth against the test DNS.
+pub async fn dkim_passes(dns: &TestDns, message: &[u8]) -> bool {
+    let mut server = NameServerConfig::udp_and_tcp(dns.addr.ip());
+    for connection in &mut server.connections {
+        connection.port = dns.addr.port();
+    }
+    let authenticator = MessageAuthenticator::new(
+        ResolverConfig::from_name_servers(vec![server]),
+        ResolverOpts::default(),
+    )
+    .expect("authenticator");
+    let parsed = AuthenticatedMessage::parse(message).expect("parse message");
+    let results = authenticator.verify_dkim(&parsed).await;
+    !results.is_empty() && results.iter().all(|r| r.result() == &DkimResult::Pass)
+}
+
+#[tokio::test]
+async fn accepted_email_is_signed_delivered_and_recorded() {
+    let w = world().await;
+    let mut body = email_to(json!(["Anna <anna@dest.dev>", "bob@dest.dev"]));
+    body["cc"] = json!(["carl@other.dev"]);
+    body["bcc"] = json!(["hidden@dest.dev"]);
+    let id = w.send(body).await;
+    w.deliver().await;
+
+    assert_eq!(w.last_event(&id).await, "delivered");
+    let events = event_types(&w.app, &id).await;
+    assert_eq!(events.iter().filter(|e| *e == "sent").count(), 4);
+    assert_eq!(events.iter().filter(|e| *e == "delivered").count(), 4);
+    assert_eq!(events[0], "queued");
+
+    // One envelope per recipient domain; the Bcc recipient is only in the envelope.
+    let mut messages = w.sink.messages();
+    messages.sort_by_key(|m| m.envelope.rcpt_to.len());
+    assert_eq!(messages.len(), 2, "one message per domain");
+    assert_eq!(messages[0].envelope.rcpt_to, vec!["carl@other.dev"]);
+    assert_eq!(
+        messages[1].envelope.rcpt_to,
+        vec!["anna@dest.dev", "bob@dest.dev", "hidden@dest.dev"]
+    );
+    for message in &messages {
+        let headers = header_block(message);
+        assert!(!headers.to_ascii_lowercase().contains("bcc"), "{headers}");
+        assert!(!headers.contains("hidden@dest.dev"), "{headers}");
+        assert!(headers.contains(&format!("Message-ID: <{id}@{SENDER_DOMAIN}>")));
+        assert!(headers.starts_with("DKIM-Signature: "), "{headers}");
+        assert!(dkim_passes(&w.dns, &message.data).await, "DKIM must verify");
+        // The return path names the email on the domain's return-path subdomain.
+        let mail_from = &message.envelope.mail_from;
+        assert!(
+            mail_from.ends_with(&format!("@send.{SENDER_DOMAIN}")),
+            "{mail_from}"
+        );
+        let token = verp::parse_return_path(w.app.app.secret_key(), mail_from).unwrap();
+        assert_eq!(token.email_id, id);
+    }
+    // A single-recipient envelope names its recipient: carl is the 4th address (to, cc).
+    let token =
+        verp::parse_return_path(w.app.app.secret_key(), &messages[0].envelope.mail_from).unwrap();
+    assert_eq!(token.recipient, Some(2));
+    let token =
+        verp::parse_return_path(w.app.app.secret_key(), &messages[1].envelope.mail_from).unwrap();
+    assert_eq!(token.recipient, None);
+
+    // The job ran in the sending domain's region.
+    let region: Option<String> = on_db!(w.app.app.db(), |pool| sqlx::query_scalar(
+        "SELECT region FROM jobs WHERE unique_key = $1"
+    )
+    .bind(format!("email:{id}"))
+    .fetch_one(pool)
+    .await
+    .unwrap());
+    assert_eq!(region.as_deref(), Some("eu-west-1"));
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn greylisting_delays_then_delivers_on_the_retry_schedule() {
+    let w = world().await;
+    w.sink.add_rule(
+        Rule::reply(
+            Stage::Rcpt,
+            Reply::new(451, "4.7.1", "Greylisted, come back later"),
+        )
+        .times(1),
+    );
+    let id = w.send(email_to(json!("anna@dest.dev"))).await;
+    w.deliver().await;
+    assert_eq!(
+        event_types(&w.app, &id).await,
+        ["queued", "sent", "delivery_delayed"]
+    );
+    assert_eq!(w.last_event(&id).await, "delivery_delayed");
+    let now = w.app.app.now_ms();
+    assert_eq!(w.job(&id).await, ("queued".to_string(), now + 60_000));
+    assert_eq!(w.sink.count(), 0);
+
+    // Not before the first retry time (1 minute)...
+    w.advance(59_000);
+    w.deliver().await;
+    assert_eq!(w.sink.count(), 0);
+    // ...then it goes through.
+    w.advance(1_000);
+    w.deliver().await;
+    assert_eq!(w.sink.count(), 1);
+    assert_eq!(
+        event_types(&w.app, &id).await,
+        ["queued", "sent", "delivery_delayed", "delivered"]
+    );
+    assert_eq!(w.last_event(&id).await, "delivered");
+    assert_eq!(w.job(&id).await.0, "done");
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn permanent_refusal_bounces_and_suppresses_the_address() {
+    let w = world().await;
+    w.sink.add_rule(
+        Rule::reply(Stage::Rcpt, Reply::new(550, "5.1.1", "No such user here"))
+            .for_recipients("gone@dest.dev"),
+    );
+    let id = w
+        .send(email_to(json!(["gone@dest.dev", "anna@dest.dev"])))
+        .await;
+    w.deliver().await;
+    assert_eq!(w.job(&id).await.0, "done", "no retry after a 5xx");
+    let events: Vec<(String, Option<String>, String)> = on_db!(w.app.app.db(), |pool| {
+        sqlx::query_as(
+            "SELECT type, recipient, data FROM email_events WHERE email_id = $1 \
+             ORDER BY created_at, id",
+        )
+        .bind(&id)
+        .fetch_all(pool)
+        .await
+        .unwrap()
+    });
+    let bounce = events
+        .iter()
+        .find(|(kind, _, _)| kind == "bounced")
+        .expect("bounced event");
+    assert_eq!(bounce.1.as_deref(), Some("gone@dest.dev"));
+    let data: Value = serde_json::from_str(&bounce.2).unwrap();
+    assert_eq!(data["bounce"]["type"], "Permanent");
+    assert!(
+        data["bounce"]["diagnosticCode"][0]
+            .as_str()
+            .unwrap()
+            .contains("550 5.1.1 No such user here")
+    );
+    // anna got it, in the same envelope.
+    assert_eq!(w.sink.count(), 1);
+    assert_eq!(w.sink.messages()[0].envelope.rcpt_to, vec!["anna@dest.dev"]);
+
+    let list = w.app.get("/suppressions").await;
+    assert_eq!(list.status, 200);
+    assert_eq!(list.body["data"][0]["email"], "gone@dest.dev");
+    assert_eq!(list.body["data"][0]["origin"], "bounce");
+    assert_eq!(list.body["data"][0]["source_id"], id.as_str());
+
+    // The next email to that address is not sent.
+    let next = w.send(email_to(json!("Gone <GONE@dest.dev>"))).await;
+    w.deliver().await;
+    assert_eq!(event_types(&w.app, &next).await, ["queued", "suppressed"]);
+    assert_eq!(w.last_event(&next).await, "suppressed");
+    assert_eq!(w.sink.count(), 1);
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn null_mx_bounces_at_once_and_a_records_stand_in_for_a_missing_mx() {
+    let w = world().await;
+    w.dns.add_mx("nomail.dev", 0, ".").await;
+    // No MX: the domain's own address is its mail host (the sink).
+    w.dns.add_a("direct.dev", Ipv4Addr::LOCALHOST).await;
+    let id = w
+        .send(email_to(json!(["nobody@nomail.dev", "someone@direct.dev"])))
+        .await;
+    w.deliver().await;
+    assert_eq!(w.job(&id).await.0, "done");
+    let events = event_types(&w.app, &id).await;
+    assert!(events.contains(&"bounced".to_string()), "{events:?}");
+    assert!(events.contains(&"delivered".to_string()), "{events:?}");
+    assert_eq!(w.sink.count(), 1);
+    assert_eq!(
+        w.sink.messages()[0].envelope.rcpt_to,
+        vec!["someone@direct.dev"]
+    );
+    let entry = w.app.get("/suppressions/nobody@nomail.dev").await;
+    assert_eq!(entry.status, 200, "{}", entry.body);
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn a_connection_dropped_mid_data_is_retried() {
+    let w = world().await;
+    w.sink.add_rule(Rule::disconnect(Stage::MidData).times(1));
+    let id = w.send(email_to(json!("anna@dest.dev"))).await;
+    w.deliver().await;
+    assert_eq!(w.last_event(&id).await, "delivery_delayed");
+    assert_eq!(w.sink.count(), 0);
+    w.advance(60_000);
+    w.deliver().await;
+    assert_eq!(w.last_event(&id).await, "delivered");
+    assert_eq!(w.sink.count(), 1);
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn delivered_recipients_are_not_sent_to_again_on_a_retry() {
+    let w = world().await;
+    w.sink.add_rule(
+        Rule::reply(Stage::Rcpt, Reply::new(452, "4.2.2", "Mailbox full"))
+            .for_recipients("*@other.dev")
+            .times(1),
+    );
+    let id = w
+        .send(email_to(json!(["anna@dest.dev", "carl@other.dev"])))
+        .await;
+    w.deliver().await;
+    assert_eq!(w.sink.count(), 1);
+    assert_eq!(w.last_event(&id).await, "delivery_delayed");
+    w.advance(60_000);
+    w.deliver().await;
+    // Only carl's envelope went out again.
+    let messages = w.sink.messages();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[1].envelope.rcpt_to, vec!["carl@other.dev"]);
+    assert_eq!(w.last_event(&id).await, "delivered");
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn temporary_failures_give_up_after_the_configured_time() {
+    let w = world().await;
+    w.sink.add_rule(Rule::reply(
+        Stage::Rcpt,
+        Reply::new(451, "4.3.0", "Try again later"),
+    ));
+    let id = w.send(email_to(json!("anna@dest.dev"))).await;
+    w.deliver().await;
+    let mut attempts = 1;
+    loop {
+        let (state, run_at) = w.job(&id).await;
+        if state == "done" {
+            break;
+        }
+        assert_eq!(state, "queued");
+        w.clock.set(run_at);
+        w.deliver().await;
+        attempts += 1;
+        assert!(attempts < 30, "still retrying after {attempts} attempts");
+    }
+    let hours = (w.app.app.now_ms() - 1_767_225_600_000) / 3_600_000;
+    assert_eq!(hours, 72, "the last attempt is at the give-up time");
+    let events = event_types(&w.app, &id).await;
+    assert_eq!(events, ["queued", "sent", "delivery_delayed", "bounced"]);
+    let data: String = on_db!(w.app.app.db(), |pool| sqlx::query_scalar(
+        "SELECT data FROM email_events WHERE email_id = $1 AND type = 'bounced'"
+    )
+    .bind(&id)
+    .fetch_one(pool)
+    .await
+    .unwrap());
+    assert!(data.contains("\"Transient\""), "{data}");
+    // A transient bounce does not suppress the address.
+    let entry = w.app.get("/suppressions/anna@dest.dev").await;
+    assert_eq!(entry.status, 404);
+    println!("gave up after {attempts} attempts");
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn enforced_tls_sends_nothing_to_a_server_without_starttls() {
+    let w = world_with(WorldOptions {
+        tls: Some("enforced"),
+        ..WorldOptions::default()
+    })
+    .await;
+    let id = w.send(email_to(json!("anna@dest.dev"))).await;
+    w.deliver().await;
+    assert_eq!(w.last_event(&id).await, "delivery_delayed");
+    assert_eq!(w.sink.count(), 0);
+    let data: String = on_db!(w.app.app.db(), |pool| sqlx::query_scalar(
+        "SELECT data FROM email_events WHERE email_id = $1 AND type = 'delivery_delayed'"
+    )
+    .bind(&id)
+    .fetch_one(pool)
+    .await
+    .unwrap());
+    assert!(data.contains("STARTTLS"), "{data}");
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn relay_mode_sends_everything_through_the_relay_with_auth() {
+    let w = world_with(WorldOptions {
+        sink: Some(SinkOptions {
+            credentials: Some(("herald".into(), "s3cret:pass".into())),
+            ..SinkOptions::default()
+        }),
+        relay: Some("smtp://herald:s3cret%3Apass@127.0.0.1:{port}".into()),
+        ..WorldOptions::default()
+    })
+    .await;
+    // nowhere.dev has no DNS records at all: the relay takes it anyway.
+    let id = w
+        .send(email_to(json!(["anna@dest.dev", "x@nowhere.dev"])))
+        .await;
+    w.deliver().await;
+    assert_eq!(w.last_event(&id).await, "delivered");
+    let messages = w.sink.messages();
+    assert_eq!(messages.len(), 2);
+    for m in &messages {
+        assert_eq!(m.envelope.authenticated.as_deref(), Some("herald"));
+    }
+    w.stop().await;
+
+    // Wrong credentials: nothing is sent, the email waits for a retry.
+    let w = world_with(WorldOptions {
+        sink: Some(SinkOptions {
+            credentials: Some(("herald".into(), "right".into())),
+            ..SinkOptions::default()
+        }),
+        relay: Some("smtp://herald:wrong@127.0.0.1:{port}".into()),
+        ..WorldOptions::default()
+    })
+    .await;
+    let id = w.send(email_to(json!("anna@dest.dev"))).await;
+    w.deliver().await;
+    assert_eq!(w.last_event(&id).await, "delivery_delayed");
+    assert_eq!(w.sink.count(), 0);
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn test_addresses_among_real_recipients_are_simulated() {
+    let w = world().await;
+    let id = w
+        .send(email_to(json!(["anna@dest.dev", "bounced@resend.dev"])))
+        .await;
+    w.deliver().await;
+    assert_eq!(w.sink.count(), 1);
+    assert_eq!(w.sink.messages()[0].envelope.rcpt_to, vec!["anna@dest.dev"]);
+    let events = event_types(&w.app, &id).await;
+    assert_eq!(events.iter().filter(|e| *e == "bounced").count(), 1);
+    // Simulated bounces do not fill the suppression list.
+    assert_eq!(w.app.get("/suppressions").await.body["data"], json!([]));
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn connections_are_reused() {
+    let w = world().await;
+    for n in 0..5 {
+        w.send(email_to(json!(format!("user{n}@dest.dev")))).await;
+        w.deliver().await;
+    }
+    assert_eq!(w.sink.count(), 5);
+    assert_eq!(w.sink.connections(), 1);
+    w.stop().await;
+}
