@@ -135,7 +135,12 @@ async fn every_accepted_email_is_delivered_across_a_sigkill() {
     for task in tasks {
         accepted.extend(task.await.unwrap());
     }
-    assert!(accepted.len() >= KILL_AT, "{}", accepted.len());
+    // Requests answered before the kill; the sink may hold more than this (mail of requests
+    // whose answer the kill cut off is committed and may already be delivered).
+    assert!(
+        !accepted.is_empty(),
+        "no request was answered before the kill"
+    );
 
     // Restart on the same data: the rest is delivered.
     let mut server = start_with(dir.path(), &database_url, false, &config).await;
