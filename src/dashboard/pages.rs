@@ -14,7 +14,8 @@ pub struct Shell {
     pub role: String,
     pub is_admin: bool,
     pub csrf_token: String,
-    /// The sidebar entry highlighted: `audience`, `api-keys` or `domains`.
+    /// The sidebar entry highlighted: `emails`, `audience`, `domains`, `webhooks` or
+    /// `api-keys`.
     pub section: &'static str,
 }
 
@@ -77,8 +78,8 @@ impl IntoResponse for PageError {
             PageError::AdminOnly => (
                 StatusCode::FORBIDDEN,
                 "Admins only",
-                "Only team admins can add, change or delete API keys, domains, contact \
-                 properties, segments and topics. Ask an admin of your team.",
+                "Only team admins can add, change or delete API keys, domains, webhooks, \
+                 contact properties, segments and topics. Ask an admin of your team.",
             ),
             PageError::NotFound => (
                 StatusCode::NOT_FOUND,
