@@ -13,6 +13,8 @@ mod contacts;
 mod conventions;
 mod dashboard;
 mod dashboard_domains;
+mod dashboard_emails;
+mod dashboard_webhooks;
 mod delivery;
 mod delivery_crash;
 mod delivery_mime;
