@@ -222,7 +222,10 @@ mod tests {
             AttachmentKind::of("application/octet-stream", Some("r.PDF")),
             Pdf
         );
-        assert_eq!(AttachmentKind::of("text/csv", Some("data.csv")), Spreadsheet);
+        assert_eq!(
+            AttachmentKind::of("text/csv", Some("data.csv")),
+            Spreadsheet
+        );
         assert_eq!(
             AttachmentKind::of("application/octet-stream", Some("q3.xlsx")),
             Spreadsheet

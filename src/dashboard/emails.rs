@@ -196,11 +196,19 @@ async fn list_page(
             .until
             .map(|end| format::iso_date(end - DAY_MS))
             .unwrap_or_default(),
-        tag: filter.tag.as_ref().map(|t| t.to_string()).unwrap_or_default(),
+        tag: filter
+            .tag
+            .as_ref()
+            .map(|t| t.to_string())
+            .unwrap_or_default(),
     };
     let page = ListPage {
         shell: Shell::in_section(session, SECTION),
-        rows: list.data.iter().map(|e| EmailListRow::new(e, now)).collect(),
+        rows: list
+            .data
+            .iter()
+            .map(|e| EmailListRow::new(e, now))
+            .collect(),
         filtered: !filter.is_empty(),
         fields,
         statuses: status_choices(),

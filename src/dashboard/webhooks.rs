@@ -233,11 +233,18 @@ fn form_page(
     render(status, &page)
 }
 
-/// The form's fields as the service's input.
+/// The form's fields as the service's input. Events keep the order of the checkboxes;
+/// names Herald does not know stay in, for the service to refuse.
 fn webhook_input(fields: &FormFields) -> WebhookInput {
+    let ticked = fields.suffixes(EVENT_FIELD);
+    let (mut events, unknown): (Vec<String>, Vec<String>) = ticked
+        .into_iter()
+        .partition(|e| EVENT_TYPES.contains(&e.as_str()));
+    events.sort_by_key(|e| EVENT_TYPES.iter().position(|t| t == e));
+    events.extend(unknown);
     WebhookInput {
         endpoint: Some(fields.text("endpoint").to_string()),
-        events: Some(fields.suffixes(EVENT_FIELD)),
+        events: Some(events),
         status: None,
     }
 }

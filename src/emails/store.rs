@@ -246,10 +246,11 @@ fn email_not_found() -> AppError {
 }
 
 pub async fn get(app: &App, team_id: &str, id: &str) -> AppResult<EmailRow> {
+    let sql = format!(
+        "SELECT {LIST_COLUMNS}, html, text, headers FROM emails WHERE id = $1 AND team_id = $2"
+    );
     let row = on_db!(app.db(), |pool| sqlx::query_as::<_, EmailRow>(
-        sqlx::AssertSqlSafe(format!(
-            "SELECT {LIST_COLUMNS}, html, text, headers FROM emails WHERE id = $1 AND team_id = $2"
-        ))
+        sqlx::AssertSqlSafe(sql.clone())
     )
     .bind(id)
     .bind(team_id)
