@@ -101,6 +101,10 @@ fn group_help(group: &str) -> &'static str {
         }
         "DKIM" => "The public key receivers use to check Herald's signature on your mail.",
         "Tracking" => "Points your tracking subdomain at Herald for open and click tracking.",
+        "TrackingCAA" => {
+            "Lets Herald's certificate authority issue the tracking subdomain's HTTPS \
+             certificate. Needed only when your domain already has CAA records."
+        }
         "Receiving" => "Delivers mail sent to this domain to Herald.",
         _ => "",
     }

@@ -369,9 +369,10 @@ pub async fn update(app: &App, team_id: &str, id: &str, input: DomainInput) -> A
         .await?;
         if old_tracking != d.tracking_subdomain {
             // A new name: the old result says nothing about it.
-            sqlx::query("DELETE FROM domain_records WHERE domain_id = $1 AND kind = $2")
+            sqlx::query("DELETE FROM domain_records WHERE domain_id = $1 AND kind IN ($2, $3)")
                 .bind(&d.id)
                 .bind(RecordKey::Tracking.as_str())
+                .bind(RecordKey::TrackingCaa.as_str())
                 .execute(&mut *tx)
                 .await?;
         }
