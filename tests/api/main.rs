@@ -20,6 +20,7 @@ mod dns_server;
 mod domains;
 mod domains_regions;
 mod domains_verify;
+mod domains_webhooks;
 mod emails;
 mod emails_attachments;
 mod emails_batch;
