@@ -112,6 +112,9 @@ pub struct DomainSettings {
     pub tracking_caa_issuer: String,
     /// DKIM selector of new domains: the key is published at `<selector>._domainkey.<domain>`.
     pub dkim_selector: String,
+    /// Whether verification fetches each domain's BIMI logo (through the SSRF-guarded client)
+    /// to check it is an SVG Tiny PS document.
+    pub check_bimi_logo: bool,
     /// Seconds between DNS checks while a domain is pending or temporarily failing.
     pub verify_interval_secs: u64,
     /// Seconds between DNS checks of a verified domain.
@@ -127,6 +130,7 @@ impl Default for DomainSettings {
             tracking_host: String::new(),
             tracking_caa_issuer: "letsencrypt.org".to_string(),
             dkim_selector: "herald".to_string(),
+            check_bimi_logo: true,
             verify_interval_secs: 300,
             recheck_interval_secs: 6 * 3600,
         }

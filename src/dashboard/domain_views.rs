@@ -307,6 +307,14 @@ fn bimi_section(report: BimiReport) -> AuthSection {
             facts.push((label, v.clone()));
         }
     }
+    if let Some(logo) = &report.logo {
+        let state = match logo.status.as_str() {
+            "valid" => "Checked: an SVG Tiny PS document",
+            "invalid" => "Checked: not usable as a BIMI logo",
+            _ => "Could not be fetched",
+        };
+        facts.push(("Logo file", state.to_string()));
+    }
     let mut ok = Vec::new();
     if report.status == "valid" {
         ok.push(format!("A BIMI record is published at {}.", report.name));

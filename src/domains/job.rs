@@ -53,7 +53,12 @@ pub async fn run(app: &App, job: &Job) -> anyhow::Result<()> {
     let expected = records::expected(app.settings(), &domain);
     let outcomes = verify::check_all(&dns, &expected).await;
     let now = app.now_ms();
-    let auth = report::check(&dns, &domain.name, now).await;
+    let settings = app.settings();
+    let logo_client = settings
+        .domains
+        .check_bimi_logo
+        .then(|| (settings, app.http_client()));
+    let auth = report::check(&dns, logo_client, &domain.name, now).await;
     let previous: HashMap<_, _> = record_rows(app, &domain.id)
         .await?
         .into_iter()

@@ -6,6 +6,7 @@
 //! a domain, delete it and add it again (or use one subdomain per region).
 
 pub mod bimi;
+pub mod bimi_logo;
 pub mod dkim_keys;
 pub mod dmarc;
 pub mod dns;

@@ -18,6 +18,7 @@ mod delivery_crash;
 mod delivery_mime;
 mod dns_server;
 mod domains;
+mod domains_bimi_logo;
 mod domains_regions;
 mod domains_verify;
 mod domains_webhooks;
