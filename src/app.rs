@@ -52,7 +52,7 @@ impl App {
         let http_client = crate::net::outbound_client(&settings)?;
         let delivery = crate::delivery::Engine::new(&settings)?;
         let app = App(Arc::new(Inner {
-            rate_limiter: RateLimiter::new(settings.rate_limit),
+            rate_limiter: RateLimiter::new(settings.rate_limit, &db),
             request_log: RequestLog::default(),
             settings,
             db,

@@ -70,7 +70,7 @@ pub async fn api_gate(State(app): State<App>, mut req: Request, next: Next) -> R
         Ok(key) => key,
         Err(err) => return err.into_response(),
     };
-    let decision = app.rate_limiter().check(&key.team_id, app.now_ms());
+    let decision = app.rate_limiter().check(&key.team_id, app.now_ms()).await;
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
     let user_agent = req

@@ -1,3 +1,7 @@
+use std::sync::Arc;
+
+use herald::app::{self, App};
+use herald::clock::ManualClock;
 use reqwest::Method;
 
 use crate::helpers::{Options, assert_error, read, spawn_app, spawn_app_with};
@@ -51,4 +55,73 @@ async fn rate_limit_headers_and_429() {
     assert!(limited.headers.contains_key("retry-after"));
     assert_eq!(limited.headers["ratelimit-policy"], "3;w=1");
     app.stop().await;
+}
+
+/// On PostgreSQL several nodes share one database, and the team's limit holds across them:
+/// two Herald instances on the same database together allow `rate_limit` requests a second.
+#[tokio::test]
+async fn rate_limit_is_shared_by_nodes_on_postgres() {
+    if !crate::helpers::using_postgres() {
+        eprintln!(
+            "SKIPPED: the shared rate limit applies to PostgreSQL (HERALD_TEST_DATABASE=postgres)"
+        );
+        return;
+    }
+    let clock = Arc::new(ManualClock::new(1_767_225_600_000));
+    let first = spawn_app_with(Options {
+        rate_limit: 4,
+        clock: Some(clock.clone()),
+        ..Options::default()
+    })
+    .await;
+    let second = App::open(first.app.settings().clone(), Some(clock.clone()))
+        .await
+        .expect("second node");
+    let second_node = app::start(second.clone())
+        .await
+        .expect("second node starts");
+    let call = |base: String| {
+        let (client, key) = (first.client.clone(), first.key.clone());
+        async move {
+            read(
+                client
+                    .get(format!("{base}/api-keys"))
+                    .bearer_auth(key)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    let mut statuses = Vec::new();
+    for i in 0..8 {
+        let base = if i % 2 == 0 {
+            first.base.clone()
+        } else {
+            second_node.base_url()
+        };
+        statuses.push(call(base).await.status);
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        4,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        4,
+        "{statuses:?}"
+    );
+    let last = call(second_node.base_url()).await;
+    assert_eq!(last.headers["ratelimit-remaining"], "0");
+
+    // The next second opens a new window on both nodes.
+    clock.advance(1_000);
+    let fresh = call(second_node.base_url()).await;
+    assert_eq!(fresh.status, 200);
+    assert_eq!(fresh.headers["ratelimit-remaining"], "3");
+    second_node.stop().await;
+    second.db().close().await;
+    first.stop().await;
 }
