@@ -33,4 +33,5 @@ mod queue;
 mod segments_topics;
 mod smtp;
 mod suppressions;
+mod templates;
 mod webhooks;
