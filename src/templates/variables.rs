@@ -308,7 +308,10 @@ mod tests {
             input("A", "list", json!({})),
         ];
         for case in bad {
-            assert!(declare(&[case.clone()], &[], 0).is_err(), "{case:?}");
+            assert!(
+                declare(std::slice::from_ref(&case), &[], 0).is_err(),
+                "{case:?}"
+            );
         }
         let twice = [
             input("A", "string", Value::Null),
