@@ -3,7 +3,7 @@
 //!
 //! Layout: `session` (cookie → signed-in user), `csrf` (same-site check + tokens), `login`,
 //! `api_keys` (the API Keys page), `audience` (contacts, properties, segments, topics),
-//! `domains` and `domain_views` (the Domains pages), `pages` (rendering, shell, error pages),
+//! `domains` and `domain_views` (the Domains pages), `templates` (the Templates pages), `pages` (rendering, shell, error pages),
 //! `format` (times), `assets` (CSS/JS compiled in).
 
 mod api_keys;
@@ -16,6 +16,7 @@ mod format;
 mod login;
 mod pages;
 mod session;
+mod templates;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
@@ -33,8 +34,11 @@ pub fn routes() -> Router<App> {
         .merge(api_keys::routes())
         .merge(audience::routes())
         .merge(domains::routes())
+        .merge(templates::routes())
         .layer(axum::middleware::map_response(page_headers));
-    pages.merge(assets::routes())
+    pages
+        .merge(assets::routes())
+        .merge(templates::preview_routes())
 }
 
 /// Pages may hold secrets (a new API key) and must not be framed, cached or run foreign code.

@@ -14,7 +14,7 @@ pub struct Shell {
     pub role: String,
     pub is_admin: bool,
     pub csrf_token: String,
-    /// The sidebar entry highlighted: `audience`, `api-keys` or `domains`.
+    /// The sidebar entry highlighted: `audience`, `templates`, `api-keys` or `domains`.
     pub section: &'static str,
 }
 

@@ -493,9 +493,13 @@ pub async fn update(
         }
     }
     let mut stmts = Vec::new();
+    let before = template.content.clone();
     if input.changes_content() {
-        let old_version = template.current_version_id.clone();
         apply_content(&mut template.content, input, now)?;
+    }
+    // A save that changes nothing (the dashboard sends every field) makes no version.
+    if template.content != before {
+        let old_version = template.current_version_id.clone();
         if template.published_version_id.as_deref() == Some(old_version.as_str()) {
             // The current version is the published one: keep it, edit a new draft.
             template.current_version_id = new_id();

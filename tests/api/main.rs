@@ -34,4 +34,5 @@ mod segments_topics;
 mod smtp;
 mod suppressions;
 mod templates;
+mod templates_dashboard;
 mod webhooks;
