@@ -5,6 +5,7 @@ mod api_keys;
 mod audience_dashboard;
 mod browser;
 mod browser_domains;
+mod browser_templates;
 mod cli;
 mod compat;
 mod contact_imports;
