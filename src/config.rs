@@ -106,8 +106,15 @@ pub struct DomainSettings {
     pub spf_include: String,
     /// Target of tracking subdomains' CNAME records. Empty: the host of `public_url`.
     pub tracking_host: String,
+    /// The certificate authority whose certificates the tracking host serves (its CAA issuer
+    /// domain, e.g. `letsencrypt.org`). Domains with a tracking subdomain get a `TrackingCAA`
+    /// record allowing it. Empty: no such record.
+    pub tracking_caa_issuer: String,
     /// DKIM selector of new domains: the key is published at `<selector>._domainkey.<domain>`.
     pub dkim_selector: String,
+    /// Whether verification fetches each domain's BIMI logo (through the SSRF-guarded client)
+    /// to check it is an SVG Tiny PS document.
+    pub check_bimi_logo: bool,
     /// Seconds between DNS checks while a domain is pending or temporarily failing.
     pub verify_interval_secs: u64,
     /// Seconds between DNS checks of a verified domain.
@@ -121,7 +128,9 @@ impl Default for DomainSettings {
             sending_ips: Vec::new(),
             spf_include: String::new(),
             tracking_host: String::new(),
+            tracking_caa_issuer: "letsencrypt.org".to_string(),
             dkim_selector: "herald".to_string(),
+            check_bimi_logo: true,
             verify_interval_secs: 300,
             recheck_interval_secs: 6 * 3600,
         }
@@ -305,6 +314,16 @@ impl Settings {
         {
             anyhow::bail!("domains.dkim_selector must be letters, digits and hyphens");
         }
+        if let Some(issuer) = self.tracking_caa_issuer()
+            && !issuer
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        {
+            anyhow::bail!(
+                "domains.tracking_caa_issuer must be a certificate authority's domain such as \
+                 letsencrypt.org (letters, digits, hyphens and dots)"
+            );
+        }
         if d.verify_interval_secs == 0 || d.recheck_interval_secs == 0 {
             anyhow::bail!(
                 "domains.verify_interval_secs and recheck_interval_secs must be positive"
@@ -335,6 +354,16 @@ impl Settings {
             "" => self.public_host(),
             host => host.to_ascii_lowercase(),
         }
+    }
+
+    /// The CAA issuer domain tracking subdomains must allow, lower-case; `None` when unset.
+    pub fn tracking_caa_issuer(&self) -> Option<String> {
+        let issuer = self
+            .domains
+            .tracking_caa_issuer
+            .trim()
+            .trim_end_matches('.');
+        (!issuer.is_empty()).then(|| issuer.to_ascii_lowercase())
     }
 
     /// The base URL used in links, without a trailing slash.

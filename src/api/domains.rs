@@ -78,7 +78,7 @@ pub struct UpdateDomainOptions {
 /// A DNS record to publish, with its verification status.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DomainRecord {
-    /// `SPF`, `DKIM`, `Tracking` or `Receiving`.
+    /// `SPF`, `DKIM`, `Tracking`, `TrackingCAA` or `Receiving`.
     record: &'static str,
     /// Name relative to the DNS zone, e.g. `send` or `herald._domainkey`.
     name: String,

@@ -101,6 +101,10 @@ fn group_help(group: &str) -> &'static str {
         }
         "DKIM" => "The public key receivers use to check Herald's signature on your mail.",
         "Tracking" => "Points your tracking subdomain at Herald for open and click tracking.",
+        "TrackingCAA" => {
+            "Lets Herald's certificate authority issue the tracking subdomain's HTTPS \
+             certificate. Needed only when your domain already has CAA records."
+        }
         "Receiving" => "Delivers mail sent to this domain to Herald.",
         _ => "",
     }
@@ -302,6 +306,14 @@ fn bimi_section(report: BimiReport) -> AuthSection {
         if let Some(v) = value.as_ref().filter(|v| !v.is_empty()) {
             facts.push((label, v.clone()));
         }
+    }
+    if let Some(logo) = &report.logo {
+        let state = match logo.status.as_str() {
+            "valid" => "Checked: an SVG Tiny PS document",
+            "invalid" => "Checked: not usable as a BIMI logo",
+            _ => "Could not be fetched",
+        };
+        facts.push(("Logo file", state.to_string()));
     }
     let mut ok = Vec::new();
     if report.status == "valid" {

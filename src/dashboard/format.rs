@@ -40,6 +40,25 @@ pub fn exact(ms: Millis) -> String {
     to_timestamp(ms).strftime("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+/// A UTC time to the second, e.g. "2026-11-02 14:05:09 UTC" (event timelines).
+pub fn exact_seconds(ms: Millis) -> String {
+    to_timestamp(ms)
+        .strftime("%Y-%m-%d %H:%M:%S UTC")
+        .to_string()
+}
+
+/// A calendar date as `YYYY-MM-DD` (date inputs), UTC.
+pub fn iso_date(ms: Millis) -> String {
+    to_timestamp(ms).strftime("%Y-%m-%d").to_string()
+}
+
+/// The start of a `YYYY-MM-DD` day, UTC; `None` when the text is not such a date.
+pub fn day_start(text: &str) -> Option<Millis> {
+    let date: jiff::civil::Date = text.trim().parse().ok()?;
+    let zoned = date.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok()?;
+    Some(zoned.timestamp().as_millisecond())
+}
+
 /// The three colour states of the "Last used" column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Activity {
@@ -107,6 +126,13 @@ mod tests {
     fn dates() {
         assert_eq!(date(0), "Jan 1, 1970");
         assert_eq!(exact(90 * MINUTE), "1970-01-01 01:30 UTC");
+        assert_eq!(
+            exact_seconds(90 * MINUTE + 9_000),
+            "1970-01-01 01:30:09 UTC"
+        );
+        assert_eq!(day_start("1970-01-02"), Some(DAY));
+        assert_eq!(day_start("02/01/1970"), None);
+        assert_eq!(iso_date(DAY + HOUR), "1970-01-02");
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //!
 //! Layout: `session` (cookie → signed-in user), `csrf` (same-site check + tokens), `login`,
 //! `api_keys` (the API Keys page), `audience` (contacts, properties, segments, topics),
-//! `domains` and `domain_views` (the Domains pages), `templates` (the Templates pages), `pages` (rendering, shell, error pages),
-//! `format` (times), `assets` (CSS/JS compiled in).
+//! `domains` and `domain_views` (the Domains pages), `emails` and `email_views` (the Emails
+//! pages and the sandboxed HTML preview), `templates` (the Templates pages), `webhooks` (the
+//! Webhooks pages), `pages` (rendering, shell, error pages), `format` (times), `assets`
+//! (CSS/JS compiled in).
 
 mod api_keys;
 mod assets;
@@ -12,11 +14,14 @@ mod audience;
 mod csrf;
 mod domain_views;
 mod domains;
+mod email_views;
+mod emails;
 mod format;
 mod login;
 mod pages;
 mod session;
 mod templates;
+mod webhooks;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
@@ -34,11 +39,14 @@ pub fn routes() -> Router<App> {
         .merge(api_keys::routes())
         .merge(audience::routes())
         .merge(domains::routes())
+        .merge(emails::routes())
+        .merge(webhooks::routes())
         .merge(templates::routes())
         .layer(axum::middleware::map_response(page_headers));
     pages
-        .merge(assets::routes())
+        .merge(emails::preview_routes())
         .merge(templates::preview_routes())
+        .merge(assets::routes())
 }
 
 /// Pages may hold secrets (a new API key) and must not be framed, cached or run foreign code.

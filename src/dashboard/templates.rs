@@ -3,16 +3,16 @@
 //! Every change goes through `crate::templates::service`, as the API's do. Any team member
 //! may edit templates, like contacts.
 //!
-//! The preview is a separate response framed by the template's page: the template's own
-//! HTML, shown in a sandboxed frame under a policy that runs no script and loads nothing
-//! but images, so its styles apply and nothing else of the dashboard is exposed to it.
+//! The preview is a separate response framed by the template's page, as for sent emails
+//! (`pages::sandboxed_preview`): the template's HTML in a sandboxed frame that runs no
+//! script and loads nothing remote, so its styles apply and the dashboard is not exposed.
 
 use std::borrow::Cow;
 
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -21,7 +21,7 @@ use serde_json::Value;
 use super::audience::refusal;
 use super::csrf::{CsrfForm, FormFields};
 use super::format;
-use super::pages::{PageError, Shell, render};
+use super::pages::{PageError, Shell, render, sandboxed_preview};
 use super::session::CurrentSession;
 use crate::app::App;
 use crate::auth::sessions::Session;
@@ -414,22 +414,7 @@ async fn preview(
     let content = &template.content;
     let html = substitute::render(&content.html, Target::Html, &Sample(&content.variables))
         .unwrap_or_else(|_| content.html.clone());
-    let mut response = (StatusCode::OK, html).into_response();
-    let headers = response.headers_mut();
-    let mut set = |name, value: &'static str| {
-        headers.insert(name, HeaderValue::from_static(value));
-    };
-    set(header::CONTENT_TYPE, "text/html; charset=utf-8");
-    set(header::CACHE_CONTROL, "no-store");
-    set(
-        header::CONTENT_SECURITY_POLICY,
-        "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; \
-         font-src https: data:; frame-ancestors 'self'",
-    );
-    set(header::X_FRAME_OPTIONS, "SAMEORIGIN");
-    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(header::REFERRER_POLICY, "no-referrer");
-    Ok(response)
+    Ok(sandboxed_preview(html))
 }
 
 #[cfg(test)]

@@ -2,11 +2,12 @@
 //! whether the domain can show its logo: the rules of the product docs, explained in plain
 //! words. BIMI needs DMARC at enforcement (`p=quarantine` or `p=reject`) with `pct=100`; a
 //! subdomain needs its root domain at enforcement too; the logo is an HTTPS `.svg`, the
-//! certificate an HTTPS `.pem`.
+//! certificate an HTTPS `.pem`. The logo file itself is checked by [`super::bimi_logo`].
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::bimi_logo::LogoReport;
 use super::dmarc::DmarcRecord;
 use super::dns::Lookup;
 use super::tags::TagList;
@@ -58,6 +59,25 @@ pub struct BimiReport {
     pub messages: Vec<String>,
     /// When DNS was read.
     pub checked_at: String,
+    /// The logo file as Herald fetched it (`domains.check_bimi_logo`); `null` when not fetched.
+    #[serde(default)]
+    pub logo: Option<LogoReport>,
+}
+
+impl BimiReport {
+    /// The logo URL worth fetching: from a valid record, HTTPS and `.svg`.
+    pub fn fetchable_logo(&self) -> Option<&str> {
+        let logo = self.l.as_deref().filter(|l| !l.is_empty())?;
+        (self.status == "valid" && url_problem("logo", "l", logo, ".svg").is_none()).then_some(logo)
+    }
+
+    /// Adds what fetching the logo found: its problems keep the logo from showing.
+    pub fn add_logo(&mut self, logo: LogoReport) {
+        self.ready &= logo.problems.is_empty();
+        self.messages.extend(logo.problems.iter().cloned());
+        self.messages.extend(logo.advice.iter().cloned());
+        self.logo = Some(logo);
+    }
 }
 
 fn looks_like_bimi(text: &str) -> bool {

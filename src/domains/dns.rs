@@ -26,6 +26,23 @@ pub enum Lookup<T> {
 /// A mail exchanger: preference and host.
 pub type Mx = (u16, String);
 
+/// One CAA property (RFC 8659): `flags tag "value"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caa {
+    /// The issuer-critical flag: a CA that does not know the tag must not issue.
+    pub critical: bool,
+    /// Lower-case: `issue`, `issuewild`, `iodef`…
+    pub tag: String,
+    pub value: String,
+}
+
+impl std::fmt::Display for Caa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let flags = if self.critical { 128 } else { 0 };
+        write!(f, "{flags} {} \"{}\"", self.tag, self.value)
+    }
+}
+
 pub struct Dns(TokioResolver);
 
 impl Dns {
@@ -132,6 +149,20 @@ impl Dns {
             (Lookup::Failed(e), _) | (_, Lookup::Failed(e)) => Lookup::Failed(e),
             _ => Lookup::Missing,
         }
+    }
+
+    /// CAA properties at a name; the resolver follows a CNAME there, as CAs do.
+    pub async fn caa(&self, name: &str) -> Lookup<Caa> {
+        self.lookup(name, RecordType::CAA)
+            .await
+            .map(|data| match data {
+                RData::CAA(caa) => Some(Caa {
+                    critical: caa.issuer_critical,
+                    tag: caa.tag.to_ascii_lowercase(),
+                    value: String::from_utf8_lossy(&caa.value).into_owned(),
+                }),
+                _ => None,
+            })
     }
 
     pub async fn cname(&self, name: &str) -> Lookup<String> {

@@ -9,12 +9,13 @@ use serde::{Deserialize, Serialize};
 
 use super::dns::Dns;
 use super::status::{self, Intervals, State};
-use super::{Domain, VERIFY_JOB, find, record_rows, records, report, verify};
+use super::{Domain, RecordState, VERIFY_JOB, events, find, record_rows, records, report, verify};
 use crate::app::App;
 use crate::clock::Millis;
 use crate::on_db;
 use crate::queue::{Job, NewJob};
 use crate::store::BeginWrite;
+use crate::webhooks::events::record_event;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Payload {
@@ -52,7 +53,12 @@ pub async fn run(app: &App, job: &Job) -> anyhow::Result<()> {
     let expected = records::expected(app.settings(), &domain);
     let outcomes = verify::check_all(&dns, &expected).await;
     let now = app.now_ms();
-    let auth = report::check(&dns, &domain.name, now).await;
+    let settings = app.settings();
+    let logo_client = settings
+        .domains
+        .check_bimi_logo
+        .then(|| (settings, app.http_client()));
+    let auth = report::check(&dns, logo_client, &domain.name, now).await;
     let previous: HashMap<_, _> = record_rows(app, &domain.id)
         .await?
         .into_iter()
@@ -69,18 +75,63 @@ pub async fn run(app: &App, job: &Job) -> anyhow::Result<()> {
         tracing::info!(domain = %domain.name, from = %domain.status, to = %step.state.status,
             "domain status changed");
     }
-    save(app, &domain, &payload.token, &step, &outcomes, &auth, now).await
+    // A change of the domain's status or of a record's is reported as `domain.updated`.
+    let changed = step.state.status != domain.status
+        || step.records.iter().any(|(key, status)| {
+            previous.get(key).map_or(status::PENDING, String::as_str) != *status
+        });
+    let event = changed.then(|| {
+        let after = Domain {
+            status: step.state.status.clone(),
+            ..domain.clone()
+        };
+        let records: Vec<RecordState> = expected
+            .iter()
+            .map(|e| RecordState {
+                expected: e.clone(),
+                status: step
+                    .records
+                    .iter()
+                    .find(|(k, _)| *k == e.key)
+                    .map_or(status::PENDING, |(_, s)| s)
+                    .to_string(),
+                message: None,
+                found: Vec::new(),
+            })
+            .collect();
+        events::event(events::UPDATED, &after, &records, now)
+    });
+    let run = Run {
+        step: &step,
+        outcomes: &outcomes,
+        auth: &auth,
+        event,
+    };
+    save(app, &domain, &payload.token, run, now).await
+}
+
+/// What one run found and decided.
+struct Run<'a> {
+    step: &'a status::Step,
+    outcomes: &'a [verify::Outcome],
+    auth: &'a report::AuthReport,
+    /// `domain.updated`, when something changed.
+    event: Option<crate::webhooks::events::ResourceEvent>,
 }
 
 async fn save(
     app: &App,
     domain: &Domain,
     token: &str,
-    step: &status::Step,
-    outcomes: &[verify::Outcome],
-    auth: &report::AuthReport,
+    run: Run<'_>,
     now: Millis,
 ) -> anyhow::Result<()> {
+    let Run {
+        step,
+        outcomes,
+        auth,
+        event,
+    } = run;
     let auth_json = serde_json::to_string(auth)?;
     let next = step
         .next_check_at
@@ -137,8 +188,14 @@ async fn save(
         if let Some(job) = &next {
             crate::enqueue_in!(&mut *tx, job, now)?;
         }
+        if let Some(event) = &event {
+            record_event!(tx, &domain.team_id, event, now)?;
+        }
         tx.commit().await
     }
     .await)?;
+    if event.is_some() {
+        app.notify_jobs();
+    }
     Ok(())
 }

@@ -6,9 +6,11 @@
 //! a domain, delete it and add it again (or use one subdomain per region).
 
 pub mod bimi;
+pub mod bimi_logo;
 pub mod dkim_keys;
 pub mod dmarc;
 pub mod dns;
+pub mod events;
 pub mod job;
 pub mod names;
 pub mod records;
@@ -27,6 +29,7 @@ use crate::http::pagination::{ListResponse, Page};
 use crate::on_db;
 use crate::store::BeginWrite;
 use crate::store::new_id;
+use crate::webhooks::events::record_event;
 use records::{Expected, RecordKey};
 use report::AuthReport;
 
@@ -193,31 +196,43 @@ pub async fn create(app: &App, team_id: &str, input: DomainInput) -> AppResult<D
     domain.dkim_public_key = public_key;
 
     let d = &domain;
-    on_db!(app.db(), |pool| sqlx::query(
-        "INSERT INTO domains (id, team_id, name, status, region, created_at, custom_return_path, \
-         open_tracking, click_tracking, tls, sending, receiving, tracking_subdomain, \
-         dkim_selector, dkim_public_key, dkim_private_key, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $6)"
-    )
-    .bind(&d.id)
-    .bind(&d.team_id)
-    .bind(&d.name)
-    .bind(&d.status)
-    .bind(&d.region)
-    .bind(d.created_at)
-    .bind(&d.custom_return_path)
-    .bind(d.open_tracking)
-    .bind(d.click_tracking)
-    .bind(&d.tls)
-    .bind(&d.sending)
-    .bind(&d.receiving)
-    .bind(&d.tracking_subdomain)
-    .bind(&d.dkim_selector)
-    .bind(&d.dkim_public_key)
-    .bind(&sealed)
-    .execute(pool)
-    .await
-    .map(|r| r.rows_affected()))?;
+    let event = events::event(
+        events::CREATED,
+        d,
+        &record_states(app, d, HashMap::new()),
+        d.created_at,
+    );
+    on_db!(app.db(), |pool| async {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO domains (id, team_id, name, status, region, created_at, \
+             custom_return_path, open_tracking, click_tracking, tls, sending, receiving, \
+             tracking_subdomain, dkim_selector, dkim_public_key, dkim_private_key, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $6)",
+        )
+        .bind(&d.id)
+        .bind(&d.team_id)
+        .bind(&d.name)
+        .bind(&d.status)
+        .bind(&d.region)
+        .bind(d.created_at)
+        .bind(&d.custom_return_path)
+        .bind(d.open_tracking)
+        .bind(d.click_tracking)
+        .bind(&d.tls)
+        .bind(&d.sending)
+        .bind(&d.receiving)
+        .bind(&d.tracking_subdomain)
+        .bind(&d.dkim_selector)
+        .bind(&d.dkim_public_key)
+        .bind(&sealed)
+        .execute(&mut *tx)
+        .await?;
+        record_event!(tx, team_id, &event, d.created_at)?;
+        tx.commit().await
+    }
+    .await)?;
+    app.notify_jobs();
     Ok(domain)
 }
 
@@ -292,13 +307,23 @@ async fn record_rows(app: &App, domain_id: &str) -> AppResult<HashMap<RecordKey,
 
 /// The records the domain needs, each with its status.
 pub async fn records(app: &App, domain: &Domain) -> AppResult<Vec<RecordState>> {
-    let mut stored = record_rows(app, &domain.id).await?;
+    let stored = record_rows(app, &domain.id).await?;
+    Ok(record_states(app, domain, stored))
+}
+
+/// The records the domain needs with the `stored` results of the last check; records never
+/// checked are pending while the domain is checked, not started otherwise.
+fn record_states(
+    app: &App,
+    domain: &Domain,
+    mut stored: HashMap<RecordKey, RecordRow>,
+) -> Vec<RecordState> {
     let unchecked = if status::is_checking(&domain.status) {
         status::PENDING
     } else {
         status::NOT_STARTED
     };
-    Ok(records::expected(app.settings(), domain)
+    records::expected(app.settings(), domain)
         .into_iter()
         .map(|expected| match stored.remove(&expected.key) {
             Some(row) => RecordState {
@@ -314,7 +339,7 @@ pub async fn records(app: &App, domain: &Domain) -> AppResult<Vec<RecordState>> 
                 found: Vec::new(),
             },
         })
-        .collect())
+        .collect()
 }
 
 /// Changes tracking, TLS and capabilities. Name, region and return path are fixed.
@@ -351,6 +376,12 @@ pub async fn update(app: &App, team_id: &str, id: &str, input: DomainInput) -> A
     apply_settings(&mut domain, &input)?;
     let now = app.now_ms();
     let d = &domain;
+    let mut stored = record_rows(app, &d.id).await?;
+    if old_tracking != d.tracking_subdomain {
+        stored.remove(&RecordKey::Tracking);
+        stored.remove(&RecordKey::TrackingCaa);
+    }
+    let event = events::event(events::UPDATED, d, &record_states(app, d, stored), now);
     on_db!(app.db(), |pool| async {
         let mut tx = pool.begin_write().await?;
         sqlx::query(
@@ -369,21 +400,27 @@ pub async fn update(app: &App, team_id: &str, id: &str, input: DomainInput) -> A
         .await?;
         if old_tracking != d.tracking_subdomain {
             // A new name: the old result says nothing about it.
-            sqlx::query("DELETE FROM domain_records WHERE domain_id = $1 AND kind = $2")
+            sqlx::query("DELETE FROM domain_records WHERE domain_id = $1 AND kind IN ($2, $3)")
                 .bind(&d.id)
                 .bind(RecordKey::Tracking.as_str())
+                .bind(RecordKey::TrackingCaa.as_str())
                 .execute(&mut *tx)
                 .await?;
         }
+        record_event!(tx, team_id, &event, now)?;
         tx.commit().await
     }
     .await)?;
+    app.notify_jobs();
     Ok(domain)
 }
 
 /// Deletes a domain. API keys restricted to it go too: they could only send from it, and
 /// keeping them without the restriction would let them send from every domain.
 pub async fn delete(app: &App, team_id: &str, id: &str) -> AppResult<()> {
+    let domain = get(app, team_id, id).await?;
+    let now = app.now_ms();
+    let event = events::event(events::DELETED, &domain, &records(app, &domain).await?, now);
     let deleted = on_db!(app.db(), |pool| async {
         let mut tx = pool.begin_write().await?;
         sqlx::query("DELETE FROM api_keys WHERE domain_id = $1 AND team_id = $2")
@@ -398,8 +435,9 @@ pub async fn delete(app: &App, team_id: &str, id: &str) -> AppResult<()> {
             .await?
             .rows_affected();
         if removed == 0 {
-            return Ok(false); // not this team's domain: dropping `tx` rolls back
+            return Ok(false); // deleted meanwhile: dropping `tx` rolls back
         }
+        record_event!(tx, team_id, &event, now)?;
         tx.commit().await.map(|_| true)
     }
     .await)?;
@@ -407,6 +445,7 @@ pub async fn delete(app: &App, team_id: &str, id: &str) -> AppResult<()> {
         return Err(AppError::not_found("Domain not found"));
     }
     app.forget_cached_keys();
+    app.notify_jobs();
     Ok(())
 }
 
@@ -425,6 +464,11 @@ pub async fn start_verification(app: &App, team_id: &str, id: &str) -> AppResult
     domain.check_token = Some(token.clone());
     let job = job::next_check(&domain.id, &token, now);
     let d = &domain;
+    // Restarting moves the domain and its records to pending: an update to report.
+    let event = restart.then(|| {
+        let pending = record_states(app, d, HashMap::new());
+        events::event(events::UPDATED, d, &pending, now)
+    });
     on_db!(app.db(), |pool| async {
         let mut tx = pool.begin_write().await?;
         sqlx::query(
@@ -448,6 +492,9 @@ pub async fn start_verification(app: &App, team_id: &str, id: &str) -> AppResult
             .await?;
         }
         crate::enqueue_in!(&mut *tx, &job, now)?;
+        if let Some(event) = &event {
+            record_event!(tx, team_id, event, now)?;
+        }
         tx.commit().await
     }
     .await)?;

@@ -16,16 +16,19 @@ pub enum RecordKey {
     Dkim,
     /// CNAME of the tracking subdomain.
     Tracking,
+    /// CAA on the sending domain allowing the tracking host's certificate authority.
+    TrackingCaa,
     /// MX of the domain itself, when receiving is enabled.
     Receiving,
 }
 
 impl RecordKey {
-    pub const ALL: [RecordKey; 5] = [
+    pub const ALL: [RecordKey; 6] = [
         RecordKey::SpfMx,
         RecordKey::SpfTxt,
         RecordKey::Dkim,
         RecordKey::Tracking,
+        RecordKey::TrackingCaa,
         RecordKey::Receiving,
     ];
 
@@ -35,6 +38,7 @@ impl RecordKey {
             RecordKey::SpfTxt => "spf_txt",
             RecordKey::Dkim => "dkim",
             RecordKey::Tracking => "tracking",
+            RecordKey::TrackingCaa => "tracking_caa",
             RecordKey::Receiving => "receiving",
         }
     }
@@ -49,7 +53,7 @@ impl RecordKey {
         match self {
             RecordKey::SpfMx | RecordKey::SpfTxt | RecordKey::Dkim => sending,
             RecordKey::Receiving => !sending,
-            RecordKey::Tracking => false,
+            RecordKey::Tracking | RecordKey::TrackingCaa => false,
         }
     }
 }
@@ -58,7 +62,7 @@ impl RecordKey {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Expected {
     pub key: RecordKey,
-    /// Resend's record group: `SPF`, `DKIM`, `Tracking` or `Receiving`.
+    /// Resend's record group: `SPF`, `DKIM`, `Tracking`, `TrackingCAA` or `Receiving`.
     pub group: &'static str,
     /// Full name, e.g. `send.updates.example.com`.
     pub fqdn: String,
@@ -128,6 +132,16 @@ pub fn dkim_host(domain: &Domain) -> String {
     format!("{}._domainkey.{}", domain.dkim_selector, domain.name)
 }
 
+/// The CAA record value allowing `issuer` to issue certificates.
+pub fn caa_value(issuer: &str) -> String {
+    format!("0 issue \"{issuer}\"")
+}
+
+pub fn tracking_host(domain: &Domain) -> Option<String> {
+    let sub = domain.tracking_subdomain.as_deref()?;
+    Some(format!("{sub}.{}", domain.name))
+}
+
 /// Every record the domain needs, in the order they are shown.
 pub fn expected(settings: &Settings, domain: &Domain) -> Vec<Expected> {
     let zone = zone_of(&domain.name);
@@ -167,15 +181,28 @@ pub fn expected(settings: &Settings, domain: &Domain) -> Vec<Expected> {
             None,
         ),
     ];
-    if let Some(sub) = &domain.tracking_subdomain {
+    if let Some(host) = tracking_host(domain) {
         records.push(record(
             RecordKey::Tracking,
             "Tracking",
-            format!("{sub}.{}", domain.name),
+            host,
             "CNAME",
             settings.tracking_host(),
             None,
         ));
+        // The tracking host needs an HTTPS certificate from the operator's CA. CAA records
+        // cannot sit beside the CNAME, so this one goes on the sending domain: the first
+        // parent a CA looks at (RFC 8659), and narrower than the zone apex.
+        if let Some(issuer) = settings.tracking_caa_issuer() {
+            records.push(record(
+                RecordKey::TrackingCaa,
+                "TrackingCAA",
+                domain.name.clone(),
+                "CAA",
+                caa_value(&issuer),
+                None,
+            ));
+        }
     }
     if domain.receiving == "enabled" {
         records.push(record(

@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use super::dns::{Dns, Lookup, Mx, normalize_host};
+use super::dns::{Caa, Dns, Lookup, Mx, normalize_host};
 use super::records::{Expected, RecordKey};
 use super::tags::TagList;
 
@@ -35,6 +35,15 @@ pub async fn check_all(dns: &Dns, expected: &[Expected]) -> Vec<Outcome> {
         let outcome = match record.rtype {
             "MX" => compare_mx(record, &dns.mx(&record.fqdn).await),
             "CNAME" => compare_cname(record, &dns.cname(&record.fqdn).await),
+            "CAA" => {
+                // The CAA record serves the tracking host, listed just before it.
+                let host = expected
+                    .iter()
+                    .find(|r| r.key == RecordKey::Tracking)
+                    .map_or(record.fqdn.as_str(), |r| r.fqdn.as_str());
+                let (at, lookup) = relevant_caa(dns, host).await;
+                compare_caa(record, host, &at, &lookup)
+            }
             _ if record.key == RecordKey::Dkim => {
                 compare_dkim(record, &dns.txt(&record.fqdn).await)
             }
@@ -119,6 +128,83 @@ pub fn compare_cname(record: &Expected, lookup: &Lookup<String>) -> Outcome {
         found.join(", ")
     );
     outcome(record, Check::Wrong, found.clone(), Some(message))
+}
+
+/// The CAA set that applies to `host` (RFC 8659): the first non-empty one at the host (its
+/// CNAME followed) or one of its parents. Returns where it was found, or the top name with
+/// `Missing` when no name has CAA records; a failed look-up stops the climb.
+pub async fn relevant_caa(dns: &Dns, host: &str) -> (String, Lookup<Caa>) {
+    let mut name = host.trim_end_matches('.');
+    loop {
+        let lookup = dns.caa(name).await;
+        match (&lookup, name.split_once('.')) {
+            (Lookup::Missing, Some((_, parent))) if !parent.is_empty() => name = parent,
+            _ => return (name.to_string(), lookup),
+        }
+    }
+}
+
+/// The issuer domain of an `issue` value (`letsencrypt.org; accounturi=…`); empty for `;`,
+/// which allows no CA.
+fn caa_issuer(value: &str) -> String {
+    let domain = value.split(';').next().unwrap_or_default();
+    normalize_host(domain)
+}
+
+/// Whether the CAA set `found` (at `at`) lets `issuer` certify the tracking host, compared
+/// the way a CA reads it: `issue` properties decide; a set without any leaves issuance
+/// open; an issuer-critical property of a tag a CA does not know forbids it.
+pub fn compare_caa(record: &Expected, host: &str, at: &str, lookup: &Lookup<Caa>) -> Outcome {
+    let issuer = caa_issuer(
+        record
+            .value
+            .split_once('"')
+            .map_or("", |(_, rest)| rest.trim_end_matches('"')),
+    );
+    let found = match lookup {
+        Lookup::Found(found) => found,
+        // No CAA record anywhere above the host: every CA may issue.
+        Lookup::Missing => return outcome(record, Check::Ok, Vec::new(), None),
+        Lookup::Failed(err) => {
+            let message = format!("The DNS look-up of CAA records at {at} failed: {err}.");
+            return outcome(record, Check::Unknown, Vec::new(), Some(message));
+        }
+    };
+    let shown: Vec<String> = found.iter().map(|c| format!("{at} {c}")).collect();
+    let fix = format!(
+        "add the CAA record {} at {} so the HTTPS certificate of {host} can be issued.",
+        record.value, record.fqdn
+    );
+    let known = |tag: &str| matches!(tag, "issue" | "issuewild" | "iodef");
+    if let Some(unknown) = found.iter().find(|c| c.critical && !known(&c.tag)) {
+        let message = format!(
+            "The CAA records at {at} hold the critical property `{}`, which forbids every              certificate authority that does not understand it: remove it, or {fix}",
+            unknown.tag
+        );
+        return outcome(record, Check::Wrong, shown, Some(message));
+    }
+    let issuers: Vec<String> = found
+        .iter()
+        .filter(|c| c.tag == "issue")
+        .map(|c| caa_issuer(&c.value))
+        .collect();
+    if issuers.is_empty() || issuers.contains(&issuer) {
+        return outcome(record, Check::Ok, shown, None);
+    }
+    let allowed: Vec<&str> = issuers
+        .iter()
+        .filter(|i| !i.is_empty())
+        .map(String::as_str)
+        .collect();
+    let who = if allowed.is_empty() {
+        "no certificate authority".to_string()
+    } else {
+        format!("only {}", allowed.join(", "))
+    };
+    let message = format!(
+        "The CAA records at {at} allow {who} to issue certificates for {host}, not {issuer}:          {fix}"
+    );
+    outcome(record, Check::Wrong, shown, Some(message))
 }
 
 /// The public key (`p=`) of a DKIM record, without the spaces some DNS interfaces insert.
@@ -336,6 +422,78 @@ mod tests {
         assert!(revoked.message.unwrap().contains("revoked"));
         let junk = compare_dkim(&want, &txt(&["hello"]));
         assert!(junk.message.unwrap().contains("not a DKIM key"));
+    }
+
+    #[test]
+    fn caa_allows_the_configured_authority() {
+        let want = Expected {
+            key: RecordKey::TrackingCaa,
+            group: "TrackingCAA",
+            fqdn: "updates.example.com".into(),
+            name: "updates".into(),
+            rtype: "CAA",
+            value: "0 issue \"letsencrypt.org\"".into(),
+            priority: None,
+        };
+        let host = "links.updates.example.com";
+        let caa = |critical, tag: &str, value: &str| Caa {
+            critical,
+            tag: tag.into(),
+            value: value.into(),
+        };
+        let check =
+            |found: Vec<Caa>| compare_caa(&want, host, "example.com", &Lookup::Found(found));
+        assert_eq!(
+            compare_caa(&want, host, "com", &Lookup::Missing).check,
+            Check::Ok,
+            "no CAA anywhere: any CA may issue"
+        );
+        for ok in [
+            vec![caa(false, "issue", "letsencrypt.org")],
+            vec![
+                caa(false, "issue", "digicert.com"),
+                caa(
+                    false,
+                    "issue",
+                    " LetsEncrypt.org. ; validationmethods=http-01",
+                ),
+            ],
+            vec![
+                caa(false, "issuewild", ";"),
+                caa(false, "iodef", "mailto:x@example.com"),
+            ],
+            vec![
+                caa(false, "tbs", "x"),
+                caa(false, "issue", "letsencrypt.org"),
+            ],
+        ] {
+            let got = check(ok.clone());
+            assert_eq!(got.check, Check::Ok, "{ok:?}: {:?}", got.message);
+        }
+        let other = check(vec![caa(false, "issue", "digicert.com")]);
+        assert_eq!(other.check, Check::Wrong);
+        let message = other.message.unwrap();
+        assert!(message.contains("only digicert.com"), "{message}");
+        assert!(message.contains("0 issue \"letsencrypt.org\" at updates.example.com"));
+        assert_eq!(other.found, vec!["example.com 0 issue \"digicert.com\""]);
+        let none = check(vec![caa(false, "issue", ";")]);
+        assert!(none.message.unwrap().contains("no certificate authority"));
+        let critical = check(vec![
+            caa(false, "issue", "letsencrypt.org"),
+            caa(true, "future", "x"),
+        ]);
+        assert_eq!(critical.check, Check::Wrong);
+        assert!(critical.message.unwrap().contains("`future`"));
+        assert_eq!(
+            compare_caa(
+                &want,
+                host,
+                "example.com",
+                &Lookup::Failed("timeout".into())
+            )
+            .check,
+            Check::Unknown
+        );
     }
 
     #[test]

@@ -33,3 +33,117 @@ macro_rules! insert_event {
     };
 }
 pub(crate) use insert_event;
+
+/// Opened and clicked come from tracking; they are Resend statuses too.
+pub const OPENED: &str = "opened";
+pub const CLICKED: &str = "clicked";
+
+/// Every status an email can have (its `last_event`), in the order a dashboard offers them.
+pub const ALL: &[&str] = &[
+    QUEUED,
+    SCHEDULED,
+    SENT,
+    DELIVERED,
+    DELIVERY_DELAYED,
+    OPENED,
+    CLICKED,
+    BOUNCED,
+    COMPLAINED,
+    FAILED,
+    SUPPRESSED,
+    CANCELED,
+];
+
+/// One thing that happened to an email, as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Event {
+    pub id: String,
+    #[sqlx(rename = "type")]
+    pub kind: String,
+    /// The recipient it concerns; `None` for the whole email (queued, scheduled, canceled).
+    pub recipient: Option<String>,
+    /// JSON object: `bounce`, `delay`, `suppressed`, `failed`, `click`… details.
+    pub data: String,
+    pub created_at: crate::clock::Millis,
+}
+
+impl Event {
+    /// Why it happened, in words, when the event says: the bounce, delay, suppression or
+    /// failure message and the receiving server's diagnostic, e.g.
+    /// "The recipient's mail server refused … (smtp; 550 5.1.1 user unknown)".
+    pub fn reason(&self) -> Option<String> {
+        let data: serde_json::Value = serde_json::from_str(&self.data).ok()?;
+        let detail = ["bounce", "delay", "suppressed", "failed"]
+            .iter()
+            .find_map(|key| data.get(*key))?;
+        let message = detail
+            .get("message")
+            .or_else(|| detail.get("reason"))
+            .and_then(|m| m.as_str())
+            .unwrap_or("");
+        let codes: Vec<&str> = detail
+            .get("diagnosticCode")
+            .and_then(|c| c.as_array())
+            .map(|codes| codes.iter().filter_map(|c| c.as_str()).collect())
+            .unwrap_or_default();
+        let text = match (message.is_empty(), codes.is_empty()) {
+            (true, true) => return None,
+            (false, true) => message.to_string(),
+            (true, false) => codes.join("; "),
+            (false, false) => format!("{message} ({})", codes.join("; ")),
+        };
+        Some(text)
+    }
+
+    /// The link a `clicked` event followed.
+    pub fn link(&self) -> Option<String> {
+        let data: serde_json::Value = serde_json::from_str(&self.data).ok()?;
+        data.get("click")?.get("link")?.as_str().map(str::to_string)
+    }
+}
+
+/// Everything that happened to an email of the team, oldest first (the email's timeline).
+/// Unknown emails give an empty list; callers look the email up first.
+pub async fn timeline(
+    app: &crate::app::App,
+    team_id: &str,
+    email_id: &str,
+) -> crate::error::AppResult<Vec<Event>> {
+    Ok(crate::on_db!(app.db(), |pool| sqlx::query_as::<_, Event>(
+        "SELECT id, type, recipient, data, created_at FROM email_events \
+         WHERE email_id = $1 AND team_id = $2 ORDER BY created_at, id"
+    )
+    .bind(email_id)
+    .bind(team_id)
+    .fetch_all(pool)
+    .await)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(data: &str) -> Event {
+        Event {
+            id: "e".into(),
+            kind: BOUNCED.into(),
+            recipient: None,
+            data: data.into(),
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn reasons_read_the_event_details() {
+        assert_eq!(event("{}").reason(), None);
+        let bounce = r#"{"bounce":{"type":"Permanent","message":"Refused.","diagnosticCode":["smtp; 550 5.1.1 no"]}}"#;
+        assert_eq!(
+            event(bounce).reason().as_deref(),
+            Some("Refused. (smtp; 550 5.1.1 no)")
+        );
+        let delay = r#"{"delay":{"message":"Later.","diagnosticCode":[]}}"#;
+        assert_eq!(event(delay).reason().as_deref(), Some("Later."));
+        let click = r#"{"click":{"link":"https://example.com"}}"#;
+        assert_eq!(event(click).link().as_deref(), Some("https://example.com"));
+    }
+}

@@ -6,7 +6,8 @@
 //! - [`service`] runs the accept path (sender rules, [`idempotency`], one transaction in
 //!   [`store`], grouped by [`group_commit`]) and reschedule/cancel;
 //! - [`test_recipients`] plays out Resend's test addresses; [`events`] names what happens to
-//!   an email; [`downloads`] signs attachment links.
+//!   an email and reads its timeline; [`downloads`] signs attachment links;
+//! - [`search`] lists a team's emails with filters (status, from, to, subject, dates, tag).
 
 pub mod address;
 pub mod attachments;
@@ -15,6 +16,7 @@ pub mod events;
 pub mod group_commit;
 pub mod idempotency;
 pub mod schedule;
+pub mod search;
 pub mod service;
 pub mod store;
 pub mod test_recipients;

@@ -231,6 +231,9 @@ pub struct EmailRow {
     #[sqlx(default)]
     pub text: Option<String>,
     pub tags: String,
+    /// JSON array of `{name, value}` custom headers; loaded by [`get`] only.
+    #[sqlx(default)]
+    pub headers: Option<String>,
     pub topic_id: Option<String>,
     pub scheduled_at: Option<i64>,
     pub last_event: String,
@@ -238,7 +241,7 @@ pub struct EmailRow {
     pub created_at: i64,
 }
 
-const LIST_COLUMNS: &str = "id, from_address, to_addresses, cc_addresses, bcc_addresses, \
+pub(super) const LIST_COLUMNS: &str = "id, from_address, to_addresses, cc_addresses, bcc_addresses, \
                             reply_to, subject, tags, topic_id, scheduled_at, last_event, \
                             message_id, created_at";
 
@@ -247,10 +250,11 @@ fn email_not_found() -> AppError {
 }
 
 pub async fn get(app: &App, team_id: &str, id: &str) -> AppResult<EmailRow> {
+    let sql = format!(
+        "SELECT {LIST_COLUMNS}, html, text, headers FROM emails WHERE id = $1 AND team_id = $2"
+    );
     let row = on_db!(app.db(), |pool| sqlx::query_as::<_, EmailRow>(
-        sqlx::AssertSqlSafe(format!(
-            "SELECT {LIST_COLUMNS}, html, text FROM emails WHERE id = $1 AND team_id = $2"
-        ))
+        sqlx::AssertSqlSafe(sql.clone())
     )
     .bind(id)
     .bind(team_id)
@@ -259,16 +263,41 @@ pub async fn get(app: &App, team_id: &str, id: &str) -> AppResult<EmailRow> {
     row.ok_or_else(email_not_found)
 }
 
+/// The team's emails, newest first (see [`super::search::list`] for filters).
 pub async fn list(app: &App, team_id: &str, page: &Page) -> AppResult<ListResponse<EmailRow>> {
-    let sql = page.sql(LIST_COLUMNS, "emails", "TRUE");
-    let rows = on_db!(app.db(), |pool| sqlx::query_as::<_, EmailRow>(
-        sqlx::AssertSqlSafe(sql.clone())
-    )
-    .bind(team_id)
-    .bind(page.cursor_id())
-    .fetch_all(pool)
-    .await)?;
-    Ok(page.finish(rows))
+    super::search::list(app, team_id, page, &super::search::EmailFilter::default()).await
+}
+
+impl EmailRow {
+    /// The custom headers as (name, value) pairs, in the order given.
+    pub fn custom_headers(&self) -> Vec<(String, String)> {
+        let items: Vec<serde_json::Value> = self
+            .headers
+            .as_deref()
+            .and_then(|h| serde_json::from_str(h).ok())
+            .unwrap_or_default();
+        items
+            .iter()
+            .filter_map(|h| Some((h["name"].as_str()?.into(), h["value"].as_str()?.into())))
+            .collect()
+    }
+
+    /// The tags as (name, value) pairs; a tag without a value has "".
+    pub fn tag_pairs(&self) -> Vec<(String, String)> {
+        let items: Vec<serde_json::Value> = serde_json::from_str(&self.tags).unwrap_or_default();
+        items
+            .iter()
+            .filter_map(|t| {
+                let name = t["name"].as_str()?.to_string();
+                Some((name, t["value"].as_str().unwrap_or("").to_string()))
+            })
+            .collect()
+    }
+}
+
+/// A JSON list of addresses (`to`, `cc`, `bcc`, `reply_to` columns) as strings.
+pub fn addresses(json_text: &str) -> Vec<String> {
+    serde_json::from_str(json_text).unwrap_or_default()
 }
 
 /// The job state of an email's job (`None` if it has none).

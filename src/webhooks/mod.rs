@@ -3,12 +3,14 @@
 //! - this module: the endpoints (create, list, get, update, delete) and the recorded attempts;
 //! - [`scan`]: the fan-out, a singleton job turning new `email_events` rows into deliveries;
 //! - [`delivery`]: the delivery job, one signed POST per attempt, retried on Resend's schedule;
+//! - [`events`]: `domain.*` events, queued in the transaction of the change they report;
 //! - [`payload`]: Resend's event bodies; [`signing`]: Svix / Standard Webhooks signatures.
 //!
 //! Signing secrets are kept sealed under the installation's encryption key (like DKIM keys)
 //! because the API shows them again on `GET /webhooks/{id}`.
 
 pub mod delivery;
+pub mod events;
 pub mod payload;
 pub mod scan;
 pub mod signing;

@@ -39,6 +39,11 @@ pub async fn publish_records(app: &TestApp, dns: &TestDns, domain_id: &str) {
                     .await
             }
             "CNAME" => dns.add_cname(&r.fqdn, &r.value).await,
+            "CAA" => {
+                // `0 issue "ca.example"`
+                let issuer = r.value.split('"').nth(1).unwrap();
+                dns.add_caa(&r.fqdn, 0, "issue", issuer).await
+            }
             _ => dns.add_long_txt(&r.fqdn, &r.value).await,
         }
     }
@@ -505,6 +510,56 @@ async fn members_see_domains_but_cannot_change_them() {
             .unwrap()
             .len(),
         1
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn tracking_records_show_with_their_status() {
+    let (app, dns) = spawn_with_dns().await;
+    let (visitor, _csrf) = sign_in_admin(&app).await;
+    let team = team_id(&app).await;
+    let input = DomainInput {
+        name: Some("updates.example.com".into()),
+        tracking_subdomain: Some(Some("links".into())),
+        ..Default::default()
+    };
+    let id = domains::create(&app.app, &team, input).await.unwrap().id;
+    let page = visitor.get(&format!("/dashboard/domains/{id}")).await;
+    let cname = section(&page.html, "record-tracking", "</tr>");
+    assert!(cname.contains(">links.updates<") && cname.contains("track.herald.test"));
+    let caa = section(&page.html, "record-tracking_caa", "</tr>");
+    assert!(caa.contains(">CAA<") && caa.contains(">updates<"), "{caa}");
+    assert!(
+        caa.contains("0 issue &#34;letsencrypt.org&#34;")
+            || caa.contains("0 issue &quot;letsencrypt.org&quot;"),
+        "{caa}"
+    );
+    assert!(caa.contains("data-copy=\"value-tracking_caa\"") && caa.contains("Not started"));
+    assert!(
+        page.html
+            .contains("Needed only when your domain already has CAA records.")
+    );
+
+    // The apex allows another CA: the row says why and what to publish.
+    dns.add_caa("example.com", 0, "issue", "sectigo.com").await;
+    publish_records(&app, &dns, &id).await;
+    dns.remove(
+        "updates.example.com",
+        hickory_server::proto::rr::RecordType::CAA,
+    )
+    .await;
+    domains::start_verification(&app.app, &team, &id)
+        .await
+        .unwrap();
+    wait_for_status(&app, &id, "verified").await;
+    let page = visitor.get(&format!("/dashboard/domains/{id}")).await;
+    assert!(section(&page.html, "record-tracking", "</tr>").contains("Verified"));
+    let caa = section(&page.html, "record-tracking_caa", "</tr>");
+    assert!(caa.contains("Pending"), "{caa}");
+    assert!(
+        caa.contains("allow only sectigo.com to issue certificates for links.updates.example.com"),
+        "{caa}"
     );
     app.stop().await;
 }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use hickory_server::Server;
-use hickory_server::proto::rr::rdata::{A, CNAME, MX, SOA, TXT};
+use hickory_server::proto::rr::rdata::{A, CAA, CNAME, MX, SOA, TXT};
 use hickory_server::proto::rr::{LowerName, Name, RData, Record, RecordType, RrKey};
 use hickory_server::store::in_memory::InMemoryZoneHandler;
 use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneType};
@@ -110,6 +110,16 @@ impl TestDns {
 
     pub async fn add_cname(&self, owner: &str, target: &str) {
         self.add(owner, RData::CNAME(CNAME(name(target)))).await;
+    }
+
+    /// A CAA property as written in a zone file's value field: `flags tag value`, e.g.
+    /// `(0, "issue", "letsencrypt.org; validationmethods=dns-01")`.
+    pub async fn add_caa(&self, owner: &str, flags: u8, tag: &str, value: &str) {
+        let mut caa = CAA::new_iodef(false, "mailto:placeholder@example.com".parse().unwrap());
+        caa.issuer_critical = flags & 0x80 != 0;
+        caa.tag = tag.to_string();
+        caa.value = value.as_bytes().to_vec();
+        self.add(owner, RData::CAA(caa)).await;
     }
 
     /// Removes every record of `kind` at `owner`.

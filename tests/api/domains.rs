@@ -117,6 +117,12 @@ async fn every_field_and_subdomains() {
     let tracking = record(d, "Tracking", "CNAME");
     assert_eq!(tracking["name"], "links.updates");
     assert_eq!(tracking["value"], "track.herald.test");
+    // The tracking host's certificate authority (the default, Let's Encrypt) may issue for it.
+    let caa = record(d, "TrackingCAA", "CAA");
+    assert_eq!(caa["name"], "updates");
+    assert_eq!(caa["value"], r#"0 issue "letsencrypt.org""#);
+    assert_eq!(caa["ttl"], "Auto");
+    assert_eq!(caa["status"], "not_started");
     let receiving = record(d, "Receiving", "MX");
     assert_eq!(receiving["name"], "updates");
     assert_eq!(receiving["value"], "mx.herald.test");
@@ -182,9 +188,10 @@ async fn update_and_delete() {
     assert_eq!(got["tracking_subdomain"], "t");
     assert_eq!(got["capabilities"]["sending"], "enabled");
     assert_eq!(got["capabilities"]["receiving"], "enabled");
-    assert_eq!(got["records"].as_array().unwrap().len(), 5);
+    assert_eq!(got["records"].as_array().unwrap().len(), 6);
+    assert_eq!(record(&got, "TrackingCAA", "CAA")["name"], "@");
 
-    // Removing the tracking subdomain removes its record.
+    // Removing the tracking subdomain removes its records.
     let cleared = app.patch(&path, json!({"tracking_subdomain": null})).await;
     assert_eq!(cleared.status, 200);
     let got = app.get(&path).await.body;

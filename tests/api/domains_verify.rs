@@ -408,3 +408,91 @@ async fn the_published_key_verifies_signatures_of_the_stored_key() {
     assert_ne!(results[0].result(), &DkimResult::Pass);
     s.app.stop().await;
 }
+
+/// What the last check said about one record, in plain words (the dashboard shows it).
+async fn record_message(s: &Setup, id: &str, kind: &str) -> Option<String> {
+    on_db!(s.app.app.db(), |pool| sqlx::query_scalar(
+        "SELECT message FROM domain_records WHERE domain_id = $1 AND kind = $2"
+    )
+    .bind(id)
+    .bind(kind)
+    .fetch_one(pool)
+    .await)
+    .unwrap()
+}
+
+#[tokio::test]
+async fn tracking_cname_and_caa_records_are_checked() {
+    let s = setup().await;
+    let domain = s
+        .create(json!({"name": "updates.example.com", "tracking_subdomain": "links"}))
+        .await;
+    let id = domain["id"].as_str().unwrap();
+    let caa = find(&domain, "TrackingCAA", "CAA");
+    assert_eq!(caa["name"], "updates");
+    assert_eq!(caa["value"], r#"0 issue "letsencrypt.org""#);
+    assert_eq!(caa["status"], "not_started");
+    s.publish_spf(&domain).await;
+    s.publish_dkim(&domain).await;
+
+    // The apex allows another CA only: the tracking host could not get its certificate.
+    s.dns
+        .add_caa("example.com", 0, "issue", "digicert.com")
+        .await;
+    s.dns
+        .add_caa("example.com", 0, "iodef", "mailto:security@example.com")
+        .await;
+    let d = s.verify(id).await;
+    assert_eq!(
+        d["status"], "verified",
+        "optional records do not hold it back"
+    );
+    assert_eq!(status_of(&d, "Tracking", "CNAME"), "pending");
+    assert_eq!(status_of(&d, "TrackingCAA", "CAA"), "pending");
+    let why = record_message(&s, id, "tracking_caa").await.unwrap();
+    assert!(why.contains("only digicert.com"), "{why}");
+    assert!(
+        why.contains(r#"0 issue "letsencrypt.org" at updates.example.com"#),
+        "{why}"
+    );
+
+    // The owner publishes both, the CAA with a parameter and odd case: both verify.
+    s.dns
+        .add_cname("links.updates.example.com", "Track.Herald.Test.")
+        .await;
+    s.dns
+        .add_caa(
+            "updates.example.com",
+            0,
+            "issue",
+            "LetsEncrypt.org.; validationmethods=http-01",
+        )
+        .await;
+    // A verified domain is re-checked every few hours; asking again checks at once.
+    let d = s.verify(id).await;
+    assert_eq!(status_of(&d, "Tracking", "CNAME"), "verified");
+    assert_eq!(status_of(&d, "TrackingCAA", "CAA"), "verified");
+    assert_eq!(record_message(&s, id, "tracking_caa").await, None);
+
+    // A domain without any CAA record needs none: nothing stops the CA.
+    let other = s
+        .create(json!({"name": "news.example.org", "tracking_subdomain": "t"}))
+        .await;
+    let other_id = other["id"].as_str().unwrap();
+    s.dns
+        .add_cname("t.news.example.org", "track.herald.test")
+        .await;
+    let d = s.verify(other_id).await;
+    assert_eq!(status_of(&d, "Tracking", "CNAME"), "verified");
+    assert_eq!(status_of(&d, "TrackingCAA", "CAA"), "verified");
+
+    // An issuer-critical property no CA knows forbids issuance again.
+    s.dns
+        .add_caa("updates.example.com", 128, "futuretag", "x")
+        .await;
+    let d = s.after(RECHECK_INTERVAL, id).await;
+    assert_eq!(status_of(&d, "TrackingCAA", "CAA"), "temporary_failure");
+    let why = record_message(&s, id, "tracking_caa").await.unwrap();
+    assert!(why.contains("`futuretag`"), "{why}");
+    s.app.stop().await;
+}

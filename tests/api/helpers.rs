@@ -105,6 +105,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         dns_server: "127.0.0.1:9".to_string(),
         ..Settings::default()
     };
+    // Nor do they fetch BIMI logos from the addresses their records name (tests opt in).
+    settings.domains.check_bimi_logo = false;
     let mut pg_database = None;
     if using_postgres() {
         let (url, name) = fresh_postgres_database().await;

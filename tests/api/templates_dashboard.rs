@@ -80,7 +80,11 @@ async fn templates_pages() {
         "<p style=\"color:red\">Hi &lt;you&gt; [1,2]</p>"
     );
     let csp = preview.headers["content-security-policy"].to_str().unwrap();
-    assert!(csp.starts_with("sandbox;") && csp.contains("default-src 'none'"));
+    assert!(
+        csp.starts_with("sandbox;")
+            && csp.contains("default-src 'none'")
+            && csp.contains("img-src data:;")
+    );
     assert_eq!(preview.headers["x-frame-options"], "SAMEORIGIN");
 
     // Publish; saving the form unchanged makes no new version.

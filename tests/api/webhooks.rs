@@ -166,7 +166,7 @@ pub async fn fan_out(app: &TestApp) {
 }
 
 /// A webhook's recorded attempts, newest first, once there are at least `n`.
-async fn attempts(app: &TestApp, webhook_id: &str, n: usize) -> Vec<Value> {
+pub async fn attempts(app: &TestApp, webhook_id: &str, n: usize) -> Vec<Value> {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
         let reply = app

@@ -1,85 +1,22 @@
-// Drives the dashboard's API Keys page in headless Chromium (Debian's /usr/bin/chromium,
-// driven by playwright-core) against a live Herald, saving a screenshot of every state.
+// Drives the dashboard's API Keys page in headless Chromium against a live Herald, saving a
+// screenshot of every state (launch, checks and sign-in come from harness.mjs).
 //
 // Environment: HERALD_URL, HERALD_EMAIL, HERALD_PASSWORD (an admin), HERALD_DOMAIN (a domain
 // of the admin's team), HERALD_IDLE_KEY (a key unused for over 30 days), HERALD_MEMBER_EMAIL
 // and HERALD_MEMBER_PASSWORD (a member of the team), HERALD_SCREENSHOTS (folder for PNGs).
 // Run by `cargo test --test api browser` (tests/api/browser.rs), which starts Herald.
 
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { base, callApi, check, required, run, screenshots, signIn, signOut } from "./harness.mjs";
 
-const base = required("HERALD_URL");
 const email = required("HERALD_EMAIL");
 const password = required("HERALD_PASSWORD");
 const domain = required("HERALD_DOMAIN");
 const idleKey = required("HERALD_IDLE_KEY");
 const memberEmail = required("HERALD_MEMBER_EMAIL");
 const memberPassword = required("HERALD_MEMBER_PASSWORD");
-const shots = process.env.HERALD_SCREENSHOTS || "screenshots";
-mkdirSync(shots, { recursive: true });
+const shot = screenshots();
 
-function required(name) {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-}
-
-function check(condition, message) {
-  if (!condition) throw new Error(`check failed: ${message}`);
-  console.log(`ok - ${message}`);
-}
-
-let step = 0;
-async function shot(page, name) {
-  step += 1;
-  const file = join(shots, `${String(step).padStart(2, "0")}-${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  console.log(`screenshot ${file}`);
-}
-
-/** Calls Herald's API with a key, as an application would. */
-async function callApi(token, method, path) {
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, "User-Agent": "herald-browser-test" },
-  });
-  return { status: response.status, body: await response.json() };
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
-  // No network on the test machines: keep Chromium from calling home.
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
-
-const problems = [];
-let htmxRequests = 0;
-try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 820 } });
-  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
-  page.on("console", (msg) => {
-    // Chromium logs every 4xx answer; the wrong-password and validation pages are expected.
-    const expected = /Failed to load resource: the server responded with a status of 4\d\d/;
-    if (msg.type() === "error" && !expected.test(msg.text())) problems.push(`console error: ${msg.text()}`);
-  });
-  page.on("request", (request) => {
-    if (request.headers()["hx-request"] === "true") htmxRequests += 1;
-  });
-
+await run(shot, async ({ page }) => {
   const rowOf = (name) => page.locator("tr", { has: page.locator(".key-name", { hasText: name }) });
 
   // Signed out, the dashboard sends us to the login page.
@@ -187,30 +124,14 @@ try {
   check(revoked.status === 403 && revoked.body.name === "invalid_api_key", "the deleted key no longer works");
 
   // Sign out.
-  await page.click("button.sign-out");
-  await page.locator("h1", { hasText: "Sign in" }).waitFor();
+  await signOut(page);
   await page.goto(`${base}/dashboard/api-keys`);
   check(new URL(page.url()).pathname === "/login", "signed out for good");
 
   // A member sees the keys but none of the buttons that change them.
-  await page.fill("#email", memberEmail);
-  await page.fill("#password", memberPassword);
-  await page.click("button[type=submit]");
-  await page.locator("h1", { hasText: "API Keys" }).waitFor();
+  await signIn(page, memberEmail, memberPassword);
   check(await rowOf("Default key").count() === 1, "a member sees the keys");
   check(await page.locator("#create-key").count() === 0, "a member has no create button");
   check(await page.locator("a", { hasText: "Edit" }).count() === 0, "a member has no edit buttons");
   await shot(page, "member-view");
-
-  check(htmxRequests > 0, `htmx handled navigation in place (${htmxRequests} requests)`);
-  check(problems.length === 0, `no script errors in the page${problems.length ? `: ${problems.join("; ")}` : ""}`);
-} catch (err) {
-  // Keep the state the page was in when a step failed.
-  const [page] = browser.contexts().flatMap((c) => c.pages());
-  if (page) await page.screenshot({ path: join(shots, "failure.png"), fullPage: true }).catch(() => {});
-  if (problems.length) console.error(problems.join("\n"));
-  throw err;
-} finally {
-  await browser.close();
-}
-console.log("browser test passed");
+}, { clipboard: true });

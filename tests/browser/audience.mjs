@@ -1,79 +1,25 @@
-// Drives the dashboard's Audience area in headless Chromium (Debian's /usr/bin/chromium,
-// driven by playwright-core) against a live Herald, saving a screenshot of every state.
+// Drives the dashboard's Audience area in headless Chromium against a live Herald, saving a
+// screenshot of every state (launch, checks and sign-in come from harness.mjs).
 //
 // Environment: HERALD_URL, HERALD_EMAIL, HERALD_PASSWORD (an admin), HERALD_MEMBER_EMAIL and
 // HERALD_MEMBER_PASSWORD (a member of the team), HERALD_SCREENSHOTS (folder for PNGs).
 // Run by `cargo test --test api browser` (tests/api/browser.rs), which starts Herald.
 
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { base, check, required, run, screenshots, signIn, signInAt, signOut } from "./harness.mjs";
 
-const base = required("HERALD_URL");
 const email = required("HERALD_EMAIL");
 const password = required("HERALD_PASSWORD");
 const memberEmail = required("HERALD_MEMBER_EMAIL");
 const memberPassword = required("HERALD_MEMBER_PASSWORD");
-const shots = process.env.HERALD_SCREENSHOTS || "screenshots";
-mkdirSync(shots, { recursive: true });
+const shot = screenshots();
 
-function required(name) {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-}
-
-function check(condition, message) {
-  if (!condition) throw new Error(`check failed: ${message}`);
-  console.log(`ok - ${message}`);
-}
-
-let step = 0;
-async function shot(page, name) {
-  step += 1;
-  const file = join(shots, `${String(step).padStart(2, "0")}-${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  console.log(`screenshot ${file}`);
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
-
-const problems = [];
-let htmxRequests = 0;
-try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
-  page.on("console", (msg) => {
-    const expected = /Failed to load resource: the server responded with a status of 4\d\d/;
-    if (msg.type() === "error" && !expected.test(msg.text())) problems.push(`console error: ${msg.text()}`);
-  });
-  page.on("request", (request) => {
-    if (request.headers()["hx-request"] === "true") htmxRequests += 1;
-  });
+await run(shot, async ({ page }) => {
   const heading = (text) => page.locator("h1", { hasText: text }).waitFor();
   const notice = (text) => page.locator(".alert.success", { hasText: text }).waitFor();
   const contactRow = (address) => page.locator(`tr[data-email="${address}"]`);
 
   // Sign in; the sidebar has an Audience link.
-  await page.goto(`${base}/login`);
-  await page.fill("#email", email);
-  await page.fill("#password", password);
-  await page.click("button[type=submit]");
-  await heading("API Keys");
+  await signInAt(page, email, password);
   await page.click(".nav-item:has-text('Audience')");
   await heading("Contacts");
   check(await page.locator(".nav-item.active", { hasText: "Audience" }).count() === 1, "Audience is the current section");
@@ -270,12 +216,8 @@ try {
   await shot(page, "contacts-after-bulk");
 
   // A member manages contacts but not the properties, segments or topics themselves.
-  await page.click("button.sign-out");
-  await page.locator("h1", { hasText: "Sign in" }).waitFor();
-  await page.fill("#email", memberEmail);
-  await page.fill("#password", memberPassword);
-  await page.click("button[type=submit]");
-  await heading("API Keys");
+  await signOut(page);
+  await signIn(page, memberEmail, memberPassword);
   await page.goto(`${base}/dashboard/audience/properties`);
   check(await page.locator("#property-form").count() === 0, "a member has no property form");
   await page.goto(`${base}/dashboard/audience/segments`);
@@ -283,15 +225,4 @@ try {
   await shot(page, "member-segments");
   await page.goto(`${base}/dashboard/audience/contacts`);
   check(await contactRow("ann@example.com").count() === 1, "a member sees the contacts");
-
-  check(htmxRequests > 0, `htmx handled navigation and polling (${htmxRequests} requests)`);
-  check(problems.length === 0, `no script errors in the page${problems.length ? `: ${problems.join("; ")}` : ""}`);
-} catch (err) {
-  const [page] = browser.contexts().flatMap((c) => c.pages());
-  if (page) await page.screenshot({ path: join(shots, "failure.png"), fullPage: true }).catch(() => {});
-  if (problems.length) console.error(problems.join("\n"));
-  throw err;
-} finally {
-  await browser.close();
-}
-console.log("browser test passed");
+}, { viewport: { width: 1280, height: 860 } });

@@ -1,5 +1,5 @@
-// Drives the dashboard's Domains pages in headless Chromium (Debian's /usr/bin/chromium,
-// driven by playwright-core) against a live Herald, saving a screenshot of every state.
+// Drives the dashboard's Domains pages in headless Chromium against a live Herald, saving a
+// screenshot of every state (launch, checks and sign-in come from harness.mjs).
 //
 // Environment: HERALD_URL, HERALD_EMAIL, HERALD_PASSWORD (an admin), HERALD_API_KEY (a
 // full-access key, to check what the pages did through the API), HERALD_DOMAIN (the domain
@@ -9,45 +9,17 @@
 // waits for a `published` line on stdin, after which the records are in DNS and Herald's
 // background checks (every second in that test) find them.
 
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { chromium } from "playwright-core";
+import { base, callApi, check, required, run, screenshots, signIn } from "./harness.mjs";
 
-const base = required("HERALD_URL");
 const email = required("HERALD_EMAIL");
 const password = required("HERALD_PASSWORD");
 const apiKey = required("HERALD_API_KEY");
 const domain = required("HERALD_DOMAIN");
-const shots = process.env.HERALD_SCREENSHOTS || "screenshots";
-mkdirSync(shots, { recursive: true });
+const shot = screenshots("domains-");
 const input = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 
-function required(name) {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-}
-
-function check(condition, message) {
-  if (!condition) throw new Error(`check failed: ${message}`);
-  console.log(`ok - ${message}`);
-}
-
-let step = 0;
-async function shot(page, name) {
-  step += 1;
-  const file = join(shots, `domains-${String(step).padStart(2, "0")}-${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  console.log(`screenshot ${file}`);
-}
-
-async function apiDomain(id) {
-  const response = await fetch(`${base}/domains/${id}`, {
-    headers: { Authorization: `Bearer ${apiKey}`, "User-Agent": "herald-browser-test" },
-  });
-  return { status: response.status, body: await response.json() };
-}
+const apiDomain = (id) => callApi(apiKey, "GET", `/domains/${id}`);
 
 /** Asks the test runner to publish the domain's records in its DNS server. */
 async function publishRecords(id) {
@@ -56,47 +28,15 @@ async function publishRecords(id) {
   if (answer.done || answer.value.trim() !== "published") throw new Error("the runner did not publish the records");
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
-  // No network on the test machines: keep Chromium from calling home.
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
-
-const problems = [];
-let htmxRequests = 0;
+// The runner waits for this script's output to end: let go of stdin whatever happens.
 try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 820 } });
-  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
-  page.on("console", (msg) => {
-    // Chromium logs every 4xx answer; the validation error page is expected. Anything else
-    // (a Content-Security-Policy refusal, a script error) is a problem.
-    const expected = /Failed to load resource: the server responded with a status of 4\d\d/;
-    if (msg.type() === "error" && !expected.test(msg.text())) problems.push(`console error: ${msg.text()}`);
-  });
-  page.on("request", (request) => {
-    if (request.headers()["hx-request"] === "true") htmxRequests += 1;
-  });
+await run(shot, async ({ page, htmxRequests }) => {
   const badge = page.locator("#domain-status");
 
   // Sign in, then open Domains from the sidebar.
   await page.goto(`${base}/dashboard/domains`);
   check(new URL(page.url()).pathname === "/login", "signed-out visit lands on /login");
-  await page.fill("#email", email);
-  await page.fill("#password", password);
-  await page.click("button[type=submit]");
-  await page.locator("h1", { hasText: "API Keys" }).waitFor();
+  await signIn(page, email, password);
   await page.click("nav.nav a[href='/dashboard/domains']");
   await page.locator("h1", { hasText: "Domains" }).waitFor();
   check(await page.locator(".nav-item.active", { hasText: "Domains" }).count() === 1, "the sidebar marks Domains as the current page");
@@ -180,12 +120,12 @@ try {
   await shot(page, "dmarc-bimi");
 
   // Tracking switches: in place (htmx), saved through the service.
-  const before = htmxRequests;
+  const before = htmxRequests();
   const address = page.url();
   await page.click("#toggle-open");
   await page.locator("#toggle-open[aria-checked=true]").waitFor();
   check((await page.locator("#open-state").textContent()).trim() === "On", "open tracking reads On");
-  check(htmxRequests > before, "the switch saved in place with htmx");
+  check(htmxRequests() > before, "the switch saved in place with htmx");
   check(page.url() === address, "the address did not change");
   let api = (await apiDomain(id)).body;
   check(api.open_tracking === true && api.click_tracking === false, "open tracking saved, click tracking untouched");
@@ -218,17 +158,7 @@ try {
   check(await page.locator(`#domain-${id}`).count() === 0, "deleted domain no longer listed");
   check((await apiDomain(id)).status === 404, "the API no longer knows it");
   await shot(page, "after-delete");
-
-  check(htmxRequests > 0, `htmx handled navigation in place (${htmxRequests} requests)`);
-  check(problems.length === 0, `no script or CSP errors in the page${problems.length ? `: ${problems.join("; ")}` : ""}`);
-} catch (err) {
-  // Keep the state the page was in when a step failed.
-  const [page] = browser.contexts().flatMap((c) => c.pages());
-  if (page) await page.screenshot({ path: join(shots, "domains-failure.png"), fullPage: true }).catch(() => {});
-  if (problems.length) console.error(problems.join("\n"));
-  throw err;
+}, { clipboard: true });
 } finally {
-  await browser.close();
   process.stdin.destroy();
 }
-console.log("browser test passed");

@@ -1,84 +1,27 @@
-// Drives the dashboard's Templates pages in headless Chromium (Debian's /usr/bin/chromium,
-// driven by playwright-core) against a live Herald, saving a screenshot of every state:
-// create (a refused form first), preview, publish, an edit kept as unpublished changes,
-// sending through the API with the published version, duplicate and delete.
+// Drives the dashboard's Templates pages in headless Chromium against a live Herald, saving a
+// screenshot of every state (launch, checks and sign-in come from harness.mjs): create (a
+// refused form first), preview, publish, an edit kept as unpublished changes, sending through
+// the API with the published version, duplicate and delete.
 //
 // Environment: HERALD_URL, HERALD_EMAIL, HERALD_PASSWORD (a team member), HERALD_API_KEY,
-// HERALD_SCREENSHOTS (folder for PNGs). Run by `cargo test --test api browser_templates`.
+// HERALD_SCREENSHOTS. Run by `cargo test --test api browser_templates`
+// (tests/api/browser_templates.rs), which starts Herald.
 
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { callApi, check, required, run, screenshots, signInAt } from "./harness.mjs";
 
-const base = required("HERALD_URL");
 const email = required("HERALD_EMAIL");
 const password = required("HERALD_PASSWORD");
 const apiKey = required("HERALD_API_KEY");
-const shots = process.env.HERALD_SCREENSHOTS || "screenshots";
-mkdirSync(shots, { recursive: true });
+const shot = screenshots();
+const api = (method, path, body) => callApi(apiKey, method, path, body);
 
-function required(name) {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-}
-
-function check(condition, message) {
-  if (!condition) throw new Error(`check failed: ${message}`);
-  console.log(`ok - ${message}`);
-}
-
-let step = 0;
-async function shot(page, name) {
-  step += 1;
-  const file = join(shots, `${String(step).padStart(2, "0")}-${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  console.log(`screenshot ${file}`);
-}
-
-async function api(method, path, body) {
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: response.status, body: await response.json() };
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
-
-const problems = [];
-try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
-  page.on("console", (msg) => {
-    const expected = /Failed to load resource: the server responded with a status of 4\d\d/;
-    if (msg.type() === "error" && !expected.test(msg.text())) problems.push(`console error: ${msg.text()}`);
-  });
+await run(shot, async ({ page }) => {
   const heading = (text) => page.locator("h1", { hasText: text }).waitFor();
   const notice = (text) => page.locator(".alert.success", { hasText: text }).waitFor();
   const preview = () => page.frameLocator("#preview").locator("body");
 
   // Sign in; the sidebar has a Templates link.
-  await page.goto(`${base}/login`);
-  await page.fill("#email", email);
-  await page.fill("#password", password);
-  await page.click("button[type=submit]");
-  await heading("API Keys");
+  await signInAt(page, email, password);
   await page.click(".nav-item:has-text('Templates')");
   await heading("Templates");
   check(await page.locator(".nav-item.active", { hasText: "Templates" }).count() === 1, "Templates is the current section");
@@ -157,14 +100,4 @@ try {
   await page.click("#confirm-delete");
   await notice("Template deleted.");
   check(await page.locator("tr[data-template]").count() === 1, "the copy is gone");
-
-  check(problems.length === 0, `no script errors in the page${problems.length ? `: ${problems.join("; ")}` : ""}`);
-} catch (err) {
-  const [page] = browser.contexts().flatMap((c) => c.pages());
-  if (page) await page.screenshot({ path: join(shots, "failure.png"), fullPage: true }).catch(() => {});
-  if (problems.length) console.error(problems.join("\n"));
-  throw err;
-} finally {
-  await browser.close();
-}
-console.log("browser test passed");
+}, { viewport: { width: 1280, height: 900 } });

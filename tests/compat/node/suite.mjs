@@ -639,6 +639,202 @@ async function webhooksChecks({ deliveries }) {
   await receiver.close();
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// Domains: POST/GET/PATCH/DELETE /domains, verify, and the domain.* webhooks.
+
+/** The record of `group` and `type` among a domain's records. */
+function findRecord(domain, group, type) {
+  const found = domain.records.find((r) => r.record === group && r.type === type);
+  assert.ok(found, `no ${group} ${type} record in ${JSON.stringify(domain.records)}`);
+  return found;
+}
+
+async function domainsChecks() {
+  let created;
+  await check('domains: create with region, custom return path, tracking and capabilities', async () => {
+    created = expectData(
+      await resend.domains.create({
+        name: 'updates.node-compat.example',
+        region: 'eu-west-1',
+        customReturnPath: 'outbound',
+        openTracking: true,
+        clickTracking: false,
+        tls: 'enforced',
+        trackingSubdomain: 'links',
+        capabilities: { sending: 'enabled', receiving: 'enabled' },
+      }),
+    );
+    assert.match(created.id, UUID);
+    assert.equal(created.name, 'updates.node-compat.example');
+    assert.equal(created.status, 'not_started');
+    assert.equal(created.region, 'eu-west-1');
+    assert.match(created.created_at, RESOURCE_TIME);
+    assert.equal(created.open_tracking, true);
+    assert.equal(created.click_tracking, false);
+    assert.equal(created.tracking_subdomain, 'links');
+    assert.deepEqual(created.capabilities, { sending: 'enabled', receiving: 'enabled' });
+    const groups = created.records.map((r) => `${r.record} ${r.type}`);
+    assert.deepEqual(groups, ['SPF MX', 'SPF TXT', 'DKIM TXT', 'Tracking CNAME', 'TrackingCAA CAA', 'Receiving MX']);
+    for (const r of created.records) {
+      assert.equal(r.status, 'not_started');
+      assert.equal(r.ttl, 'Auto');
+      assert.equal(typeof r.name, 'string');
+      assert.equal(typeof r.value, 'string');
+    }
+    const mx = findRecord(created, 'SPF', 'MX');
+    assert.equal(mx.name, 'outbound.updates', 'return path and zone-relative name');
+    assert.equal(typeof mx.priority, 'number');
+    assert.match(findRecord(created, 'SPF', 'TXT').value, /^v=spf1 .* ~all$/);
+    assert.match(findRecord(created, 'DKIM', 'TXT').value, /^v=DKIM1; k=rsa; p=[A-Za-z0-9+/=]+$/);
+    assert.equal(findRecord(created, 'Tracking', 'CNAME').name, 'links.updates');
+    assert.match(findRecord(created, 'TrackingCAA', 'CAA').value, /^0 issue ".+"$/);
+  });
+
+  await check('domains: get returns the domain with per-record statuses', async () => {
+    const got = expectData(await resend.domains.get(created.id));
+    assert.equal(got.object, 'domain');
+    assert.equal(got.id, created.id);
+    assert.equal(got.status, 'not_started');
+    assert.equal(got.region, 'eu-west-1');
+    assert.deepEqual(got.records, created.records);
+  });
+
+  await check('domains: list shows it, and pages with limit', async () => {
+    const second = expectData(await resend.domains.create({ name: 'second.node-compat.example' }));
+    assert.equal(second.region, 'us-east-1', 'default region');
+    const list = expectData(await resend.domains.list());
+    assert.equal(list.object, 'list');
+    assert.equal(typeof list.has_more, 'boolean');
+    const found = list.data.find((d) => d.id === created.id);
+    assert.ok(found, 'created domain is listed');
+    assert.equal(found.name, created.name);
+    assert.equal(found.status, 'not_started');
+    assert.equal(found.region, 'eu-west-1');
+    assert.deepEqual(found.capabilities, { sending: 'enabled', receiving: 'enabled' });
+    const page = expectData(await resend.domains.list({ limit: 1 }));
+    assert.equal(page.data.length, 1);
+    assert.equal(page.has_more, true);
+    assert.equal(page.data[0].id, second.id, 'newest first');
+    const next = expectData(await resend.domains.list({ limit: 1, after: page.data[0].id }));
+    assert.equal(next.data[0].id, created.id);
+    expectData(await resend.domains.remove(second.id));
+  });
+
+  await check('domains: update tracking, tls, capabilities and tracking subdomain', async () => {
+    const updated = expectData(
+      await resend.domains.update({
+        id: created.id,
+        openTracking: false,
+        clickTracking: true,
+        tls: 'opportunistic',
+        capabilities: { receiving: 'disabled' },
+        trackingSubdomain: 'track',
+      }),
+    );
+    assert.deepEqual(updated, { object: 'domain', id: created.id });
+    const got = expectData(await resend.domains.get(created.id));
+    assert.equal(got.open_tracking, false);
+    assert.equal(got.click_tracking, true);
+    assert.equal(got.tracking_subdomain, 'track');
+    assert.deepEqual(got.capabilities, { sending: 'enabled', receiving: 'disabled' });
+    assert.equal(findRecord(got, 'Tracking', 'CNAME').name, 'track.updates');
+    assert.ok(!got.records.some((r) => r.record === 'Receiving'), 'no receiving MX any more');
+  });
+
+  await check('domains: verify (empty POST body) → pending while DNS is checked', async () => {
+    const verified = expectData(await resend.domains.verify(created.id));
+    assert.deepEqual(verified, { object: 'domain', id: created.id });
+    const got = expectData(await resend.domains.get(created.id));
+    // The test server's resolver reaches no DNS: the records are not found yet.
+    assert.equal(got.status, 'pending');
+    for (const r of got.records) assert.equal(r.status, 'pending', `${r.record} ${r.type}`);
+  });
+
+  await check('domains: invalid region → 422 invalid_region', async () => {
+    const reply = await resend.domains.create({ name: 'eu.node-compat.example', region: 'mars-1' });
+    expectError(reply, 422, 'invalid_region');
+    assert.match(reply.error.message, /us-east-1/);
+  });
+
+  await check('domains: bad custom return paths → 422 validation_error', async () => {
+    for (const [path, why] of [
+      ['1send', /start with a letter/],
+      ['send-', /end with a letter or a number/],
+      ['se_nd', /letters, numbers and hyphens/],
+      ['s'.repeat(64), /63 characters/],
+    ]) {
+      const reply = await resend.domains.create({ name: 'rp.node-compat.example', customReturnPath: path });
+      expectError(reply, 422, 'validation_error');
+      assert.match(reply.error.message, why);
+    }
+  });
+
+  await check('domains: missing name → 422 missing_required_field; taken name → 422', async () => {
+    expectError(await resend.domains.create({}), 422, 'missing_required_field');
+    expectError(await resend.domains.create({ name: created.name }), 422, 'validation_error');
+  });
+
+  await check('domains: the region cannot change (PATCH) → 422 validation_error', async () => {
+    const reply = await resend.patch(`/domains/${created.id}`, { region: 'sa-east-1' });
+    expectError(reply, 422, 'validation_error');
+  });
+
+  await check('domains: sending key → 401 restricted_api_key', async () => {
+    const key = expectData(
+      await resend.apiKeys.create({ name: 'compat node domain sender', permission: 'sending_access' }),
+    );
+    const sender = new Resend(key.token);
+    expectError(await sender.domains.list(), 401, 'restricted_api_key');
+    expectError(await sender.domains.get(created.id), 401, 'restricted_api_key');
+    expectError(await sender.domains.create({ name: 'nope.node-compat.example' }), 401, 'restricted_api_key');
+  });
+
+  await check('domains: remove → deleted; get, verify and remove again → 404 not_found', async () => {
+    const removed = expectData(await resend.domains.remove(created.id));
+    assert.deepEqual(removed, { object: 'domain', id: created.id, deleted: true });
+    expectError(await resend.domains.get(created.id), 404, 'not_found');
+    expectError(await resend.domains.verify(created.id), 404, 'not_found');
+    expectError(await resend.domains.remove(created.id), 404, 'not_found');
+    expectError(await resend.domains.update({ id: UNKNOWN_ID, openTracking: true }), 404, 'not_found');
+  });
+
+  await check('domains: domain.created and domain.deleted webhooks pass resend.webhooks.verify', async () => {
+    const receiver = await startReceiver();
+    try {
+      const hook = expectData(
+        await resend.webhooks.create({ endpoint: receiver.url, events: ['domain.created', 'domain.deleted'] }),
+      );
+      const domain = expectData(await resend.domains.create({ name: 'hooks.node-compat.example' }));
+      expectData(await resend.domains.remove(domain.id));
+      const got = await receiver.waitFor(2, domain.id);
+      const types = got.map((delivery) => {
+        const event = resend.webhooks.verify({
+          payload: delivery.body,
+          headers: {
+            id: delivery.headers['svix-id'],
+            timestamp: delivery.headers['svix-timestamp'],
+            signature: delivery.headers['svix-signature'],
+          },
+          webhookSecret: hook.signing_secret,
+        });
+        assert.equal(event.data.id, domain.id);
+        assert.equal(event.data.name, 'hooks.node-compat.example');
+        assert.equal(event.data.region, 'us-east-1');
+        assert.deepEqual(
+          event.data.records.map((r) => r.record),
+          ['SPF', 'SPF', 'DKIM'],
+        );
+        return event.type;
+      });
+      assert.deepEqual(types.sort(), ['domain.created', 'domain.deleted']);
+      expectData(await resend.webhooks.remove(hook.id));
+    } finally {
+      await receiver.close();
+    }
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Templates: POST/GET/PATCH/DELETE /templates, publish, duplicate; emails.send with a template.
 
@@ -820,6 +1016,7 @@ if (process.env.HERALD_COMPAT_SKIP_EMAILS === '1') {
   await emailsChecks();
 }
 await webhooksChecks({ deliveries: process.env.HERALD_COMPAT_SKIP_EMAILS !== '1' });
+await domainsChecks();
 await templatesChecks({ sending: process.env.HERALD_COMPAT_SKIP_EMAILS !== '1' });
 
 console.log(`node-sdk: ${passed} passed, ${failed} failed`);

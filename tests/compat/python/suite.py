@@ -665,6 +665,218 @@ def webhooks_checks(deliveries):
     receiver.close()
 
 
+
+# --------------------------------------------------------------------------------------------
+# Domains: POST/GET/PATCH/DELETE /domains, verify, and the domain.* webhooks.
+
+
+def find_record(domain, group, rtype):
+    found = [r for r in domain["records"] if r["record"] == group and r["type"] == rtype]
+    assert len(found) == 1, f"no {group} {rtype} record in {domain['records']}"
+    return found[0]
+
+
+def domains_checks():
+    state = {}
+
+    def create():
+        # The parameters Domains.CreateParams declares (no tls or capabilities in this SDK).
+        domain = resend.Domains.create(
+            {
+                "name": "updates.python-compat.example",
+                "region": "sa-east-1",
+                "custom_return_path": "bounces",
+                "open_tracking": True,
+                "click_tracking": False,
+                "tracking_subdomain": "links",
+            }
+        )
+        assert UUID.match(domain["id"]), domain
+        assert domain["name"] == "updates.python-compat.example", domain
+        assert domain["status"] == "not_started", domain
+        assert domain["region"] == "sa-east-1", domain
+        assert RESOURCE_TIME.match(domain["created_at"]), domain
+        assert domain["open_tracking"] is True and domain["click_tracking"] is False, domain
+        assert domain["tracking_subdomain"] == "links", domain
+        kinds = [f"{r['record']} {r['type']}" for r in domain["records"]]
+        assert kinds == ["SPF MX", "SPF TXT", "DKIM TXT", "Tracking CNAME", "TrackingCAA CAA"], kinds
+        for r in domain["records"]:
+            assert r["status"] == "not_started" and r["ttl"] == "Auto", r
+        mx = find_record(domain, "SPF", "MX")
+        assert mx["name"] == "bounces.updates" and isinstance(mx["priority"], int), mx
+        assert find_record(domain, "DKIM", "TXT")["value"].startswith("v=DKIM1; k=rsa; p=")
+        assert re.match(r'^0 issue ".+"$', find_record(domain, "TrackingCAA", "CAA")["value"])
+        state["domain"] = domain
+
+    check("domains: create with region, custom_return_path and tracking", create)
+
+    def get():
+        domain = state["domain"]
+        got = resend.Domains.get(domain["id"])
+        assert got["object"] == "domain" and got["id"] == domain["id"], got
+        assert got["status"] == "not_started" and got["region"] == "sa-east-1", got
+        assert got["records"] == domain["records"], got
+        assert got["capabilities"] == {"sending": "enabled", "receiving": "disabled"}, got
+
+    check("domains: get returns the domain with per-record statuses", get)
+
+    def listed():
+        second = resend.Domains.create({"name": "second.python-compat.example"})
+        assert second["region"] == "us-east-1", second
+        page = resend.Domains.list()
+        assert page["object"] == "list" and isinstance(page["has_more"], bool), page
+        found = [d for d in page["data"] if d["id"] == state["domain"]["id"]]
+        assert len(found) == 1 and found[0]["region"] == "sa-east-1", page
+        one = resend.Domains.list({"limit": 1})
+        assert len(one["data"]) == 1 and one["has_more"] is True, one
+        assert one["data"][0]["id"] == second["id"], "newest first"
+        nxt = resend.Domains.list({"limit": 1, "after": second["id"]})
+        assert nxt["data"][0]["id"] == state["domain"]["id"], nxt
+        resend.Domains.remove(second["id"])
+
+    check("domains: list shows it, and pages with limit", listed)
+
+    def update():
+        domain_id = state["domain"]["id"]
+        # The SDK also puts `id` in the body; the server ignores it.
+        updated = resend.Domains.update(
+            {
+                "id": domain_id,
+                "open_tracking": False,
+                "click_tracking": True,
+                "tls": "enforced",
+                "tracking_subdomain": "track",
+            }
+        )
+        assert updated["object"] == "domain" and updated["id"] == domain_id, updated
+        got = resend.Domains.get(domain_id)
+        assert got["open_tracking"] is False and got["click_tracking"] is True, got
+        assert got["tracking_subdomain"] == "track", got
+        assert find_record(got, "Tracking", "CNAME")["name"] == "track.updates"
+
+    check("domains: update tracking flags, tls and tracking subdomain", update)
+
+    def verify():
+        domain_id = state["domain"]["id"]
+        verified = resend.Domains.verify(domain_id)  # POST body "{}"
+        assert verified["object"] == "domain" and verified["id"] == domain_id, verified
+        got = resend.Domains.get(domain_id)
+        # The test server's resolver reaches no DNS: the records are not found yet.
+        assert got["status"] == "pending", got
+        assert all(r["status"] == "pending" for r in got["records"]), got["records"]
+
+    check("domains: verify -> pending while DNS is checked", verify)
+
+    check(
+        "domains: invalid region -> ResendError 422 invalid_region",
+        lambda: expect_error(
+            lambda: resend.Domains.create({"name": "x.python-compat.example", "region": "mars-1"}),
+            exceptions.ResendError,
+            422,
+            "invalid_region",
+        ),
+    )
+
+    def bad_return_paths():
+        for path, why in [
+            ("1send", "start with a letter"),
+            ("send-", "end with a letter or a number"),
+            ("se.nd", "letters, numbers and hyphens"),
+            ("s" * 64, "63 characters"),
+        ]:
+            err = expect_error(
+                lambda: resend.Domains.create(
+                    {"name": "rp.python-compat.example", "custom_return_path": path}
+                ),
+                exceptions.ValidationError,
+                422,
+                "validation_error",
+            )
+            assert why in err.message, (path, err.message)
+
+    check("domains: bad custom_return_path -> ValidationError (422), each rule", bad_return_paths)
+
+    check(
+        "domains: missing name -> MissingRequiredFieldsError (422)",
+        lambda: expect_error(
+            lambda: resend.Domains.create({}),
+            exceptions.MissingRequiredFieldsError,
+            422,
+            "missing_required_field",
+        ),
+    )
+
+    check(
+        "domains: changing the region -> ValidationError (422)",
+        lambda: expect_error(
+            lambda: resend.Domains.update({"id": state["domain"]["id"], "region": "eu-west-1"}),
+            exceptions.ValidationError,
+            422,
+            "validation_error",
+        ),
+    )
+
+    def restricted():
+        sender = resend.ApiKeys.create(
+            {"name": "compat python domain sender", "permission": "sending_access"}
+        )
+        for call in (
+            resend.Domains.list,
+            lambda: resend.Domains.get(state["domain"]["id"]),
+            lambda: resend.Domains.create({"name": "nope.python-compat.example"}),
+        ):
+            expect_error(
+                lambda: with_key(sender["token"], call),
+                exceptions.ResendError,
+                401,
+                "restricted_api_key",
+            )
+
+    check("domains: sending key -> ResendError 401 restricted_api_key", restricted)
+
+    def remove():
+        domain_id = state["domain"]["id"]
+        removed = resend.Domains.remove(domain_id)
+        assert removed["object"] == "domain" and removed["id"] == domain_id, removed
+        assert removed["deleted"] is True, removed
+        for call in (resend.Domains.get, resend.Domains.verify, resend.Domains.remove):
+            expect_error(lambda: call(domain_id), exceptions.ResendError, 404, "not_found")
+
+    check("domains: remove -> deleted; get, verify, remove again -> ResendError 404", remove)
+
+    def domain_webhooks():
+        receiver = Receiver()
+        try:
+            hook = resend.Webhooks.create(
+                {"endpoint": receiver.url, "events": ["domain.created", "domain.deleted"]}
+            )
+            domain = resend.Domains.create({"name": "hooks.python-compat.example"})
+            resend.Domains.remove(domain["id"])
+            types = []
+            for headers, body in receiver.wait_for(2, domain["id"]):
+                event = resend.Webhooks.verify(
+                    {
+                        "payload": body,
+                        "headers": {
+                            "id": headers["svix-id"],
+                            "timestamp": headers["svix-timestamp"],
+                            "signature": headers["svix-signature"],
+                        },
+                        "webhook_secret": hook["signing_secret"],
+                    }
+                )
+                data = event["data"]
+                assert data["id"] == domain["id"] and data["region"] == "us-east-1", event
+                assert [r["record"] for r in data["records"]] == ["SPF", "SPF", "DKIM"], event
+                types.append(event["type"])
+            assert sorted(types) == ["domain.created", "domain.deleted"], types
+            resend.Webhooks.remove(hook["id"])
+        finally:
+            receiver.close()
+
+    check("domains: domain.created and domain.deleted webhooks pass Webhooks.verify", domain_webhooks)
+
+
 # --------------------------------------------------------------------------------------------
 # Templates: POST/GET/PATCH/DELETE /templates, publish, duplicate; Emails.send with a template.
 
@@ -841,6 +1053,7 @@ if __name__ == "__main__":
     else:
         emails_checks()
     webhooks_checks(deliveries=os.environ.get("HERALD_COMPAT_SKIP_EMAILS") != "1")
+    domains_checks()
     templates_checks(sending=os.environ.get("HERALD_COMPAT_SKIP_EMAILS") != "1")
     print(f"python-sdk: {results['passed']} passed, {results['failed']} failed")
     sys.exit(0 if results["failed"] == 0 else 1)

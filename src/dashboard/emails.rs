@@ -1,0 +1,268 @@
+//! The Emails pages: the list of sent emails (newest first, keyset pages, filters by status,
+//! from, to, subject, dates and tag) and an email's page (event timeline, HTML preview, text
+//! version, headers, attachments with download links). Every team member sees them.
+//!
+//! The HTML preview is the sender's markup: it is never put into a dashboard page. The page
+//! embeds a sandboxed `<iframe>` (no scripts, no same-origin) whose source, `…/preview`,
+//! answers with a CSP that sandboxes it again and allows no fetch at all, so opening the
+//! preview directly, or HTML that tries to load remote images, scripts or forms, does
+//! nothing either.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use serde::Deserialize;
+
+use super::email_views::{
+    AttachmentItem, AttachmentKind, EmailListRow, EventBadge, TimelineRow, status_choices,
+};
+use super::format;
+use super::pages::{PageError, Shell, render, sandboxed_preview};
+use super::session::CurrentSession;
+use crate::app::App;
+use crate::emails::search::{self, EmailFilter, TagFilter};
+use crate::emails::{downloads, events, store};
+use crate::http::pagination::{Cursor, ListQuery, Page};
+
+const LIST: &str = "/dashboard/emails";
+const SECTION: &str = "emails";
+const PAGE_SIZE: &str = "50";
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route(LIST, get(list_page))
+        .route("/dashboard/emails/{id}", get(email_page))
+}
+
+/// Routes outside the dashboard's page headers: the preview carries its own, stricter ones.
+pub fn preview_routes() -> Router<App> {
+    Router::new().route("/dashboard/emails/{id}/preview", get(preview))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ListParams {
+    status: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    subject: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    tag: Option<String>,
+    after: Option<String>,
+    before: Option<String>,
+}
+
+/// What the filter form shows back.
+#[derive(Default)]
+struct FilterFields {
+    status: String,
+    from: String,
+    to: String,
+    subject: String,
+    since: String,
+    until: String,
+    tag: String,
+}
+
+#[derive(Template)]
+#[template(path = "emails/list.html")]
+struct ListPage {
+    shell: Shell,
+    rows: Vec<EmailListRow>,
+    fields: FilterFields,
+    statuses: Vec<(&'static str, &'static str)>,
+    filtered: bool,
+    problem: Option<&'static str>,
+    newer: Option<String>,
+    older: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "emails/detail.html")]
+struct EmailPage {
+    shell: Shell,
+    id: String,
+    subject: String,
+    badge: EventBadge,
+    from: String,
+    to: Vec<String>,
+    cc: Vec<String>,
+    bcc: Vec<String>,
+    reply_to: Vec<String>,
+    message_id: String,
+    sent_exact: String,
+    sent_ago: String,
+    scheduled: Option<String>,
+    headers: Vec<(String, String)>,
+    tags: Vec<(String, String)>,
+    timeline: Vec<TimelineRow>,
+    has_html: bool,
+    text: Option<String>,
+    attachments: Vec<AttachmentItem>,
+}
+
+fn text_param(value: &Option<String>) -> Option<String> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+}
+
+/// The query string as the service's filter; a date that does not read is reported.
+fn read_filter(params: &ListParams) -> (EmailFilter, Option<&'static str>) {
+    let mut bad_date = false;
+    let mut day = |value: &Option<String>| {
+        let text = text_param(value)?;
+        let start = format::day_start(&text);
+        bad_date |= start.is_none();
+        start
+    };
+    let since = day(&params.since);
+    // "Until" names the last day wanted: everything before the next midnight.
+    let until = day(&params.until).map(|start| start + DAY_MS);
+    let filter = EmailFilter {
+        status: text_param(&params.status).filter(|s| events::ALL.contains(&s.as_str())),
+        from: text_param(&params.from),
+        to: text_param(&params.to),
+        subject: text_param(&params.subject),
+        since,
+        until,
+        tag: params.tag.as_deref().and_then(TagFilter::parse),
+    };
+    let problem = bad_date.then_some("Dates must be written YYYY-MM-DD.");
+    (filter, problem)
+}
+
+/// The list's address with these filters and a cursor.
+fn href(params: &ListParams, cursor: (&str, &str)) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in [
+        ("status", &params.status),
+        ("from", &params.from),
+        ("to", &params.to),
+        ("subject", &params.subject),
+        ("since", &params.since),
+        ("until", &params.until),
+        ("tag", &params.tag),
+    ] {
+        if let Some(v) = text_param(value) {
+            query.append_pair(name, &v);
+        }
+    }
+    query.append_pair(cursor.0, cursor.1);
+    format!("{LIST}?{}", query.finish())
+}
+
+async fn list_page(
+    State(app): State<App>,
+    current: CurrentSession,
+    Query(params): Query<ListParams>,
+) -> Result<Response, PageError> {
+    let session = &current.session;
+    let query = ListQuery {
+        limit: Some(PAGE_SIZE.into()),
+        after: params.after.clone(),
+        before: params.before.clone(),
+    };
+    let page = Page::from_query(&query, None).map_err(|_| PageError::BadRequest)?;
+    let (filter, problem) = read_filter(&params);
+    let list = search::list(&app, &session.user.team_id, &page, &filter).await?;
+    let (first, last) = (list.data.first(), list.data.last());
+    let older = match (&page.cursor, list.has_more, last) {
+        (Cursor::Before(_), _, Some(last)) | (_, true, Some(last)) => {
+            Some(href(&params, ("after", &last.id)))
+        }
+        _ => None,
+    };
+    let newer = match (&page.cursor, list.has_more, first) {
+        (Cursor::After(_), _, Some(first)) | (Cursor::Before(_), true, Some(first)) => {
+            Some(href(&params, ("before", &first.id)))
+        }
+        _ => None,
+    };
+    let now = app.now_ms();
+    let fields = FilterFields {
+        status: filter.status.clone().unwrap_or_default(),
+        from: filter.from.clone().unwrap_or_default(),
+        to: filter.to.clone().unwrap_or_default(),
+        subject: filter.subject.clone().unwrap_or_default(),
+        since: filter.since.map(format::iso_date).unwrap_or_default(),
+        until: filter
+            .until
+            .map(|end| format::iso_date(end - DAY_MS))
+            .unwrap_or_default(),
+        tag: filter
+            .tag
+            .as_ref()
+            .map(|t| t.to_string())
+            .unwrap_or_default(),
+    };
+    let page = ListPage {
+        shell: Shell::in_section(session, SECTION),
+        rows: list
+            .data
+            .iter()
+            .map(|e| EmailListRow::new(e, now))
+            .collect(),
+        filtered: !filter.is_empty(),
+        fields,
+        statuses: status_choices(),
+        problem,
+        newer,
+        older,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+async fn email_page(
+    State(app): State<App>,
+    current: CurrentSession,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let session = &current.session;
+    let team = &session.user.team_id;
+    let email = store::get(&app, team, &id).await?;
+    let now = app.now_ms();
+    let timeline = events::timeline(&app, team, &id).await?;
+    let attachments = store::list_attachments(&app, team, &id).await?;
+    let page = EmailPage {
+        shell: Shell::in_section(session, SECTION),
+        id: email.id.clone(),
+        subject: email.subject.clone(),
+        badge: EventBadge::of(&email.last_event),
+        from: email.from_address.clone(),
+        to: store::addresses(&email.to_addresses),
+        cc: store::addresses(&email.cc_addresses),
+        bcc: store::addresses(&email.bcc_addresses),
+        reply_to: store::addresses(&email.reply_to),
+        message_id: email.message_id.clone(),
+        sent_exact: format::exact_seconds(email.created_at),
+        sent_ago: format::relative(now, email.created_at),
+        scheduled: email.scheduled_at.map(format::exact),
+        headers: email.custom_headers(),
+        tags: email.tag_pairs(),
+        timeline: timeline.iter().map(|e| TimelineRow::new(e, now)).collect(),
+        has_html: email.html.as_deref().is_some_and(|h| !h.trim().is_empty()),
+        text: email.text.clone().filter(|t| !t.trim().is_empty()),
+        attachments: attachments
+            .iter()
+            .map(|a| AttachmentItem::new(a, downloads::signed_url(&app, &a.id, now).0))
+            .collect(),
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// The email's HTML, alone, for the sandboxed frame of the email page.
+async fn preview(
+    State(app): State<App>,
+    current: CurrentSession,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let email = store::get(&app, &current.session.user.team_id, &id).await?;
+    Ok(sandboxed_preview(email.html.unwrap_or_default()))
+}

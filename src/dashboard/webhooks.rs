@@ -1,0 +1,477 @@
+//! The Webhooks pages: the list of endpoints, "Add webhook" (URL and event checkboxes), a
+//! webhook's page (signing secret revealed on request, enable/disable, its recent delivery
+//! attempts, keyset pages), edit and delete with confirmation. Every change goes through
+//! `crate::webhooks`, the service the API uses (URL checks, SSRF guard, event names).
+//!
+//! Roles: every member sees the endpoints and their deliveries; admins add, change and
+//! delete them, and only admins can reveal a signing secret (with it, anyone can forge
+//! events the team's endpoint would trust).
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use super::csrf::{CsrfForm, FormFields};
+use super::format;
+use super::pages::{PageError, Shell, render};
+use super::session::CurrentSession;
+use crate::app::App;
+use crate::auth::sessions::Session;
+use crate::clock::Millis;
+use crate::error::AppError;
+use crate::http::pagination::{Cursor, ListQuery, Page};
+use crate::webhooks::{self, Attempt, EVENT_TYPES, Webhook, WebhookInput};
+
+const LIST: &str = "/dashboard/webhooks";
+const SECTION: &str = "webhooks";
+const DELIVERIES_PER_PAGE: &str = "20";
+/// Checkbox names: `event:email.sent`…
+const EVENT_FIELD: &str = "event:";
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route(LIST, get(list_page).post(create))
+        .route("/dashboard/webhooks/new", get(new_form))
+        .route("/dashboard/webhooks/{id}", get(detail_page).post(update))
+        .route("/dashboard/webhooks/{id}/secret", get(reveal_secret))
+        .route("/dashboard/webhooks/{id}/edit", get(edit_form))
+        .route("/dashboard/webhooks/{id}/status", post(set_status))
+        .route(
+            "/dashboard/webhooks/{id}/delete",
+            get(confirm_delete).post(delete),
+        )
+}
+
+fn detail_url(id: &str) -> String {
+    format!("{LIST}/{id}")
+}
+
+fn require_admin(session: &Session) -> Result<(), PageError> {
+    if session.is_admin() {
+        Ok(())
+    } else {
+        Err(PageError::AdminOnly)
+    }
+}
+
+/// One endpoint, ready to print (list rows, the webhook page, the delete page).
+pub struct WebhookRow {
+    pub id: String,
+    pub endpoint: String,
+    pub events: Vec<String>,
+    pub enabled: bool,
+    pub created_date: String,
+    pub created_exact: String,
+}
+
+impl From<&Webhook> for WebhookRow {
+    fn from(w: &Webhook) -> Self {
+        Self {
+            id: w.id.clone(),
+            endpoint: w.endpoint.clone(),
+            events: w.event_types(),
+            enabled: w.is_enabled(),
+            created_date: format::date(w.created_at),
+            created_exact: format::exact(w.created_at),
+        }
+    }
+}
+
+/// One delivery attempt in the deliveries table.
+pub struct DeliveryRow {
+    pub id: String,
+    pub event_type: String,
+    pub attempt: i32,
+    pub status_code: Option<i32>,
+    pub ok: bool,
+    pub duration: String,
+    pub error: String,
+    pub next_attempt: String,
+    pub at: String,
+    pub at_exact: String,
+}
+
+impl DeliveryRow {
+    fn new(a: &Attempt, now: Millis) -> Self {
+        Self {
+            id: a.id.clone(),
+            event_type: a.event_type.clone(),
+            attempt: a.attempt,
+            status_code: a.status_code,
+            ok: a.status_code.is_some_and(|c| (200..300).contains(&c)),
+            duration: format!("{} ms", a.duration_ms),
+            error: a.error.clone().unwrap_or_default(),
+            next_attempt: a.next_attempt_at.map(format::exact).unwrap_or_default(),
+            at: format::relative(now, a.created_at),
+            at_exact: format::exact_seconds(a.created_at),
+        }
+    }
+}
+
+/// An event checkbox of the form.
+pub struct EventChoice {
+    pub name: &'static str,
+    pub checked: bool,
+}
+
+/// The checkboxes, grouped by what the events are about (email, contact, domain).
+pub struct EventGroup {
+    pub title: &'static str,
+    pub events: Vec<EventChoice>,
+}
+
+fn event_groups(checked: &[String]) -> Vec<EventGroup> {
+    let mut groups: Vec<EventGroup> = Vec::new();
+    for name in EVENT_TYPES {
+        let title = match name.split('.').next() {
+            Some("email") => "Emails",
+            Some("contact") => "Contacts",
+            Some("domain") => "Domains",
+            _ => "Other",
+        };
+        let choice = EventChoice {
+            name,
+            checked: checked.iter().any(|c| c == name),
+        };
+        match groups.iter_mut().find(|g| g.title == title) {
+            Some(group) => group.events.push(choice),
+            None => groups.push(EventGroup {
+                title,
+                events: vec![choice],
+            }),
+        }
+    }
+    groups
+}
+
+#[derive(Template)]
+#[template(path = "webhooks/list.html")]
+struct ListPage {
+    shell: Shell,
+    rows: Vec<WebhookRow>,
+    notice: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "webhooks/form.html")]
+struct FormPage {
+    shell: Shell,
+    /// `None` when adding.
+    webhook_id: Option<String>,
+    endpoint: String,
+    groups: Vec<EventGroup>,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "webhooks/detail.html")]
+struct DetailPage {
+    shell: Shell,
+    webhook: WebhookRow,
+    /// The signing secret, once an admin asked to see it.
+    secret: Option<String>,
+    deliveries: Vec<DeliveryRow>,
+    newer: Option<String>,
+    older: Option<String>,
+    notice: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "webhooks/delete.html")]
+struct DeletePage {
+    shell: Shell,
+    webhook: WebhookRow,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct DetailParams {
+    notice: Option<String>,
+    after: Option<String>,
+    before: Option<String>,
+}
+
+async fn list_page(
+    State(app): State<App>,
+    current: CurrentSession,
+    Query(params): Query<DetailParams>,
+) -> Result<Response, PageError> {
+    let session = &current.session;
+    // Only fixed texts: nothing from the query string reaches the page.
+    let notice = match params.notice.as_deref() {
+        Some("deleted") => Some("Webhook deleted."),
+        _ => None,
+    };
+    let everything = Page::from_query(&ListQuery::default(), None)?;
+    let found = webhooks::list(&app, &session.user.team_id, &everything).await?;
+    let page = ListPage {
+        shell: Shell::in_section(session, SECTION),
+        rows: found.data.iter().map(WebhookRow::from).collect(),
+        notice,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+fn form_page(
+    session: &Session,
+    status: StatusCode,
+    webhook_id: Option<String>,
+    endpoint: &str,
+    events: &[String],
+    error: Option<String>,
+) -> Response {
+    let page = FormPage {
+        shell: Shell::in_section(session, SECTION),
+        webhook_id,
+        endpoint: endpoint.to_string(),
+        groups: event_groups(events),
+        error,
+    };
+    render(status, &page)
+}
+
+/// The form's fields as the service's input. Events keep the order of the checkboxes;
+/// names Herald does not know stay in, for the service to refuse.
+fn webhook_input(fields: &FormFields) -> WebhookInput {
+    let ticked = fields.suffixes(EVENT_FIELD);
+    let (mut events, unknown): (Vec<String>, Vec<String>) = ticked
+        .into_iter()
+        .partition(|e| EVENT_TYPES.contains(&e.as_str()));
+    events.sort_by_key(|e| EVENT_TYPES.iter().position(|t| t == e));
+    events.extend(unknown);
+    WebhookInput {
+        endpoint: Some(fields.text("endpoint").to_string()),
+        events: Some(events),
+        status: None,
+    }
+}
+
+/// A service refusal shown in the form; anything else is an error page.
+fn form_error(err: AppError) -> Result<String, PageError> {
+    if (400..500).contains(&err.status) && !err.is_not_found() {
+        Ok(err.message)
+    } else {
+        Err(err.into())
+    }
+}
+
+async fn new_form(current: CurrentSession) -> Result<Response, PageError> {
+    require_admin(&current.session)?;
+    Ok(form_page(
+        &current.session,
+        StatusCode::OK,
+        None,
+        "",
+        &[],
+        None,
+    ))
+}
+
+async fn create(State(app): State<App>, form: CsrfForm) -> Result<Response, PageError> {
+    let session = &form.current.session;
+    require_admin(session)?;
+    let input = webhook_input(&form.fields);
+    match webhooks::create(&app, &session.user.team_id, input.clone()).await {
+        Ok((webhook, _secret)) => {
+            let to = format!("{}?notice=created", detail_url(&webhook.id));
+            Ok(Redirect::to(&to).into_response())
+        }
+        Err(err) => Ok(form_page(
+            session,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            input.endpoint.as_deref().unwrap_or(""),
+            input.events.as_deref().unwrap_or(&[]),
+            Some(form_error(err)?),
+        )),
+    }
+}
+
+/// The deliveries page's address with a cursor.
+fn deliveries_href(id: &str, cursor: (&str, &str)) -> String {
+    format!("{}?{}={}#deliveries", detail_url(id), cursor.0, cursor.1)
+}
+
+async fn detail_response(
+    app: &App,
+    session: &Session,
+    id: &str,
+    params: &DetailParams,
+    secret: bool,
+) -> Result<Response, PageError> {
+    let team = &session.user.team_id;
+    let webhook = webhooks::get(app, team, id).await?;
+    let query = ListQuery {
+        limit: Some(DELIVERIES_PER_PAGE.into()),
+        after: params.after.clone(),
+        before: params.before.clone(),
+    };
+    let page = Page::from_query(&query, None).map_err(|_| PageError::BadRequest)?;
+    let attempts = webhooks::attempts(app, team, id, &page).await?;
+    let (first, last) = (attempts.data.first(), attempts.data.last());
+    let older = match (&page.cursor, attempts.has_more, last) {
+        (Cursor::Before(_), _, Some(last)) | (_, true, Some(last)) => {
+            Some(deliveries_href(id, ("after", &last.id)))
+        }
+        _ => None,
+    };
+    let newer = match (&page.cursor, attempts.has_more, first) {
+        (Cursor::After(_), _, Some(first)) | (Cursor::Before(_), true, Some(first)) => {
+            Some(deliveries_href(id, ("before", &first.id)))
+        }
+        _ => None,
+    };
+    let notice = match params.notice.as_deref() {
+        Some("created") => Some("Webhook added. Herald now sends it the events you chose."),
+        Some("updated") => Some("Webhook updated."),
+        Some("enabled") => Some("Webhook enabled."),
+        Some("disabled") => Some("Webhook disabled: no events are sent to it until you enable it."),
+        _ => None,
+    };
+    let now = app.now_ms();
+    let page = DetailPage {
+        shell: Shell::in_section(session, SECTION),
+        secret: if secret {
+            Some(webhook.secret(app).map_err(AppError::from)?)
+        } else {
+            None
+        },
+        webhook: WebhookRow::from(&webhook),
+        deliveries: attempts
+            .data
+            .iter()
+            .map(|a| DeliveryRow::new(a, now))
+            .collect(),
+        newer,
+        older,
+        notice,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+async fn detail_page(
+    State(app): State<App>,
+    current: CurrentSession,
+    Path(id): Path<String>,
+    Query(params): Query<DetailParams>,
+) -> Result<Response, PageError> {
+    detail_response(&app, &current.session, &id, &params, false).await
+}
+
+/// The webhook page with the secret shown (htmx swaps in just the secret's box).
+async fn reveal_secret(
+    State(app): State<App>,
+    current: CurrentSession,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    require_admin(&current.session)?;
+    let params = DetailParams::default();
+    detail_response(&app, &current.session, &id, &params, true).await
+}
+
+async fn edit_form(
+    State(app): State<App>,
+    current: CurrentSession,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let session = &current.session;
+    require_admin(session)?;
+    let webhook = webhooks::get(&app, &session.user.team_id, &id).await?;
+    Ok(form_page(
+        session,
+        StatusCode::OK,
+        Some(webhook.id.clone()),
+        &webhook.endpoint,
+        &webhook.event_types(),
+        None,
+    ))
+}
+
+async fn update(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    form: CsrfForm,
+) -> Result<Response, PageError> {
+    let session = &form.current.session;
+    require_admin(session)?;
+    // An unknown webhook is a 404 page; any other refusal is shown in the form.
+    webhooks::get(&app, &session.user.team_id, &id).await?;
+    let input = webhook_input(&form.fields);
+    match webhooks::update(&app, &session.user.team_id, &id, input.clone()).await {
+        Ok(_) => Ok(Redirect::to(&format!("{}?notice=updated", detail_url(&id))).into_response()),
+        Err(err) => Ok(form_page(
+            session,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(id),
+            input.endpoint.as_deref().unwrap_or(""),
+            input.events.as_deref().unwrap_or(&[]),
+            Some(form_error(err)?),
+        )),
+    }
+}
+
+/// Enable or disable: the button pressed sends `status`.
+async fn set_status(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    form: CsrfForm,
+) -> Result<Response, PageError> {
+    let session = &form.current.session;
+    require_admin(session)?;
+    let status = form.fields.text("status");
+    if ![webhooks::ENABLED, webhooks::DISABLED].contains(&status) {
+        return Err(PageError::BadRequest);
+    }
+    let input = WebhookInput {
+        status: Some(status.to_string()),
+        ..WebhookInput::default()
+    };
+    webhooks::update(&app, &session.user.team_id, &id, input).await?;
+    let to = format!("{}?notice={status}", detail_url(&id));
+    Ok(Redirect::to(&to).into_response())
+}
+
+async fn confirm_delete(
+    State(app): State<App>,
+    current: CurrentSession,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let session = &current.session;
+    require_admin(session)?;
+    let webhook = webhooks::get(&app, &session.user.team_id, &id).await?;
+    let page = DeletePage {
+        shell: Shell::in_section(session, SECTION),
+        webhook: WebhookRow::from(&webhook),
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+async fn delete(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    form: CsrfForm,
+) -> Result<Response, PageError> {
+    let session = &form.current.session;
+    require_admin(session)?;
+    webhooks::delete(&app, &session.user.team_id, &id).await?;
+    Ok(Redirect::to(&format!("{LIST}?notice=deleted")).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_checkboxes_are_grouped() {
+        let groups = event_groups(&["email.sent".to_string()]);
+        let titles: Vec<&str> = groups.iter().map(|g| g.title).collect();
+        assert_eq!(titles, ["Emails", "Contacts", "Domains"]);
+        let total: usize = groups.iter().map(|g| g.events.len()).sum();
+        assert_eq!(total, EVENT_TYPES.len());
+        assert!(groups[0].events[0].checked);
+        assert!(!groups[0].events[1].checked);
+    }
+}

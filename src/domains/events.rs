@@ -1,0 +1,59 @@
+//! The `domain.created`, `domain.updated` and `domain.deleted` webhook events: the domain as
+//! it is after the change, with its records and their statuses, in Resend's shape.
+
+use serde_json::{Value, json};
+
+use super::{Domain, RecordState};
+use crate::clock::{Millis, iso_timestamp};
+use crate::webhooks::events::ResourceEvent;
+
+pub const CREATED: &str = "domain.created";
+pub const UPDATED: &str = "domain.updated";
+pub const DELETED: &str = "domain.deleted";
+
+/// Webhook bodies name the receiving record `Receiving MX` where the API says `Receiving`.
+fn webhook_group(group: &str) -> &str {
+    match group {
+        "Receiving" => "Receiving MX",
+        other => other,
+    }
+}
+
+fn data(domain: &Domain, records: &[RecordState]) -> Value {
+    let records: Vec<Value> = records
+        .iter()
+        .map(|r| {
+            let e = &r.expected;
+            let mut record = json!({
+                "record": webhook_group(e.group),
+                "name": e.name,
+                "value": e.value,
+                "type": e.rtype,
+                "ttl": "Auto",
+                "status": r.status,
+            });
+            if let Some(priority) = e.priority {
+                record["priority"] = json!(priority);
+            }
+            record
+        })
+        .collect();
+    json!({
+        "id": domain.id,
+        "name": domain.name,
+        "status": domain.status,
+        "created_at": iso_timestamp(domain.created_at),
+        "region": domain.region,
+        "records": records,
+    })
+}
+
+/// The event `event_type` about `domain` with `records`, happening at `now`.
+pub fn event(
+    event_type: &'static str,
+    domain: &Domain,
+    records: &[RecordState],
+    now: Millis,
+) -> ResourceEvent {
+    ResourceEvent::new(event_type, data(domain, records), now)
+}
