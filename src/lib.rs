@@ -25,6 +25,7 @@ pub mod smtp;
 pub mod store;
 pub mod suppressions;
 pub mod teams;
+pub mod templates;
 pub mod webhooks;
 
 /// Sending regions, as Resend names them. The first is the default.

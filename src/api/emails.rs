@@ -71,6 +71,17 @@ struct Attachment {
     content_id: Option<String>,
 }
 
+/// Send with a published template: its html/text are rendered with `variables`
+/// (`{{{VAR}}}`, `{{{VAR|fallback}}}`); its from/subject/reply_to apply when the email has none.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct EmailTemplateInput {
+    /// The template's id or alias.
+    id: String,
+    #[schema(value_type = Option<Object>)]
+    variables: Option<Value>,
+}
+
 /// Body of `POST /emails` (and each item of `POST /emails/batch`).
 #[derive(ToSchema)]
 #[allow(dead_code)]
@@ -84,9 +95,8 @@ struct SendEmailRequest {
     html: Option<String>,
     /// Derived from `html` when absent.
     text: Option<String>,
-    /// Not supported yet: answered with 422.
-    #[schema(value_type = Option<Object>)]
-    template: Option<Value>,
+    /// A published template, `{id (or alias), variables}`; not with `html`/`text`.
+    template: Option<EmailTemplateInput>,
     #[schema(value_type = Option<Object>)]
     headers: Option<Value>,
     /// ISO 8601, or natural language such as "in 1 hour" or "tomorrow at 9am"; ≤ 30 days.

@@ -13,6 +13,7 @@ pub mod emails;
 pub mod openapi;
 pub mod segments;
 pub mod suppressions;
+pub mod templates;
 pub mod topics;
 pub mod webhooks;
 
@@ -34,6 +35,7 @@ fn documented_routes() -> OpenApiRouter<App> {
         .merge(topics::routes())
         .merge(audiences::routes())
         .merge(suppressions::routes())
+        .merge(templates::routes())
 }
 
 /// The API routes and the OpenAPI document describing them.

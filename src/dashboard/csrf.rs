@@ -18,8 +18,9 @@ use crate::auth::tokens::same;
 
 pub const FORM_FIELD: &str = "csrf_token";
 pub const HEADER: &str = "x-csrf-token";
-/// Dashboard forms are a few short fields.
-const MAX_FORM_BYTES: usize = 64 * 1024;
+/// Dashboard forms are short, except a template's HTML (email HTML with inline styles runs
+/// large).
+const MAX_FORM_BYTES: usize = 1024 * 1024;
 
 /// True unless the browser says another site started this request.
 pub fn same_origin(app: &App, headers: &HeaderMap) -> bool {

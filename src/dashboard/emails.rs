@@ -11,8 +11,8 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 
@@ -20,7 +20,7 @@ use super::email_views::{
     AttachmentItem, AttachmentKind, EmailListRow, EventBadge, TimelineRow, status_choices,
 };
 use super::format;
-use super::pages::{PageError, Shell, render};
+use super::pages::{PageError, Shell, render, sandboxed_preview};
 use super::session::CurrentSession;
 use crate::app::App;
 use crate::emails::search::{self, EmailFilter, TagFilter};
@@ -257,11 +257,6 @@ async fn email_page(
     Ok(render(StatusCode::OK, &page))
 }
 
-/// What the preview may do: nothing but show markup, inline styles and `data:` images.
-const PREVIEW_CSP: &str = "sandbox; default-src 'none'; style-src 'unsafe-inline'; \
-                           img-src data:; font-src data:; form-action 'none'; base-uri 'none'; \
-                           frame-ancestors 'self'";
-
 /// The email's HTML, alone, for the sandboxed frame of the email page.
 async fn preview(
     State(app): State<App>,
@@ -269,18 +264,5 @@ async fn preview(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let email = store::get(&app, &current.session.user.team_id, &id).await?;
-    let html = email.html.unwrap_or_default();
-    let mut response = html.into_response();
-    let headers = response.headers_mut();
-    for (name, value) in [
-        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-        (header::CONTENT_SECURITY_POLICY, PREVIEW_CSP),
-        (header::CACHE_CONTROL, "no-store"),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
-        (header::X_FRAME_OPTIONS, "SAMEORIGIN"),
-    ] {
-        headers.insert(name, HeaderValue::from_static(value));
-    }
-    Ok(response)
+    Ok(sandboxed_preview(email.html.unwrap_or_default()))
 }

@@ -4,8 +4,9 @@
 //! Layout: `session` (cookie → signed-in user), `csrf` (same-site check + tokens), `login`,
 //! `api_keys` (the API Keys page), `audience` (contacts, properties, segments, topics),
 //! `domains` and `domain_views` (the Domains pages), `emails` and `email_views` (the Emails
-//! pages and the sandboxed HTML preview), `webhooks` (the Webhooks pages), `pages`
-//! (rendering, shell, error pages), `format` (times), `assets` (CSS/JS compiled in).
+//! pages and the sandboxed HTML preview), `templates` (the Templates pages), `webhooks` (the
+//! Webhooks pages), `pages` (rendering, shell, error pages), `format` (times), `assets`
+//! (CSS/JS compiled in).
 
 mod api_keys;
 mod assets;
@@ -19,6 +20,7 @@ mod format;
 mod login;
 mod pages;
 mod session;
+mod templates;
 mod webhooks;
 
 use axum::Router;
@@ -39,9 +41,11 @@ pub fn routes() -> Router<App> {
         .merge(domains::routes())
         .merge(emails::routes())
         .merge(webhooks::routes())
+        .merge(templates::routes())
         .layer(axum::middleware::map_response(page_headers));
     pages
         .merge(emails::preview_routes())
+        .merge(templates::preview_routes())
         .merge(assets::routes())
 }
 

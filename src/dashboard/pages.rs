@@ -2,7 +2,7 @@
 //! and the error pages (403, 404, 500).
 
 use askama::Template;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
 use crate::auth::sessions::Session;
@@ -14,8 +14,8 @@ pub struct Shell {
     pub role: String,
     pub is_admin: bool,
     pub csrf_token: String,
-    /// The sidebar entry highlighted: `emails`, `audience`, `domains`, `webhooks` or
-    /// `api-keys`.
+    /// The sidebar entry highlighted: `emails`, `templates`, `audience`, `domains`, `webhooks`
+    /// or `api-keys`.
     pub section: &'static str,
 }
 
@@ -45,6 +45,29 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response {
             PageError::Internal.into_response()
         }
     }
+}
+
+/// What a preview may do: nothing but show markup, inline styles and `data:` images.
+const PREVIEW_CSP: &str = "sandbox; default-src 'none'; style-src 'unsafe-inline'; \
+                           img-src data:; font-src data:; form-action 'none'; base-uri 'none'; \
+                           frame-ancestors 'self'";
+
+/// Someone's email HTML (a sent email, a template), alone, for a sandboxed frame of a
+/// dashboard page. Served outside the pages' own headers, with these stricter ones.
+pub fn sandboxed_preview(html: String) -> Response {
+    let mut response = html.into_response();
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+        (header::CONTENT_SECURITY_POLICY, PREVIEW_CSP),
+        (header::CACHE_CONTROL, "no-store"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_FRAME_OPTIONS, "SAMEORIGIN"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -27,6 +27,7 @@ use crate::clock::Millis;
 use crate::error::{AppError, AppResult};
 use crate::on_db;
 use crate::store::new_id;
+use crate::templates::send::{self as template_send, TemplateCache};
 
 /// Most emails in one batch request.
 pub const MAX_BATCH: usize = 100;
@@ -66,7 +67,16 @@ pub async fn send(
         request,
         async |request, claim| {
             let mut senders = SenderCheck::new(app, auth);
-            let email = prepare(app, auth, request, app.now_ms(), &mut senders).await?;
+            let mut templates = TemplateCache::default();
+            let email = prepare(
+                app,
+                auth,
+                request,
+                app.now_ms(),
+                &mut senders,
+                &mut templates,
+            )
+            .await?;
             let body = json!({ "id": email.id });
             commit(app, vec![email], claim, &body).await?;
             Ok(body)
@@ -98,10 +108,11 @@ pub async fn send_batch(
             let items = batch_items(request)?;
             let now = app.now_ms();
             let mut senders = SenderCheck::new(app, auth);
+            let mut templates = TemplateCache::default();
             let mut emails = Vec::with_capacity(items.len());
             let mut errors = Vec::new();
             for (index, item) in items.into_iter().enumerate() {
-                match prepare(app, auth, item, now, &mut senders).await {
+                match prepare(app, auth, item, now, &mut senders, &mut templates).await {
                     Ok(email) => emails.push(email),
                     Err(err) if mode == BatchMode::Strict => {
                         return Err(AppError {
@@ -216,14 +227,17 @@ fn batch_items(request: Value) -> AppResult<Vec<Value>> {
     Ok(items)
 }
 
-/// Validates one email and turns it into a row to insert.
+/// Validates one email (rendering its template, if it names one) and turns it into a row
+/// to insert.
 async fn prepare(
     app: &App,
     auth: &AuthKey,
-    request: Value,
+    mut request: Value,
     now: Millis,
     senders: &mut SenderCheck<'_>,
+    templates: &mut TemplateCache,
 ) -> AppResult<NewEmail> {
+    let template_id = template_send::apply(app, &auth.team_id, &mut request, templates).await?;
     let draft = parse_draft(request, now)?;
     let test_only = draft
         .recipients()
@@ -266,6 +280,7 @@ async fn prepare(
         headers: Value::Array(headers).to_string(),
         tags: serde_json::to_string(&tags)?,
         topic_id,
+        template_id,
         scheduled_at,
         created_at: now,
         attachments,

@@ -33,6 +33,8 @@ pub struct NewEmail {
     pub headers: String,
     pub tags: String,
     pub topic_id: Option<String>,
+    /// The template the content was rendered from.
+    pub template_id: Option<String>,
     pub scheduled_at: Option<Millis>,
     pub message_id: String,
     pub created_at: Millis,
@@ -97,7 +99,8 @@ pub async fn insert_accepted(app: &App, accepted: &[Accepted]) -> AppResult<()> 
             sqlx::QueryBuilder::new(
                 "INSERT INTO emails (id, team_id, api_key_id, from_address, to_addresses, \
                  cc_addresses, bcc_addresses, reply_to, subject, html, text, headers, tags, \
-                 topic_id, scheduled_at, last_event, message_id, created_at, updated_at) ",
+                 topic_id, template_id, scheduled_at, last_event, message_id, created_at, \
+                 updated_at) ",
             )
             .push_values(chunk, |mut row, e| {
                 row.push_bind(&e.id)
@@ -114,6 +117,7 @@ pub async fn insert_accepted(app: &App, accepted: &[Accepted]) -> AppResult<()> 
                     .push_bind(&e.headers)
                     .push_bind(&e.tags)
                     .push_bind(&e.topic_id)
+                    .push_bind(&e.template_id)
                     .push_bind(e.scheduled_at)
                     .push_bind(e.first_event())
                     .push_bind(&e.message_id)

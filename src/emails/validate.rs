@@ -132,11 +132,7 @@ pub fn parse_draft(request: Value, now: Millis) -> AppResult<Draft> {
     let bcc = recipients(&mut fields, "bcc")?;
     let reply_to = recipients(&mut fields, "reply_to")?;
 
-    if take(&mut fields, "template").is_some() {
-        return Err(AppError::validation(
-            "The `template` field is not supported yet; send `html` or `text` instead.",
-        ));
-    }
+    // `template` was replaced by its rendered content before (`templates::send::apply`).
     let html = take_string(&mut fields, "html")?;
     let mut text = take_string(&mut fields, "text")?;
     match (&html, &text) {
@@ -394,7 +390,6 @@ mod tests {
             (with("tags", json!([{"value": "v"}])), "validation_error"),
             (with("topic_id", json!("nope")), "validation_error"),
             (with("scheduled_at", json!("whenever")), "validation_error"),
-            (with("template", json!({"id": "t"})), "validation_error"),
             (
                 with("attachments", json!([{"filename": "a.txt"}])),
                 "invalid_attachment",

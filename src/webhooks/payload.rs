@@ -1,6 +1,7 @@
 //! Resend's webhook bodies for email events: `{type, created_at, data}` where `data` is
-//! `{email_id, created_at, from, to[], subject, tags{}, headers?}` plus, for some types, the
-//! event's own object (`bounce`, `click`, `failed`, `suppressed`, camelCase inside).
+//! `{email_id, created_at, from, to[], subject, tags{}, headers?, template_id?}` plus, for
+//! some types, the event's own object (`bounce`, `click`, `failed`, `suppressed`, camelCase
+//! inside).
 
 use serde_json::{Map, Value, json};
 
@@ -26,6 +27,8 @@ pub struct EmailFacts {
     pub subject: String,
     pub tags: String,
     pub headers: String,
+    /// Set when the email was sent with a template.
+    pub template_id: Option<String>,
     pub created_at: i64,
 }
 
@@ -83,6 +86,9 @@ pub fn body(webhook_type: &str, event: &EventRow, email: &EmailFacts) -> String 
     {
         data["headers"] = Value::Array(headers);
     }
+    if let Some(template_id) = &email.template_id {
+        data["template_id"] = Value::from(template_id.as_str());
+    }
     if let Ok(Value::Object(extra)) = serde_json::from_str::<Value>(&event.data) {
         for key in EVENT_OBJECTS {
             if let Some(value) = extra.get(*key) {
@@ -122,6 +128,7 @@ mod tests {
             subject: "Hello".into(),
             tags: r#"[{"name":"kind","value":"welcome"},{"name":"bare"}]"#.into(),
             headers: "[]".into(),
+            template_id: None,
             created_at: 1_696_636_076_678,
         };
         let event = EventRow {
@@ -147,6 +154,13 @@ mod tests {
         assert_eq!(data["bounce"]["subType"], "General");
         assert!(data.get("headers").is_none());
         assert!(data.get("internal").is_none());
+        assert!(data.get("template_id").is_none());
+        let templated = EmailFacts {
+            template_id: Some("t1".into()),
+            ..email.clone()
+        };
+        let sent: Value = serde_json::from_str(&body("email.sent", &event, &templated)).unwrap();
+        assert_eq!(sent["data"]["template_id"], "t1");
 
         let scheduled = EventRow {
             kind: "scheduled".into(),

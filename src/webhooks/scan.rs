@@ -225,8 +225,8 @@ async fn email_facts<'a>(
         return Ok(HashMap::new());
     }
     let sql = format!(
-        "SELECT id, from_address, to_addresses, subject, tags, headers, created_at FROM emails \
-         WHERE id IN ({})",
+        "SELECT id, from_address, to_addresses, subject, tags, headers, template_id, created_at \
+         FROM emails WHERE id IN ({})",
         placeholders(ids.len())
     );
     let rows: Vec<EmailFacts> = on_db!(app.db(), |pool| {

@@ -836,6 +836,177 @@ async function domainsChecks() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Templates: POST/GET/PATCH/DELETE /templates, publish, duplicate; emails.send with a template.
+
+async function templatesChecks({ sending }) {
+  const alias = 'node-welcome';
+  let tpl;
+  await check('templates: create (201 {id, object}) with camelCase variables', async () => {
+    tpl = expectData(
+      await resend.templates.create({
+        name: 'Node welcome',
+        alias,
+        from: 'Acme <hi@example.com>',
+        subject: 'Hi {{{NAME}}}',
+        replyTo: 'help@example.com',
+        html: '<p>Hi {{{NAME}}}, {{{COUNT}}} new</p>',
+        variables: [
+          { key: 'NAME', type: 'string' },
+          { key: 'COUNT', type: 'number', fallbackValue: 0 },
+        ],
+      }),
+    );
+    assert.equal(tpl.object, 'template');
+    assert.match(tpl.id, UUID);
+  });
+
+  await check('templates: get by id and by alias, a draft with its variables', async () => {
+    const got = expectData(await resend.templates.get(tpl.id));
+    assert.equal(got.object, 'template');
+    assert.equal(got.alias, alias);
+    assert.equal(got.status, 'draft');
+    assert.equal(got.published_at, null);
+    assert.deepEqual(got.reply_to, ['help@example.com']);
+    assert.match(got.current_version_id, UUID);
+    assert.match(got.created_at, RESOURCE_TIME);
+    assert.deepEqual(
+      got.variables.map((v) => [v.key, v.type, v.fallback_value]),
+      [['NAME', 'string', null], ['COUNT', 'number', 0]],
+    );
+    assert.equal(expectData(await resend.templates.get(alias)).id, tpl.id);
+  });
+
+  await check('templates: list (before/after/limit query) pages newest first', async () => {
+    const other = expectData(await resend.templates.create({ name: 'Node other', html: '<p>x</p>' }));
+    const page = expectData(await resend.templates.list({ limit: 1 }));
+    assert.equal(page.object, 'list');
+    assert.equal(page.has_more, true);
+    assert.equal(page.data[0].id, other.id);
+    assert.deepEqual(
+      Object.keys(page.data[0]).sort(),
+      ['alias', 'created_at', 'id', 'name', 'published_at', 'status', 'updated_at'],
+    );
+    const next = expectData(await resend.templates.list({ limit: 1, after: other.id }));
+    assert.equal(next.data[0].id, tpl.id);
+    expectData(await resend.templates.remove(other.id));
+  });
+
+  await check('templates: create(...).publish() chains and publishes', async () => {
+    const published = expectData(
+      await resend.templates.create({ name: 'Node chained', html: '<p>chained</p>' }).publish(),
+    );
+    assert.equal(published.object, 'template');
+    assert.equal(expectData(await resend.templates.get(published.id)).status, 'published');
+    expectData(await resend.templates.remove(published.id));
+  });
+
+  await check('templates: publish, then an update keeps a draft version', async () => {
+    const published = expectData(await resend.templates.publish(tpl.id));
+    assert.deepEqual(published, { id: tpl.id, object: 'template' });
+    let got = expectData(await resend.templates.get(tpl.id));
+    assert.equal(got.status, 'published');
+    assert.match(got.published_at, RESOURCE_TIME);
+    assert.equal(got.has_unpublished_versions, false);
+    const updated = expectData(await resend.templates.update(tpl.id, { html: '<p>Draft {{{NAME}}}</p>' }));
+    assert.deepEqual(updated, { id: tpl.id, object: 'template' });
+    got = expectData(await resend.templates.get(alias));
+    assert.equal(got.has_unpublished_versions, true);
+    assert.equal(got.html, '<p>Draft {{{NAME}}}</p>');
+  });
+
+  if (sending) {
+    await check('templates: emails.send with a template renders the published version', async () => {
+      const sent = expectData(
+        await resend.emails.send({
+          to: 'delivered@resend.dev',
+          template: { id: alias, variables: { NAME: 'Ann & Bo' } },
+        }),
+      );
+      const email = expectData(await resend.emails.get(sent.id));
+      assert.equal(email.html, '<p>Hi Ann &amp; Bo, 0 new</p>');
+      assert.equal(email.subject, 'Hi Ann & Bo');
+      assert.equal(email.from, 'Acme <hi@example.com>');
+    });
+
+    await check('templates: batch.send with templates', async () => {
+      const sent = expectData(
+        await resend.batch.send([
+          { to: 'delivered@resend.dev', template: { id: tpl.id, variables: { NAME: 'One' } } },
+          { to: 'delivered@resend.dev', template: { id: tpl.id, variables: { NAME: 'Two', COUNT: 2 } } },
+        ]),
+      );
+      assert.equal(sent.data.length, 2);
+    });
+
+    await check('templates: template with html → 422 validation_error', async () => {
+      const reply = await resend.emails.send({
+        to: 'delivered@resend.dev',
+        html: '<p>x</p>',
+        template: { id: tpl.id, variables: { NAME: 'x' } },
+      });
+      expectError(reply, 422, 'validation_error');
+    });
+
+    await check('templates: missing or mistyped variable → 422 validation_error', async () => {
+      expectError(
+        await resend.emails.send({ to: 'delivered@resend.dev', template: { id: tpl.id } }),
+        422,
+        'validation_error',
+      );
+      expectError(
+        await resend.emails.send({ to: 'delivered@resend.dev', template: { id: tpl.id, variables: { NAME: 1 } } }),
+        422,
+        'validation_error',
+      );
+    });
+  }
+
+  await check('templates: duplicate → a draft copy; duplicate(...).publish() chains', async () => {
+    const copy = expectData(await resend.templates.duplicate(tpl.id));
+    assert.equal(copy.object, 'template');
+    assert.notEqual(copy.id, tpl.id);
+    const got = expectData(await resend.templates.get(copy.id));
+    assert.equal(got.status, 'draft');
+    assert.equal(got.alias, null);
+    const chained = expectData(await resend.templates.duplicate(tpl.id).publish());
+    assert.equal(expectData(await resend.templates.get(chained.id)).status, 'published');
+  });
+
+  await check('templates: invalid variables → 422 validation_error', async () => {
+    expectError(
+      await resend.templates.create({
+        name: 'bad',
+        html: '<p>{{{EMAIL}}}</p>',
+        variables: [{ key: 'EMAIL', type: 'string' }],
+      }),
+      422,
+      'validation_error',
+    );
+    expectError(
+      await resend.templates.create({
+        name: 'bad',
+        html: '<p>{{{N}}}</p>',
+        variables: [{ key: 'N', type: 'number', fallbackValue: 'one' }],
+      }),
+      422,
+      'validation_error',
+    );
+    expectError(await resend.templates.create({ name: 'bad', html: '<p>{{{X}}}</p>' }), 422, 'validation_error');
+  });
+
+  await check('templates: missing name → 422 missing_required_field', async () => {
+    expectError(await resend.templates.create({ html: '<p>x</p>' }), 422, 'missing_required_field');
+  });
+
+  await check('templates: remove → deleted; get unknown → 404 not_found', async () => {
+    const removed = expectData(await resend.templates.remove(tpl.id));
+    assert.deepEqual(removed, { object: 'template', id: tpl.id, deleted: true });
+    expectError(await resend.templates.get(tpl.id), 404, 'not_found');
+    expectError(await resend.templates.remove(UNKNOWN_ID), 404, 'not_found');
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
 
 await apiKeysChecks();
 await authChecks();
@@ -846,6 +1017,7 @@ if (process.env.HERALD_COMPAT_SKIP_EMAILS === '1') {
 }
 await webhooksChecks({ deliveries: process.env.HERALD_COMPAT_SKIP_EMAILS !== '1' });
 await domainsChecks();
+await templatesChecks({ sending: process.env.HERALD_COMPAT_SKIP_EMAILS !== '1' });
 
 console.log(`node-sdk: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);

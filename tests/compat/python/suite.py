@@ -878,6 +878,172 @@ def domains_checks():
 
 
 # --------------------------------------------------------------------------------------------
+# Templates: POST/GET/PATCH/DELETE /templates, publish, duplicate; Emails.send with a template.
+
+
+def templates_checks(sending):
+    alias = "python-welcome"
+    state = {}
+
+    def create():
+        created = resend.Templates.create(
+            {
+                "name": "Python welcome",
+                "alias": alias,
+                "from": "Acme <hi@example.com>",
+                "subject": "Hi {{{NAME}}}",
+                "reply_to": ["help@example.com"],
+                "html": "<p>Hi {{{NAME}}}, {{{COUNT}}} new</p>",
+                "text": "Hi {{{NAME}}}",
+                "variables": [
+                    {"key": "NAME", "type": "string"},
+                    {"key": "COUNT", "type": "number", "fallback_value": 0},
+                ],
+            }
+        )
+        assert created["object"] == "template" and UUID.match(created["id"]), created
+        state["id"] = created["id"]
+
+    check("templates: create -> {id, object}", create)
+
+    def get():
+        got = resend.Templates.get(state["id"])
+        assert got["object"] == "template" and got["status"] == "draft", got
+        assert got["alias"] == alias and got["published_at"] is None
+        assert got["has_unpublished_versions"] is True
+        assert RESOURCE_TIME.match(got["updated_at"]), got
+        assert [(v["key"], v["type"], v["fallback_value"]) for v in got["variables"]] == [
+            ("NAME", "string", None),
+            ("COUNT", "number", 0),
+        ], got["variables"]
+        assert resend.Templates.get(alias)["id"] == state["id"]
+
+    check("templates: get by id and by alias", get)
+
+    def list_paged():
+        other = resend.Templates.create({"name": "Python other", "html": "<p>x</p>"})
+        page = resend.Templates.list({"limit": 1})
+        assert page["object"] == "list" and page["has_more"] is True, page
+        assert page["data"][0]["id"] == other["id"]
+        following = resend.Templates.list({"limit": 1, "after": other["id"]})
+        assert following["data"][0]["id"] == state["id"], following
+        resend.Templates.remove(other["id"])
+
+    check("templates: list pages newest first", list_paged)
+
+    def publish_then_update():
+        published = resend.Templates.publish(state["id"])
+        assert published["id"] == state["id"] and published["object"] == "template", published
+        got = resend.Templates.get(state["id"])
+        assert got["status"] == "published" and got["has_unpublished_versions"] is False, got
+        updated = resend.Templates.update({"id": state["id"], "html": "<p>Draft {{{NAME}}}</p>"})
+        assert updated["id"] == state["id"], updated
+        got = resend.Templates.get(alias)
+        assert got["has_unpublished_versions"] is True and got["html"] == "<p>Draft {{{NAME}}}</p>"
+
+    check("templates: publish, then update keeps a draft version", publish_then_update)
+
+    if sending:
+
+        def send():
+            sent = resend.Emails.send(
+                {
+                    "to": ["delivered@resend.dev"],
+                    "template": {"id": alias, "variables": {"NAME": "<Ann>", "COUNT": 2}},
+                }
+            )
+            email = resend.Emails.get(sent["id"])
+            assert email["html"] == "<p>Hi &lt;Ann&gt;, 2 new</p>", email["html"]
+            assert email["text"] == "Hi <Ann>", email["text"]
+            assert email["subject"] == "Hi <Ann>" and email["from"] == "Acme <hi@example.com>"
+            assert email["reply_to"] == ["help@example.com"], email
+
+        check("templates: Emails.send with a template renders the published version", send)
+
+        def batch():
+            sent = resend.Batch.send(
+                [
+                    {"to": ["delivered@resend.dev"], "template": {"id": state["id"], "variables": {"NAME": "A"}}},
+                    {"to": ["delivered@resend.dev"], "template": {"id": state["id"], "variables": {"NAME": "B"}}},
+                ]
+            )
+            assert len(sent["data"]) == 2, sent
+
+        check("templates: Batch.send with templates", batch)
+
+        check(
+            "templates: template with text -> ValidationError (422)",
+            lambda: expect_error(
+                lambda: resend.Emails.send(
+                    {
+                        "to": ["delivered@resend.dev"],
+                        "text": "x",
+                        "template": {"id": state["id"], "variables": {"NAME": "x"}},
+                    }
+                ),
+                exceptions.ValidationError,
+                422,
+                "validation_error",
+            ),
+        )
+        check(
+            "templates: undeclared variable -> ValidationError (422)",
+            lambda: expect_error(
+                lambda: resend.Emails.send(
+                    {
+                        "to": ["delivered@resend.dev"],
+                        "template": {"id": state["id"], "variables": {"NAME": "x", "OTHER": 1}},
+                    }
+                ),
+                exceptions.ValidationError,
+                422,
+                "validation_error",
+            ),
+        )
+
+    def duplicate():
+        copy = resend.Templates.duplicate(state["id"])
+        assert copy["object"] == "template" and copy["id"] != state["id"], copy
+        got = resend.Templates.get(copy["id"])
+        assert got["status"] == "draft" and got["alias"] is None, got
+        resend.Templates.remove(copy["id"])
+
+    check("templates: duplicate -> a draft copy", duplicate)
+
+    check(
+        "templates: reserved variable -> ValidationError (422)",
+        lambda: expect_error(
+            lambda: resend.Templates.create(
+                {
+                    "name": "bad",
+                    "html": "<p>x</p>",
+                    "variables": [{"key": "FIRST_NAME", "type": "string"}],
+                }
+            ),
+            exceptions.ValidationError,
+            422,
+            "validation_error",
+        ),
+    )
+    check(
+        "templates: missing html -> MissingRequiredFieldsError (422)",
+        lambda: expect_error(
+            lambda: resend.Templates.create({"name": "bad"}),
+            exceptions.MissingRequiredFieldsError,
+            422,
+            "missing_required_field",
+        ),
+    )
+
+    def remove():
+        removed = resend.Templates.remove(state["id"])
+        assert removed["deleted"] is True and removed["id"] == state["id"], removed
+        expect_error(lambda: resend.Templates.get(state["id"]), exceptions.ResendError, 404, "not_found")
+
+    check("templates: remove -> deleted, then get -> ResendError 404", remove)
+
+
+# --------------------------------------------------------------------------------------------
 
 if __name__ == "__main__":
     api_keys_checks()
@@ -888,5 +1054,6 @@ if __name__ == "__main__":
         emails_checks()
     webhooks_checks(deliveries=os.environ.get("HERALD_COMPAT_SKIP_EMAILS") != "1")
     domains_checks()
+    templates_checks(sending=os.environ.get("HERALD_COMPAT_SKIP_EMAILS") != "1")
     print(f"python-sdk: {results['passed']} passed, {results['failed']} failed")
     sys.exit(0 if results["failed"] == 0 else 1)

@@ -1,0 +1,135 @@
+//! Sending with a template (`template: {id, variables}` on `POST /emails` and each item of
+//! `POST /emails/batch`). The template is resolved and rendered when the email is accepted,
+//! into the request itself: the stored email holds the final html, text and subject, so
+//! editing or deleting the template later never changes an email already accepted.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+use super::service::{self, Template};
+use super::substitute::{self, Target};
+use super::variables::SendValues;
+use crate::app::App;
+use crate::error::{AppError, AppResult};
+
+/// Published templates looked up during one request (a batch often uses one template).
+#[derive(Default)]
+pub struct TemplateCache {
+    found: HashMap<String, Template>,
+}
+
+impl TemplateCache {
+    async fn published(
+        &mut self,
+        app: &App,
+        team_id: &str,
+        id_or_alias: &str,
+    ) -> AppResult<&Template> {
+        if !self.found.contains_key(id_or_alias) {
+            let template = service::published(app, team_id, id_or_alias).await?;
+            self.found.insert(id_or_alias.to_string(), template);
+        }
+        Ok(&self.found[id_or_alias])
+    }
+}
+
+/// Replaces `template` in a send request by the rendered content of the published template:
+/// `html` and `text`, plus `from`, `subject` and `reply_to` where the request has none.
+/// Returns the template's id. A request without a template is left as it is.
+pub async fn apply(
+    app: &App,
+    team_id: &str,
+    request: &mut Value,
+    cache: &mut TemplateCache,
+) -> AppResult<Option<String>> {
+    let Value::Object(fields) = request else {
+        return Ok(None);
+    };
+    let Some(reference) = fields.remove("template").filter(|t| !t.is_null()) else {
+        return Ok(None);
+    };
+    let (id, given) = parse_reference(reference)?;
+    if ["html", "text"].iter().any(|f| present(fields, f)) {
+        return Err(AppError::validation(
+            "The `template` field cannot be combined with `html` or `text`: the template \
+             provides the content. Send one or the other.",
+        ));
+    }
+    let template = cache.published(app, team_id, &id).await?;
+    let content = &template.content;
+    let values = SendValues::check(&template.name, &content.variables, given)?;
+    let fill = |source: &str, target: Target| {
+        substitute::render(source, target, &values).map_err(|missing| {
+            AppError::validation(format!(
+                "The template variable `{}` needs a value: it is used in the template and has \
+                 no fallback value.",
+                missing.0
+            ))
+        })
+    };
+    fields.insert(
+        "html".into(),
+        Value::String(fill(&content.html, Target::Html)?),
+    );
+    if let Some(text) = &content.text {
+        fields.insert("text".into(), Value::String(fill(text, Target::Text)?));
+    }
+    if !present(fields, "subject")
+        && let Some(subject) = &content.subject
+    {
+        fields.insert(
+            "subject".into(),
+            Value::String(fill(subject, Target::Text)?),
+        );
+    }
+    if !present(fields, "from")
+        && let Some(from) = &content.from
+    {
+        fields.insert("from".into(), Value::String(from.clone()));
+    }
+    if !present(fields, "reply_to") && !content.reply_to.is_empty() {
+        let reply_to = content
+            .reply_to
+            .iter()
+            .map(|r| fill(r, Target::Text).map(Value::String))
+            .collect::<AppResult<Vec<_>>>()?;
+        fields.insert("reply_to".into(), Value::Array(reply_to));
+    }
+    Ok(Some(template.id.clone()))
+}
+
+/// Present and not null (an empty string counts as given for html/text, as in Resend).
+fn present(fields: &Map<String, Value>, name: &str) -> bool {
+    fields.get(name).is_some_and(|v| !v.is_null())
+}
+
+/// `{id, variables?}`: the id or alias, and the variables as an object.
+fn parse_reference(reference: Value) -> AppResult<(String, Map<String, Value>)> {
+    let Value::Object(mut reference) = reference else {
+        return Err(AppError::validation(
+            "The `template` field must be an object such as `{\"id\": \"…\", \"variables\": {…}}`.",
+        ));
+    };
+    let id = match reference.remove("id") {
+        Some(Value::String(id)) if !id.trim().is_empty() => id.trim().to_string(),
+        None | Some(Value::Null) | Some(Value::String(_)) => {
+            return Err(AppError::missing_field("template.id"));
+        }
+        Some(_) => {
+            return Err(AppError::validation(
+                "The `template.id` field must be a string: the template's id or alias.",
+            ));
+        }
+    };
+    let variables = match reference.remove("variables") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(map)) => map,
+        Some(_) => {
+            return Err(AppError::validation(
+                "The `template.variables` field must be an object of variable names to values.",
+            ));
+        }
+    };
+    Ok((id, variables))
+}
