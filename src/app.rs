@@ -50,7 +50,7 @@ impl App {
         db.migrate().await.context("running database migrations")?;
         let secret_key = load_or_create_secret(&db).await?;
         let http_client = crate::net::outbound_client(&settings)?;
-        let delivery = crate::delivery::Engine::new(&settings)?;
+        let delivery = crate::delivery::Engine::new(&settings, &db)?;
         let app = App(Arc::new(Inner {
             rate_limiter: RateLimiter::new(settings.rate_limit),
             request_log: RequestLog::default(),
@@ -168,6 +168,7 @@ impl Running {
         for task in self.tasks {
             let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
         }
+        self.app.delivery().bookkeeping().close().await;
         self.app.db().close().await;
     }
 

@@ -8,6 +8,14 @@
 //!
 //! `--rate R` sends at a fixed rate (open loop) to read latency at that load; without it
 //! every client sends as fast as it can (closed loop) to find the throughput.
+//!
+//! `deliver` measures the whole path: HTTP `POST /emails` → durable commit → the delivery
+//! job (MIME, DKIM RSA-2048 signature) → SMTP to a counting sink in this process, an email
+//! being counted when the sink has it. Mail goes to the sink as the configured relay (the
+//! same SMTP client and connection pool as direct delivery, without the MX look-up, which
+//! is cached in real use anyway).
+//!
+//!   cargo run --release --bin herald-bench -- deliver --emails 20000 --size 5k --concurrency 32
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,6 +40,36 @@ enum Command {
     Import(ImportArgs),
     /// Time `GET /contacts?limit=100` at several depths of a large contact list.
     ContactsPage(ContactsPageArgs),
+    /// Send N emails and deliver them (DKIM-signed, over SMTP) to a counting sink; report
+    /// delivered messages/s and peak memory.
+    Deliver(DeliverArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Size {
+    #[value(name = "5k")]
+    Small,
+    #[value(name = "50k")]
+    Large,
+}
+
+#[derive(clap::Args)]
+struct DeliverArgs {
+    #[arg(long, default_value_t = 10_000)]
+    emails: usize,
+    /// Size of each message's body.
+    #[arg(long, value_enum, default_value_t = Size::Small)]
+    size: Size,
+    /// Concurrent HTTP clients sending.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Deliveries at once (the `delivery.concurrency` setting).
+    #[arg(long, default_value_t = 64)]
+    delivery_concurrency: usize,
+    #[arg(long, value_enum, default_value_t = Backend::Sqlite)]
+    database: Backend,
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    pg_url: String,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -65,6 +103,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Accept(args) => accept(args).await,
         Command::Import(args) => audience_bench::import(args).await,
         Command::ContactsPage(args) => audience_bench::contacts_page(args).await,
+        Command::Deliver(args) => deliver(args).await,
     }
 }
 
@@ -89,10 +128,14 @@ async fn accept(args: AcceptArgs) -> anyhow::Result<()> {
         listen: "127.0.0.1:0".parse()?,
         data_dir: dir.path().to_path_buf(),
         rate_limit: 1_000_000,
+        // This node serves no region: the accepted emails are not delivered (`deliver`
+        // measures that).
+        regions: Vec::new(),
         ..Settings::default()
     };
     if args.database == Backend::Postgres {
         settings.database_url = fresh_postgres(&args.pg_url).await?;
+        settings.encryption_key = "ab".repeat(32);
     }
     let app = App::open(settings, None).await?;
     let first = herald::teams::bootstrap(&app)
@@ -237,6 +280,242 @@ async fn add_verified_domain(app: &App, team_id: &str, name: &str) -> anyhow::Re
     .map(|r| r.rows_affected())
     })?;
     Ok(())
+}
+
+/// A body of about `bytes` bytes: lines of text, like a real newsletter.
+fn body_text(bytes: usize) -> String {
+    const WORDS: &[&str] = &[
+        "delivery",
+        "engine",
+        "message",
+        "herald",
+        "signed",
+        "mail",
+        "server",
+        "queue",
+        "durable",
+        "recipient",
+        "bounce",
+        "domain",
+        "letter",
+        "weekly",
+        "update",
+        "news",
+    ];
+    let mut out = String::with_capacity(bytes + 100);
+    let mut line = 0;
+    let mut i = 7usize;
+    while out.len() < bytes {
+        i = i.wrapping_mul(2_654_435_761).wrapping_add(1);
+        let word = WORDS[(i >> 7) % WORDS.len()];
+        out.push_str(word);
+        line += word.len() + 1;
+        if line > 70 {
+            out.push('\n');
+            line = 0;
+        } else {
+            out.push(' ');
+        }
+    }
+    out
+}
+
+async fn deliver(args: DeliverArgs) -> anyhow::Result<()> {
+    use herald::smtp::sink::{Sink, SinkOptions};
+    let sink = Sink::start_with(SinkOptions {
+        keep_messages: false,
+        ..SinkOptions::default()
+    })
+    .await?;
+    let dir = tempfile::tempdir()?;
+    let mut settings = Settings {
+        listen: "127.0.0.1:0".parse()?,
+        data_dir: dir.path().to_path_buf(),
+        rate_limit: 1_000_000,
+        relay: format!("smtp://{}", sink.addr()),
+        ..Settings::default()
+    };
+    settings.delivery.concurrency = args.delivery_concurrency;
+    settings.delivery.connections_per_host = args.delivery_concurrency;
+    if args.database == Backend::Postgres {
+        settings.database_url = fresh_postgres(&args.pg_url).await?;
+        settings.encryption_key = "ab".repeat(32);
+    }
+    let app = App::open(settings, None).await?;
+    let first = herald::teams::bootstrap(&app)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("fresh database did not bootstrap"))?;
+    let domain = herald::domains::create(
+        &app,
+        &first.team_id,
+        herald::domains::DomainInput {
+            name: Some("bench.example".into()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    herald::on_db!(app.db(), |pool| sqlx::query(
+        "UPDATE domains SET status = 'verified' WHERE id = $1"
+    )
+    .bind(&domain.id)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    let running = app::start(app.clone()).await?;
+    let url = format!("{}/emails", running.base_url());
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .build()?;
+    let body_bytes = match args.size {
+        Size::Small => 5_000,
+        Size::Large => 50_000,
+    };
+    // Half the size as HTML, half as the text version.
+    let text = Arc::new(body_text(body_bytes / 2));
+    let html = Arc::new(format!("<p>{}</p>", text.replace('\n', "<br>\n")));
+    let key = Arc::new(first.api_key);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let failures = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    for _ in 0..args.concurrency {
+        let (client, url, key, next, failures, text, html) = (
+            client.clone(),
+            url.clone(),
+            key.clone(),
+            next.clone(),
+            failures.clone(),
+            text.clone(),
+            html.clone(),
+        );
+        let total = args.emails;
+        tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= total {
+                    break;
+                }
+                let body = json!({
+                    "from": "Bench <bench@bench.example>",
+                    "to": [format!("user{i}@example.com")],
+                    "subject": format!("Benchmark {i}"),
+                    "html": html.as_str(),
+                    "text": text.as_str(),
+                    "tags": [{"name": "run", "value": "bench"}],
+                });
+                let ok = match client
+                    .post(&url)
+                    .bearer_auth(key.as_str())
+                    .json(&body)
+                    .send()
+                    .await
+                {
+                    Ok(resp) if resp.status().is_success() => {
+                        let _ = resp.bytes().await;
+                        true
+                    }
+                    Ok(resp) => {
+                        eprintln!(
+                            "request failed: {} {}",
+                            resp.status(),
+                            resp.text().await.unwrap_or_default()
+                        );
+                        false
+                    }
+                    Err(err) => {
+                        eprintln!("request error: {err}");
+                        false
+                    }
+                };
+                if !ok {
+                    failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        });
+    }
+    // Progress and memory while it runs; accepted = emails stored.
+    let mut accepted_at = None;
+    let mut rss_samples = Vec::new();
+    let mut last_print = Instant::now();
+    loop {
+        let delivered = sink.count();
+        let failed = failures.load(std::sync::atomic::Ordering::Relaxed);
+        if accepted_at.is_none() && next.load(std::sync::atomic::Ordering::Relaxed) >= args.emails {
+            let stored: i64 = herald::on_db!(app.db(), |pool| sqlx::query_scalar(
+                "SELECT COUNT(*) FROM emails"
+            )
+            .fetch_one(pool)
+            .await)?;
+            if stored as usize + failed >= args.emails {
+                accepted_at = Some(started.elapsed());
+            }
+        }
+        if delivered + failed >= args.emails {
+            break;
+        }
+        if last_print.elapsed() >= Duration::from_secs(1) {
+            last_print = Instant::now();
+            let rss = current_rss_mb();
+            rss_samples.push(rss);
+            eprintln!(
+                "  {:>5.1}s delivered={delivered} rss_mb={rss:.0}",
+                started.elapsed().as_secs_f64()
+            );
+        }
+        if started.elapsed() > Duration::from_secs(3600) {
+            anyhow::bail!("gave up after an hour: {delivered} delivered");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let elapsed = started.elapsed();
+    let delivered = sink.count();
+    println!(
+        "backend={} emails={} size={} concurrency={} delivery_concurrency={}",
+        app.db().backend_name(),
+        args.emails,
+        match args.size {
+            Size::Small => "5k",
+            Size::Large => "50k",
+        },
+        args.concurrency,
+        args.delivery_concurrency
+    );
+    println!(
+        "delivered={delivered} failed={} elapsed={:.2}s delivered_per_s={:.0} accepted_in={:.2}s \
+         message_bytes_avg={}",
+        failures.load(std::sync::atomic::Ordering::Relaxed),
+        elapsed.as_secs_f64(),
+        delivered as f64 / elapsed.as_secs_f64(),
+        accepted_at.unwrap_or(elapsed).as_secs_f64(),
+        sink.bytes() / delivered.max(1) as u64
+    );
+    println!(
+        "peak_rss_mb={:.1} rss_mb_per_second={:?}",
+        peak_rss_mb(),
+        rss_samples
+            .iter()
+            .map(|r| r.round() as i64)
+            .collect::<Vec<_>>()
+    );
+    running.stop().await;
+    sink.stop().await;
+    Ok(())
+}
+
+/// Current resident memory of this process, from /proc.
+fn current_rss_mb() -> f64 {
+    proc_status_kb("VmRSS:") / 1024.0
+}
+
+fn proc_status_kb(field: &str) -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .unwrap_or(0.0)
 }
 
 /// Peak resident memory of this process (server and clients together), from /proc.
