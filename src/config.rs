@@ -75,6 +75,9 @@ pub struct DeliverySettings {
     pub idle_timeout_secs: u64,
     /// Name given in EHLO; empty: the mail host (`domains.mail_host`).
     pub helo_name: String,
+    /// PEM file of certificate authorities trusted besides the system's, where certificates
+    /// are checked (domains with `tls: enforced`, relays); empty: the system's only.
+    pub tls_ca_file: String,
 }
 
 impl Default for DeliverySettings {
@@ -88,6 +91,7 @@ impl Default for DeliverySettings {
             command_timeout_secs: 300,
             idle_timeout_secs: 30,
             helo_name: String::new(),
+            tls_ca_file: String::new(),
         }
     }
 }

@@ -103,6 +103,13 @@ impl Engine {
         &self.bookkeeping
     }
 
+    /// Drops the cached settings of the team's domain `name`, after a change to them.
+    pub fn forget_domain(&self, team_id: &str, name: &str) {
+        self.domains
+            .lock()
+            .remove(&(team_id.to_string(), name.to_string()));
+    }
+
     /// The team's domain `name` (lower-case A-label), with its parsed DKIM key; `None` when
     /// the team has no such domain (it was deleted after the email was accepted).
     pub async fn sending_domain(

@@ -16,6 +16,7 @@ mod dashboard_domains;
 mod delivery;
 mod delivery_crash;
 mod delivery_mime;
+mod delivery_tls;
 mod dns_server;
 mod domains;
 mod domains_regions;
