@@ -5,7 +5,9 @@
 //! `locked_until`), `done`, `dead` (out of attempts) and `canceled`. A worker that crashes
 //! simply lets its lease run out; the job is then claimed again. On PostgreSQL claims use
 //! `FOR UPDATE SKIP LOCKED`, so nodes sharing a database never take the same job.
+//! Finished jobs are deleted after a while ([`purge`]).
 
+pub mod purge;
 pub mod worker;
 
 use serde::Serialize;
