@@ -16,8 +16,12 @@
 //! is cached in real use anyway).
 //!
 //!   cargo run --release --bin herald-bench -- deliver --emails 20000 --size 5k --concurrency 32
+//!   cargo run --release --bin herald-bench -- deliver --emails 50000 --backlog
+//!
+//! It prints the 1-minute load average at the start and the end: the machines are shared.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -70,6 +74,10 @@ struct DeliverArgs {
     database: Backend,
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
     pg_url: String,
+    /// Accept all N first on a node that delivers nothing (RSS printed as the queue
+    /// grows), then restart delivering and time the drain alone.
+    #[arg(long)]
+    backlog: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -320,6 +328,115 @@ fn body_text(bytes: usize) -> String {
     out
 }
 
+/// The emails' sender domain, verified, and the first team's API key.
+async fn deliver_setup(app: &App) -> anyhow::Result<String> {
+    let first = herald::teams::bootstrap(app)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("fresh database did not bootstrap"))?;
+    let domain = herald::domains::create(
+        app,
+        &first.team_id,
+        herald::domains::DomainInput {
+            name: Some("bench.example".into()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    herald::on_db!(app.db(), |pool| sqlx::query(
+        "UPDATE domains SET status = 'verified' WHERE id = $1"
+    )
+    .bind(&domain.id)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(first.api_key)
+}
+
+/// Counters shared by the sending clients.
+#[derive(Default)]
+struct Sent {
+    next: AtomicUsize,
+    accepted: AtomicUsize,
+    failed: AtomicUsize,
+}
+
+/// Starts `concurrency` clients that post `total` emails to `url` between them.
+fn spawn_senders(args: &DeliverArgs, url: String, key: String, sent: Arc<Sent>) {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .build()
+        .expect("HTTP client");
+    let body_bytes = match args.size {
+        Size::Small => 5_000,
+        Size::Large => 50_000,
+    };
+    // Half the size as HTML, half as the text version.
+    let text = Arc::new(body_text(body_bytes / 2));
+    let html = Arc::new(format!("<p>{}</p>", text.replace('\n', "<br>\n")));
+    let key = Arc::new(key);
+    let total = args.emails;
+    for _ in 0..args.concurrency {
+        let (client, url, key, sent, text, html) = (
+            client.clone(),
+            url.clone(),
+            key.clone(),
+            sent.clone(),
+            text.clone(),
+            html.clone(),
+        );
+        tokio::spawn(async move {
+            loop {
+                let i = sent.next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    break;
+                }
+                let body = json!({
+                    "from": "Bench <bench@bench.example>",
+                    "to": [format!("user{i}@example.com")],
+                    "subject": format!("Benchmark {i}"),
+                    "html": html.as_str(),
+                    "text": text.as_str(),
+                    "tags": [{"name": "run", "value": "bench"}],
+                });
+                let response = client
+                    .post(url.as_str())
+                    .bearer_auth(key.as_str())
+                    .json(&body)
+                    .send()
+                    .await;
+                let ok = match response {
+                    Ok(resp) if resp.status().is_success() => {
+                        let _ = resp.bytes().await;
+                        true
+                    }
+                    Ok(resp) => {
+                        let status = resp.status();
+                        eprintln!(
+                            "request failed: {status} {}",
+                            resp.text().await.unwrap_or_default()
+                        );
+                        false
+                    }
+                    Err(err) => {
+                        eprintln!("request error: {err}");
+                        false
+                    }
+                };
+                let counter = if ok { &sent.accepted } else { &sent.failed };
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    }
+}
+
+/// The 1-minute load average, from /proc (the machine is shared: figures need it).
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_default()
+}
+
 async fn deliver(args: DeliverArgs) -> anyhow::Result<()> {
     use herald::smtp::sink::{Sink, SinkOptions};
     let sink = Sink::start_with(SinkOptions {
@@ -341,113 +458,62 @@ async fn deliver(args: DeliverArgs) -> anyhow::Result<()> {
         settings.database_url = fresh_postgres(&args.pg_url).await?;
         settings.encryption_key = "ab".repeat(32);
     }
-    let app = App::open(settings, None).await?;
-    let first = herald::teams::bootstrap(&app)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("fresh database did not bootstrap"))?;
-    let domain = herald::domains::create(
-        &app,
-        &first.team_id,
-        herald::domains::DomainInput {
-            name: Some("bench.example".into()),
-            ..Default::default()
-        },
-    )
-    .await?;
-    herald::on_db!(app.db(), |pool| sqlx::query(
-        "UPDATE domains SET status = 'verified' WHERE id = $1"
-    )
-    .bind(&domain.id)
-    .execute(pool)
-    .await
-    .map(|r| r.rows_affected()))?;
-    let running = app::start(app.clone()).await?;
-    let url = format!("{}/emails", running.base_url());
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.concurrency)
-        .build()?;
-    let body_bytes = match args.size {
-        Size::Small => 5_000,
-        Size::Large => 50_000,
-    };
-    // Half the size as HTML, half as the text version.
-    let text = Arc::new(body_text(body_bytes / 2));
-    let html = Arc::new(format!("<p>{}</p>", text.replace('\n', "<br>\n")));
-    let key = Arc::new(first.api_key);
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let failures = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let started = Instant::now();
-    for _ in 0..args.concurrency {
-        let (client, url, key, next, failures, text, html) = (
-            client.clone(),
-            url.clone(),
-            key.clone(),
-            next.clone(),
-            failures.clone(),
-            text.clone(),
-            html.clone(),
-        );
-        let total = args.emails;
-        tokio::spawn(async move {
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= total {
-                    break;
-                }
-                let body = json!({
-                    "from": "Bench <bench@bench.example>",
-                    "to": [format!("user{i}@example.com")],
-                    "subject": format!("Benchmark {i}"),
-                    "html": html.as_str(),
-                    "text": text.as_str(),
-                    "tags": [{"name": "run", "value": "bench"}],
-                });
-                let ok = match client
-                    .post(&url)
-                    .bearer_auth(key.as_str())
-                    .json(&body)
-                    .send()
-                    .await
-                {
-                    Ok(resp) if resp.status().is_success() => {
-                        let _ = resp.bytes().await;
-                        true
-                    }
-                    Ok(resp) => {
-                        eprintln!(
-                            "request failed: {} {}",
-                            resp.status(),
-                            resp.text().await.unwrap_or_default()
-                        );
-                        false
-                    }
-                    Err(err) => {
-                        eprintln!("request error: {err}");
-                        false
-                    }
-                };
-                if !ok {
-                    failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                }
-            }
-        });
+    let load_at_start = load_average();
+    let sent = Arc::new(Sent::default());
+    let mut rss_by_depth = Vec::new();
+    // With --backlog, a node that delivers nothing (it serves no region) takes every email
+    // first, so the queue grows to N; then a delivering node is started on the same
+    // database and drains it.
+    let mut accept_settings = settings.clone();
+    if args.backlog {
+        accept_settings.regions = Vec::new();
     }
-    // Progress and memory while it runs; accepted = emails stored.
-    let mut accepted_at = None;
+    let app = App::open(accept_settings, None).await?;
+    let key = deliver_setup(&app).await?;
+    let mut running = app::start(app.clone()).await?;
+    let started = Instant::now();
+    spawn_senders(
+        &args,
+        format!("{}/emails", running.base_url()),
+        key,
+        sent.clone(),
+    );
+    let mut accepted_in = None;
+    if args.backlog {
+        let mut next_mark = args.emails / 10;
+        loop {
+            let accepted = sent.accepted.load(Ordering::Relaxed);
+            let failed = sent.failed.load(Ordering::Relaxed);
+            if accepted >= next_mark.min(args.emails) && next_mark > 0 {
+                rss_by_depth.push((accepted, current_rss_mb()));
+                next_mark += args.emails / 10;
+            }
+            if accepted + failed >= args.emails {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let accept_time = started.elapsed();
+        accepted_in = Some(accept_time);
+        eprintln!(
+            "  backlog of {} accepted in {:.2}s; restarting as a delivering node",
+            sent.accepted.load(Ordering::Relaxed),
+            accept_time.as_secs_f64()
+        );
+        running.stop().await;
+        let app = App::open(settings, None).await?;
+        running = app::start(app).await?;
+    }
+    let drain_started = Instant::now();
+    let app = running.app.clone();
     let mut rss_samples = Vec::new();
     let mut last_print = Instant::now();
     loop {
         let delivered = sink.count();
-        let failed = failures.load(std::sync::atomic::Ordering::Relaxed);
-        if accepted_at.is_none() && next.load(std::sync::atomic::Ordering::Relaxed) >= args.emails {
-            let stored: i64 = herald::on_db!(app.db(), |pool| sqlx::query_scalar(
-                "SELECT COUNT(*) FROM emails"
-            )
-            .fetch_one(pool)
-            .await)?;
-            if stored as usize + failed >= args.emails {
-                accepted_at = Some(started.elapsed());
-            }
+        let accepted = sent.accepted.load(Ordering::Relaxed);
+        let failed = sent.failed.load(Ordering::Relaxed);
+        if accepted_in.is_none() && accepted + failed >= args.emails {
+            accepted_in = Some(started.elapsed());
         }
         if delivered + failed >= args.emails {
             break;
@@ -456,10 +522,14 @@ async fn deliver(args: DeliverArgs) -> anyhow::Result<()> {
             last_print = Instant::now();
             let rss = current_rss_mb();
             rss_samples.push(rss);
+            let depth = accepted.saturating_sub(delivered);
             eprintln!(
-                "  {:>5.1}s delivered={delivered} rss_mb={rss:.0}",
+                "  {:>5.1}s accepted={accepted} delivered={delivered} queue={depth} rss_mb={rss:.0}",
                 started.elapsed().as_secs_f64()
             );
+            if !args.backlog {
+                rss_by_depth.push((depth, rss));
+            }
         }
         if started.elapsed() > Duration::from_secs(3600) {
             anyhow::bail!("gave up after an hour: {delivered} delivered");
@@ -467,9 +537,10 @@ async fn deliver(args: DeliverArgs) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let elapsed = started.elapsed();
+    let drained = drain_started.elapsed();
     let delivered = sink.count();
     println!(
-        "backend={} emails={} size={} concurrency={} delivery_concurrency={}",
+        "backend={} emails={} size={} concurrency={} delivery_concurrency={} backlog={}",
         app.db().backend_name(),
         args.emails,
         match args.size {
@@ -477,20 +548,43 @@ async fn deliver(args: DeliverArgs) -> anyhow::Result<()> {
             Size::Large => "50k",
         },
         args.concurrency,
-        args.delivery_concurrency
+        args.delivery_concurrency,
+        args.backlog
     );
+    println!("loadavg_1min start={load_at_start} end={}", load_average());
     println!(
-        "delivered={delivered} failed={} elapsed={:.2}s delivered_per_s={:.0} accepted_in={:.2}s \
-         message_bytes_avg={}",
-        failures.load(std::sync::atomic::Ordering::Relaxed),
+        "delivered={delivered} failed={} elapsed={:.2}s accepted_in={:.2}s message_bytes_avg={}",
+        sent.failed.load(Ordering::Relaxed),
         elapsed.as_secs_f64(),
-        delivered as f64 / elapsed.as_secs_f64(),
-        accepted_at.unwrap_or(elapsed).as_secs_f64(),
+        accepted_in.unwrap_or(elapsed).as_secs_f64(),
         sink.bytes() / delivered.max(1) as u64
     );
+    if args.backlog {
+        println!(
+            "delivered_per_s={:.0} (draining the backlog: {:.2}s) accepted_per_s={:.0}",
+            delivered as f64 / drained.as_secs_f64(),
+            drained.as_secs_f64(),
+            args.emails as f64 / accepted_in.unwrap_or(elapsed).as_secs_f64()
+        );
+    } else {
+        println!(
+            "delivered_per_s={:.0} (end to end, accepting and delivering at once)",
+            delivered as f64 / elapsed.as_secs_f64()
+        );
+    }
     println!(
-        "peak_rss_mb={:.1} rss_mb_per_second={:?}",
-        peak_rss_mb(),
+        "peak_rss_mb={:.1} (server, HTTP clients and sink in one process)",
+        peak_rss_mb()
+    );
+    println!(
+        "rss_mb_by_queue_depth={:?}",
+        rss_by_depth
+            .iter()
+            .map(|(depth, rss)| (*depth, rss.round() as i64))
+            .collect::<Vec<_>>()
+    );
+    println!(
+        "rss_mb_per_second={:?}",
         rss_samples
             .iter()
             .map(|r| r.round() as i64)
