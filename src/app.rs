@@ -50,7 +50,7 @@ impl App {
         db.migrate().await.context("running database migrations")?;
         let secret_key = load_or_create_secret(&db).await?;
         let http_client = crate::net::outbound_client(&settings)?;
-        let delivery = crate::delivery::Engine::new(&settings)?;
+        let delivery = crate::delivery::Engine::new(&settings, &db)?;
         let app = App(Arc::new(Inner {
             rate_limiter: RateLimiter::new(settings.rate_limit, &db),
             request_log: RequestLog::default(),
@@ -168,6 +168,7 @@ impl Running {
         for task in self.tasks {
             let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
         }
+        self.app.delivery().bookkeeping().close().await;
         self.app.db().close().await;
     }
 
@@ -193,6 +194,7 @@ pub async fn start(app: App) -> anyhow::Result<Running> {
     ));
     tasks.extend(crate::queue::worker::spawn_all(&app, shutdown.clone()));
     tasks.push(crate::webhooks::scan::spawn_ticker(&app, shutdown.clone()));
+    tasks.push(crate::queue::purge::spawn_ticker(&app, shutdown.clone()));
     let feedback_addr = feedback.map(|(addr, task)| {
         tasks.push(task);
         addr

@@ -52,6 +52,28 @@ pub struct Settings {
     /// Outbound delivery: retries, timeouts, concurrency.
     #[serde(default)]
     pub delivery: DeliverySettings,
+    /// How long finished background jobs are kept.
+    #[serde(default)]
+    pub jobs: JobSettings,
+}
+
+/// The `[jobs]` table.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JobSettings {
+    /// Minutes a `done` job is kept before it is deleted; 0 keeps them forever.
+    pub keep_done_minutes: u64,
+    /// Days a `dead` (out of attempts) or `canceled` job is kept; 0 keeps them forever.
+    pub keep_failed_days: u64,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        Self {
+            keep_done_minutes: 60,
+            keep_failed_days: 30,
+        }
+    }
 }
 
 /// The `[delivery]` table.
@@ -75,6 +97,9 @@ pub struct DeliverySettings {
     pub idle_timeout_secs: u64,
     /// Name given in EHLO; empty: the mail host (`domains.mail_host`).
     pub helo_name: String,
+    /// PEM file of certificate authorities trusted besides the system's, where certificates
+    /// are checked (domains with `tls: enforced`, relays); empty: the system's only.
+    pub tls_ca_file: String,
 }
 
 impl Default for DeliverySettings {
@@ -88,6 +113,7 @@ impl Default for DeliverySettings {
             command_timeout_secs: 300,
             idle_timeout_secs: 30,
             helo_name: String::new(),
+            tls_ca_file: String::new(),
         }
     }
 }
@@ -157,6 +183,7 @@ impl Default for Settings {
             encryption_key: String::new(),
             domains: DomainSettings::default(),
             delivery: DeliverySettings::default(),
+            jobs: JobSettings::default(),
         }
     }
 }

@@ -6,8 +6,12 @@
 //! TLS: with [`TlsPolicy::Opportunistic`] STARTTLS is used when the server offers it, with
 //! any certificate (as MTAs do: most MX certificates do not match the MX name), and a
 //! failed handshake falls back to plain text. With [`TlsPolicy::Enforced`] the server must
-//! offer STARTTLS and present a certificate valid for its name, or nothing is sent. Relays
-//! get STARTTLS with certificate checks when they offer it (see [`TlsPolicy::Relay`]).
+//! offer STARTTLS and present a certificate valid for its name, or nothing is sent: without
+//! the check, whoever can strip STARTTLS could as well present a certificate of their own.
+//! Relays get STARTTLS with certificate checks when they offer it (see
+//! [`TlsPolicy::Relay`]). Checked certificates chain to the system's authorities or to those
+//! of `delivery.tls_ca_file`. A reused connection keeps the guarantee it was opened with: an
+//! enforced delivery takes only a connection whose certificate was checked.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -148,8 +152,18 @@ pub struct Envelope<'a> {
 
 struct Connection {
     client: SmtpClient<Box<dyn Io>>,
-    tls: bool,
+    tls: Channel,
     last_used: Instant,
+}
+
+/// What protects a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Channel {
+    Plain,
+    /// TLS, any certificate accepted (opportunistic).
+    Encrypted,
+    /// TLS with a certificate valid for the host name.
+    Verified,
 }
 
 /// Connections and per-host limits, shared by every delivery of this node.
@@ -170,13 +184,12 @@ struct Slot {
 
 impl Pool {
     pub fn new(settings: &DeliverySettings) -> anyhow::Result<Pool> {
-        let connector = |lenient| {
-            mail_send::smtp::tls::build_tls_connector(lenient).map_err(|e| anyhow::anyhow!(e))
-        };
+        let lenient =
+            mail_send::smtp::tls::build_tls_connector(true).map_err(|e| anyhow::anyhow!(e))?;
         Ok(Pool {
             settings: settings.clone(),
-            verifying: connector(false)?,
-            lenient: connector(true)?,
+            verifying: verifying_connector(&settings.tls_ca_file)?,
+            lenient,
             hosts: Mutex::new(HashMap::new()),
             last_sweep: Mutex::new(Instant::now()),
         })
@@ -208,7 +221,7 @@ impl Pool {
         let at = slot
             .idle
             .iter()
-            .rposition(|c| c.tls || tls != TlsPolicy::Enforced)?;
+            .rposition(|c| c.tls == Channel::Verified || tls != TlsPolicy::Enforced)?;
         Some(slot.idle.swap_remove(at))
     }
 
@@ -329,29 +342,32 @@ impl Pool {
                 .map_err(|e| ConnectError::TlsFailed(e.to_string()))?;
             self.greeting(&mut client).await?;
             let ehlo = hello(&mut client, &options.helo).await?;
-            return self.finish(boxed(client), &ehlo, true, options).await;
+            return self
+                .finish(boxed(client), &ehlo, Channel::Verified, options)
+                .await;
         }
         self.greeting(&mut client).await?;
         let ehlo = hello(&mut client, &options.helo).await?;
         let offers_tls = ehlo.has_capability(EXT_START_TLS);
         if offers_tls && try_tls {
-            let connector = match options.tls {
-                TlsPolicy::Opportunistic => &self.lenient,
-                _ => &self.verifying,
+            let (connector, channel) = match options.tls {
+                TlsPolicy::Opportunistic => (&self.lenient, Channel::Encrypted),
+                _ => (&self.verifying, Channel::Verified),
             };
             let mut client = client
                 .start_tls(connector, name)
                 .await
                 .map_err(|e| ConnectError::TlsFailed(e.to_string()))?;
             let ehlo = hello(&mut client, &options.helo).await?;
-            return self.finish(boxed(client), &ehlo, true, options).await;
+            return self.finish(boxed(client), &ehlo, channel, options).await;
         }
         if options.tls == TlsPolicy::Enforced {
             return Err(ConnectError::Other(
                 "the server does not offer STARTTLS and the domain enforces TLS".into(),
             ));
         }
-        self.finish(boxed(client), &ehlo, false, options).await
+        self.finish(boxed(client), &ehlo, Channel::Plain, options)
+            .await
     }
 
     async fn greeting<T: AsyncRead + AsyncWrite + Unpin>(
@@ -375,7 +391,7 @@ impl Pool {
         &self,
         mut client: SmtpClient<Box<dyn Io>>,
         ehlo: &EhloResponse<String>,
-        tls: bool,
+        tls: Channel,
         options: &ConnectOptions,
     ) -> Result<Connection, ConnectError> {
         if let Some((user, password)) = &options.credentials {
@@ -395,6 +411,33 @@ impl Pool {
             last_used: Instant::now(),
         })
     }
+}
+
+/// A connector that checks certificates against the system's authorities and those in
+/// `ca_file` (PEM; empty: none).
+fn verifying_connector(ca_file: &str) -> anyhow::Result<TlsConnector> {
+    use anyhow::Context;
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    use tokio_rustls::rustls::ClientConfig;
+    let mut extra = Vec::new();
+    if !ca_file.is_empty() {
+        let pem = std::fs::read(ca_file)
+            .with_context(|| format!("reading delivery.tls_ca_file {ca_file}"))?;
+        for cert in CertificateDer::pem_slice_iter(&pem) {
+            extra.push(cert.with_context(|| format!("parsing {ca_file}"))?);
+        }
+        anyhow::ensure!(!extra.is_empty(), "{ca_file} holds no certificate");
+    }
+    let provider = Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());
+    let verifier =
+        rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider.clone())?;
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    Ok(TlsConnector::from(Arc::new(config)))
 }
 
 enum ConnectError {

@@ -85,19 +85,18 @@ struct Recipient {
 
 pub async fn run_job(app: &App, job: &Job) -> anyhow::Result<()> {
     let Payload { email_id } = job.payload()?;
-    let row = on_db!(app.db(), |pool| sqlx::query_as::<_, EmailRow>(
-        "SELECT team_id, from_address, to_addresses, cc_addresses, bcc_addresses, reply_to, \
-         subject, html, text, headers, message_id, created_at, scheduled_at, last_event \
-         FROM emails WHERE id = $1"
-    )
-    .bind(&email_id)
-    .fetch_optional(pool)
-    .await)?;
-    let Some(email) = row else { return Ok(()) };
+    let Some((email, attachments)) = load(app, &email_id).await? else {
+        return Ok(());
+    };
     if email.last_event == events::CANCELED {
         return Ok(());
     }
-    let states = recipient_states(app, &email_id).await?;
+    // States exist only once an attempt has recorded some: not on the first run.
+    let states = if job.attempts > 1 {
+        recipient_states(app, &email_id).await?
+    } else {
+        HashMap::new()
+    };
     let pending: Vec<Recipient> = recipients(&email)?
         .into_iter()
         .filter(|r| states.get(&r.key).is_none_or(|s| !record::is_final(s)))
@@ -122,7 +121,7 @@ pub async fn run_job(app: &App, job: &Job) -> anyhow::Result<()> {
         }
     }
     if !to_send.is_empty() {
-        outcomes.extend(send(app, &email_id, &email, to_send).await?);
+        outcomes.extend(send(app, &email_id, &email, attachments, to_send).await?);
     }
 
     // Give up on what keeps failing temporarily once the time is up.
@@ -173,6 +172,46 @@ enum Decision {
     Failed(String),
 }
 
+#[derive(FromRow)]
+struct EmailWithAttachment {
+    #[sqlx(flatten)]
+    email: EmailRow,
+    a_filename: Option<String>,
+    a_content_type: Option<String>,
+    a_content_id: Option<String>,
+    a_content: Option<Vec<u8>>,
+}
+
+/// The email and its attachments, in one query.
+async fn load(app: &App, email_id: &str) -> anyhow::Result<Option<(EmailRow, Vec<Attachment>)>> {
+    let rows = on_db!(app.db(), |pool| sqlx::query_as::<_, EmailWithAttachment>(
+        "SELECT e.team_id, e.from_address, e.to_addresses, e.cc_addresses, e.bcc_addresses, \
+         e.reply_to, e.subject, e.html, e.text, e.headers, e.message_id, e.created_at, \
+         e.scheduled_at, e.last_event, a.filename AS a_filename, \
+         a.content_type AS a_content_type, a.content_id AS a_content_id, \
+         a.content AS a_content \
+         FROM emails e LEFT JOIN email_attachments a ON a.email_id = e.id \
+         WHERE e.id = $1 ORDER BY a.position"
+    )
+    .bind(email_id)
+    .fetch_all(pool)
+    .await)?;
+    let mut email = None;
+    let mut attachments = Vec::new();
+    for row in rows {
+        if let (Some(content_type), Some(content)) = (row.a_content_type, row.a_content) {
+            attachments.push(Attachment {
+                filename: row.a_filename,
+                content_type,
+                content_id: row.a_content_id,
+                content,
+            });
+        }
+        email.get_or_insert(row.email);
+    }
+    Ok(email.map(|email| (email, attachments)))
+}
+
 async fn recipient_states(app: &App, email_id: &str) -> anyhow::Result<HashMap<String, String>> {
     let rows: Vec<(String, String)> = on_db!(app.db(), |pool| sqlx::query_as(
         "SELECT recipient, state FROM delivery_recipients WHERE email_id = $1"
@@ -218,6 +257,7 @@ async fn send(
     app: &App,
     email_id: &str,
     email: &EmailRow,
+    attachments: Vec<Attachment>,
     recipients: Vec<Recipient>,
 ) -> anyhow::Result<Vec<(Recipient, Decision)>> {
     let fail_all = |recipients: Vec<Recipient>, why: String| {
@@ -237,7 +277,7 @@ async fn send(
         let why = format!("the sending domain {sender_domain} no longer exists");
         return Ok(fail_all(recipients, why));
     };
-    let message = match build_message(app, email_id, email, &domain).await? {
+    let message = match build_message(email, attachments, &domain).await? {
         Ok(message) => message,
         Err(why) => return Ok(fail_all(recipients, why)),
     };
@@ -262,18 +302,10 @@ async fn send(
 
 /// The signed message bytes, or why it cannot be built.
 async fn build_message(
-    app: &App,
-    email_id: &str,
     email: &EmailRow,
+    attachments: Vec<Attachment>,
     domain: &SendingDomain,
 ) -> anyhow::Result<Result<Vec<u8>, String>> {
-    let attachments = on_db!(app.db(), |pool| sqlx::query_as::<_, Attachment>(
-        "SELECT filename, content_type, content_id, content FROM email_attachments \
-         WHERE email_id = $1 ORDER BY position"
-    )
-    .bind(email_id)
-    .fetch_all(pool)
-    .await)?;
     let headers: Vec<serde_json::Value> = serde_json::from_str(&email.headers)?;
     let list = |text: &str| serde_json::from_str::<Vec<String>>(text);
     let outgoing = Outgoing {
@@ -295,14 +327,20 @@ async fn build_message(
         date_ms: email.scheduled_at.unwrap_or(email.created_at),
         attachments,
     };
-    let message = match mime::compose(&outgoing, &mime::random_seed()) {
-        Ok(message) => message,
-        Err(err) => return Ok(Err(format!("the message cannot be built: {err}"))),
-    };
-    Ok(Ok(match &domain.signer {
-        Some(signer) => signer.signed(&message)?,
-        None => message,
-    }))
+    // Building and signing is CPU work (an RSA signature is about a millisecond): off the
+    // async workers, which serve HTTP and SMTP meanwhile.
+    let signer = domain.signer.clone();
+    tokio::task::spawn_blocking(move || {
+        let message = match mime::compose(&outgoing, &mime::random_seed()) {
+            Ok(message) => message,
+            Err(err) => return Ok(Err(format!("the message cannot be built: {err}"))),
+        };
+        Ok(Ok(match signer {
+            Some(signer) => signer.signed(&message)?,
+            None => message,
+        }))
+    })
+    .await?
 }
 
 /// Sends one envelope (the recipients of one domain); a verdict per recipient.

@@ -28,6 +28,7 @@ use crate::config::Settings;
 use crate::domains::dkim_keys;
 use crate::domains::dns::Dns;
 use crate::on_db;
+use crate::store::Db;
 
 /// How long a sending domain's settings and key are reused before being read again.
 const DOMAIN_TTL: Duration = Duration::from_secs(30);
@@ -44,10 +45,30 @@ pub struct SendingDomain {
     pub signer: Option<Arc<dkim::Signer>>,
 }
 
+fn bookkeeping_db(db: &Db) -> Db {
+    match db {
+        Db::Postgres(pool) => Db::Postgres(pool.clone()),
+        Db::Sqlite(pool) => {
+            let options = (*pool.connect_options())
+                .clone()
+                .synchronous(sqlx::sqlite::SqliteSynchronous::Normal);
+            // One connection: these writes take turns here rather than in SQLite's busy
+            // handler, which sleeps.
+            Db::Sqlite(
+                sqlx::sqlite::SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .connect_lazy_with(options),
+            )
+        }
+    }
+}
+
 /// Sending domains by (team, name), with when they were read.
 type DomainCache = HashMap<(String, String), (Arc<SendingDomain>, Instant)>;
 
 pub struct Engine {
+    /// See [`Engine::bookkeeping`].
+    bookkeeping: Db,
     pub dns: Dns,
     pub pool: client::Pool,
     pub relay: Option<relay::Relay>,
@@ -56,14 +77,37 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(settings: &Settings) -> anyhow::Result<Engine> {
+    pub fn new(settings: &Settings, db: &Db) -> anyhow::Result<Engine> {
         Ok(Engine {
+            bookkeeping: bookkeeping_db(db),
             dns: Dns::cached_from_settings(settings)?,
             pool: client::Pool::new(&settings.delivery)?,
             relay: relay::parse(&settings.relay)?,
             recorder: record::Recorder::default(),
             domains: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The database handle for job claims and completions and delivery outcomes.
+    ///
+    /// On SQLite it is a connection of its own that commits without waiting for an fsync
+    /// (`synchronous = NORMAL`). These writes only say what was done: after a crash of the
+    /// process they are all there (WAL), and after a power loss the last few may be lost,
+    /// which makes a job run again (a duplicate delivery at worst, never a lost email).
+    /// Accepted emails still commit with `synchronous = FULL` on the main pool, and each
+    /// such commit also makes every earlier write durable. Without this, every claim and
+    /// outcome would wait for the disk as long as an accepted email does, and the accept
+    /// path would queue behind them for SQLite's single write lock. On PostgreSQL it is
+    /// the main pool.
+    pub fn bookkeeping(&self) -> &Db {
+        &self.bookkeeping
+    }
+
+    /// Drops the cached settings of the team's domain `name`, after a change to them.
+    pub fn forget_domain(&self, team_id: &str, name: &str) {
+        self.domains
+            .lock()
+            .remove(&(team_id.to_string(), name.to_string()));
     }
 
     /// The team's domain `name` (lower-case A-label), with its parsed DKIM key; `None` when

@@ -144,7 +144,7 @@ async fn write(app: &App, outcomes: &[EmailOutcome]) -> Result<(), sqlx::Error> 
         }
     }
     let suppressed: Vec<_> = recipients.iter().filter(|(_, r)| r.suppress).collect();
-    on_db!(app.db(), |pool| {
+    on_db!(app.delivery().bookkeeping(), |pool| {
         let mut tx = pool.begin_write().await?;
         for chunk in recipients.chunks(ROWS) {
             sqlx::QueryBuilder::new(

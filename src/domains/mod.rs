@@ -412,6 +412,8 @@ pub async fn update(app: &App, team_id: &str, id: &str, input: DomainInput) -> A
     }
     .await)?;
     app.notify_jobs();
+    // This node's deliveries see a new `tls` at once (other nodes within 30 seconds).
+    app.delivery().forget_domain(team_id, &domain.name);
     Ok(domain)
 }
 

@@ -5,7 +5,9 @@
 //! `locked_until`), `done`, `dead` (out of attempts) and `canceled`. A worker that crashes
 //! simply lets its lease run out; the job is then claimed again. On PostgreSQL claims use
 //! `FOR UPDATE SKIP LOCKED`, so nodes sharing a database never take the same job.
+//! Finished jobs are deleted after a while ([`purge`]).
 
+pub mod purge;
 pub mod worker;
 
 use serde::Serialize;
@@ -103,9 +105,27 @@ pub async fn claim(
     claim_in_regions(db, kind, worker_id, now, limit, None).await
 }
 
+/// Whether any job of `kind` is due (queued and due, or its lease ran out). A read, so it
+/// does not contend for SQLite's write lock the way a claim does: workers look before
+/// they claim.
+pub async fn any_due(db: &Db, kind: &str, now: Millis) -> Result<bool, sqlx::Error> {
+    let found: Option<i32> = on_db!(db, |pool| sqlx::query_scalar(
+        "SELECT 1 FROM jobs WHERE kind = $1 AND state = 'queued' AND run_at <= $2 \
+         UNION ALL SELECT 1 FROM jobs WHERE kind = $1 AND state = 'running' \
+         AND locked_until < $2 LIMIT 1"
+    )
+    .bind(kind)
+    .bind(now)
+    .fetch_optional(pool)
+    .await)?;
+    Ok(found.is_some())
+}
+
 /// Like [`claim`], but only jobs without a region or of one of `regions` (a node's sending
 /// pools); `None` takes any region. The statement is the same on both backends except
-/// PostgreSQL's `FOR UPDATE SKIP LOCKED`.
+/// PostgreSQL's `FOR UPDATE SKIP LOCKED`. Due jobs and expired leases are looked up
+/// separately, each as a range of the `(kind, state, run_at)` index: one `OR` over both
+/// would scan every job of the kind (done ones included) and sort them, on every claim.
 pub async fn claim_in_regions(
     db: &Db,
     kind: &str,
@@ -114,8 +134,6 @@ pub async fn claim_in_regions(
     limit: i64,
     regions: Option<&[String]>,
 ) -> Result<Vec<Job>, sqlx::Error> {
-    const DUE: &str = "kind = $1 AND ((state = 'queued' AND run_at <= $2) \
-                       OR (state = 'running' AND locked_until < $2))";
     // Region values are bound from `$6` on.
     let region_filter = match regions {
         None => String::new(),
@@ -134,7 +152,13 @@ pub async fn claim_in_regions(
     let sql = format!(
         "UPDATE jobs SET state = 'running', locked_by = $3, locked_until = $4, \
          attempts = attempts + 1, updated_at = $2 \
-         WHERE id IN (SELECT id FROM jobs WHERE {DUE}{region_filter} ORDER BY run_at LIMIT $5{lock}) \
+         WHERE id IN (\
+           SELECT id FROM (SELECT id FROM jobs WHERE kind = $1 AND state = 'queued' \
+             AND run_at <= $2{region_filter} ORDER BY run_at LIMIT $5{lock}) due \
+           UNION ALL \
+           SELECT id FROM (SELECT id FROM jobs WHERE kind = $1 AND state = 'running' \
+             AND locked_until < $2{region_filter} LIMIT $5{lock}) expired \
+           LIMIT $5) \
          RETURNING id, kind, payload, region, attempts, max_attempts"
     );
     on_db!(db, |pool| {

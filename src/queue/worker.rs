@@ -14,8 +14,8 @@ use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    Job, RetryAt, claim_in_regions, complete_many, fail, new_worker_id, node_id, node_worker_id,
-    release_orphans, retry_at,
+    Job, RetryAt, any_due, claim_in_regions, complete_many, fail, new_worker_id, node_id,
+    node_worker_id, release_orphans, retry_at,
 };
 use crate::app::App;
 
@@ -68,7 +68,11 @@ async fn claim(app: &App, kind: &str, worker_id: &str, limit: usize) -> anyhow::
     // Only work of the regions (sending pools) this node serves.
     let regions = Some(app.settings().regions.as_slice());
     let now = app.now_ms();
-    Ok(claim_in_regions(app.db(), kind, worker_id, now, limit as i64, regions).await?)
+    if !any_due(app.db(), kind, now).await? {
+        return Ok(Vec::new());
+    }
+    let db = app.delivery().bookkeeping();
+    Ok(claim_in_regions(db, kind, worker_id, now, limit as i64, regions).await?)
 }
 
 /// Records how finished jobs went: done (all in one statement), retried when the handler
@@ -79,21 +83,23 @@ async fn finish(
     results: Vec<(Job, anyhow::Result<()>)>,
 ) -> anyhow::Result<()> {
     let now = app.now_ms();
+    // Job bookkeeping commits without waiting for the disk (see `Engine::bookkeeping`).
+    let db = app.delivery().bookkeeping();
     let mut done = Vec::with_capacity(results.len());
     for (job, result) in results {
         match result {
             Ok(()) => done.push(job.id),
             Err(err) => match err.downcast_ref::<RetryAt>() {
-                Some(retry) => retry_at(app.db(), &job.id, retry, now).await?,
+                Some(retry) => retry_at(db, &job.id, retry, now).await?,
                 None => {
                     tracing::warn!(job_id = %job.id, kind, error = %err, "job failed");
-                    fail(app.db(), &job, &format!("{err:#}"), now).await?;
+                    fail(db, &job, &format!("{err:#}"), now).await?;
                 }
             },
         }
     }
     for chunk in done.chunks(500) {
-        complete_many(app.db(), chunk, now).await?;
+        complete_many(db, chunk, now).await?;
     }
     Ok(())
 }

@@ -6,8 +6,8 @@
 //! [`super::sink`], as the recipient's mail server in tests and benchmarks.
 //!
 //! AUTH (PLAIN and LOGIN) is offered when [`Limits::offer_auth`] is set; the handler's
-//! [`SessionHandler::auth`] checks the credentials. Not yet: STARTTLS (answered 502, not
-//! advertised).
+//! [`SessionHandler::auth`] checks the credentials. STARTTLS (RFC 3207) is offered when
+//! [`Limits::tls`] holds a certificate; otherwise it is answered 502 and not advertised.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -53,6 +53,8 @@ pub struct Limits {
     pub bare_line_endings: BareLineEndings,
     /// Advertise AUTH PLAIN and LOGIN (the handler decides who gets in).
     pub offer_auth: bool,
+    /// Offer STARTTLS with this certificate and key.
+    pub tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
 }
 
 impl Default for Limits {
@@ -67,6 +69,7 @@ impl Default for Limits {
             data_timeout: Duration::from_secs(180),
             bare_line_endings: BareLineEndings::Normalize,
             offer_auth: false,
+            tls: None,
         }
     }
 }
@@ -87,6 +90,8 @@ pub struct Envelope {
     pub smtputf8: bool,
     /// The user name the client authenticated as (AUTH), if it did.
     pub authenticated: Option<String>,
+    /// The session runs over TLS (after STARTTLS).
+    pub tls: bool,
 }
 
 /// What the handler wants the server to do at a step of the session.

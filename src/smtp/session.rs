@@ -41,28 +41,32 @@ pub(super) async fn run<H: SessionHandler>(
     limits: Arc<Limits>,
     shutdown: CancellationToken,
 ) {
-    let mut session = Session {
+    let mut session = Session::new(
         stream,
-        handler,
-        limits,
-        shutdown,
-        out: Vec::new(),
-        envelope: Envelope {
-            peer,
-            helo: String::new(),
-            mail_from: String::new(),
-            rcpt_to: Vec::new(),
-            declared_size: 0,
-            smtputf8: false,
-            authenticated: None,
-        },
-        in_transaction: false,
-        bdat_started: false,
-        message: Vec::new(),
-        errors: 0,
-        state: State::command(),
+        peer,
+        handler.clone(),
+        limits.clone(),
+        shutdown.clone(),
+    );
+    let end = session.serve(true).await;
+    let _ = session.flush().await;
+    let (Flow::StartTls, Some(config)) = (end, limits.tls.clone()) else {
+        let _ = session.stream.shutdown().await;
+        return;
     };
-    session.serve().await;
+    // The 220 went out; the handshake follows. Whatever the client sent after STARTTLS in
+    // plain text was dropped with the read buffer (RFC 3207 section 4.2: no command
+    // injection across the upgrade).
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    let Ok(Ok(stream)) =
+        tokio::time::timeout(limits.command_timeout, acceptor.accept(session.stream)).await
+    else {
+        return;
+    };
+    // A new session: the client says EHLO again and nothing from before TLS is kept.
+    let mut session = Session::new(stream, peer, handler, limits, shutdown);
+    session.envelope.tls = true;
+    session.serve(false).await;
     let _ = session.flush().await;
     let _ = session.stream.shutdown().await;
 }
@@ -70,6 +74,8 @@ pub(super) async fn run<H: SessionHandler>(
 enum Flow {
     Continue,
     Close,
+    /// STARTTLS was accepted: the handshake comes next.
+    StartTls,
 }
 
 enum State {
@@ -142,25 +148,60 @@ struct Session<H, S> {
 }
 
 impl<H: SessionHandler, S: AsyncRead + AsyncWrite + Unpin + Send> Session<H, S> {
-    async fn serve(&mut self) {
-        match self.handler.connect(self.envelope.peer).await {
-            Verdict::Accept => self.reply(Reply::plain(
-                220,
-                format!("{} ESMTP Herald", self.limits.hostname),
-            )),
-            Verdict::Reply(reply) => {
-                let refused = !reply.is_positive();
-                self.reply(reply);
-                if refused {
-                    return;
+    fn new(
+        stream: S,
+        peer: SocketAddr,
+        handler: Arc<H>,
+        limits: Arc<Limits>,
+        shutdown: CancellationToken,
+    ) -> Self {
+        Session {
+            stream,
+            handler,
+            limits,
+            shutdown,
+            out: Vec::new(),
+            envelope: Envelope {
+                peer,
+                helo: String::new(),
+                mail_from: String::new(),
+                rcpt_to: Vec::new(),
+                declared_size: 0,
+                smtputf8: false,
+                authenticated: None,
+                tls: false,
+            },
+            in_transaction: false,
+            bdat_started: false,
+            message: Vec::new(),
+            errors: 0,
+            state: State::command(),
+        }
+    }
+
+    /// Serves commands until the connection ends ([`Flow::Close`]) or STARTTLS was
+    /// accepted ([`Flow::StartTls`]). `greet`: a new connection, not one just upgraded.
+    async fn serve(&mut self, greet: bool) -> Flow {
+        if greet {
+            match self.handler.connect(self.envelope.peer).await {
+                Verdict::Accept => self.reply(Reply::plain(
+                    220,
+                    format!("{} ESMTP Herald", self.limits.hostname),
+                )),
+                Verdict::Reply(reply) => {
+                    let refused = !reply.is_positive();
+                    self.reply(reply);
+                    if refused {
+                        return Flow::Close;
+                    }
                 }
+                Verdict::Disconnect | Verdict::DisconnectMidData => return Flow::Close,
             }
-            Verdict::Disconnect | Verdict::DisconnectMidData => return,
         }
         let mut buf = vec![0u8; READ_BUFFER];
         loop {
             if self.flush().await.is_err() {
-                return;
+                return Flow::Close;
             }
             let timeout = if self.state.reading_content() {
                 self.limits.data_timeout
@@ -172,7 +213,7 @@ impl<H: SessionHandler, S: AsyncRead + AsyncWrite + Unpin + Send> Session<H, S> 
                     self.reply(Reply::new(421, "4.3.2", format!(
                         "{} Service shutting down, try again later", self.limits.hostname
                     )));
-                    return;
+                    return Flow::Close;
                 }
                 read = tokio::time::timeout(timeout, self.stream.read(&mut buf)) => read,
             };
@@ -183,13 +224,15 @@ impl<H: SessionHandler, S: AsyncRead + AsyncWrite + Unpin + Send> Session<H, S> 
                         "4.4.2",
                         format!("{} Timeout, closing connection", self.limits.hostname),
                     ));
-                    return;
+                    return Flow::Close;
                 }
-                Ok(Ok(0)) | Ok(Err(_)) => return,
+                Ok(Ok(0)) | Ok(Err(_)) => return Flow::Close,
                 Ok(Ok(n)) => n,
             };
-            if let Flow::Close = self.ingest(&buf[..n]).await {
-                return;
+            match self.ingest(&buf[..n]).await {
+                Flow::Continue => {}
+                // Bytes after STARTTLS in this read are dropped with `buf`.
+                end => return end,
             }
         }
     }
@@ -316,8 +359,8 @@ impl<H: SessionHandler, S: AsyncRead + AsyncWrite + Unpin + Send> Session<H, S> 
                     Flow::Continue
                 }
             };
-            if let Flow::Close = flow {
-                return Flow::Close;
+            if !matches!(flow, Flow::Continue) {
+                return flow;
             }
         }
     }
@@ -336,6 +379,9 @@ impl<H: SessionHandler, S: AsyncRead + AsyncWrite + Unpin + Send> Session<H, S> 
                     "ENHANCEDSTATUSCODES".to_string(),
                     "CHUNKING".to_string(),
                 ];
+                if self.limits.tls.is_some() && !self.envelope.tls {
+                    lines.push("STARTTLS".to_string());
+                }
                 if self.limits.offer_auth {
                     lines.push("AUTH PLAIN LOGIN".to_string());
                 }
@@ -372,6 +418,7 @@ impl<H: SessionHandler, S: AsyncRead + AsyncWrite + Unpin + Send> Session<H, S> 
                 mechanism,
                 initial_response,
             } if self.limits.offer_auth => self.auth(mechanism, initial_response).await,
+            Request::StartTls if self.limits.tls.is_some() => self.start_tls(),
             Request::Vrfy { .. } | Request::Expn { .. } => {
                 self.refuse(Reply::new(502, "5.5.1", "VRFY and EXPN are disabled"))
             }
@@ -412,6 +459,21 @@ impl<H: SessionHandler, S: AsyncRead + AsyncWrite + Unpin + Send> Session<H, S> 
             _ => Reply::new(500, "5.5.2", "Syntax error"),
         };
         self.refuse(reply)
+    }
+
+    fn start_tls(&mut self) -> Flow {
+        if self.envelope.tls {
+            return self.refuse(Reply::new(503, "5.5.1", "TLS already active"));
+        }
+        if !self.state_is_idle() {
+            return self.refuse(Reply::new(503, "5.5.1", "STARTTLS inside a transaction"));
+        }
+        self.reply(Reply::new(220, "2.0.0", "Ready to start TLS"));
+        Flow::StartTls
+    }
+
+    fn state_is_idle(&self) -> bool {
+        !self.in_transaction && matches!(self.state, State::Command(_))
     }
 
     /// Answers a client error and closes the connection after too many of them.

@@ -140,7 +140,12 @@ async fn imports_100k_rows_with_bad_rows_counted_by_line() {
     assert_eq!(reply.body["object"], "contact_import");
     let id = reply.body["id"].as_str().unwrap().to_string();
     let queued = import_status(&app, &id).await;
-    assert_eq!(queued["status"], "queued");
+    // The app's own worker may have taken the import up already.
+    assert!(
+        matches!(queued["status"].as_str(), Some("queued" | "in_progress")),
+        "{}",
+        queued["status"]
+    );
     assert!(queued["completed_at"].is_null());
 
     wait_until_finished(&app, &id).await;

@@ -37,6 +37,8 @@ pub struct World {
 #[derive(Default)]
 pub struct WorldOptions {
     pub sink: Option<SinkOptions>,
+    /// More settings.
+    pub settings: Option<crate::helpers::Configure>,
     /// `relay` setting, with `{port}` replaced by the sink's port.
     pub relay: Option<String>,
     pub tls: Option<&'static str>,
@@ -61,6 +63,7 @@ pub async fn world_with(options: WorldOptions) -> World {
     let relay = options
         .relay
         .map(|r| r.replace("{port}", &port.to_string()));
+    let more_settings = options.settings;
     let app = spawn_app_with(Options {
         clock: Some(clock.clone()),
         configure: Some(Box::new(move |settings: &mut Settings| {
@@ -69,6 +72,9 @@ pub async fn world_with(options: WorldOptions) -> World {
             settings.relay = relay.unwrap_or_default();
             settings.delivery.connect_timeout_secs = 5;
             settings.delivery.command_timeout_secs = 10;
+            if let Some(more) = more_settings {
+                more(settings);
+            }
         })),
         ..Options::default()
     })
@@ -206,6 +212,10 @@ async fn accepted_email_is_signed_delivered_and_recorded() {
     let mut body = email_to(json!(["Anna <anna@dest.dev>", "bob@dest.dev"]));
     body["cc"] = json!(["carl@other.dev"]);
     body["bcc"] = json!(["hidden@dest.dev"]);
+    body["attachments"] = json!([
+        {"filename": "notes.txt", "content": "aGVsbG8="},
+        {"filename": "data.csv", "content": "YSxiCjEsMgo="},
+    ]);
     let id = w.send(body).await;
     w.deliver().await;
 
@@ -231,6 +241,14 @@ async fn accepted_email_is_signed_delivered_and_recorded() {
         assert!(headers.contains(&format!("Message-ID: <{id}@{SENDER_DOMAIN}>")));
         assert!(headers.starts_with("DKIM-Signature: "), "{headers}");
         assert!(dkim_passes(&w.dns, &message.data).await, "DKIM must verify");
+        let text = String::from_utf8_lossy(&message.data);
+        let notes = text
+            .find("filename=\"notes.txt\"")
+            .expect("first attachment");
+        let data = text
+            .find("filename=\"data.csv\"")
+            .expect("second attachment");
+        assert!(notes < data, "attachments keep their order");
         // The return path names the email on the domain's return-path subdomain.
         let mail_from = &message.envelope.mail_from;
         assert!(
@@ -247,6 +265,28 @@ async fn accepted_email_is_signed_delivered_and_recorded() {
     let token =
         verp::parse_return_path(w.app.app.secret_key(), &messages[1].envelope.mail_from).unwrap();
     assert_eq!(token.recipient, None);
+    // The inbound listener accepts those addresses as the team's return paths, and
+    // refuses a forged token.
+    let team_id: String = on_db!(w.app.app.db(), |pool| sqlx::query_scalar(
+        "SELECT team_id FROM emails WHERE id = $1"
+    )
+    .bind(&id)
+    .fetch_one(pool)
+    .await
+    .unwrap());
+    for (message, recipient) in [(&messages[0], Some(2)), (&messages[1], None)] {
+        let accepted =
+            herald::feedback::listener::token_recipient(&w.app.app, &message.envelope.mail_from)
+                .await
+                .unwrap()
+                .expect("a return path of the team's domain");
+        assert_eq!(accepted.token.email_id.to_string(), id);
+        assert_eq!(accepted.token.recipient_index(), recipient);
+        assert_eq!(accepted.team_id, team_id);
+    }
+    let forged = format!("bounces+{}@send.{SENDER_DOMAIN}", "a".repeat(40));
+    let refused = herald::feedback::listener::token_recipient(&w.app.app, &forged).await;
+    assert_eq!(refused.unwrap(), None);
 
     // The job ran in the sending domain's region.
     let region: Option<String> = on_db!(w.app.app.db(), |pool| sqlx::query_scalar(
@@ -543,5 +583,57 @@ async fn connections_are_reused() {
     }
     assert_eq!(w.sink.count(), 5);
     assert_eq!(w.sink.connections(), 1);
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn a_server_that_does_not_greet_in_time_is_retried_later() {
+    let w = world_with(WorldOptions {
+        settings: Some(Box::new(|s: &mut Settings| {
+            s.delivery.greeting_timeout_secs = 1
+        })),
+        ..WorldOptions::default()
+    })
+    .await;
+    w.sink.set_delay(Duration::from_secs(3));
+    let id = w.send(email_to(json!("anna@dest.dev"))).await;
+    w.deliver().await;
+    assert_eq!(w.last_event(&id).await, "delivery_delayed");
+    let data: String = on_db!(w.app.app.db(), |pool| sqlx::query_scalar(
+        "SELECT data FROM email_events WHERE email_id = $1 AND type = 'delivery_delayed'"
+    )
+    .bind(&id)
+    .fetch_one(pool)
+    .await
+    .unwrap());
+    assert!(data.contains("no greeting"), "{data}");
+    w.sink.set_delay(Duration::ZERO);
+    w.advance(60_000);
+    w.deliver().await;
+    assert_eq!(w.last_event(&id).await, "delivered");
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn connections_to_one_host_are_capped() {
+    let w = world_with(WorldOptions {
+        settings: Some(Box::new(|s: &mut Settings| {
+            s.delivery.connections_per_host = 2;
+        })),
+        ..WorldOptions::default()
+    })
+    .await;
+    // Slow replies, so deliveries overlap.
+    w.sink.set_delay(Duration::from_millis(20));
+    for n in 0..12 {
+        w.send(email_to(json!(format!("user{n}@dest.dev")))).await;
+    }
+    w.deliver().await;
+    assert_eq!(w.sink.count(), 12);
+    assert!(
+        w.sink.connections() <= 2,
+        "{} connections",
+        w.sink.connections()
+    );
     w.stop().await;
 }

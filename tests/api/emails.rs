@@ -152,7 +152,12 @@ async fn send_then_get_returns_every_field() {
         "text derived from html: {}",
         e["text"]
     );
-    assert_eq!(e["last_event"], "queued");
+    // The app's own workers may already have played the test recipients out.
+    assert!(
+        matches!(e["last_event"].as_str(), Some("queued" | "delivered")),
+        "{}",
+        e["last_event"]
+    );
     assert_eq!(e["scheduled_at"], Value::Null);
     assert_eq!(e["tags"], json!([{"name": "category", "value": "welcome"}]));
     assert_eq!(e["topic_id"], topic);

@@ -20,6 +20,7 @@ mod dashboard_webhooks;
 mod delivery;
 mod delivery_crash;
 mod delivery_mime;
+mod delivery_tls;
 mod dns_server;
 mod domains;
 mod domains_bimi_logo;

@@ -706,3 +706,87 @@ async fn a_custom_handler_decides_and_replies() {
     shutdown.cancel();
     task.await.unwrap();
 }
+
+/// One reply (all its lines) read byte by byte, so nothing past it is consumed.
+async fn read_reply<S: tokio::io::AsyncRead + Unpin>(stream: &mut S) -> String {
+    let mut text = Vec::new();
+    let mut line_start = 0;
+    loop {
+        let byte = tokio::time::timeout(PATIENCE, stream.read_u8())
+            .await
+            .expect("the server answers")
+            .expect("a reply");
+        text.push(byte);
+        if byte == b'\n' {
+            let last = text[line_start..].get(3) != Some(&b'-');
+            line_start = text.len();
+            if last {
+                return String::from_utf8(text).unwrap();
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn starttls_upgrades_and_drops_what_was_pipelined_before_the_handshake() {
+    let certificate = crate::delivery_tls::test_certificate("sink.test");
+    let mut limits = SinkOptions::default().limits;
+    limits.tls = Some(certificate.server.clone());
+    let sink = small_sink(limits).await;
+    let mut plain = TcpStream::connect(sink.addr()).await.unwrap();
+    assert!(read_reply(&mut plain).await.starts_with("220 "));
+    plain.write_all(b"EHLO raw.test\r\n").await.unwrap();
+    let ehlo = read_reply(&mut plain).await;
+    assert!(ehlo.contains("STARTTLS"), "{ehlo}");
+    // A command smuggled behind STARTTLS in the same packet must not survive the upgrade
+    // (the plain-text injection of CVE-2011-0411).
+    plain
+        .write_all(b"STARTTLS\r\nMAIL FROM:<injected@evil.test>\r\n")
+        .await
+        .unwrap();
+    assert!(read_reply(&mut plain).await.starts_with("220 2.0.0"));
+    let connector = mail_send::smtp::tls::build_tls_connector(true).unwrap();
+    let name = rustls_pki_types::ServerName::try_from("sink.test").unwrap();
+    let mut tls = connector.connect(name, plain).await.expect("TLS handshake");
+
+    // A fresh session: EHLO again, STARTTLS no longer offered nor accepted.
+    tls.write_all(b"EHLO raw.test\r\n").await.unwrap();
+    let ehlo = read_reply(&mut tls).await;
+    assert!(ehlo.starts_with("250"), "{ehlo}");
+    assert!(!ehlo.contains("STARTTLS"), "{ehlo}");
+    tls.write_all(b"STARTTLS\r\n").await.unwrap();
+    assert!(read_reply(&mut tls).await.starts_with("503"));
+    // RCPT before any MAIL over TLS: the smuggled MAIL FROM was dropped.
+    tls.write_all(b"RCPT TO:<anna@dest.test>\r\n")
+        .await
+        .unwrap();
+    assert!(read_reply(&mut tls).await.starts_with("503"));
+    for (command, code) in [
+        ("MAIL FROM:<sender@herald.test>\r\n", "250"),
+        ("RCPT TO:<anna@dest.test>\r\n", "250"),
+        ("DATA\r\n", "354"),
+        ("Subject: over TLS\r\n\r\nhello\r\n.\r\n", "250"),
+        ("QUIT\r\n", "221"),
+    ] {
+        tls.write_all(command.as_bytes()).await.unwrap();
+        let reply = read_reply(&mut tls).await;
+        assert!(reply.starts_with(code), "{command:?}: {reply}");
+    }
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 1);
+    assert!(messages[0].envelope.tls);
+    assert_eq!(messages[0].envelope.mail_from, "sender@herald.test");
+    sink.stop().await;
+}
+
+#[tokio::test]
+async fn starttls_is_neither_offered_nor_accepted_without_a_certificate() {
+    let sink = Sink::start().await.unwrap();
+    let mut raw = Raw::greeted(sink.addr()).await;
+    raw.send("EHLO raw.test\r\n").await;
+    let ehlo = raw.reply().await.unwrap();
+    assert!(!ehlo.contains("STARTTLS"), "{ehlo}");
+    raw.send("STARTTLS\r\n").await;
+    raw.expect("502").await;
+    sink.stop().await;
+}

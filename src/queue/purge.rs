@@ -1,0 +1,108 @@
+//! Deletes finished jobs once they are old (`[jobs]` settings): `done` ones after
+//! `keep_done_minutes`, `dead` and `canceled` ones after `keep_failed_days`. Without it the
+//! `jobs` table grows by one row per email for ever.
+//!
+//! Each statement deletes at most [`BATCH`] rows found through a partial index on
+//! `updated_at` (migration 0008), oldest first, so a batch costs the rows it deletes and
+//! holds SQLite's write lock only that long; other writers get the lock between batches.
+//! Every node runs it; on PostgreSQL `SKIP LOCKED` keeps two nodes from waiting on each
+//! other's rows.
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::app::App;
+use crate::clock::Millis;
+use crate::on_db;
+use crate::store::Db;
+
+/// Rows per delete statement.
+pub const BATCH: i64 = 1000;
+/// How often a node purges.
+const INTERVAL: Duration = Duration::from_secs(60);
+/// Between two batches of one purge.
+const PAUSE: Duration = Duration::from_millis(10);
+
+/// What one purge deleted.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Purged {
+    pub done: u64,
+    pub failed: u64,
+}
+
+/// Deletes the finished jobs older than the settings allow at `app.now_ms()`, `batch` rows
+/// per statement.
+pub async fn purge_finished(app: &App, batch: i64) -> Result<Purged, sqlx::Error> {
+    let settings = &app.settings().jobs;
+    let now = app.now_ms();
+    // Deleting finished rows only says what is over: the bookkeeping connection's
+    // durability is enough (a delete lost in a power cut is done again next time).
+    let db = app.delivery().bookkeeping();
+    let mut purged = Purged::default();
+    if settings.keep_done_minutes > 0 {
+        let cutoff = now.saturating_sub(minutes_ms(settings.keep_done_minutes));
+        purged.done = purge(db, "state = 'done'", cutoff, batch).await?;
+    }
+    if settings.keep_failed_days > 0 {
+        let cutoff = now.saturating_sub(minutes_ms(settings.keep_failed_days * 24 * 60));
+        let failed = "state IN ('dead', 'canceled')";
+        purged.failed = purge(db, failed, cutoff, batch).await?;
+    }
+    Ok(purged)
+}
+
+fn minutes_ms(minutes: u64) -> Millis {
+    Millis::try_from(minutes.saturating_mul(60_000)).unwrap_or(Millis::MAX)
+}
+
+/// Deletes the jobs matching `states` (the exact condition of a partial index) last
+/// updated before `cutoff`, `batch` at a time.
+async fn purge(db: &Db, states: &str, cutoff: Millis, batch: i64) -> Result<u64, sqlx::Error> {
+    let pick = format!(
+        "SELECT id FROM jobs WHERE {states} AND updated_at < $1 ORDER BY updated_at LIMIT $2"
+    );
+    // PostgreSQL plans `id IN (subquery)` as a hash join over a scan of the whole table
+    // (linear per batch, quadratic per purge); `= ANY(ARRAY(…))` looks each id up.
+    let sql = if db.is_postgres() {
+        format!("DELETE FROM jobs WHERE id = ANY(ARRAY({pick} FOR UPDATE SKIP LOCKED))")
+    } else {
+        format!("DELETE FROM jobs WHERE id IN ({pick})")
+    };
+    let mut total = 0;
+    loop {
+        let deleted = on_db!(db, |pool| sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(cutoff)
+            .bind(batch)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        total += deleted;
+        if deleted < batch as u64 {
+            return Ok(total);
+        }
+        // A pause between batches: SQLite writers waiting in the busy handler (accepted
+        // emails) poll for the lock every few milliseconds and must find it free.
+        tokio::time::sleep(PAUSE).await;
+    }
+}
+
+/// Purges about once every [`INTERVAL`], until `shutdown`.
+pub fn spawn_ticker(app: &App, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+    let app = app.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(INTERVAL) => {}
+            }
+            match purge_finished(&app, BATCH).await {
+                Ok(purged) if purged != Purged::default() => {
+                    tracing::debug!(done = purged.done, failed = purged.failed, "jobs purged");
+                }
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = %err, "purging finished jobs"),
+            }
+        }
+    })
+}
