@@ -503,7 +503,7 @@ async fn add_segment(
     Path((contact_id, segment_id)): Path<(String, String)>,
 ) -> AppResult<Json<AddContactToSegmentResponseSuccess>> {
     let (contact, segment) = membership(&app, &auth.team_id, &contact_id, &segment_id).await?;
-    segments::add_contact(&app, &contact, &segment).await?;
+    segments::add_contact(&app, &auth.team_id, &contact, &segment).await?;
     Ok(Json(AddContactToSegmentResponseSuccess {
         object: "contact_segment",
         contact_id: contact.id,
@@ -521,7 +521,7 @@ async fn remove_segment(
     Path((contact_id, segment_id)): Path<(String, String)>,
 ) -> AppResult<Json<RemoveContactFromSegmentResponseSuccess>> {
     let (contact, segment) = membership(&app, &auth.team_id, &contact_id, &segment_id).await?;
-    segments::remove_contact(&app, &contact, &segment).await?;
+    segments::remove_contact(&app, &auth.team_id, &contact, &segment).await?;
     Ok(Json(RemoveContactFromSegmentResponseSuccess {
         object: "contact_segment",
         contact_id: contact.id,

@@ -4,7 +4,7 @@
 use serde_json::Value;
 use sqlx::FromRow;
 
-use super::contacts::Contact;
+use super::contacts::{self, Contact};
 use super::history;
 use super::sql::{self, Stmt};
 use crate::app::App;
@@ -194,25 +194,49 @@ pub async fn ids_of_contact(app: &App, contact_id: &str) -> AppResult<Vec<String
     .await)?)
 }
 
-pub async fn add_contact(app: &App, contact: &Contact, segment: &Segment) -> AppResult<()> {
-    let already = ids_of_contact(app, &contact.id)
-        .await?
-        .contains(&segment.id);
-    sql::run(
-        app.db(),
-        &add_stmts(&contact.id, segment, app.now_ms(), already),
-    )
-    .await?;
-    Ok(())
-}
-
-pub async fn remove_contact(app: &App, contact: &Contact, segment: &Segment) -> AppResult<()> {
-    if !ids_of_contact(app, &contact.id)
-        .await?
-        .contains(&segment.id)
-    {
+/// Adds a contact to a segment, with its `contact.updated` event; nothing happens if it is
+/// in it already.
+pub async fn add_contact(
+    app: &App,
+    team_id: &str,
+    contact: &Contact,
+    segment: &Segment,
+) -> AppResult<()> {
+    let mut ids = ids_of_contact(app, &contact.id).await?;
+    if ids.contains(&segment.id) {
         return Ok(());
     }
+    let now = app.now_ms();
+    let mut stmts = add_stmts(&contact.id, segment, now, false);
+    // Added by someone else meanwhile: that request reports it.
+    stmts[0].expect_rows = Some(1);
+    ids.push(segment.id.clone());
+    stmts.push(contacts::webhook_event(
+        team_id,
+        contacts::WEBHOOK_UPDATED,
+        contact,
+        &ids,
+        now,
+    ));
+    match sql::run(app.db(), &stmts).await {
+        Err(err) if sql::is_conflict(&err) => Ok(()),
+        other => other.map(|_| ()),
+    }
+}
+
+/// Removes a contact from a segment, with its `contact.updated` event; nothing happens if it
+/// is not in it.
+pub async fn remove_contact(
+    app: &App,
+    team_id: &str,
+    contact: &Contact,
+    segment: &Segment,
+) -> AppResult<()> {
+    let mut ids = ids_of_contact(app, &contact.id).await?;
+    if !ids.contains(&segment.id) {
+        return Ok(());
+    }
+    ids.retain(|id| *id != segment.id);
     let now = app.now_ms();
     let stmts = [
         Stmt::new("DELETE FROM contact_segments WHERE segment_id = $1 AND contact_id = $2")
@@ -220,6 +244,7 @@ pub async fn remove_contact(app: &App, contact: &Contact, segment: &Segment) -> 
             .text(&contact.id)
             .expect_rows(1),
         history::segment_event(&contact.id, false, &segment.id, &segment.name, now),
+        contacts::webhook_event(team_id, contacts::WEBHOOK_UPDATED, contact, &ids, now),
     ];
     match sql::run(app.db(), &stmts).await {
         // Removed by someone else meanwhile: the outcome is the same.
