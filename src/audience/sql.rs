@@ -284,25 +284,54 @@ fn transpose(rows: Vec<Vec<Arg>>) -> Vec<Arg> {
     arrays
 }
 
-/// A one-column row source `v(column1)` over `values` (ids or addresses to look up by a join,
-/// which probes an index once per value on both backends), with its arguments. Its
-/// placeholders start at `first`.
-pub fn value_list(style: Placeholders, first: usize, values: &[&str]) -> (String, Vec<Arg>) {
-    match style {
-        Placeholders::Numbered => (
-            format!("UNNEST(${first}::text[]) AS v(column1)"),
-            vec![Arg::Texts(
+/// `SELECT {select} FROM {table} t` for the rows whose `key` column is one of `values` (and,
+/// with `team_id`, of that team): one index probe per value on both backends. PostgreSQL gets
+/// the values as one array and a LATERAL subquery it may not flatten (`OFFSET 0`): as a plain
+/// join, or an `IN` list, it chooses to hash a scan of the whole table once there are a few
+/// thousand values, which made imports quadratic. SQLite joins a VALUES list, which it probes.
+pub fn probe(
+    style: Placeholders,
+    (select, table, key): (&str, &str, &str),
+    values: &[&str],
+    team_id: Option<&str>,
+) -> Stmt {
+    let mut stmt = match style {
+        Placeholders::Numbered => {
+            let team = if team_id.is_some() {
+                " AND t.team_id = $2"
+            } else {
+                ""
+            };
+            let mut stmt = Stmt::new(format!(
+                "SELECT {select} FROM UNNEST($1::text[]) AS v(value) CROSS JOIN LATERAL \
+                 (SELECT * FROM {table} t WHERE t.{key} = v.value{team} OFFSET 0) t"
+            ));
+            stmt.args.push(Arg::Texts(
                 values.iter().map(|v| Some(v.to_string())).collect(),
-            )],
-        ),
-        Placeholders::Positional => (
-            format!("(VALUES {}) AS v", style.rows(first, values.len(), 1)),
-            values
+            ));
+            stmt
+        }
+        Placeholders::Positional => {
+            let team = if team_id.is_some() {
+                " WHERE t.team_id = ?"
+            } else {
+                ""
+            };
+            let mut stmt = Stmt::new(format!(
+                "SELECT {select} FROM (VALUES {}) AS v JOIN {table} t ON t.{key} = v.column1{team}",
+                style.rows(1, values.len(), 1)
+            ));
+            stmt.args = values
                 .iter()
                 .map(|v| Arg::Text(Some(v.to_string())))
-                .collect(),
-        ),
+                .collect();
+            stmt
+        }
+    };
+    if let Some(team) = team_id {
+        stmt.args.push(Arg::Text(Some(team.to_string())));
     }
+    stmt
 }
 
 #[cfg(test)]

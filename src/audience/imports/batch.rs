@@ -72,22 +72,21 @@ async fn existing_contacts(
     if emails.is_empty() {
         return Ok(HashMap::new());
     }
-    // A join against the list of addresses, not `IN (…)`, planned for each batch (an unnamed
-    // statement): a long IN list, or a plan cached while the table was nearly empty and never
-    // analysed since, scans the whole team on PostgreSQL, which made imports quadratic
-    // (measured: 7,000 rows/s at 1M rows). The join probes the unique index once per address.
-    let style = Placeholders::of(app.db());
-    let (list, mut args) = sql::value_list(style, 1, emails);
-    let sql = format!(
-        "SELECT c.id, c.email_lower, c.first_name, c.last_name, c.unsubscribed, c.properties \
-         FROM {list} JOIN contacts c ON c.email_lower = v.column1 WHERE c.team_id = {}",
-        style.list(args.len() + 1, 1),
+    let probe = sql::probe(
+        Placeholders::of(app.db()),
+        (
+            "t.id, t.email_lower, t.first_name, t.last_name, t.unsubscribed, t.properties",
+            "contacts",
+            "email_lower",
+        ),
+        emails,
+        Some(team_id),
     );
-    args.push(text(team_id));
     let rows: Vec<Existing> = on_db!(app.db(), |pool| {
-        sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+        // Planned for each batch: a plan cached while the table was empty would outlive it.
+        sqlx::query_as(sqlx::AssertSqlSafe(probe.sql.clone()))
             .persistent(false)
-            .bind_args(&args)
+            .bind_args(&probe.args)
             .fetch_all(pool)
             .await
     })?;
@@ -98,7 +97,7 @@ async fn existing_contacts(
 }
 
 /// (contact id, other id) → value, for rows of `table` about these contacts; `columns` are
-/// the other id and the value (a join planned for each batch, as in `existing_contacts`).
+/// the other id and the value.
 async fn existing_pairs(
     app: &App,
     table: &str,
@@ -109,14 +108,18 @@ async fn existing_pairs(
         return Ok(HashMap::new());
     }
     let ids: Vec<&str> = contact_ids.iter().map(String::as_str).collect();
-    let (list, args) = sql::value_list(Placeholders::of(app.db()), 1, &ids);
-    let sql = format!(
-        "SELECT t.contact_id, {columns} FROM {list} JOIN {table} t ON t.contact_id = v.column1"
+    let select = format!("t.contact_id, {columns}");
+    let probe = sql::probe(
+        Placeholders::of(app.db()),
+        (&select, table, "contact_id"),
+        &ids,
+        None,
     );
     let rows: Vec<(String, String, String)> = on_db!(app.db(), |pool| {
-        sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+        // Planned for each batch: a plan cached while the table was empty would outlive it.
+        sqlx::query_as(sqlx::AssertSqlSafe(probe.sql.clone()))
             .persistent(false)
-            .bind_args(&args)
+            .bind_args(&probe.args)
             .fetch_all(pool)
             .await
     })?;
