@@ -21,7 +21,7 @@ use crate::auth::api_keys::AuthKey;
 use crate::clock::resend_timestamp;
 use crate::error::{AppError, AppResult};
 use crate::http::json::LenientJson;
-use crate::http::pagination::{ListQuery, Page};
+use crate::http::pagination::{ListQuery, ListResponse, Page};
 
 pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
@@ -462,22 +462,42 @@ async fn list_segments(
     Path(contact_id): Path<String>,
     Query(query): Query<ListQuery>,
 ) -> AppResult<Json<ListContactSegmentsResponseSuccess>> {
-    let page = Page::from_query(&query, None)?;
-    let contact = contacts::get(&app, &auth.team_id, &contact_id).await?;
-    let list = segments::of_contact(&app, &auth.team_id, &contact.id, &page).await?;
+    let team = &auth.team_id;
+    let (has_more, data) = contact_list(
+        &app,
+        team,
+        &contact_id,
+        &query,
+        async |contact, page| segments::of_contact(&app, team, &contact.id, page).await,
+        |s| ContactSegmentItem {
+            id: s.id,
+            name: s.name,
+            created_at: resend_timestamp(s.added_at),
+        },
+    )
+    .await?;
     Ok(Json(ListContactSegmentsResponseSuccess {
         object: "list",
-        has_more: list.has_more,
-        data: list
-            .data
-            .into_iter()
-            .map(|s| ContactSegmentItem {
-                id: s.id,
-                name: s.name,
-                created_at: resend_timestamp(s.added_at),
-            })
-            .collect(),
+        has_more,
+        data,
     }))
+}
+
+/// A list about one contact (its segments, its topics): the contact named by id or email,
+/// then one page of `load`, each row made an API item by `item`; returns `has_more` and the
+/// items.
+async fn contact_list<R, I>(
+    app: &App,
+    team_id: &str,
+    contact_id: &str,
+    query: &ListQuery,
+    load: impl AsyncFnOnce(&Contact, &Page) -> AppResult<ListResponse<R>>,
+    item: impl FnMut(R) -> I,
+) -> AppResult<(bool, Vec<I>)> {
+    let page = Page::from_query(query, None)?;
+    let contact = contacts::get(app, team_id, contact_id).await?;
+    let list = load(&contact, &page).await?;
+    Ok((list.has_more, list.data.into_iter().map(item).collect()))
 }
 
 /// The contact and segment a membership route names.
@@ -503,7 +523,7 @@ async fn add_segment(
     Path((contact_id, segment_id)): Path<(String, String)>,
 ) -> AppResult<Json<AddContactToSegmentResponseSuccess>> {
     let (contact, segment) = membership(&app, &auth.team_id, &contact_id, &segment_id).await?;
-    segments::add_contact(&app, &contact, &segment).await?;
+    segments::add_contact(&app, &auth.team_id, &contact, &segment).await?;
     Ok(Json(AddContactToSegmentResponseSuccess {
         object: "contact_segment",
         contact_id: contact.id,
@@ -521,7 +541,7 @@ async fn remove_segment(
     Path((contact_id, segment_id)): Path<(String, String)>,
 ) -> AppResult<Json<RemoveContactFromSegmentResponseSuccess>> {
     let (contact, segment) = membership(&app, &auth.team_id, &contact_id, &segment_id).await?;
-    segments::remove_contact(&app, &contact, &segment).await?;
+    segments::remove_contact(&app, &auth.team_id, &contact, &segment).await?;
     Ok(Json(RemoveContactFromSegmentResponseSuccess {
         object: "contact_segment",
         contact_id: contact.id,
@@ -540,22 +560,25 @@ async fn list_topics(
     Path(contact_id): Path<String>,
     Query(query): Query<ListQuery>,
 ) -> AppResult<Json<GetContactTopicsResponseSuccess>> {
-    let page = Page::from_query(&query, None)?;
-    let contact = contacts::get(&app, &auth.team_id, &contact_id).await?;
-    let list = topics::of_contact(&app, &auth.team_id, &contact.id, &page).await?;
+    let team = &auth.team_id;
+    let (has_more, data) = contact_list(
+        &app,
+        team,
+        &contact_id,
+        &query,
+        async |contact, page| topics::of_contact(&app, team, &contact.id, page).await,
+        |t| ContactTopicItem {
+            id: t.id,
+            name: t.name,
+            description: t.description,
+            subscription: t.subscription,
+        },
+    )
+    .await?;
     Ok(Json(GetContactTopicsResponseSuccess {
         object: "list",
-        has_more: list.has_more,
-        data: list
-            .data
-            .into_iter()
-            .map(|t| ContactTopicItem {
-                id: t.id,
-                name: t.name,
-                description: t.description,
-                subscription: t.subscription,
-            })
-            .collect(),
+        has_more,
+        data,
     }))
 }
 

@@ -4,7 +4,7 @@
 //! Every write validates all of its input first (email, property keys and types, segment and
 //! topic ids) and then commits in one transaction, so a refused request changes nothing.
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use sqlx::FromRow;
 
 use super::properties::{self, Schema};
@@ -13,10 +13,12 @@ use super::sql::{self, Stmt};
 use super::topics::{self, Choice};
 use super::{email, history};
 use crate::app::App;
+use crate::clock::iso_timestamp;
 use crate::error::{AppError, AppResult};
 use crate::http::pagination::{ListResponse, Page};
 use crate::on_db;
 use crate::store::new_id;
+use crate::webhooks;
 
 pub const MAX_NAME_LEN: usize = 255;
 
@@ -156,16 +158,57 @@ pub async fn get(app: &App, team_id: &str, id_or_email: &str) -> AppResult<Conta
         .ok_or_else(|| AppError::not_found("Contact not found"))
 }
 
-/// Statements adding `contact_id` to `segments` and applying topic `choices`.
-async fn membership_stmts(
+/// The `contact.*` webhook types.
+pub const WEBHOOK_CREATED: &str = "contact.created";
+pub const WEBHOOK_UPDATED: &str = "contact.updated";
+pub const WEBHOOK_DELETED: &str = "contact.deleted";
+
+/// The `contact.*` webhook event about `contact` as it is after the change (before it, for a
+/// deletion), in `segment_ids`; recorded with the change.
+pub fn webhook_event(
+    team_id: &str,
+    kind: &str,
+    contact: &Contact,
+    segment_ids: &[String],
+    now: i64,
+) -> Stmt {
+    let mut data = json!({
+        "id": contact.id,
+        "segment_ids": segment_ids,
+        "created_at": iso_timestamp(contact.created_at),
+        "updated_at": iso_timestamp(contact.updated_at),
+        "email": contact.email,
+        "unsubscribed": contact.unsubscribed,
+    });
+    for (key, name) in [
+        ("first_name", &contact.first_name),
+        ("last_name", &contact.last_name),
+    ] {
+        if let Some(name) = name {
+            data[key] = json!(name);
+        }
+    }
+    webhooks::outbox::record(team_id, kind, &data, now)
+}
+
+/// Statements adding a contact to `segments` and applying topic `choices`.
+struct Memberships {
+    stmts: Vec<Stmt>,
+    /// The contact's segments after the change.
+    segment_ids: Vec<String>,
+    /// Whether it joined any segment.
+    joined: bool,
+}
+
+async fn memberships(
     app: &App,
     contact_id: &str,
     segments: &[Segment],
     choices: &[topics::CheckedChoice],
     fresh: bool,
     now: i64,
-) -> AppResult<Vec<Stmt>> {
-    let (in_segments, current_topics) = if fresh {
+) -> AppResult<Memberships> {
+    let (mut segment_ids, current_topics) = if fresh {
         (Vec::new(), Vec::new())
     } else {
         (
@@ -174,13 +217,14 @@ async fn membership_stmts(
         )
     };
     let mut stmts = Vec::new();
+    let mut joined = false;
     for segment in segments {
-        stmts.extend(segments::add_stmts(
-            contact_id,
-            segment,
-            now,
-            in_segments.contains(&segment.id),
-        ));
+        let already = segment_ids.contains(&segment.id);
+        stmts.extend(segments::add_stmts(contact_id, segment, now, already));
+        if !already {
+            segment_ids.push(segment.id.clone());
+            joined = true;
+        }
     }
     stmts.extend(topics::apply_stmts(
         contact_id,
@@ -188,7 +232,11 @@ async fn membership_stmts(
         &current_topics,
         now,
     ));
-    Ok(stmts)
+    Ok(Memberships {
+        stmts,
+        segment_ids,
+        joined,
+    })
 }
 
 /// Creates a contact. An existing contact with the same email (any case) is returned as is,
@@ -205,8 +253,17 @@ pub async fn create(app: &App, team_id: &str, input: ContactInput) -> AppResult<
     let now = app.now_ms();
 
     if let Some(existing) = find(app, team_id, &address).await? {
-        let stmts = membership_stmts(app, &existing.id, &segments, &choices, false, now).await?;
-        sql::run(app.db(), &stmts).await?;
+        let mut joined = memberships(app, &existing.id, &segments, &choices, false, now).await?;
+        if joined.joined {
+            joined.stmts.push(webhook_event(
+                team_id,
+                WEBHOOK_UPDATED,
+                &existing,
+                &joined.segment_ids,
+                now,
+            ));
+        }
+        sql::run(app.db(), &joined.stmts).await?;
         return Ok((existing, false));
     }
     let contact = Contact {
@@ -238,7 +295,15 @@ pub async fn create(app: &App, team_id: &str, input: ContactInput) -> AppResult<
         // Another request created it a moment ago: refuse rather than guess.
         .expect_rows(1),
     ];
-    stmts.extend(membership_stmts(app, &contact.id, &segments, &choices, true, now).await?);
+    let joined = memberships(app, &contact.id, &segments, &choices, true, now).await?;
+    stmts.extend(joined.stmts);
+    stmts.push(webhook_event(
+        team_id,
+        WEBHOOK_CREATED,
+        &contact,
+        &joined.segment_ids,
+        now,
+    ));
     sql::run(app.db(), &stmts).await?;
     Ok((contact, true))
 }
@@ -307,7 +372,15 @@ pub async fn update(
             now,
         ));
     }
-    stmts.extend(membership_stmts(app, &contact.id, &segments, &choices, false, now).await?);
+    let joined = memberships(app, &contact.id, &segments, &choices, false, now).await?;
+    stmts.extend(joined.stmts);
+    stmts.push(webhook_event(
+        team_id,
+        WEBHOOK_UPDATED,
+        &contact,
+        &joined.segment_ids,
+        now,
+    ));
     sql::run(app.db(), &stmts).await?;
     Ok(contact)
 }
@@ -320,17 +393,42 @@ pub async fn delete(app: &App, team_id: &str, id_or_email: &str) -> AppResult<()
     Ok(())
 }
 
-/// Deletes contacts by id (dashboard bulk delete); returns how many existed.
+/// Deletes contacts by id (dashboard bulk delete), each with its `contact.deleted` event;
+/// returns how many existed.
 pub async fn delete_many(app: &App, team_id: &str, ids: &[String]) -> AppResult<u64> {
-    let stmts: Vec<Stmt> = ids
-        .iter()
-        .map(|id| {
-            Stmt::new("DELETE FROM contacts WHERE id = $1 AND team_id = $2")
-                .text(id)
-                .text(team_id)
-        })
-        .collect();
-    Ok(sql::run(app.db(), &stmts).await?.iter().sum())
+    // A contact deleted meanwhile by another request rolls this back (its event is that
+    // request's); the second pass no longer finds it.
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let now = app.now_ms();
+        let mut stmts = Vec::new();
+        let mut found = 0;
+        for id in ids {
+            let Some(contact) = find(app, team_id, id).await? else {
+                continue;
+            };
+            found += 1;
+            let segment_ids = segments::ids_of_contact(app, &contact.id).await?;
+            stmts.push(
+                Stmt::new("DELETE FROM contacts WHERE id = $1 AND team_id = $2")
+                    .text(&contact.id)
+                    .text(team_id)
+                    .expect_rows(1),
+            );
+            stmts.push(webhook_event(
+                team_id,
+                WEBHOOK_DELETED,
+                &contact,
+                &segment_ids,
+                now,
+            ));
+        }
+        match sql::run(app.db(), &stmts).await {
+            Err(err) if sql::is_conflict(&err) && attempts < 3 => continue,
+            result => return result.map(|_| found),
+        }
+    }
 }
 
 /// Adds each contact to each segment (dashboard bulk action).
@@ -345,7 +443,17 @@ pub async fn add_many_to_segments(
     let mut stmts = Vec::new();
     for id in contact_ids {
         let contact = get(app, team_id, id).await?;
-        stmts.extend(membership_stmts(app, &contact.id, &segments, &[], false, now).await?);
+        let joined = memberships(app, &contact.id, &segments, &[], false, now).await?;
+        stmts.extend(joined.stmts);
+        if joined.joined {
+            stmts.push(webhook_event(
+                team_id,
+                WEBHOOK_UPDATED,
+                &contact,
+                &joined.segment_ids,
+                now,
+            ));
+        }
     }
     sql::run(app.db(), &stmts).await?;
     Ok(())
@@ -370,7 +478,11 @@ pub async fn subscribe_many(
     let mut stmts = Vec::new();
     for id in contact_ids {
         let contact = get(app, team_id, id).await?;
-        stmts.extend(membership_stmts(app, &contact.id, &[], &choices, false, now).await?);
+        stmts.extend(
+            memberships(app, &contact.id, &[], &choices, false, now)
+                .await?
+                .stmts,
+        );
     }
     sql::run(app.db(), &stmts).await?;
     Ok(())

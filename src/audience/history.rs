@@ -27,13 +27,11 @@ pub const CREATED: &str = "contact.created";
 /// A CSV import added the contact to segments or changed its topics (listed in `data`).
 pub const IMPORTED: &str = "contact.imported";
 
-pub const INSERT_SQL: &str =
-    "INSERT INTO contact_events (id, contact_id, type, data, created_at) VALUES ";
-pub const COLUMNS: usize = 5;
+pub const INSERT_HEAD: &str = "INSERT INTO contact_events (id, contact_id, type, data, created_at)";
 
 /// The insert of one event.
 pub fn event(contact_id: &str, kind: &str, data: Value, now: i64) -> Stmt {
-    Stmt::new(format!("{INSERT_SQL}($1, $2, $3, $4, $5)"))
+    Stmt::new(format!("{INSERT_HEAD} VALUES ($1, $2, $3, $4, $5)"))
         .text(new_id())
         .text(contact_id)
         .text(kind)

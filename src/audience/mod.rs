@@ -9,4 +9,5 @@ pub mod imports;
 pub mod properties;
 pub mod segments;
 pub mod sql;
+pub mod team_rows;
 pub mod topics;

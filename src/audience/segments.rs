@@ -4,9 +4,9 @@
 use serde_json::Value;
 use sqlx::FromRow;
 
-use super::contacts::Contact;
-use super::history;
+use super::contacts::{self, Contact};
 use super::sql::{self, Stmt};
+use super::{history, team_rows};
 use crate::app::App;
 use crate::error::{AppError, AppResult};
 use crate::http::pagination::{ListResponse, Page};
@@ -37,7 +37,7 @@ impl Segment {
     }
 }
 
-const COLUMNS: &str = "id, name, audience_id, filter, created_at";
+const TABLE: (&str, &str) = ("segments", "id, name, audience_id, filter, created_at");
 
 /// The resource name in "not found" messages: Resend still says "Audience".
 pub const NOT_FOUND: &str = "Segment not found";
@@ -93,15 +93,7 @@ pub async fn create(app: &App, team_id: &str, input: NewSegment) -> AppResult<Se
 }
 
 pub async fn list(app: &App, team_id: &str, page: &Page) -> AppResult<ListResponse<Segment>> {
-    let sql = page.sql(COLUMNS, "segments", "TRUE");
-    let rows = on_db!(app.db(), |pool| sqlx::query_as::<_, Segment>(
-        sqlx::AssertSqlSafe(sql.clone())
-    )
-    .bind(team_id)
-    .bind(page.cursor_id())
-    .fetch_all(pool)
-    .await)?;
-    Ok(page.finish(rows))
+    team_rows::list(app, TABLE, team_id, page).await
 }
 
 /// Every segment of the team with its contact count, by name (dashboard).
@@ -117,15 +109,7 @@ pub async fn all_with_counts(app: &App, team_id: &str) -> AppResult<Vec<Segment>
 }
 
 pub async fn find(app: &App, team_id: &str, id: &str) -> AppResult<Option<Segment>> {
-    Ok(on_db!(app.db(), |pool| sqlx::query_as::<_, Segment>(
-        sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM segments WHERE id = $1 AND team_id = $2"
-        ))
-    )
-    .bind(id)
-    .bind(team_id)
-    .fetch_optional(pool)
-    .await)?)
+    team_rows::find(app, TABLE, team_id, id).await
 }
 
 pub async fn get(app: &App, team_id: &str, id: &str) -> AppResult<Segment> {
@@ -136,33 +120,16 @@ pub async fn get(app: &App, team_id: &str, id: &str) -> AppResult<Segment> {
 
 /// Deletes a segment (its memberships go with it). Unknown ids are not an error.
 pub async fn delete(app: &App, team_id: &str, id: &str) -> AppResult<bool> {
-    let deleted = on_db!(app.db(), |pool| sqlx::query(
-        "DELETE FROM segments WHERE id = $1 AND team_id = $2"
-    )
-    .bind(id)
-    .bind(team_id)
-    .execute(pool)
-    .await
-    .map(|r| r.rows_affected()))?;
-    Ok(deleted > 0)
+    team_rows::delete(app, TABLE.0, team_id, id).await
 }
 
 /// Looks every id up; an unknown one is a 404 naming it. Duplicates are dropped.
 pub async fn require_all(app: &App, team_id: &str, ids: &[String]) -> AppResult<Vec<Segment>> {
     let mut found: Vec<Segment> = Vec::new();
     for id in ids {
-        if found.iter().any(|s| &s.id == id) {
-            continue;
+        if !found.iter().any(|s| &s.id == id) {
+            found.push(team_rows::require(app, TABLE, team_id, "segment", id).await?);
         }
-        if uuid::Uuid::parse_str(id).is_err() {
-            return Err(AppError::validation(format!(
-                "The segment id `{id}` must be a valid UUID."
-            )));
-        }
-        let segment = find(app, team_id, id)
-            .await?
-            .ok_or_else(|| AppError::not_found(format!("Segment `{id}` not found")))?;
-        found.push(segment);
     }
     Ok(found)
 }
@@ -194,25 +161,49 @@ pub async fn ids_of_contact(app: &App, contact_id: &str) -> AppResult<Vec<String
     .await)?)
 }
 
-pub async fn add_contact(app: &App, contact: &Contact, segment: &Segment) -> AppResult<()> {
-    let already = ids_of_contact(app, &contact.id)
-        .await?
-        .contains(&segment.id);
-    sql::run(
-        app.db(),
-        &add_stmts(&contact.id, segment, app.now_ms(), already),
-    )
-    .await?;
-    Ok(())
-}
-
-pub async fn remove_contact(app: &App, contact: &Contact, segment: &Segment) -> AppResult<()> {
-    if !ids_of_contact(app, &contact.id)
-        .await?
-        .contains(&segment.id)
-    {
+/// Adds a contact to a segment, with its `contact.updated` event; nothing happens if it is
+/// in it already.
+pub async fn add_contact(
+    app: &App,
+    team_id: &str,
+    contact: &Contact,
+    segment: &Segment,
+) -> AppResult<()> {
+    let mut ids = ids_of_contact(app, &contact.id).await?;
+    if ids.contains(&segment.id) {
         return Ok(());
     }
+    let now = app.now_ms();
+    let mut stmts = add_stmts(&contact.id, segment, now, false);
+    // Added by someone else meanwhile: that request reports it.
+    stmts[0].expect_rows = Some(1);
+    ids.push(segment.id.clone());
+    stmts.push(contacts::webhook_event(
+        team_id,
+        contacts::WEBHOOK_UPDATED,
+        contact,
+        &ids,
+        now,
+    ));
+    match sql::run(app.db(), &stmts).await {
+        Err(err) if sql::is_conflict(&err) => Ok(()),
+        other => other.map(|_| ()),
+    }
+}
+
+/// Removes a contact from a segment, with its `contact.updated` event; nothing happens if it
+/// is not in it.
+pub async fn remove_contact(
+    app: &App,
+    team_id: &str,
+    contact: &Contact,
+    segment: &Segment,
+) -> AppResult<()> {
+    let mut ids = ids_of_contact(app, &contact.id).await?;
+    if !ids.contains(&segment.id) {
+        return Ok(());
+    }
+    ids.retain(|id| *id != segment.id);
     let now = app.now_ms();
     let stmts = [
         Stmt::new("DELETE FROM contact_segments WHERE segment_id = $1 AND contact_id = $2")
@@ -220,6 +211,7 @@ pub async fn remove_contact(app: &App, contact: &Contact, segment: &Segment) -> 
             .text(&contact.id)
             .expect_rows(1),
         history::segment_event(&contact.id, false, &segment.id, &segment.name, now),
+        contacts::webhook_event(team_id, contacts::WEBHOOK_UPDATED, contact, &ids, now),
     ];
     match sql::run(app.db(), &stmts).await {
         // Removed by someone else meanwhile: the outcome is the same.

@@ -12,7 +12,78 @@ pub enum Arg {
     Int(i64),
     Bool(bool),
     Bytes(Vec<u8>),
+    /// Column arrays of PostgreSQL bulk statements (see [`bulk_insert`]). SQLite, which has
+    /// no arrays, receives them as JSON text.
+    Texts(Vec<Option<String>>),
+    Ints(Vec<i64>),
+    Bools(Vec<bool>),
 }
+
+/// Binding [`Arg`]s on either backend's queries.
+pub trait BindArgs: Sized {
+    fn bind_arg(self, arg: &Arg) -> Self;
+    fn bind_args(self, args: &[Arg]) -> Self {
+        args.iter().fold(self, Self::bind_arg)
+    }
+}
+
+/// `bind_impl!(Query type, array encoding)` for `query`, and `bind_impl!(Database, Row, array
+/// encoding)` for `query_as`, whose binds must own their values.
+macro_rules! bind_impl {
+    ($query:ty, $arrays:ident) => {
+        impl<'q> BindArgs for $query {
+            fn bind_arg(self, arg: &Arg) -> Self {
+                match arg {
+                    Arg::Text(v) => self.bind(v.as_deref()),
+                    Arg::Int(v) => self.bind(*v),
+                    Arg::Bool(v) => self.bind(*v),
+                    Arg::Bytes(v) => self.bind(v.as_slice()),
+                    Arg::Texts(v) => self.bind($arrays(v)),
+                    Arg::Ints(v) => self.bind($arrays(v)),
+                    Arg::Bools(v) => self.bind($arrays(v)),
+                }
+            }
+        }
+    };
+    ($query:ty, $row:ty, $arrays:ident) => {
+        impl<'q, O> BindArgs
+            for sqlx::query::QueryAs<'q, $query, O, <$query as sqlx::Database>::Arguments>
+        where
+            O: Send + Unpin + for<'r> sqlx::FromRow<'r, $row>,
+        {
+            fn bind_arg(self, arg: &Arg) -> Self {
+                match arg {
+                    Arg::Text(v) => self.bind(v.clone()),
+                    Arg::Int(v) => self.bind(*v),
+                    Arg::Bool(v) => self.bind(*v),
+                    Arg::Bytes(v) => self.bind(v.clone()),
+                    Arg::Texts(v) => self.bind($arrays(v).to_owned()),
+                    Arg::Ints(v) => self.bind($arrays(v).to_owned()),
+                    Arg::Bools(v) => self.bind($arrays(v).to_owned()),
+                }
+            }
+        }
+    };
+}
+
+fn pg_array<T>(values: &[T]) -> &[T] {
+    values
+}
+
+fn json_array<T: serde::Serialize>(values: &[T]) -> String {
+    serde_json::to_string(values).unwrap_or_default()
+}
+
+bind_impl!(
+    sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    pg_array
+);
+bind_impl!(
+    sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+    json_array
+);
+bind_impl!(sqlx::Postgres, sqlx::postgres::PgRow, pg_array);
+bind_impl!(sqlx::Sqlite, sqlx::sqlite::SqliteRow, json_array);
 
 /// One SQL statement with `$1…$n` placeholders and its arguments.
 #[derive(Debug, Clone)]
@@ -76,15 +147,7 @@ pub async fn run(db: &Db, stmts: &[Stmt]) -> AppResult<Vec<u64>> {
         let mut tx = pool.begin().await?;
         let mut affected = Vec::with_capacity(stmts.len());
         for stmt in stmts {
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(stmt.sql.as_str()));
-            for arg in &stmt.args {
-                query = match arg {
-                    Arg::Text(v) => query.bind(v.as_deref()),
-                    Arg::Int(v) => query.bind(*v),
-                    Arg::Bool(v) => query.bind(*v),
-                    Arg::Bytes(v) => query.bind(v.as_slice()),
-                };
-            }
+            let query = sqlx::query(sqlx::AssertSqlSafe(stmt.sql.as_str())).bind_args(&stmt.args);
             let rows = query.execute(&mut *tx).await?.rows_affected();
             if stmt.expect_rows.is_some_and(|expected| expected != rows) {
                 tx.rollback().await?;
@@ -144,6 +207,131 @@ impl Placeholders {
             .collect::<Vec<_>>()
             .join(", ")
     }
+}
+
+/// Bound parameters per SQLite statement, under its limit of 32766.
+const MAX_PARAMS: usize = 30_000;
+
+/// `head` (`INSERT INTO t (…)`) for `rows`, then `tail` (`ON CONFLICT …`), in as few
+/// statements as the backend allows. PostgreSQL gets one statement over one array per column
+/// (`SELECT * FROM UNNEST($1::text[], …)`): its text is the same for any number of rows, so
+/// it is prepared once and plans in microseconds, where a VALUES list of thousands of
+/// parameters is parsed and planned again for each batch. SQLite gets multi-row VALUES with
+/// positional `?`, split under its parameter limit. Every row holds the same kinds of [`Arg`]
+/// (`Text`, `Int` or `Bool`) in the same order.
+pub fn bulk_insert(style: Placeholders, head: &str, rows: Vec<Vec<Arg>>, tail: &str) -> Vec<Stmt> {
+    let Some(columns) = rows.first().map(Vec::len) else {
+        return Vec::new();
+    };
+    match style {
+        Placeholders::Numbered => {
+            let arrays = transpose(rows);
+            let unnest = arrays
+                .iter()
+                .enumerate()
+                .map(|(i, array)| format!("${}::{}", i + 1, array_type(array)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut stmt = Stmt::new(format!("{head} SELECT * FROM UNNEST({unnest}){tail}"));
+            stmt.args = arrays;
+            vec![stmt]
+        }
+        Placeholders::Positional => {
+            let per_stmt = (MAX_PARAMS / columns).max(1);
+            let mut stmts = Vec::new();
+            let mut rows = rows.into_iter().peekable();
+            while rows.peek().is_some() {
+                let chunk: Vec<Vec<Arg>> = rows.by_ref().take(per_stmt).collect();
+                let values = style.rows(1, chunk.len(), columns);
+                let mut stmt = Stmt::new(format!("{head} VALUES {values}{tail}"));
+                stmt.args = chunk.into_iter().flatten().collect();
+                stmts.push(stmt);
+            }
+            stmts
+        }
+    }
+}
+
+fn array_type(array: &Arg) -> &'static str {
+    match array {
+        Arg::Ints(_) => "int8[]",
+        Arg::Bools(_) => "bool[]",
+        _ => "text[]",
+    }
+}
+
+/// Rows of scalars into one array per column.
+fn transpose(rows: Vec<Vec<Arg>>) -> Vec<Arg> {
+    let n = rows.len();
+    let mut arrays: Vec<Arg> = rows[0]
+        .iter()
+        .map(|arg| match arg {
+            Arg::Int(_) => Arg::Ints(Vec::with_capacity(n)),
+            Arg::Bool(_) => Arg::Bools(Vec::with_capacity(n)),
+            _ => Arg::Texts(Vec::with_capacity(n)),
+        })
+        .collect();
+    for row in rows {
+        for (array, arg) in arrays.iter_mut().zip(row) {
+            match (array, arg) {
+                (Arg::Texts(a), Arg::Text(v)) => a.push(v),
+                (Arg::Ints(a), Arg::Int(v)) => a.push(v),
+                (Arg::Bools(a), Arg::Bool(v)) => a.push(v),
+                (array, arg) => unreachable!("bulk rows disagree: {arg:?} in a {array:?} column"),
+            }
+        }
+    }
+    arrays
+}
+
+/// `SELECT {select} FROM {table} t` for the rows whose `key` column is one of `values` (and,
+/// with `team_id`, of that team): one index probe per value on both backends. PostgreSQL gets
+/// the values as one array and a LATERAL subquery it may not flatten (`OFFSET 0`): as a plain
+/// join, or an `IN` list, it chooses to hash a scan of the whole table once there are a few
+/// thousand values, which made imports quadratic. SQLite joins a VALUES list, which it probes.
+pub fn probe(
+    style: Placeholders,
+    (select, table, key): (&str, &str, &str),
+    values: &[&str],
+    team_id: Option<&str>,
+) -> Stmt {
+    let mut stmt = match style {
+        Placeholders::Numbered => {
+            let team = if team_id.is_some() {
+                " AND t.team_id = $2"
+            } else {
+                ""
+            };
+            let mut stmt = Stmt::new(format!(
+                "SELECT {select} FROM UNNEST($1::text[]) AS v(value) CROSS JOIN LATERAL \
+                 (SELECT * FROM {table} t WHERE t.{key} = v.value{team} OFFSET 0) t"
+            ));
+            stmt.args.push(Arg::Texts(
+                values.iter().map(|v| Some(v.to_string())).collect(),
+            ));
+            stmt
+        }
+        Placeholders::Positional => {
+            let team = if team_id.is_some() {
+                " WHERE t.team_id = ?"
+            } else {
+                ""
+            };
+            let mut stmt = Stmt::new(format!(
+                "SELECT {select} FROM (VALUES {}) AS v JOIN {table} t ON t.{key} = v.column1{team}",
+                style.rows(1, values.len(), 1)
+            ));
+            stmt.args = values
+                .iter()
+                .map(|v| Arg::Text(Some(v.to_string())))
+                .collect();
+            stmt
+        }
+    };
+    if let Some(team) = team_id {
+        stmt.args.push(Arg::Text(Some(team.to_string())));
+    }
+    stmt
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@
 
 use sqlx::FromRow;
 
-use super::history;
 use super::sql::{self, Stmt};
+use super::{history, team_rows};
 use crate::app::App;
 use crate::error::{AppError, AppResult};
 use crate::http::pagination::{ListResponse, Page};
@@ -78,6 +78,7 @@ pub struct Topic {
 }
 
 const COLUMNS: &str = "id, name, description, default_subscription, visibility, created_at";
+const TABLE: (&str, &str) = ("topics", COLUMNS);
 
 #[derive(Debug, Default, Clone)]
 pub struct TopicInput {
@@ -119,15 +120,7 @@ pub async fn create(app: &App, team_id: &str, input: TopicInput) -> AppResult<To
 }
 
 pub async fn list(app: &App, team_id: &str, page: &Page) -> AppResult<ListResponse<Topic>> {
-    let sql = page.sql(COLUMNS, "topics", "TRUE");
-    let rows = on_db!(app.db(), |pool| sqlx::query_as::<_, Topic>(
-        sqlx::AssertSqlSafe(sql.clone())
-    )
-    .bind(team_id)
-    .bind(page.cursor_id())
-    .fetch_all(pool)
-    .await)?;
-    Ok(page.finish(rows))
+    team_rows::list(app, TABLE, team_id, page).await
 }
 
 /// Every topic of the team, by name (dashboard).
@@ -143,15 +136,7 @@ pub async fn all(app: &App, team_id: &str) -> AppResult<Vec<Topic>> {
 }
 
 pub async fn find(app: &App, team_id: &str, id: &str) -> AppResult<Option<Topic>> {
-    Ok(on_db!(app.db(), |pool| sqlx::query_as::<_, Topic>(
-        sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM topics WHERE id = $1 AND team_id = $2"
-        ))
-    )
-    .bind(id)
-    .bind(team_id)
-    .fetch_optional(pool)
-    .await)?)
+    team_rows::find(app, TABLE, team_id, id).await
 }
 
 pub async fn get(app: &App, team_id: &str, id: &str) -> AppResult<Topic> {
@@ -198,15 +183,7 @@ pub async fn update(app: &App, team_id: &str, id: &str, input: TopicInput) -> Ap
 }
 
 pub async fn delete(app: &App, team_id: &str, id: &str) -> AppResult<()> {
-    let deleted = on_db!(app.db(), |pool| sqlx::query(
-        "DELETE FROM topics WHERE id = $1 AND team_id = $2"
-    )
-    .bind(id)
-    .bind(team_id)
-    .execute(pool)
-    .await
-    .map(|r| r.rows_affected()))?;
-    if deleted == 0 {
+    if !team_rows::delete(app, TABLE.0, team_id, id).await? {
         return Err(AppError::not_found("Topic not found"));
     }
     Ok(())
@@ -239,14 +216,7 @@ pub async fn check_choices(
             return Err(AppError::missing_field("topics[].id"));
         };
         let subscription = parse_subscription(choice.subscription.as_deref(), "subscription")?;
-        if uuid::Uuid::parse_str(id).is_err() {
-            return Err(AppError::validation(format!(
-                "The topic id `{id}` must be a valid UUID."
-            )));
-        }
-        let topic = find(app, team_id, id)
-            .await?
-            .ok_or_else(|| AppError::not_found(format!("Topic `{id}` not found")))?;
+        let topic: Topic = team_rows::require(app, TABLE, team_id, "topic", id).await?;
         checked.retain(|c| c.topic.id != topic.id);
         checked.push(CheckedChoice {
             topic,

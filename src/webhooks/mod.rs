@@ -2,6 +2,7 @@
 //!
 //! - this module: the endpoints (create, list, get, update, delete) and the recorded attempts;
 //! - [`scan`]: the fan-out, a singleton job turning new `email_events` rows into deliveries;
+//! - [`outbox`]: the other events (`contact.*`), recorded with the change they report;
 //! - [`delivery`]: the delivery job, one signed POST per attempt, retried on Resend's schedule;
 //! - [`events`]: `domain.*` events, queued in the transaction of the change they report;
 //! - [`payload`]: Resend's event bodies; [`signing`]: Svix / Standard Webhooks signatures.
@@ -11,6 +12,7 @@
 
 pub mod delivery;
 pub mod events;
+pub mod outbox;
 pub mod payload;
 pub mod scan;
 pub mod signing;

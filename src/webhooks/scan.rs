@@ -12,7 +12,7 @@
 //!
 //! A ticker on every node re-queues the scan job about once a second when events are waiting;
 //! `queued` and `canceled` events (no webhook in Resend) never enter the index, so accepting an
-//! email costs nothing more.
+//! email costs nothing more. The same job fans out the other events ([`super::outbox`]).
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -30,7 +30,7 @@ use crate::store::BeginWrite;
 pub const SCAN_JOB: &str = "webhook_scan";
 const SCAN_KEY: &str = "webhooks:scan";
 /// Events read per transaction.
-const BATCH: usize = 200;
+pub(super) const BATCH: usize = 200;
 const TICK: Duration = Duration::from_secs(1);
 
 /// The rows still to fan out; the same predicate as the partial index `email_events_fan_out`.
@@ -83,7 +83,7 @@ pub fn spawn_ticker(app: &App, shutdown: CancellationToken) -> tokio::task::Join
                 _ = tokio::time::sleep(TICK) => {}
             }
             let result = async {
-                if has_pending(&app).await? {
+                if has_pending(&app).await? || super::outbox::has_pending(&app).await? {
                     arm(&app).await?;
                 }
                 Ok::<_, sqlx::Error>(())
@@ -99,6 +99,7 @@ pub fn spawn_ticker(app: &App, shutdown: CancellationToken) -> tokio::task::Join
 /// The scan job: fans out batches until no event is left.
 pub async fn run_job(app: &App, _job: &Job) -> anyhow::Result<()> {
     while scan_batch(app).await? == BATCH {}
+    while super::outbox::scan_batch(app).await? == BATCH {}
     Ok(())
 }
 
@@ -116,7 +117,7 @@ pub async fn scan_batch(app: &App) -> anyhow::Result<usize> {
     if events.is_empty() {
         return Ok(0);
     }
-    let webhooks = enabled_webhooks(app, &events).await?;
+    let webhooks = enabled_webhooks(app, events.iter().map(|e| e.team_id.as_str())).await?;
     let targets: Vec<(&EventRow, String, Vec<&Webhook>)> = events
         .iter()
         .filter_map(|event| {
@@ -177,7 +178,7 @@ pub async fn scan_batch(app: &App) -> anyhow::Result<usize> {
 }
 
 /// `$1, $2, … $n` for an `IN (…)` list.
-fn placeholders(n: usize) -> String {
+pub(super) fn placeholders(n: usize) -> String {
     (1..=n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
@@ -189,12 +190,12 @@ pub fn message_id(event_id: &str) -> String {
     format!("msg_{}", event_id.replace('-', ""))
 }
 
-/// The enabled endpoints of the teams `events` belong to, by team.
-async fn enabled_webhooks<'a>(
+/// The enabled endpoints of these teams, by team.
+pub(super) async fn enabled_webhooks<'a>(
     app: &App,
-    events: &'a [EventRow],
+    teams: impl Iterator<Item = &'a str>,
 ) -> anyhow::Result<HashMap<&'a str, Vec<Webhook>>> {
-    let teams: HashSet<&str> = events.iter().map(|e| e.team_id.as_str()).collect();
+    let teams: HashSet<&str> = teams.collect();
     let sql = format!(
         "SELECT {} FROM webhooks WHERE status = 'enabled' AND team_id IN ({})",
         super::COLUMNS,

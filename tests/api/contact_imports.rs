@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::contacts::{create_property, create_segment, create_topic};
 use crate::helpers::{Reply, TestApp, assert_error, read, spawn_app, using_postgres};
 
-async fn upload(app: &TestApp, csv: Vec<u8>, fields: &[(&str, String)]) -> Reply {
+pub async fn upload(app: &TestApp, csv: Vec<u8>, fields: &[(&str, String)]) -> Reply {
     let mut form = Form::new().part("file", Part::bytes(csv).file_name("contacts.csv"));
     for (name, value) in fields {
         form = form.text(name.to_string(), value.clone());
@@ -91,7 +91,7 @@ fn column_map() -> String {
 }
 
 /// The test server runs its workers, as `herald serve` does: wait for them to finish it.
-async fn wait_until_finished(app: &TestApp, id: &str) {
+pub async fn wait_until_finished(app: &TestApp, id: &str) {
     for _ in 0..6000 {
         let import = imports::load(&app.app, id).await.unwrap().unwrap();
         if import.status == "completed" || import.status == "failed" {

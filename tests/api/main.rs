@@ -11,6 +11,7 @@ mod cli;
 mod compat;
 mod contact_imports;
 mod contact_properties;
+mod contact_webhooks;
 mod contacts;
 mod conventions;
 mod dashboard;

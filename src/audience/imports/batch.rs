@@ -13,7 +13,7 @@ use super::{IN_PROGRESS, MAX_LISTED_FAILURES};
 use crate::app::App;
 use crate::audience::history;
 use crate::audience::segments::Segment;
-use crate::audience::sql::{self, Arg, Placeholders, Stmt};
+use crate::audience::sql::{self, Arg, BindArgs, Placeholders, Stmt, bulk_insert};
 use crate::audience::topics::Topic;
 use crate::error::AppResult;
 use crate::on_db;
@@ -56,31 +56,6 @@ struct Existing {
     properties: String,
 }
 
-/// Bound parameters per statement, under SQLite's 32766 and PostgreSQL's 65535.
-const MAX_PARAMS: usize = 30_000;
-
-/// `prefix VALUES (…), (…) suffix` statements for `rows`, split to stay under the
-/// parameter limit.
-fn multi_insert(
-    style: Placeholders,
-    prefix: &str,
-    suffix: &str,
-    columns: usize,
-    rows: Vec<Vec<Arg>>,
-) -> Vec<Stmt> {
-    let per_stmt = (MAX_PARAMS / columns).max(1);
-    let mut stmts = Vec::new();
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<Vec<Arg>> = rows.by_ref().take(per_stmt).collect();
-        let placeholders = style.rows(1, chunk.len(), columns);
-        let mut stmt = Stmt::new(format!("{prefix}{placeholders}{suffix}"));
-        stmt.args = chunk.into_iter().flatten().collect();
-        stmts.push(stmt);
-    }
-    stmts
-}
-
 fn text(value: &str) -> Arg {
     Arg::Text(Some(value.to_string()))
 }
@@ -97,23 +72,23 @@ async fn existing_contacts(
     if emails.is_empty() {
         return Ok(HashMap::new());
     }
-    // A join against a VALUES list, not `IN (…)`: for a long IN list PostgreSQL may scan the
-    // whole team (no statistics yet, or a generic plan), which made imports quadratic; the
-    // join probes the unique index once per address on both databases. Only generated
-    // placeholders: positional `?` on SQLite must keep the binding order.
-    let style = Placeholders::of(app.db());
-    let sql = format!(
-        "SELECT c.id, c.email_lower, c.first_name, c.last_name, c.unsubscribed, c.properties \
-         FROM (VALUES {}) AS v JOIN contacts c ON c.email_lower = v.column1 WHERE c.team_id = {}",
-        style.rows(1, emails.len(), 1),
-        style.list(emails.len() + 1, 1),
+    let probe = sql::probe(
+        Placeholders::of(app.db()),
+        (
+            "t.id, t.email_lower, t.first_name, t.last_name, t.unsubscribed, t.properties",
+            "contacts",
+            "email_lower",
+        ),
+        emails,
+        Some(team_id),
     );
     let rows: Vec<Existing> = on_db!(app.db(), |pool| {
-        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
-        for email in emails {
-            query = query.bind(*email);
-        }
-        query.bind(team_id).fetch_all(pool).await
+        // Planned for each batch: a plan cached while the table was empty would outlive it.
+        sqlx::query_as(sqlx::AssertSqlSafe(probe.sql.clone()))
+            .persistent(false)
+            .bind_args(&probe.args)
+            .fetch_all(pool)
+            .await
     })?;
     Ok(rows
         .into_iter()
@@ -122,7 +97,7 @@ async fn existing_contacts(
 }
 
 /// (contact id, other id) → value, for rows of `table` about these contacts; `columns` are
-/// the other id and the value (a VALUES join, for the reason given in `existing_contacts`).
+/// the other id and the value.
 async fn existing_pairs(
     app: &App,
     table: &str,
@@ -132,18 +107,21 @@ async fn existing_pairs(
     if contact_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let style = Placeholders::of(app.db());
-    let sql = format!(
-        "SELECT t.contact_id, {columns} FROM (VALUES {}) AS v JOIN {table} t \
-         ON t.contact_id = v.column1",
-        style.rows(1, contact_ids.len(), 1)
+    let ids: Vec<&str> = contact_ids.iter().map(String::as_str).collect();
+    let select = format!("t.contact_id, {columns}");
+    let probe = sql::probe(
+        Placeholders::of(app.db()),
+        (&select, table, "contact_id"),
+        &ids,
+        None,
     );
     let rows: Vec<(String, String, String)> = on_db!(app.db(), |pool| {
-        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
-        for id in contact_ids {
-            query = query.bind(id);
-        }
-        query.fetch_all(pool).await
+        // Planned for each batch: a plan cached while the table was empty would outlive it.
+        sqlx::query_as(sqlx::AssertSqlSafe(probe.sql.clone()))
+            .persistent(false)
+            .bind_args(&probe.args)
+            .fetch_all(pool)
+            .await
     })?;
     Ok(rows.into_iter().map(|(c, o, v)| ((c, o), v)).collect())
 }
@@ -264,28 +242,26 @@ pub async fn write(
         .expect_rows(1),
     ];
     const CONTACT_INSERT: &str = "INSERT INTO contacts (id, team_id, email, email_lower, \
-         first_name, last_name, unsubscribed, properties, created_at, updated_at) VALUES ";
+         first_name, last_name, unsubscribed, properties, created_at, updated_at)";
     let new_count = inserts.len() as u64;
-    let mut new_stmts = multi_insert(
+    let mut new_stmts = bulk_insert(
         style,
         CONTACT_INSERT,
-        " ON CONFLICT (team_id, email_lower) DO NOTHING",
-        10,
         inserts,
+        " ON CONFLICT (team_id, email_lower) DO NOTHING",
     );
     if let [only] = new_stmts.as_mut_slice() {
         // Someone else created one of these addresses meanwhile: retry the batch later.
         only.expect_rows = Some(new_count);
     }
     stmts.extend(new_stmts);
-    stmts.extend(multi_insert(
+    stmts.extend(bulk_insert(
         style,
         CONTACT_INSERT,
+        upserts,
         " ON CONFLICT (team_id, email_lower) DO UPDATE SET first_name = excluded.first_name, \
          last_name = excluded.last_name, unsubscribed = excluded.unsubscribed, \
          properties = excluded.properties, updated_at = excluded.updated_at",
-        10,
-        upserts,
     ));
     stmts.extend(membership_stmts(app, ctx, &touched, now, &mut events).await?);
     stmts.extend(events);
@@ -302,12 +278,11 @@ pub async fn write(
             ]
         })
         .collect();
-    stmts.extend(multi_insert(
+    stmts.extend(bulk_insert(
         style,
-        "INSERT INTO contact_import_failures (import_id, line, reason) VALUES ",
-        " ON CONFLICT (import_id, line) DO NOTHING",
-        3,
+        "INSERT INTO contact_import_failures (import_id, line, reason)",
         failure_rows,
+        " ON CONFLICT (import_id, line) DO NOTHING",
     ));
     sql::run(app.db(), &stmts).await?;
     Ok(counts)
@@ -353,12 +328,11 @@ async fn membership_stmts(
                 );
             }
         }
-        stmts.extend(multi_insert(
+        stmts.extend(bulk_insert(
             style,
-            "INSERT INTO contact_segments (segment_id, contact_id, created_at) VALUES ",
-            " ON CONFLICT (segment_id, contact_id) DO NOTHING",
-            3,
+            "INSERT INTO contact_segments (segment_id, contact_id, created_at)",
             rows,
+            " ON CONFLICT (segment_id, contact_id) DO NOTHING",
         ));
     }
 
@@ -384,13 +358,12 @@ async fn membership_stmts(
                 }
             }
         }
-        stmts.extend(multi_insert(
+        stmts.extend(bulk_insert(
             style,
-            "INSERT INTO contact_topics (contact_id, topic_id, subscription, updated_at) VALUES ",
+            "INSERT INTO contact_topics (contact_id, topic_id, subscription, updated_at)",
+            rows,
             " ON CONFLICT (contact_id, topic_id) DO UPDATE SET subscription = excluded.subscription, \
              updated_at = excluded.updated_at",
-            4,
-            rows,
         ));
     }
     let event_rows: Vec<Vec<Arg>> = touched
@@ -409,12 +382,6 @@ async fn membership_stmts(
             ])
         })
         .collect();
-    events.extend(multi_insert(
-        style,
-        history::INSERT_SQL,
-        "",
-        history::COLUMNS,
-        event_rows,
-    ));
+    events.extend(bulk_insert(style, history::INSERT_HEAD, event_rows, ""));
     Ok(stmts)
 }

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use super::batch::{self, Batch, Counts, ImportContext};
 use super::column_map::ResolvedMap;
 use super::rows::{ParsedRow, RowReader};
-use super::{BATCH_ROWS, COMPLETED, ContactImport, FAILED, IN_PROGRESS, JobPayload, QUEUED, load};
+use super::{COMPLETED, ContactImport, FAILED, IN_PROGRESS, JobPayload, QUEUED, load};
 use crate::app::App;
 use crate::audience::sql::{self, Stmt};
 use crate::audience::{segments, topics};
@@ -114,11 +114,13 @@ pub async fn process(
     let (chunk_tx, chunk_rx) = mpsc::channel::<Vec<u8>>(2);
     let (batch_tx, mut batch_rx) = mpsc::channel::<Result<Batch, String>>(2);
     let skip = import.rows_done as u64;
+    let batch_rows = super::batch_rows(app.db());
     let parser = tokio::task::spawn_blocking(move || {
         parse(
             ChunkReader::new(chunk_rx),
             RowReader::new(map),
             skip,
+            batch_rows,
             batch_tx,
         )
     });
@@ -257,6 +259,7 @@ fn parse(
     input: impl Read,
     rows: RowReader,
     skip: u64,
+    batch_rows: usize,
     batches: mpsc::Sender<Result<Batch, String>>,
 ) -> anyhow::Result<()> {
     // The csv reader strips a UTF-8 byte-order mark and reads the header line itself.
@@ -287,7 +290,7 @@ fn parse(
         });
         batch.records += 1;
         batch.end_byte = reader.position().byte();
-        if batch.rows.len() == BATCH_ROWS
+        if batch.rows.len() == batch_rows
             && batches
                 .blocking_send(Ok(std::mem::take(&mut batch)))
                 .is_err()
@@ -315,7 +318,7 @@ mod tests {
             unsubscribed: None,
             properties: vec![],
         };
-        parse(csv.as_bytes(), RowReader::new(map), skip, tx).unwrap();
+        parse(csv.as_bytes(), RowReader::new(map), skip, 500, tx).unwrap();
         let mut out = Vec::new();
         while let Ok(batch) = rx.try_recv() {
             out.push(batch.unwrap());

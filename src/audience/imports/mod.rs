@@ -26,8 +26,13 @@ use crate::on_db;
 pub const JOB: &str = "contacts.import";
 pub const MAX_FILE_BYTES: usize = 50 * 1024 * 1024;
 pub const CHUNK_BYTES: usize = 1024 * 1024;
-/// Contacts written per transaction.
-pub const BATCH_ROWS: usize = 500;
+/// Rows written per transaction. PostgreSQL takes larger batches: each commit waits for its
+/// WAL flush, and a batch is a handful of array statements whatever its size (measured at 1M
+/// rows: 500 → 14,000 rows/s, 2,000 → 30,000, 5,000 → 40,000–50,000, no better above).
+pub fn batch_rows(db: &crate::store::Db) -> usize {
+    if db.is_postgres() { 5_000 } else { 500 }
+}
+
 /// Failed rows listed per import (all are counted).
 pub const MAX_LISTED_FAILURES: i64 = 10_000;
 

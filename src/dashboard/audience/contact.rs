@@ -307,7 +307,7 @@ async fn add_segment(
     let segment = segments::find(&app, team, form.fields.text("segment_id"))
         .await?
         .ok_or(PageError::BadRequest)?;
-    segments::add_contact(&app, &contact, &segment).await?;
+    segments::add_contact(&app, team, &contact, &segment).await?;
     Ok(Redirect::to(&format!(
         "{}?notice=segment-added",
         contact_href(&contact.id)
@@ -325,7 +325,7 @@ async fn remove_segment(
     let segment = segments::find(&app, team, &segment)
         .await?
         .ok_or(PageError::NotFound)?;
-    segments::remove_contact(&app, &contact, &segment).await?;
+    segments::remove_contact(&app, team, &contact, &segment).await?;
     Ok(Redirect::to(&format!(
         "{}?notice=segment-removed",
         contact_href(&contact.id)

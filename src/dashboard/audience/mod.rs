@@ -15,10 +15,12 @@ mod topics;
 
 use askama::Template;
 use axum::Router;
-use axum::response::Redirect;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use serde::Deserialize;
 
-use super::pages::{PageError, Shell};
+use super::pages::{PageError, Shell, render};
 use crate::app::App;
 use crate::auth::sessions::Session;
 use crate::error::AppError;
@@ -73,6 +75,65 @@ pub struct Confirm {
     pub action: String,
     pub back: String,
     pub button: String,
+}
+
+impl Confirm {
+    /// The confirmation before deleting the `noun` called `name` (id `id`) of the list page
+    /// `list`, under the tab `tab`.
+    pub fn delete_page(
+        session: &Session,
+        (tab, list): (&'static str, &str),
+        id: &str,
+        (noun, name): (&str, &str),
+        message: &str,
+    ) -> Response {
+        let page = Confirm {
+            shell: Shell::in_section(session, SECTION),
+            tabs: tabs(tab),
+            title: format!("Delete the {noun} “{name}”?"),
+            message: message.into(),
+            action: format!("{list}/{id}/delete"),
+            back: list.into(),
+            button: format!("Delete {noun}"),
+        };
+        render(StatusCode::OK, &page)
+    }
+}
+
+/// The `?notice=` a list page shows once after a change.
+#[derive(Deserialize)]
+pub struct NoticeParams {
+    notice: Option<String>,
+}
+
+impl NoticeParams {
+    /// The message `known` gives for the notice, if any.
+    pub fn message(&self, known: &[(&str, &'static str)]) -> Option<&'static str> {
+        let notice = self.notice.as_deref()?;
+        known.iter().find(|(n, _)| *n == notice).map(|(_, m)| *m)
+    }
+}
+
+/// Back to the list page `list` with `notice` after a change.
+pub fn done(list: &str, notice: &str) -> Response {
+    Redirect::to(&format!("{list}?notice={notice}")).into_response()
+}
+
+/// After a form post on a list page: back to the list on success; on a refusal, the page
+/// again (`again`, given the message) with 422; anything else is an error page.
+pub async fn after_change<T, F>(
+    result: Result<T, AppError>,
+    list: &str,
+    notice: &str,
+    again: impl FnOnce(String) -> F,
+) -> Result<Response, PageError>
+where
+    F: Future<Output = Result<Response, PageError>>,
+{
+    match result {
+        Ok(_) => Ok(done(list, notice)),
+        Err(err) => again(refusal(err)?.message).await,
+    }
 }
 
 pub fn require_admin(session: &Session) -> Result<(), PageError> {

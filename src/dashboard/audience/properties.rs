@@ -5,16 +5,15 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::super::csrf::{CsrfForm, FormFields};
 use super::super::format;
 use super::super::pages::{PageError, Shell, render};
 use super::super::session::CurrentSession;
-use super::{Confirm, SECTION, Tab, refusal, require_admin, tabs};
+use super::{Confirm, NoticeParams, SECTION, Tab, after_change, require_admin, tabs};
 use crate::app::App;
 use crate::audience::properties::{self, MAX_KEY_LEN, NewProperty, PropertyType};
 use crate::auth::sessions::Session;
@@ -53,11 +52,6 @@ struct ListPage {
     max_key_len: usize,
     error: Option<String>,
     notice: Option<&'static str>,
-}
-
-#[derive(Deserialize)]
-struct Params {
-    notice: Option<String>,
 }
 
 fn fallback_text(value: &Value) -> String {
@@ -105,14 +99,13 @@ async fn list_response(
 async fn list_page(
     State(app): State<App>,
     current: CurrentSession,
-    Query(params): Query<Params>,
+    Query(params): Query<NoticeParams>,
 ) -> Result<Response, PageError> {
-    let notice = match params.notice.as_deref() {
-        Some("created") => Some("Property created."),
-        Some("updated") => Some("Fallback value saved."),
-        Some("deleted") => Some("Property deleted."),
-        _ => None,
-    };
+    let notice = params.message(&[
+        ("created", "Property created."),
+        ("updated", "Fallback value saved."),
+        ("deleted", "Property deleted."),
+    ]);
     list_response(
         &app,
         &current.session,
@@ -152,23 +145,23 @@ async fn create(State(app): State<App>, form: CsrfForm) -> Result<Response, Page
         Ok(input) => properties::create(&app, &session.user.team_id, input).await,
         Err(err) => Err(err),
     };
-    match result {
-        Ok(_) => Ok(Redirect::to(&format!("{LIST}?notice=created")).into_response()),
-        Err(err) => {
-            let err = refusal(err)?;
-            let f = &form.fields;
-            let typed = (f.text("key"), f.text("type"), f.text("fallback_value"));
-            list_response(
-                &app,
-                session,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                typed,
-                Some(err.message),
-                None,
-            )
-            .await
-        }
-    }
+    let f = &form.fields;
+    let typed = (f.text("key"), f.text("type"), f.text("fallback_value"));
+    after_change(result, LIST, "created", |error| {
+        refused(&app, session, typed, error)
+    })
+    .await
+}
+
+/// The list again, with what was typed and why it was refused.
+async fn refused(
+    app: &App,
+    session: &Session,
+    typed: (&str, &str, &str),
+    error: String,
+) -> Result<Response, PageError> {
+    let status = StatusCode::UNPROCESSABLE_ENTITY;
+    list_response(app, session, status, typed, Some(error), None).await
 }
 
 async fn update(
@@ -186,21 +179,10 @@ async fn update(
         Ok(fallback) => properties::update(&app, team, &id, None, Some(fallback)).await,
         Err(err) => Err(err),
     };
-    match result {
-        Ok(_) => Ok(Redirect::to(&format!("{LIST}?notice=updated")).into_response()),
-        Err(err) => {
-            let err = refusal(err)?;
-            list_response(
-                &app,
-                session,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                ("", "string", ""),
-                Some(err.message),
-                None,
-            )
-            .await
-        }
-    }
+    after_change(result, LIST, "updated", |error| {
+        refused(&app, session, ("", "string", ""), error)
+    })
+    .await
 }
 
 async fn confirm_delete(
@@ -213,16 +195,13 @@ async fn confirm_delete(
     let property = properties::get(&app, &session.user.team_id, &id)
         .await
         .map_err(|_| PageError::NotFound)?;
-    let page = Confirm {
-        shell: Shell::in_section(session, SECTION),
-        tabs: tabs("Properties"),
-        title: format!("Delete the property “{}”?", property.key),
-        message: "Every contact's value for it is removed too. This cannot be undone.".into(),
-        action: format!("{LIST}/{id}/delete"),
-        back: LIST.into(),
-        button: "Delete property".into(),
-    };
-    Ok(render(StatusCode::OK, &page))
+    Ok(Confirm::delete_page(
+        session,
+        ("Properties", LIST),
+        &id,
+        ("property", &property.key),
+        "Every contact's value for it is removed too. This cannot be undone.",
+    ))
 }
 
 async fn delete(
@@ -232,19 +211,9 @@ async fn delete(
 ) -> Result<Response, PageError> {
     let session = &form.current.session;
     require_admin(session)?;
-    match properties::delete(&app, &session.user.team_id, &id).await {
-        Ok(()) => Ok(Redirect::to(&format!("{LIST}?notice=deleted")).into_response()),
-        Err(err) => {
-            let err = refusal(err)?;
-            list_response(
-                &app,
-                session,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                ("", "string", ""),
-                Some(err.message),
-                None,
-            )
-            .await
-        }
-    }
+    let result = properties::delete(&app, &session.user.team_id, &id).await;
+    after_change(result, LIST, "deleted", |error| {
+        refused(&app, session, ("", "string", ""), error)
+    })
+    .await
 }

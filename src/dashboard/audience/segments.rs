@@ -5,15 +5,14 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::get;
-use serde::Deserialize;
 
 use super::super::csrf::CsrfForm;
 use super::super::format;
 use super::super::pages::{PageError, Shell, render};
 use super::super::session::CurrentSession;
-use super::{Confirm, SECTION, Tab, refusal, require_admin, tabs};
+use super::{Confirm, NoticeParams, SECTION, Tab, after_change, done, require_admin, tabs};
 use crate::app::App;
 use crate::audience::segments::{self, NewSegment};
 use crate::auth::sessions::Session;
@@ -45,11 +44,6 @@ struct ListPage {
     name: String,
     error: Option<String>,
     notice: Option<&'static str>,
-}
-
-#[derive(Deserialize)]
-struct Params {
-    notice: Option<String>,
 }
 
 async fn list_response(
@@ -84,13 +78,12 @@ async fn list_response(
 async fn list_page(
     State(app): State<App>,
     current: CurrentSession,
-    Query(params): Query<Params>,
+    Query(params): Query<NoticeParams>,
 ) -> Result<Response, PageError> {
-    let notice = match params.notice.as_deref() {
-        Some("created") => Some("Segment created."),
-        Some("deleted") => Some("Segment deleted."),
-        _ => None,
-    };
+    let notice = params.message(&[
+        ("created", "Segment created."),
+        ("deleted", "Segment deleted."),
+    ]);
     list_response(&app, &current.session, StatusCode::OK, "", None, notice).await
 }
 
@@ -101,21 +94,19 @@ async fn create(State(app): State<App>, form: CsrfForm) -> Result<Response, Page
         name: Some(form.fields.text("name").to_string()),
         ..NewSegment::default()
     };
-    match segments::create(&app, &session.user.team_id, input).await {
-        Ok(_) => Ok(Redirect::to(&format!("{LIST}?notice=created")).into_response()),
-        Err(err) => {
-            let err = refusal(err)?;
-            list_response(
-                &app,
-                session,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                form.fields.text("name"),
-                Some(err.message),
-                None,
-            )
-            .await
-        }
-    }
+    let result = segments::create(&app, &session.user.team_id, input).await;
+    after_change(result, LIST, "created", |error| {
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        list_response(
+            &app,
+            session,
+            status,
+            form.fields.text("name"),
+            Some(error),
+            None,
+        )
+    })
+    .await
 }
 
 async fn confirm_delete(
@@ -128,16 +119,13 @@ async fn confirm_delete(
     let segment = segments::find(&app, &session.user.team_id, &id)
         .await?
         .ok_or(PageError::NotFound)?;
-    let page = Confirm {
-        shell: Shell::in_section(session, SECTION),
-        tabs: tabs("Segments"),
-        title: format!("Delete the segment “{}”?", segment.name),
-        message: "Its contacts stay; they are only no longer grouped in it.".into(),
-        action: format!("{LIST}/{id}/delete"),
-        back: LIST.into(),
-        button: "Delete segment".into(),
-    };
-    Ok(render(StatusCode::OK, &page))
+    Ok(Confirm::delete_page(
+        session,
+        ("Segments", LIST),
+        &id,
+        ("segment", &segment.name),
+        "Its contacts stay; they are only no longer grouped in it.",
+    ))
 }
 
 async fn delete(
@@ -148,5 +136,5 @@ async fn delete(
     let session = &form.current.session;
     require_admin(session)?;
     segments::delete(&app, &session.user.team_id, &id).await?;
-    Ok(Redirect::to(&format!("{LIST}?notice=deleted")).into_response())
+    Ok(done(LIST, "deleted"))
 }

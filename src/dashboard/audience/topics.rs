@@ -5,15 +5,14 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::get;
-use serde::Deserialize;
 
 use super::super::csrf::{CsrfForm, FormFields};
 use super::super::format;
 use super::super::pages::{PageError, Shell, render};
 use super::super::session::CurrentSession;
-use super::{Confirm, SECTION, Tab, refusal, require_admin, tabs};
+use super::{Confirm, NoticeParams, SECTION, Tab, after_change, done, require_admin, tabs};
 use crate::app::App;
 use crate::audience::topics::{self, MAX_DESCRIPTION_LEN, MAX_NAME_LEN, Topic, TopicInput};
 use crate::auth::sessions::Session;
@@ -122,9 +121,18 @@ struct EditPage {
     error: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct Params {
-    notice: Option<String>,
+impl EditPage {
+    fn new(session: &Session, id: String, form: TopicForm, error: Option<String>) -> Self {
+        Self {
+            shell: Shell::in_section(session, SECTION),
+            tabs: tabs("Topics"),
+            id,
+            form,
+            max_name_len: MAX_NAME_LEN,
+            max_description_len: MAX_DESCRIPTION_LEN,
+            error,
+        }
+    }
 }
 
 async fn list_response(
@@ -156,14 +164,13 @@ async fn list_response(
 async fn list_page(
     State(app): State<App>,
     current: CurrentSession,
-    Query(params): Query<Params>,
+    Query(params): Query<NoticeParams>,
 ) -> Result<Response, PageError> {
-    let notice = match params.notice.as_deref() {
-        Some("created") => Some("Topic created."),
-        Some("updated") => Some("Topic saved."),
-        Some("deleted") => Some("Topic deleted."),
-        _ => None,
-    };
+    let notice = params.message(&[
+        ("created", "Topic created."),
+        ("updated", "Topic saved."),
+        ("deleted", "Topic deleted."),
+    ]);
     list_response(
         &app,
         &current.session,
@@ -179,21 +186,12 @@ async fn create(State(app): State<App>, form: CsrfForm) -> Result<Response, Page
     let session = &form.current.session;
     require_admin(session)?;
     let typed = TopicForm::of(&form.fields);
-    match topics::create(&app, &session.user.team_id, typed.input(true)).await {
-        Ok(_) => Ok(Redirect::to(&format!("{LIST}?notice=created")).into_response()),
-        Err(err) => {
-            let err = refusal(err)?;
-            list_response(
-                &app,
-                session,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                typed,
-                Some(err.message),
-                None,
-            )
-            .await
-        }
-    }
+    let result = topics::create(&app, &session.user.team_id, typed.input(true)).await;
+    after_change(result, LIST, "created", |error| {
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        list_response(&app, session, status, typed, Some(error), None)
+    })
+    .await
 }
 
 async fn edit_form(
@@ -207,21 +205,16 @@ async fn edit_form(
         .await?
         .ok_or(PageError::NotFound)?;
     let row = TopicRow::from(topic);
-    let page = EditPage {
-        shell: Shell::in_section(session, SECTION),
-        tabs: tabs("Topics"),
-        id: row.id,
-        form: TopicForm {
-            name: row.name,
-            description: row.description,
-            opt_in: row.opt_in,
-            public: row.public,
-        },
-        max_name_len: MAX_NAME_LEN,
-        max_description_len: MAX_DESCRIPTION_LEN,
-        error: None,
+    let form = TopicForm {
+        name: row.name,
+        description: row.description,
+        opt_in: row.opt_in,
+        public: row.public,
     };
-    Ok(render(StatusCode::OK, &page))
+    Ok(render(
+        StatusCode::OK,
+        &EditPage::new(session, row.id, form, None),
+    ))
 }
 
 async fn update(
@@ -237,22 +230,12 @@ async fn update(
         .ok_or(PageError::NotFound)?;
     let mut typed = TopicForm::of(&form.fields);
     typed.opt_in = topic.default_subscription == topics::OPT_IN;
-    match topics::update(&app, team, &id, typed.input(false)).await {
-        Ok(_) => Ok(Redirect::to(&format!("{LIST}?notice=updated")).into_response()),
-        Err(err) => {
-            let err = refusal(err)?;
-            let page = EditPage {
-                shell: Shell::in_section(session, SECTION),
-                tabs: tabs("Topics"),
-                id,
-                form: typed,
-                max_name_len: MAX_NAME_LEN,
-                max_description_len: MAX_DESCRIPTION_LEN,
-                error: Some(err.message),
-            };
-            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
-        }
-    }
+    let result = topics::update(&app, team, &id, typed.input(false)).await;
+    after_change(result, LIST, "updated", |error| async move {
+        let page = EditPage::new(session, id, typed, Some(error));
+        Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+    })
+    .await
 }
 
 async fn confirm_delete(
@@ -265,16 +248,13 @@ async fn confirm_delete(
     let topic = topics::find(&app, &session.user.team_id, &id)
         .await?
         .ok_or(PageError::NotFound)?;
-    let page = Confirm {
-        shell: Shell::in_section(session, SECTION),
-        tabs: tabs("Topics"),
-        title: format!("Delete the topic “{}”?", topic.name),
-        message: "Contacts' choices for this topic are removed too.".into(),
-        action: format!("{LIST}/{id}/delete"),
-        back: LIST.into(),
-        button: "Delete topic".into(),
-    };
-    Ok(render(StatusCode::OK, &page))
+    Ok(Confirm::delete_page(
+        session,
+        ("Topics", LIST),
+        &id,
+        ("topic", &topic.name),
+        "Contacts' choices for this topic are removed too.",
+    ))
 }
 
 async fn delete(
@@ -287,5 +267,5 @@ async fn delete(
     topics::delete(&app, &session.user.team_id, &id)
         .await
         .map_err(|_| PageError::NotFound)?;
-    Ok(Redirect::to(&format!("{LIST}?notice=deleted")).into_response())
+    Ok(done(LIST, "deleted"))
 }

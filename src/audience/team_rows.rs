@@ -1,0 +1,88 @@
+//! What segments and topics share: rows a team owns, found by id, listed a page at a time,
+//! deleted by id, and named by id in requests (checked to be UUIDs that exist).
+
+use sqlx::FromRow;
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+
+use crate::app::App;
+use crate::error::{AppError, AppResult};
+use crate::http::pagination::{ListResponse, Page};
+use crate::on_db;
+
+/// A row type either backend can read.
+pub trait Row: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{}
+
+/// The row `id` of `table` if the team owns it.
+pub async fn find<T: Row>(
+    app: &App,
+    (table, columns): (&str, &str),
+    team_id: &str,
+    id: &str,
+) -> AppResult<Option<T>> {
+    let sql = format!("SELECT {columns} FROM {table} WHERE id = $1 AND team_id = $2");
+    Ok(on_db!(app.db(), |pool| sqlx::query_as::<_, T>(
+        sqlx::AssertSqlSafe(sql.clone())
+    )
+    .bind(id)
+    .bind(team_id)
+    .fetch_optional(pool)
+    .await)?)
+}
+
+/// One page of the team's rows of `table`.
+pub async fn list<T: Row>(
+    app: &App,
+    (table, columns): (&str, &str),
+    team_id: &str,
+    page: &Page,
+) -> AppResult<ListResponse<T>> {
+    let sql = page.sql(columns, table, "TRUE");
+    let rows = on_db!(app.db(), |pool| sqlx::query_as::<_, T>(
+        sqlx::AssertSqlSafe(sql.clone())
+    )
+    .bind(team_id)
+    .bind(page.cursor_id())
+    .fetch_all(pool)
+    .await)?;
+    Ok(page.finish(rows))
+}
+
+/// Deletes the row `id` of `table` if the team owns it; returns whether it did.
+pub async fn delete(app: &App, table: &str, team_id: &str, id: &str) -> AppResult<bool> {
+    let sql = format!("DELETE FROM {table} WHERE id = $1 AND team_id = $2");
+    let deleted = on_db!(app.db(), |pool| sqlx::query(sqlx::AssertSqlSafe(
+        sql.clone()
+    ))
+    .bind(id)
+    .bind(team_id)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(deleted > 0)
+}
+
+/// A row a request names by id (`what`: "segment", "topic"): a UUID the team owns, or a
+/// validation error or a 404 naming it.
+pub async fn require<T: Row>(
+    app: &App,
+    (table, columns): (&str, &str),
+    team_id: &str,
+    what: &str,
+    id: &str,
+) -> AppResult<T> {
+    if uuid::Uuid::parse_str(id).is_err() {
+        return Err(AppError::validation(format!(
+            "The {what} id `{id}` must be a valid UUID."
+        )));
+    }
+    find(app, (table, columns), team_id, id)
+        .await?
+        .ok_or_else(|| {
+            let mut name = what.to_string();
+            name[..1].make_ascii_uppercase();
+            AppError::not_found(format!("{name} `{id}` not found"))
+        })
+}
