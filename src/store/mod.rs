@@ -65,7 +65,6 @@ impl Db {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
-            .after_connect(|conn, _| Box::pin(sqlite_busy::install(conn)))
             .connect_with(options)
             .await
             .context("opening the SQLite database")?;
@@ -95,8 +94,6 @@ impl Db {
         on_db!(self, |pool| pool.close().await)
     }
 }
-
-mod sqlite_busy;
 
 /// Opens a write transaction. On SQLite it starts with `BEGIN IMMEDIATE`: a deferred
 /// transaction that reads first and writes later fails with "database is locked" when another
