@@ -73,6 +73,33 @@ async fn event_data(w: &World, id: &str, kind: &str) -> Vec<(Option<String>, Val
         .collect()
 }
 
+/// The webhook body the fan-out builds for the email's `kind` event.
+async fn webhook_body(w: &World, id: &str, kind: &str) -> Value {
+    use herald::webhooks::payload::{self, EmailFacts, EventRow};
+    let (event, email): (EventRow, EmailFacts) = on_db!(w.app.app.db(), |pool| {
+        let event = sqlx::query_as::<_, EventRow>(
+            "SELECT id, email_id, team_id, type, recipient, data, created_at FROM email_events \
+             WHERE email_id = $1 AND type = $2",
+        )
+        .bind(id)
+        .bind(kind)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        let email = sqlx::query_as::<_, EmailFacts>(
+            "SELECT id, from_address, to_addresses, subject, tags, headers, template_id, \
+             created_at FROM emails WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        (event, email)
+    });
+    let kind = payload::webhook_type(&event.kind).expect("a webhook type");
+    serde_json::from_str(&payload::body(&kind, &event, &email)).unwrap()
+}
+
 #[tokio::test]
 async fn tracked_links_and_pixel_record_opened_and_clicked() {
     let w = world().await;
@@ -137,6 +164,17 @@ async fn tracked_links_and_pixel_record_opened_and_clicked() {
     assert!(clicked[0].1["click"]["timestamp"].is_string());
     let types = event_types(&w.app, &id).await;
     assert_eq!(types.last().map(String::as_str), Some("clicked"));
+    // The fan-out's body for it: Resend's `email.clicked` with the `click` object.
+    let body = webhook_body(&w, &id, "clicked").await;
+    assert_eq!(body["type"], "email.clicked");
+    assert_eq!(body["data"]["to"], json!(["anna@dest.dev"]));
+    assert_eq!(
+        body["data"]["click"]["link"],
+        "https://example.com/a?x=1&y=2"
+    );
+    assert_eq!(body["data"]["click"]["userAgent"], Value::Null);
+    let body = webhook_body(&w, &id, "opened").await;
+    assert_eq!(body["type"], "email.opened");
 
     // Tampered tokens are a 404 and record nothing; so is an unknown path.
     let before = event_types(&w.app, &id).await.len();
