@@ -26,6 +26,7 @@ pub mod store;
 pub mod suppressions;
 pub mod teams;
 pub mod templates;
+pub mod tracking;
 pub mod webhooks;
 
 /// Sending regions, as Resend names them. The first is the default.

@@ -314,7 +314,14 @@ async fn build_message(
         cc: list(&email.cc_addresses)?,
         reply_to: list(&email.reply_to)?,
         subject: email.subject.clone(),
-        html: email.html.clone(),
+        html: email.html.as_deref().map(|html| {
+            let only = recipients(email).unwrap_or_default();
+            let recipient = match only.as_slice() {
+                [one] => one.key.as_str(),
+                _ => "",
+            };
+            crate::tracking::for_delivery(app, email_id, recipient, domain, html)
+        }),
         text: email.text.clone(),
         headers: headers
             .iter()

@@ -43,6 +43,9 @@ pub struct SendingDomain {
     pub return_domain: String,
     /// `None` when the domain has no key (only domains inserted by hand, in tests).
     pub signer: Option<Arc<dkim::Signer>>,
+    /// Tracking wanted by the domain (see [`crate::tracking`]).
+    pub open_tracking: bool,
+    pub click_tracking: bool,
 }
 
 fn bookkeeping_db(db: &Db) -> Db {
@@ -124,16 +127,17 @@ impl Engine {
         {
             return Ok(Some(domain.clone()));
         }
-        let row: Option<(String, String, String, String, String)> =
-            on_db!(app.db(), |pool| sqlx::query_as(
-                "SELECT id, tls, custom_return_path, dkim_selector, dkim_private_key \
-                 FROM domains WHERE team_id = $1 AND name = $2"
-            )
-            .bind(team_id)
-            .bind(name)
-            .fetch_optional(pool)
-            .await)?;
-        let Some((id, tls, return_path, selector, sealed)) = row else {
+        type Row = (String, String, String, String, String, bool, bool);
+        let row: Option<Row> = on_db!(app.db(), |pool| sqlx::query_as(
+            "SELECT id, tls, custom_return_path, dkim_selector, dkim_private_key, \
+                 open_tracking, click_tracking FROM domains WHERE team_id = $1 AND name = $2"
+        )
+        .bind(team_id)
+        .bind(name)
+        .fetch_optional(pool)
+        .await)?;
+        let Some((id, tls, return_path, selector, sealed, open_tracking, click_tracking)) = row
+        else {
             return Ok(None);
         };
         let signer = if sealed.is_empty() {
@@ -149,6 +153,8 @@ impl Engine {
             tls,
             return_domain: format!("{return_path}.{name}"),
             signer,
+            open_tracking,
+            click_tracking,
         });
         let mut cache = self.domains.lock();
         if cache.len() > 10_000 {

@@ -27,6 +27,7 @@ pub fn router(app: App) -> Router {
     Router::new()
         .merge(api)
         .merge(crate::api::emails::public_routes())
+        .merge(crate::tracking::routes::public_routes())
         .merge(crate::dashboard::routes())
         .route(
             "/openapi.json",

@@ -43,4 +43,5 @@ mod smtp;
 mod suppressions;
 mod templates;
 mod templates_dashboard;
+mod tracking;
 mod webhooks;

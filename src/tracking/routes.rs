@@ -1,0 +1,138 @@
+//! The public tracking routes (no API key: mail clients call them). A token that does not
+//! verify, or names an email that no longer exists, is a plain 404 and records nothing.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use axum::routing::get;
+use serde_json::json;
+
+use super::Target;
+use crate::app::App;
+use crate::clock::iso_timestamp;
+use crate::emails::events::{self, insert_event};
+use crate::error::{AppError, AppResult};
+use crate::on_db;
+use crate::store::BeginWrite;
+
+/// A 1x1 transparent GIF.
+const PIXEL: &[u8] = &[
+    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
+];
+
+pub fn public_routes() -> Router<App> {
+    Router::new()
+        .route("/t/open/{token}", get(open))
+        .route("/t/click/{token}", get(click))
+}
+
+fn not_found() -> AppError {
+    AppError::new(404, "not_found", "Link not found.")
+}
+
+/// Who followed the link: the peer address and the User-Agent header.
+fn visitor(req: &Request) -> (Option<String>, Option<String>) {
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    let agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    (ip, agent)
+}
+
+async fn open(
+    State(app): State<App>,
+    Path(token): Path<String>,
+    req: Request,
+) -> AppResult<Response> {
+    let target = super::verify_open(app.secret_key(), &token).ok_or_else(not_found)?;
+    let (ip, agent) = visitor(&req);
+    let now = app.now_ms();
+    let data = json!({"open": {
+        "timestamp": iso_timestamp(now),
+        "ipAddress": ip,
+        "userAgent": agent,
+    }});
+    record(&app, &target, events::OPENED, data).await?;
+    Response::builder()
+        .header(header::CONTENT_TYPE, "image/gif")
+        .header(
+            header::CACHE_CONTROL,
+            "no-store, no-cache, must-revalidate, max-age=0",
+        )
+        .header(header::PRAGMA, "no-cache")
+        .header(header::EXPIRES, "0")
+        .body(Body::from(PIXEL))
+        .map_err(|e| AppError::internal(e.to_string()))
+}
+
+async fn click(
+    State(app): State<App>,
+    Path(token): Path<String>,
+    req: Request,
+) -> AppResult<Response> {
+    let target = super::verify_click(app.secret_key(), &token).ok_or_else(not_found)?;
+    let link = target.link.clone().unwrap_or_default();
+    let location = HeaderValue::from_str(&link).map_err(|_| not_found())?;
+    let (ip, agent) = visitor(&req);
+    let now = app.now_ms();
+    let data = json!({"click": {
+        "link": link,
+        "timestamp": iso_timestamp(now),
+        "ipAddress": ip,
+        "userAgent": agent,
+    }});
+    record(&app, &target, events::CLICKED, data).await?;
+    Response::builder()
+        .status(StatusCode::FOUND)
+        .header(header::LOCATION, location)
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(Body::empty())
+        .map_err(|e| AppError::internal(e.to_string()))
+}
+
+/// Adds the event and makes it the email's `last_event`, in one transaction; the webhook
+/// fan-out sends `email.opened` / `email.clicked` from the event row.
+async fn record(app: &App, target: &Target, kind: &str, data: serde_json::Value) -> AppResult<()> {
+    let now = app.now_ms();
+    let recipient = (!target.recipient.is_empty()).then_some(target.recipient.as_str());
+    let data = data.to_string();
+    let found: bool = on_db!(app.db(), |pool| {
+        let mut tx = pool.begin_write().await?;
+        let team_id: Option<String> =
+            sqlx::query_scalar("SELECT team_id FROM emails WHERE id = $1")
+                .bind(&target.email_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some(team_id) = &team_id {
+            insert_event!(
+                &mut *tx,
+                &target.email_id,
+                team_id,
+                kind,
+                recipient,
+                &data,
+                now
+            )?;
+            sqlx::query("UPDATE emails SET last_event = $2, updated_at = $3 WHERE id = $1")
+                .bind(&target.email_id)
+                .bind(kind)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(team_id.is_some())
+    })?;
+    if found { Ok(()) } else { Err(not_found()) }
+}
