@@ -277,7 +277,7 @@ async fn send(
         let why = format!("the sending domain {sender_domain} no longer exists");
         return Ok(fail_all(recipients, why));
     };
-    let message = match build_message(email, attachments, &domain).await? {
+    let message = match build_message(app, email_id, email, attachments, &domain).await? {
         Ok(message) => message,
         Err(why) => return Ok(fail_all(recipients, why)),
     };
@@ -302,6 +302,8 @@ async fn send(
 
 /// The signed message bytes, or why it cannot be built.
 async fn build_message(
+    app: &App,
+    email_id: &str,
     email: &EmailRow,
     attachments: Vec<Attachment>,
     domain: &SendingDomain,
