@@ -203,7 +203,7 @@ pub async fn start(app: App) -> anyhow::Result<Running> {
     let router = crate::http::router(app.clone());
     let stop = shutdown.clone();
     tasks.push(tokio::spawn(async move {
-        let service = tower::util::MapRequestLayer::new(crate::http::collapse_slashes);
+        let service = tower::util::MapRequestLayer::new(crate::http::normalize_path);
         let service = tower::Layer::layer(&service, router);
         let serve = axum::serve(
             listener,

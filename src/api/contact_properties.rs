@@ -151,7 +151,7 @@ async fn get(
     Path(id): Path<String>,
 ) -> AppResult<Json<GetContactPropertyResponseSuccess>> {
     super::require_uuid(&id, "id")?;
-    let property = properties::get(&app, &auth.team_id, &id).await?;
+    let property = properties::get_for_api(&app, &auth.team_id, &id).await?;
     Ok(Json((&property).into()))
 }
 

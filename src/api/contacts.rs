@@ -15,8 +15,8 @@ use utoipa_axum::routes;
 use crate::app::App;
 use crate::audience::contacts::{self, Contact, ContactInput, ListFilter};
 use crate::audience::history::{self, HistoryEntry};
-use crate::audience::segments;
 use crate::audience::topics::{self, Choice};
+use crate::audience::{properties, segments};
 use crate::auth::api_keys::AuthKey;
 use crate::clock::resend_timestamp;
 use crate::error::{AppError, AppResult};
@@ -203,6 +203,7 @@ pub struct GetContactResponseSuccess {
     last_name: Option<String>,
     created_at: String,
     unsubscribed: bool,
+    /// Each custom property's value with its type: `{"plan": {"type": "string", "value": "pro"}}`.
     #[schema(value_type = Object)]
     properties: Map<String, Value>,
     /// Herald: the contact's latest marketing interactions, newest first.
@@ -226,6 +227,8 @@ pub struct ListContactSegmentsResponseSuccess {
 
 #[derive(Serialize, ToSchema)]
 pub struct AddContactToSegmentResponseSuccess {
+    /// The segment's id, as Resend's docs show (the Rust SDK reads it).
+    id: String,
     object: &'static str,
     contact_id: String,
     segment_id: String,
@@ -233,6 +236,8 @@ pub struct AddContactToSegmentResponseSuccess {
 
 #[derive(Serialize, ToSchema)]
 pub struct RemoveContactFromSegmentResponseSuccess {
+    /// The segment's id, as Resend's docs show (the Rust SDK reads it).
+    id: String,
     object: &'static str,
     contact_id: String,
     segment_id: String,
@@ -245,6 +250,8 @@ pub struct ContactTopicItem {
     name: String,
     description: Option<String>,
     subscription: String,
+    /// When the topic was created (the Rust SDK reads it).
+    created_at: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -276,6 +283,8 @@ pub struct UpdatedTopic {
 
 #[derive(Serialize, ToSchema)]
 pub struct UpdateContactTopicsResponseSuccess {
+    /// The contact's id, as Resend's docs show (the Rust SDK reads it).
+    id: String,
     object: &'static str,
     contact_id: String,
     topics: Vec<UpdatedTopic>,
@@ -350,9 +359,10 @@ pub async fn get_contact(
 ) -> AppResult<Json<GetContactResponseSuccess>> {
     let contact = contacts::get(app, team_id, id).await?;
     let history = history::recent(app, &contact.id, contact.created_at).await?;
+    let schema = properties::Schema::load(app, team_id).await?;
     Ok(Json(GetContactResponseSuccess {
         object: "contact",
-        properties: contact.properties_map(),
+        properties: schema.typed(contact.properties_map()),
         id: contact.id,
         email: contact.email,
         first_name: contact.first_name,
@@ -525,6 +535,7 @@ async fn add_segment(
     let (contact, segment) = membership(&app, &auth.team_id, &contact_id, &segment_id).await?;
     segments::add_contact(&app, &auth.team_id, &contact, &segment).await?;
     Ok(Json(AddContactToSegmentResponseSuccess {
+        id: segment.id.clone(),
         object: "contact_segment",
         contact_id: contact.id,
         segment_id: segment.id,
@@ -543,6 +554,7 @@ async fn remove_segment(
     let (contact, segment) = membership(&app, &auth.team_id, &contact_id, &segment_id).await?;
     segments::remove_contact(&app, &auth.team_id, &contact, &segment).await?;
     Ok(Json(RemoveContactFromSegmentResponseSuccess {
+        id: segment.id.clone(),
         object: "contact_segment",
         contact_id: contact.id,
         segment_id: segment.id,
@@ -572,6 +584,7 @@ async fn list_topics(
             name: t.name,
             description: t.description,
             subscription: t.subscription,
+            created_at: resend_timestamp(t.created_at),
         },
     )
     .await?;
@@ -602,6 +615,7 @@ async fn update_topics(
     let choices: Vec<Choice> = requested.into_iter().map(Into::into).collect();
     let applied = topics::set_for_contact(&app, &auth.team_id, &contact.id, &choices).await?;
     Ok(Json(UpdateContactTopicsResponseSuccess {
+        id: contact.id.clone(),
         object: "contact_topics",
         contact_id: contact.id,
         topics: applied

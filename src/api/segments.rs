@@ -1,4 +1,4 @@
-//! `/segments`: create, list, get, delete; and `GET /segments/{id}/contacts`, which the
+//! `/segments`: create, list, get, update (rename), delete; and `GET /segments/{id}/contacts`, which the
 //! SDKs call to list a segment's contacts although the spec lacks it.
 
 use axum::extract::{Path, Query, State};
@@ -23,7 +23,7 @@ use crate::http::pagination::{ListQuery, Page};
 pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(create, list))
-        .routes(routes!(get, remove))
+        .routes(routes!(get, update, remove))
 }
 
 /// Served but not in Resend's spec.
@@ -74,6 +74,19 @@ pub struct GetSegmentResponseSuccess {
     #[schema(value_type = Option<Object>)]
     filter: Value,
     created_at: String,
+}
+
+/// Resend documents renaming a segment; its spec 1.5.0 lacks the route.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct UpdateSegmentOptions {
+    #[schema(required = true)]
+    name: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UpdateSegmentResponseSuccess {
+    id: String,
+    object: &'static str,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -154,6 +167,24 @@ async fn get(
         name: segment.name,
         audience_id: segment.audience_id,
         created_at: resend_timestamp(segment.created_at),
+    }))
+}
+
+#[utoipa::path(patch, path = "/segments/{id}", tag = TAG, operation_id = "segments/update",
+    params(("id" = String, Path, description = "The segment ID.")),
+    request_body = UpdateSegmentOptions,
+    responses((status = 200, description = "OK", body = UpdateSegmentResponseSuccess)))]
+async fn update(
+    State(app): State<App>,
+    Extension(auth): Extension<AuthKey>,
+    Path(id): Path<String>,
+    LenientJson(body): LenientJson<UpdateSegmentOptions>,
+) -> AppResult<Json<UpdateSegmentResponseSuccess>> {
+    super::require_uuid(&id, "id")?;
+    let segment = segments::rename(&app, &auth.team_id, &id, body.name.as_deref()).await?;
+    Ok(Json(UpdateSegmentResponseSuccess {
+        id: segment.id,
+        object: "segment",
     }))
 }
 

@@ -19,6 +19,8 @@ use crate::store::new_id;
 
 pub const MAX_KEY_LEN: usize = 50;
 
+const NOT_FOUND: &str = "Contact property not found";
+
 /// The default properties and their types; they cannot be changed or deleted.
 pub const DEFAULTS: [(&str, &str); 4] = [
     ("email", "string"),
@@ -161,6 +163,27 @@ impl Schema {
         self.0.get(key).copied()
     }
 
+    /// A contact's stored values as Resend answers them: `{key: {"type": …, "value": …}}`
+    /// (Resend's docs, and the Node, Python and Rust SDKs' types of a retrieved contact).
+    pub fn typed(&self, values: Map<String, Value>) -> Map<String, Value> {
+        values
+            .into_iter()
+            .map(|(key, value)| {
+                let ty = self.get(&key).map_or_else(
+                    || {
+                        if value.is_number() {
+                            "number"
+                        } else {
+                            "string"
+                        }
+                    },
+                    PropertyType::as_str,
+                );
+                (key, serde_json::json!({"type": ty, "value": value}))
+            })
+            .collect()
+    }
+
     /// Every key must be an existing custom property and every value of its type
     /// (`null` removes a value). The first problem is the error.
     pub fn check(&self, values: &Map<String, Value>) -> AppResult<()> {
@@ -283,13 +306,28 @@ pub async fn create(app: &App, team_id: &str, input: NewProperty) -> AppResult<C
     Ok(property)
 }
 
+/// The filter of what the API shows: properties of the types Resend's API has (`string`,
+/// `number`). The default `unsubscribed` is a boolean, a type no Resend SDK can read in a
+/// property (the Rust SDK fails to decode the whole list), so only the dashboard shows it.
+const API_TYPES: &str = "type IN ('string', 'number')";
+
+/// One page of the properties the API shows, defaults of an API type included.
 pub async fn list(
     app: &App,
     team_id: &str,
     page: &Page,
 ) -> AppResult<ListResponse<ContactProperty>> {
+    list_where(app, team_id, page, API_TYPES).await
+}
+
+async fn list_where(
+    app: &App,
+    team_id: &str,
+    page: &Page,
+    filter: &str,
+) -> AppResult<ListResponse<ContactProperty>> {
     ensure_defaults(app, team_id).await?;
-    let sql = page.sql(COLUMNS, "contact_properties", "TRUE");
+    let sql = page.sql(COLUMNS, "contact_properties", filter);
     let rows = on_db!(app.db(), |pool| sqlx::query_as::<_, ContactProperty>(
         sqlx::AssertSqlSafe(sql.clone())
     )
@@ -303,7 +341,7 @@ pub async fn list(
 /// Every property of the team, defaults included, oldest first (dashboard, import mapping).
 pub async fn all(app: &App, team_id: &str) -> AppResult<Vec<ContactProperty>> {
     let everything = Page::from_query(&Default::default(), None)?;
-    let mut rows = list(app, team_id, &everything).await?.data;
+    let mut rows = list_where(app, team_id, &everything, "TRUE").await?.data;
     rows.reverse();
     Ok(rows)
 }
@@ -319,7 +357,16 @@ pub async fn get(app: &App, team_id: &str, id: &str) -> AppResult<ContactPropert
     .bind(team_id)
     .fetch_optional(pool)
     .await)?;
-    row.ok_or_else(|| AppError::not_found("Contact property not found"))
+    row.ok_or_else(|| AppError::not_found(NOT_FOUND))
+}
+
+/// A property as the API shows it: one of a type the API lacks (see [`list`]) is not found.
+pub async fn get_for_api(app: &App, team_id: &str, id: &str) -> AppResult<ContactProperty> {
+    let property = get(app, team_id, id).await?;
+    match PropertyType::parse(&property.kind) {
+        Ok(_) => Ok(property),
+        Err(_) => Err(AppError::not_found(NOT_FOUND)),
+    }
 }
 
 /// Changes the fallback value (`Some(Null)` clears it). Key and type are fixed.

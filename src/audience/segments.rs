@@ -49,8 +49,9 @@ pub struct NewSegment {
     pub filter: Option<Value>,
 }
 
-pub async fn create(app: &App, team_id: &str, input: NewSegment) -> AppResult<Segment> {
-    let name = input.name.as_deref().map(str::trim).unwrap_or("");
+/// A segment's name: required, trimmed, at most [`MAX_NAME_LEN`] characters.
+fn valid_name(name: Option<&str>) -> AppResult<&str> {
+    let name = name.map(str::trim).unwrap_or("");
     if name.is_empty() {
         return Err(AppError::missing_field("name"));
     }
@@ -59,6 +60,11 @@ pub async fn create(app: &App, team_id: &str, input: NewSegment) -> AppResult<Se
             "The `name` field must be at most {MAX_NAME_LEN} characters."
         )));
     }
+    Ok(name)
+}
+
+pub async fn create(app: &App, team_id: &str, input: NewSegment) -> AppResult<Segment> {
+    let name = valid_name(input.name.as_deref())?;
     let filter = match input.filter {
         None | Some(Value::Null) => None,
         Some(f @ Value::Object(_)) => Some(f.to_string()),
@@ -116,6 +122,24 @@ pub async fn get(app: &App, team_id: &str, id: &str) -> AppResult<Segment> {
     find(app, team_id, id)
         .await?
         .ok_or_else(|| AppError::not_found(NOT_FOUND))
+}
+
+/// Renames a segment (`PATCH /segments/{id}`); its contacts and filter stay as they are.
+pub async fn rename(app: &App, team_id: &str, id: &str, name: Option<&str>) -> AppResult<Segment> {
+    let name = valid_name(name)?;
+    let renamed = on_db!(app.db(), |pool| sqlx::query(
+        "UPDATE segments SET name = $3 WHERE id = $1 AND team_id = $2"
+    )
+    .bind(id)
+    .bind(team_id)
+    .bind(name)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    if renamed == 0 {
+        return Err(AppError::not_found(NOT_FOUND));
+    }
+    get(app, team_id, id).await
 }
 
 /// Deletes a segment (its memberships go with it). Unknown ids are not an error.

@@ -44,24 +44,61 @@ pub fn router(app: App) -> Router {
         .with_state(app)
 }
 
-/// The Node SDK joins its base URL and path without normalising, so `http://host/` becomes
-/// `//emails`; collapse repeated slashes before routing.
-pub fn collapse_slashes(mut req: Request) -> Request {
+/// Normalises the path before routing: repeated slashes are collapsed (the Node SDK joins
+/// its base URL and path without normalising, so `http://host/` gives `//emails`) and a
+/// trailing slash is dropped (the Rust SDK lists a contact's segments at
+/// `/contacts/{id}/segments/`), so every route answers with or without one.
+pub fn normalize_path(mut req: Request) -> Request {
     let path = req.uri().path();
-    if path.contains("//") {
-        let mut collapsed = String::with_capacity(path.len());
+    if path.contains("//") || (path.len() > 1 && path.ends_with('/')) {
+        let mut normalized = String::with_capacity(path.len());
         for c in path.chars() {
-            if !(c == '/' && collapsed.ends_with('/')) {
-                collapsed.push(c);
+            if !(c == '/' && normalized.ends_with('/')) {
+                normalized.push(c);
             }
         }
+        if normalized.len() > 1 && normalized.ends_with('/') {
+            normalized.pop();
+        }
         let rebuilt = match req.uri().query() {
-            Some(q) => format!("{collapsed}?{q}"),
-            None => collapsed,
+            Some(q) => format!("{normalized}?{q}"),
+            None => normalized,
         };
         if let Ok(uri) = rebuilt.parse::<Uri>() {
             *req.uri_mut() = uri;
         }
     }
     req
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn normalized(uri: &str) -> String {
+        let req = Request::builder()
+            .uri(uri)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        normalize_path(req).uri().to_string()
+    }
+
+    #[test]
+    fn paths_are_normalized() {
+        for (given, expected) in [
+            ("/", "/"),
+            ("//", "/"),
+            ("/emails", "/emails"),
+            ("//emails", "/emails"),
+            ("/emails/", "/emails"),
+            ("//emails//", "/emails"),
+            (
+                "/contacts/a%40b.c/segments/?limit=2",
+                "/contacts/a%40b.c/segments?limit=2",
+            ),
+            ("/a//b/?x=1//", "/a/b?x=1//"),
+        ] {
+            assert_eq!(normalized(given), expected, "{given}");
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! Resend's webhook bodies for email events: `{type, created_at, data}` where `data` is
-//! `{email_id, created_at, from, to[], subject, tags{}, headers?, template_id?}` plus, for
+//! `{email_id, message_id, created_at, from, to[], subject, tags{}, headers?, template_id?}`
+//! (`message_id`, the email's Message-ID header, is required by the Rust SDK) plus, for
 //! some types, the event's own object (`bounce`, `click`, `failed`, `suppressed`, camelCase
 //! inside).
 
@@ -29,6 +30,8 @@ pub struct EmailFacts {
     pub headers: String,
     /// Set when the email was sent with a template.
     pub template_id: Option<String>,
+    /// The email's Message-ID header, `<…>`.
+    pub message_id: String,
     pub created_at: i64,
 }
 
@@ -75,6 +78,7 @@ pub fn body(webhook_type: &str, event: &EventRow, email: &EmailFacts) -> String 
     };
     let mut data = json!({
         "email_id": email.id,
+        "message_id": email.message_id,
         "created_at": iso_timestamp(email.created_at),
         "from": email.from_address,
         "to": to,
@@ -129,6 +133,7 @@ mod tests {
             tags: r#"[{"name":"kind","value":"welcome"},{"name":"bare"}]"#.into(),
             headers: "[]".into(),
             template_id: None,
+            message_id: "<e1@acme.test>".into(),
             created_at: 1_696_636_076_678,
         };
         let event = EventRow {
@@ -147,6 +152,7 @@ mod tests {
         assert_eq!(bounced["created_at"], "2023-10-06T23:47:57.000Z");
         let data = &bounced["data"];
         assert_eq!(data["email_id"], "e1");
+        assert_eq!(data["message_id"], "<e1@acme.test>");
         assert_eq!(data["created_at"], "2023-10-06T23:47:56.678Z");
         assert_eq!(data["from"], "Acme <hi@acme.test>");
         assert_eq!(data["to"], json!(["bo@x.test"]));

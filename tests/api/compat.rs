@@ -1,7 +1,9 @@
 //! The official Resend SDKs against a live Herald: runs the Node suite
-//! (`tests/compat/node/suite.mjs`, npm `resend`) and the Python suite
-//! (`tests/compat/python/suite.py`, PyPI `resend`) as child processes, each against its own
-//! fresh server (SQLite, or PostgreSQL with `HERALD_TEST_DATABASE=postgres`).
+//! (`tests/compat/node/suite.mjs`, npm `resend`), the Python suite
+//! (`tests/compat/python/suite.py`, PyPI `resend`) and the Rust suite (`tests/compat/rust`, a
+//! crate of its own on crates.io `resend-rs`, built here into Herald's target folder) as child
+//! processes, each against its own fresh server (SQLite, or PostgreSQL with
+//! `HERALD_TEST_DATABASE=postgres`).
 //!
 //! The SDKs are installed by `scripts/test` (or see tests/compat/README.md). When they are
 //! missing the tests print `SKIPPED: …` and pass, unless `HERALD_REQUIRE_EXTERNAL=1` (set by
@@ -24,6 +26,8 @@ struct Suite {
     /// A file that exists once the SDK is installed, relative to the repository root.
     installed_marker: &'static str,
     install_hint: &'static str,
+    /// Builds the suite first and returns the program to run instead of `program`.
+    build: Option<fn(&Path) -> Result<PathBuf, String>>,
 }
 
 const NODE: Suite = Suite {
@@ -32,6 +36,7 @@ const NODE: Suite = Suite {
     args: &["tests/compat/node/suite.mjs"],
     installed_marker: "tests/compat/node_modules/resend/package.json",
     install_hint: "npm ci --prefix tests/compat (or run scripts/test)",
+    build: None,
 };
 
 const PYTHON: Suite = Suite {
@@ -41,7 +46,45 @@ const PYTHON: Suite = Suite {
     installed_marker: "tests/compat/python/.deps/resend/__init__.py",
     install_hint: "pip install --target tests/compat/python/.deps -r tests/compat/python/requirements.txt \
                    (or run scripts/test)",
+    build: None,
 };
+
+/// `program` only checks that cargo runs; the suite is built by [`build_rust_suite`].
+const RUST: Suite = Suite {
+    name: "Rust SDK",
+    program: "cargo",
+    args: &[],
+    installed_marker: "tests/compat/rust/Cargo.lock",
+    install_hint: "crates.io must be reachable to build tests/compat/rust",
+    build: Some(build_rust_suite),
+};
+
+/// Builds the Rust suite with the cargo running these tests, into Herald's own target folder
+/// (where its dependencies, shared with Herald's, are mostly built already), and returns the
+/// binary. `--locked` keeps the pinned `resend-rs` and its dependencies.
+fn build_rust_suite(root: &Path) -> Result<PathBuf, String> {
+    // This test binary is `<target>/<profile>/deps/api-…`.
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let target = exe
+        .ancestors()
+        .nth(3)
+        .ok_or("cannot tell the target folder from the test binary's path")?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = std::process::Command::new(&cargo)
+        .args(["build", "--locked", "--quiet", "--manifest-path"])
+        .arg(root.join("tests/compat/rust/Cargo.toml"))
+        .env("CARGO_TARGET_DIR", target)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("could not start `{cargo}`: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "building tests/compat/rust failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(target.join("debug/herald-compat-rust"))
+}
 
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -73,15 +116,29 @@ fn missing(suite: &Suite, root: &Path) -> Option<String> {
 
 async fn run(suite: Suite) {
     let root = repo_root();
-    if let Some(reason) = missing(&suite, &root) {
-        assert!(
-            !external_required(),
-            "{}: {reason} (HERALD_REQUIRE_EXTERNAL=1)",
-            suite.name
-        );
-        println!("SKIPPED: {} compatibility suite: {reason}", suite.name);
-        return;
-    }
+    let built = match (missing(&suite, &root), suite.build) {
+        (Some(reason), _) => Err(reason),
+        (None, Some(build)) => {
+            let root = root.clone();
+            tokio::task::spawn_blocking(move || build(&root))
+                .await
+                .expect("the build task runs")
+                .map(Some)
+        }
+        (None, None) => Ok(None),
+    };
+    let program = match built {
+        Ok(program) => program.unwrap_or_else(|| PathBuf::from(suite.program)),
+        Err(reason) => {
+            assert!(
+                !external_required(),
+                "{}: {reason} (HERALD_REQUIRE_EXTERNAL=1)",
+                suite.name
+            );
+            println!("SKIPPED: {} compatibility suite: {reason}", suite.name);
+            return;
+        }
+    };
 
     let app = spawn_app().await;
     // A second server whose limit a burst of requests meets, for the 429 checks.
@@ -90,7 +147,7 @@ async fn run(suite: Suite) {
         ..Options::default()
     })
     .await;
-    let result = run_child(&suite, &root, &app, &limited).await;
+    let result = run_child(&suite, &program, &root, &app, &limited).await;
     app.stop().await;
     limited.stop().await;
 
@@ -109,26 +166,30 @@ async fn run(suite: Suite) {
 
 async fn run_child(
     suite: &Suite,
+    program: &Path,
     root: &Path,
     app: &TestApp,
     limited: &TestApp,
 ) -> Result<std::process::Output, String> {
-    let child = tokio::process::Command::new(suite.program)
+    let child = tokio::process::Command::new(program)
         .args(suite.args)
         .current_dir(root)
-        // Node SDK: RESEND_BASE_URL; Python SDK: RESEND_API_URL (read at import).
+        // Node and Rust SDKs: RESEND_BASE_URL; Python SDK: RESEND_API_URL (read at import).
         .env("RESEND_BASE_URL", &app.base)
         .env("RESEND_API_URL", &app.base)
         .env("RESEND_API_KEY", &app.key)
         .env("HERALD_COMPAT_LIMITED_URL", &limited.base)
         .env("HERALD_COMPAT_LIMITED_KEY", &limited.key)
         .env("PYTHONPATH", root.join("tests/compat/python/.deps"))
+        // The Rust SDK paces itself to Resend's default of 9 requests a second; the test
+        // server allows far more, and the 429 checks use their own limited server.
+        .env("RESEND_RATE_LIMIT", "1000")
         .stdin(Stdio::null())
         .kill_on_drop(true)
         .output();
     match tokio::time::timeout(SUITE_TIMEOUT, child).await {
         Ok(Ok(output)) => Ok(output),
-        Ok(Err(e)) => Err(format!("could not start `{}`: {e}", suite.program)),
+        Ok(Err(e)) => Err(format!("could not start `{}`: {e}", program.display())),
         Err(_) => Err(format!(
             "no result after {} s; the suite hangs",
             SUITE_TIMEOUT.as_secs()
@@ -144,4 +205,9 @@ async fn node_sdk_suite() {
 #[tokio::test]
 async fn python_sdk_suite() {
     run(PYTHON).await;
+}
+
+#[tokio::test]
+async fn rust_sdk_suite() {
+    run(RUST).await;
 }

@@ -3,14 +3,16 @@
 
 use serde_json::{Value, json};
 
-use crate::contacts::create_property;
+use crate::contacts::{create_property, property_values};
 use crate::helpers::{assert_error, spawn_app};
 
 #[tokio::test]
 async fn crud_defaults_and_validation() {
     let app = spawn_app().await;
 
-    // The defaults always exist.
+    // The defaults always exist; the API lists those of its types (string, number). The
+    // boolean `unsubscribed` is the contact's own field, a type no Resend SDK reads in a
+    // property list (resend-rs fails to decode the whole list), so only the dashboard shows it.
     let listed = app.get("/contact-properties").await.body;
     let keys: Vec<&str> = listed["data"]
         .as_array()
@@ -18,9 +20,18 @@ async fn crud_defaults_and_validation() {
         .iter()
         .map(|p| p["key"].as_str().unwrap())
         .collect();
-    for key in ["email", "first_name", "last_name", "unsubscribed"] {
+    for key in ["email", "first_name", "last_name"] {
         assert!(keys.contains(&key), "{key} in {keys:?}");
     }
+    assert!(!keys.contains(&"unsubscribed"), "{keys:?}");
+    assert!(
+        listed["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["type"] == "string" || p["type"] == "number"),
+        "{listed}"
+    );
 
     let created = app
         .post(
@@ -189,7 +200,7 @@ async fn crud_defaults_and_validation() {
         json!({"id": id, "object": "contact_property", "deleted": true})
     );
     assert_eq!(
-        app.get("/contacts/a@example.com").await.body["properties"],
+        property_values(&app.get("/contacts/a@example.com").await.body),
         json!({"Company_Name": 7})
     );
     assert_error(
@@ -336,7 +347,7 @@ async fn property_values_table() {
                 json!({"properties": case.properties}),
             )
             .await;
-        let stored = app.get(&format!("/contacts/{target}")).await.body["properties"].clone();
+        let stored = property_values(&app.get(&format!("/contacts/{target}")).await.body);
         if case.accepted {
             assert_eq!(updated.status, 200, "{}: {}", case.why, updated.body);
         } else {

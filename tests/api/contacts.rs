@@ -31,6 +31,19 @@ pub async fn create_topic(app: &TestApp, name: &str, default: &str) -> String {
     reply.body["id"].as_str().unwrap().to_string()
 }
 
+/// A retrieved contact's property values without their types: Resend answers each property
+/// as `{"type": …, "value": …}` (its docs; the Node, Python and Rust SDKs' types).
+pub fn property_values(contact: &Value) -> Value {
+    let Some(properties) = contact["properties"].as_object() else {
+        return contact["properties"].clone();
+    };
+    properties
+        .iter()
+        .map(|(key, typed)| (key.clone(), typed["value"].clone()))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
 pub async fn create_property(app: &TestApp, key: &str, kind: &str) -> String {
     let reply = app
         .post("/contact-properties", json!({"key": key, "type": kind}))
@@ -58,7 +71,10 @@ async fn create_get_update_delete_by_id_and_email() {
     assert_eq!(by_id.body["first_name"], "Ann");
     assert!(by_id.body["last_name"].is_null());
     assert_eq!(by_id.body["unsubscribed"], false);
-    assert_eq!(by_id.body["properties"], json!({"plan": "pro", "age": 41}));
+    assert_eq!(
+        by_id.body["properties"],
+        json!({"plan": {"type": "string", "value": "pro"}, "age": {"type": "number", "value": 41}})
+    );
     let created_at = by_id.body["created_at"].as_str().unwrap();
     assert!(
         created_at.ends_with("+00") && created_at.len() == 26,
@@ -103,7 +119,7 @@ async fn create_get_update_delete_by_id_and_email() {
     let after = app.get(&format!("/contacts/{id}")).await.body;
     assert_eq!(after["last_name"], "Lee");
     assert!(after["first_name"].is_null());
-    assert_eq!(after["properties"], json!({"plan": "team"}));
+    assert_eq!(property_values(&after), json!({"plan": "team"}));
 
     // Unsubscribing is recorded in the history.
     app.patch(&format!("/contacts/{id}"), json!({"unsubscribed": true}))
@@ -235,7 +251,7 @@ async fn validation_errors_change_nothing() {
     assert_error(&reply, 422, "validation_error");
     let contact = app.get(&format!("/contacts/{id}")).await.body;
     assert!(contact["first_name"].is_null());
-    assert_eq!(contact["properties"], json!({"plan": "free"}));
+    assert_eq!(property_values(&contact), json!({"plan": "free"}));
     create_contact(&app, json!({"email": "z@example.com"})).await;
     let reply = app
         .patch(
@@ -419,7 +435,7 @@ async fn segment_membership_and_history() {
     assert_eq!(added.status, 200, "{}", added.body);
     assert_eq!(
         added.body,
-        json!({"object": "contact_segment", "contact_id": id, "segment_id": segment})
+        json!({"id": segment, "object": "contact_segment", "contact_id": id, "segment_id": segment})
     );
     let twice = app
         .post(
@@ -440,7 +456,7 @@ async fn segment_membership_and_history() {
         .await;
     assert_eq!(
         removed.body,
-        json!({"object": "contact_segment", "contact_id": id, "segment_id": segment, "deleted": true})
+        json!({"id": segment, "object": "contact_segment", "contact_id": id, "segment_id": segment, "deleted": true})
     );
     assert_eq!(
         app.get(&format!("/contacts/{id}/segments")).await.body["data"],
@@ -508,6 +524,15 @@ async fn topic_subscriptions() {
     };
     let listed = app.get(&format!("/contacts/{id}/topics")).await.body;
     assert_eq!(listed["object"], "list");
+    // Each item carries the topic's `created_at` (the Rust SDK requires it).
+    let topic = app.get(&format!("/topics/{news}")).await.body;
+    let item = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == news.as_str())
+        .unwrap();
+    assert_eq!(item["created_at"], topic["created_at"], "{listed}");
     assert_eq!(
         subscription(&listed, &news),
         "opt_in",
@@ -532,7 +557,7 @@ async fn topic_subscriptions() {
     assert_eq!(updated.status, 200, "{}", updated.body);
     assert_eq!(
         updated.body,
-        json!({"object": "contact_topics", "contact_id": id, "topics": [{"id": news, "subscription": "opt_out"}]})
+        json!({"id": id, "object": "contact_topics", "contact_id": id, "topics": [{"id": news, "subscription": "opt_out"}]})
     );
     let updated = app
         .patch(

@@ -26,6 +26,45 @@ async fn auth_errors_and_json_everywhere() {
     app.stop().await;
 }
 
+/// Every API route answers with a trailing slash too (resend-rs calls
+/// `/contacts/{id}/segments/`), repeated slashes included, query strings kept; a wrong method
+/// is still a 405 and an unknown route a 404.
+#[tokio::test]
+async fn trailing_slashes_reach_the_route() {
+    let app = spawn_app().await;
+    let contact = app
+        .post(
+            "/contacts/",
+            serde_json::json!({"email": "slash@example.com"}),
+        )
+        .await;
+    assert_eq!(contact.status, 201, "{}", contact.body);
+    let id = contact.body["id"].as_str().unwrap().to_string();
+    for path in [
+        "/api-keys/".to_string(),
+        "//api-keys//".to_string(),
+        format!("/contacts/{id}/"),
+        "/contacts/slash@example.com/segments/".to_string(),
+        "/contacts/slash%40example.com/topics/?limit=1".to_string(),
+        "/segments/?limit=1".to_string(),
+    ] {
+        let reply = app.get(&path).await;
+        assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+    }
+    assert_eq!(
+        app.get("/segments/?limit=1").await.body["object"],
+        "list",
+        "the query survives"
+    );
+    assert_error(
+        &app.call(Method::PUT, "/api-keys/", None).await,
+        405,
+        "method_not_allowed",
+    );
+    assert_error(&app.get("/no-such-route/").await, 404, "not_found");
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn rate_limit_headers_and_429() {
     let app = spawn_app_with(Options {

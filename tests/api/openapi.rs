@@ -20,6 +20,8 @@ const HERALD_ONLY: &[(&str, &str)] = &[
     ("/audiences/{id}/contacts/{contact}", "patch"),
     ("/audiences/{id}/contacts/{contact}", "delete"),
     ("/segments/{id}/contacts", "get"),
+    // Documented by Resend (renaming a segment), missing from its spec 1.5.0.
+    ("/segments/{id}", "patch"),
 ];
 
 fn resend_spec() -> Option<Value> {

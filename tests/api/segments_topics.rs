@@ -90,6 +90,67 @@ async fn segments() {
     app.stop().await;
 }
 
+/// `PATCH /segments/{id}` renames a segment (Resend documents it; spec 1.5.0 lacks it).
+#[tokio::test]
+async fn segments_rename() {
+    let app = spawn_app().await;
+    let created = app
+        .post(
+            "/segments",
+            json!({"name": "Users", "filter": {"plan": "pro"}}),
+        )
+        .await;
+    let id = created.body["id"].as_str().unwrap().to_string();
+    app.post(
+        "/contacts",
+        json!({"email": "a@example.com", "segments": [id]}),
+    )
+    .await;
+
+    let renamed = app
+        .patch(&format!("/segments/{id}"), json!({"name": "  Customers "}))
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    assert_eq!(renamed.body, json!({"id": id, "object": "segment"}));
+    let got = app.get(&format!("/segments/{id}")).await.body;
+    assert_eq!(got["name"], "Customers");
+    assert_eq!(got["filter"], json!({"plan": "pro"}), "the filter stays");
+    assert_eq!(
+        app.get(&format!("/segments/{id}/contacts")).await.body["data"][0]["email"],
+        "a@example.com",
+        "the members stay"
+    );
+
+    // Bad input changes nothing.
+    for (body, name) in [
+        (json!({}), "missing_required_field"),
+        (json!({"name": " "}), "missing_required_field"),
+        (json!({"name": "x".repeat(256)}), "validation_error"),
+    ] {
+        assert_error(
+            &app.patch(&format!("/segments/{id}"), body).await,
+            422,
+            name,
+        );
+    }
+    assert_eq!(
+        app.get(&format!("/segments/{id}")).await.body["name"],
+        "Customers"
+    );
+    assert_error(
+        &app.patch(&format!("/segments/{UNKNOWN}"), json!({"name": "x"}))
+            .await,
+        404,
+        "not_found",
+    );
+    assert_error(
+        &app.patch("/segments/nope", json!({"name": "x"})).await,
+        422,
+        "invalid_parameter",
+    );
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn topics() {
     let app = spawn_app().await;
