@@ -27,8 +27,11 @@ struct Suite {
     installed_marker: &'static str,
     install_hint: &'static str,
     /// Builds the suite first and returns the program to run instead of `program`.
-    build: Option<fn(&Path) -> Result<PathBuf, String>>,
+    build: Option<Build>,
 }
+
+/// Builds a suite from the repository root; the program to run, or why it cannot.
+type Build = fn(&Path) -> Result<PathBuf, String>;
 
 const NODE: Suite = Suite {
     name: "Node SDK",

@@ -88,7 +88,7 @@ async fn webhook_body(w: &World, id: &str, kind: &str) -> Value {
         .unwrap();
         let email = sqlx::query_as::<_, EmailFacts>(
             "SELECT id, from_address, to_addresses, subject, tags, headers, template_id, \
-             created_at FROM emails WHERE id = $1",
+             message_id, created_at FROM emails WHERE id = $1",
         )
         .bind(id)
         .fetch_one(pool)
