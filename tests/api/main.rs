@@ -7,6 +7,7 @@ mod browser;
 mod browser_domains;
 mod browser_emails_webhooks;
 mod browser_templates;
+mod broadcasts_dashboard;
 mod cli;
 mod compat;
 mod contact_imports;
