@@ -125,7 +125,8 @@ pub async fn save(
     }
     let accent = optional(&input.accent_color).unwrap_or_else(|| DEFAULT_ACCENT.into());
     let now = app.now_ms();
-    on_db!(app.db(), |pool| sqlx::query(
+    on_db!(app.db(), |pool| {
+        sqlx::query(
         "INSERT INTO team_branding (team_id, name, logo_url, accent_color, footer_text, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (team_id) DO UPDATE SET \
          name = excluded.name, logo_url = excluded.logo_url, accent_color = excluded.accent_color, \
@@ -139,7 +140,8 @@ pub async fn save(
     .bind(now)
     .execute(pool)
     .await
-    .map(|r| r.rows_affected()))?;
+    .map(|r| r.rows_affected())
+    })?;
     Ok(Ok(get(app, team_id).await?))
 }
 

@@ -104,7 +104,10 @@ async fn branding_settings() {
     let (member, member_csrf) = sign_in_member(&app).await;
     let page = member.get("/dashboard/settings/branding").await;
     assert_eq!(page.status, 200);
-    assert!(page.html.contains("Only team admins can change the branding."));
+    assert!(
+        page.html
+            .contains("Only team admins can change the branding.")
+    );
     let denied = member
         .post(
             "/dashboard/settings/branding",

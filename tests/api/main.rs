@@ -3,11 +3,11 @@
 
 mod api_keys;
 mod audience_dashboard;
+mod broadcasts_dashboard;
 mod browser;
 mod browser_domains;
 mod browser_emails_webhooks;
 mod browser_templates;
-mod broadcasts_dashboard;
 mod cli;
 mod compat;
 mod contact_imports;
