@@ -90,10 +90,7 @@ pub async fn contacts(r: &mut Runner, resend: &Resend) {
 
     r.check("contacts: list with a cursor", async {
         let id = need(&created)?;
-        sdk(resend
-            .contacts
-            .create(CreateContactOptions::new("bob@rust-compat.example"))
-            .await)?;
+        new_contact(resend, "bob@rust-compat.example").await?;
         let page = sdk(resend
             .contacts
             .list(ListOptions::default().with_limit(1))
@@ -136,10 +133,7 @@ pub async fn contacts(r: &mut Runner, resend: &Resend) {
     .await;
 
     r.check("contacts: delete by email, then get → 404", async {
-        sdk(resend
-            .contacts
-            .create(CreateContactOptions::new("gone@rust-compat.example"))
-            .await)?;
+        new_contact(resend, "gone@rust-compat.example").await?;
         ensure(
             sdk(resend.contacts.delete("gone@rust-compat.example").await)?,
             "deleted",
@@ -310,10 +304,7 @@ pub async fn segments(r: &mut Runner, resend: &Resend) {
             "contact segments: add a contact (answer carries the segment id)",
             async {
                 let id = need(&segment)?;
-                let contact = sdk(resend
-                    .contacts
-                    .create(CreateContactOptions::new("seg@rust-compat.example"))
-                    .await)?;
+                let contact = new_contact(resend, "seg@rust-compat.example").await?;
                 let added = sdk(resend.contacts.add_contact_segment(&contact, &id).await)?;
                 ensure_eq(added.id.to_string(), id, "id")?;
                 Ok(contact.to_string())
@@ -428,10 +419,7 @@ pub async fn topics(r: &mut Runner, resend: &Resend) {
             "contact topics: a contact's topics (items carry created_at)",
             async {
                 let id = need(&topic)?;
-                let contact = sdk(resend
-                    .contacts
-                    .create(CreateContactOptions::new("topics@rust-compat.example"))
-                    .await)?;
+                let contact = new_contact(resend, "topics@rust-compat.example").await?;
                 let list = sdk(resend
                     .contacts
                     .get_contact_topics(&contact, ListOptions::default())
@@ -564,6 +552,14 @@ pub async fn imports(r: &mut Runner, resend: &Resend) {
         Ok(())
     })
     .await;
+}
+
+/// A contact with just an address; its id.
+async fn new_contact(resend: &Resend, email: &str) -> crate::Outcome<resend_rs::types::ContactId> {
+    sdk(resend
+        .contacts
+        .create(CreateContactOptions::new(email))
+        .await)
 }
 
 fn file_path() -> std::path::PathBuf {
