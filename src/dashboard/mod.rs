@@ -5,7 +5,7 @@
 //! `api_keys` (the API Keys page), `audience` (contacts, properties, segments, topics),
 //! `domains` and `domain_views` (the Domains pages), `emails` and `email_views` (the Emails
 //! pages and the sandboxed HTML preview), `templates` (the Templates pages), `webhooks` (the
-//! Webhooks pages), `pages` (rendering, shell, error pages), `format` (times), `assets`
+//! Webhooks pages), `settings` (the Settings area: Team, Your account, invitations), `pages` (rendering, shell, error pages), `format` (times), `assets`
 //! (CSS/JS compiled in).
 
 mod api_keys;
@@ -20,6 +20,7 @@ mod format;
 mod login;
 mod pages;
 mod session;
+mod settings;
 mod templates;
 mod webhooks;
 
@@ -42,6 +43,7 @@ pub fn routes() -> Router<App> {
         .merge(emails::routes())
         .merge(webhooks::routes())
         .merge(templates::routes())
+        .merge(settings::routes())
         .layer(axum::middleware::map_response(page_headers));
     pages
         .merge(emails::preview_routes())
