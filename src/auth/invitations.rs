@@ -64,7 +64,9 @@ pub async fn create(
             .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.contains('@'))
         && !email.chars().any(|c| c.is_whitespace() || c.is_control());
     if !valid {
-        return Err(AppError::validation("Enter a valid email address to invite."));
+        return Err(AppError::validation(
+            "Enter a valid email address to invite.",
+        ));
     }
     let role = Role::parse(role)?;
     let taken: i64 = on_db!(app.db(), |pool| sqlx::query_scalar(
@@ -130,9 +132,11 @@ pub async fn pending(app: &App, team_id: &str) -> AppResult<Vec<Invitation>> {
 }
 
 pub async fn get(app: &App, team_id: &str, id: &str) -> AppResult<Invitation> {
-    on_db!(app.db(), |pool| sqlx::query_as::<_, Invitation>(sqlx::AssertSqlSafe(
-        format!("SELECT {COLUMNS} FROM invitations WHERE team_id = $1 AND id = $2")
-    ))
+    on_db!(app.db(), |pool| sqlx::query_as::<_, Invitation>(
+        sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM invitations WHERE team_id = $1 AND id = $2"
+        ))
+    )
     .bind(team_id)
     .bind(id)
     .fetch_optional(pool)

@@ -35,10 +35,7 @@ const ACCOUNT: &str = "/dashboard/settings/account";
 
 pub fn routes() -> Router<App> {
     Router::new()
-        .route(
-            "/dashboard/settings",
-            get(|| async { Redirect::to(TEAM) }),
-        )
+        .route("/dashboard/settings", get(|| async { Redirect::to(TEAM) }))
         .route(TEAM, get(team_page))
         .route("/dashboard/settings/team/invitations", post(invite))
         .route(
@@ -51,7 +48,10 @@ pub fn routes() -> Router<App> {
             get(confirm_remove).post(remove),
         )
         .route(ACCOUNT, get(account_page))
-        .route("/dashboard/settings/account/password", post(change_password))
+        .route(
+            "/dashboard/settings/account/password",
+            post(change_password),
+        )
         .route("/invite/{token}", get(invitation_page).post(accept))
 }
 
@@ -391,8 +391,8 @@ async fn change_password(State(app): State<App>, form: CsrfForm) -> Result<Respo
         Err(err) => {
             let page = AccountPage {
                 shell: shell(session),
-        tab: "account",
-        nav: NAV,
+                tab: "account",
+                nav: NAV,
                 notice: None,
                 error: Some(refusal(err)?),
             };
@@ -478,7 +478,9 @@ async fn accept(
             Redirect::to(super::login::HOME),
         )
             .into_response()),
-        Err(err) if err.is_not_found() => invitation_response(&app, token, StatusCode::OK, None).await,
+        Err(err) if err.is_not_found() => {
+            invitation_response(&app, token, StatusCode::OK, None).await
+        }
         Err(err) => {
             let message = refusal(err)?;
             invitation_response(&app, token, StatusCode::UNPROCESSABLE_ENTITY, Some(message)).await

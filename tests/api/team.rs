@@ -36,7 +36,11 @@ async fn invite(app: &TestApp, admin: &Visitor, csrf: &str, email: &str, role: &
         )
         .await;
     assert_eq!(page.status, 200, "{}", page.html);
-    assert!(page.html.contains("created, but not emailed"), "{}", page.html);
+    assert!(
+        page.html.contains("created, but not emailed"),
+        "{}",
+        page.html
+    );
     path_of(&shown_link(&page), app)
 }
 
@@ -82,7 +86,11 @@ async fn invite_accept_roles_and_removal() {
     let bad = admin
         .post(
             "/dashboard/settings/team/invitations",
-            &[("csrf_token", &csrf), ("email", "not-an-email"), ("role", "member")],
+            &[
+                ("csrf_token", &csrf),
+                ("email", "not-an-email"),
+                ("role", "member"),
+            ],
         )
         .await;
     assert_eq!(bad.status, 422);
@@ -90,7 +98,11 @@ async fn invite_accept_roles_and_removal() {
     let taken = admin
         .post(
             "/dashboard/settings/team/invitations",
-            &[("csrf_token", &csrf), ("email", &app.admin_email), ("role", "member")],
+            &[
+                ("csrf_token", &csrf),
+                ("email", &app.admin_email),
+                ("role", "member"),
+            ],
         )
         .await;
     assert_eq!(taken.status, 422);
@@ -116,7 +128,10 @@ async fn invite_accept_roles_and_removal() {
     assert!(gone.html.contains("not valid"));
     // Passwords must match the rules; the invitation stays usable.
     let short = Visitor::new(&app)
-        .post(&path, &[("password", "short"), ("confirm_password", "short")])
+        .post(
+            &path,
+            &[("password", "short"), ("confirm_password", "short")],
+        )
         .await;
     assert_eq!(short.status, 422);
 
@@ -157,9 +172,11 @@ async fn invite_accept_roles_and_removal() {
         assert_eq!(page.status, 403, "{path}: {}", page.html);
     }
     assert_eq!(
-        mia.get(&format!("/dashboard/settings/team/members/{admin_id}/remove"))
-            .await
-            .status,
+        mia.get(&format!(
+            "/dashboard/settings/team/members/{admin_id}/remove"
+        ))
+        .await
+        .status,
         403
     );
 
@@ -179,12 +196,13 @@ async fn invite_accept_roles_and_removal() {
         )
         .await;
     assert_eq!(leave.status, 409);
-    let roles: Vec<String> = herald::auth::members::list(&app.app, &crate::dashboard::team_id(&app).await)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|m| m.role)
-        .collect();
+    let roles: Vec<String> =
+        herald::auth::members::list(&app.app, &crate::dashboard::team_id(&app).await)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.role)
+            .collect();
     assert_eq!(roles, ["admin", "member"]);
 
     // Promote Mia; now the first admin may become a member, and Mia may not be demoted.
@@ -257,7 +275,10 @@ async fn invitations_expire_and_can_be_withdrawn() {
     let late = Visitor::new(&app)
         .post(
             &second,
-            &[("password", "long-enough-1"), ("confirm_password", "long-enough-1")],
+            &[
+                ("password", "long-enough-1"),
+                ("confirm_password", "long-enough-1"),
+            ],
         )
         .await;
     assert_eq!(late.status, 404);
@@ -295,11 +316,19 @@ async fn invitation_is_emailed_through_herald() {
     let page = admin
         .post(
             "/dashboard/settings/team/invitations",
-            &[("csrf_token", &csrf), ("email", "leo@dest.dev"), ("role", "admin")],
+            &[
+                ("csrf_token", &csrf),
+                ("email", "leo@dest.dev"),
+                ("role", "admin"),
+            ],
         )
         .await;
     assert_eq!(page.status, 200, "{}", page.html);
-    assert!(page.html.contains("Invitation sent to leo@dest.dev."), "{}", page.html);
+    assert!(
+        page.html.contains("Invitation sent to leo@dest.dev."),
+        "{}",
+        page.html
+    );
     assert!(!page.html.contains("invite-link"));
     w.deliver().await;
     w.sink.wait_for(1).await;
