@@ -27,6 +27,7 @@ use crate::error::AppError;
 /// The Settings side list: (tab key, label, link). A new section adds one line.
 pub const NAV: &[(&str, &str, &str)] = &[
     ("team", "Team", "/dashboard/settings/team"),
+    ("branding", "Branding", "/dashboard/settings/branding"),
     ("account", "Your account", "/dashboard/settings/account"),
 ];
 
