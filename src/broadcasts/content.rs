@@ -1,0 +1,1 @@
+//! A broadcast's content: the placeholders it may use, and the message each contact gets.

@@ -1,0 +1,1 @@
+//! The `broadcasts` table.
