@@ -35,3 +35,11 @@ CREATE INDEX broadcasts_team ON broadcasts (team_id, created_at, id);
 ALTER TABLE emails ADD COLUMN broadcast_id TEXT;
 ALTER TABLE emails ADD COLUMN contact_id TEXT;
 CREATE INDEX emails_broadcast ON emails (broadcast_id, contact_id) WHERE broadcast_id IS NOT NULL;
+
+-- Contacts who unsubscribed through a broadcast's link (its performance figure).
+CREATE TABLE broadcast_unsubscribes (
+    broadcast_id TEXT NOT NULL REFERENCES broadcasts(id) ON DELETE CASCADE,
+    contact_id TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (broadcast_id, contact_id)
+);
