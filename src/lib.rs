@@ -8,7 +8,11 @@ pub mod api;
 pub mod app;
 pub mod audience;
 pub mod auth;
+<<<<<<< HEAD
 pub mod branding;
+=======
+pub mod broadcasts;
+>>>>>>> broadcasts
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -289,6 +289,8 @@ async fn prepare(
         } else {
             super::DELIVER_JOB
         },
+        broadcast_id: None,
+        contact_id: None,
     })
 }
 
@@ -368,7 +370,7 @@ pub fn forget_verified_domains() {
     *VERIFIED.lock() = None;
 }
 
-async fn domain_is_verified(app: &App, team_id: &str, domain: &str) -> AppResult<bool> {
+pub(crate) async fn domain_is_verified(app: &App, team_id: &str, domain: &str) -> AppResult<bool> {
     let key = (team_id.to_string(), domain.to_string());
     if let Some(seen) = VERIFIED.lock().as_ref().and_then(|m| m.get(&key))
         && seen.elapsed() < VERIFIED_TTL

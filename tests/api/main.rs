@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod audience_dashboard;
+mod broadcasts;
 mod broadcasts_dashboard;
 mod browser;
 mod browser_domains;
