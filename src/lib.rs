@@ -8,11 +8,8 @@ pub mod api;
 pub mod app;
 pub mod audience;
 pub mod auth;
-<<<<<<< HEAD
 pub mod branding;
-=======
 pub mod broadcasts;
->>>>>>> broadcasts
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -5,13 +5,16 @@
 //! `api_keys` (the API Keys page), `audience` (contacts, properties, segments, topics),
 //! `domains` and `domain_views` (the Domains pages), `emails` and `email_views` (the Emails
 //! pages and the sandboxed HTML preview), `templates` (the Templates pages), `webhooks` (the
-//! Webhooks pages), `branding` (Settings → Branding), `pages` (rendering, shell, error pages), `format` (times), `assets`
+//! Webhooks pages), `branding` (Settings → Branding), `broadcasts` (the Broadcasts pages), `chart` (inline SVG
+//! charts), `unsubscribe` (the hosted unsubscribe page, public), `pages` (rendering, shell, error pages), `format` (times), `assets`
 //! (CSS/JS compiled in).
 
 mod api_keys;
 mod assets;
 mod audience;
 mod branding;
+mod broadcasts;
+mod chart;
 mod csrf;
 mod domain_views;
 mod domains;
@@ -22,6 +25,7 @@ mod login;
 mod pages;
 mod session;
 mod templates;
+mod unsubscribe;
 mod webhooks;
 
 use axum::Router;
@@ -44,10 +48,13 @@ pub fn routes() -> Router<App> {
         .merge(webhooks::routes())
         .merge(templates::routes())
         .merge(branding::routes())
+        .merge(broadcasts::routes())
         .layer(axum::middleware::map_response(page_headers));
     pages
         .merge(emails::preview_routes())
         .merge(templates::preview_routes())
+        .merge(broadcasts::preview_routes())
+        .merge(unsubscribe::routes())
         .merge(assets::routes())
 }
 

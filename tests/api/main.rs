@@ -6,6 +6,7 @@ mod audience_dashboard;
 mod broadcasts;
 mod broadcasts_dashboard;
 mod browser;
+mod browser_broadcasts;
 mod browser_domains;
 mod browser_emails_webhooks;
 mod browser_templates;
