@@ -52,7 +52,11 @@ fn entry(id: String, kind: &str, data: serde_json::Value, at: i64) -> HistoryEnt
 
 /// The newest broadcast entries of a contact (at most [`history::SHOWN`] of each kind),
 /// newest first.
-pub async fn for_contact(app: &App, team_id: &str, contact_id: &str) -> AppResult<Vec<HistoryEntry>> {
+pub async fn for_contact(
+    app: &App,
+    team_id: &str,
+    contact_id: &str,
+) -> AppResult<Vec<HistoryEntry>> {
     let sent: Vec<SentRow> = on_db!(app.db(), |pool| sqlx::query_as(
         "SELECT e.id AS email_id, e.broadcast_id, b.name, b.subject, e.created_at, \
          (SELECT MIN(v.created_at) FROM email_events v WHERE v.email_id = e.id AND v.type = $3) \
@@ -112,8 +116,13 @@ pub async fn for_contact(app: &App, team_id: &str, contact_id: &str) -> AppResul
             "email_id": row.email_id,
             "link": link,
         });
-        entries.push(entry(row.id, history::BROADCAST_CLICKED, data, row.created_at));
+        entries.push(entry(
+            row.id,
+            history::BROADCAST_CLICKED,
+            data,
+            row.created_at,
+        ));
     }
-    entries.sort_by(|a, b| b.created_ms.cmp(&a.created_ms));
+    entries.sort_by_key(|e| std::cmp::Reverse(e.created_ms));
     Ok(entries)
 }

@@ -142,7 +142,6 @@ impl Default for Styles {
     }
 }
 
-
 impl Styles {
     /// The style of a kind of block (a key of [`BLOCKS`]).
     pub fn block(&self, kind: &str) -> BlockStyle {
@@ -299,7 +298,6 @@ fn safe_url(url: &str) -> bool {
         .iter()
         .any(|p| lower.starts_with(p))
 }
-
 
 fn style_attr(style: BlockStyle, margin: &str, line_height: &str) -> String {
     format!(
@@ -613,9 +611,9 @@ pub fn body_html(markdown: &str, styles: &Styles) -> String {
             Event::Html(html) | Event::InlineHtml(html) => writer.text(&html),
             Event::SoftBreak => writer.push("\n"),
             Event::HardBreak => writer.push("<br>\n"),
-            Event::Rule => writer.push(
-                "<hr style=\"border:0;border-top:1px solid #e4e4e7;margin:24px 0;\">\n",
-            ),
+            Event::Rule => {
+                writer.push("<hr style=\"border:0;border-top:1px solid #e4e4e7;margin:24px 0;\">\n")
+            }
             Event::TaskListMarker(done) => writer.text(if done { "[x] " } else { "[ ] " }),
             _ => {}
         }
@@ -651,7 +649,11 @@ impl Mode {
     }
 
     pub fn parse(text: &str) -> Self {
-        if text == "html" { Mode::Html } else { Mode::Markdown }
+        if text == "html" {
+            Mode::Html
+        } else {
+            Mode::Markdown
+        }
     }
 }
 
@@ -687,7 +689,8 @@ pub async fn design(app: &App, broadcast_id: &str) -> AppResult<Option<Design>> 
 }
 
 pub async fn save_design(app: &App, broadcast_id: &str, design: &Design) -> AppResult<()> {
-    let styles = serde_json::to_string(&design.styles).map_err(|e| AppError::internal(e.to_string()))?;
+    let styles =
+        serde_json::to_string(&design.styles).map_err(|e| AppError::internal(e.to_string()))?;
     let markdown = (design.mode == Mode::Markdown).then_some(design.markdown.as_str());
     let now = app.now_ms();
     on_db!(app.db(), |pool| {
@@ -728,7 +731,10 @@ mod tests {
         assert!(html.contains("<em>em</em> and <strong>bold</strong>"));
         assert!(html.contains("<a href=\"https://x.test/?a=1&amp;b=2\" style=\"color:#2563eb;"));
         assert!(html.contains("<blockquote"));
-        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{html}");
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{html}"
+        );
         assert!(!html.contains("<script"));
     }
 
@@ -741,10 +747,14 @@ mod tests {
             &styles,
         );
         assert!(
-            html.contains("font-size:20px;line-height:1.6;font-weight:700;text-align:center;\">Centred</p>"),
+            html.contains(
+                "font-size:20px;line-height:1.6;font-weight:700;text-align:center;\">Centred</p>"
+            ),
             "{html}"
         );
-        assert!(html.contains("font-size:15px;line-height:1.6;font-weight:400;text-align:left;\">Normal</p>"));
+        assert!(html.contains(
+            "font-size:15px;line-height:1.6;font-weight:400;text-align:left;\">Normal</p>"
+        ));
         assert!(html.contains("text-align:right;\">Right</h2>"), "{html}");
         assert!(!html.contains("align="), "{html}");
         // Not a style line: shown as text.
@@ -771,7 +781,10 @@ mod tests {
         let doc = render(STARTER, &styles, "News <1>");
         assert!(doc.contains("<title>News &lt;1&gt;</title>"));
         assert!(doc.contains("max-width:600px"));
-        assert!(doc.contains("text-align:center;\">You receive this email"), "{doc}");
+        assert!(
+            doc.contains("text-align:center;\">You receive this email"),
+            "{doc}"
+        );
         assert!(styles.check().is_ok());
         styles.link = "red;x:expression(1)".into();
         assert!(styles.check().unwrap_err().contains("Link colour"));

@@ -579,10 +579,7 @@ async fn editor_page(
                     weights.iter().map(|(v, l)| (v.as_str(), l.as_str())),
                     &weight,
                 ),
-                aligns: choices(
-                    ALIGNS.iter().map(|a| (*a, *a)),
-                    style.align.as_str(),
-                ),
+                aligns: choices(ALIGNS.iter().map(|a| (*a, *a)), style.align.as_str()),
             }
         })
         .collect();
@@ -602,10 +599,7 @@ async fn editor_page(
     })
 }
 
-async fn new_form(
-    State(app): State<App>,
-    current: CurrentSession,
-) -> Result<Response, PageError> {
+async fn new_form(State(app): State<App>, current: CurrentSession) -> Result<Response, PageError> {
     let page = editor_page(
         &app,
         &current.session,
@@ -700,7 +694,15 @@ async fn update(
         },
     };
     let b = service::get(&app, team, &id).await?;
-    let page = editor_page(&app, session, Some(Summary::of(&b)), typed, Some(refused), None).await?;
+    let page = editor_page(
+        &app,
+        session,
+        Some(Summary::of(&b)),
+        typed,
+        Some(refused),
+        None,
+    )
+    .await?;
     Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }
 
@@ -859,12 +861,20 @@ async fn send(
     } else if later && at.is_empty() {
         "Give a time to send at, or choose to send now.".to_string()
     } else {
-        let when = if later { When::At(at.clone()) } else { When::Now };
+        let when = if later {
+            When::At(at.clone())
+        } else {
+            When::Now
+        };
         match service::send(&app, team, &id, when).await {
             Ok(b) if later => {
-                return Ok(Redirect::to(&format!("{LIST}/{}?notice=scheduled", b.id)).into_response());
+                return Ok(
+                    Redirect::to(&format!("{LIST}/{}?notice=scheduled", b.id)).into_response()
+                );
             }
-            Ok(b) => return Ok(Redirect::to(&format!("{LIST}/{}/performance", b.id)).into_response()),
+            Ok(b) => {
+                return Ok(Redirect::to(&format!("{LIST}/{}/performance", b.id)).into_response());
+            }
             Err(err) => refusal(err)?.message,
         }
     };
@@ -973,6 +983,8 @@ struct LivePart {
 
 pub struct Live {
     pub id: String,
+    /// For the "Stop sending" form inside the refreshed part.
+    pub csrf_token: String,
     /// Still sending: the part asks for itself again.
     pub polling: bool,
     pub status: &'static str,
@@ -991,7 +1003,8 @@ fn rate(part: i64, whole: i64) -> String {
     }
 }
 
-async fn live(app: &App, team: &str, b: &Broadcast) -> Result<Live, PageError> {
+async fn live(app: &App, session: &Session, b: &Broadcast) -> Result<Live, PageError> {
+    let team = &session.user.team_id;
     let p = stats::performance(app, team, &b.id).await?;
     let (status, status_class) = badge(b);
     let polling = matches!(b.status(), Status::Queued | Status::Sending) || b.is_scheduled();
@@ -1002,14 +1015,24 @@ async fn live(app: &App, team: &str, b: &Broadcast) -> Result<Live, PageError> {
         note,
     };
     let figures = vec![
-        figure("recipients", "Recipients", p.recipients, "emails queued".into()),
+        figure(
+            "recipients",
+            "Recipients",
+            p.recipients,
+            "emails queued".into(),
+        ),
         figure(
             "delivered",
             "Delivered",
             p.delivered,
             rate(p.delivered, p.recipients),
         ),
-        figure("bounced", "Bounced", p.bounced, rate(p.bounced, p.recipients)),
+        figure(
+            "bounced",
+            "Bounced",
+            p.bounced,
+            rate(p.bounced, p.recipients),
+        ),
         figure(
             "complained",
             "Complained",
@@ -1058,6 +1081,7 @@ async fn live(app: &App, team: &str, b: &Broadcast) -> Result<Live, PageError> {
     });
     Ok(Live {
         id: b.id.clone(),
+        csrf_token: session.csrf_token.clone(),
         polling,
         status,
         status_class,
@@ -1102,7 +1126,7 @@ async fn performance_page(
         subject: b.subject.clone(),
         segment: name_of(&names, b.segment_id.as_deref()),
         sent,
-        live: live(&app, team, &b).await?,
+        live: live(&app, session, &b).await?,
         notice,
     };
     Ok(render(StatusCode::OK, &page))
@@ -1113,10 +1137,10 @@ async fn performance_live(
     current: CurrentSession,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let team = &current.session.user.team_id;
-    let b = service::get(&app, team, &id).await?;
+    let session = &current.session;
+    let b = service::get(&app, &session.user.team_id, &id).await?;
     let part = LivePart {
-        live: live(&app, team, &b).await?,
+        live: live(&app, session, &b).await?,
     };
     Ok(render(StatusCode::OK, &part))
 }

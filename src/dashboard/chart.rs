@@ -154,7 +154,10 @@ mod tests {
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
         assert!(svg.contains("<title id=\"chart-title\">Opens &amp; clicks</title>"));
         // 7 rounds up to 10: the labels are 0, 5 and 10.
-        assert!(svg.contains(">10</text>") && svg.contains(">5</text>"), "{svg}");
+        assert!(
+            svg.contains(">10</text>") && svg.contains(">5</text>"),
+            "{svg}"
+        );
         assert_eq!(svg.matches("<polyline").count(), 2);
         assert!(svg.contains(">10:00</text>") && svg.contains(">12:00</text>"));
         assert!(!svg.contains("style="));

@@ -10,8 +10,8 @@
 //! `Sec-Fetch-Site` / `Origin` must also say the post comes from this site.
 //!
 //! The page has its own headers: images from https (the team's logo), its one `<style>`
-//! element (the accent colour) allowed by hash, and no referrer, so the logo's host never
-//! sees the link.
+//! element (the accent colour) allowed by hash, and referrers only to this site (the logo is
+//! fetched without one), so the logo's host never sees the link.
 
 use askama::Template;
 use axum::Router;
@@ -51,10 +51,7 @@ fn form_is_genuine(app: &App, token: &str, issued: &str, signature: &str) -> boo
     };
     let age = app.now_ms() - issued;
     (0..=FORM_TTL_MS).contains(&age)
-        && same(
-            &form_signature(app.secret_key(), token, issued),
-            signature,
-        )
+        && same(&form_signature(app.secret_key(), token, issued), signature)
 }
 
 #[derive(Template)]
@@ -143,7 +140,8 @@ fn public_headers(response: &mut Response, csp: &str) {
         (header::CACHE_CONTROL, "no-store"),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        // Not `no-referrer`: with it, browsers send `Origin: null` on the page's own posts.
+        (header::REFERRER_POLICY, "same-origin"),
     ] {
         headers.insert(name, HeaderValue::from_static(value));
     }
@@ -177,7 +175,12 @@ async fn change(
             let choices: Vec<(String, bool)> = prefs
                 .topics
                 .iter()
-                .map(|t| (t.id.clone(), fields.get(&format!("topic:{}", t.id)).is_some()))
+                .map(|t| {
+                    (
+                        t.id.clone(),
+                        fields.get(&format!("topic:{}", t.id)).is_some(),
+                    )
+                })
                 .collect();
             let resubscribe = fields.get("resubscribe").is_some();
             unsub::set_topics(&app, &who, &choices, resubscribe).await?;

@@ -163,7 +163,11 @@ pub async fn audience(app: &TestApp) -> (String, String) {
     (segment, topic)
 }
 
-fn editor_fields<'a>(csrf: &'a str, segment: &'a str, markdown: &'a str) -> Vec<(&'a str, &'a str)> {
+fn editor_fields<'a>(
+    csrf: &'a str,
+    segment: &'a str,
+    markdown: &'a str,
+) -> Vec<(&'a str, &'a str)> {
     vec![
         ("csrf_token", csrf),
         ("name", "December news"),
@@ -211,11 +215,17 @@ async fn broadcast_editor_list_and_previews() {
     let list = visitor.get("/dashboard/broadcasts").await;
     assert_eq!(list.status, 200);
     assert!(list.html.contains("No broadcasts yet"));
-    assert!(list.html.contains("href=\"/dashboard/broadcasts\""), "nav link");
+    assert!(
+        list.html.contains("href=\"/dashboard/broadcasts\""),
+        "nav link"
+    );
 
     let new = visitor.get("/dashboard/broadcasts/new").await;
     assert_eq!(new.status, 200);
-    assert!(new.html.contains("{{{RESEND_UNSUBSCRIBE_URL}}}"), "starter and helper");
+    assert!(
+        new.html.contains("{{{RESEND_UNSUBSCRIBE_URL}}}"),
+        "starter and helper"
+    );
     assert!(new.html.contains("{{{plan}}}"), "custom properties offered");
     assert!(new.html.contains("Readers (3 contacts)"));
 
@@ -232,12 +242,18 @@ async fn broadcast_editor_list_and_previews() {
 
     // Without the CSRF token: refused.
     let forged = visitor
-        .post("/dashboard/broadcasts/new", &editor_fields("", &segment, markdown))
+        .post(
+            "/dashboard/broadcasts/new",
+            &editor_fields("", &segment, markdown),
+        )
         .await;
     assert_eq!(forged.status, 403);
 
     let created = visitor
-        .post("/dashboard/broadcasts/new", &editor_fields(&csrf, &segment, markdown))
+        .post(
+            "/dashboard/broadcasts/new",
+            &editor_fields(&csrf, &segment, markdown),
+        )
         .await;
     assert_eq!(created.status, 303, "{}", created.html);
     let id = id_from(created.location());
@@ -247,8 +263,14 @@ async fn broadcast_editor_list_and_previews() {
     let html = stored["html"].as_str().unwrap();
     assert!(html.contains("max-width:560px"), "{html}");
     assert!(html.contains("font-size:30px;line-height:1.3;font-weight:700;text-align:center;\">Hi {{{FIRST_NAME|there}}}</h1>"), "{html}");
-    assert!(html.contains("href=\"{{{RESEND_UNSUBSCRIBE_URL}}}\" style=\"color:#ff6600;"), "{html}");
-    assert!(html.contains("font-size:12px;line-height:1.6;font-weight:400;text-align:right;"), "{html}");
+    assert!(
+        html.contains("href=\"{{{RESEND_UNSUBSCRIBE_URL}}}\" style=\"color:#ff6600;"),
+        "{html}"
+    );
+    assert!(
+        html.contains("font-size:12px;line-height:1.6;font-weight:400;text-align:right;"),
+        "{html}"
+    );
     assert!(html.contains("Georgia"), "serif font");
 
     // The editor reopens in Markdown mode with the styles as saved.
@@ -256,11 +278,16 @@ async fn broadcast_editor_list_and_previews() {
     assert_eq!(page.status, 200);
     assert!(page.html.contains("Broadcast created as a draft."));
     assert!(page.html.contains("data-mode=\"markdown\""));
-    assert!(page.html.contains("name=\"style_link\" type=\"color\" value=\"#ff6600\""));
+    assert!(
+        page.html
+            .contains("name=\"style_link\" type=\"color\" value=\"#ff6600\"")
+    );
     assert!(page.html.contains("id=\"send\""));
 
     // The saved preview: sandboxed, fallbacks filled.
-    let preview = visitor.get(&format!("/dashboard/broadcasts/{id}/preview")).await;
+    let preview = visitor
+        .get(&format!("/dashboard/broadcasts/{id}/preview"))
+        .await;
     assert_eq!(preview.status, 200);
     let csp = preview.headers["content-security-policy"].to_str().unwrap();
     assert!(csp.starts_with("sandbox;"), "{csp}");
@@ -275,10 +302,22 @@ async fn broadcast_editor_list_and_previews() {
         )
         .await;
     assert_eq!(live.status, 200);
-    assert!(live.headers["content-security-policy"].to_str().unwrap().starts_with("sandbox;"));
-    assert!(live.html.contains("Live &lt;b&gt;draft&lt;/b&gt;</h2>"), "{}", live.html);
+    assert!(
+        live.headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .starts_with("sandbox;")
+    );
+    assert!(
+        live.html.contains("Live &lt;b&gt;draft&lt;/b&gt;</h2>"),
+        "{}",
+        live.html
+    );
     let live_forged = visitor
-        .post("/dashboard/broadcasts/preview", &editor_fields("x", &segment, "x"))
+        .post(
+            "/dashboard/broadcasts/preview",
+            &editor_fields("x", &segment, "x"),
+        )
         .await;
     assert_eq!(live_forged.status, 403);
 
@@ -314,7 +353,10 @@ async fn broadcast_test_send_schedule_cancel_duplicate_and_performance() {
     let markdown = "# Hi {{{FIRST_NAME|there}}}\n\n[Read more](https://news.example/december)\n\n\
                     [Unsubscribe]({{{RESEND_UNSUBSCRIBE_URL}}})\n";
     let created = visitor
-        .post("/dashboard/broadcasts/new", &editor_fields(&csrf, &segment, markdown))
+        .post(
+            "/dashboard/broadcasts/new",
+            &editor_fields(&csrf, &segment, markdown),
+        )
         .await;
     assert_eq!(created.status, 303, "{}", created.html);
     let id = id_from(created.location());
@@ -329,28 +371,56 @@ async fn broadcast_test_send_schedule_cancel_duplicate_and_performance() {
         .await;
     assert_eq!(test.status, 303, "{}", test.html);
     let shown = visitor.get(test.location()).await;
-    assert!(shown.html.contains("Test email sent to delivered+me@resend.dev."), "{}", shown.html);
-    let email_id = shown.html.split("/dashboard/emails/").nth(1).unwrap().split('"').next().unwrap().to_string();
+    assert!(
+        shown
+            .html
+            .contains("Test email sent to delivered+me@resend.dev."),
+        "{}",
+        shown.html
+    );
+    let email_id = shown
+        .html
+        .split("/dashboard/emails/")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
     let email = app.get(&format!("/emails/{email_id}")).await.body;
     assert_eq!(email["to"], json!(["delivered+me@resend.dev"]));
-    assert!(email["reply_to"].is_null() || email["reply_to"] == json!([]), "{email}");
+    assert!(
+        email["reply_to"].is_null() || email["reply_to"] == json!([]),
+        "{email}"
+    );
 
     // Sending needs the explicit confirmation.
     let confirm = visitor.get(&format!("{page_path}/send")).await;
     assert_eq!(confirm.status, 200);
     assert!(confirm.html.contains("3 contacts"), "{}", confirm.html);
     let unconfirmed = visitor
-        .post(&format!("{page_path}/send"), &[("csrf_token", &csrf), ("when", "now")])
+        .post(
+            &format!("{page_path}/send"),
+            &[("csrf_token", &csrf), ("when", "now")],
+        )
         .await;
     assert_eq!(unconfirmed.status, 422);
     assert!(unconfirmed.html.contains("Tick the box"));
-    assert_eq!(app.get(&format!("/broadcasts/{id}")).await.body["status"], "draft");
+    assert_eq!(
+        app.get(&format!("/broadcasts/{id}")).await.body["status"],
+        "draft"
+    );
 
     // Schedule, then cancel the schedule.
     let scheduled = visitor
         .post(
             &format!("{page_path}/send"),
-            &[("csrf_token", &csrf), ("when", "later"), ("scheduled_at", "in 2 hours"), ("confirm", "yes")],
+            &[
+                ("csrf_token", &csrf),
+                ("when", "later"),
+                ("scheduled_at", "in 2 hours"),
+                ("confirm", "yes"),
+            ],
         )
         .await;
     assert_eq!(scheduled.status, 303, "{}", scheduled.html);
@@ -364,7 +434,10 @@ async fn broadcast_test_send_schedule_cancel_duplicate_and_performance() {
     assert_eq!(canceled.status, 303, "{}", canceled.html);
     let page = visitor.get(canceled.location()).await;
     assert!(page.html.contains("Canceled."), "{}", page.html);
-    assert_eq!(app.get(&format!("/broadcasts/{id}")).await.body["status"], "canceled");
+    assert_eq!(
+        app.get(&format!("/broadcasts/{id}")).await.body["status"],
+        "canceled"
+    );
 
     // Duplicate: a new draft with the same design.
     let copy = visitor
@@ -374,7 +447,11 @@ async fn broadcast_test_send_schedule_cancel_duplicate_and_performance() {
     let copy_id = id_from(copy.location());
     assert_ne!(copy_id, id);
     let copy_page = visitor.get(copy.location()).await;
-    assert!(copy_page.html.contains("This is the copy"), "{}", copy_page.html);
+    assert!(
+        copy_page.html.contains("This is the copy"),
+        "{}",
+        copy_page.html
+    );
     assert!(copy_page.html.contains("data-mode=\"markdown\""));
 
     // Send the copy now: the performance page, then the figures once the jobs ran.
@@ -385,7 +462,10 @@ async fn broadcast_test_send_schedule_cancel_duplicate_and_performance() {
         )
         .await;
     assert_eq!(sent.status, 303, "{}", sent.html);
-    assert_eq!(sent.location(), format!("/dashboard/broadcasts/{copy_id}/performance"));
+    assert_eq!(
+        sent.location(),
+        format!("/dashboard/broadcasts/{copy_id}/performance")
+    );
     crate::broadcasts::settle(&app).await;
     let perf = visitor.get(sent.location()).await;
     assert_eq!(perf.status, 200);
@@ -397,7 +477,12 @@ async fn broadcast_test_send_schedule_cancel_duplicate_and_performance() {
         v[..v.find('<').unwrap()].to_string()
     };
     let recipients = figure(&perf.html, "recipients");
-    assert_eq!(recipients, "3", "{}", &perf.html[perf.html.find("id=\"performance\"").unwrap()..]);
+    assert_eq!(
+        recipients,
+        "3",
+        "{}",
+        &perf.html[perf.html.find("id=\"performance\"").unwrap()..]
+    );
 
     // Opens and clicks through the tracked links of a recipient's email.
     let emails: Vec<String> = herald::on_db!(app.app.db(), |pool| sqlx::query_scalar(
@@ -409,17 +494,36 @@ async fn broadcast_test_send_schedule_cancel_duplicate_and_performance() {
     .unwrap();
     assert_eq!(emails.len(), 3);
     let secret = app.app.secret_key();
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     for email in &emails[..2] {
         let open = herald::tracking::open_url(&app.base, secret, email, "");
         assert_eq!(client.get(&open).send().await.unwrap().status(), 200);
         assert_eq!(client.get(&open).send().await.unwrap().status(), 200);
     }
-    let click = herald::tracking::click_url(&app.base, secret, &emails[0], "", "https://news.example/december");
+    let click = herald::tracking::click_url(
+        &app.base,
+        secret,
+        &emails[0],
+        "",
+        "https://news.example/december",
+    );
     assert_eq!(client.get(&click).send().await.unwrap().status(), 302);
-    let live = visitor.get(&format!("/dashboard/broadcasts/{copy_id}/performance/live")).await;
+    let live = visitor
+        .get(&format!("/dashboard/broadcasts/{copy_id}/performance/live"))
+        .await;
     assert_eq!(live.status, 200);
-    assert!(live.html.starts_with("\n<div id=\"performance\"") || live.html.trim_start().starts_with("<div id=\"performance\""), "{}", live.html);
+    assert!(
+        live.html.starts_with("\n<div id=\"performance\"")
+            || live
+                .html
+                .trim_start()
+                .starts_with("<div id=\"performance\""),
+        "{}",
+        live.html
+    );
     assert!(live.html.contains("<svg class=\"chart\""), "{}", live.html);
     assert!(live.html.contains("https://news.example/december"));
     assert!(!live.html.contains("<html"), "a fragment");
@@ -432,29 +536,50 @@ async fn broadcast_test_send_schedule_cancel_duplicate_and_performance() {
     .fetch_one(pool)
     .await)
     .unwrap();
-    let history = visitor.get(&format!("/dashboard/audience/contacts/{contact}")).await;
+    let history = visitor
+        .get(&format!("/dashboard/audience/contacts/{contact}"))
+        .await;
     assert_eq!(history.status, 200);
-    assert!(history.html.contains("Sent broadcast December news"), "{}", history.html);
+    assert!(
+        history.html.contains("Sent broadcast December news"),
+        "{}",
+        history.html
+    );
     assert!(history.html.contains("Opened broadcast December news"));
-    assert!(history.html.contains("Clicked https://news.example/december in broadcast December news"));
+    assert!(
+        history
+            .html
+            .contains("Clicked https://news.example/december in broadcast December news")
+    );
 
     // A sent broadcast opens on its performance page; only drafts are deleted.
     assert_eq!(
-        visitor.get(&format!("/dashboard/broadcasts/{copy_id}")).await.location(),
+        visitor
+            .get(&format!("/dashboard/broadcasts/{copy_id}"))
+            .await
+            .location(),
         format!("/dashboard/broadcasts/{copy_id}/performance")
     );
     let draft = visitor
         .post(&format!("{page_path}/duplicate"), &[("csrf_token", &csrf)])
         .await;
     let draft_id = id_from(draft.location());
-    let confirm = visitor.get(&format!("/dashboard/broadcasts/{draft_id}/delete")).await;
+    let confirm = visitor
+        .get(&format!("/dashboard/broadcasts/{draft_id}/delete"))
+        .await;
     assert!(confirm.html.contains("id=\"confirm-delete\""));
     let gone = visitor
-        .post(&format!("/dashboard/broadcasts/{draft_id}/delete"), &[("csrf_token", &csrf)])
+        .post(
+            &format!("/dashboard/broadcasts/{draft_id}/delete"),
+            &[("csrf_token", &csrf)],
+        )
         .await;
     assert_eq!(gone.status, 303);
     assert_eq!(gone.location(), "/dashboard/broadcasts?notice=deleted");
-    assert_eq!(app.get(&format!("/broadcasts/{draft_id}")).await.status, 404);
+    assert_eq!(
+        app.get(&format!("/broadcasts/{draft_id}")).await.status,
+        404
+    );
     app.stop().await;
 }
 
@@ -485,7 +610,10 @@ async fn hosted_unsubscribe_page() {
     };
     let url = herald::broadcasts::unsubscribe::url(&app.base, app.app.secret_key(), &who);
     let path = url.strip_prefix(&app.base).unwrap().to_string();
-    assert!(!path.contains("resend.dev"), "the link does not show the address");
+    assert!(
+        !path.contains("resend.dev"),
+        "the link does not show the address"
+    );
 
     let visitor = Visitor::new(&app); // no login
     let page = visitor.get(&path).await;
@@ -493,11 +621,14 @@ async fn hosted_unsubscribe_page() {
     assert!(page.html.contains("Acme News"));
     assert!(page.html.contains("src=\"https://acme.example/logo.png\""));
     assert!(page.html.contains("Acme Inc, 1 Market Street"));
-    assert!(page.html.contains("<style>.public{--accent:#ff6600}</style>"));
+    assert!(
+        page.html
+            .contains("<style>.public{--accent:#ff6600}</style>")
+    );
     assert!(page.html.contains("Product news"));
     let csp = page.headers["content-security-policy"].to_str().unwrap();
     assert!(csp.contains("style-src 'self' 'sha256-"), "{csp}");
-    assert_eq!(page.headers["referrer-policy"], "no-referrer");
+    assert_eq!(page.headers["referrer-policy"], "same-origin");
 
     // A forged or altered link is a 404.
     let mut altered = path.clone();
@@ -514,32 +645,63 @@ async fn hosted_unsubscribe_page() {
     let cross = visitor
         .post_with(
             &action,
-            &[("form_issued", &issued), ("form_token", &token), ("action", "all")],
+            &[
+                ("form_issued", &issued),
+                ("form_token", &token),
+                ("action", "all"),
+            ],
             &[("sec-fetch-site", "cross-site")],
         )
         .await;
     assert_eq!(cross.status, 403);
-    assert_eq!(app.get(&format!("/contacts/{contact_id}")).await.body["unsubscribed"], false);
+    assert_eq!(
+        app.get(&format!("/contacts/{contact_id}")).await.body["unsubscribed"],
+        false
+    );
 
     // Per-topic choice: opt out of the topic.
     let topics = visitor
-        .post(&action, &[("form_issued", &issued), ("form_token", &token), ("action", "topics")])
+        .post(
+            &action,
+            &[
+                ("form_issued", &issued),
+                ("form_token", &token),
+                ("action", "topics"),
+            ],
+        )
         .await;
     assert_eq!(topics.status, 303, "{}", topics.html);
     let after = visitor.get(topics.location()).await;
     assert!(after.html.contains("Your choices are saved."));
-    let choices = app.get(&format!("/contacts/{contact_id}/topics")).await.body;
-    let listed = choices["data"].as_array().or(choices.as_array()).unwrap().clone();
+    let choices = app
+        .get(&format!("/contacts/{contact_id}/topics"))
+        .await
+        .body;
+    let listed = choices["data"]
+        .as_array()
+        .or(choices.as_array())
+        .unwrap()
+        .clone();
     let product = listed.iter().find(|t| t["id"] == topic.as_str()).unwrap();
     assert_eq!(product["subscription"], "opt_out", "{choices}");
 
     // Everything.
     let all = visitor
-        .post(&action, &[("form_issued", &issued), ("form_token", &token), ("action", "all")])
+        .post(
+            &action,
+            &[
+                ("form_issued", &issued),
+                ("form_token", &token),
+                ("action", "all"),
+            ],
+        )
         .await;
     assert_eq!(all.status, 303);
     let after = visitor.get(all.location()).await;
     assert!(after.html.contains("You are unsubscribed"));
-    assert_eq!(app.get(&format!("/contacts/{contact_id}")).await.body["unsubscribed"], true);
+    assert_eq!(
+        app.get(&format!("/contacts/{contact_id}")).await.body["unsubscribed"],
+        true
+    );
     app.stop().await;
 }

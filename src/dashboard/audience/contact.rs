@@ -18,10 +18,10 @@ use super::{CONTACTS, SECTION, Tab, refusal, tabs};
 use crate::app::App;
 use crate::audience::contacts::{self, Contact, ContactInput};
 use crate::audience::history::{self, HistoryEntry};
-use crate::broadcasts::activity;
 use crate::audience::properties::{self, ContactProperty, PropertyType};
 use crate::audience::segments::{self, Segment};
 use crate::audience::topics::{self, Choice};
+use crate::broadcasts::activity;
 use crate::error::AppError;
 use crate::http::pagination::Page;
 
@@ -171,7 +171,7 @@ async fn show(
     let now = app.now_ms();
     let mut entries = history::recent(&app, &contact.id, contact.created_at).await?;
     entries.extend(activity::for_contact(&app, &session.user.team_id, &contact.id).await?);
-    entries.sort_by(|a, b| b.created_ms.cmp(&a.created_ms));
+    entries.sort_by_key(|e| std::cmp::Reverse(e.created_ms));
     entries.truncate(history::SHOWN as usize);
     let history = entries
         .into_iter()
