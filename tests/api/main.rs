@@ -4,6 +4,8 @@
 mod api_keys;
 mod audience_dashboard;
 mod broadcasts;
+mod broadcasts_crash;
+mod broadcasts_deliverability;
 mod browser;
 mod browser_domains;
 mod browser_emails_webhooks;
