@@ -83,12 +83,8 @@ async fn a_default_style_broadcast_scores_at_most_zero_and_verifies_dkim_indepen
     }
     let w = world().await;
     // Real time: SpamAssassin scores dates far from now.
-    w.clock.set(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as i64,
-    );
+    w.clock
+        .set(herald::clock::Clock::now_ms(&herald::clock::SystemClock));
     let app = &w.app;
     let segment = create_segment(app, "Readers").await;
     add_contact(
