@@ -8,6 +8,7 @@ pub mod api;
 pub mod app;
 pub mod audience;
 pub mod auth;
+pub mod branding;
 pub mod broadcasts;
 pub mod cli;
 pub mod clock;
