@@ -592,3 +592,49 @@ async fn team(app: &TestApp) -> String {
         .unwrap()
         .unwrap()
 }
+
+#[tokio::test]
+async fn transactional_email_with_a_topic_gets_the_contacts_unsubscribe_link() {
+    let w = world().await;
+    let app = &w.app;
+    let topic = app
+        .post(
+            "/topics",
+            json!({"name": "Receipts", "default_subscription": "opt_in"}),
+        )
+        .await;
+    let topic = topic.body["id"].as_str().unwrap().to_string();
+    add_contact(app, json!({"email": "ann@dest.dev"})).await;
+    let sent = app
+        .post(
+            "/emails",
+            json!({"from": from(), "to": "ann@dest.dev", "subject": "Receipt", "topic_id": topic,
+                   "html": "<p>Thanks. <a href=\"{{{RESEND_UNSUBSCRIBE_URL}}}\">Stop these</a></p>",
+                   "text": "Thanks. Stop these: {{{RESEND_UNSUBSCRIBE_URL}}}"}),
+        )
+        .await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    settle(app).await;
+    let message = &w.sink.messages()[0];
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&message.data)
+        .unwrap();
+    let url = parsed
+        .header_raw("List-Unsubscribe")
+        .expect("List-Unsubscribe")
+        .trim()
+        .trim_matches(['<', '>'])
+        .to_string();
+    assert!(url.contains("/u/"), "{url}");
+    assert!(header_block(message).contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+    assert!(parsed.body_text(0).unwrap().contains(&url));
+    assert!(parsed.body_html(0).unwrap().contains("/u/"));
+    assert!(dkim_passes(&w.dns, &message.data).await);
+    let reply = app.client.post(&url).send().await.unwrap();
+    assert_eq!(reply.status(), 200);
+    assert_eq!(
+        app.get("/contacts/ann@dest.dev").await.body["unsubscribed"],
+        true
+    );
+    w.stop().await;
+}

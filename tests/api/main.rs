@@ -4,7 +4,9 @@
 mod api_keys;
 mod audience_dashboard;
 mod broadcasts;
+mod broadcasts_crash;
 mod broadcasts_dashboard;
+mod broadcasts_deliverability;
 mod browser;
 mod browser_broadcasts;
 mod browser_domains;
