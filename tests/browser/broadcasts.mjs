@@ -110,7 +110,9 @@ await run(desktop, async ({ page }) => {
 
   // Settings → Branding.
   await page.click(".nav-item:has-text('Settings')");
-  await heading("Branding");
+  await heading("Settings");
+  await page.click(".settings-tab:has-text('Branding')");
+  await page.locator("h2", { hasText: "Branding" }).waitFor();
   await page.fill("#b-name", "Acme News");
   await page.fill("#b-footer", "Acme Inc, 1 Market Street");
   await page.fill("#b-accent", "#ff6600");
