@@ -5,6 +5,7 @@
 
 pub mod api_keys;
 pub mod audiences;
+pub mod broadcasts;
 pub mod contact_imports;
 pub mod contact_properties;
 pub mod contacts;
@@ -36,6 +37,7 @@ fn documented_routes() -> OpenApiRouter<App> {
         .merge(audiences::routes())
         .merge(suppressions::routes())
         .merge(templates::routes())
+        .merge(broadcasts::routes())
 }
 
 /// The API routes and the OpenAPI document describing them.

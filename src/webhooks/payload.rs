@@ -30,7 +30,11 @@ pub struct EmailFacts {
     pub headers: String,
     /// Set when the email was sent with a template.
     pub template_id: Option<String>,
+    /// Set when the email was sent for a broadcast.
+    #[sqlx(default)]
+    pub broadcast_id: Option<String>,
     /// The email's Message-ID header, `<…>`.
+    #[sqlx(default)]
     pub message_id: String,
     pub created_at: i64,
 }
@@ -90,6 +94,9 @@ pub fn body(webhook_type: &str, event: &EventRow, email: &EmailFacts) -> String 
     {
         data["headers"] = Value::Array(headers);
     }
+    if let Some(broadcast_id) = &email.broadcast_id {
+        data["broadcast_id"] = Value::from(broadcast_id.as_str());
+    }
     if let Some(template_id) = &email.template_id {
         data["template_id"] = Value::from(template_id.as_str());
     }
@@ -133,6 +140,7 @@ mod tests {
             tags: r#"[{"name":"kind","value":"welcome"},{"name":"bare"}]"#.into(),
             headers: "[]".into(),
             template_id: None,
+            broadcast_id: None,
             message_id: "<e1@acme.test>".into(),
             created_at: 1_696_636_076_678,
         };
@@ -163,6 +171,7 @@ mod tests {
         assert!(data.get("template_id").is_none());
         let templated = EmailFacts {
             template_id: Some("t1".into()),
+            broadcast_id: None,
             ..email.clone()
         };
         let sent: Value = serde_json::from_str(&body("email.sent", &event, &templated)).unwrap();

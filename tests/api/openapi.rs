@@ -22,6 +22,7 @@ const HERALD_ONLY: &[(&str, &str)] = &[
     ("/segments/{id}/contacts", "get"),
     // Documented by Resend (renaming a segment), missing from its spec 1.5.0.
     ("/segments/{id}", "patch"),
+    ("/broadcasts/{id}/duplicate", "post"),
 ];
 
 fn resend_spec() -> Option<Value> {

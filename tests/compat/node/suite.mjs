@@ -1018,6 +1018,7 @@ if (process.env.HERALD_COMPAT_SKIP_EMAILS === '1') {
 await webhooksChecks({ deliveries: process.env.HERALD_COMPAT_SKIP_EMAILS !== '1' });
 await domainsChecks();
 await templatesChecks({ sending: process.env.HERALD_COMPAT_SKIP_EMAILS !== '1' });
+await (await import('./broadcasts.mjs')).broadcastsChecks({ check, expectData, expectError, resend, UUID, UNKNOWN_ID });
 
 console.log(`node-sdk: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);
