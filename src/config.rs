@@ -55,6 +55,33 @@ pub struct Settings {
     /// How long finished background jobs are kept.
     #[serde(default)]
     pub jobs: JobSettings,
+    /// API request logs.
+    #[serde(default)]
+    pub logs: LogSettings,
+    /// Bearer token that `/metrics` (Prometheus) requires; empty turns `/metrics` off (404).
+    /// Never serialised, so `herald config check` does not print it.
+    #[serde(default, skip_serializing)]
+    pub metrics_token: String,
+}
+
+/// The `[logs]` table.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// Keep a log of every API request, with its bodies. Off, only each key's last use and
+    /// request count are kept.
+    pub enabled: bool,
+    /// Days a request log is kept; 0 keeps them forever.
+    pub keep_days: u64,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            keep_days: 30,
+        }
+    }
 }
 
 /// The `[jobs]` table.
@@ -184,6 +211,8 @@ impl Default for Settings {
             domains: DomainSettings::default(),
             delivery: DeliverySettings::default(),
             jobs: JobSettings::default(),
+            logs: LogSettings::default(),
+            metrics_token: String::new(),
         }
     }
 }

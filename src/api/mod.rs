@@ -10,6 +10,7 @@ pub mod contact_properties;
 pub mod contacts;
 pub mod domains;
 pub mod emails;
+pub mod logs;
 pub mod openapi;
 pub mod segments;
 pub mod suppressions;
@@ -36,6 +37,7 @@ fn documented_routes() -> OpenApiRouter<App> {
         .merge(audiences::routes())
         .merge(suppressions::routes())
         .merge(templates::routes())
+        .merge(logs::routes())
 }
 
 /// The API routes and the OpenAPI document describing them.

@@ -18,6 +18,7 @@ mod email_views;
 mod emails;
 mod format;
 mod login;
+mod logs;
 mod pages;
 mod session;
 mod templates;
@@ -42,6 +43,7 @@ pub fn routes() -> Router<App> {
         .merge(emails::routes())
         .merge(webhooks::routes())
         .merge(templates::routes())
+        .merge(logs::routes())
         .layer(axum::middleware::map_response(page_headers));
     pages
         .merge(emails::preview_routes())

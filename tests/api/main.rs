@@ -36,6 +36,7 @@ mod emails_schedule;
 mod feedback;
 mod feedback_listener;
 mod helpers;
+mod logs;
 mod openapi;
 mod queue;
 mod segments_topics;
