@@ -5,12 +5,13 @@
 //! `api_keys` (the API Keys page), `audience` (contacts, properties, segments, topics),
 //! `domains` and `domain_views` (the Domains pages), `emails` and `email_views` (the Emails
 //! pages and the sandboxed HTML preview), `templates` (the Templates pages), `webhooks` (the
-//! Webhooks pages), `pages` (rendering, shell, error pages), `format` (times), `assets`
+//! Webhooks pages), `branding` (Settings → Branding), `pages` (rendering, shell, error pages), `format` (times), `assets`
 //! (CSS/JS compiled in).
 
 mod api_keys;
 mod assets;
 mod audience;
+mod branding;
 mod csrf;
 mod domain_views;
 mod domains;
@@ -44,6 +45,7 @@ pub fn routes() -> Router<App> {
         .merge(webhooks::routes())
         .merge(templates::routes())
         .merge(logs::routes())
+        .merge(branding::routes())
         .layer(axum::middleware::map_response(page_headers));
     pages
         .merge(emails::preview_routes())

@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod audience_dashboard;
+mod broadcasts_dashboard;
 mod browser;
 mod browser_domains;
 mod browser_emails_webhooks;

@@ -1,0 +1,94 @@
+//! Settings → Branding: the team's name, logo, accent colour and footer on the pages its
+//! recipients see (the hosted unsubscribe page). Every member sees it; admins change it.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use serde::Deserialize;
+
+use super::csrf::CsrfForm;
+use super::pages::{PageError, Shell, render};
+use super::session::CurrentSession;
+use crate::app::App;
+use crate::auth::sessions::Session;
+use crate::branding::{self, Branding, BrandingInput};
+
+pub const PATH: &str = "/dashboard/settings/branding";
+const SECTION: &str = "settings";
+
+pub fn routes() -> Router<App> {
+    Router::new().route(PATH, get(show).post(save))
+}
+
+#[derive(Template)]
+#[template(path = "settings/branding.html")]
+struct BrandingPage {
+    shell: Shell,
+    form: BrandingInput,
+    error: Option<String>,
+    notice: Option<&'static str>,
+}
+
+#[derive(Deserialize)]
+struct Params {
+    notice: Option<String>,
+}
+
+fn input_of(b: &Branding) -> BrandingInput {
+    BrandingInput {
+        name: b.name.clone(),
+        logo_url: b.logo_url.clone().unwrap_or_default(),
+        accent_color: b.accent_color.clone(),
+        footer_text: b.footer_text.clone().unwrap_or_default(),
+    }
+}
+
+fn page(
+    session: &Session,
+    form: BrandingInput,
+    error: Option<String>,
+    notice: Option<&'static str>,
+) -> BrandingPage {
+    BrandingPage {
+        shell: Shell::in_section(session, SECTION),
+        form,
+        error,
+        notice,
+    }
+}
+
+async fn show(
+    State(app): State<App>,
+    current: CurrentSession,
+    Query(params): Query<Params>,
+) -> Result<Response, PageError> {
+    let session = &current.session;
+    let branding = branding::get(&app, &session.user.team_id).await?;
+    let notice = (params.notice.as_deref() == Some("saved")).then_some("Branding saved.");
+    let page = page(session, input_of(&branding), None, notice);
+    Ok(render(StatusCode::OK, &page))
+}
+
+async fn save(State(app): State<App>, form: CsrfForm) -> Result<Response, PageError> {
+    let session = &form.current.session;
+    if !session.is_admin() {
+        return Err(PageError::AdminOnly);
+    }
+    let f = &form.fields;
+    let input = BrandingInput {
+        name: f.text("name").to_string(),
+        logo_url: f.text("logo_url").to_string(),
+        accent_color: f.text("accent_color").to_string(),
+        footer_text: f.text("footer_text").to_string(),
+    };
+    match branding::save(&app, &session.user.team_id, &input).await? {
+        Ok(_) => Ok(Redirect::to(&format!("{PATH}?notice=saved")).into_response()),
+        Err(message) => {
+            let page = page(session, input, Some(message), None);
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+    }
+}
