@@ -55,6 +55,9 @@ pub struct Settings {
     /// How long finished background jobs are kept.
     #[serde(default)]
     pub jobs: JobSettings,
+    /// Emails Herald itself sends to a team (invitations, finished exports).
+    #[serde(default)]
+    pub notifications: NotificationSettings,
     /// API request logs.
     #[serde(default)]
     pub logs: LogSettings,
@@ -62,6 +65,16 @@ pub struct Settings {
     /// Never serialised, so `herald config check` does not print it.
     #[serde(default, skip_serializing)]
     pub metrics_token: String,
+}
+
+/// The `[notifications]` table.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotificationSettings {
+    /// Sender of the emails Herald sends to a team, e.g. `Herald <herald@mail.example.com>`;
+    /// its domain must be a verified domain of the team. Empty: no such emails are sent
+    /// (the dashboard shows invitation links to copy instead).
+    pub from: String,
 }
 
 /// The `[logs]` table.
@@ -211,6 +224,7 @@ impl Default for Settings {
             domains: DomainSettings::default(),
             delivery: DeliverySettings::default(),
             jobs: JobSettings::default(),
+            notifications: NotificationSettings::default(),
             logs: LogSettings::default(),
             metrics_token: String::new(),
         }
