@@ -9,6 +9,7 @@ pub mod app;
 pub mod audience;
 pub mod auth;
 pub mod branding;
+pub mod broadcasts;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -5,6 +5,7 @@
 
 pub mod api_keys;
 pub mod audiences;
+pub mod broadcasts;
 pub mod contact_imports;
 pub mod contact_properties;
 pub mod contacts;
@@ -38,6 +39,7 @@ fn documented_routes() -> OpenApiRouter<App> {
         .merge(suppressions::routes())
         .merge(templates::routes())
         .merge(logs::routes())
+        .merge(broadcasts::routes())
 }
 
 /// The API routes and the OpenAPI document describing them.

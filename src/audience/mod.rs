@@ -11,3 +11,4 @@ pub mod segments;
 pub mod sql;
 pub mod team_rows;
 pub mod topics;
+pub mod unsubscribe_link;

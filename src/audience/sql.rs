@@ -10,6 +10,7 @@ use crate::store::Db;
 pub enum Arg {
     Text(Option<String>),
     Int(i64),
+    OptInt(Option<i64>),
     Bool(bool),
     Bytes(Vec<u8>),
     /// Column arrays of PostgreSQL bulk statements (see [`bulk_insert`]). SQLite, which has
@@ -36,6 +37,7 @@ macro_rules! bind_impl {
                 match arg {
                     Arg::Text(v) => self.bind(v.as_deref()),
                     Arg::Int(v) => self.bind(*v),
+                    Arg::OptInt(v) => self.bind(*v),
                     Arg::Bool(v) => self.bind(*v),
                     Arg::Bytes(v) => self.bind(v.as_slice()),
                     Arg::Texts(v) => self.bind($arrays(v)),
@@ -55,6 +57,7 @@ macro_rules! bind_impl {
                 match arg {
                     Arg::Text(v) => self.bind(v.clone()),
                     Arg::Int(v) => self.bind(*v),
+                    Arg::OptInt(v) => self.bind(*v),
                     Arg::Bool(v) => self.bind(*v),
                     Arg::Bytes(v) => self.bind(v.clone()),
                     Arg::Texts(v) => self.bind($arrays(v).to_owned()),
@@ -113,6 +116,10 @@ impl Stmt {
     }
     pub fn int(mut self, value: i64) -> Self {
         self.args.push(Arg::Int(value));
+        self
+    }
+    pub fn opt_int(mut self, value: Option<i64>) -> Self {
+        self.args.push(Arg::OptInt(value));
         self
     }
     pub fn bool(mut self, value: bool) -> Self {

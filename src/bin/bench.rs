@@ -47,6 +47,9 @@ enum Command {
     /// Send N emails and deliver them (DKIM-signed, over SMTP) to a counting sink; report
     /// delivered messages/s and peak memory.
     Deliver(DeliverArgs),
+    /// Send a broadcast to a segment of N contacts; report the time until every email is
+    /// queued, the delivery rate to a counting sink and peak memory.
+    Broadcast(broadcast_bench::BroadcastArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -112,11 +115,14 @@ async fn main() -> anyhow::Result<()> {
         Command::Import(args) => audience_bench::import(args).await,
         Command::ContactsPage(args) => audience_bench::contacts_page(args).await,
         Command::Deliver(args) => deliver(args).await,
+        Command::Broadcast(args) => broadcast_bench::broadcast(args).await,
     }
 }
 
 #[path = "bench/audience.rs"]
 mod audience_bench;
+#[path = "bench/broadcast.rs"]
+mod broadcast_bench;
 use audience_bench::{ContactsPageArgs, ImportArgs};
 
 async fn fresh_postgres(server: &str) -> anyhow::Result<String> {

@@ -293,6 +293,20 @@ async fn prepare(
         attachments,
     } = draft;
     let attachments = attachments::resolve(app, attachments).await?;
+    let (mut html, mut text, mut headers) = (html, text, headers);
+    if let Some(topic_id) = &topic_id
+        && let ([only], true, true) = (to.as_slice(), cc.is_empty(), bcc.is_empty())
+    {
+        unsubscribe_link(
+            app,
+            &auth.team_id,
+            &from,
+            only,
+            topic_id,
+            (&mut html, &mut text, &mut headers),
+        )
+        .await?;
+    }
     let id = new_id();
     let headers: Vec<Value> = headers
         .into_iter()
@@ -323,7 +337,59 @@ async fn prepare(
         } else {
             super::DELIVER_JOB
         },
+        broadcast_id: None,
+        contact_id: None,
     })
+}
+
+/// An email sent with a `topic_id` to one recipient who is a contact of the team gets that
+/// contact's unsubscribe link, as broadcasts do: `List-Unsubscribe` and
+/// `List-Unsubscribe-Post` (unless the request set its own) and `{{{RESEND_UNSUBSCRIBE_URL}}}`
+/// filled in the HTML (escaped) and the text.
+async fn unsubscribe_link(
+    app: &App,
+    team_id: &str,
+    from: &Mailbox,
+    to: &Mailbox,
+    topic_id: &str,
+    (html, text, headers): (
+        &mut Option<String>,
+        &mut Option<String>,
+        &mut Vec<(String, String)>,
+    ),
+) -> AppResult<()> {
+    use crate::audience::unsubscribe_link::{self, Subscriber};
+    let Some(contact) = crate::audience::contacts::find(app, team_id, &to.email).await? else {
+        return Ok(());
+    };
+    let base = crate::tracking::link_base(app, team_id, from.domain()).await?;
+    let subscriber = Subscriber {
+        team_id: team_id.to_string(),
+        contact_id: contact.id,
+        broadcast_id: None,
+        topic_id: Some(topic_id.to_string()),
+    };
+    let url = unsubscribe_link::url(&base, app.secret_key(), &subscriber);
+    const PLACEHOLDER: &str = "{{{RESEND_UNSUBSCRIBE_URL}}}";
+    if let Some(html) = html {
+        let mut escaped = String::new();
+        crate::templates::substitute::escape_html_into(&mut escaped, &url);
+        *html = html.replace(PLACEHOLDER, &escaped);
+    }
+    if let Some(text) = text {
+        *text = text.replace(PLACEHOLDER, &url);
+    }
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("list-unsubscribe"))
+    {
+        headers.extend(
+            unsubscribe_link::headers(&url)
+                .into_iter()
+                .map(|(name, value)| (name.to_string(), value)),
+        );
+    }
+    Ok(())
 }
 
 fn address_list(list: &[Mailbox]) -> String {
@@ -402,7 +468,7 @@ pub fn forget_verified_domains() {
     *VERIFIED.lock() = None;
 }
 
-async fn domain_is_verified(app: &App, team_id: &str, domain: &str) -> AppResult<bool> {
+pub(crate) async fn domain_is_verified(app: &App, team_id: &str, domain: &str) -> AppResult<bool> {
     let key = (team_id.to_string(), domain.to_string());
     if let Some(seen) = VERIFIED.lock().as_ref().and_then(|m| m.get(&key))
         && seen.elapsed() < VERIFIED_TTL

@@ -8,6 +8,7 @@ use super::attachments::Attachment;
 use super::events::{self, insert_event};
 use super::idempotency::Claim;
 use crate::app::App;
+use crate::audience::sql::{BindArgs, Stmt};
 use crate::clock::Millis;
 use crate::error::{AppError, AppResult};
 use crate::http::pagination::{ListResponse, Page};
@@ -41,6 +42,9 @@ pub struct NewEmail {
     pub attachments: Vec<Attachment>,
     /// `SIMULATE_JOB` for test recipients only, `DELIVER_JOB` otherwise.
     pub job_kind: &'static str,
+    /// The broadcast (and its contact) this email was sent for.
+    pub broadcast_id: Option<String>,
+    pub contact_id: Option<String>,
 }
 
 impl NewEmail {
@@ -76,6 +80,18 @@ const ROWS_PER_INSERT: usize = 500;
 /// and jobs, and idempotency responses) in one transaction. Emails, events and jobs go in
 /// multi-row `INSERT`s: a statement is a round trip, and a group may hold hundreds of emails.
 pub async fn insert_accepted(app: &App, accepted: &[Accepted]) -> AppResult<()> {
+    insert_accepted_guarded(app, accepted, &[]).await
+}
+
+/// [`insert_accepted`], with `guard` statements run first in the same transaction: when one
+/// does not affect the rows it expects, nothing is stored and the answer is a
+/// `concurrent_write` conflict (`audience::sql::is_conflict`). The broadcast fan-out moves
+/// its cursor this way, so a batch of emails and the progress that covers it commit together.
+pub async fn insert_accepted_guarded(
+    app: &App,
+    accepted: &[Accepted],
+    guard: &[Stmt],
+) -> AppResult<()> {
     let emails: Vec<&NewEmail> = accepted.iter().flat_map(|a| &a.emails).collect();
     let jobs: Vec<(NewJob, Millis, SendingDomain)> = emails
         .iter()
@@ -95,12 +111,27 @@ pub async fn insert_accepted(app: &App, accepted: &[Accepted]) -> AppResult<()> 
         .collect();
     on_db!(app.db(), |pool| {
         let mut tx = pool.begin_write().await?;
+        for stmt in guard {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(stmt.sql.as_str()))
+                .bind_args(&stmt.args)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if stmt.expect_rows.is_some_and(|expected| expected != rows) {
+                tx.rollback().await?;
+                return Err(AppError::new(
+                    409,
+                    "concurrent_write",
+                    "The data changed while this request was running; try again.",
+                ));
+            }
+        }
         for chunk in emails.chunks(ROWS_PER_INSERT) {
             sqlx::QueryBuilder::new(
                 "INSERT INTO emails (id, team_id, api_key_id, from_address, to_addresses, \
                  cc_addresses, bcc_addresses, reply_to, subject, html, text, headers, tags, \
                  topic_id, template_id, scheduled_at, last_event, message_id, created_at, \
-                 updated_at) ",
+                 updated_at, broadcast_id, contact_id) ",
             )
             .push_values(chunk, |mut row, e| {
                 row.push_bind(&e.id)
@@ -122,7 +153,9 @@ pub async fn insert_accepted(app: &App, accepted: &[Accepted]) -> AppResult<()> 
                     .push_bind(e.first_event())
                     .push_bind(&e.message_id)
                     .push_bind(e.created_at)
-                    .push_bind(e.created_at);
+                    .push_bind(e.created_at)
+                    .push_bind(&e.broadcast_id)
+                    .push_bind(&e.contact_id);
             })
             .build()
             .execute(&mut *tx)
@@ -211,9 +244,8 @@ pub async fn insert_accepted(app: &App, accepted: &[Accepted]) -> AppResult<()> 
             .await?;
         }
         tx.commit().await?;
-        Ok::<_, sqlx::Error>(())
-    })?;
-    Ok(())
+        Ok::<_, AppError>(())
+    })
 }
 
 /// A stored email. `html` and `text` stay `None` in lists, which do not load them.

@@ -183,7 +183,7 @@ pub fn parse_draft(request: Value, now: Millis) -> AppResult<Draft> {
 }
 
 /// A string or an array of strings, each an address; at most [`MAX_RECIPIENTS`].
-fn recipients(fields: &mut Map<String, Value>, field: &str) -> AppResult<Vec<Mailbox>> {
+pub(crate) fn recipients(fields: &mut Map<String, Value>, field: &str) -> AppResult<Vec<Mailbox>> {
     let values = match take(fields, field) {
         None => return Ok(Vec::new()),
         Some(Value::String(s)) if s.trim().is_empty() => return Ok(Vec::new()),

@@ -28,6 +28,7 @@ pub fn router(app: App) -> Router {
         .merge(api)
         .merge(crate::api::emails::public_routes())
         .merge(crate::tracking::routes::public_routes())
+        .merge(crate::broadcasts::unsubscribe::routes())
         .merge(crate::dashboard::routes())
         .route(
             "/openapi.json",

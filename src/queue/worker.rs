@@ -49,6 +49,10 @@ pub fn handlers() -> Vec<(&'static str, Handler)> {
             crate::emails::DELIVER_JOB,
             Arc::new(|app, job| Box::pin(crate::delivery::job::run_job(app, job))),
         ),
+        (
+            crate::broadcasts::fanout::JOB,
+            Arc::new(|app, job| Box::pin(crate::broadcasts::fanout::run_job(app, job))),
+        ),
     ]
 }
 

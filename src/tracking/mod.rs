@@ -146,6 +146,32 @@ pub fn for_delivery(
     )
 }
 
+/// The base URL of links in mail sent from `domain` (tracking links, unsubscribe links):
+/// `https://{tracking host}` when the domain has a tracking subdomain whose CNAME is
+/// verified, else the public base URL.
+pub async fn link_base(
+    app: &crate::app::App,
+    team_id: &str,
+    domain: &str,
+) -> crate::error::AppResult<String> {
+    let row: Option<(Option<String>, Option<String>)> = crate::on_db!(app.db(), |pool| {
+        sqlx::query_as(
+            "SELECT d.tracking_subdomain, r.status FROM domains d LEFT JOIN domain_records r \
+             ON r.domain_id = d.id AND r.kind = 'tracking' WHERE d.team_id = $1 AND d.name = $2",
+        )
+        .bind(team_id)
+        .bind(domain)
+        .fetch_optional(pool)
+        .await
+    })?;
+    Ok(match row {
+        Some((Some(sub), Some(status))) if status == crate::domains::status::VERIFIED => {
+            format!("https://{sub}.{domain}")
+        }
+        _ => app.public_base_url(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,6 +29,9 @@ pub struct EmailFacts {
     pub headers: String,
     /// Set when the email was sent with a template.
     pub template_id: Option<String>,
+    /// Set when the email was sent for a broadcast.
+    #[sqlx(default)]
+    pub broadcast_id: Option<String>,
     pub created_at: i64,
 }
 
@@ -86,6 +89,9 @@ pub fn body(webhook_type: &str, event: &EventRow, email: &EmailFacts) -> String 
     {
         data["headers"] = Value::Array(headers);
     }
+    if let Some(broadcast_id) = &email.broadcast_id {
+        data["broadcast_id"] = Value::from(broadcast_id.as_str());
+    }
     if let Some(template_id) = &email.template_id {
         data["template_id"] = Value::from(template_id.as_str());
     }
@@ -129,6 +135,7 @@ mod tests {
             tags: r#"[{"name":"kind","value":"welcome"},{"name":"bare"}]"#.into(),
             headers: "[]".into(),
             template_id: None,
+            broadcast_id: None,
             created_at: 1_696_636_076_678,
         };
         let event = EventRow {
@@ -157,6 +164,7 @@ mod tests {
         assert!(data.get("template_id").is_none());
         let templated = EmailFacts {
             template_id: Some("t1".into()),
+            broadcast_id: None,
             ..email.clone()
         };
         let sent: Value = serde_json::from_str(&body("email.sent", &event, &templated)).unwrap();

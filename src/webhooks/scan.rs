@@ -226,7 +226,7 @@ async fn email_facts<'a>(
         return Ok(HashMap::new());
     }
     let sql = format!(
-        "SELECT id, from_address, to_addresses, subject, tags, headers, template_id, created_at \
+        "SELECT id, from_address, to_addresses, subject, tags, headers, template_id, broadcast_id, created_at \
          FROM emails WHERE id IN ({})",
         placeholders(ids.len())
     );

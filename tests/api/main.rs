@@ -3,8 +3,12 @@
 
 mod api_keys;
 mod audience_dashboard;
+mod broadcasts;
+mod broadcasts_crash;
 mod broadcasts_dashboard;
+mod broadcasts_deliverability;
 mod browser;
+mod browser_broadcasts;
 mod browser_domains;
 mod browser_emails_webhooks;
 mod browser_settings;

@@ -20,6 +20,7 @@ const HERALD_ONLY: &[(&str, &str)] = &[
     ("/audiences/{id}/contacts/{contact}", "patch"),
     ("/audiences/{id}/contacts/{contact}", "delete"),
     ("/segments/{id}/contacts", "get"),
+    ("/broadcasts/{id}/duplicate", "post"),
 ];
 
 fn resend_spec() -> Option<Value> {

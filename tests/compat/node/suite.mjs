@@ -1020,6 +1020,7 @@ await webhooksChecks({ deliveries: process.env.HERALD_COMPAT_SKIP_EMAILS !== '1'
 await domainsChecks();
 await templatesChecks({ sending: process.env.HERALD_COMPAT_SKIP_EMAILS !== '1' });
 await logsChecks({ check, expectData, expectError, resend, UNKNOWN_ID, RESOURCE_TIME });
+await (await import('./broadcasts.mjs')).broadcastsChecks({ check, expectData, expectError, resend, UUID, UNKNOWN_ID });
 
 console.log(`node-sdk: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);

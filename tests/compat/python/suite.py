@@ -1057,5 +1057,6 @@ if __name__ == "__main__":
     domains_checks()
     templates_checks(sending=os.environ.get("HERALD_COMPAT_SKIP_EMAILS") != "1")
     logs_checks(check, expect_error, exceptions, UNKNOWN_ID, RESOURCE_TIME)
+    __import__("broadcasts").broadcasts_checks(check, expect_error, UUID, UNKNOWN_ID)
     print(f"python-sdk: {results['passed']} passed, {results['failed']} failed")
     sys.exit(0 if results["failed"] == 0 else 1)

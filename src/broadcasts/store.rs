@@ -1,0 +1,135 @@
+//! The `broadcasts` table: reads, and the statements the service runs in one transaction.
+
+use super::Broadcast;
+use crate::app::App;
+use crate::audience::sql::Stmt;
+use crate::clock::Millis;
+use crate::error::{AppError, AppResult};
+use crate::http::pagination::{ListResponse, Page};
+use crate::on_db;
+use crate::queue::NewJob;
+
+/// Columns of lists (no content).
+pub const LIST_COLUMNS: &str = "id, team_id, name, segment_id, topic_id, from_address, subject, \
+                                reply_to, preview_text, status, scheduled_at, sent_at, \
+                                recipients, created_at, updated_at";
+
+pub fn not_found() -> AppError {
+    AppError::not_found("Broadcast not found")
+}
+
+pub async fn find(app: &App, team_id: &str, id: &str) -> AppResult<Option<Broadcast>> {
+    if uuid::Uuid::parse_str(id).is_err() {
+        return Ok(None);
+    }
+    let sql =
+        format!("SELECT {LIST_COLUMNS}, html, text FROM broadcasts WHERE id = $1 AND team_id = $2");
+    Ok(on_db!(app.db(), |pool| sqlx::query_as::<_, Broadcast>(
+        sqlx::AssertSqlSafe(sql.clone())
+    )
+    .bind(id)
+    .bind(team_id)
+    .fetch_optional(pool)
+    .await)?)
+}
+
+/// A broadcast by id alone (jobs).
+pub async fn by_id(app: &App, id: &str) -> AppResult<Option<Broadcast>> {
+    let sql = format!("SELECT {LIST_COLUMNS}, html, text FROM broadcasts WHERE id = $1");
+    Ok(on_db!(app.db(), |pool| sqlx::query_as::<_, Broadcast>(
+        sqlx::AssertSqlSafe(sql.clone())
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await)?)
+}
+
+pub async fn get(app: &App, team_id: &str, id: &str) -> AppResult<Broadcast> {
+    find(app, team_id, id).await?.ok_or_else(not_found)
+}
+
+/// A page of the team's broadcasts, optionally of one status.
+pub async fn list(
+    app: &App,
+    team_id: &str,
+    page: &Page,
+    status: Option<&str>,
+) -> AppResult<ListResponse<Broadcast>> {
+    let sql = page.sql(LIST_COLUMNS, "broadcasts", "$3 IS NULL OR status = $3");
+    let rows = on_db!(app.db(), |pool| sqlx::query_as::<_, Broadcast>(
+        sqlx::AssertSqlSafe(sql.clone())
+    )
+    .bind(team_id)
+    .bind(page.cursor_id())
+    .bind(status)
+    .fetch_all(pool)
+    .await)?;
+    Ok(page.finish(rows))
+}
+
+pub fn insert_stmt(b: &Broadcast) -> Stmt {
+    Stmt::new(
+        "INSERT INTO broadcasts (id, team_id, name, segment_id, topic_id, from_address, subject, \
+         reply_to, preview_text, html, text, status, scheduled_at, sent_at, recipients, \
+         created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+    )
+    .text(&b.id)
+    .text(&b.team_id)
+    .opt_text(b.name.clone())
+    .opt_text(b.segment_id.clone())
+    .opt_text(b.topic_id.clone())
+    .text(&b.from)
+    .text(&b.subject)
+    .text(&b.reply_to)
+    .opt_text(b.preview_text.clone())
+    .opt_text(b.html.clone())
+    .opt_text(b.text.clone())
+    .text(&b.status)
+    .opt_int(b.scheduled_at)
+    .opt_int(b.sent_at)
+    .int(b.recipients)
+    .int(b.created_at)
+    .int(b.updated_at)
+}
+
+/// Rewrites a draft's content; only while it is still an unscheduled draft last changed at
+/// `before` (a concurrent change or send makes the update a conflict).
+pub fn update_stmt(b: &Broadcast, before: Millis) -> Stmt {
+    Stmt::new(
+        "UPDATE broadcasts SET name = $3, segment_id = $4, topic_id = $5, from_address = $6, \
+         subject = $7, reply_to = $8, preview_text = $9, html = $10, text = $11, updated_at = $12 \
+         WHERE id = $1 AND team_id = $2 AND status = 'draft' AND scheduled_at IS NULL \
+         AND updated_at = $13",
+    )
+    .text(&b.id)
+    .text(&b.team_id)
+    .opt_text(b.name.clone())
+    .opt_text(b.segment_id.clone())
+    .opt_text(b.topic_id.clone())
+    .text(&b.from)
+    .text(&b.subject)
+    .text(&b.reply_to)
+    .opt_text(b.preview_text.clone())
+    .opt_text(b.html.clone())
+    .opt_text(b.text.clone())
+    .int(b.updated_at)
+    .int(before)
+    .expect_rows(1)
+}
+
+/// The job row `enqueue_in!` writes, as a statement of a larger transaction.
+pub fn job_stmt(job: &NewJob, now: Millis) -> Stmt {
+    Stmt::new(
+        "INSERT INTO jobs (id, kind, payload, region, state, run_at, attempts, max_attempts, \
+         unique_key, created_at, updated_at) VALUES ($1, $2, $3, $4, 'queued', $5, 0, $6, $7, $8, $8)",
+    )
+    .text(crate::store::new_id())
+    .text(job.kind)
+    .text(&job.payload)
+    .opt_text(job.region.clone())
+    .int(job.run_at)
+    .int(job.max_attempts as i64)
+    .opt_text(job.unique_key.clone())
+    .int(now)
+}

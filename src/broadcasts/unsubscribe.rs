@@ -1,0 +1,160 @@
+//! Unsubscribe links. `{public base}/u/{token}`: a `GET` shows the hosted page (rendered by
+//! the dashboard, `src/dashboard/`), a `POST` unsubscribes at once (RFC 8058 one-click: no
+//! login, no confirmation; [`routes`]).
+//!
+//! A token is `base64url(fields).hex(HMAC-SHA256)` under the instance secret, as the
+//! tracking links: fields are the team, the contact (by id: the URL does not show the
+//! address), and the broadcast or topic the message was sent for. A forged or altered token
+//! verifies to nothing: the routes answer 404 and change nothing.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+
+use crate::app::App;
+use crate::audience::{contacts, topics};
+use crate::error::{AppError, AppResult};
+use crate::on_db;
+
+pub use crate::audience::unsubscribe_link::{PATH, Subscriber, headers, token, url, verify};
+
+/// What the hosted page shows.
+#[derive(Debug, Clone)]
+pub struct Preferences {
+    pub team_name: String,
+    /// Unsubscribed from everything.
+    pub unsubscribed: bool,
+    /// The team's public topics with the contact's effective choice.
+    pub topics: Vec<TopicChoice>,
+    /// The topic the message was scoped to, if any.
+    pub topic_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TopicChoice {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub subscribed: bool,
+}
+
+fn gone() -> AppError {
+    AppError::not_found("Link not found.")
+}
+
+async fn contact(app: &App, who: &Subscriber) -> AppResult<contacts::Contact> {
+    let found = contacts::find(app, &who.team_id, &who.contact_id).await?;
+    found.filter(|c| c.id == who.contact_id).ok_or_else(gone)
+}
+
+/// The page's data for a verified subscriber; 404 when the contact is gone.
+pub async fn preferences(app: &App, who: &Subscriber) -> AppResult<Preferences> {
+    let c = contact(app, who).await?;
+    let team_name: Option<String> = on_db!(app.db(), |pool| sqlx::query_scalar(
+        "SELECT name FROM teams WHERE id = $1"
+    )
+    .bind(&who.team_id)
+    .fetch_optional(pool)
+    .await)?;
+    let explicit = topics::explicit_of_contact(app, &c.id).await?;
+    let topics = topics::all(app, &who.team_id)
+        .await?
+        .into_iter()
+        .filter(|t| t.visibility == "public" || who.topic_id.as_deref() == Some(t.id.as_str()))
+        .map(|t| {
+            let choice = explicit
+                .iter()
+                .find(|(id, _)| *id == t.id)
+                .map(|(_, s)| s.as_str())
+                .unwrap_or(t.default_subscription.as_str());
+            TopicChoice {
+                subscribed: choice == topics::OPT_IN,
+                id: t.id,
+                name: t.name,
+                description: t.description,
+            }
+        })
+        .collect();
+    Ok(Preferences {
+        team_name: team_name.unwrap_or_default(),
+        unsubscribed: c.unsubscribed,
+        topics,
+        topic_id: who.topic_id.clone(),
+    })
+}
+
+/// Unsubscribes the contact from everything (fires `contact.updated`, records the history
+/// entry and counts for the broadcast's performance). Doing it twice is harmless.
+pub async fn unsubscribe_all(app: &App, who: &Subscriber) -> AppResult<()> {
+    let c = contact(app, who).await?;
+    if !c.unsubscribed {
+        let input = contacts::ContactInput {
+            unsubscribed: Some(true),
+            ..Default::default()
+        };
+        contacts::update(app, &who.team_id, &c.id, input).await?;
+    }
+    if let Some(broadcast_id) = &who.broadcast_id {
+        let now = app.now_ms();
+        on_db!(app.db(), |pool| sqlx::query(
+            "INSERT INTO broadcast_unsubscribes (broadcast_id, contact_id, created_at) \
+             SELECT id, $2, $3 FROM broadcasts WHERE id = $1 \
+             ON CONFLICT (broadcast_id, contact_id) DO NOTHING"
+        )
+        .bind(broadcast_id)
+        .bind(&c.id)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+    }
+    Ok(())
+}
+
+/// Sets the contact's choice for each of the given topics the page shows (`true` =
+/// subscribed), and with `resubscribe` clears the global unsubscribe.
+pub async fn set_topics(
+    app: &App,
+    who: &Subscriber,
+    choices: &[(String, bool)],
+    resubscribe: bool,
+) -> AppResult<()> {
+    let c = contact(app, who).await?;
+    let shown = preferences(app, who).await?.topics;
+    let choices: Vec<topics::Choice> = choices
+        .iter()
+        .filter(|(id, _)| shown.iter().any(|t| &t.id == id))
+        .map(|(id, on)| topics::Choice {
+            id: Some(id.clone()),
+            subscription: Some(if *on { topics::OPT_IN } else { topics::OPT_OUT }.to_string()),
+        })
+        .collect();
+    topics::set_for_contact(app, &who.team_id, &c.id, &choices).await?;
+    if resubscribe && c.unsubscribed {
+        let input = contacts::ContactInput {
+            unsubscribed: Some(false),
+            ..Default::default()
+        };
+        contacts::update(app, &who.team_id, &c.id, input).await?;
+    }
+    Ok(())
+}
+
+/// `POST /u/{token}`: RFC 8058 one-click unsubscribe (mail clients post
+/// `List-Unsubscribe=One-Click`; any body is accepted). No login, no confirmation.
+pub fn routes() -> Router<App> {
+    Router::new().route("/u/{token}", post(one_click))
+}
+
+async fn one_click(State(app): State<App>, Path(token): Path<String>) -> AppResult<Response> {
+    let who = verify(app.secret_key(), &token).ok_or_else(gone)?;
+    unsubscribe_all(&app, &who).await?;
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "You have been unsubscribed.\n",
+    )
+        .into_response())
+}
