@@ -55,6 +55,19 @@ pub struct Settings {
     /// How long finished background jobs are kept.
     #[serde(default)]
     pub jobs: JobSettings,
+    /// Emails Herald itself sends to a team (invitations, finished exports).
+    #[serde(default)]
+    pub notifications: NotificationSettings,
+}
+
+/// The `[notifications]` table.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotificationSettings {
+    /// Sender of the emails Herald sends to a team, e.g. `Herald <herald@mail.example.com>`;
+    /// its domain must be a verified domain of the team. Empty: no such emails are sent
+    /// (the dashboard shows invitation links to copy instead).
+    pub from: String,
 }
 
 /// The `[jobs]` table.
@@ -184,6 +197,7 @@ impl Default for Settings {
             domains: DomainSettings::default(),
             delivery: DeliverySettings::default(),
             jobs: JobSettings::default(),
+            notifications: NotificationSettings::default(),
         }
     }
 }

@@ -34,6 +34,17 @@ pub async fn create_team(app: &App, name: &str) -> AppResult<String> {
     Ok(id)
 }
 
+/// A team's display name.
+pub async fn name(app: &App, team_id: &str) -> AppResult<String> {
+    Ok(on_db!(app.db(), |pool| sqlx::query_scalar::<_, String>(
+        "SELECT name FROM teams WHERE id = $1"
+    )
+    .bind(team_id)
+    .fetch_optional(pool)
+    .await)?
+    .unwrap_or_default())
+}
+
 pub async fn first_team_id(app: &App) -> AppResult<Option<String>> {
     Ok(on_db!(app.db(), |pool| sqlx::query_scalar::<_, String>(
         "SELECT id FROM teams ORDER BY created_at, id LIMIT 1"

@@ -1,6 +1,8 @@
 //! Who is calling: API keys (hashed, shown once), dashboard users and their sessions.
 
 pub mod api_keys;
+pub mod invitations;
+pub mod members;
 pub mod passwords;
 pub mod sessions;
 pub mod tokens;

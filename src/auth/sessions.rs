@@ -8,7 +8,7 @@ use super::tokens::{keyed_hash, random_alphanumeric};
 use crate::app::App;
 use crate::error::{AppError, AppResult};
 use crate::on_db;
-use crate::store::new_id;
+use crate::store::{BeginWrite, new_id};
 
 pub const SESSION_COOKIE: &str = "herald_session";
 pub const SESSION_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
@@ -71,11 +71,7 @@ pub async fn create_user(
             "The user's email address is not valid.",
         ));
     }
-    if password.chars().count() < 8 {
-        return Err(AppError::validation(
-            "Passwords must be at least 8 characters.",
-        ));
-    }
+    check_new_password(password)?;
     let hash = passwords::hash(password.to_string()).await?;
     let user = User {
         id: new_id(),
@@ -126,6 +122,12 @@ pub async fn login(app: &App, email: &str, password: &str) -> AppResult<Option<S
     if !passwords::verify(password.to_string(), row.password_hash.clone()).await {
         return Ok(None);
     }
+    open(app, &row.id).await.map(Some)
+}
+
+/// Opens a session for a user whose identity is already established (a checked password,
+/// an accepted invitation); returns the cookie token.
+pub async fn open(app: &App, user_id: &str) -> AppResult<String> {
     let token = random_alphanumeric(43);
     let now = app.now_ms();
     on_db!(app.db(), |pool| sqlx::query(
@@ -133,14 +135,68 @@ pub async fn login(app: &App, email: &str, password: &str) -> AppResult<Option<S
          VALUES ($1, $2, $3, $4, $5)"
     )
     .bind(keyed_hash(app.secret_key(), &token))
-    .bind(&row.id)
+    .bind(user_id)
     .bind(random_alphanumeric(32))
     .bind(now)
     .bind(now + SESSION_TTL_MS)
     .execute(pool)
     .await
     .map(|r| r.rows_affected()))?;
-    Ok(Some(token))
+    Ok(token)
+}
+
+/// Checks a new password's rules (the same for new users and changes).
+pub fn check_new_password(password: &str) -> AppResult<()> {
+    if password.chars().count() < 8 {
+        return Err(AppError::validation(
+            "Passwords must be at least 8 characters.",
+        ));
+    }
+    if password.len() > 1024 {
+        return Err(AppError::validation(
+            "Passwords must be at most 1024 bytes.",
+        ));
+    }
+    Ok(())
+}
+
+/// Changes a signed-in user's password after checking the current one, and ends every
+/// other session of the user (the one making the change, `keep_token`, stays open).
+pub async fn change_password(
+    app: &App,
+    user_id: &str,
+    keep_token: &str,
+    current: &str,
+    new: &str,
+) -> AppResult<()> {
+    let stored = on_db!(app.db(), |pool| sqlx::query_scalar::<_, String>(
+        "SELECT password_hash FROM users WHERE id = $1"
+    )
+    .bind(user_id)
+    .fetch_optional(pool)
+    .await)?
+    .ok_or_else(|| AppError::not_found("User not found"))?;
+    if !passwords::verify(current.to_string(), stored).await {
+        return Err(AppError::validation("The current password is not correct."));
+    }
+    check_new_password(new)?;
+    let hash = passwords::hash(new.to_string()).await?;
+    let keep = keyed_hash(app.secret_key(), keep_token);
+    on_db!(app.db(), |pool| {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+            .bind(user_id)
+            .bind(&hash)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+            .bind(user_id)
+            .bind(&keep)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    })?;
+    Ok(())
 }
 
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0n0r1rV4zJp4iJpXkGqkqZ2h8m3s9xQ0Yk1m2n3o4p5";

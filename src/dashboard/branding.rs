@@ -27,6 +27,8 @@ pub fn routes() -> Router<App> {
 #[template(path = "settings/branding.html")]
 struct BrandingPage {
     shell: Shell,
+    tab: &'static str,
+    nav: super::settings::Nav,
     form: BrandingInput,
     error: Option<String>,
     notice: Option<&'static str>,
@@ -54,6 +56,8 @@ fn page(
 ) -> BrandingPage {
     BrandingPage {
         shell: Shell::in_section(session, SECTION),
+        tab: "branding",
+        nav: super::settings::NAV,
         form,
         error,
         notice,

@@ -5,7 +5,8 @@
 //! `api_keys` (the API Keys page), `audience` (contacts, properties, segments, topics),
 //! `domains` and `domain_views` (the Domains pages), `emails` and `email_views` (the Emails
 //! pages and the sandboxed HTML preview), `templates` (the Templates pages), `webhooks` (the
-//! Webhooks pages), `branding` (Settings → Branding), `pages` (rendering, shell, error pages), `format` (times), `assets`
+//! Webhooks pages), `settings` (the Settings area: Team, Your account, invitations), `branding`
+//! (Settings → Branding), `pages` (rendering, shell, error pages), `format` (times), `assets`
 //! (CSS/JS compiled in).
 
 mod api_keys;
@@ -21,6 +22,7 @@ mod format;
 mod login;
 mod pages;
 mod session;
+mod settings;
 mod templates;
 mod webhooks;
 
@@ -43,6 +45,7 @@ pub fn routes() -> Router<App> {
         .merge(emails::routes())
         .merge(webhooks::routes())
         .merge(templates::routes())
+        .merge(settings::routes())
         .merge(branding::routes())
         .layer(axum::middleware::map_response(page_headers));
     pages

@@ -15,7 +15,7 @@ pub struct Shell {
     pub is_admin: bool,
     pub csrf_token: String,
     /// The sidebar entry highlighted: `emails`, `templates`, `audience`, `domains`, `webhooks`
-    /// or `api-keys`.
+    /// `api-keys` or `settings`.
     pub section: &'static str,
 }
 

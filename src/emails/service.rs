@@ -135,6 +135,40 @@ pub async fn send_batch(
     .await
 }
 
+/// An email Herald itself sends to a team's people (an invitation, a finished export), from
+/// `[notifications] from`: the same accept path, rules and delivery as `POST /emails` (the
+/// sender's domain must be a verified domain of the team), recorded without an API key.
+/// Returns the email's id.
+pub async fn send_notice(
+    app: &App,
+    team_id: &str,
+    to: &[String],
+    subject: &str,
+    text: &str,
+) -> AppResult<String> {
+    let from = app.settings().notifications.from.trim().to_string();
+    if from.is_empty() {
+        return Err(AppError::validation(
+            "No sender is configured for Herald's own emails ([notifications] from).",
+        ));
+    }
+    let auth = AuthKey {
+        id: String::new(),
+        team_id: team_id.to_string(),
+        permission: crate::auth::api_keys::Permission::FullAccess,
+        domain_name: None,
+    };
+    let request = json!({ "from": from, "to": to, "subject": subject, "text": text });
+    let mut senders = SenderCheck::new(app, &auth);
+    let mut templates = TemplateCache::default();
+    let now = app.now_ms();
+    let mut email = prepare(app, &auth, request, now, &mut senders, &mut templates).await?;
+    email.api_key_id = None;
+    let id = email.id.clone();
+    commit(app, vec![email], None, &Value::Null).await?;
+    Ok(id)
+}
+
 /// Runs `run` under the idempotency key, if one was given: a stored response is replayed
 /// instead, and a failure releases the key.
 async fn idempotent(

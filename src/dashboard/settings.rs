@@ -1,0 +1,490 @@
+//! The Settings area: a small layout (`templates/settings/frame.html`) whose side list is
+//! [`NAV`], and its sections. This file holds the layout and Settings → Team (members,
+//! roles, invitations) and Your account (password); other sections (exports, branding)
+//! live in their own files and add one line to [`NAV`].
+//!
+//! Accepting an invitation (`/invite/<token>`) is here too: it is the Team section's other
+//! end, reached signed out.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use super::csrf::{self, CsrfForm};
+use super::format;
+use super::pages::{PageError, Shell, render};
+use super::session::{self, CurrentSession};
+use crate::app::App;
+use crate::auth::invitations::{self, Invitation};
+use crate::auth::members::{self, Member};
+use crate::auth::sessions::{self, Session};
+use crate::error::AppError;
+
+/// The Settings side list: (tab key, label, link). A new section adds one line.
+pub const NAV: &[(&str, &str, &str)] = &[
+    ("team", "Team", "/dashboard/settings/team"),
+    ("branding", "Branding", "/dashboard/settings/branding"),
+    ("account", "Your account", "/dashboard/settings/account"),
+];
+
+const TEAM: &str = "/dashboard/settings/team";
+const ACCOUNT: &str = "/dashboard/settings/account";
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/dashboard/settings", get(|| async { Redirect::to(TEAM) }))
+        .route(TEAM, get(team_page))
+        .route("/dashboard/settings/team/invitations", post(invite))
+        .route(
+            "/dashboard/settings/team/invitations/{id}/revoke",
+            post(revoke),
+        )
+        .route("/dashboard/settings/team/members/{id}/role", post(set_role))
+        .route(
+            "/dashboard/settings/team/members/{id}/remove",
+            get(confirm_remove).post(remove),
+        )
+        .route(ACCOUNT, get(account_page))
+        .route(
+            "/dashboard/settings/account/password",
+            post(change_password),
+        )
+        .route("/invite/{token}", get(invitation_page).post(accept))
+}
+
+/// The side list's type, as Settings pages hold it (field `nav`, beside `shell` and `tab`,
+/// the key of the section shown).
+pub type Nav = &'static [(&'static str, &'static str, &'static str)];
+
+/// The shell of a Settings page.
+pub fn shell(session: &Session) -> Shell {
+    Shell::in_section(session, "settings")
+}
+
+pub fn require_admin(session: &Session) -> Result<(), PageError> {
+    if session.is_admin() {
+        Ok(())
+    } else {
+        Err(PageError::AdminOnly)
+    }
+}
+
+/// A service refusal (4xx) to show on the page; anything else is an error page.
+fn refusal(err: AppError) -> Result<String, PageError> {
+    if (400..500).contains(&err.status) && !err.is_not_found() {
+        Ok(err.message)
+    } else {
+        Err(err.into())
+    }
+}
+
+pub struct MemberRow {
+    pub id: String,
+    pub email: String,
+    pub role: String,
+    pub is_admin: bool,
+    pub is_you: bool,
+    pub joined: String,
+}
+
+pub struct InvitationRow {
+    pub id: String,
+    pub email: String,
+    pub role: String,
+    pub invited_by: String,
+    pub expires: String,
+    pub expired: bool,
+}
+
+/// An invitation just made, whose link could not be emailed: shown once to the admin.
+pub struct NewInvitation {
+    pub email: String,
+    pub link: String,
+    pub why: String,
+}
+
+#[derive(Template)]
+#[template(path = "settings/team.html")]
+struct TeamPage {
+    shell: Shell,
+    tab: &'static str,
+    nav: Nav,
+    members: Vec<MemberRow>,
+    invitations: Vec<InvitationRow>,
+    admins: usize,
+    notice: Option<String>,
+    error: Option<String>,
+    unsent: Option<NewInvitation>,
+    invite_email: String,
+}
+
+#[derive(Deserialize)]
+struct NoticeParams {
+    notice: Option<String>,
+}
+
+struct TeamState {
+    notice: Option<String>,
+    error: Option<String>,
+    unsent: Option<NewInvitation>,
+    invite_email: String,
+}
+
+async fn team_response(
+    app: &App,
+    session: &Session,
+    status: StatusCode,
+    state: TeamState,
+) -> Result<Response, PageError> {
+    let team = &session.user.team_id;
+    let now = app.now_ms();
+    let list = members::list(app, team).await?;
+    let members: Vec<MemberRow> = list
+        .iter()
+        .map(|m: &Member| MemberRow {
+            id: m.id.clone(),
+            email: m.email.clone(),
+            role: m.role.clone(),
+            is_admin: m.is_admin(),
+            is_you: m.id == session.user.id,
+            joined: format::date(m.created_at),
+        })
+        .collect();
+    let invitations = invitations::pending(app, team)
+        .await?
+        .into_iter()
+        .map(|i: Invitation| InvitationRow {
+            expired: i.expires_at <= now,
+            expires: format::exact(i.expires_at),
+            id: i.id,
+            email: i.email,
+            role: i.role,
+            invited_by: i.invited_by,
+        })
+        .collect();
+    let page = TeamPage {
+        shell: shell(session),
+        tab: "team",
+        nav: NAV,
+        admins: members.iter().filter(|m| m.is_admin).count(),
+        members,
+        invitations,
+        notice: state.notice,
+        error: state.error,
+        unsent: state.unsent,
+        invite_email: state.invite_email,
+    };
+    Ok(render(status, &page))
+}
+
+async fn team_page(
+    State(app): State<App>,
+    current: CurrentSession,
+    Query(params): Query<NoticeParams>,
+) -> Result<Response, PageError> {
+    // Only fixed texts: nothing from the query string reaches the page.
+    let notice = match params.notice.as_deref() {
+        Some("role") => Some("Role changed."),
+        Some("removed") => Some("Member removed. Their sessions have ended."),
+        Some("revoked") => Some("Invitation withdrawn. Its link no longer works."),
+        _ => None,
+    };
+    let state = TeamState {
+        notice: notice.map(str::to_string),
+        error: None,
+        unsent: None,
+        invite_email: String::new(),
+    };
+    team_response(&app, &current.session, StatusCode::OK, state).await
+}
+
+async fn invite(State(app): State<App>, form: CsrfForm) -> Result<Response, PageError> {
+    let session = &form.current.session;
+    require_admin(session)?;
+    let team = &session.user.team_id;
+    let email = form.fields.text("email").to_string();
+    let role = form.fields.get("role").unwrap_or("member");
+    let invitation = match invitations::create(&app, team, &session.user.email, &email, role).await
+    {
+        Ok(invitation) => invitation,
+        Err(err) => {
+            let state = TeamState {
+                notice: None,
+                error: Some(refusal(err)?),
+                unsent: None,
+                invite_email: email,
+            };
+            return team_response(&app, session, StatusCode::UNPROCESSABLE_ENTITY, state).await;
+        }
+    };
+    let team_name = crate::teams::name(&app, team).await?;
+    let state = match invitations::send(&app, &invitation, &team_name).await {
+        Ok(_) => TeamState {
+            notice: Some(format!("Invitation sent to {}.", invitation.email)),
+            error: None,
+            unsent: None,
+            invite_email: String::new(),
+        },
+        Err(err) => TeamState {
+            notice: None,
+            error: None,
+            unsent: Some(NewInvitation {
+                email: invitation.email.clone(),
+                link: invitations::link(&app, &invitation),
+                why: refusal(err)?,
+            }),
+            invite_email: String::new(),
+        },
+    };
+    team_response(&app, session, StatusCode::OK, state).await
+}
+
+async fn revoke(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    form: CsrfForm,
+) -> Result<Response, PageError> {
+    let session = &form.current.session;
+    require_admin(session)?;
+    invitations::revoke(&app, &session.user.team_id, &id).await?;
+    Ok(Redirect::to(&format!("{TEAM}?notice=revoked")).into_response())
+}
+
+async fn refused(app: &App, session: &Session, message: String) -> Result<Response, PageError> {
+    let state = TeamState {
+        notice: None,
+        error: Some(message),
+        unsent: None,
+        invite_email: String::new(),
+    };
+    team_response(app, session, StatusCode::CONFLICT, state).await
+}
+
+async fn set_role(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    form: CsrfForm,
+) -> Result<Response, PageError> {
+    let session = &form.current.session;
+    require_admin(session)?;
+    let role = form.fields.text("role");
+    match members::set_role(&app, &session.user.team_id, &id, role).await {
+        Ok(()) => Ok(Redirect::to(&format!("{TEAM}?notice=role")).into_response()),
+        Err(err) => {
+            let message = refusal(err)?;
+            refused(&app, session, message).await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "settings/remove.html")]
+struct RemovePage {
+    shell: Shell,
+    tab: &'static str,
+    nav: Nav,
+    member: MemberRow,
+}
+
+/// Admins remove anyone; everyone may remove themselves (leave the team).
+fn may_remove(session: &Session, user_id: &str) -> Result<(), PageError> {
+    if session.user.id == user_id {
+        Ok(())
+    } else {
+        require_admin(session)
+    }
+}
+
+async fn confirm_remove(
+    State(app): State<App>,
+    current: CurrentSession,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let session = &current.session;
+    may_remove(session, &id)?;
+    let m = members::get(&app, &session.user.team_id, &id).await?;
+    let page = RemovePage {
+        shell: shell(session),
+        tab: "team",
+        nav: NAV,
+        member: MemberRow {
+            is_admin: m.is_admin(),
+            is_you: m.id == session.user.id,
+            joined: format::date(m.created_at),
+            id: m.id,
+            email: m.email,
+            role: m.role,
+        },
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+async fn remove(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    form: CsrfForm,
+) -> Result<Response, PageError> {
+    let session = &form.current.session;
+    may_remove(session, &id)?;
+    match members::remove(&app, &session.user.team_id, &id).await {
+        Ok(()) if id == session.user.id => Ok((
+            [(
+                header::SET_COOKIE,
+                session::clear_cookie(&app, sessions::SESSION_COOKIE, "/"),
+            )],
+            Redirect::to("/login"),
+        )
+            .into_response()),
+        Ok(()) => Ok(Redirect::to(&format!("{TEAM}?notice=removed")).into_response()),
+        Err(err) => {
+            let message = refusal(err)?;
+            refused(&app, session, message).await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "settings/account.html")]
+struct AccountPage {
+    shell: Shell,
+    tab: &'static str,
+    nav: Nav,
+    notice: Option<&'static str>,
+    error: Option<String>,
+}
+
+async fn account_page(
+    current: CurrentSession,
+    Query(params): Query<NoticeParams>,
+) -> Result<Response, PageError> {
+    let notice = match params.notice.as_deref() {
+        Some("password") => Some("Password changed. Your other sessions have been signed out."),
+        _ => None,
+    };
+    let page = AccountPage {
+        shell: shell(&current.session),
+        tab: "account",
+        nav: NAV,
+        notice,
+        error: None,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+async fn change_password(State(app): State<App>, form: CsrfForm) -> Result<Response, PageError> {
+    let session = &form.current.session;
+    let (current, new, again) = (
+        form.fields.text("current_password"),
+        form.fields.text("new_password"),
+        form.fields.text("confirm_password"),
+    );
+    let result = if new != again {
+        Err(AppError::validation("The two new passwords differ."))
+    } else {
+        sessions::change_password(&app, &session.user.id, &form.current.token, current, new).await
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("{ACCOUNT}?notice=password")).into_response()),
+        Err(err) => {
+            let page = AccountPage {
+                shell: shell(session),
+                tab: "account",
+                nav: NAV,
+                notice: None,
+                error: Some(refusal(err)?),
+            };
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "settings/invitation.html")]
+struct InvitationPage {
+    token: String,
+    email: String,
+    role: String,
+    team: String,
+    error: Option<String>,
+}
+
+async fn invitation_response(
+    app: &App,
+    token: String,
+    status: StatusCode,
+    error: Option<String>,
+) -> Result<Response, PageError> {
+    let invitation = match invitations::open(app, &token).await {
+        Ok(invitation) => invitation,
+        Err(err) if err.is_not_found() => {
+            return Ok(render(
+                StatusCode::NOT_FOUND,
+                &InvitationGone {
+                    message: err.message,
+                },
+            ));
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let page = InvitationPage {
+        team: crate::teams::name(app, &invitation.team_id).await?,
+        token,
+        email: invitation.email,
+        role: invitation.role,
+        error,
+    };
+    Ok(render(status, &page))
+}
+
+#[derive(Template)]
+#[template(path = "settings/invitation_gone.html")]
+struct InvitationGone {
+    message: String,
+}
+
+async fn invitation_page(
+    State(app): State<App>,
+    Path(token): Path<String>,
+) -> Result<Response, PageError> {
+    invitation_response(&app, token, StatusCode::OK, None).await
+}
+
+/// The form is signed-out: the same-site check applies, and the link's signed token in the
+/// path is the secret a forged request would need.
+async fn accept(
+    State(app): State<App>,
+    Path(token): Path<String>,
+    req: Request,
+) -> Result<Response, PageError> {
+    if !csrf::same_origin(&app, req.headers()) {
+        return Err(PageError::Csrf);
+    }
+    let fields = csrf::read_form(req).await?;
+    let (password, again) = (fields.text("password"), fields.text("confirm_password"));
+    let result = if password != again {
+        Err(AppError::validation("The two passwords differ."))
+    } else {
+        invitations::accept(&app, &token, password).await
+    };
+    match result {
+        Ok((_, session_token)) => Ok((
+            [(
+                header::SET_COOKIE,
+                session::session_cookie(&app, &session_token),
+            )],
+            Redirect::to(super::login::HOME),
+        )
+            .into_response()),
+        Err(err) if err.is_not_found() => {
+            invitation_response(&app, token, StatusCode::OK, None).await
+        }
+        Err(err) => {
+            let message = refusal(err)?;
+            invitation_response(&app, token, StatusCode::UNPROCESSABLE_ENTITY, Some(message)).await
+        }
+    }
+}
