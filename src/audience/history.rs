@@ -26,6 +26,11 @@ pub const RESUBSCRIBED: &str = "contact.resubscribed";
 pub const CREATED: &str = "contact.created";
 /// A CSV import added the contact to segments or changed its topics (listed in `data`).
 pub const IMPORTED: &str = "contact.imported";
+/// A broadcast went to the contact, was opened (first time), a link of it was clicked: read
+/// from the broadcast's emails by `broadcasts::activity`, not stored here.
+pub const BROADCAST_SENT: &str = "broadcast.sent";
+pub const BROADCAST_OPENED: &str = "broadcast.opened";
+pub const BROADCAST_CLICKED: &str = "broadcast.clicked";
 
 pub const INSERT_HEAD: &str = "INSERT INTO contact_events (id, contact_id, type, data, created_at)";
 
@@ -110,6 +115,13 @@ impl HistoryEntry {
             TOPIC_UNSUBSCRIBED => format!("Unsubscribed from topic {}", text("topic_name")),
             UNSUBSCRIBED => "Unsubscribed from all emails".into(),
             RESUBSCRIBED => "Subscribed again".into(),
+            BROADCAST_SENT => format!("Sent broadcast {}", text("broadcast_name")),
+            BROADCAST_OPENED => format!("Opened broadcast {}", text("broadcast_name")),
+            BROADCAST_CLICKED => format!(
+                "Clicked {} in broadcast {}",
+                text("link"),
+                text("broadcast_name")
+            ),
             IMPORTED => {
                 let names = |key: &str, name: &str| -> Vec<String> {
                     self.data[key]

@@ -9,9 +9,13 @@
 //! - [`fanout`]: the durable job that turns a sent broadcast into one email per eligible
 //!   contact, in keyset batches through the emails' store.
 //! - [`stats`]: performance figures, recipients by event type, clicked links.
+//! - [`compose`] (the dashboard editor's Markdown mode and its stored designs) and
+//!   [`activity`] (a contact's broadcast history) belong to the dashboard's side.
 //! - [`unsubscribe`]: signed unsubscribe tokens (`/u/{token}`), one-click unsubscribe
 //!   (RFC 8058) and the per-topic choices of the hosted page.
 
+pub mod activity;
+pub mod compose;
 pub mod content;
 pub mod fanout;
 pub mod service;

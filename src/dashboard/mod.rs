@@ -6,13 +6,17 @@
 //! `domains` and `domain_views` (the Domains pages), `emails` and `email_views` (the Emails
 //! pages and the sandboxed HTML preview), `templates` (the Templates pages), `webhooks` (the
 //! Webhooks pages), `settings` (the Settings area: Team, Your account, invitations), `branding`
-//! (Settings → Branding), `pages` (rendering, shell, error pages), `format` (times), `assets`
+//! (Settings → Branding), `broadcasts` (the Broadcasts pages), `chart` (inline SVG charts),
+//! `unsubscribe` (the hosted unsubscribe page, public), `pages` (rendering, shell, error
+//! pages), `format` (times), `assets`
 //! (CSS/JS compiled in).
 
 mod api_keys;
 mod assets;
 mod audience;
 mod branding;
+mod broadcasts;
+mod chart;
 mod csrf;
 mod domain_views;
 mod domains;
@@ -24,6 +28,7 @@ mod pages;
 mod session;
 mod settings;
 mod templates;
+mod unsubscribe;
 mod webhooks;
 
 use axum::Router;
@@ -47,10 +52,13 @@ pub fn routes() -> Router<App> {
         .merge(templates::routes())
         .merge(settings::routes())
         .merge(branding::routes())
+        .merge(broadcasts::routes())
         .layer(axum::middleware::map_response(page_headers));
     pages
         .merge(emails::preview_routes())
         .merge(templates::preview_routes())
+        .merge(broadcasts::preview_routes())
+        .merge(unsubscribe::routes())
         .merge(assets::routes())
 }
 

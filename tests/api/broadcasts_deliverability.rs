@@ -12,25 +12,19 @@ use serde_json::json;
 use crate::broadcasts::{add_contact, create_segment, settle};
 use crate::delivery::{SENDER_DOMAIN, world};
 
-/// A broadcast as the default style writes it: a heading, paragraphs, a link, the
-/// unsubscribe footer, a text part made from the HTML and a preheader.
-pub const DEFAULT_STYLE_HTML: &str = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>November at Acme</title></head>\
-<body style=\"margin:0;padding:0;background:#f4f4f5;font-family:Helvetica,Arial,sans-serif\">\
-<div style=\"max-width:600px;margin:0 auto;padding:32px 24px;background:#ffffff;color:#18181b\">\
-<h1 style=\"font-size:24px;margin:0 0 16px\">November at Acme</h1>\
-<p style=\"font-size:16px;line-height:24px\">Hello {{{FIRST_NAME|there}}},</p>\
-<p style=\"font-size:16px;line-height:24px\">This month we made sending faster, added a new \
-dashboard for your team and improved the reports you asked for. Thank you for the feedback \
-that shaped these changes.</p>\
-<p style=\"font-size:16px;line-height:24px\">You can read the details on our blog: \
-<a href=\"https://acme.dev/blog/november\" style=\"color:#2563eb\">what is new in November</a>.</p>\
-<p style=\"font-size:16px;line-height:24px\">See you next month,<br>The Acme team</p>\
-<hr style=\"border:none;border-top:1px solid #e4e4e7;margin:32px 0 16px\">\
-<p style=\"font-size:12px;line-height:18px;color:#71717a\">You receive this email because you \
-signed up at acme.dev. Acme Inc, 1 Main Street, Springfield. \
-<a href=\"{{{RESEND_UNSUBSCRIBE_URL}}}\" style=\"color:#71717a\">Unsubscribe</a></p>\
-</div></body></html>";
+/// A broadcast as the dashboard editor's default style writes it (`broadcasts::compose`: the
+/// starting Markdown, with a real link, in the default styles): a heading, paragraphs, a
+/// list, a quote, a link, the unsubscribe footer; a text part made from the HTML and a
+/// preheader.
+fn default_style_html() -> String {
+    use herald::broadcasts::compose::{STARTER, Styles, render};
+    let markdown = STARTER.replace("https://example.com", "https://acme.dev/blog/november");
+    render(
+        &markdown,
+        &Styles::default(),
+        "November at Acme: faster sending and a new dashboard",
+    )
+}
 
 fn tool(name: &str) -> bool {
     Command::new("which")
@@ -97,7 +91,7 @@ async fn a_default_style_broadcast_scores_at_most_zero_and_verifies_dkim_indepen
             "/broadcasts",
             json!({"segment_id": segment, "from": format!("Acme <news@{SENDER_DOMAIN}>"),
                    "subject": "November at Acme: faster sending and a new dashboard",
-                   "preview_text": "What changed this month", "html": DEFAULT_STYLE_HTML, "send": true}),
+                   "preview_text": "What changed this month", "html": default_style_html(), "send": true}),
         )
         .await;
     assert_eq!(created.status, 201, "{}", created.body);

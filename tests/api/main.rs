@@ -8,6 +8,7 @@ mod broadcasts_crash;
 mod broadcasts_dashboard;
 mod broadcasts_deliverability;
 mod browser;
+mod browser_broadcasts;
 mod browser_domains;
 mod browser_emails_webhooks;
 mod browser_settings;

@@ -21,6 +21,7 @@ use crate::audience::history::{self, HistoryEntry};
 use crate::audience::properties::{self, ContactProperty, PropertyType};
 use crate::audience::segments::{self, Segment};
 use crate::audience::topics::{self, Choice};
+use crate::broadcasts::activity;
 use crate::error::AppError;
 use crate::http::pagination::Page;
 
@@ -168,8 +169,11 @@ async fn show(
         })
         .collect();
     let now = app.now_ms();
-    let history = history::recent(&app, &contact.id, contact.created_at)
-        .await?
+    let mut entries = history::recent(&app, &contact.id, contact.created_at).await?;
+    entries.extend(activity::for_contact(&app, &session.user.team_id, &contact.id).await?);
+    entries.sort_by_key(|e| std::cmp::Reverse(e.created_ms));
+    entries.truncate(history::SHOWN as usize);
+    let history = entries
         .into_iter()
         .map(|e| {
             let when = format::relative(now, e.created_ms);
