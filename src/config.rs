@@ -58,6 +58,13 @@ pub struct Settings {
     /// Emails Herald itself sends to a team (invitations, finished exports).
     #[serde(default)]
     pub notifications: NotificationSettings,
+    /// API request logs.
+    #[serde(default)]
+    pub logs: LogSettings,
+    /// Bearer token that `/metrics` (Prometheus) requires; empty turns `/metrics` off (404).
+    /// Never serialised, so `herald config check` does not print it.
+    #[serde(default, skip_serializing)]
+    pub metrics_token: String,
 }
 
 /// The `[notifications]` table.
@@ -68,6 +75,26 @@ pub struct NotificationSettings {
     /// its domain must be a verified domain of the team. Empty: no such emails are sent
     /// (the dashboard shows invitation links to copy instead).
     pub from: String,
+}
+
+/// The `[logs]` table.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// Keep a log of every API request, with its bodies. Off, only each key's last use and
+    /// request count are kept.
+    pub enabled: bool,
+    /// Days a request log is kept; 0 keeps them forever.
+    pub keep_days: u64,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            keep_days: 30,
+        }
+    }
 }
 
 /// The `[jobs]` table.
@@ -198,6 +225,8 @@ impl Default for Settings {
             delivery: DeliverySettings::default(),
             jobs: JobSettings::default(),
             notifications: NotificationSettings::default(),
+            logs: LogSettings::default(),
+            metrics_token: String::new(),
         }
     }
 }

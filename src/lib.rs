@@ -20,6 +20,7 @@ pub mod emails;
 pub mod error;
 pub mod feedback;
 pub mod http;
+pub mod logs;
 pub mod net;
 pub mod queue;
 pub mod serde_util;

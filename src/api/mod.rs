@@ -11,6 +11,7 @@ pub mod contact_properties;
 pub mod contacts;
 pub mod domains;
 pub mod emails;
+pub mod logs;
 pub mod openapi;
 pub mod segments;
 pub mod suppressions;
@@ -37,6 +38,7 @@ fn documented_routes() -> OpenApiRouter<App> {
         .merge(audiences::routes())
         .merge(suppressions::routes())
         .merge(templates::routes())
+        .merge(logs::routes())
         .merge(broadcasts::routes())
 }
 

@@ -24,6 +24,7 @@ mod email_views;
 mod emails;
 mod format;
 mod login;
+mod logs;
 mod pages;
 mod session;
 mod settings;
@@ -50,6 +51,7 @@ pub fn routes() -> Router<App> {
         .merge(emails::routes())
         .merge(webhooks::routes())
         .merge(templates::routes())
+        .merge(logs::routes())
         .merge(settings::routes())
         .merge(branding::routes())
         .merge(broadcasts::routes())

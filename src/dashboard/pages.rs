@@ -36,6 +36,28 @@ impl Shell {
     }
 }
 
+/// Links to the newer and older keyset pages of a list shown newest first: `ids` are the
+/// first and last ids shown, `href(direction, id)` the address of a page (`after`/`before`).
+pub fn pager(
+    page: &crate::http::pagination::Page,
+    has_more: bool,
+    ids: Option<(&str, &str)>,
+    href: impl Fn(&str, &str) -> String,
+) -> (Option<String>, Option<String>) {
+    use crate::http::pagination::Cursor;
+    let Some((first, last)) = ids else {
+        return (None, None);
+    };
+    let older = (matches!(page.cursor, Cursor::Before(_)) || has_more).then(|| href("after", last));
+    let newer = match page.cursor {
+        Cursor::After(_) => true,
+        Cursor::Before(_) => has_more,
+        Cursor::Newest => false,
+    }
+    .then(|| href("before", first));
+    (newer, older)
+}
+
 /// Renders a template with a status; a template that fails to render is a 500.
 pub fn render(status: StatusCode, page: &impl Template) -> Response {
     match page.render() {

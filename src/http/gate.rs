@@ -4,6 +4,7 @@
 
 use std::time::Instant;
 
+use axum::body::{Body, HttpBody};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{Method, header};
 use axum::middleware::Next;
@@ -12,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use crate::app::App;
 use crate::auth::api_keys::{self, AuthKey, Permission};
 use crate::error::AppError;
-use crate::http::request_log::LogEntry;
+use crate::http::request_log::{Bodies, BodyTap, LogEntry};
 
 /// Routes a `sending_access` key may call.
 const SENDING_ROUTES: &[(Method, &str)] =
@@ -80,6 +81,13 @@ pub async fn api_gate(State(app): State<App>, mut req: Request, next: Next) -> R
         .map(str::to_string);
     let team_id = key.team_id.clone();
     let key_id = key.id.clone();
+    let tap = app.settings().logs.enabled.then(BodyTap::default);
+    if let Some(tap) = &tap
+        && req.body().size_hint().exact() != Some(0)
+    {
+        let body = std::mem::take(req.body_mut());
+        *req.body_mut() = tap.wrap(body);
+    }
 
     let mut response = if decision.allowed {
         req.extensions_mut().insert(key);
@@ -94,6 +102,27 @@ pub async fn api_gate(State(app): State<App>, mut req: Request, next: Next) -> R
         .into_response()
     };
     decision.write_headers(response.headers_mut());
+    let bodies = match tap {
+        Some(tap) => {
+            let (parts, body) = response.into_parts();
+            // API answers are one buffer already (JSON); reading it out copies nothing.
+            let (body, kept) = if body.size_hint().exact().is_some() {
+                let bytes = axum::body::to_bytes(body, usize::MAX)
+                    .await
+                    .unwrap_or_default();
+                (Body::from(bytes.clone()), Some(bytes))
+            } else {
+                (body, None)
+            };
+            response = Response::from_parts(parts, body);
+            Some(Bodies {
+                request: tap.take(),
+                response: kept,
+                dropped: false,
+            })
+        }
+        None => None,
+    };
     app.request_log().record(LogEntry {
         team_id,
         api_key_id: Some(key_id),
@@ -103,6 +132,7 @@ pub async fn api_gate(State(app): State<App>, mut req: Request, next: Next) -> R
         user_agent,
         duration_us: started.elapsed().as_micros() as i64,
         created_at: app.now_ms(),
+        bodies,
     });
     response
 }

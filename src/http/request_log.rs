@@ -1,18 +1,26 @@
-//! Every API request is logged (method, path, status, user agent, key, time, duration).
-//! Handlers hand entries to a channel; one writer stores them in batches and folds the same
-//! batch into each key's `last_used_at` and request count, so logging costs a request no
-//! database round trip of its own.
+//! Every API request is logged (method, path, status, user agent, key, time, duration and
+//! both bodies). The gate hands entries to a channel and returns; one writer task turns a
+//! batch into stored rows (redacting the bodies on a blocking thread, see
+//! [`crate::logs::body`]) and stores it with each key's `last_used_at` and request count in
+//! one transaction, so logging costs a request no database round trip and no parsing.
+//!
+//! Bodies are captured without copying: the request body's chunks are shared (`Bytes`) as
+//! the handler reads them, and the response body of an API answer is already one buffer.
+//! What waits in the channel is bounded ([`MAX_QUEUED_BODY_BYTES`]): past it, entries are
+//! still logged but their bodies are replaced by a marker.
 
-use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use axum::body::{Body, Bytes};
+use futures::TryStreamExt;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::App;
 use crate::clock::Millis;
-use crate::on_db;
-use crate::store::BeginWrite;
+use crate::logs::{LogDetail, LogRow, NewLog};
 use crate::store::new_id;
 
 #[derive(Debug, Clone)]
@@ -25,14 +33,53 @@ pub struct LogEntry {
     pub user_agent: Option<String>,
     pub duration_us: i64,
     pub created_at: Millis,
+    /// `None` when request logging is off (`[logs] enabled = false`): only key usage counts.
+    pub bodies: Option<Bodies>,
+}
+
+/// The raw bodies of one request, as captured.
+#[derive(Debug, Clone, Default)]
+pub struct Bodies {
+    pub request: Vec<Bytes>,
+    /// `None` for a response that was streamed (not kept).
+    pub response: Option<Bytes>,
+    /// Dropped because too much was waiting to be written.
+    pub dropped: bool,
+}
+
+impl Bodies {
+    fn size(&self) -> usize {
+        self.request.iter().map(Bytes::len).sum::<usize>()
+            + self.response.as_ref().map_or(0, Bytes::len)
+    }
+}
+
+/// Collects a request body's chunks as the handler reads them (shared, not copied).
+#[derive(Clone, Default)]
+pub struct BodyTap(Arc<parking_lot::Mutex<Vec<Bytes>>>);
+
+impl BodyTap {
+    pub fn wrap(&self, body: Body) -> Body {
+        let tap = self.clone();
+        Body::from_stream(
+            body.into_data_stream()
+                .inspect_ok(move |chunk| tap.0.lock().push(chunk.clone())),
+        )
+    }
+    pub fn take(&self) -> Vec<Bytes> {
+        std::mem::take(&mut *self.0.lock())
+    }
 }
 
 const CAPACITY: usize = 65_536;
 const BATCH: usize = 500;
+/// Body bytes allowed to wait for the writer; more are not kept (the entry still is).
+pub const MAX_QUEUED_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 pub struct RequestLog {
     sender: mpsc::Sender<LogEntry>,
     receiver: parking_lot::Mutex<Option<mpsc::Receiver<LogEntry>>>,
+    queued_body_bytes: AtomicUsize,
 }
 
 impl Default for RequestLog {
@@ -41,14 +88,34 @@ impl Default for RequestLog {
         Self {
             sender,
             receiver: parking_lot::Mutex::new(Some(receiver)),
+            queued_body_bytes: AtomicUsize::new(0),
         }
     }
 }
 
 impl RequestLog {
-    pub fn record(&self, entry: LogEntry) {
-        if self.sender.try_send(entry).is_err() {
+    pub fn record(&self, mut entry: LogEntry) {
+        if let Some(bodies) = &mut entry.bodies {
+            let size = bodies.size();
+            let queued = self.queued_body_bytes.fetch_add(size, Ordering::Relaxed);
+            if queued + size > MAX_QUEUED_BODY_BYTES {
+                self.queued_body_bytes.fetch_sub(size, Ordering::Relaxed);
+                *bodies = Bodies {
+                    dropped: true,
+                    ..Bodies::default()
+                };
+            }
+        }
+        if let Err(err) = self.sender.try_send(entry) {
+            self.release(&err.into_inner());
             tracing::warn!("request log queue is full; dropping a log entry");
+        }
+    }
+
+    fn release(&self, entry: &LogEntry) {
+        if let Some(bodies) = &entry.bodies {
+            self.queued_body_bytes
+                .fetch_sub(bodies.size(), Ordering::Relaxed);
         }
     }
 }
@@ -79,10 +146,13 @@ pub fn spawn_writer(app: &App, shutdown: CancellationToken) -> tokio::task::Join
                 }
             }
             if !batch.is_empty() {
-                if let Err(err) = write_batch(&app, &batch).await {
+                for entry in &batch {
+                    app.request_log().release(entry);
+                }
+                let entries = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                if let Err(err) = write_batch(&app, entries).await {
                     tracing::error!(error = %err, "writing request logs");
                 }
-                batch.clear();
             }
             if stopping {
                 return;
@@ -91,48 +161,54 @@ pub fn spawn_writer(app: &App, shutdown: CancellationToken) -> tokio::task::Join
     })
 }
 
-async fn write_batch(app: &App, batch: &[LogEntry]) -> anyhow::Result<()> {
-    let mut usage: HashMap<&str, (i64, Millis)> = HashMap::new();
-    for entry in batch {
-        if let Some(key) = &entry.api_key_id {
-            let slot = usage.entry(key.as_str()).or_insert((0, 0));
-            slot.0 += 1;
-            slot.1 = slot.1.max(entry.created_at);
-        }
-    }
-    on_db!(app.db(), |pool| {
-        let mut tx = pool.begin_write().await?;
-        for e in batch {
-            sqlx::query(
-                "INSERT INTO request_logs (id, team_id, api_key_id, method, path, status, user_agent, \
-                 duration_us, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(new_id())
-            .bind(&e.team_id)
-            .bind(&e.api_key_id)
-            .bind(&e.method)
-            .bind(&e.path)
-            .bind(e.status as i32)
-            .bind(&e.user_agent)
-            .bind(e.duration_us)
-            .bind(e.created_at)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for (key, (count, last)) in &usage {
-            sqlx::query(
-                "UPDATE api_keys SET request_count = request_count + $2, last_used_at = \
-                 CASE WHEN last_used_at IS NULL OR last_used_at < $3 THEN $3 ELSE last_used_at END \
-                 WHERE id = $1",
-            )
-            .bind(*key)
-            .bind(*count)
-            .bind(*last)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(())
-    })?;
+async fn write_batch(app: &App, batch: Vec<LogEntry>) -> anyhow::Result<()> {
+    let keep = app.settings().logs.enabled;
+    // Parsing and redacting bodies is CPU work: off the async threads.
+    let logs = tokio::task::spawn_blocking(move || {
+        batch
+            .into_iter()
+            .map(|entry| stored(entry, keep))
+            .collect::<Vec<_>>()
+    })
+    .await?;
+    // Logs say what happened; the bookkeeping connection's durability is enough (on SQLite
+    // a commit there does not wait for an fsync).
+    crate::logs::insert_batch(app.delivery().bookkeeping(), logs, keep).await?;
     Ok(())
+}
+
+/// What is stored of an entry.
+fn stored(entry: LogEntry, keep_bodies: bool) -> NewLog {
+    let (request_body, response_body) = match (&entry.bodies, keep_bodies) {
+        (Some(bodies), true) if bodies.dropped => {
+            let marker = Some("\"[not kept: the request log was busy]\"".to_string());
+            (marker.clone(), marker)
+        }
+        (Some(bodies), true) => {
+            let request = bodies.request.concat();
+            let response = match &bodies.response {
+                Some(bytes) => crate::logs::body::sanitize(bytes),
+                None => Some("\"[streamed response: not kept]\"".to_string()),
+            };
+            (crate::logs::body::sanitize(&request), response)
+        }
+        _ => (None, None),
+    };
+    NewLog {
+        team_id: entry.team_id,
+        detail: LogDetail {
+            row: LogRow {
+                id: new_id(),
+                api_key_id: entry.api_key_id,
+                method: entry.method,
+                path: entry.path,
+                status: i32::from(entry.status),
+                user_agent: entry.user_agent,
+                duration_us: entry.duration_us,
+                created_at: entry.created_at,
+            },
+            request_body,
+            response_body,
+        },
+    }
 }

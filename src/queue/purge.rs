@@ -1,6 +1,7 @@
 //! Deletes finished jobs once they are old (`[jobs]` settings): `done` ones after
 //! `keep_done_minutes`, `dead` and `canceled` ones after `keep_failed_days`. Without it the
-//! `jobs` table grows by one row per email for ever.
+//! `jobs` table grows by one row per email for ever. The same ticker deletes request logs
+//! past `[logs] keep_days` ([`crate::logs::purge`], through [`delete_in_batches`]).
 //!
 //! Each statement deletes at most [`BATCH`] rows found through a partial index on
 //! `updated_at` (migration 0008), oldest first, so a batch costs the rows it deletes and
@@ -59,15 +60,30 @@ fn minutes_ms(minutes: u64) -> Millis {
 /// Deletes the jobs matching `states` (the exact condition of a partial index) last
 /// updated before `cutoff`, `batch` at a time.
 async fn purge(db: &Db, states: &str, cutoff: Millis, batch: i64) -> Result<u64, sqlx::Error> {
+    delete_in_batches(db, "jobs", states, "updated_at", cutoff, batch).await
+}
+
+/// Deletes the rows of `table` matching `condition` whose `column` is before `cutoff`,
+/// oldest first, `batch` rows per statement, pausing between statements. `condition` and
+/// `column` must match an index (`column` alone, or partial on `condition`), so each
+/// statement costs the rows it deletes.
+pub async fn delete_in_batches(
+    db: &Db,
+    table: &str,
+    condition: &str,
+    column: &str,
+    cutoff: Millis,
+    batch: i64,
+) -> Result<u64, sqlx::Error> {
     let pick = format!(
-        "SELECT id FROM jobs WHERE {states} AND updated_at < $1 ORDER BY updated_at LIMIT $2"
+        "SELECT id FROM {table} WHERE {condition} AND {column} < $1 ORDER BY {column} LIMIT $2"
     );
     // PostgreSQL plans `id IN (subquery)` as a hash join over a scan of the whole table
     // (linear per batch, quadratic per purge); `= ANY(ARRAY(…))` looks each id up.
     let sql = if db.is_postgres() {
-        format!("DELETE FROM jobs WHERE id = ANY(ARRAY({pick} FOR UPDATE SKIP LOCKED))")
+        format!("DELETE FROM {table} WHERE id = ANY(ARRAY({pick} FOR UPDATE SKIP LOCKED))")
     } else {
-        format!("DELETE FROM jobs WHERE id IN ({pick})")
+        format!("DELETE FROM {table} WHERE id IN ({pick})")
     };
     let mut total = 0;
     loop {
@@ -102,6 +118,11 @@ pub fn spawn_ticker(app: &App, shutdown: CancellationToken) -> tokio::task::Join
                 }
                 Ok(_) => {}
                 Err(err) => tracing::warn!(error = %err, "purging finished jobs"),
+            }
+            match crate::logs::purge(&app, BATCH).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(deleted = n, "request logs purged"),
+                Err(err) => tracing::warn!(error = %err, "purging request logs"),
             }
         }
     })

@@ -42,6 +42,7 @@ mod emails_schedule;
 mod feedback;
 mod feedback_listener;
 mod helpers;
+mod logs;
 mod openapi;
 mod queue;
 mod segments_topics;

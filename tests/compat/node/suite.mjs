@@ -11,6 +11,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { Resend } from 'resend';
+import { logsChecks } from './logs.mjs';
 
 const BASE_URL = process.env.RESEND_BASE_URL;
 const KEY = process.env.RESEND_API_KEY;
@@ -1018,6 +1019,7 @@ if (process.env.HERALD_COMPAT_SKIP_EMAILS === '1') {
 await webhooksChecks({ deliveries: process.env.HERALD_COMPAT_SKIP_EMAILS !== '1' });
 await domainsChecks();
 await templatesChecks({ sending: process.env.HERALD_COMPAT_SKIP_EMAILS !== '1' });
+await logsChecks({ check, expectData, expectError, resend, UNKNOWN_ID, RESOURCE_TIME });
 await (await import('./broadcasts.mjs')).broadcastsChecks({ check, expectData, expectError, resend, UUID, UNKNOWN_ID });
 
 console.log(`node-sdk: ${passed} passed, ${failed} failed`);

@@ -28,6 +28,7 @@ if not os.environ.get("RESEND_API_URL") or not os.environ.get("RESEND_API_KEY"):
 # The SDK reads RESEND_API_URL and RESEND_API_KEY when it is imported.
 import resend  # noqa: E402
 from resend import exceptions  # noqa: E402
+from logs import logs_checks  # noqa: E402
 
 BASE_URL = resend.api_url
 KEY = resend.api_key
@@ -1055,6 +1056,7 @@ if __name__ == "__main__":
     webhooks_checks(deliveries=os.environ.get("HERALD_COMPAT_SKIP_EMAILS") != "1")
     domains_checks()
     templates_checks(sending=os.environ.get("HERALD_COMPAT_SKIP_EMAILS") != "1")
+    logs_checks(check, expect_error, exceptions, UNKNOWN_ID, RESOURCE_TIME)
     __import__("broadcasts").broadcasts_checks(check, expect_error, UUID, UNKNOWN_ID)
     print(f"python-sdk: {results['passed']} passed, {results['failed']} failed")
     sys.exit(0 if results["failed"] == 0 else 1)

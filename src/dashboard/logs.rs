@@ -1,0 +1,286 @@
+//! The Logs pages: every API request of the team, newest first, in keyset pages, filtered by
+//! API key, status class, method, endpoint and dates; a request's page shows both bodies,
+//! pretty-printed (secrets were redacted before they were stored, see `crate::logs::body`).
+//! Every team member sees them. The API Keys page links each key's request count here.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use serde::Deserialize;
+
+use super::format;
+use super::pages::{PageError, Shell, pager, render};
+use super::session::CurrentSession;
+use crate::app::App;
+use crate::auth::api_keys;
+use crate::http::pagination::{ListQuery, Page};
+use crate::logs::{self, LogFilter, LogRow, StatusClass};
+
+const LIST: &str = "/dashboard/logs";
+const SECTION: &str = "logs";
+const PAGE_SIZE: &str = "50";
+const DAY_MS: i64 = 24 * 3600 * 1000;
+const METHODS: &[&str] = &["GET", "POST", "PATCH", "PUT", "DELETE"];
+const STATUSES: &[&str] = &["2xx", "4xx", "5xx"];
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route(LIST, get(list_page))
+        .route("/dashboard/logs/{id}", get(log_page))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ListParams {
+    key: Option<String>,
+    status: Option<String>,
+    method: Option<String>,
+    endpoint: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    after: Option<String>,
+    before: Option<String>,
+}
+
+/// What the filter form shows back.
+#[derive(Default)]
+struct FilterFields {
+    key: String,
+    status: String,
+    method: String,
+    endpoint: String,
+    since: String,
+    until: String,
+}
+
+/// A row of the list.
+struct LogItem {
+    id: String,
+    method: String,
+    endpoint: String,
+    status: i32,
+    tone: &'static str,
+    key_name: String,
+    at: String,
+    ago: String,
+}
+
+#[derive(Template)]
+#[template(path = "logs/list.html")]
+struct ListPage {
+    shell: Shell,
+    rows: Vec<LogItem>,
+    fields: FilterFields,
+    keys: Vec<(String, String)>,
+    methods: &'static [&'static str],
+    statuses: &'static [&'static str],
+    filtered: bool,
+    problem: Option<&'static str>,
+    newer: Option<String>,
+    older: Option<String>,
+    /// The current filters as a query string (Exports reuse them).
+    query: String,
+}
+
+#[derive(Template)]
+#[template(path = "logs/detail.html")]
+struct LogPage {
+    shell: Shell,
+    item: LogItem,
+    user_agent: String,
+    duration: String,
+    key_id: Option<String>,
+    request_body: Option<String>,
+    response_body: Option<String>,
+}
+
+fn text_param(value: &Option<String>) -> Option<String> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+}
+
+/// The badge tone of a status code.
+fn tone(status: i32) -> &'static str {
+    match status {
+        200..=299 => "green",
+        400..=499 => "amber",
+        500..=599 => "red",
+        _ => "grey",
+    }
+}
+
+/// The query string as the service's filter; a date that does not read is reported.
+fn read_filter(params: &ListParams) -> (LogFilter, Option<&'static str>) {
+    let mut bad_date = false;
+    let mut day = |value: &Option<String>| {
+        let text = text_param(value)?;
+        let start = format::day_start(&text);
+        bad_date |= start.is_none();
+        start
+    };
+    let since = day(&params.since);
+    // "To date" names the last day wanted: everything before the next midnight.
+    let until = day(&params.until).map(|start| start + DAY_MS);
+    let method = text_param(&params.method)
+        .map(|m| m.to_ascii_uppercase())
+        .filter(|m| METHODS.contains(&m.as_str()));
+    let filter = LogFilter {
+        api_key_id: text_param(&params.key),
+        status: text_param(&params.status).and_then(|s| StatusClass::parse(&s)),
+        method,
+        endpoint: text_param(&params.endpoint),
+        since,
+        until,
+    };
+    let problem = bad_date.then_some("Dates must be written YYYY-MM-DD.");
+    (filter, problem)
+}
+
+/// The filters as a query string (without a cursor).
+fn filter_query(params: &ListParams) -> url::form_urlencoded::Serializer<'static, String> {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in [
+        ("key", &params.key),
+        ("status", &params.status),
+        ("method", &params.method),
+        ("endpoint", &params.endpoint),
+        ("since", &params.since),
+        ("until", &params.until),
+    ] {
+        if let Some(v) = text_param(value) {
+            query.append_pair(name, &v);
+        }
+    }
+    query
+}
+
+/// Names of the team's keys by id.
+async fn key_names(app: &App, team_id: &str) -> Result<Vec<(String, String)>, PageError> {
+    let all = Page::from_query(&ListQuery::default(), None).map_err(|_| PageError::Internal)?;
+    let keys = api_keys::list(app, team_id, &all).await?;
+    Ok(keys.data.into_iter().map(|k| (k.id, k.name)).collect())
+}
+
+fn item(row: &LogRow, names: &HashMap<&str, &str>, now: i64) -> LogItem {
+    LogItem {
+        id: row.id.clone(),
+        method: row.method.clone(),
+        endpoint: row.path.clone(),
+        status: row.status,
+        tone: tone(row.status),
+        key_name: row
+            .api_key_id
+            .as_deref()
+            .map(|id| names.get(id).copied().unwrap_or("Deleted key").to_string())
+            .unwrap_or_default(),
+        at: format::exact_seconds(row.created_at),
+        ago: format::relative(now, row.created_at),
+    }
+}
+
+async fn list_page(
+    State(app): State<App>,
+    current: CurrentSession,
+    Query(params): Query<ListParams>,
+) -> Result<Response, PageError> {
+    let session = &current.session;
+    let team = &session.user.team_id;
+    let query = ListQuery {
+        limit: Some(PAGE_SIZE.into()),
+        after: params.after.clone(),
+        before: params.before.clone(),
+    };
+    let page = Page::from_query(&query, None).map_err(|_| PageError::BadRequest)?;
+    let (filter, problem) = read_filter(&params);
+    let list = logs::list(&app, team, &page, &filter).await?;
+    let keys = key_names(&app, team).await?;
+    let names: HashMap<&str, &str> = keys
+        .iter()
+        .map(|(id, name)| (id.as_str(), name.as_str()))
+        .collect();
+    let ids = list
+        .data
+        .first()
+        .zip(list.data.last())
+        .map(|(a, b)| (a.id.as_str(), b.id.as_str()));
+    let (newer, older) = pager(&page, list.has_more, ids, |direction, id| {
+        let mut query = filter_query(&params);
+        query.append_pair(direction, id);
+        format!("{LIST}?{}", query.finish())
+    });
+    let now = app.now_ms();
+    let fields = FilterFields {
+        key: filter.api_key_id.clone().unwrap_or_default(),
+        status: filter.status.map(StatusClass::label).unwrap_or_default(),
+        method: filter.method.clone().unwrap_or_default(),
+        endpoint: filter.endpoint.clone().unwrap_or_default(),
+        since: filter.since.map(format::iso_date).unwrap_or_default(),
+        until: filter
+            .until
+            .map(|end| format::iso_date(end - DAY_MS))
+            .unwrap_or_default(),
+    };
+    let rows = list.data.iter().map(|r| item(r, &names, now)).collect();
+    let page = ListPage {
+        shell: Shell::in_section(session, SECTION),
+        rows,
+        filtered: !filter.is_empty(),
+        fields,
+        methods: METHODS,
+        statuses: STATUSES,
+        problem,
+        newer,
+        older,
+        query: filter_query(&params).finish(),
+        keys,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// A stored body (JSON text), indented for reading.
+fn pretty(body: &Option<String>) -> Option<String> {
+    let text = body.as_deref()?;
+    Some(match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::String(marker)) => marker,
+        Ok(value) => serde_json::to_string_pretty(&value).unwrap_or_else(|_| text.to_string()),
+        Err(_) => text.to_string(),
+    })
+}
+
+async fn log_page(
+    State(app): State<App>,
+    current: CurrentSession,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let session = &current.session;
+    let team = &session.user.team_id;
+    if uuid::Uuid::parse_str(&id).is_err() {
+        return Err(PageError::NotFound);
+    }
+    let log = logs::get(&app, team, &id)
+        .await?
+        .ok_or(PageError::NotFound)?;
+    let keys = key_names(&app, team).await?;
+    let names: HashMap<&str, &str> = keys
+        .iter()
+        .map(|(id, name)| (id.as_str(), name.as_str()))
+        .collect();
+    let row = &log.row;
+    let page = LogPage {
+        shell: Shell::in_section(session, SECTION),
+        item: item(row, &names, app.now_ms()),
+        user_agent: row.user_agent.clone().unwrap_or_default(),
+        duration: format!("{:.1} ms", row.duration_us as f64 / 1000.0),
+        key_id: row.api_key_id.clone(),
+        request_body: pretty(&log.request_body),
+        response_body: pretty(&log.response_body),
+    };
+    Ok(render(StatusCode::OK, &page))
+}

@@ -1,0 +1,172 @@
+//! What a request log keeps of a body: the JSON with every secret replaced by a marker,
+//! attachment contents left out, and at most [`MAX_BODY`] bytes. A body that is not JSON
+//! (a multipart upload, broken JSON that may hold anything) is kept only as its size.
+
+use serde_json::{Map, Value};
+
+/// Largest body kept, in bytes of its JSON text.
+pub const MAX_BODY: usize = 64 * 1024;
+/// What a secret is replaced with.
+pub const REDACTED: &str = "[redacted]";
+
+/// The stored text (JSON) of a body, or `None` for an empty one.
+pub fn sanitize(bytes: &[u8]) -> Option<String> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return None;
+    }
+    let value = match serde_json::from_slice::<Value>(bytes) {
+        Ok(mut value) => {
+            redact(&mut value);
+            value
+        }
+        Err(_) => Value::String(format!(
+            "[body of {} bytes, not JSON: not kept]",
+            bytes.len()
+        )),
+    };
+    let text = value.to_string();
+    if text.len() <= MAX_BODY {
+        return Some(text);
+    }
+    let mut cut = MAX_BODY;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let marker = format!(
+        "{}… [truncated: {} of {} bytes kept]",
+        &text[..cut],
+        cut,
+        text.len()
+    );
+    Some(Value::String(marker).to_string())
+}
+
+/// Whether a field of this name holds a secret (tokens, passwords, signing secrets, keys).
+fn is_secret_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key == "token"
+        || key == "authorization"
+        || key == "api_key"
+        || key == "download_url"
+        || key.ends_with("_token")
+        || key.contains("password")
+        || key.contains("secret")
+}
+
+/// Whether a string looks like an API key token or a webhook signing secret, wherever it is.
+fn is_secret_value(value: &str) -> bool {
+    let api_key = value.strip_prefix("re_").is_some_and(|rest| {
+        rest.len() >= 16 && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    });
+    api_key || value.starts_with("whsec_")
+}
+
+/// Replaces secrets and attachment contents in place.
+pub fn redact(value: &mut Value) {
+    match value {
+        Value::Object(map) => redact_object(map),
+        Value::Array(items) => items.iter_mut().for_each(redact),
+        Value::String(text) if is_secret_value(text) => *text = REDACTED.to_string(),
+        _ => {}
+    }
+}
+
+fn redact_object(map: &mut Map<String, Value>) {
+    for (key, field) in map.iter_mut() {
+        if is_secret_key(key) && !field.is_null() {
+            *field = Value::String(REDACTED.to_string());
+        } else if key == "attachments" {
+            if let Value::Array(items) = field {
+                items.iter_mut().for_each(omit_content);
+            }
+            redact(field);
+        } else {
+            redact(field);
+        }
+    }
+}
+
+/// An attachment's `content` (base64, a byte array or a Buffer object) becomes its size.
+fn omit_content(attachment: &mut Value) {
+    let Some(content) = attachment.get_mut("content") else {
+        return;
+    };
+    let size = match &*content {
+        Value::Null => return,
+        Value::String(text) => text.len(),
+        Value::Array(items) => items.len(),
+        other => other.to_string().len(),
+    };
+    *content = Value::String(format!("[attachment content of {size} bytes omitted]"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn kept(value: Value) -> Value {
+        serde_json::from_str(&sanitize(value.to_string().as_bytes()).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let body = kept(json!({
+            "id": "k1", "token": "re_12345678_abcdefghijklmnopqrstuvwx",
+            "password": "hunter2", "new_password": "x", "signing_secret": "whsec_abc",
+            "headers": {"Authorization": "Bearer x", "X-Id": "1"},
+            "note": "re_12345678_abcdefghijklmnopqrstuvwx", "name": "re_short",
+            "data": [{"download_url": "https://h/a?token=1"}],
+        }));
+        assert_eq!(body["id"], "k1");
+        for field in [
+            "token",
+            "password",
+            "new_password",
+            "signing_secret",
+            "note",
+        ] {
+            assert_eq!(body[field], REDACTED, "{field}");
+        }
+        assert_eq!(body["headers"]["Authorization"], REDACTED);
+        assert_eq!(body["headers"]["X-Id"], "1");
+        assert_eq!(body["name"], "re_short");
+        assert_eq!(body["data"][0]["download_url"], REDACTED);
+    }
+
+    #[test]
+    fn attachment_contents_are_omitted() {
+        let body = kept(json!([{ "to": "a@b.c", "attachments": [
+            {"filename": "a.txt", "content": "aGVsbG8="},
+            {"filename": "b.bin", "content": [1, 2, 3]},
+            {"filename": "c.pdf", "path": "https://x/c.pdf"},
+        ]}]));
+        let attachments = &body[0]["attachments"];
+        assert_eq!(
+            attachments[0]["content"],
+            "[attachment content of 8 bytes omitted]"
+        );
+        assert_eq!(attachments[0]["filename"], "a.txt");
+        assert_eq!(
+            attachments[1]["content"],
+            "[attachment content of 3 bytes omitted]"
+        );
+        assert_eq!(attachments[2]["path"], "https://x/c.pdf");
+    }
+
+    #[test]
+    fn large_and_foreign_bodies() {
+        assert_eq!(sanitize(b""), None);
+        assert_eq!(sanitize(b"  \n"), None);
+        let multipart = sanitize(b"--boundary\r\nsecret stuff").unwrap();
+        assert_eq!(
+            multipart, "\"[body of 24 bytes, not JSON: not kept]\"",
+            "{multipart}"
+        );
+        let big = json!({"html": "é".repeat(40_000)}).to_string();
+        let stored = sanitize(big.as_bytes()).unwrap();
+        let text: String = serde_json::from_str(&stored).unwrap();
+        assert!(text.ends_with(&format!(" of {} bytes kept]", big.len())));
+        assert!(stored.len() < MAX_BODY + 200);
+    }
+}
