@@ -81,7 +81,7 @@ export async function broadcastsChecks({ check, expectData, expectError, resend,
 
   await check('broadcasts: send now; then it cannot change', async () => {
     assert.deepEqual(expectData(await resend.broadcasts.send(draft.id)), { id: draft.id });
-    for (let i = 0; i < 100; i += 1) {
+    for (let i = 0; i < 600; i += 1) {
       sent = expectData(await resend.broadcasts.get(draft.id));
       if (sent.status === 'sent') break;
       await new Promise((r) => setTimeout(r, 50));
@@ -95,7 +95,7 @@ export async function broadcastsChecks({ check, expectData, expectError, resend,
 
   await check('broadcasts: recipients and clicked links', async () => {
     let list;
-    for (let i = 0; i < 100; i += 1) {
+    for (let i = 0; i < 600; i += 1) {
       list = expectData(await resend.broadcasts.recipients(draft.id, { type: 'delivered' }));
       if (list.data.length > 0) break;
       await new Promise((r) => setTimeout(r, 50));

@@ -117,7 +117,7 @@ def broadcasts_checks(check, expect_error, uuid, unknown_id):
         reply = resend.Broadcasts.send({"broadcast_id": state["id"]})
         assert reply["id"] == state["id"], reply
         got = None
-        for _ in range(100):
+        for _ in range(600):
             got = resend.Broadcasts.get(state["id"])
             if got["status"] == "sent":
                 break
@@ -137,7 +137,7 @@ def broadcasts_checks(check, expect_error, uuid, unknown_id):
 
     def stats():
         listed = None
-        for _ in range(100):
+        for _ in range(600):
             listed = resend.Broadcasts.recipients(state["id"], {"type": "delivered"})
             if listed["data"]:
                 break
