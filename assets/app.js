@@ -1,20 +1,63 @@
-// Herald dashboard: the copy buttons. Everything else is plain HTML forms (boosted by htmx).
+// Herald dashboard: the copy buttons, keyboard access to boxes that scroll, and the phone
+// navigation row. Everything else is plain HTML forms (boosted by htmx).
 "use strict";
+
+// A box that scrolls (a wide table on a phone, a long DKIM key) and holds nothing focusable
+// gets a tab stop, so keyboard users can scroll it too. Checked again after each swap and
+// when the window changes size.
+const SCROLL_BOXES = ".table-card, .table-scroll, .card:has(> table), .token, .record-value, .auth-record, .text-version, .tabs, .settings-nav";
+function keyboardScroll() {
+  for (const box of document.querySelectorAll(SCROLL_BOXES)) {
+    const scrolls = box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1;
+    const focusable = box.querySelector("a[href], button, input, select, textarea, [tabindex]");
+    if (scrolls && !focusable && !box.hasAttribute("tabindex")) {
+      box.setAttribute("tabindex", "0");
+      box.dataset.scrollStop = "";
+    } else if ((!scrolls || focusable) && box.dataset.scrollStop !== undefined) {
+      box.removeAttribute("tabindex");
+      delete box.dataset.scrollStop;
+    }
+  }
+}
+
+// On a phone the navigation is one row that scrolls sideways: show the current section.
+function showCurrentSection() {
+  const nav = document.querySelector(".nav");
+  const active = nav?.querySelector(".nav-item.active");
+  if (!nav || !active || nav.scrollWidth <= nav.clientWidth) return;
+  nav.scrollLeft = active.offsetLeft - (nav.clientWidth - active.offsetWidth) / 2;
+}
+
+function pageReady() {
+  keyboardScroll();
+  showCurrentSection();
+}
+document.addEventListener("DOMContentLoaded", pageReady);
+document.addEventListener("htmx:afterSettle", pageReady);
+window.addEventListener("resize", pageReady);
 
 document.addEventListener("click", async (event) => {
   const button = event.target.closest("[data-copy]");
   if (!button) return;
   const source = document.getElementById(button.dataset.copy);
   if (!source) return;
-  // One "Copied" at a time: the other buttons get their label back.
+  // One "Copied" at a time: the other buttons get their label back. A button's accessible
+  // name follows its visible text.
   button.dataset.label ??= button.textContent;
+  if (button.hasAttribute("aria-label")) button.dataset.ariaLabel ??= button.getAttribute("aria-label");
   for (const other of document.querySelectorAll("[data-copy][data-label]")) {
-    if (other !== button) other.textContent = other.dataset.label;
+    if (other === button) continue;
+    other.textContent = other.dataset.label;
+    if (other.dataset.ariaLabel) other.setAttribute("aria-label", other.dataset.ariaLabel);
   }
+  const say = (text) => {
+    button.textContent = text;
+    if (button.dataset.ariaLabel) button.setAttribute("aria-label", text);
+  };
   const text = source.textContent.trim();
   try {
     await navigator.clipboard.writeText(text);
-    button.textContent = "Copied";
+    say("Copied");
   } catch {
     // No clipboard access (plain http on another host, or denied): select it for Ctrl+C.
     const range = document.createRange();
@@ -22,7 +65,7 @@ document.addEventListener("click", async (event) => {
     const selection = window.getSelection();
     selection.removeAllRanges();
     selection.addRange(range);
-    button.textContent = "Press Ctrl+C";
+    say("Press Ctrl+C");
   }
 });
 

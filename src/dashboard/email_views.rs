@@ -44,6 +44,27 @@ pub fn status_choices() -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
+/// What the email's date says, by its state: a scheduled email is not sent yet, a canceled
+/// or suppressed one never was. (visible text, exact time for the tooltip)
+pub fn when(email: &EmailRow, now: Millis) -> (String, String) {
+    let ago = format::relative(now, email.created_at);
+    let exact = format::exact_seconds(email.created_at);
+    match email.last_event.as_str() {
+        events::SCHEDULED => match email.scheduled_at {
+            Some(at) => (
+                format!("Scheduled for {}", format::exact(at)),
+                format::exact_seconds(at),
+            ),
+            None => (format!("Scheduled {ago}"), exact),
+        },
+        events::CANCELED => (format!("Canceled · created {ago}"), exact),
+        events::SUPPRESSED => (format!("Not sent (suppressed) · {ago}"), exact),
+        events::QUEUED => (format!("Queued {ago}"), exact),
+        events::FAILED => (format!("Failed · created {ago}"), exact),
+        _ => (format!("Sent {ago}"), exact),
+    }
+}
+
 /// One line of the emails table.
 pub struct EmailListRow {
     pub id: String,
@@ -68,8 +89,8 @@ impl EmailListRow {
             },
             badge: EventBadge::of(&email.last_event),
             subject: email.subject.clone(),
-            sent: format::relative(now, email.created_at),
-            sent_exact: format::exact(email.created_at),
+            sent: when(email, now).0,
+            sent_exact: when(email, now).1,
         }
     }
 }
@@ -231,6 +252,45 @@ mod tests {
             Spreadsheet
         );
         assert_eq!(AttachmentKind::of("text/plain", Some("notes.txt")), Other);
+    }
+
+    #[test]
+    fn dates_follow_the_state() {
+        let row = |last_event: &str, scheduled_at: Option<i64>| EmailRow {
+            id: "e".into(),
+            from_address: String::new(),
+            to_addresses: "[]".into(),
+            cc_addresses: "[]".into(),
+            bcc_addresses: "[]".into(),
+            reply_to: "[]".into(),
+            subject: String::new(),
+            html: None,
+            text: None,
+            tags: "[]".into(),
+            headers: None,
+            topic_id: None,
+            scheduled_at,
+            last_event: last_event.into(),
+            message_id: String::new(),
+            created_at: 0,
+        };
+        let now = 120_000;
+        assert_eq!(
+            when(&row(events::SCHEDULED, Some(3_600_000)), now).0,
+            "Scheduled for 1970-01-01 01:00 UTC"
+        );
+        assert_eq!(
+            when(&row(events::CANCELED, None), now).0,
+            "Canceled · created 2 minutes ago"
+        );
+        assert_eq!(
+            when(&row(events::SUPPRESSED, None), now).0,
+            "Not sent (suppressed) · 2 minutes ago"
+        );
+        assert_eq!(
+            when(&row(events::DELIVERED, None), now).0,
+            "Sent 2 minutes ago"
+        );
     }
 
     #[test]

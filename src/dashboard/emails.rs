@@ -12,19 +12,20 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
-use axum::routing::get;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use serde::Deserialize;
 
+use super::csrf::CsrfForm;
 use super::email_views::{
     AttachmentItem, AttachmentKind, EmailListRow, EventBadge, TimelineRow, status_choices,
 };
-use super::format;
 use super::pages::{PageError, Shell, render, sandboxed_preview};
 use super::session::CurrentSession;
+use super::{email_views, format};
 use crate::app::App;
 use crate::emails::search::{self, EmailFilter, TagFilter};
-use crate::emails::{downloads, events, store};
+use crate::emails::{downloads, events, service, store};
 use crate::http::pagination::{Cursor, ListQuery, Page};
 
 const LIST: &str = "/dashboard/emails";
@@ -36,6 +37,8 @@ pub fn routes() -> Router<App> {
     Router::new()
         .route(LIST, get(list_page))
         .route("/dashboard/emails/{id}", get(email_page))
+        .route("/dashboard/emails/{id}/cancel", post(cancel))
+        .route("/dashboard/emails/{id}/reschedule", post(reschedule))
 }
 
 /// Routes outside the dashboard's page headers: the preview carries its own, stricter ones.
@@ -95,8 +98,15 @@ struct EmailPage {
     reply_to: Vec<String>,
     message_id: String,
     sent_exact: String,
-    sent_ago: String,
+    /// "Sent 5 minutes ago", "Scheduled for …", "Canceled · created …".
+    when: String,
+    when_exact: String,
     scheduled: Option<String>,
+    /// A scheduled email: the `datetime-local` value of its time, for the Reschedule form.
+    reschedule: Option<String>,
+    notice: Option<&'static str>,
+    /// The reschedule form's error and what the user typed.
+    schedule_error: Option<String>,
     headers: Vec<(String, String)>,
     tags: Vec<(String, String)>,
     timeline: Vec<TimelineRow>,
@@ -219,17 +229,39 @@ async fn list_page(
     Ok(render(StatusCode::OK, &page))
 }
 
+#[derive(Debug, Default, Deserialize)]
+struct EmailParams {
+    notice: Option<String>,
+}
+
 async fn email_page(
     State(app): State<App>,
     current: CurrentSession,
     Path(id): Path<String>,
+    Query(params): Query<EmailParams>,
 ) -> Result<Response, PageError> {
-    let session = &current.session;
+    let notice = match params.notice.as_deref() {
+        Some("canceled") => Some("The email was canceled; it will not be sent."),
+        Some("rescheduled") => Some("The email was rescheduled."),
+        _ => None,
+    };
+    let page = detail(&app, &current.session, &id, notice, None).await?;
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// The email page, with an optional notice and a reschedule error (message, what was typed).
+async fn detail(
+    app: &App,
+    session: &crate::auth::sessions::Session,
+    id: &str,
+    notice: Option<&'static str>,
+    schedule_error: Option<(String, String)>,
+) -> Result<EmailPage, PageError> {
     let team = &session.user.team_id;
-    let email = store::get(&app, team, &id).await?;
+    let email = store::get(app, team, id).await?;
     let now = app.now_ms();
-    let timeline = events::timeline(&app, team, &id).await?;
-    let attachments = store::list_attachments(&app, team, &id).await?;
+    let timeline = events::timeline(app, team, id).await?;
+    let attachments = store::list_attachments(app, team, id).await?;
     let page = EmailPage {
         shell: Shell::in_section(session, SECTION),
         id: email.id.clone(),
@@ -242,8 +274,22 @@ async fn email_page(
         reply_to: store::addresses(&email.reply_to),
         message_id: email.message_id.clone(),
         sent_exact: format::exact_seconds(email.created_at),
-        sent_ago: format::relative(now, email.created_at),
+        when: email_views::when(&email, now).0,
+        when_exact: email_views::when(&email, now).1,
         scheduled: email.scheduled_at.map(format::exact),
+        reschedule: (email.last_event == events::SCHEDULED).then(|| match &schedule_error {
+            Some((_, typed)) => typed.clone(),
+            None => email
+                .scheduled_at
+                .map(|at| {
+                    crate::clock::to_timestamp(at)
+                        .strftime("%Y-%m-%dT%H:%M")
+                        .to_string()
+                })
+                .unwrap_or_default(),
+        }),
+        notice,
+        schedule_error: schedule_error.map(|(message, _)| message),
         headers: email.custom_headers(),
         tags: email.tag_pairs(),
         timeline: timeline.iter().map(|e| TimelineRow::new(e, now)).collect(),
@@ -251,10 +297,82 @@ async fn email_page(
         text: email.text.clone().filter(|t| !t.trim().is_empty()),
         attachments: attachments
             .iter()
-            .map(|a| AttachmentItem::new(a, downloads::signed_url(&app, &a.id, now).0))
+            .map(|a| AttachmentItem::new(a, downloads::signed_url(app, &a.id, now).0))
             .collect(),
     };
-    Ok(render(StatusCode::OK, &page))
+    Ok(page)
+}
+
+/// Cancels a scheduled email (as `POST /emails/{id}/cancel`).
+async fn cancel(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    form: CsrfForm,
+) -> Result<Response, PageError> {
+    let session = &form.current.session;
+    match service::cancel(&app, &session.user.team_id, &id).await {
+        Ok(()) => Ok(Redirect::to(&format!("{LIST}/{id}?notice=canceled")).into_response()),
+        Err(err) if err.is_not_found() => Err(PageError::NotFound),
+        Err(err) if err.status < 500 => {
+            let page = detail(
+                &app,
+                session,
+                &id,
+                None,
+                Some((plain(&err.message), String::new())),
+            )
+            .await?;
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Moves a scheduled email to the time of the form's `datetime-local` input (read as UTC).
+async fn reschedule(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    form: CsrfForm,
+) -> Result<Response, PageError> {
+    let session = &form.current.session;
+    let typed = form.fields.text("scheduled_at").trim().to_string();
+    let result = if typed.is_empty() {
+        Err("Choose the new date and time.".to_string())
+    } else {
+        service::reschedule(
+            &app,
+            &session.user.team_id,
+            &id,
+            serde_json::Value::String(typed.clone()),
+        )
+        .await
+        .map_err(|err| {
+            if err.is_not_found() {
+                String::new()
+            } else if err.message.contains("future") && err.message.contains("30 days") {
+                "Pick a time at most 30 days from now.".to_string()
+            } else if err.message.contains("future") {
+                "Pick a time in the future.".to_string()
+            } else if err.message.contains("Invalid `scheduled_at`") {
+                "Enter a date and time, such as 2030-01-01 09:00.".to_string()
+            } else {
+                plain(&err.message)
+            }
+        })
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("{LIST}/{id}?notice=rescheduled")).into_response()),
+        Err(message) if message.is_empty() => Err(PageError::NotFound),
+        Err(message) => {
+            let page = detail(&app, session, &id, None, Some((message, typed))).await?;
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+    }
+}
+
+/// An API message in plain words: no Markdown backticks around field names.
+fn plain(message: &str) -> String {
+    message.replace('`', "")
 }
 
 /// The email's HTML, alone, for the sandboxed frame of the email page.

@@ -15,7 +15,7 @@ use crate::auth::tokens::{random_alphanumeric, same};
 
 const LOGIN_CSRF_COOKIE: &str = "herald_login_csrf";
 const LOGIN_CSRF_MAX_AGE: i64 = 3600;
-pub const HOME: &str = "/dashboard/api-keys";
+pub const HOME: &str = "/dashboard/emails";
 
 #[derive(Template)]
 #[template(path = "login.html")]

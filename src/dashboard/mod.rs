@@ -33,9 +33,9 @@ mod unsubscribe;
 mod webhooks;
 
 use axum::Router;
-use axum::http::{HeaderValue, header};
-use axum::response::{Redirect, Response};
-use axum::routing::get;
+use axum::http::{HeaderValue, Method, Uri, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{any, get};
 
 use crate::app::App;
 
@@ -55,6 +55,8 @@ pub fn routes() -> Router<App> {
         .merge(settings::routes())
         .merge(branding::routes())
         .merge(broadcasts::routes())
+        .route("/dashboard/{*rest}", any(pages::dashboard_not_found))
+        .method_not_allowed_fallback(form_address)
         .layer(axum::middleware::map_response(page_headers));
     pages
         .merge(emails::preview_routes())
@@ -62,6 +64,24 @@ pub fn routes() -> Router<App> {
         .merge(broadcasts::preview_routes())
         .merge(unsubscribe::routes())
         .merge(assets::routes())
+}
+
+/// A form's address opened as a page (reloading after a boosted form put it in the address
+/// bar, or typing it) leads to the page the form is on, its parent address, rather than to a
+/// bare 405. Other wrong methods get the API's 405 answer.
+async fn form_address(method: Method, uri: Uri) -> Response {
+    if method != Method::GET {
+        return crate::http::error::method_not_allowed()
+            .await
+            .into_response();
+    }
+    let path = uri.path();
+    let parent = path
+        .rsplit_once('/')
+        .map(|(parent, _)| parent)
+        .filter(|p| p.starts_with("/dashboard"))
+        .unwrap_or("/dashboard");
+    Redirect::to(parent).into_response()
 }
 
 /// Pages may hold secrets (a new API key) and must not be framed, cached or run foreign code.

@@ -92,6 +92,31 @@ pub fn sandboxed_preview(html: String) -> Response {
     response
 }
 
+#[derive(Template)]
+#[template(path = "not_found.html")]
+struct NotFoundPage<'a> {
+    shell: Shell,
+    path: &'a str,
+}
+
+/// Any `/dashboard…` address no page answers: the dashboard's own 404 page, inside the
+/// signed-in shell (navigation included); signed out, the plain error page.
+pub async fn dashboard_not_found(
+    session: Result<super::session::CurrentSession, Response>,
+    uri: axum::http::Uri,
+) -> Response {
+    match session {
+        Ok(current) => {
+            let page = NotFoundPage {
+                shell: Shell::in_section(&current.session, ""),
+                path: uri.path(),
+            };
+            render(StatusCode::NOT_FOUND, &page)
+        }
+        Err(_) => PageError::NotFound.into_response(),
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PageError {
     /// A state-changing request without a valid CSRF token, or from another site.

@@ -99,7 +99,7 @@ async fn show(
         Some("topics") => Some("Your choices are saved."),
         _ => None,
     };
-    let style = format!(".public{{--accent:{}}}", branding.accent_color);
+    let style = accent_style(&branding.accent_color);
     let page = UnsubscribePage {
         signature: form_signature(app.secret_key(), &token, issued),
         issued,
@@ -191,6 +191,42 @@ async fn change(
     Ok(Redirect::to(&format!("/u/{token}?done={done}")).into_response())
 }
 
+/// The page's accent colour, with text colours that stay readable on it: white or near-black
+/// text on accent buttons, and the accent itself (or near-black when too light) as text on
+/// white (WCAG contrast of at least 4.5:1).
+fn accent_style(accent: &str) -> String {
+    const INK: &str = "#111827";
+    let (on_accent, accent_ink) = match luminance(accent) {
+        Some(l) => {
+            let white = 1.05 / (l + 0.05);
+            let ink = (l + 0.05) / (0.0119 + 0.05);
+            (
+                if white >= ink { "#fff" } else { INK },
+                if white >= 4.5 { accent } else { INK },
+            )
+        }
+        None => ("#fff", accent),
+    };
+    format!(".public{{--accent:{accent};--on-accent:{on_accent};--accent-ink:{accent_ink}}}")
+}
+
+/// The WCAG relative luminance of a `#rrggbb` colour.
+fn luminance(hex: &str) -> Option<f64> {
+    let hex = hex.strip_prefix('#')?;
+    if hex.len() != 6 {
+        return None;
+    }
+    let channel = |i: usize| -> Option<f64> {
+        let v = f64::from(u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()?) / 255.0;
+        Some(if v <= 0.03928 {
+            v / 12.92
+        } else {
+            ((v + 0.055) / 1.055).powf(2.4)
+        })
+    };
+    Some(0.2126 * channel(0)? + 0.7152 * channel(2)? + 0.0722 * channel(4)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,5 +238,18 @@ mod tests {
         assert_ne!(a, form_signature(b"k", "tok", 6));
         assert_ne!(a, form_signature(b"k", "other", 5));
         assert_ne!(a, form_signature(b"j", "tok", 5));
+    }
+    #[test]
+    fn accent_text_stays_readable() {
+        // Indigo: white text on it, and itself readable on white.
+        assert_eq!(
+            accent_style("#4f46e5"),
+            ".public{--accent:#4f46e5;--on-accent:#fff;--accent-ink:#4f46e5}"
+        );
+        // Orange is too light for white text or as text on white.
+        assert_eq!(
+            accent_style("#ff6600"),
+            ".public{--accent:#ff6600;--on-accent:#111827;--accent-ink:#111827}"
+        );
     }
 }

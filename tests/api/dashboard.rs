@@ -185,7 +185,8 @@ async fn login_with_wrong_then_right_password() {
     let away = visitor.get("/dashboard/api-keys").await;
     assert_eq!(away.status, 303);
     assert_eq!(away.location(), "/login");
-    assert_eq!(visitor.get("/").await.location(), "/dashboard/api-keys");
+    // Signing in (and the bare addresses) lead to the Emails overview.
+    assert_eq!(visitor.get("/").await.location(), "/dashboard/emails");
 
     let form = visitor.get("/login").await;
     assert_eq!(form.status, 200);
@@ -216,7 +217,7 @@ async fn login_with_wrong_then_right_password() {
 
     let right = visitor.login(&app.admin_email, &app.admin_password).await;
     assert_eq!(right.status, 303);
-    assert_eq!(right.location(), "/dashboard/api-keys");
+    assert_eq!(right.location(), "/dashboard/emails");
     let session = right.cookie("herald_session").expect("session cookie");
     for attribute in ["HttpOnly", "SameSite=Lax", "Path=/;"] {
         assert!(session.contains(attribute), "{session}");
@@ -232,10 +233,7 @@ async fn login_with_wrong_then_right_password() {
     assert!(page.html.contains(&app.admin_email));
     assert!(page.html.contains("Default key"));
     // Signed in, the login page sends you on.
-    assert_eq!(
-        visitor.get("/login").await.location(),
-        "/dashboard/api-keys"
-    );
+    assert_eq!(visitor.get("/login").await.location(), "/dashboard/emails");
     app.stop().await;
 }
 

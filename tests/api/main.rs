@@ -23,6 +23,7 @@ mod conventions;
 mod dashboard;
 mod dashboard_domains;
 mod dashboard_emails;
+mod dashboard_quality;
 mod dashboard_webhooks;
 mod delivery;
 mod delivery_crash;

@@ -33,8 +33,10 @@ await run(shot, async ({ page }) => {
 
   await page.fill("#password", password);
   await page.click("button[type=submit]");
+  await page.locator("h1", { hasText: "Emails" }).waitFor();
+  check(new URL(page.url()).pathname === "/dashboard/emails", "signing in opens the Emails overview");
+  await page.click("nav.nav a[href='/dashboard/api-keys']");
   await page.locator("h1", { hasText: "API Keys" }).waitFor();
-  check(new URL(page.url()).pathname === "/dashboard/api-keys", "signing in opens the API Keys page");
   check(await rowOf("Default key").count() === 1, "the first key is listed");
   check(await rowOf(idleKey).locator(".last-used.idle").count() === 1, "a key unused for 30 days has the 'not used' indicator");
   check((await page.locator("#inactive-hint").textContent()).includes("Consider deleting"), "inactive keys get a deletion hint");
@@ -130,6 +132,8 @@ await run(shot, async ({ page }) => {
 
   // A member sees the keys but none of the buttons that change them.
   await signIn(page, memberEmail, memberPassword);
+  await page.click("nav.nav a[href='/dashboard/api-keys']");
+  await page.locator("h1", { hasText: "API Keys" }).waitFor();
   check(await rowOf("Default key").count() === 1, "a member sees the keys");
   check(await page.locator("#create-key").count() === 0, "a member has no create button");
   check(await page.locator("a", { hasText: "Edit" }).count() === 0, "a member has no edit buttons");

@@ -46,7 +46,7 @@ await run(shot, async ({ page, browser }) => {
   await nora.fill("#password", "nora-password-1");
   await nora.fill("#confirm_password", "nora-password-1");
   await nora.click("button[type=submit]");
-  await nora.locator("h1", { hasText: "API Keys" }).waitFor();
+  await nora.locator("h1", { hasText: "Emails" }).waitFor();
   check(await nora.locator(".who .role").textContent() === "member", "the new member is signed in as a member");
   await nora.goto(`${base}/dashboard/settings/team`);
   check(await nora.locator(".invite-form").count() === 0, "members cannot invite");
