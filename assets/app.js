@@ -113,3 +113,48 @@ document.addEventListener("click", (event) => {
   area.focus();
   area.dispatchEvent(new Event("input", { bubbles: true }));
 });
+
+// Contacts: select the whole page, or every contact matching the filters; the bar says how
+// many are selected. Without JavaScript the row checkboxes and the bar still work.
+function bulkState(form) {
+  const boxes = [...form.querySelectorAll("tbody input[type=checkbox]")];
+  const checked = boxes.filter((b) => b.checked).length;
+  const all = form.querySelector("#all-matching");
+  const page = form.querySelector("#select-page");
+  const matching = form.querySelector("#select-all-matching");
+  if (checked < boxes.length && all) all.value = "";
+  if (page) {
+    page.checked = boxes.length > 0 && checked === boxes.length;
+    page.indeterminate = checked > 0 && checked < boxes.length;
+  }
+  const count = form.querySelector("#selected-count");
+  if (count) {
+    count.textContent = all?.value === "1"
+      ? `All ${matching?.dataset.total} matching contacts selected`
+      : `${checked} of ${boxes.length} on this page selected`;
+  }
+  if (matching) matching.hidden = all?.value === "1" || checked < boxes.length;
+}
+
+document.addEventListener("change", (event) => {
+  const form = event.target.closest(".bulk-form");
+  if (!form) return;
+  if (event.target.id === "select-page") {
+    for (const box of form.querySelectorAll("tbody input[type=checkbox]")) box.checked = event.target.checked;
+  }
+  bulkState(form);
+});
+
+document.addEventListener("click", (event) => {
+  if (event.target.id !== "select-all-matching") return;
+  const form = event.target.closest(".bulk-form");
+  form.querySelector("#all-matching").value = "1";
+  for (const box of form.querySelectorAll("tbody input[type=checkbox]")) box.checked = true;
+  bulkState(form);
+});
+
+function bulkReady() {
+  for (const form of document.querySelectorAll(".bulk-form")) bulkState(form);
+}
+document.addEventListener("DOMContentLoaded", bulkReady);
+document.addEventListener("htmx:afterSettle", bulkReady);

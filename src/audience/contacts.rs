@@ -506,19 +506,15 @@ fn like_pattern(text: &str) -> String {
     format!("%{escaped}%")
 }
 
-pub async fn list(
-    app: &App,
-    team_id: &str,
-    page: &Page,
-    filter: &ListFilter,
-) -> AppResult<ListResponse<Contact>> {
+/// The conditions a filter adds to `team_id = $1` and their values, bound from `$first` on.
+fn filter_conditions(filter: &ListFilter, first: usize) -> (Vec<String>, Vec<String>) {
     let mut conditions = vec!["TRUE".to_string()];
     let mut binds: Vec<String> = Vec::new();
     if let Some(segment) = &filter.segment_id {
         binds.push(segment.clone());
         conditions.push(format!(
             "id IN (SELECT contact_id FROM contact_segments WHERE segment_id = ${})",
-            binds.len() + 2
+            binds.len() + first - 1
         ));
     }
     if let Some(search) = filter
@@ -528,7 +524,7 @@ pub async fn list(
         .filter(|s| !s.is_empty())
     {
         binds.push(like_pattern(search));
-        let n = binds.len() + 2;
+        let n = binds.len() + first - 1;
         conditions.push(format!(
             "(email_lower LIKE ${n} ESCAPE '\\' OR LOWER(COALESCE(first_name, '') || ' ' || \
              COALESCE(last_name, '')) LIKE ${n} ESCAPE '\\')"
@@ -537,6 +533,16 @@ pub async fn list(
     if let Some(status) = filter.status {
         conditions.push(status.sql().to_string());
     }
+    (conditions, binds)
+}
+
+pub async fn list(
+    app: &App,
+    team_id: &str,
+    page: &Page,
+    filter: &ListFilter,
+) -> AppResult<ListResponse<Contact>> {
+    let (conditions, binds) = filter_conditions(filter, 3);
     let sql = page.sql(COLUMNS, "contacts", &conditions.join(" AND "));
     let rows = on_db!(app.db(), |pool| {
         let mut query = sqlx::query_as::<_, Contact>(sqlx::AssertSqlSafe(sql.clone()))
@@ -548,6 +554,42 @@ pub async fn list(
         query.fetch_all(pool).await
     })?;
     Ok(page.finish(rows))
+}
+
+/// How many of the team's contacts match the filter.
+pub async fn count(app: &App, team_id: &str, filter: &ListFilter) -> AppResult<i64> {
+    let (conditions, binds) = filter_conditions(filter, 2);
+    let sql = format!(
+        "SELECT COUNT(*) FROM contacts WHERE team_id = $1 AND {}",
+        conditions.join(" AND ")
+    );
+    let count = on_db!(app.db(), |pool| {
+        let mut query =
+            sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.clone())).bind(team_id);
+        for value in &binds {
+            query = query.bind(value);
+        }
+        query.fetch_one(pool).await
+    })?;
+    Ok(count)
+}
+
+/// The ids of every contact of the team matching the filter (bulk actions on "all matching").
+pub async fn matching_ids(app: &App, team_id: &str, filter: &ListFilter) -> AppResult<Vec<String>> {
+    let (conditions, binds) = filter_conditions(filter, 2);
+    let sql = format!(
+        "SELECT id FROM contacts WHERE team_id = $1 AND {} ORDER BY id",
+        conditions.join(" AND ")
+    );
+    let ids = on_db!(app.db(), |pool| {
+        let mut query =
+            sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql.clone())).bind(team_id);
+        for value in &binds {
+            query = query.bind(value);
+        }
+        query.fetch_all(pool).await
+    })?;
+    Ok(ids)
 }
 
 #[cfg(test)]

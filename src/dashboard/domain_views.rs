@@ -2,8 +2,11 @@
 //! labels, colours and sentences. Presentation only: every decision (statuses, what a DNS
 //! record must hold, what DMARC and BIMI need) comes from `crate::domains`.
 
+use std::net::IpAddr;
+
 use super::format;
 use crate::clock::Millis;
+use crate::config::Settings;
 use crate::domains::bimi::BimiReport;
 use crate::domains::dmarc::DmarcRecord;
 use crate::domains::report::AuthReport;
@@ -66,6 +69,76 @@ pub fn status_help(status: &str) -> &'static str {
              Herald checks them for you."
         }
     }
+}
+
+/// Whether a host or address can never be reached from the internet: loopback, `localhost`,
+/// unspecified, or a private/link-local address.
+fn unreachable(host: &str) -> bool {
+    let host = host.trim().trim_start_matches('[').trim_end_matches(']');
+    if host.eq_ignore_ascii_case("localhost") || host.ends_with(".localhost") {
+        return true;
+    }
+    match host.parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) => {
+            v4.is_loopback() || v4.is_unspecified() || v4.is_private() || v4.is_link_local()
+        }
+        Ok(IpAddr::V6(v6)) => v6.is_loopback() || v6.is_unspecified(),
+        Err(_) => false,
+    }
+}
+
+/// What is wrong with this installation's `[domains]` settings for the records users publish:
+/// loud warnings for the Domains pages while `mail_host` or `sending_ips` are unset, an IP
+/// address, or loopback. Empty when both are set to usable values.
+pub fn setup_warnings(settings: &Settings) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let configured = settings.domains.mail_host.trim();
+    let host = settings.mail_host();
+    if configured.is_empty() {
+        warnings.push(format!(
+            "The mail host is not configured (domains.mail_host), so the MX records below \
+             fall back to this server's own address, {host}. Ask whoever runs Herald to set \
+             domains.mail_host to the public host name of this server before you publish them."
+        ));
+    } else if host.parse::<IpAddr>().is_ok() {
+        warnings.push(format!(
+            "The mail host (domains.mail_host) is the IP address {host}: an MX record must name \
+             a host, not an address. Ask whoever runs Herald to set it to a host name."
+        ));
+    }
+    if unreachable(&host) {
+        warnings.push(format!(
+            "The mail host {host} cannot be reached from the internet: bounces and complaints \
+             sent to it would be lost."
+        ));
+    }
+    let ips = &settings.domains.sending_ips;
+    let include = settings.domains.spf_include.trim();
+    if ips.is_empty() && include.is_empty() {
+        warnings.push(
+            "The sending addresses are not configured (domains.sending_ips), so the SPF \
+             record below only allows the mail host's own address. Ask whoever runs Herald to \
+             list the public IP addresses it sends from."
+                .to_string(),
+        );
+    }
+    let local: Vec<&str> = ips
+        .iter()
+        .map(String::as_str)
+        .filter(|ip| unreachable(ip))
+        .collect();
+    if !local.is_empty() || (ips.is_empty() && include.is_empty() && unreachable(&host)) {
+        let shown = if local.is_empty() {
+            host.clone()
+        } else {
+            local.join(", ")
+        };
+        warnings.push(format!(
+            "The SPF record allows {shown}, an address receivers never see mail come from: \
+             mail from this domain would fail SPF."
+        ));
+    }
+    warnings
 }
 
 /// One line of the Domains table (also the facts of the delete page).
@@ -145,6 +218,25 @@ impl RecordRow {
 
     fn new(record: &RecordState) -> Self {
         let expected = &record.expected;
+        // An MX record names a host: an IP address there would not work, so none is shown.
+        if expected.rtype == "MX" && expected.value.parse::<IpAddr>().is_ok() {
+            return Self {
+                key: expected.key.as_str(),
+                group: expected.group,
+                group_help: None,
+                rtype: expected.rtype,
+                name: expected.name.clone(),
+                fqdn: expected.fqdn.clone(),
+                value: String::new(),
+                priority: expected.priority.map(|p| p.to_string()).unwrap_or_default(),
+                badge: Badge::of(&record.status),
+                message: Some(
+                    "No host name to publish yet: Herald's mail host is an IP address, which \
+                     cannot be an MX target. Set domains.mail_host first."
+                        .to_string(),
+                ),
+            };
+        }
         Self {
             key: expected.key.as_str(),
             group: expected.group,
@@ -368,5 +460,30 @@ mod tests {
         assert_eq!(REGIONS.map(|(code, _)| code), crate::REGIONS[..]);
         assert_eq!(region_label("eu-west-1"), "Ireland");
         assert_eq!(region_label("mars-1"), "Unknown region");
+    }
+
+    #[test]
+    fn unset_or_loopback_mail_settings_warn() {
+        let mut settings = Settings::default();
+        settings.public_url = "http://127.0.0.1:8080".into();
+        let warnings = setup_warnings(&settings);
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("not configured (domains.mail_host)"))
+        );
+        assert!(warnings.iter().any(|w| w.contains("cannot be reached")));
+        assert!(warnings.iter().any(|w| w.contains("domains.sending_ips")));
+        assert!(warnings.iter().any(|w| w.contains("fail SPF")));
+
+        settings.domains.mail_host = "198.51.100.4".into();
+        settings.domains.sending_ips = vec!["127.0.0.1".into()];
+        let warnings = setup_warnings(&settings);
+        assert!(warnings.iter().any(|w| w.contains("must name a host")));
+        assert!(warnings.iter().any(|w| w.contains("allows 127.0.0.1")));
+
+        settings.domains.mail_host = "mx.herald.example".into();
+        settings.domains.sending_ips = vec!["203.0.113.7".into()];
+        assert!(setup_warnings(&settings).is_empty());
     }
 }

@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::csrf::{CsrfForm, FormFields};
-use super::domain_views::{AuthPanel, DomainRow, REGIONS, RecordRow, status_help};
+use super::domain_views::{AuthPanel, DomainRow, REGIONS, RecordRow, setup_warnings, status_help};
 use super::format;
 use super::pages::{PageError, Shell, render};
 use super::session::CurrentSession;
@@ -49,6 +49,9 @@ struct ListPage {
     shell: Shell,
     rows: Vec<DomainRow>,
     notice: Option<&'static str>,
+    /// This installation's mail settings that make the records unusable (see
+    /// [`setup_warnings`]).
+    warnings: Vec<String>,
 }
 
 #[derive(Template)]
@@ -77,6 +80,7 @@ struct DetailPage {
     click_tracking: bool,
     auth: Option<AuthPanel>,
     notice: Option<&'static str>,
+    warnings: Vec<String>,
 }
 
 #[derive(Template)]
@@ -118,6 +122,7 @@ async fn list_page(
         shell: Shell::in_section(session, SECTION),
         rows: found.data.iter().map(DomainRow::new).collect(),
         notice,
+        warnings: setup_warnings(app.settings()),
     };
     Ok(render(StatusCode::OK, &page))
 }
@@ -199,7 +204,8 @@ async fn detail_page(
     let session = &current.session;
     let notice = match params.notice.as_deref() {
         Some("added") => Some("Domain added."),
-        Some("verifying") => Some("Verification started: Herald is looking up your DNS records."),
+        // Verification has one state on the page, the status note, which updates itself.
+        Some("verifying") => None,
         Some("tracking") => Some("Tracking settings saved."),
         _ => None,
     };
@@ -220,6 +226,7 @@ async fn detail_page(
             .map(|report| AuthPanel::new(report, domain.checked_at, now)),
         domain: DomainRow::new(&domain),
         notice,
+        warnings: setup_warnings(app.settings()),
     };
     Ok(render(StatusCode::OK, &page))
 }

@@ -277,7 +277,7 @@ mod tests {
         let now = 120_000;
         assert_eq!(
             when(&row(events::SCHEDULED, Some(3_600_000)), now).0,
-            "Scheduled for 1970-01-01 01:00 UTC"
+            "Scheduled for Jan 1, 1970, 01:00 UTC"
         );
         assert_eq!(
             when(&row(events::CANCELED, None), now).0,

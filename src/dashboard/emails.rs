@@ -144,7 +144,10 @@ fn read_filter(params: &ListParams) -> (EmailFilter, Option<&'static str>) {
         until,
         tag: params.tag.as_deref().and_then(TagFilter::parse),
     };
-    let problem = bad_date.then_some("Dates must be written YYYY-MM-DD.");
+    let problem = bad_date.then_some(
+        "Dates must be written YYYY-MM-DD. Pick them from the calendar, or type them like \
+         2026-03-10.",
+    );
     (filter, problem)
 }
 

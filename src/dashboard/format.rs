@@ -1,4 +1,6 @@
-//! How times read on the dashboard: "3 hours ago", "Nov 22, 2026", and whether a key is in use.
+//! How times read on the dashboard: one format, "Nov 22, 2026" or "Nov 22, 2026, 14:05 UTC",
+//! relative times ("3 hours ago") only with that exact time on hover, and whether a key is
+//! in use.
 
 use crate::clock::{Millis, to_timestamp};
 
@@ -35,15 +37,18 @@ pub fn date(ms: Millis) -> String {
     to_timestamp(ms).strftime("%b %-d, %Y").to_string()
 }
 
-/// A precise UTC time for tooltips, e.g. "2026-11-02 14:05 UTC".
+/// A date and time in UTC, e.g. "Nov 2, 2026, 14:05 UTC": the dashboard's one date format
+/// ([`date`] without the time), shown as is or in the tooltip of a relative time.
 pub fn exact(ms: Millis) -> String {
-    to_timestamp(ms).strftime("%Y-%m-%d %H:%M UTC").to_string()
+    to_timestamp(ms)
+        .strftime("%b %-d, %Y, %H:%M UTC")
+        .to_string()
 }
 
-/// A UTC time to the second, e.g. "2026-11-02 14:05:09 UTC" (event timelines).
+/// The same to the second, e.g. "Nov 2, 2026, 14:05:09 UTC" (event timelines, tooltips).
 pub fn exact_seconds(ms: Millis) -> String {
     to_timestamp(ms)
-        .strftime("%Y-%m-%d %H:%M:%S UTC")
+        .strftime("%b %-d, %Y, %H:%M:%S UTC")
         .to_string()
 }
 
@@ -52,9 +57,14 @@ pub fn iso_date(ms: Millis) -> String {
     to_timestamp(ms).strftime("%Y-%m-%d").to_string()
 }
 
-/// The start of a `YYYY-MM-DD` day, UTC; `None` when the text is not such a date.
+/// The start of a `YYYY-MM-DD` day, UTC (what `<input type=date>` sends; `YYYY/MM/DD`, and a
+/// date-time whose day comes first, are read too); `None` when the text is not such a date.
 pub fn day_start(text: &str) -> Option<Millis> {
-    let date: jiff::civil::Date = text.trim().parse().ok()?;
+    let text = text.trim();
+    let day = text
+        .get(..10)
+        .filter(|_| text.len() == 10 || text[10..].starts_with(['T', ' ']));
+    let date: jiff::civil::Date = day?.replace('/', "-").parse().ok()?;
     let zoned = date.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok()?;
     Some(zoned.timestamp().as_millisecond())
 }
@@ -125,13 +135,16 @@ mod tests {
     #[test]
     fn dates() {
         assert_eq!(date(0), "Jan 1, 1970");
-        assert_eq!(exact(90 * MINUTE), "1970-01-01 01:30 UTC");
+        assert_eq!(exact(90 * MINUTE), "Jan 1, 1970, 01:30 UTC");
         assert_eq!(
             exact_seconds(90 * MINUTE + 9_000),
-            "1970-01-01 01:30:09 UTC"
+            "Jan 1, 1970, 01:30:09 UTC"
         );
         assert_eq!(day_start("1970-01-02"), Some(DAY));
         assert_eq!(day_start("02/01/1970"), None);
+        assert_eq!(day_start(" 1970/01/02 "), Some(DAY));
+        assert_eq!(day_start("1970-01-02T10:00"), Some(DAY));
+        assert_eq!(day_start("1970-01-0"), None);
         assert_eq!(iso_date(DAY + HOUR), "1970-01-02");
     }
 

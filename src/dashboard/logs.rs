@@ -139,7 +139,10 @@ fn read_filter(params: &ListParams) -> (LogFilter, Option<&'static str>) {
         since,
         until,
     };
-    let problem = bad_date.then_some("Dates must be written YYYY-MM-DD.");
+    let problem = bad_date.then_some(
+        "Dates must be written YYYY-MM-DD. Pick them from the calendar, or type them like \
+         2026-03-10.",
+    );
     (filter, problem)
 }
 

@@ -7,7 +7,7 @@
 //! pages and the sandboxed HTML preview), `templates` (the Templates pages), `webhooks` (the
 //! Webhooks pages), `settings` (the Settings area: Team, Your account, invitations), `branding`
 //! (Settings → Branding), `broadcasts` (the Broadcasts pages), `chart` (inline SVG charts),
-//! `unsubscribe` (the hosted unsubscribe page, public), `pages` (rendering, shell, error
+//! `unsubscribe` (the hosted unsubscribe page, public), `suppressions` (the Suppressions page), `pages` (rendering, shell, error
 //! pages), `format` (times), `assets`
 //! (CSS/JS compiled in).
 
@@ -28,6 +28,7 @@ mod logs;
 mod pages;
 mod session;
 mod settings;
+mod suppressions;
 mod templates;
 mod unsubscribe;
 mod webhooks;
@@ -55,6 +56,7 @@ pub fn routes() -> Router<App> {
         .merge(settings::routes())
         .merge(branding::routes())
         .merge(broadcasts::routes())
+        .merge(suppressions::routes())
         .route("/dashboard/{*rest}", any(pages::dashboard_not_found))
         .method_not_allowed_fallback(form_address)
         .layer(axum::middleware::map_response(page_headers));

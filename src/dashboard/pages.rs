@@ -58,6 +58,56 @@ pub fn pager(
     (newer, older)
 }
 
+/// A service's error message in plain words, for the top of a form: no Markdown backticks
+/// ("Missing `name` field." becomes "Fill in the name field.").
+pub fn plain_error(message: &str) -> String {
+    if let Some(field) = message
+        .strip_prefix("Missing `")
+        .and_then(|rest| rest.strip_suffix("` field."))
+    {
+        return format!("Fill in the {} field.", field.replace('_', " "));
+    }
+    message.replace('`', "")
+}
+
+/// The same message for the place under its field, which needs no name: "The `events` field
+/// must list…" becomes "Must list…", "Missing `name` field." becomes "Fill in this field.".
+pub fn field_message(message: &str) -> String {
+    if message.starts_with("Missing `") && message.ends_with("` field.") {
+        return "Fill in this field.".to_string();
+    }
+    if let Some(rest) = message.strip_prefix("The `")
+        && let Some((_, after)) = rest.split_once("` field ")
+    {
+        let after = after
+            .strip_prefix("is ")
+            .map_or_else(|| after.to_string(), |rest| format!("this value is {rest}"));
+        let mut chars = after.chars();
+        if let Some(first) = chars.next() {
+            return format!("{}{}", first.to_uppercase(), chars.as_str()).replace('`', "");
+        }
+    }
+    message.replace('`', "")
+}
+
+/// The form field an error message is about: the first name in backticks ("The `endpoint`
+/// field must…" → `endpoint`), or "" when it names none.
+pub fn error_field(message: &str) -> String {
+    message
+        .split('`')
+        .nth(1)
+        .filter(|_| message.matches('`').count() >= 2)
+        .map(|name| name.split(['.', '[']).next().unwrap_or(name).to_string())
+        .unwrap_or_default()
+}
+
+/// Whether the message is about one of `fields` (comma-separated names of the form's inputs),
+/// so it shows under that field instead of at the top of the form.
+pub fn error_in(message: &str, fields: &str) -> bool {
+    let field = error_field(message);
+    !field.is_empty() && fields.split(',').any(|f| f.trim() == field)
+}
+
 /// Renders a template with a status; a template that fails to render is a 500.
 pub fn render(status: StatusCode, page: &impl Template) -> Response {
     match page.render() {
@@ -187,5 +237,43 @@ impl From<AppError> for PageError {
             tracing::error!(error = %err, "dashboard request failed");
             PageError::Internal
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_errors_in_plain_words_under_their_field() {
+        assert_eq!(
+            plain_error("Missing `name` field."),
+            "Fill in the name field."
+        );
+        assert_eq!(
+            plain_error("The `endpoint` field must be a valid http or https URL."),
+            "The endpoint field must be a valid http or https URL."
+        );
+        assert_eq!(
+            field_message("Missing `name` field."),
+            "Fill in this field."
+        );
+        assert_eq!(
+            field_message("The `events` field must list at least one event type."),
+            "Must list at least one event type."
+        );
+        assert_eq!(
+            field_message("The `endpoint` field is not allowed: a private address."),
+            "This value is not allowed: a private address."
+        );
+        assert_eq!(
+            error_field("The `endpoint` field must be a URL."),
+            "endpoint"
+        );
+        assert_eq!(error_field("Missing `template.id` field."), "template");
+        assert_eq!(error_field("Something failed."), "");
+        assert!(error_in("Missing `name` field.", "name, permission"));
+        assert!(!error_in("Missing `name` field.", "endpoint"));
+        assert!(!error_in("No field here.", "name"));
     }
 }

@@ -623,7 +623,10 @@ async fn hosted_unsubscribe_page() {
     assert!(page.html.contains("Acme Inc, 1 Market Street"));
     assert!(
         page.html
-            .contains("<style>.public{--accent:#ff6600}</style>")
+            // The accent, with text colours readable on it (orange is too light for white).
+            .contains(
+                "<style>.public{--accent:#ff6600;--on-accent:#111827;--accent-ink:#111827}</style>"
+            )
     );
     assert!(page.html.contains("Product news"));
     let csp = page.headers["content-security-policy"].to_str().unwrap();

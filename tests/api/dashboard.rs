@@ -435,7 +435,8 @@ async fn admin_creates_edits_and_deletes_a_key() {
         .await;
     assert_eq!(too_long.status, 422);
     assert!(
-        too_long.html.contains("must be at most 50 characters"),
+        // Under the name field, in plain words ("The `name` field must…" before).
+        too_long.html.contains("Must be at most 50 characters"),
         "{}",
         too_long.html
     );
@@ -447,7 +448,10 @@ async fn admin_creates_edits_and_deletes_a_key() {
         )
         .await;
     assert_eq!(blank.status, 422);
-    assert!(blank.html.contains("Missing `name` field."));
+    // In plain words, under the field (it used to be the API's "Missing `name` field.").
+    assert!(blank.html.contains(
+        "<p class=\"field-error\" id=\"form-error\" role=\"alert\">Fill in this field.</p>"
+    ));
 
     // Create a sending key restricted to the domain: its token is shown once.
     let created = visitor

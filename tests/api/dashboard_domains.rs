@@ -150,7 +150,7 @@ async fn admin_adds_verifies_toggles_and_deletes_a_domain() {
     assert!(
         bad_path
             .html
-            .contains("The `custom_return_path` field must start with a letter."),
+            .contains("<p class=\"field-error\" id=\"form-error\" role=\"alert\">Must start with a letter.</p>"),
         "{}",
         bad_path.html
     );
@@ -161,11 +161,12 @@ async fn admin_adds_verifies_toggles_and_deletes_a_domain() {
     assert!(
         bad_region
             .html
-            .contains("The `region` field must be one of")
+            .contains("id=\"form-error\" role=\"alert\">Must be one of")
     );
     let blank = add("  ", "us-east-1", "").await;
     assert_eq!(blank.status, 422);
-    assert!(blank.html.contains("Missing `name` field."));
+    assert!(blank.html.contains("Fill in this field."));
+    assert!(!blank.html.contains('`'), "no literal backticks");
     assert_eq!(
         app.get("/domains").await.body["data"],
         Value::Array(vec![]),
@@ -242,8 +243,11 @@ async fn admin_adds_verifies_toggles_and_deletes_a_domain() {
     let pending = visitor.get(verify.location()).await;
     assert!(section(&pending.html, "domain-status", "</div>").contains("Pending"));
     assert!(pending.html.contains("badge status pending"));
-    // While pending, the status and records refresh by themselves.
-    assert!(pending.html.contains("hx-trigger=\"every 15s\""));
+    // While pending, the status and records refresh by themselves, and the page says so
+    // once (no separate notice repeating the status).
+    assert!(pending.html.contains("hx-trigger=\"every 5s\""));
+    assert!(pending.html.contains("This page updates by itself."));
+    assert!(!pending.html.contains("id=\"notice\""));
     assert_eq!(api_domain(&app, &id).await["status"], "pending");
     let list = visitor.get("/dashboard/domains").await;
     assert!(section(&list.html, &format!("domain-{id}"), "</tr>").contains("Pending"));

@@ -58,9 +58,11 @@ async fn admin_adds_reveals_edits_disables_and_deletes_a_webhook() {
     );
     let form = visitor.get("/dashboard/webhooks/new").await;
     assert_eq!(form.status, 200);
+    // Every event type, except `email.received`: Herald receives no mail yet.
     for event in herald::webhooks::EVENT_TYPES {
-        assert!(
+        assert_eq!(
             form.html.contains(&format!("name=\"event:{event}\"")),
+            *event != "email.received",
             "{event}"
         );
     }
@@ -76,7 +78,7 @@ async fn admin_adds_reveals_edits_disables_and_deletes_a_webhook() {
     assert!(
         no_events
             .html
-            .contains("The `events` field must list at least one event type.")
+            .contains("id=\"form-error\" role=\"alert\">Must list at least one event type.")
     );
     assert_eq!(no_events.input("endpoint"), receiver.url);
     let bad_url = visitor
@@ -303,7 +305,7 @@ async fn private_endpoints_are_refused_as_in_the_api() {
             .await;
         assert_eq!(page.status, 422, "{endpoint}");
         assert!(
-            page.html.contains("The `endpoint` field is not allowed"),
+            page.html.contains("This value is not allowed"),
             "{}",
             page.html
         );

@@ -55,7 +55,8 @@ await run(shot, async ({ page }) => {
   await page.fill("#name", "   ");
   await page.click(".key-form button[type=submit]");
   await page.locator("#form-error").waitFor();
-  check((await page.locator("#form-error").textContent()).includes("Missing `name` field."), "service validation error shown in the form");
+  check((await page.locator("#form-error").textContent()).includes("Fill in this field."), "service validation error shown in plain words");
+  check(await page.locator("#name ~ #form-error.field-error").count() === 1, "the error sits next to its field");
   await shot(page, "create-form-error");
 
   await page.fill("#name", "Browser test key");

@@ -112,6 +112,11 @@ await run(shot, async ({ page }) => {
   check(await columnSelect("E-mail").inputValue() === "email", "the email column is recognised");
   check(await columnSelect("Notes").inputValue() === "", "unknown columns start as 'Do not import'");
   check((await page.locator('tr[data-column="Given name"] .samples').textContent()).includes("Cy"), "the first rows are previewed");
+  // Obvious headers are matched whatever their case: the user only checks them.
+  check(await columnSelect("Given name").inputValue() === "first_name", "'Given name' is matched to the first name");
+  check(await columnSelect("Plan").inputValue() === "p:plan", "'Plan' is matched to the plan property");
+  check(await columnSelect("Seats").inputValue() === "p:seats", "'Seats' is matched to the seats property");
+  check((await page.locator("#mapping-summary").textContent()).includes("Review before importing"), "a review line counts the columns to import");
   await columnSelect("Given name").selectOption("first_name");
   await columnSelect("Plan").selectOption("p:plan");
   await columnSelect("Seats").selectOption("p:seats");
@@ -185,6 +190,17 @@ await run(shot, async ({ page }) => {
   await page.goto(`${base}/dashboard/audience/contacts?status=subscribed`);
   check(await contactRow("ann@example.com").count() === 0 && await contactRow("bo@example.com").count() === 1, "status filter: subscribed contacts");
   await page.goto(`${base}/dashboard/audience/contacts`);
+
+  // The bulk bar appears only with a selection and counts it; the page can be selected at once.
+  check(/\d+ contacts?/.test(await page.locator("#contact-count").textContent()), "the list says how many contacts there are");
+  check(!(await page.locator("#bulk-bar").isVisible()), "the bulk bar is hidden while nothing is selected");
+  await page.check("#select-page");
+  const onPage = await page.locator("tbody tr").count();
+  check(await page.locator("#bulk-bar").isVisible(), "selecting shows the bulk bar");
+  check((await page.locator("#selected-count").textContent()).includes(`${onPage} of ${onPage} on this page selected`), "the bar counts the selected contacts");
+  await shot(page, "bulk-select-page");
+  await page.uncheck("#select-page");
+  check(!(await page.locator("#bulk-bar").isVisible()), "clearing the selection hides the bar again");
 
   // Bulk actions: add to a segment, subscribe to a topic, delete.
   await contactRow("bo@example.com").locator("input[type=checkbox]").check();

@@ -57,7 +57,8 @@ await run(shot, async ({ page, htmxRequests }) => {
   await shot(page, "add-form");
   await page.click(".domain-form button[type=submit]");
   await page.locator("#form-error").waitFor();
-  check((await page.locator("#form-error").textContent()).includes("must end with a letter or a number"), "service validation error shown in the form");
+  check((await page.locator("#form-error").textContent()).includes("Must end with a letter or a number"), "service validation error shown in plain words");
+  check(await page.locator("#custom_return_path ~ #form-error.field-error").count() === 1, "the error sits under the custom return path field");
   check(await page.inputValue("#name") === domain, "the form keeps what was typed");
   check(await page.inputValue("#region") === "eu-west-1", "the form keeps the region");
   check(await page.locator("#custom_return_path").isVisible(), "advanced options stay open to show the field in error");
@@ -94,7 +95,12 @@ await run(shot, async ({ page, htmxRequests }) => {
   // Verify with nothing in DNS yet: pending.
   await page.click("#verify");
   await page.locator("#domain-status", { hasText: "Pending" }).waitFor();
-  check((await page.locator("#notice").textContent()).includes("Verification started"), "verify notice shown");
+  // One state, not a notice beside a banner saying the same: the status note, which says
+  // Herald is looking and that the page updates by itself; the header says it is checking.
+  check(await page.locator("#notice").count() === 0, "no separate notice repeats the status");
+  check((await page.locator("#status-help").textContent()).includes("looking for your DNS records"), "the status note says Herald is looking");
+  check((await page.locator("#status-help").textContent()).includes("updates by itself"), "the status note says the page updates by itself");
+  check(/Checking now|Last checked/.test(await page.locator("#checked").textContent()), "the header no longer says 'Not checked yet'");
   check((await apiDomain(id)).body.status === "pending", "the API says pending too");
   await shot(page, "verify-pending");
 

@@ -232,4 +232,41 @@ await run(shot, async ({ page }) => {
   check(await page.locator(`#webhook-${webhookId}`).count() === 0, "the webhook is no longer listed");
   check((await callApi(apiKey, "GET", `/webhooks/${webhookId}`)).status === 404, "the API no longer knows it");
   await shot(page, "webhooks-after-delete");
+
+  // A scheduled email shows its state, with Reschedule and Cancel.
+  const later = await send({ from: "Acme <news@resend.dev>", to: "delivered@resend.dev", subject: "Next week", html: "<p>Soon</p>", scheduled_at: "in 2 days" });
+  await page.goto(`${base}/dashboard/emails`);
+  check((await rowTo("delivered@resend.dev").first().textContent()).includes("Scheduled for"), "the list says when a scheduled email goes");
+  await page.goto(`${base}/dashboard/emails/${later}`);
+  check((await page.locator("#email-when").textContent()).startsWith("Scheduled for"), "the page says Scheduled for, not Sent");
+  await page.fill("#scheduled_at", "2020-01-01T09:00");
+  await page.click("#reschedule");
+  await page.locator("#scheduled_at-error").waitFor();
+  check((await page.locator("#scheduled_at-error").textContent()).includes("Pick a time in the future."), "a past time is refused next to the field, in plain words");
+  check(await page.inputValue("#scheduled_at") === "2020-01-01T09:00", "the form keeps what was typed");
+  await shot(page, "email-reschedule-error");
+  await page.click("#cancel-email");
+  await page.locator("#email-notice", { hasText: "canceled" }).waitFor();
+  check((await page.locator("#email-status").textContent()).trim() === "Canceled", "a canceled email reads Canceled");
+  check((await page.locator("#email-when").textContent()).startsWith("Canceled"), "and its date says so too");
+  await shot(page, "email-canceled");
+
+  // The Suppressions page: add by hand, find, remove.
+  await page.click("nav.nav a[href='/dashboard/suppressions']");
+  await heading("Suppressions");
+  await page.fill("#suppress-email", "nobody-home@example.com");
+  await page.click("#add-suppression");
+  await page.locator("#notice", { hasText: "was added" }).waitFor();
+  const suppressed = page.locator("#suppressions tr[data-email='nobody-home@example.com']");
+  check(await suppressed.count() === 1, "the address is listed");
+  check((await suppressed.textContent()).includes("Added by hand"), "with its origin");
+  await shot(page, "suppressions");
+  await page.fill("#suppression-search", "NOBODY-HOME@example.com");
+  await page.locator("form[role=search] button[type=submit]").click();
+  await page.waitForURL(/q=/);
+  check(await page.locator("#suppressions tbody tr").count() === 1, "search finds the address whatever its case");
+  await suppressed.locator("button", { hasText: "Remove" }).click();
+  await page.locator("#notice", { hasText: "was removed" }).waitFor();
+  check(await page.locator("#suppressions tr[data-email='nobody-home@example.com']").count() === 0, "removed from the list");
+  await shot(page, "suppressions-after-remove");
 });

@@ -94,6 +94,7 @@ await run(shot, async ({ page }) => {
   // Delete the copy, with confirmation.
   await page.click("a:has-text('Order shipped (copy)')");
   await heading("Order shipped (copy)");
+  check(await page.locator("#delete-template.button.danger").count() === 1, "Delete looks like a danger button");
   await page.click("a:has-text('Delete this template')");
   await heading("Delete “Order shipped (copy)”?");
   await shot(page, "template-delete-confirm");

@@ -120,6 +120,8 @@ struct MapPage {
     id: String,
     file_name: String,
     columns: Vec<ColumnLine>,
+    /// How many columns feed a field.
+    mapped: usize,
     /// (value, label) of every field a column can feed.
     targets: Vec<(String, String)>,
     segments: Vec<Segment>,
@@ -340,6 +342,68 @@ fn targets(schema_keys: &[(String, String)]) -> Vec<(String, String)> {
     out
 }
 
+/// A header or key reduced to its letters and digits, lower-case: "First-Name" → "firstname".
+fn canonical(text: &str) -> String {
+    text.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// Other names people give the default fields' columns.
+const FIELD_NAMES: [(&str, &[&str]); 4] = [
+    ("email", &["email", "emailaddress", "mail", "mailaddress"]),
+    (
+        "first_name",
+        &["firstname", "givenname", "first", "forename"],
+    ),
+    ("last_name", &["lastname", "surname", "familyname", "last"]),
+    (
+        "unsubscribed",
+        &["unsubscribed", "unsubscribe", "unsub", "optedout", "optout"],
+    ),
+];
+
+/// Fills the columns nothing was chosen for with the field or property their header obviously
+/// names, ignoring case and separators ("Plan" → `plan`, "Seats" → `seats`, "Company" →
+/// `company_name`); a target already chosen for another column is not offered twice.
+/// `keys` are the custom properties; with none given only the default fields are matched.
+fn suggest_more(
+    header: &[String],
+    mut chosen: Vec<String>,
+    keys: &[(String, String)],
+) -> Vec<String> {
+    chosen.resize(header.len(), String::new());
+    for (index, name) in header.iter().enumerate() {
+        if !chosen[index].is_empty() {
+            continue;
+        }
+        let name = canonical(name);
+        if name.is_empty() {
+            continue;
+        }
+        let field = FIELD_NAMES
+            .iter()
+            .find(|(_, names)| names.contains(&name.as_str()))
+            .map(|(field, _)| field.to_string());
+        let property = || {
+            keys.iter()
+                .map(|(key, _)| key)
+                .find(|key| {
+                    let key = canonical(key);
+                    key == name || key == format!("{name}name") || key == format!("{name}s")
+                })
+                .map(|key| format!("p:{key}"))
+        };
+        if let Some(target) = field.or_else(property)
+            && !chosen.contains(&target)
+        {
+            chosen[index] = target;
+        }
+    }
+    chosen
+}
+
 async fn custom_properties(app: &App, team: &str) -> Result<Vec<(String, String)>, PageError> {
     Ok(properties::all(app, team)
         .await?
@@ -363,12 +427,13 @@ async fn map_response(
     let team = &session.user.team_id;
     let (header, rows) = upload::preview(app, &draft.id, PREVIEW_ROWS).await?;
     let keys = custom_properties(app, team).await?;
-    // First visit: the columns Herald would pick by their header names.
+    // First visit: the columns Herald would pick by their header names, then the obvious
+    // matches left (case, spaces and separators aside: "Plan" → plan, "Company" → company_name).
     let chosen = match chosen {
         Some(c) => c,
         None => {
             let guessed = column_map::resolve(&header, None, &Schema::load(app, team).await?)?;
-            (0..header.len())
+            let by_api: Vec<String> = (0..header.len())
                 .map(|i| {
                     let field = [
                         ("email", Some(guessed.email)),
@@ -389,7 +454,8 @@ async fn map_response(
                         })
                         .unwrap_or_default()
                 })
-                .collect()
+                .collect();
+            suggest_more(&header, by_api, &keys)
         }
     };
     let columns = header
@@ -405,6 +471,7 @@ async fn map_response(
             chosen: chosen.get(index).cloned().unwrap_or_default(),
         })
         .collect();
+    let mapped = chosen.iter().filter(|c| !c.is_empty()).count();
     let page = MapPage {
         shell: Shell::in_section(session, SECTION),
         tabs: tabs("Contacts"),
@@ -414,6 +481,7 @@ async fn map_response(
             .clone()
             .unwrap_or_else(|| "upload.csv".into()),
         columns,
+        mapped,
         targets: targets(&keys),
         segments: segments::all_with_counts(app, team).await?,
         segment_id,
@@ -554,6 +622,37 @@ mod tests {
             split_addresses("a@x.com, b@x.com\nc@x.com;;A@X.com\r\n\n d@x.com "),
             vec!["a@x.com", "b@x.com", "c@x.com", "d@x.com"]
         );
+    }
+
+    #[test]
+    fn obvious_headers_are_matched() {
+        let header: Vec<String> = ["E-Mail", "Given name", "Plan", "Seats", "Company", "Notes"]
+            .map(String::from)
+            .to_vec();
+        let keys: Vec<(String, String)> = [
+            ("plan", "string"),
+            ("seats", "number"),
+            ("company_name", "string"),
+        ]
+        .map(|(k, t)| (k.to_string(), t.to_string()))
+        .to_vec();
+        let chosen = suggest_more(&header, vec!["email".into()], &keys);
+        assert_eq!(
+            chosen,
+            [
+                "email",
+                "first_name",
+                "p:plan",
+                "p:seats",
+                "p:company_name",
+                ""
+            ]
+        );
+        // A choice already made is kept, and not offered to a second column.
+        let chosen = suggest_more(&header, vec!["".into(), "".into(), "p:seats".into()], &keys);
+        assert_eq!(chosen[0], "email");
+        assert_eq!(chosen[2], "p:seats");
+        assert_eq!(chosen[3], "");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::super::csrf::CsrfForm;
+use super::super::csrf::{CsrfForm, FormFields};
 use super::super::format;
 use super::super::pages::{PageError, Shell, render};
 use super::super::session::CurrentSession;
@@ -72,6 +72,10 @@ struct ListPage {
     older: Option<String>,
     notice: Option<&'static str>,
     problem: Option<&'static str>,
+    /// How many contacts match the filters, on every page.
+    total: i64,
+    /// More contacts match than this page shows.
+    more: bool,
 }
 
 #[derive(Template)]
@@ -131,6 +135,7 @@ async fn list_page(
         status: params.status.as_deref().and_then(Status::parse),
     };
     let list = contacts::list(&app, team, &page, &filter).await?;
+    let total = contacts::count(&app, team, &filter).await?;
     let (first, last) = (list.data.first(), list.data.last());
     let older = match (&page.cursor, list.has_more, last) {
         (Cursor::Before(_), _, Some(last)) | (_, true, Some(last)) => {
@@ -174,8 +179,29 @@ async fn list_page(
         older,
         notice,
         problem,
+        total,
+        more: total > i64::try_from(list.data.len()).unwrap_or(i64::MAX),
     };
     Ok(render(StatusCode::OK, &page))
+}
+
+/// The contacts a bulk action applies to: those ticked, or, with "all matching" chosen, every
+/// contact matching the list's filters (sent along as `f_q`, `f_status`, `f_segment`).
+async fn chosen_contacts(
+    app: &App,
+    team: &str,
+    fields: &FormFields,
+) -> Result<Vec<String>, PageError> {
+    if fields.text("all_matching") != "1" {
+        return Ok(fields.suffixes("c:"));
+    }
+    let text = |name: &str| Some(fields.text(name).trim().to_string()).filter(|v| !v.is_empty());
+    let filter = ListFilter {
+        segment_id: text("f_segment").filter(|s| uuid::Uuid::parse_str(s).is_ok()),
+        search: text("f_q"),
+        status: text("f_status").as_deref().and_then(Status::parse),
+    };
+    Ok(contacts::matching_ids(app, team, &filter).await?)
 }
 
 fn back(notice: &str) -> Response {
@@ -185,7 +211,7 @@ fn back(notice: &str) -> Response {
 async fn bulk(State(app): State<App>, form: CsrfForm) -> Result<Response, PageError> {
     let session = &form.current.session;
     let team = &session.user.team_id;
-    let selected = form.fields.suffixes("c:");
+    let selected = chosen_contacts(&app, team, &form.fields).await?;
     if selected.is_empty() {
         return Ok(back("none-selected"));
     }
