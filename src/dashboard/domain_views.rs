@@ -464,8 +464,10 @@ mod tests {
 
     #[test]
     fn unset_or_loopback_mail_settings_warn() {
-        let mut settings = Settings::default();
-        settings.public_url = "http://127.0.0.1:8080".into();
+        let mut settings = Settings {
+            public_url: "http://127.0.0.1:8080".into(),
+            ..Settings::default()
+        };
         let warnings = setup_warnings(&settings);
         assert!(
             warnings

@@ -117,6 +117,7 @@ await run(shot, async ({ page }) => {
   check(await columnSelect("Plan").inputValue() === "p:plan", "'Plan' is matched to the plan property");
   check(await columnSelect("Seats").inputValue() === "p:seats", "'Seats' is matched to the seats property");
   check((await page.locator("#mapping-summary").textContent()).includes("Review before importing"), "a review line counts the columns to import");
+  check(await page.locator("#import-topics label", { hasText: "Product updates" }).count() === 1, "the import can subscribe the contacts to topics");
   await columnSelect("Given name").selectOption("first_name");
   await columnSelect("Plan").selectOption("p:plan");
   await columnSelect("Seats").selectOption("p:seats");

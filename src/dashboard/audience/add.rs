@@ -23,6 +23,7 @@ use crate::audience::imports::upload::{self, Draft, ImportOptions};
 use crate::audience::imports::{self, ContactImport, Failure, MAX_FILE_BYTES};
 use crate::audience::properties::{self, Schema};
 use crate::audience::segments::{self, Segment};
+use crate::audience::topics::{self, Topic};
 use crate::auth::sessions::Session;
 use crate::auth::tokens::same;
 use crate::http::pagination::{ListQuery, Page};
@@ -128,6 +129,8 @@ struct MapPage {
     segment_id: String,
     upsert: bool,
     error: Option<String>,
+    /// The team's topics, with whether the imported contacts are to be subscribed to each.
+    topics: Vec<(Topic, bool)>,
 }
 
 #[derive(Template)]
@@ -423,6 +426,7 @@ async fn map_response(
     segment_id: String,
     upsert: bool,
     error: Option<String>,
+    topic_ids: Vec<String>,
 ) -> Result<Response, PageError> {
     let team = &session.user.team_id;
     let (header, rows) = upload::preview(app, &draft.id, PREVIEW_ROWS).await?;
@@ -486,6 +490,14 @@ async fn map_response(
         segments: segments::all_with_counts(app, team).await?,
         segment_id,
         upsert,
+        topics: topics::all(app, team)
+            .await?
+            .into_iter()
+            .map(|t| {
+                let chosen = topic_ids.contains(&t.id);
+                (t, chosen)
+            })
+            .collect(),
         error,
     };
     Ok(render(status, &page))
@@ -507,6 +519,7 @@ async fn map_page(
         String::new(),
         false,
         None,
+        Vec::new(),
     )
     .await
 }
@@ -543,6 +556,7 @@ async fn start(
         .collect();
     let segment_id = form.fields.text("segment_id").to_string();
     let upsert = form.fields.text("on_conflict") == "upsert";
+    let topic_ids = form.fields.suffixes("t:");
     let mut problem = None;
     if chosen.iter().filter(|c| *c == "email").count() != 1 {
         problem = Some("Choose exactly one column for the email address.".to_string());
@@ -557,7 +571,16 @@ async fn start(
             column_map: Some(column_map_json(&header, &chosen)),
             on_conflict: Some(if upsert { "upsert" } else { "skip" }.into()),
             segments: (!segment_id.is_empty()).then(|| json!([segment_id]).to_string()),
-            topics: None,
+            // The topics ticked: the imported contacts are subscribed to them.
+            topics: (!topic_ids.is_empty()).then(|| {
+                Value::Array(
+                    topic_ids
+                        .iter()
+                        .map(|id| json!({"id": id, "subscription": "opt_in"}))
+                        .collect(),
+                )
+                .to_string()
+            }),
         };
         match draft.finish(&options, app.now_ms()).await {
             Ok(import) => {
@@ -575,6 +598,7 @@ async fn start(
         segment_id,
         upsert,
         problem,
+        topic_ids,
     )
     .await
 }
