@@ -43,6 +43,7 @@ mod feedback;
 mod feedback_listener;
 mod helpers;
 mod logs;
+mod metrics;
 mod openapi;
 mod queue;
 mod segments_topics;
