@@ -544,7 +544,7 @@ fn values(
 }
 
 /// The team's domains by lowercase name: name → id.
-async fn team_domains(app: &App, team_id: &str) -> AppResult<HashMap<String, String>> {
+pub async fn team_domains(app: &App, team_id: &str) -> AppResult<HashMap<String, String>> {
     let rows: Vec<(String, String)> = on_db!(app.db(), |pool| sqlx::query_as(
         "SELECT id, name FROM domains WHERE team_id = $1"
     )

@@ -189,3 +189,42 @@ async fn bad_parameters_and_sending_keys_are_refused() {
     assert_error(&refused, 401, "restricted_api_key");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_metrics_page_shows_figures_limits_chart_and_domains() {
+    let clock = Arc::new(ManualClock::new(NOW));
+    let app = spawn_app_with_clock(clock.clone()).await;
+    let (visitor, _) = crate::dashboard::sign_in_admin(&app).await;
+    let empty = visitor.get("/dashboard/metrics").await;
+    assert_eq!(empty.status, 200);
+    assert!(
+        empty.html.contains("No emails in this period."),
+        "{}",
+        empty.html
+    );
+    assert!(
+        empty
+            .html
+            .contains("href=\"/dashboard/metrics\" aria-current=\"page\"")
+    );
+    for to in ["delivered@resend.dev", "bounced@resend.dev"] {
+        id_of(&app.post("/emails", test_email(to)).await);
+    }
+    settle(&app).await;
+    clock.advance(60_000);
+    let page = visitor.get("/dashboard/metrics?days=7").await;
+    assert_eq!(page.status, 200);
+    let html = &page.html;
+    assert!(html.contains("<option value=\"7\" selected>"), "{html}");
+    assert!(html.contains("id=\"figure-sent\""), "{html}");
+    // One bounce in two sent: 50%, over the 4% limit.
+    assert!(html.contains("<strong>50%</strong>"), "{html}");
+    assert!(html.contains("data-over=\"true\""), "{html}");
+    assert!(html.contains("<svg"), "a chart: {html}");
+    assert!(html.contains("<td>resend.dev</td>"), "{html}");
+    // An unknown range or domain falls back to the defaults.
+    let fallback = visitor.get("/dashboard/metrics?days=12&domain=nope").await;
+    assert_eq!(fallback.status, 200);
+    assert!(fallback.html.contains("<option value=\"30\" selected>"));
+    app.stop().await;
+}
