@@ -93,7 +93,19 @@ pub async fn spawn_app_with_clock(clock: Arc<ManualClock>) -> TestApp {
     .await
 }
 
+/// Herald's errors go to the test's captured output (shown when the test fails): a 500 in a
+/// test then says which query failed. `RUST_LOG` widens it.
+fn capture_server_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("herald=error"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}
+
 pub async fn spawn_app_with(options: Options) -> TestApp {
+    capture_server_logs();
     let dir = tempfile::tempdir().expect("temp dir");
     let mut settings = Settings {
         listen: "127.0.0.1:0".parse().unwrap(),
