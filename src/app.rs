@@ -36,6 +36,7 @@ struct Inner {
     rate_limiter: RateLimiter,
     request_log: RequestLog,
     key_cache: Mutex<HashMap<String, (AuthKey, Instant)>>,
+    login_throttle: crate::auth::throttle::LoginThrottle,
     http_client: reqwest::Client,
     /// What deliveries share: DNS, SMTP connections, sending domains' keys.
     delivery: crate::delivery::Engine,
@@ -60,6 +61,7 @@ impl App {
             secret_key,
             jobs: Notify::new(),
             key_cache: Mutex::new(HashMap::new()),
+            login_throttle: Default::default(),
             http_client,
             delivery,
             bound: std::sync::OnceLock::new(),
@@ -84,6 +86,9 @@ impl App {
     }
     pub fn request_log(&self) -> &RequestLog {
         &self.0.request_log
+    }
+    pub fn login_throttle(&self) -> &crate::auth::throttle::LoginThrottle {
+        &self.0.login_throttle
     }
     pub fn http_client(&self) -> &reqwest::Client {
         &self.0.http_client

@@ -253,6 +253,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Config(ConfigCommand::Check) => {
             let s = settings(&cli.global, None)?;
             println!("{}", toml::to_string_pretty(&s)?);
+            // Secrets are never printed; say whether they are set.
+            for (name, value) in [
+                ("encryption_key", &s.encryption_key),
+                ("metrics_token", &s.metrics_token),
+            ] {
+                let state = if value.is_empty() { "not set" } else { "set" };
+                println!("# {name}: {state}");
+            }
+            for warning in crate::config::warnings(&s) {
+                eprintln!("warning: {warning}");
+            }
             Ok(())
         }
     }

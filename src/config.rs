@@ -258,16 +258,11 @@ impl Settings {
                     builder.add_source(config::File::with_name("herald.toml").required(false));
             }
         }
-        builder = builder.add_source(
-            config::Environment::with_prefix("HERALD")
-                .prefix_separator("_")
-                .separator("__")
-                .list_separator(",")
-                .with_list_parse_key("regions")
-                .with_list_parse_key("domains.sending_ips")
-                .try_parsing(true)
-                .source(Some(setting_variables(std::env::vars()))),
-        );
+        let env = environment_layer(std::env::vars())?;
+        builder = builder.add_source(config::File::from_str(
+            &toml::to_string(&env).context("reading HERALD_* variables")?,
+            config::FileFormat::Toml,
+        ));
         if let Ok(url) = std::env::var("DATABASE_URL") {
             builder = builder.set_override("database_url", url)?;
         }
@@ -446,45 +441,235 @@ impl Settings {
     }
 }
 
-/// The `HERALD_*` variables that name a setting (`HERALD_MX_PORT`, `HERALD_SECTION__KEY`).
-/// Others (test switches, wrappers' own variables) are left alone instead of failing the
-/// unknown-key check, which stays strict for the configuration file.
-fn setting_variables(vars: impl Iterator<Item = (String, String)>) -> config::Map<String, String> {
-    let known: Vec<String> = match toml::Value::try_from(Settings::default()) {
-        Ok(toml::Value::Table(table)) => table.keys().cloned().collect(),
-        _ => Vec::new(),
+/// `HERALD_*` variables that are not settings: the test harness's switches (README, "Tests").
+fn is_harness_variable(name: &str) -> bool {
+    name.starts_with("HERALD_TEST_")
+        || name.starts_with("HERALD_COMPAT_")
+        || matches!(
+            name,
+            "HERALD_REQUIRE_EXTERNAL"
+                | "HERALD_RESEND_SPEC"
+                | "HERALD_BLESS"
+                | "HERALD_SCREENSHOTS"
+                | "HERALD_FIXTURES_DIR"
+        )
+}
+
+/// Every variable naming a setting (`HERALD_MX_PORT`, `HERALD_DOMAINS__MAIL_HOST`), with the
+/// setting's path and its default value, whose type says how the variable's text is read.
+pub fn setting_variables() -> Vec<(String, Vec<String>, toml::Value)> {
+    let mut out = Vec::new();
+    let name = |path: &[&str]| {
+        format!(
+            "HERALD_{}",
+            path.iter()
+                .map(|p| p.to_ascii_uppercase())
+                .collect::<Vec<_>>()
+                .join("__")
+        )
     };
-    vars.filter(|(name, _)| {
-        let Some(rest) = name.strip_prefix("HERALD_") else {
-            return false;
+    if let Ok(toml::Value::Table(table)) = toml::Value::try_from(Settings::default()) {
+        for (key, value) in table {
+            match value {
+                toml::Value::Table(section) => {
+                    for (sub, value) in section {
+                        out.push((name(&[&key, &sub]), vec![key.clone(), sub], value));
+                    }
+                }
+                value => out.push((name(&[&key]), vec![key], value)),
+            }
+        }
+    }
+    // Secrets are never serialised, so they are not in the table above.
+    for secret in ["encryption_key", "metrics_token"] {
+        out.push((
+            name(&[secret]),
+            vec![secret.to_string()],
+            toml::Value::String(String::new()),
+        ));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// The environment's layer: each `HERALD_*` setting variable, read as its setting's type.
+/// An unknown `HERALD_*` variable is an error listing the valid names (typos are caught).
+fn environment_layer(vars: impl Iterator<Item = (String, String)>) -> anyhow::Result<toml::Table> {
+    let known = setting_variables();
+    let mut layer = toml::Table::new();
+    let mut unknown = Vec::new();
+    for (name, raw) in vars {
+        if !name.starts_with("HERALD_") || is_harness_variable(&name) {
+            continue;
+        }
+        let Some((_, path, default)) = known.iter().find(|(n, ..)| *n == name) else {
+            unknown.push(name);
+            continue;
         };
-        let top = rest
-            .split("__")
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        known.contains(&top)
-    })
-    .collect()
+        let text = raw.trim();
+        let value = match default {
+            toml::Value::Integer(_) => toml::Value::Integer(
+                text.parse()
+                    .with_context(|| format!("{name} must be a whole number, got {raw:?}"))?,
+            ),
+            toml::Value::Float(_) => toml::Value::Float(
+                text.parse()
+                    .with_context(|| format!("{name} must be a number, got {raw:?}"))?,
+            ),
+            toml::Value::Boolean(_) => {
+                toml::Value::Boolean(match text.to_ascii_lowercase().as_str() {
+                    "true" | "1" | "yes" | "on" => true,
+                    "false" | "0" | "no" | "off" => false,
+                    _ => anyhow::bail!("{name} must be true or false, got {raw:?}"),
+                })
+            }
+            toml::Value::Array(_) => toml::Value::Array(
+                text.split(',')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .map(|item| toml::Value::String(item.to_string()))
+                    .collect(),
+            ),
+            _ => toml::Value::String(raw.clone()),
+        };
+        let mut table = &mut layer;
+        for part in &path[..path.len() - 1] {
+            table = table
+                .entry(part.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                .as_table_mut()
+                .context("setting path")?;
+        }
+        table.insert(path[path.len() - 1].clone(), value);
+    }
+    if !unknown.is_empty() {
+        unknown.sort();
+        let valid: Vec<&str> = known.iter().map(|(n, ..)| n.as_str()).collect();
+        anyhow::bail!(
+            "unknown environment variable{} {}; the valid HERALD_* variables are: {} \
+             (and DATABASE_URL)",
+            if unknown.len() == 1 { "" } else { "s" },
+            unknown.join(", "),
+            valid.join(", ")
+        );
+    }
+    Ok(layer)
+}
+
+/// Settings that work but produce DNS records or links nobody can use; `herald config check`
+/// prints them.
+pub fn warnings(s: &Settings) -> Vec<String> {
+    let mut out = Vec::new();
+    let loopback = |host: &str| {
+        let host = host.trim().trim_end_matches('.').to_ascii_lowercase();
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        host == "localhost"
+            || host.ends_with(".localhost")
+            || bare
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
+    };
+    if s.public_url.trim().is_empty() {
+        out.push(format!(
+            "public_url is not set: links in emails (tracking, unsubscribe, attachments) point \
+             at http://{}, which recipients cannot reach",
+            s.listen
+        ));
+    }
+    if s.domains.mail_host.trim().is_empty() {
+        out.push(format!(
+            "domains.mail_host is empty: MX records of return-path subdomains point at the host \
+             of public_url ({})",
+            s.mail_host()
+        ));
+    }
+    if loopback(&s.mail_host()) {
+        out.push(format!(
+            "domains.mail_host resolves to the loopback host {:?}: bounces and complaints \
+             cannot reach it",
+            s.mail_host()
+        ));
+    }
+    if s.domains.sending_ips.is_empty() && s.domains.spf_include.trim().is_empty() {
+        out.push(
+            "domains.sending_ips is empty (and no domains.spf_include): SPF records will not \
+             authorise the addresses Herald sends from"
+                .to_string(),
+        );
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn env(vars: &[(&str, &str)]) -> anyhow::Result<toml::Table> {
+        environment_layer(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+    }
+
     #[test]
     fn only_setting_variables_are_read() {
-        let vars = [
+        let layer = env(&[
             ("HERALD_MX_PORT", "26"),
             ("HERALD_TEST_DATABASE", "postgres"),
+            ("HERALD_REQUIRE_EXTERNAL", "1"),
             ("PATH", "/bin"),
             ("HERALD_LISTEN", "0.0.0.0:1"),
-        ]
-        .map(|(k, v)| (k.to_string(), v.to_string()));
-        let picked = setting_variables(vars.into_iter());
-        let mut names: Vec<_> = picked.keys().cloned().collect();
+            ("HERALD_ENCRYPTION_KEY", &"42".repeat(32)),
+            ("HERALD_DOMAINS__SENDING_IPS", "192.0.2.1, 2001:db8::1"),
+            ("HERALD_LOGS__ENABLED", "false"),
+        ])
+        .unwrap();
+        let mut names: Vec<_> = layer.keys().cloned().collect();
         names.sort();
-        assert_eq!(names, vec!["HERALD_LISTEN", "HERALD_MX_PORT"]);
+        assert_eq!(
+            names,
+            vec!["domains", "encryption_key", "listen", "logs", "mx_port"]
+        );
+        // A key of digits stays text.
+        assert_eq!(
+            layer["encryption_key"].as_str(),
+            Some("42".repeat(32).as_str())
+        );
+        assert_eq!(layer["mx_port"].as_integer(), Some(26));
+        assert_eq!(
+            layer["domains"]["sending_ips"].as_array().map(Vec::len),
+            Some(2)
+        );
+    }
+
+    #[test]
+    fn unknown_variables_fail_with_the_valid_names() {
+        let err = env(&[("HERALD_MX_PROT", "26")]).unwrap_err().to_string();
+        assert!(err.contains("HERALD_MX_PROT"), "{err}");
+        for valid in [
+            "HERALD_MX_PORT",
+            "HERALD_ENCRYPTION_KEY",
+            "HERALD_METRICS_TOKEN",
+            "HERALD_DOMAINS__MAIL_HOST",
+        ] {
+            assert!(err.contains(valid), "{err}");
+        }
+        assert!(env(&[("HERALD_MX_PORT", "twenty")]).is_err());
+    }
+
+    #[test]
+    fn check_warns_about_unusable_records() {
+        let s = Settings::default();
+        let all = warnings(&s).join("\n");
+        for what in ["public_url", "domains.mail_host", "sending_ips"] {
+            assert!(all.contains(what), "{all}");
+        }
+        let mut s = Settings {
+            public_url: "https://mail.example.org".into(),
+            ..Settings::default()
+        };
+        s.domains.mail_host = "mx.example.org".into();
+        s.domains.sending_ips = vec!["192.0.2.1".into()];
+        assert!(warnings(&s).is_empty(), "{:?}", warnings(&s));
+        s.domains.mail_host = "localhost.".into();
+        assert!(warnings(&s).join(" ").contains("loopback"));
     }
 
     #[test]

@@ -132,7 +132,7 @@ async fn receive(draft: &mut Draft, mut form: Multipart) -> AppResult<ImportOpti
     while let Some(mut field) = form.next_field().await.map_err(bad_form)? {
         let name = field.name().unwrap_or("").to_string();
         if name == "file" {
-            draft.file_name = field.file_name().map(str::to_string);
+            draft.file_name = field.file_name().map(crate::http::files::clean_file_name);
             draft.file_received = true;
             while let Some(bytes) = field.chunk().await.map_err(bad_form)? {
                 draft.push(&bytes).await?;
@@ -146,7 +146,13 @@ async fn receive(draft: &mut Draft, mut form: Multipart) -> AppResult<ImportOpti
             "topics" => &mut options.topics,
             _ => continue,
         };
-        *slot = Some(field.text().await.map_err(bad_form)?);
+        let text = field.text().await.map_err(bad_form)?;
+        if text.contains('\0') {
+            return Err(AppError::validation(format!(
+                "The `{name}` field must not contain NUL characters."
+            )));
+        }
+        *slot = Some(text);
     }
     Ok(options)
 }

@@ -5,4 +5,5 @@ pub mod invitations;
 pub mod members;
 pub mod passwords;
 pub mod sessions;
+pub mod throttle;
 pub mod tokens;

@@ -106,8 +106,27 @@ struct Credentials {
     password_hash: String,
 }
 
-/// Checks a password and opens a session; returns the cookie token.
-pub async fn login(app: &App, email: &str, password: &str) -> AppResult<Option<String>> {
+/// Checks a password and opens a session; returns the cookie token. Throttled per account
+/// and per client address ([`super::throttle`]): while a delay runs the answer is a 429
+/// `rate_limit_exceeded` and the password is not checked.
+pub async fn login(
+    app: &App,
+    email: &str,
+    password: &str,
+    client: Option<std::net::IpAddr>,
+) -> AppResult<Option<String>> {
+    let throttle = app.login_throttle();
+    let wait = throttle.wait_ms(email, client, app.now_ms());
+    if wait > 0 {
+        return Err(AppError::new(
+            429,
+            "rate_limit_exceeded",
+            format!(
+                "Too many failed sign-ins. Try again in {} seconds.",
+                (wait + 999) / 1000
+            ),
+        ));
+    }
     let row = on_db!(app.db(), |pool| sqlx::query_as::<_, Credentials>(
         "SELECT id, password_hash FROM users WHERE email = $1"
     )
@@ -115,14 +134,30 @@ pub async fn login(app: &App, email: &str, password: &str) -> AppResult<Option<S
     .fetch_optional(pool)
     .await)?;
     let Some(row) = row else {
-        // Spend the same time as a real check so timing does not reveal which emails exist.
-        let _ = passwords::verify(password.to_string(), DUMMY_HASH.to_string()).await;
+        // Spend the same time as a real check so timing does not reveal which emails exist:
+        // a real hash, made once, with the same parameters as users' hashes.
+        let _ = passwords::verify(password.to_string(), dummy_hash().await).await;
+        throttle.failed(email, client, app.now_ms());
         return Ok(None);
     };
     if !passwords::verify(password.to_string(), row.password_hash.clone()).await {
+        throttle.failed(email, client, app.now_ms());
         return Ok(None);
     }
+    throttle.succeeded(email);
     open(app, &row.id).await.map(Some)
+}
+
+/// An Argon2id hash of a random password, checked against for unknown emails.
+async fn dummy_hash() -> String {
+    static DUMMY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    DUMMY
+        .get_or_init(|| async {
+            let password = crate::auth::tokens::random_alphanumeric(32);
+            passwords::hash(password).await.unwrap_or_default()
+        })
+        .await
+        .clone()
 }
 
 /// Opens a session for a user whose identity is already established (a checked password,
@@ -198,8 +233,6 @@ pub async fn change_password(
     })?;
     Ok(())
 }
-
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0n0r1rV4zJp4iJpXkGqkqZ2h8m3s9xQ0Yk1m2n3o4p5";
 
 #[derive(FromRow)]
 struct SessionRow {

@@ -47,7 +47,11 @@ pub fn same_origin(app: &App, headers: &HeaderMap) -> bool {
     };
     let request_host =
         text(header::HOST.as_str()).map(|h| default_port_stripped(h, origin.scheme()));
-    if request_host.as_deref() == Some(authority.as_str()) {
+    // With a configured public URL its scheme is the site's: an `http://` page (which anyone
+    // on the path can forge) is another origin than the `https://` dashboard.
+    let scheme_ok = app.settings().public_url.trim().is_empty()
+        || url::Url::parse(&app.public_base_url()).is_ok_and(|p| p.scheme() == origin.scheme());
+    if scheme_ok && request_host.as_deref() == Some(authority.as_str()) {
         return true;
     }
     // Behind a proxy the Host header may differ; the configured public URL is this site too.

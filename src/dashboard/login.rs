@@ -67,6 +67,10 @@ pub async fn show(State(app): State<App>, headers: HeaderMap) -> Response {
 
 pub async fn submit(State(app): State<App>, req: Request) -> Response {
     let headers = req.headers().clone();
+    let client = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
     let cookie_token = session::cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
     let fields = match csrf::read_form(req).await {
         Ok(fields) => fields,
@@ -77,7 +81,7 @@ pub async fn submit(State(app): State<App>, req: Request) -> Response {
         return PageError::Csrf.into_response();
     }
     let email = fields.text("email");
-    match sessions::login(&app, email, fields.text("password")).await {
+    match sessions::login(&app, email, fields.text("password"), client).await {
         Ok(Some(token)) => (
             // Two Set-Cookie headers: a plain header array would keep only the last.
             AppendHeaders([
@@ -96,6 +100,13 @@ pub async fn submit(State(app): State<App>, req: Request) -> Response {
             StatusCode::UNAUTHORIZED,
             email,
             Some("Wrong email or password."),
+        ),
+        Err(err) if err.status == 429 => login_page(
+            &app,
+            &cookie_token,
+            StatusCode::TOO_MANY_REQUESTS,
+            email,
+            Some(&err.message),
         ),
         Err(err) => PageError::from(err).into_response(),
     }

@@ -171,7 +171,8 @@ fn body(email: &Outgoing, seed: &str) -> MimePart<'static> {
         for a in inline {
             let mut disposition = ContentType::new("inline");
             if let Some(name) = &a.filename {
-                disposition = disposition.attribute("filename", name.clone());
+                disposition =
+                    disposition.attribute("filename", crate::http::files::clean_file_name(name));
             }
             parts.push(
                 MimePart::new(a.content_type.clone(), a.content.clone())
@@ -186,7 +187,8 @@ fn body(email: &Outgoing, seed: &str) -> MimePart<'static> {
         for (i, a) in attached.into_iter().enumerate() {
             let name = a
                 .filename
-                .clone()
+                .as_deref()
+                .map(crate::http::files::clean_file_name)
                 .unwrap_or_else(|| format!("attachment-{}", i + 1));
             let mut part =
                 MimePart::new(a.content_type.clone(), a.content.clone()).attachment(name);

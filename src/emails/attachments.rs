@@ -135,8 +135,14 @@ fn parse_one(index: usize, item: Value) -> AppResult<AttachmentInput> {
     let filename = optional_string(index, &mut fields, "filename")?;
     let filename = match filename.map(|f| f.trim().to_string()) {
         Some(f) if f.is_empty() => None,
-        Some(f) if f.chars().any(char::is_control) => {
-            return Err(invalid(index, "`filename` contains control characters."));
+        Some(f)
+            if f.chars()
+                .any(|c| c.is_control() || crate::http::files::is_bidi_control(c)) =>
+        {
+            return Err(invalid(
+                index,
+                "`filename` contains control or text-direction characters.",
+            ));
         }
         Some(f) if f.chars().count() > MAX_FILENAME_CHARS => {
             return Err(invalid(
@@ -294,16 +300,14 @@ fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
 
 /// Why a file must not be sent, if it must not.
 pub fn refused(filename: Option<&str>, content: &[u8]) -> Option<String> {
-    if let Some(name) = filename
-        && let Some((_, ext)) = name.rsplit_once('.')
+    // Judged as the name is served: `a.exe.` and `a.exe ` are `a.exe` on Windows.
+    if let Some(ext) = filename.and_then(crate::http::files::extension)
+        && REFUSED_EXTENSIONS.contains(&ext.as_str())
     {
-        let ext = ext.to_ascii_lowercase();
-        if REFUSED_EXTENSIONS.contains(&ext.as_str()) {
-            return Some(format!(
-                "files of type `.{ext}` cannot be sent (executables, scripts and installers \
-                 are refused)."
-            ));
-        }
+        return Some(format!(
+            "files of type `.{ext}` cannot be sent (executables, scripts and installers are \
+             refused)."
+        ));
     }
     executable_kind(content).map(|kind| format!("{kind} files cannot be sent."))
 }
@@ -383,7 +387,7 @@ pub async fn resolve(app: &App, inputs: Vec<AttachmentInput>) -> AppResult<Vec<A
 
 fn filename_from_url(url: &url::Url) -> Option<String> {
     let last = url.path_segments()?.next_back()?;
-    (!last.is_empty()).then(|| last.to_string())
+    (!last.trim().is_empty()).then(|| crate::http::files::clean_file_name(last))
 }
 
 /// Downloads `url` with the guarded client, refusing more than `limit` bytes.

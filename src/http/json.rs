@@ -18,9 +18,24 @@ where
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| AppError::validation(format!("Could not read the request body: {e}")))?;
+        // A declared length over the limit is refused before anything is read.
+        let declared = req
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if declared.is_some_and(|n| n > crate::http::MAX_BODY_BYTES as u64) {
+            return Err(crate::http::guard::payload_too_large(
+                crate::http::MAX_BODY_BYTES,
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                crate::http::guard::payload_too_large(crate::http::MAX_BODY_BYTES)
+            } else {
+                AppError::validation(format!("Could not read the request body: {e}"))
+            }
+        })?;
         parse_body(&bytes).map(LenientJson)
     }
 }
@@ -28,6 +43,16 @@ where
 pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     let trimmed = bytes.trim_ascii();
     let text: &[u8] = if trimmed.is_empty() { b"{}" } else { trimmed };
+    // NUL can only arrive escaped (raw control characters are invalid JSON): look closer
+    // only when the escape appears at all.
+    if text.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000"))
+        && let Ok(value) = serde_json::from_slice::<serde_json::Value>(text)
+        && let Some(field) = nul_field(&value, String::new())
+    {
+        return Err(AppError::validation(format!(
+            "The `{field}` field must not contain NUL characters (\\u0000)."
+        )));
+    }
     serde_json::from_slice(text).map_err(|e| {
         if e.is_syntax() || e.is_eof() {
             AppError::new(
@@ -39,4 +64,58 @@ pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
             AppError::validation(format!("Invalid request body: {e}"))
         }
     })
+}
+
+/// The path (`to[1]`, `headers.X-Tag`) of the first string, or object key, holding a NUL.
+pub fn nul_field(value: &serde_json::Value, at: String) -> Option<String> {
+    use serde_json::Value;
+    let named = |at: &str| {
+        if at.is_empty() {
+            "body".to_string()
+        } else {
+            at.to_string()
+        }
+    };
+    match value {
+        Value::String(s) if s.contains('\0') => Some(named(&at)),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| nul_field(v, format!("{at}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let key = k.replace('\0', "");
+            let path = if at.is_empty() {
+                key
+            } else {
+                format!("{at}.{key}")
+            };
+            if k.contains('\0') {
+                Some(path)
+            } else {
+                nul_field(v, path)
+            }
+        }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    #[test]
+    fn nul_is_refused_naming_the_field() {
+        let err = parse_body::<Value>(br#"{"to":["a@b.c","x\u0000y"]}"#).unwrap_err();
+        assert_eq!((err.status, err.name), (422, "validation_error"));
+        assert!(err.message.contains("`to[1]`"), "{}", err.message);
+        let err = parse_body::<Value>(br#"{"headers":{"X-A":"\u0000"}}"#).unwrap_err();
+        assert!(err.message.contains("`headers.X-A`"), "{}", err.message);
+        // An escaped backslash followed by `u0000` is text, not NUL.
+        assert_eq!(
+            parse_body::<Value>(br#"{"a":"\\u0000"}"#).unwrap(),
+            json!({"a": "\\u0000"})
+        );
+    }
 }

@@ -2,7 +2,9 @@
 //! `/openapi.json`. Every API response is JSON, unknown routes and wrong methods included.
 
 pub mod error;
+pub mod files;
 pub mod gate;
+pub mod guard;
 pub mod json;
 pub mod pagination;
 pub mod rate_limit;
@@ -37,6 +39,10 @@ pub fn router(app: App) -> Router {
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            guard::guard,
+        ))
         .layer(CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(crate::error::AppError::internal(
                 "An unexpected error occurred.",

@@ -33,6 +33,25 @@ pub enum Db {
     Postgres(PgPool),
 }
 
+/// Creates `path` empty with mode 0600 when it does not exist, and narrows it to 0600 when it
+/// does: the database holds the instance secret and every team's data.
+fn private_file(path: &std::path::Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .with_context(|| format!("creating {}", path.display()))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("making {} private", path.display()))?;
+    }
+    Ok(())
+}
+
 impl Db {
     /// Opens the database `database_url` names, or SQLite in `data_dir` when it is empty.
     pub async fn connect(database_url: &str, data_dir: &Path) -> anyhow::Result<Db> {
@@ -53,7 +72,9 @@ impl Db {
         } else {
             std::fs::create_dir_all(data_dir)
                 .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
-            SqliteConnectOptions::new().filename(data_dir.join("herald.db"))
+            let path = data_dir.join("herald.db");
+            private_file(&path)?;
+            SqliteConnectOptions::new().filename(path)
         };
         // WAL lets readers run beside the single writer; FULL makes every commit durable
         // (an accepted email survives power loss, not only a crash).

@@ -41,6 +41,7 @@ mod emails_crash;
 mod emails_schedule;
 mod feedback;
 mod feedback_listener;
+mod hardening;
 mod helpers;
 mod logs;
 mod openapi;

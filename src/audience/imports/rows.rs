@@ -56,6 +56,13 @@ impl RowReader {
     }
 
     pub fn read(&self, record: &ByteRecord) -> Result<ContactRow, String> {
+        // Neither database keeps NUL in text (PostgreSQL refuses it): one rule for both.
+        if let Some(column) = record.iter().position(|cell| cell.contains(&0)) {
+            return Err(format!(
+                "the row contains a NUL character (column {})",
+                column + 1
+            ));
+        }
         let cell = |column: Option<usize>| -> Result<Option<&str>, String> {
             let Some(bytes) = column.and_then(|c| record.get(c)) else {
                 return Ok(None);
@@ -152,6 +159,10 @@ mod tests {
             let err = reader().read(&record(&cells)).unwrap_err();
             assert!(err.contains(why), "{cells:?}: {err}");
         }
+        let nul = ByteRecord::from(vec![b"a\0@example.com".to_vec()]);
+        assert!(reader().read(&nul).unwrap_err().contains("NUL"));
+        let nul = ByteRecord::from(vec![b"a@example.com".to_vec(), b"An\0n".to_vec()]);
+        assert!(reader().read(&nul).unwrap_err().contains("column 2"));
         let invalid = ByteRecord::from(vec![b"a@example.com".to_vec(), vec![0xff, 0xfe]]);
         assert!(reader().read(&invalid).unwrap_err().contains("UTF-8"));
     }

@@ -132,6 +132,11 @@ pub fn read_header(first_bytes: &[u8]) -> AppResult<Vec<String>> {
     if !found {
         return Err(AppError::validation("The CSV file is empty."));
     }
+    if record.iter().any(|cell| cell.contains(&0)) {
+        return Err(AppError::validation(
+            "The CSV file's header line must not contain NUL characters.",
+        ));
+    }
     let header: Vec<String> = record
         .iter()
         .map(|cell| {
