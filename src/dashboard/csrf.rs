@@ -103,6 +103,10 @@ pub async fn read_form(req: Request) -> Result<FormFields, PageError> {
     let bytes = axum::body::to_bytes(req.into_body(), MAX_FORM_BYTES)
         .await
         .map_err(|_| PageError::BadRequest)?;
+    // NUL is never valid text (PostgreSQL cannot store it): refused, on both databases.
+    if bytes.windows(3).any(|w| w == b"%00") || bytes.contains(&0) {
+        return Err(PageError::BadRequest);
+    }
     Ok(FormFields::parse(&bytes))
 }
 

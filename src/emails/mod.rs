@@ -15,6 +15,7 @@ pub mod downloads;
 pub mod events;
 pub mod group_commit;
 pub mod idempotency;
+pub mod limits;
 pub mod schedule;
 pub mod search;
 pub mod service;

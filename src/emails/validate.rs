@@ -135,16 +135,22 @@ pub fn parse_draft(request: Value, now: Millis) -> AppResult<Draft> {
     // `template` was replaced by its rendered content before (`templates::send::apply`).
     let html = take_string(&mut fields, "html")?;
     let mut text = take_string(&mut fields, "text")?;
-    match (&html, &text) {
-        (None, None) => {
-            return Err(AppError::new(
-                422,
-                "missing_required_field",
-                "Missing `html` or `text` field.",
-            ));
-        }
-        (Some(html), None) => text = Some(text_from_html(html)),
-        _ => {}
+    if html.is_none() && text.is_none() {
+        return Err(AppError::new(
+            422,
+            "missing_required_field",
+            "Missing `html` or `text` field.",
+        ));
+    }
+    use super::limits;
+    if let Some(html) = &html {
+        limits::check_part("html", html.len())?;
+    }
+    if let Some(text) = &text {
+        limits::check_part("text", text.len())?;
+    }
+    if let (Some(html), None) = (&html, &text) {
+        text = Some(text_from_html(html));
     }
 
     let headers = headers(take(&mut fields, "headers"))?;
@@ -164,6 +170,19 @@ pub fn parse_draft(request: Value, now: Millis) -> AppResult<Draft> {
         Some(_) => return Err(must_be("scheduled_at", "a string")),
     };
     let attachments = attachments::parse_list(take(&mut fields, "attachments"))?;
+    let attached: usize = attachments
+        .iter()
+        .map(|a| match &a.source {
+            attachments::Source::Content(bytes) => attachments::base64_len(bytes.len()),
+            attachments::Source::Path(_) => 0,
+        })
+        .sum();
+    limits::check_message(
+        subject.len()
+            + html.as_ref().map_or(0, String::len)
+            + text.as_ref().map_or(0, String::len)
+            + attached,
+    )?;
 
     Ok(Draft {
         from,

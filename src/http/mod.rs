@@ -6,6 +6,7 @@ pub mod files;
 pub mod gate;
 pub mod guard;
 pub mod json;
+pub mod listener;
 pub mod pagination;
 pub mod rate_limit;
 pub mod request_log;

@@ -17,21 +17,23 @@ use crate::error::{AppError, AppResult};
 #[derive(Default)]
 pub struct TemplateCache {
     found: HashMap<String, Template>,
+    /// Bytes rendered so far in this request, against
+    /// [`crate::emails::limits::MAX_RENDERED_PER_REQUEST`].
+    rendered: usize,
 }
 
-impl TemplateCache {
-    async fn published(
-        &mut self,
-        app: &App,
-        team_id: &str,
-        id_or_alias: &str,
-    ) -> AppResult<&Template> {
-        if !self.found.contains_key(id_or_alias) {
-            let template = service::published(app, team_id, id_or_alias).await?;
-            self.found.insert(id_or_alias.to_string(), template);
-        }
-        Ok(&self.found[id_or_alias])
+/// A published template by id or alias, looked up once per request.
+async fn published<'c>(
+    found: &'c mut HashMap<String, Template>,
+    app: &App,
+    team_id: &str,
+    id_or_alias: &str,
+) -> AppResult<&'c Template> {
+    if !found.contains_key(id_or_alias) {
+        let template = service::published(app, team_id, id_or_alias).await?;
+        found.insert(id_or_alias.to_string(), template);
     }
+    Ok(&found[id_or_alias])
 }
 
 /// Replaces `template` in a send request by the rendered content of the published template:
@@ -56,9 +58,45 @@ pub async fn apply(
              provides the content. Send one or the other.",
         ));
     }
-    let template = cache.published(app, team_id, &id).await?;
+    let TemplateCache { found, rendered } = cache;
+    let template = published(found, app, team_id, &id).await?;
     let content = &template.content;
     let values = SendValues::check(&template.name, &content.variables, given)?;
+    // Measure before rendering: a few bytes of placeholders can stand for gigabytes.
+    {
+        use crate::emails::limits::{self, MAX_RENDERED_PER_REQUEST};
+        let budget = MAX_RENDERED_PER_REQUEST.saturating_sub(*rendered);
+        let measure = |field: &str, source: &str, target: Target, limit: usize| {
+            substitute::rendered_len(source, target, &values, limit.min(budget)).ok_or_else(|| {
+                if limit <= budget {
+                    limits::too_large(field, limit)
+                } else {
+                    AppError::validation(format!(
+                        "The template renders more than {} MB in this request (emails of \
+                             one batch count together).",
+                        MAX_RENDERED_PER_REQUEST / (1024 * 1024)
+                    ))
+                }
+            })
+        };
+        let mut total = measure("html", &content.html, Target::Html, limits::MAX_HTML_BYTES)?;
+        if let Some(text) = &content.text {
+            total += measure("text", text, Target::Text, limits::MAX_TEXT_BYTES)?;
+        }
+        if !present(fields, "subject")
+            && let Some(subject) = &content.subject
+        {
+            total += measure("subject", subject, Target::Text, limits::MAX_TEXT_BYTES)?;
+        }
+        if total > budget {
+            return Err(AppError::validation(format!(
+                "The template renders more than {} MB in this request (emails of one batch \
+                 count together).",
+                MAX_RENDERED_PER_REQUEST / (1024 * 1024)
+            )));
+        }
+        *rendered += total;
+    }
     let fill = |source: &str, target: Target| {
         substitute::render(source, target, &values).map_err(|missing| {
             AppError::validation(format!(

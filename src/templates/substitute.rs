@@ -118,6 +118,57 @@ pub fn render(source: &str, target: Target, values: &impl Values) -> Result<Stri
     }
 }
 
+/// The length in bytes [`render`] would produce, computed without building it, or `None`
+/// as soon as it passes `limit` (so a hostile template costs at most `limit` of counting,
+/// never its expansion). Missing values count as empty; [`render`] reports them.
+pub fn rendered_len(
+    source: &str,
+    target: Target,
+    values: &impl Values,
+    limit: usize,
+) -> Option<usize> {
+    let mut total = 0usize;
+    let mut value_lens: std::collections::HashMap<&str, usize> = Default::default();
+    let mut over = false;
+    walk(source, |piece| {
+        if over {
+            return;
+        }
+        let len = match piece {
+            Piece::Literal(text) => text.len(),
+            Piece::Placeholder(p) => *value_lens.entry(p.key).or_insert_with(|| {
+                if let Some(value) = values.value(p.key) {
+                    value_len(&value, target)
+                } else if let Some(inline) = p.fallback {
+                    inline.len()
+                } else if let Some(value) = values.fallback(p.key) {
+                    value_len(&value, target)
+                } else {
+                    0
+                }
+            }),
+        };
+        total = total.saturating_add(len);
+        over = total > limit;
+    });
+    (!over).then_some(total)
+}
+
+fn value_len(value: &str, target: Target) -> usize {
+    match target {
+        Target::Text => value.len(),
+        Target::Html => value
+            .bytes()
+            .map(|b| match b {
+                b'&' | b'\'' => 5,
+                b'<' | b'>' => 4,
+                b'"' => 6,
+                _ => 1,
+            })
+            .sum(),
+    }
+}
+
 fn push_value(out: &mut String, value: &str, target: Target) {
     match target {
         Target::Text => out.push_str(value),
@@ -151,6 +202,39 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
+
+    #[test]
+    fn rendered_len_matches_render_and_stops_at_the_limit() {
+        let v = Map(
+            HashMap::from([("A", "<a href=\"x\">Tom & 'Jo'</a>"), ("B", "plain")]),
+            HashMap::from([("C", "fall&back")]),
+        );
+        for source in [
+            "",
+            "no placeholders",
+            "{{{A}}} and {{{B}}} {{{A}}} {{{C}}} {{{D|inline}}} {{{{A}}}} {{{x y}}}",
+        ] {
+            for target in [Target::Html, Target::Text] {
+                let rendered = render(source, target, &v).unwrap();
+                assert_eq!(
+                    rendered_len(source, target, &v, usize::MAX),
+                    Some(rendered.len()),
+                    "{source} {target:?}"
+                );
+            }
+        }
+        let hostile = "{{{A}}}".repeat(10_000);
+        let big: &'static str = Box::leak("x".repeat(5_000).into_boxed_str());
+        let values = Map(HashMap::from([("A", big)]), HashMap::new());
+        assert_eq!(
+            rendered_len(&hostile, Target::Html, &values, 1_000_000),
+            None
+        );
+        assert_eq!(
+            rendered_len(&hostile, Target::Html, &values, 50_000_000),
+            Some(50_000_000)
+        );
+    }
 
     struct Map(
         HashMap<&'static str, &'static str>,

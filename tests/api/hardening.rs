@@ -124,6 +124,30 @@ async fn nul_is_refused_with_a_422_naming_the_field() {
         assert_error(&reply, 422, "validation_error");
         assert_names(&reply, field);
     }
+    // Dashboard forms: refused as a bad request, nothing stored.
+    let (visitor, csrf) = crate::dashboard::sign_in_admin(&app).await;
+    let keys = app.get("/api-keys").await.body["data"]
+        .as_array()
+        .unwrap()
+        .len();
+    let page = visitor
+        .post(
+            "/dashboard/api-keys",
+            &[
+                ("name", "sneaky\0key"),
+                ("permission", "full_access"),
+                ("csrf_token", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 400, "{}", page.html);
+    assert_eq!(
+        app.get("/api-keys").await.body["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        keys
+    );
     app.stop().await;
 }
 
@@ -772,6 +796,122 @@ async fn csrf_scheme_hsts_and_a_private_database_file() {
         let db = app.app.settings().data_dir.join("herald.db");
         let mode = std::fs::metadata(&db).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "{}", db.display());
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn rendered_emails_are_capped_before_they_are_built() {
+    let app = spawn_app().await;
+    // A plain html over the html cap (under the body limit): refused, naming the field.
+    let mut email = test_email("delivered@resend.dev");
+    email["html"] = json!("x".repeat(herald::emails::limits::MAX_HTML_BYTES + 1));
+    let reply = app.post("/emails", email).await;
+    assert_error(&reply, 422, "validation_error");
+    assert_names(&reply, "`html`");
+    // html + text + attachments over Resend's 40 MB for the whole message.
+    let mut email = test_email("delivered@resend.dev");
+    email["html"] = json!("x".repeat(9 * 1024 * 1024));
+    email["text"] = json!("y".repeat(9 * 1024 * 1024));
+    let content = "QUJD".repeat(6 * 1024 * 1024); // 24 MB of base64
+    email["attachments"] = json!([{"filename": "a.txt", "content": content}]);
+    let reply = app.post("/emails", email).await;
+    assert_error(&reply, 422, "validation_error");
+    assert_names(&reply, "40 MB");
+
+    // A template of 10,000 placeholders and a 5 KB value would render 50 MB per email.
+    let created = app
+        .post(
+            "/templates",
+            json!({
+                "name": "Hostile",
+                "from": "Acme <hi@resend.dev>",
+                "subject": "Hi",
+                "html": "{{{A}}}".repeat(10_000),
+                "variables": [{"key": "A", "type": "string"}],
+            }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_string();
+    let published = app
+        .post(&format!("/templates/{id}/publish"), json!({}))
+        .await;
+    assert_eq!(published.status, 200, "{}", published.body);
+    let item = json!({
+        "to": "delivered@resend.dev",
+        "template": {"id": id, "variables": {"A": "a".repeat(5_000)}},
+    });
+    let reply = app.post("/emails", item.clone()).await;
+    assert_error(&reply, 422, "validation_error");
+    assert_names(&reply, "`html`");
+    let reply = app
+        .post("/emails/batch", json!([item, item, item, item]))
+        .await;
+    assert_error(&reply, 422, "validation_error");
+    // Under the per-email cap, a batch still cannot render more than one request body.
+    let value = "a".repeat(900); // 9 MB per email
+    let fits = json!({
+        "to": "delivered@resend.dev",
+        "template": {"id": id, "variables": {"A": value}},
+    });
+    let reply = app.post("/emails", fits.clone()).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let batch: Vec<Value> = (0..8).map(|_| fits.clone()).collect();
+    let reply = app.post("/emails/batch", json!(batch)).await;
+    assert_error(&reply, 422, "validation_error");
+    assert_names(&reply, "batch");
+    // Nothing but the one email that fits was stored.
+    assert_eq!(
+        app.get("/emails").await.body["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_hyper_writes_itself_are_json_too() {
+    let app = spawn_app().await;
+    let base = app.base.clone();
+    let replies = tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        for request in [
+            // A URL over hyper's 64 KB.
+            format!(
+                "GET /emails?after={} HTTP/1.1\r\nHost: h\r\n\r\n",
+                "a".repeat(70_000)
+            ),
+            // Headers over hyper's buffer.
+            format!(
+                "GET /emails HTTP/1.1\r\nHost: h\r\nX-Big: {}\r\n\r\n",
+                "b".repeat(600_000)
+            ),
+            // Not HTTP.
+            "GET /emails HTTP/1.1\r\nHost: h\r\nBad Header\r\n\r\n".to_string(),
+        ] {
+            let mut conn = Conn::open(&base);
+            let _ = conn.send(request.as_bytes());
+            out.push(conn.read().expect("an answer"));
+        }
+        out
+    })
+    .await
+    .unwrap();
+    for (reply, (status, name)) in replies.iter().zip([
+        (414, "uri_too_long"),
+        (431, "request_header_fields_too_large"),
+        (400, "validation_error"),
+    ]) {
+        assert_eq!(reply.status, status, "{}", reply.head);
+        let body: Value = serde_json::from_slice(&reply.body)
+            .unwrap_or_else(|_| panic!("JSON body: {}", reply.head));
+        assert_eq!(body["statusCode"], status);
+        assert_eq!(body["name"], name);
+        assert!(body["message"].is_string());
+        assert!(reply.closes());
     }
     app.stop().await;
 }

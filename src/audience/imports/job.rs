@@ -267,7 +267,7 @@ fn parse(
         .has_headers(true)
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_reader(input);
+        .from_reader(QuoteTracker::new(input));
     let mut record = csv::ByteRecord::new();
     let mut seen: u64 = 0;
     let mut batch = Batch::default();
@@ -284,12 +284,8 @@ fn parse(
         if seen <= skip {
             continue;
         }
-        batch.rows.push(ParsedRow {
-            line: record.position().map_or(0, |p| p.line()),
-            result: rows.read(&record),
-        });
-        batch.records += 1;
-        batch.end_byte = reader.position().byte();
+        // A full batch goes once the next record exists, so the file's last record is
+        // always in the last batch (where an unterminated quote is reported).
         if batch.rows.len() == batch_rows
             && batches
                 .blocking_send(Ok(std::mem::take(&mut batch)))
@@ -297,11 +293,76 @@ fn parse(
         {
             return Ok(());
         }
+        batch.rows.push(ParsedRow {
+            line: record.position().map_or(0, |p| p.line()),
+            result: rows.read(&record),
+        });
+        batch.records += 1;
+        batch.end_byte = reader.position().byte();
+    }
+    // A quote opened and never closed swallows the rest of the file into one cell of the
+    // last record: that record is a failed row, not a contact.
+    if reader.get_ref().in_quotes()
+        && let Some(last) = batch.rows.last_mut()
+    {
+        last.result = Err(
+            "a quoted cell is never closed (a `\"` is missing): the rest of the file was read \
+             into this row"
+                .to_string(),
+        );
     }
     if batch.records > 0 {
         let _ = batches.blocking_send(Ok(batch));
     }
     Ok(())
+}
+
+/// Follows the CSV quoting of what passes through (as the csv crate reads it: a quote opens a
+/// quoted cell only at the start of a cell; `""` inside one is a quote), to tell at the end
+/// whether a quoted cell was left open.
+struct QuoteTracker<R> {
+    inner: R,
+    state: QuoteState,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum QuoteState {
+    CellStart,
+    Unquoted,
+    Quoted,
+    /// A quote inside a quoted cell: the end of the cell, or the first half of `""`.
+    QuoteInQuoted,
+}
+
+impl<R> QuoteTracker<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            state: QuoteState::CellStart,
+        }
+    }
+
+    fn in_quotes(&self) -> bool {
+        self.state == QuoteState::Quoted
+    }
+}
+
+impl<R: Read> Read for QuoteTracker<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        use QuoteState::*;
+        let n = self.inner.read(out)?;
+        for &b in &out[..n] {
+            self.state = match (self.state, b) {
+                (Quoted, b'"') => QuoteInQuoted,
+                (Quoted, _) => Quoted,
+                (QuoteInQuoted, b'"') => Quoted,
+                (_, b',' | b'\n' | b'\r') => CellStart,
+                (CellStart, b'"') => Quoted,
+                _ => Unquoted,
+            };
+        }
+        Ok(n)
+    }
 }
 
 #[cfg(test)]
@@ -345,6 +406,43 @@ mod tests {
         let resumed = parse_all(csv, 2);
         assert_eq!(resumed[0].records, 1);
         assert_eq!(resumed[0].rows[0].line, 5);
+    }
+
+    #[test]
+    fn an_unterminated_quote_fails_the_row_it_swallows() {
+        let csv =
+            "email,name\na@example.com,A\nb@example.com,\"B\nc@example.com,C\nd@example.com,D\n";
+        let batches = parse_all(csv, 0);
+        let rows: Vec<_> = batches.iter().flat_map(|b| b.rows.iter()).collect();
+        assert_eq!(rows.len(), 2);
+        assert!(rows[0].result.is_ok());
+        assert_eq!(rows[1].line, 3);
+        let why = rows[1].result.as_ref().unwrap_err();
+        assert!(why.contains("never closed"), "{why}");
+        // Closed quotes, doubled quotes and quotes inside unquoted cells are fine.
+        for fine in [
+            "email,name\na@example.com,\"A, \"\"Jr\"\"\"\nb@example.com,B\n",
+            "email,name\na@example.com,5\" tall\n",
+            "email,name\na@example.com,\"multi\nline\"\n",
+        ] {
+            let batches = parse_all(fine, 0);
+            assert!(
+                batches
+                    .iter()
+                    .flat_map(|b| b.rows.iter())
+                    .all(|r| r.result.is_ok()),
+                "{fine:?}"
+            );
+        }
+        // The last record of a full batch is still the one reported.
+        let mut csv = String::from("email\n");
+        for i in 0..500 {
+            csv.push_str(&format!("u{i}@example.com\n"));
+        }
+        csv.push_str("\"open@example.com\n");
+        let batches = parse_all(&csv, 0);
+        assert_eq!(batches.len(), 2);
+        assert!(batches[1].rows[0].result.is_err());
     }
 
     #[test]
