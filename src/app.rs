@@ -200,6 +200,7 @@ pub async fn start(app: App) -> anyhow::Result<Running> {
     tasks.extend(crate::queue::worker::spawn_all(&app, shutdown.clone()));
     tasks.push(crate::webhooks::scan::spawn_ticker(&app, shutdown.clone()));
     tasks.push(crate::queue::purge::spawn_ticker(&app, shutdown.clone()));
+    tasks.push(crate::metrics::rollup::spawn_ticker(&app, shutdown.clone()));
     let feedback_addr = feedback.map(|(addr, task)| {
         tasks.push(task);
         addr

@@ -355,14 +355,13 @@ async fn import_contacts(
     import_job::process(app, &import.id, &mut on_progress).await?;
     bar.finish_and_clear();
     // Done here: the queued job has nothing left to do.
-    crate::on_db!(app.db(), |pool| sqlx::query(
-        "UPDATE jobs SET state = 'done', updated_at = $2 WHERE unique_key = $1 AND state = 'queued'"
+    let job_key = format!("contact-import:{}", import.id);
+    crate::audience::sql::run(
+        app.db(),
+        &[crate::queue::finish_by_key(&job_key, app.now_ms())],
     )
-    .bind(format!("contact-import:{}", import.id))
-    .bind(app.now_ms())
-    .execute(pool)
     .await
-    .map(|r| r.rows_affected()))?;
+    .map_err(anyhow::Error::new)?;
 
     let done = imports::get(app, team, &import.id)
         .await

@@ -21,6 +21,7 @@ pub mod error;
 pub mod feedback;
 pub mod http;
 pub mod logs;
+pub mod metrics;
 pub mod net;
 pub mod queue;
 pub mod serde_util;

@@ -12,6 +12,7 @@ pub mod contacts;
 pub mod domains;
 pub mod emails;
 pub mod logs;
+pub mod metrics;
 pub mod openapi;
 pub mod segments;
 pub mod suppressions;
@@ -28,6 +29,7 @@ fn documented_routes() -> OpenApiRouter<App> {
     OpenApiRouter::with_openapi(openapi::base())
         .merge(api_keys::routes())
         .merge(domains::routes())
+        .merge(metrics::routes())
         .merge(emails::routes())
         .merge(webhooks::routes())
         .merge(contacts::routes())

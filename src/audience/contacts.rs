@@ -9,7 +9,7 @@ use sqlx::FromRow;
 
 use super::properties::{self, Schema};
 use super::segments::{self, Segment};
-use super::sql::{self, Stmt};
+use super::sql::{self, Placeholders, Stmt};
 use super::topics::{self, Choice};
 use super::{email, history};
 use crate::app::App;
@@ -188,7 +188,12 @@ pub fn webhook_event(
             data[key] = json!(name);
         }
     }
-    webhooks::outbox::record(team_id, kind, &data, now)
+    // One event is one statement.
+    webhooks::emit(
+        Placeholders::Numbered,
+        &[webhooks::Event::resource(team_id, kind, &data, now)],
+    )
+    .remove(0)
 }
 
 /// Statements adding a contact to `segments` and applying topic `choices`.

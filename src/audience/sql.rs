@@ -142,7 +142,56 @@ impl Stmt {
 
 /// Raised when a statement's `expect_rows` does not hold; nothing was written.
 pub fn is_conflict(err: &AppError) -> bool {
-    err.status == 409 && err.name == "concurrent_write"
+    let expected = conflict();
+    err.status == expected.status && err.name == expected.name
+}
+
+/// The error of a statement list whose `expect_rows` did not hold; nothing was written.
+pub fn conflict() -> AppError {
+    AppError::new(
+        409,
+        "concurrent_write",
+        "The data changed while this request was running; try again.",
+    )
+}
+
+/// Runs one [`Stmt`] on any executor of either backend (a pool, or `&mut *tx` inside the
+/// caller's transaction): `exec_stmt!(executor, &stmt)` gives `Result<u64, sqlx::Error>`, the
+/// rows it affected. Its `expect_rows` is not checked (see [`exec_stmts!`]).
+#[macro_export]
+macro_rules! exec_stmt {
+    ($executor:expr, $stmt:expr) => {{
+        use $crate::audience::sql::BindArgs as _;
+        let stmt: &$crate::audience::sql::Stmt = $stmt;
+        sqlx::query(sqlx::AssertSqlSafe(stmt.sql.as_str()))
+            .bind_args(&stmt.args)
+            .execute($executor)
+            .await
+            .map(|r| r.rows_affected())
+    }};
+}
+
+/// Runs statements in order inside the caller's open transaction `tx` (either backend):
+/// `exec_stmts!(tx, &stmts)` gives `Result<Option<Vec<u64>>, sqlx::Error>`, the rows each
+/// affected, or `None` as soon as one's `expect_rows` does not hold; the caller then drops
+/// (rolls back) the transaction.
+#[macro_export]
+macro_rules! exec_stmts {
+    ($tx:ident, $stmts:expr) => {
+        async {
+            let mut affected = Vec::new();
+            for stmt in $stmts {
+                let stmt: &$crate::audience::sql::Stmt = stmt;
+                let rows = $crate::exec_stmt!(&mut *$tx, stmt)?;
+                if stmt.expect_rows.is_some_and(|expected| expected != rows) {
+                    return Ok(None);
+                }
+                affected.push(rows);
+            }
+            Ok::<_, sqlx::Error>(Some(affected))
+        }
+        .await
+    };
 }
 
 /// Runs the statements in order in one transaction; returns the rows each affected.
@@ -152,20 +201,10 @@ pub async fn run(db: &Db, stmts: &[Stmt]) -> AppResult<Vec<u64>> {
     }
     on_db!(db, |pool| {
         let mut tx = pool.begin().await?;
-        let mut affected = Vec::with_capacity(stmts.len());
-        for stmt in stmts {
-            let query = sqlx::query(sqlx::AssertSqlSafe(stmt.sql.as_str())).bind_args(&stmt.args);
-            let rows = query.execute(&mut *tx).await?.rows_affected();
-            if stmt.expect_rows.is_some_and(|expected| expected != rows) {
-                tx.rollback().await?;
-                return Err(AppError::new(
-                    409,
-                    "concurrent_write",
-                    "The data changed while this request was running; try again.",
-                ));
-            }
-            affected.push(rows);
-        }
+        let Some(affected) = crate::exec_stmts!(tx, stmts)? else {
+            tx.rollback().await?;
+            return Err(conflict());
+        };
         tx.commit().await?;
         Ok(affected)
     })

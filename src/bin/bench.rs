@@ -50,6 +50,9 @@ enum Command {
     /// Send a broadcast to a segment of N contacts; report the time until every email is
     /// queued, the delivery rate to a counting sink and peak memory.
     Broadcast(broadcast_bench::BroadcastArgs),
+    /// Fill N email events over 30 days, seal the metrics rollup and time
+    /// `GET /emails/metrics` questions.
+    Metrics(metrics_bench::MetricsArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -116,6 +119,7 @@ async fn main() -> anyhow::Result<()> {
         Command::ContactsPage(args) => audience_bench::contacts_page(args).await,
         Command::Deliver(args) => deliver(args).await,
         Command::Broadcast(args) => broadcast_bench::broadcast(args).await,
+        Command::Metrics(args) => metrics_bench::metrics(args).await,
     }
 }
 
@@ -123,6 +127,8 @@ async fn main() -> anyhow::Result<()> {
 mod audience_bench;
 #[path = "bench/broadcast.rs"]
 mod broadcast_bench;
+#[path = "bench/metrics.rs"]
+mod metrics_bench;
 use audience_bench::{ContactsPageArgs, ImportArgs};
 
 async fn fresh_postgres(server: &str) -> anyhow::Result<String> {

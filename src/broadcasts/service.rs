@@ -12,6 +12,7 @@ use crate::emails::address::Mailbox;
 use crate::error::{AppError, AppResult};
 use crate::http::pagination::{ListResponse, Page};
 use crate::on_db;
+use crate::queue;
 use crate::store::new_id;
 
 /// Longest subject, as for emails.
@@ -270,12 +271,7 @@ pub async fn delete(app: &App, team_id: &str, id: &str) -> AppResult<()> {
     }
     let now = app.now_ms();
     let stmts = [
-        Stmt::new(
-            "UPDATE jobs SET state = 'canceled', updated_at = $2 WHERE unique_key = $1 \
-             AND state = 'queued'",
-        )
-        .text(fanout::job_key(id))
-        .int(now),
+        queue::cancel_by_key(&fanout::job_key(id), now),
         Stmt::new("DELETE FROM broadcasts WHERE id = $1 AND team_id = $2 AND status = 'draft'")
             .text(id)
             .text(team_id)
@@ -371,7 +367,10 @@ async fn prepare_send(app: &App, b: &mut Broadcast, when: When) -> AppResult<Stm
     .as_str()
     .into();
     b.updated_at = now.max(b.updated_at + 1);
-    Ok(store::job_stmt(&fanout::job(&b.id, at.unwrap_or(now)), now))
+    Ok(queue::insert_one(
+        &fanout::job(&b.id, at.unwrap_or(now)),
+        now,
+    ))
 }
 
 /// `POST /broadcasts/{id}/send`: checks the sender domain, the segment (exists, not
@@ -420,12 +419,7 @@ pub async fn cancel(app: &App, team_id: &str, id: &str) -> AppResult<Broadcast> 
     }
     let now = app.now_ms();
     let stmts = [
-        Stmt::new(
-            "UPDATE jobs SET state = 'canceled', updated_at = $2 WHERE unique_key = $1 \
-             AND state = 'queued'",
-        )
-        .text(fanout::job_key(id))
-        .int(now),
+        queue::cancel_by_key(&fanout::job_key(id), now),
         Stmt::new(
             "UPDATE broadcasts SET status = 'canceled', updated_at = $3 WHERE id = $1 \
              AND team_id = $2 AND status IN ('draft', 'queued', 'sending')",

@@ -7,7 +7,6 @@ use crate::clock::Millis;
 use crate::error::{AppError, AppResult};
 use crate::http::pagination::{ListResponse, Page};
 use crate::on_db;
-use crate::queue::NewJob;
 
 /// Columns of lists (no content).
 pub const LIST_COLUMNS: &str = "id, team_id, name, segment_id, topic_id, from_address, subject, \
@@ -116,20 +115,4 @@ pub fn update_stmt(b: &Broadcast, before: Millis) -> Stmt {
     .int(b.updated_at)
     .int(before)
     .expect_rows(1)
-}
-
-/// The job row `enqueue_in!` writes, as a statement of a larger transaction.
-pub fn job_stmt(job: &NewJob, now: Millis) -> Stmt {
-    Stmt::new(
-        "INSERT INTO jobs (id, kind, payload, region, state, run_at, attempts, max_attempts, \
-         unique_key, created_at, updated_at) VALUES ($1, $2, $3, $4, 'queued', $5, 0, $6, $7, $8, $8)",
-    )
-    .text(crate::store::new_id())
-    .text(job.kind)
-    .text(&job.payload)
-    .opt_text(job.region.clone())
-    .int(job.run_at)
-    .int(job.max_attempts as i64)
-    .opt_text(job.unique_key.clone())
-    .int(now)
 }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::csrf::{CsrfForm, FormFields};
 use super::format::{self, Activity};
 use super::pages::{PageError, Shell, render};
-use super::session::CurrentSession;
+use super::session::{CurrentSession, require_admin};
 use crate::app::App;
 use crate::auth::api_keys::{self, ApiKey, KeyInput, MAX_NAME_LEN, Permission};
 use crate::auth::sessions::Session;
@@ -127,14 +127,6 @@ struct DeletePage {
 #[derive(Deserialize)]
 struct ListParams {
     notice: Option<String>,
-}
-
-fn require_admin(session: &Session) -> Result<(), PageError> {
-    if session.is_admin() {
-        Ok(())
-    } else {
-        Err(PageError::AdminOnly)
-    }
 }
 
 async fn list_response(

@@ -15,7 +15,7 @@ use super::csrf::{CsrfForm, FormFields};
 use super::domain_views::{AuthPanel, DomainRow, REGIONS, RecordRow, setup_warnings, status_help};
 use super::format;
 use super::pages::{PageError, Shell, render};
-use super::session::CurrentSession;
+use super::session::{CurrentSession, require_admin};
 use crate::app::App;
 use crate::auth::api_keys;
 use crate::auth::sessions::Session;
@@ -95,14 +95,6 @@ struct DeletePage {
 #[derive(Deserialize)]
 struct NoticeParam {
     notice: Option<String>,
-}
-
-fn require_admin(session: &Session) -> Result<(), PageError> {
-    if session.is_admin() {
-        Ok(())
-    } else {
-        Err(PageError::AdminOnly)
-    }
 }
 
 async fn list_page(

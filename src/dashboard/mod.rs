@@ -25,6 +25,7 @@ mod emails;
 mod format;
 mod login;
 mod logs;
+mod metrics;
 mod pages;
 mod session;
 mod settings;
@@ -53,6 +54,7 @@ pub fn routes() -> Router<App> {
         .merge(webhooks::routes())
         .merge(templates::routes())
         .merge(logs::routes())
+        .merge(metrics::routes())
         .merge(settings::routes())
         .merge(branding::routes())
         .merge(broadcasts::routes())

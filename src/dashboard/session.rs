@@ -38,6 +38,16 @@ impl FromRequestParts<App> for CurrentSession {
     }
 }
 
+/// Admin-only pages refuse other members with [`PageError::AdminOnly`]; every page that
+/// changes team settings, keys, domains, webhooks or the audience schema calls this.
+pub fn require_admin(session: &Session) -> Result<(), PageError> {
+    if session.is_admin() {
+        Ok(())
+    } else {
+        Err(PageError::AdminOnly)
+    }
+}
+
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     CookieJar::from_headers(headers)
         .get(name)

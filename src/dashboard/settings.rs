@@ -17,7 +17,7 @@ use serde::Deserialize;
 use super::csrf::{self, CsrfForm};
 use super::format;
 use super::pages::{PageError, Shell, render};
-use super::session::{self, CurrentSession};
+use super::session::{self, CurrentSession, require_admin};
 use crate::app::App;
 use crate::auth::invitations::{self, Invitation};
 use crate::auth::members::{self, Member};
@@ -63,14 +63,6 @@ pub type Nav = &'static [(&'static str, &'static str, &'static str)];
 /// The shell of a Settings page.
 pub fn shell(session: &Session) -> Shell {
     Shell::in_section(session, "settings")
-}
-
-pub fn require_admin(session: &Session) -> Result<(), PageError> {
-    if session.is_admin() {
-        Ok(())
-    } else {
-        Err(PageError::AdminOnly)
-    }
 }
 
 /// A service refusal (4xx) to show on the page; anything else is an error page.

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use super::csrf::{CsrfForm, FormFields};
 use super::format;
 use super::pages::{PageError, Shell, render};
-use super::session::CurrentSession;
+use super::session::{CurrentSession, require_admin};
 use crate::app::App;
 use crate::auth::sessions::Session;
 use crate::clock::Millis;
@@ -48,14 +48,6 @@ pub fn routes() -> Router<App> {
 
 fn detail_url(id: &str) -> String {
     format!("{LIST}/{id}")
-}
-
-fn require_admin(session: &Session) -> Result<(), PageError> {
-    if session.is_admin() {
-        Ok(())
-    } else {
-        Err(PageError::AdminOnly)
-    }
 }
 
 /// One endpoint, ready to print (list rows, the webhook page, the delete page).

@@ -1,6 +1,6 @@
 //! Records what a delivery attempt did: per recipient its new state (`delivery_recipients`),
-//! the events (`email_events`), the email's `last_event`, and the suppressions it caused,
-//! all in one transaction.
+//! the events and the email's `last_event` ([`events::record`]), and the suppressions it
+//! caused ([`suppressions::insert`]), all in one transaction.
 //!
 //! Deliveries finish in bursts, and on SQLite every commit waits for an fsync; so the
 //! outcomes of concurrent deliveries are written together: a delivery queues its outcome
@@ -14,9 +14,12 @@ use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
 use crate::app::App;
+use crate::audience::sql::Placeholders;
 use crate::clock::Millis;
+use crate::emails::events;
 use crate::on_db;
-use crate::store::{BeginWrite, new_id};
+use crate::store::BeginWrite;
+use crate::suppressions;
 
 /// Recipient states in `delivery_recipients`.
 pub const DELIVERED: &str = "delivered";
@@ -49,17 +52,6 @@ pub struct EmailOutcome {
     pub team_id: String,
     pub at: Millis,
     pub recipients: Vec<RecipientOutcome>,
-}
-
-impl EmailOutcome {
-    /// The type of the last event, which becomes the email's `last_event`.
-    fn last_event(&self) -> Option<&'static str> {
-        self.recipients
-            .iter()
-            .flat_map(|r| r.events.iter())
-            .next_back()
-            .map(|(kind, _)| *kind)
-    }
 }
 
 struct Pending {
@@ -137,14 +129,35 @@ async fn write(app: &App, outcomes: &[EmailOutcome]) -> Result<(), sqlx::Error> 
         let mut at = outcome.at;
         for r in &outcome.recipients {
             for (kind, data) in &r.events {
-                events.push((outcome, r.recipient.as_str(), *kind, data.as_str(), at));
+                events.push(events::NewEvent {
+                    email_id: &outcome.email_id,
+                    team_id: &outcome.team_id,
+                    kind,
+                    recipient: Some(&r.recipient),
+                    data,
+                    at,
+                });
                 // A millisecond apart, so the events keep their order by time.
                 at += 1;
             }
         }
     }
-    let suppressed: Vec<_> = recipients.iter().filter(|(_, r)| r.suppress).collect();
-    on_db!(app.delivery().bookkeeping(), |pool| {
+    let suppressed: Vec<suppressions::NewSuppression> = recipients
+        .iter()
+        .filter(|(_, r)| r.suppress)
+        .map(|(o, r)| suppressions::NewSuppression {
+            team_id: &o.team_id,
+            email: r.recipient.clone(),
+            origin: suppressions::BOUNCE,
+            source_id: Some(&o.email_id),
+            at: now,
+        })
+        .collect();
+    let db = app.delivery().bookkeeping();
+    let style = Placeholders::of(db);
+    let mut stmts = events::record(style, &events, events::LastEvent::Update(now));
+    stmts.extend(suppressions::insert(style, &suppressed));
+    on_db!(db, |pool| {
         let mut tx = pool.begin_write().await?;
         for chunk in recipients.chunks(ROWS) {
             sqlx::QueryBuilder::new(
@@ -168,51 +181,7 @@ async fn write(app: &App, outcomes: &[EmailOutcome]) -> Result<(), sqlx::Error> 
             .execute(&mut *tx)
             .await?;
         }
-        for chunk in events.chunks(ROWS) {
-            sqlx::QueryBuilder::new(
-                "INSERT INTO email_events (id, email_id, team_id, type, recipient, data, \
-                 created_at) ",
-            )
-            .push_values(chunk, |mut row, (o, recipient, kind, data, at)| {
-                row.push_bind(new_id())
-                    .push_bind(&o.email_id)
-                    .push_bind(&o.team_id)
-                    .push_bind(*kind)
-                    .push_bind(*recipient)
-                    .push_bind(*data)
-                    .push_bind(*at);
-            })
-            .build()
-            .execute(&mut *tx)
-            .await?;
-        }
-        for chunk in suppressed.chunks(ROWS) {
-            sqlx::QueryBuilder::new(
-                "INSERT INTO suppressions (id, team_id, email, origin, source_id, created_at) ",
-            )
-            .push_values(chunk, |mut row, (o, r)| {
-                row.push_bind(new_id())
-                    .push_bind(&o.team_id)
-                    .push_bind(&r.recipient)
-                    .push_bind(crate::suppressions::BOUNCE)
-                    .push_bind(&o.email_id)
-                    .push_bind(now);
-            })
-            .push(" ON CONFLICT (team_id, email) DO NOTHING")
-            .build()
-            .execute(&mut *tx)
-            .await?;
-        }
-        for outcome in outcomes {
-            if let Some(last) = outcome.last_event() {
-                sqlx::query("UPDATE emails SET last_event = $2, updated_at = $3 WHERE id = $1")
-                    .bind(&outcome.email_id)
-                    .bind(last)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
+        crate::exec_stmts!(tx, &stmts)?;
         tx.commit().await
     })?;
     Ok(())

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::{Domain, RecordState};
 use crate::clock::{Millis, iso_timestamp};
-use crate::webhooks::events::ResourceEvent;
+use crate::webhooks::Event;
 
 pub const CREATED: &str = "domain.created";
 pub const UPDATED: &str = "domain.updated";
@@ -54,6 +54,6 @@ pub fn event(
     domain: &Domain,
     records: &[RecordState],
     now: Millis,
-) -> ResourceEvent {
-    ResourceEvent::new(event_type, data(domain, records), now)
+) -> Event {
+    Event::resource(&domain.team_id, event_type, &data(domain, records), now)
 }

@@ -15,7 +15,6 @@ use crate::clock::Millis;
 use crate::on_db;
 use crate::queue::{Job, NewJob};
 use crate::store::BeginWrite;
-use crate::webhooks::events::record_event;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Payload {
@@ -116,7 +115,7 @@ struct Run<'a> {
     outcomes: &'a [verify::Outcome],
     auth: &'a report::AuthReport,
     /// `domain.updated`, when something changed.
-    event: Option<crate::webhooks::events::ResourceEvent>,
+    event: Option<crate::webhooks::Event>,
 }
 
 async fn save(
@@ -189,7 +188,7 @@ async fn save(
             crate::enqueue_in!(&mut *tx, job, now)?;
         }
         if let Some(event) = &event {
-            record_event!(tx, &domain.team_id, event, now)?;
+            crate::emit_in!(tx, event)?;
         }
         tx.commit().await
     }

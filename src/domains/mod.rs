@@ -29,7 +29,6 @@ use crate::http::pagination::{ListResponse, Page};
 use crate::on_db;
 use crate::store::BeginWrite;
 use crate::store::new_id;
-use crate::webhooks::events::record_event;
 use records::{Expected, RecordKey};
 use report::AuthReport;
 
@@ -228,7 +227,7 @@ pub async fn create(app: &App, team_id: &str, input: DomainInput) -> AppResult<D
         .bind(&sealed)
         .execute(&mut *tx)
         .await?;
-        record_event!(tx, team_id, &event, d.created_at)?;
+        crate::emit_in!(tx, &event)?;
         tx.commit().await
     }
     .await)?;
@@ -407,7 +406,7 @@ pub async fn update(app: &App, team_id: &str, id: &str, input: DomainInput) -> A
                 .execute(&mut *tx)
                 .await?;
         }
-        record_event!(tx, team_id, &event, now)?;
+        crate::emit_in!(tx, &event)?;
         tx.commit().await
     }
     .await)?;
@@ -439,7 +438,7 @@ pub async fn delete(app: &App, team_id: &str, id: &str) -> AppResult<()> {
         if removed == 0 {
             return Ok(false); // deleted meanwhile: dropping `tx` rolls back
         }
-        record_event!(tx, team_id, &event, now)?;
+        crate::emit_in!(tx, &event)?;
         tx.commit().await.map(|_| true)
     }
     .await)?;
@@ -495,7 +494,7 @@ pub async fn start_verification(app: &App, team_id: &str, id: &str) -> AppResult
         }
         crate::enqueue_in!(&mut *tx, &job, now)?;
         if let Some(event) = &event {
-            record_event!(tx, team_id, event, now)?;
+            crate::emit_in!(tx, event)?;
         }
         tx.commit().await
     }

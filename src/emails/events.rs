@@ -12,27 +12,98 @@ pub const BOUNCED: &str = "bounced";
 pub const COMPLAINED: &str = "complained";
 pub const SUPPRESSED: &str = "suppressed";
 
-/// Inserts one `email_events` row inside the caller's transaction (either backend):
-/// `insert_event!(executor, email_id, team_id, type, recipient: Option<&str>, data_json, at)`.
-macro_rules! insert_event {
-    ($executor:expr, $email_id:expr, $team_id:expr, $kind:expr, $recipient:expr, $data:expr, $at:expr) => {
-        sqlx::query(
-            "INSERT INTO email_events (id, email_id, team_id, type, recipient, data, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind($crate::store::new_id())
-        .bind($email_id)
-        .bind($team_id)
-        .bind($kind)
-        .bind($recipient)
-        .bind($data)
-        .bind($at)
-        .execute($executor)
-        .await
-        .map(|r| r.rows_affected())
-    };
+use crate::audience::sql::{Arg, Placeholders, Stmt, bulk_insert};
+use crate::clock::Millis;
+use crate::store::new_id;
+use crate::webhooks;
+
+/// One event to record.
+#[derive(Debug, Clone)]
+pub struct NewEvent<'a> {
+    pub email_id: &'a str,
+    pub team_id: &'a str,
+    /// One of the types above.
+    pub kind: &'a str,
+    /// The recipient it concerns; `None` for the whole email.
+    pub recipient: Option<&'a str>,
+    /// JSON object of details.
+    pub data: &'a str,
+    pub at: Millis,
 }
-pub(crate) use insert_event;
+
+/// How [`record`] keeps `emails.last_event`.
+#[derive(Debug, Clone, Copy)]
+pub enum LastEvent {
+    /// Each email's last event in the list becomes its `last_event` (`updated_at` = this time).
+    Update(Millis),
+    /// The emails are inserted in the same transaction with their event as `last_event`.
+    Inserted,
+}
+
+/// The statements recording `events` (the only writer of `email_events`), to run in the
+/// caller's transaction: the rows, the webhook event of each that has one
+/// ([`crate::webhooks::emit`], under the same id), and each email's `last_event`.
+pub fn record(style: Placeholders, events: &[NewEvent], last: LastEvent) -> Vec<Stmt> {
+    let ids: Vec<String> = events.iter().map(|_| new_id()).collect();
+    let rows = events
+        .iter()
+        .zip(&ids)
+        .map(|(e, id)| {
+            vec![
+                Arg::Text(Some(id.clone())),
+                Arg::Text(Some(e.email_id.to_string())),
+                Arg::Text(Some(e.team_id.to_string())),
+                Arg::Text(Some(e.kind.to_string())),
+                Arg::Text(e.recipient.map(str::to_string)),
+                Arg::Text(Some(e.data.to_string())),
+                Arg::Int(e.at),
+            ]
+        })
+        .collect();
+    let mut stmts = bulk_insert(
+        style,
+        "INSERT INTO email_events (id, email_id, team_id, type, recipient, data, created_at)",
+        rows,
+        "",
+    );
+    let webhook_events: Vec<webhooks::Event> = events
+        .iter()
+        .zip(ids)
+        .filter_map(|(e, id)| {
+            Some(webhooks::Event {
+                id,
+                team_id: e.team_id.to_string(),
+                kind: webhooks::payload::webhook_type(e.kind)?,
+                data: e.data.to_string(),
+                created_at: e.at,
+                email_id: Some(e.email_id.to_string()),
+                recipient: e.recipient.map(str::to_string),
+            })
+        })
+        .collect();
+    if !webhook_events.is_empty() {
+        stmts.extend(webhooks::emit(style, &webhook_events));
+    }
+    if let LastEvent::Update(now) = last {
+        // Each email's last event, the emails in the order of the list.
+        let mut seen = std::collections::HashSet::new();
+        let mut last_of: Vec<&NewEvent> = events
+            .iter()
+            .rev()
+            .filter(|e| seen.insert(e.email_id))
+            .collect();
+        last_of.reverse();
+        for NewEvent { email_id, kind, .. } in last_of {
+            stmts.push(
+                Stmt::new("UPDATE emails SET last_event = $2, updated_at = $3 WHERE id = $1")
+                    .text(*email_id)
+                    .text(*kind)
+                    .int(now),
+            );
+        }
+    }
+    stmts
+}
 
 /// Opened and clicked come from tracking; they are Resend statuses too.
 pub const OPENED: &str = "opened";

@@ -5,15 +5,15 @@ use serde_json::json;
 use sqlx::FromRow;
 
 use super::attachments::Attachment;
-use super::events::{self, insert_event};
+use super::events;
 use super::idempotency::Claim;
 use crate::app::App;
-use crate::audience::sql::{BindArgs, Stmt};
+use crate::audience::sql::{self, Placeholders, Stmt};
 use crate::clock::Millis;
 use crate::error::{AppError, AppResult};
 use crate::http::pagination::{ListResponse, Page};
 use crate::on_db;
-use crate::queue::NewJob;
+use crate::queue::{self, NewJob};
 use crate::store::BeginWrite;
 use crate::store::new_id;
 
@@ -70,9 +70,6 @@ pub struct Accepted {
     pub idempotent: Option<(Claim, String)>,
 }
 
-/// The team and domain a delivery job sends from (its region is the domain's).
-type SendingDomain<'a> = Option<(&'a str, String)>;
-
 /// Rows per multi-row `INSERT` (SQLite allows 32,766 bound values per statement).
 const ROWS_PER_INSERT: usize = 500;
 
@@ -93,7 +90,8 @@ pub async fn insert_accepted_guarded(
     guard: &[Stmt],
 ) -> AppResult<()> {
     let emails: Vec<&NewEmail> = accepted.iter().flat_map(|a| &a.emails).collect();
-    let jobs: Vec<(NewJob, Millis, SendingDomain)> = emails
+    let style = Placeholders::of(app.db());
+    let jobs: Vec<NewJob> = emails
         .iter()
         .map(|e| {
             let job = NewJob::new(
@@ -102,29 +100,39 @@ pub async fn insert_accepted_guarded(
                 e.scheduled_at.unwrap_or(e.created_at),
             )
             .unique_key(job_key(&e.id));
-            let sending_domain = (e.job_kind == super::DELIVER_JOB)
+            // A delivery runs in the region (sending pool) of the sending domain.
+            match (e.job_kind == super::DELIVER_JOB)
                 .then(|| super::address::Mailbox::parse(&e.from).ok())
                 .flatten()
-                .map(|from| (e.team_id.as_str(), from.domain().to_string()));
-            (job, e.created_at, sending_domain)
+            {
+                Some(from) => job.region_of_domain(&e.team_id, from.domain()),
+                None => job,
+            }
         })
         .collect();
+    let first_events: Vec<events::NewEvent> = emails
+        .iter()
+        .map(|e| events::NewEvent {
+            email_id: &e.id,
+            team_id: &e.team_id,
+            kind: e.first_event(),
+            recipient: None,
+            data: "{}",
+            at: e.created_at,
+        })
+        .collect();
+    let now = emails
+        .iter()
+        .map(|e| e.created_at)
+        .max()
+        .unwrap_or_default();
+    let mut stmts = events::record(style, &first_events, events::LastEvent::Inserted);
+    stmts.extend(queue::insert(style, &jobs, now));
     on_db!(app.db(), |pool| {
         let mut tx = pool.begin_write().await?;
-        for stmt in guard {
-            let rows = sqlx::query(sqlx::AssertSqlSafe(stmt.sql.as_str()))
-                .bind_args(&stmt.args)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if stmt.expect_rows.is_some_and(|expected| expected != rows) {
-                tx.rollback().await?;
-                return Err(AppError::new(
-                    409,
-                    "concurrent_write",
-                    "The data changed while this request was running; try again.",
-                ));
-            }
+        if crate::exec_stmts!(tx, guard)?.is_none() {
+            tx.rollback().await?;
+            return Err(sql::conflict());
         }
         for chunk in emails.chunks(ROWS_PER_INSERT) {
             sqlx::QueryBuilder::new(
@@ -160,58 +168,9 @@ pub async fn insert_accepted_guarded(
             .build()
             .execute(&mut *tx)
             .await?;
-            sqlx::QueryBuilder::new(
-                "INSERT INTO email_events (id, email_id, team_id, type, recipient, data, \
-                 created_at) ",
-            )
-            .push_values(chunk, |mut row, e| {
-                row.push_bind(new_id())
-                    .push_bind(&e.id)
-                    .push_bind(&e.team_id)
-                    .push_bind(e.first_event())
-                    .push_bind(None::<&str>)
-                    .push_bind("{}")
-                    .push_bind(e.created_at);
-            })
-            .build()
-            .execute(&mut *tx)
-            .await?;
         }
-        // The same row `enqueue_in!` writes, for many jobs at once.
-        for chunk in jobs.chunks(ROWS_PER_INSERT) {
-            sqlx::QueryBuilder::new(
-                "INSERT INTO jobs (id, kind, payload, region, state, run_at, attempts, \
-                 max_attempts, unique_key, created_at, updated_at) ",
-            )
-            .push_values(chunk, |mut row, (job, created_at, sending_domain)| {
-                row.push_bind(new_id())
-                    .push_bind(job.kind)
-                    .push_bind(&job.payload);
-                // A delivery runs in the region (sending pool) of the sending domain.
-                match sending_domain {
-                    Some((team_id, domain)) => {
-                        row.push("(SELECT region FROM domains WHERE team_id = ")
-                            .push_bind_unseparated(*team_id)
-                            .push_unseparated(" AND name = ")
-                            .push_bind_unseparated(domain.as_str())
-                            .push_unseparated(")");
-                    }
-                    None => {
-                        row.push_bind(&job.region);
-                    }
-                }
-                row.push("'queued'")
-                    .push_bind(job.run_at)
-                    .push("0")
-                    .push_bind(job.max_attempts)
-                    .push_bind(&job.unique_key)
-                    .push_bind(*created_at)
-                    .push_bind(*created_at);
-            })
-            .build()
-            .execute(&mut *tx)
-            .await?;
-        }
+        // Their first events and jobs.
+        crate::exec_stmts!(tx, &stmts)?;
         for e in &emails {
             for (position, a) in e.attachments.iter().enumerate() {
                 sqlx::query(
@@ -334,12 +293,7 @@ pub fn addresses(json_text: &str) -> Vec<String> {
 
 /// The job state of an email's job (`None` if it has none).
 pub async fn job_state(app: &App, email_id: &str) -> AppResult<Option<(String, Millis)>> {
-    Ok(on_db!(app.db(), |pool| {
-        sqlx::query_as::<_, (String, i64)>("SELECT state, run_at FROM jobs WHERE unique_key = $1")
-            .bind(job_key(email_id))
-            .fetch_optional(pool)
-            .await
-    })?)
+    Ok(queue::state_by_key(app.db(), &job_key(email_id)).await?)
 }
 
 /// Why a scheduled email cannot be changed any more.
@@ -360,38 +314,21 @@ fn not_changeable(row: &EmailRow, action: &str) -> AppError {
 pub async fn reschedule(app: &App, team_id: &str, id: &str, at: Millis) -> AppResult<()> {
     let row = get(app, team_id, id).await?;
     let now = app.now_ms();
-    let key = job_key(id);
-    let changed = on_db!(app.db(), |pool| {
-        let mut tx = pool.begin_write().await?;
-        let job = sqlx::query(
-            "UPDATE jobs SET run_at = $2, updated_at = $3 WHERE unique_key = $1 AND state = 'queued'",
-        )
-        .bind(&key)
-        .bind(at)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        let email = sqlx::query(
+    let stmts = [
+        queue::reschedule_by_key(&job_key(id), at, now).expect_rows(1),
+        Stmt::new(
             "UPDATE emails SET scheduled_at = $3, updated_at = $4 \
              WHERE id = $1 AND team_id = $2 AND last_event = 'scheduled'",
         )
-        .bind(id)
-        .bind(team_id)
-        .bind(at)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        let changed = job == 1 && email == 1;
-        if changed {
-            tx.commit().await?;
-        }
-        Ok::<_, sqlx::Error>(changed)
-    })?;
-    if !changed {
-        return Err(not_changeable(&row, "rescheduled"));
-    }
+        .text(id)
+        .text(team_id)
+        .int(at)
+        .int(now)
+        .expect_rows(1),
+    ];
+    sql::run(app.db(), &stmts)
+        .await
+        .map_err(|e| changed_meanwhile(e, &row, "rescheduled"))?;
     Ok(())
 }
 
@@ -399,47 +336,43 @@ pub async fn reschedule(app: &App, team_id: &str, id: &str, at: Millis) -> AppRe
 pub async fn cancel(app: &App, team_id: &str, id: &str) -> AppResult<()> {
     let row = get(app, team_id, id).await?;
     let now = app.now_ms();
-    let key = job_key(id);
-    let changed = on_db!(app.db(), |pool| {
-        let mut tx = pool.begin_write().await?;
-        let job = sqlx::query(
-            "UPDATE jobs SET state = 'canceled', updated_at = $2 \
-             WHERE unique_key = $1 AND state = 'queued'",
-        )
-        .bind(&key)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        let email = sqlx::query(
-            "UPDATE emails SET last_event = 'canceled', updated_at = $3 \
+    let mut stmts = vec![
+        queue::cancel_by_key(&job_key(id), now).expect_rows(1),
+        Stmt::new(
+            "UPDATE emails SET updated_at = $3 \
              WHERE id = $1 AND team_id = $2 AND last_event = 'scheduled'",
         )
-        .bind(id)
-        .bind(team_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        let changed = job == 1 && email == 1;
-        if changed {
-            insert_event!(
-                &mut *tx,
-                id,
-                team_id,
-                events::CANCELED,
-                None::<&str>,
-                "{}",
-                now
-            )?;
-            tx.commit().await?;
-        }
-        Ok::<_, sqlx::Error>(changed)
-    })?;
-    if !changed {
-        return Err(not_changeable(&row, "canceled"));
-    }
+        .text(id)
+        .text(team_id)
+        .int(now)
+        .expect_rows(1),
+    ];
+    let canceled = events::NewEvent {
+        email_id: id,
+        team_id,
+        kind: events::CANCELED,
+        recipient: None,
+        data: "{}",
+        at: now,
+    };
+    stmts.extend(events::record(
+        Placeholders::of(app.db()),
+        &[canceled],
+        events::LastEvent::Update(now),
+    ));
+    sql::run(app.db(), &stmts)
+        .await
+        .map_err(|e| changed_meanwhile(e, &row, "canceled"))?;
     Ok(())
+}
+
+/// A statement list's conflict means the email's job started (or it was canceled) meanwhile.
+fn changed_meanwhile(err: AppError, row: &EmailRow, action: &str) -> AppError {
+    if sql::is_conflict(&err) {
+        not_changeable(row, action)
+    } else {
+        err
+    }
 }
 
 /// Attachment metadata (the content is only read for downloads).

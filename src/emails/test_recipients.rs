@@ -14,11 +14,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::address::Mailbox;
-use super::events::{self, insert_event};
+use super::events;
 use crate::app::App;
+use crate::audience::sql::{self, Placeholders, Stmt};
 use crate::on_db;
 use crate::queue::Job;
-use crate::store::BeginWrite;
 
 pub const TEST_DOMAIN: &str = "resend.dev";
 
@@ -119,41 +119,42 @@ pub async fn run_job(app: &App, job: &Job) -> anyhow::Result<()> {
             }
         }
     }
-    let Some((last, _, _)) = planned.last() else {
+    if planned.is_empty() {
         return Ok(());
-    };
-    let last = *last;
+    }
     let now = app.now_ms();
-    on_db!(app.db(), |pool| {
-        let mut tx = pool.begin_write().await?;
-        let claimed = sqlx::query(
-            "UPDATE emails SET last_event = $2, updated_at = $3 \
-             WHERE id = $1 AND last_event IN ('queued', 'scheduled')",
+    // Claimed by moving it on from `queued` / `scheduled`; the events then follow it.
+    let mut stmts = vec![
+        Stmt::new(
+            "UPDATE emails SET updated_at = $2 WHERE id = $1 AND last_event IN ('queued', 'scheduled')",
         )
-        .bind(&email_id)
-        .bind(last)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if claimed == 1 {
-            // One millisecond apart, so the events keep their order by time.
-            for (i, (kind, recipient, data)) in planned.iter().enumerate() {
-                insert_event!(
-                    &mut *tx,
-                    &email_id,
-                    &row.team_id,
-                    *kind,
-                    Some(recipient.as_str()),
-                    data,
-                    now + i as i64
-                )?;
-            }
-            tx.commit().await?;
-        }
-        Ok::<_, sqlx::Error>(())
-    })?;
-    Ok(())
+        .text(&email_id)
+        .int(now)
+        .expect_rows(1),
+    ];
+    // One millisecond apart, so the events keep their order by time.
+    let planned: Vec<events::NewEvent> = planned
+        .iter()
+        .enumerate()
+        .map(|(i, (kind, recipient, data))| events::NewEvent {
+            email_id: &email_id,
+            team_id: &row.team_id,
+            kind,
+            recipient: Some(recipient.as_str()),
+            data: data.as_str(),
+            at: now + i as i64,
+        })
+        .collect();
+    stmts.extend(events::record(
+        Placeholders::of(app.db()),
+        &planned,
+        events::LastEvent::Update(now),
+    ));
+    match sql::run(app.db(), &stmts).await {
+        // Played out meanwhile by another attempt: nothing to do.
+        Err(err) if sql::is_conflict(&err) => Ok(()),
+        other => other.map(|_| ()).map_err(Into::into),
+    }
 }
 
 #[cfg(test)]

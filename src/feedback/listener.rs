@@ -21,8 +21,9 @@ use tokio_util::sync::CancellationToken;
 use super::verp::{self, Token};
 use super::{Feedback, Kind, Reason, Recipient};
 use crate::app::App;
+use crate::audience::sql::Placeholders;
 use crate::emails::address::Mailbox;
-use crate::emails::events::{self, insert_event};
+use crate::emails::events;
 use crate::on_db;
 use crate::smtp::{Envelope, Limits, Reply, SessionHandler, SmtpServer, Verdict};
 use crate::store::BeginWrite;
@@ -365,6 +366,7 @@ pub async fn record(
 
     let now = app.now_ms();
     let team_id = &return_path.team_id;
+    let style = Placeholders::of(app.db());
     let done: Vec<(String, String, Option<&str>)> = on_db!(app.db(), |pool| {
         let mut tx = pool.begin_write().await?;
         let mut done = Vec::new();
@@ -377,39 +379,39 @@ pub async fn record(
             .bind(recipient)
             .fetch_optional(&mut *tx)
             .await?;
-            if seen.is_some() {
+            if seen.is_some() || done.iter().any(|(r, _, _)| r == recipient) {
                 continue;
-            }
-            let at = now + done.len() as i64;
-            insert_event!(
-                &mut *tx,
-                &email.id,
-                team_id,
-                kind,
-                Some(recipient.as_str()),
-                data,
-                at
-            )?;
-            if let Some(origin) = suppress {
-                crate::insert_suppression!(
-                    &mut *tx,
-                    team_id,
-                    recipient.to_lowercase(),
-                    *origin,
-                    Some(email.id.as_str()),
-                    now
-                )?;
             }
             done.push((recipient.clone(), data.clone(), *suppress));
         }
-        if !done.is_empty() {
-            sqlx::query("UPDATE emails SET last_event = $2, updated_at = $3 WHERE id = $1")
-                .bind(&email.id)
-                .bind(kind)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-        }
+        // One millisecond apart, so the events keep their order by time.
+        let new_events: Vec<events::NewEvent> = done
+            .iter()
+            .enumerate()
+            .map(|(i, (recipient, data, _))| events::NewEvent {
+                email_id: &email.id,
+                team_id,
+                kind,
+                recipient: Some(recipient.as_str()),
+                data: data.as_str(),
+                at: now + i as i64,
+            })
+            .collect();
+        let mut stmts = events::record(style, &new_events, events::LastEvent::Update(now));
+        let suppressed: Vec<suppressions::NewSuppression> = done
+            .iter()
+            .filter_map(|(recipient, _, suppress)| {
+                Some(suppressions::NewSuppression {
+                    team_id,
+                    email: recipient.to_lowercase(),
+                    origin: (*suppress)?,
+                    source_id: Some(email.id.as_str()),
+                    at: now,
+                })
+            })
+            .collect();
+        stmts.extend(suppressions::insert(style, &suppressed));
+        crate::exec_stmts!(tx, &stmts)?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(done)
     })?;

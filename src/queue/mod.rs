@@ -14,6 +14,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::FromRow;
 
+use crate::audience::sql::{Placeholders, Stmt};
 use crate::clock::Millis;
 use crate::on_db;
 use crate::store::{Db, new_id};
@@ -46,6 +47,11 @@ pub struct NewJob {
     pub max_attempts: i32,
     pub unique_key: Option<String>,
     pub region: Option<String>,
+    /// Run in the region (sending pool) of this team's domain of this name, looked up by the
+    /// insert itself; overrides `region`.
+    pub region_of_domain: Option<(String, String)>,
+    /// When a job with the same `unique_key` exists, insert nothing instead of failing.
+    pub skip_duplicate: bool,
 }
 
 impl NewJob {
@@ -57,6 +63,8 @@ impl NewJob {
             max_attempts: 10,
             unique_key: None,
             region: None,
+            region_of_domain: None,
+            skip_duplicate: false,
         }
     }
 
@@ -64,33 +72,171 @@ impl NewJob {
         self.unique_key = Some(key.into());
         self
     }
+
+    /// See [`NewJob::region_of_domain`].
+    pub fn region_of_domain(mut self, team_id: &str, domain: &str) -> Self {
+        self.region_of_domain = Some((team_id.to_string(), domain.to_string()));
+        self
+    }
+
+    /// See [`NewJob::skip_duplicate`].
+    pub fn skip_duplicate(mut self) -> Self {
+        self.skip_duplicate = true;
+        self
+    }
 }
 
-/// Inserts a job inside the caller's transaction (any sqlx executor of either backend).
+/// Jobs per multi-row statement (12 values a row, well under SQLite's 32,766).
+const ROWS_PER_INSERT: usize = 500;
+
+/// The statements inserting `jobs` (the only `INSERT INTO jobs`), to run in the caller's
+/// transaction with [`crate::exec_stmts!`] or in a statement list with
+/// [`crate::audience::sql::run`]. Multi-row, so a group of hundreds of jobs is a few round
+/// trips.
+pub fn insert(style: Placeholders, jobs: &[NewJob], now: Millis) -> Vec<Stmt> {
+    let mut stmts = Vec::new();
+    for skip in [false, true] {
+        let jobs: Vec<&NewJob> = jobs.iter().filter(|j| j.skip_duplicate == skip).collect();
+        for chunk in jobs.chunks(ROWS_PER_INSERT) {
+            stmts.push(insert_rows(style, chunk, now, skip));
+        }
+    }
+    stmts
+}
+
+fn insert_rows(style: Placeholders, jobs: &[&NewJob], now: Millis, skip: bool) -> Stmt {
+    let mut stmt = Stmt::new("");
+    let mut values = Vec::with_capacity(jobs.len());
+    let param = |stmt: &Stmt| style.list(stmt.next_placeholder(), 1);
+    for job in jobs {
+        let id = param(&stmt);
+        stmt = stmt.text(new_id());
+        let kind = param(&stmt);
+        stmt = stmt.text(job.kind);
+        let payload = param(&stmt);
+        stmt = stmt.text(&job.payload);
+        let region = match &job.region_of_domain {
+            Some((team_id, domain)) => {
+                let team = param(&stmt);
+                stmt = stmt.text(team_id);
+                let name = param(&stmt);
+                stmt = stmt.text(domain);
+                format!("(SELECT region FROM domains WHERE team_id = {team} AND name = {name})")
+            }
+            None => {
+                let region = param(&stmt);
+                stmt = stmt.opt_text(job.region.clone());
+                region
+            }
+        };
+        let run_at = param(&stmt);
+        stmt = stmt.int(job.run_at);
+        let max_attempts = param(&stmt);
+        stmt = stmt.int(i64::from(job.max_attempts));
+        let key = param(&stmt);
+        stmt = stmt.opt_text(job.unique_key.clone());
+        let created = param(&stmt);
+        stmt = stmt.int(now);
+        let updated = param(&stmt);
+        stmt = stmt.int(now);
+        values.push(format!(
+            "({id}, {kind}, {payload}, {region}, 'queued', {run_at}, 0, {max_attempts}, {key}, \
+             {created}, {updated})"
+        ));
+    }
+    stmt.sql = format!(
+        "INSERT INTO jobs (id, kind, payload, region, state, run_at, attempts, max_attempts, \
+         unique_key, created_at, updated_at) VALUES {}{}",
+        values.join(", "),
+        if skip {
+            " ON CONFLICT (unique_key) DO NOTHING"
+        } else {
+            ""
+        }
+    );
+    stmt
+}
+
+/// The statement inserting one job (portable: numbered placeholders, one row).
+pub fn insert_one(job: &NewJob, now: Millis) -> Stmt {
+    insert_rows(Placeholders::Numbered, &[job], now, job.skip_duplicate)
+}
+
+/// Inserts a job inside the caller's transaction (any sqlx executor of either backend):
+/// `enqueue_in!(executor, &job, now)` gives `Result<u64, sqlx::Error>`.
 #[macro_export]
 macro_rules! enqueue_in {
     ($executor:expr, $job:expr, $now:expr) => {{
-        let job: &$crate::queue::NewJob = $job;
-        sqlx::query(
-            "INSERT INTO jobs (id, kind, payload, region, state, run_at, attempts, max_attempts, \
-             unique_key, created_at, updated_at) VALUES ($1, $2, $3, $4, 'queued', $5, 0, $6, $7, $8, $8)",
-        )
-        .bind($crate::store::new_id())
-        .bind(job.kind)
-        .bind(&job.payload)
-        .bind(&job.region)
-        .bind(job.run_at)
-        .bind(job.max_attempts)
-        .bind(&job.unique_key)
-        .bind($now)
-        .execute($executor)
-        .await
-        .map(|r| r.rows_affected())
+        let stmt = $crate::queue::insert_one($job, $now);
+        $crate::exec_stmt!($executor, &stmt)
     }};
 }
 
 pub async fn enqueue(db: &Db, job: &NewJob, now: Millis) -> Result<(), sqlx::Error> {
     on_db!(db, |pool| enqueue_in!(pool, job, now))?;
+    Ok(())
+}
+
+/// Cancels the job of `key` unless it started: one statement of the caller's transaction.
+pub fn cancel_by_key(key: &str, now: Millis) -> Stmt {
+    Stmt::new(
+        "UPDATE jobs SET state = 'canceled', updated_at = $2 WHERE unique_key = $1 \
+         AND state = 'queued'",
+    )
+    .text(key)
+    .int(now)
+}
+
+/// Marks the job of `key` done unless it started (its work was done otherwise).
+pub fn finish_by_key(key: &str, now: Millis) -> Stmt {
+    Stmt::new(
+        "UPDATE jobs SET state = 'done', updated_at = $2 WHERE unique_key = $1 AND state = 'queued'",
+    )
+    .text(key)
+    .int(now)
+}
+
+/// Moves the job of `key` to `at` unless it started: one statement of the caller's transaction.
+pub fn reschedule_by_key(key: &str, at: Millis, now: Millis) -> Stmt {
+    Stmt::new(
+        "UPDATE jobs SET run_at = $2, updated_at = $3 WHERE unique_key = $1 AND state = 'queued'",
+    )
+    .text(key)
+    .int(at)
+    .int(now)
+}
+
+/// The state and `run_at` of the job of `key`, if there is one.
+pub async fn state_by_key(db: &Db, key: &str) -> Result<Option<(String, Millis)>, sqlx::Error> {
+    on_db!(db, |pool| sqlx::query_as::<_, (String, Millis)>(
+        "SELECT state, run_at FROM jobs WHERE unique_key = $1"
+    )
+    .bind(key)
+    .fetch_optional(pool)
+    .await)
+}
+
+/// Makes the singleton `job` (one row, found by its `unique_key`) due at `now`: re-queues it
+/// when it finished, creates it the first time, leaves it alone when queued or running.
+pub async fn arm_singleton(db: &Db, job: &NewJob, now: Millis) -> Result<(), sqlx::Error> {
+    let key = job.unique_key.as_deref().unwrap_or_default();
+    let requeued = on_db!(db, |pool| sqlx::query(
+        "UPDATE jobs SET state = 'queued', run_at = $2, attempts = 0, last_error = NULL, \
+         updated_at = $2 WHERE unique_key = $1 AND state IN ('done', 'dead', 'canceled')"
+    )
+    .bind(key)
+    .bind(now)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    if requeued == 0 {
+        let job = NewJob {
+            run_at: now,
+            ..job.clone()
+        }
+        .skip_duplicate();
+        enqueue(db, &job, now).await?;
+    }
     Ok(())
 }
 

@@ -12,11 +12,12 @@ use serde::Serialize;
 use sqlx::FromRow;
 
 use crate::app::App;
+use crate::audience::sql::{self, Arg, Placeholders, Stmt, bulk_insert};
 use crate::emails::address::Mailbox;
 use crate::error::{AppError, AppResult};
 use crate::http::pagination::{ListResponse, Page};
 use crate::on_db;
-use crate::store::BeginWrite;
+use crate::store::new_id;
 
 pub const BOUNCE: &str = "bounce";
 pub const COMPLAINT: &str = "complaint";
@@ -37,27 +38,40 @@ pub struct Suppression {
 
 const COLUMNS: &str = "id, email, origin, source_id, created_at";
 
-/// Adds an address inside the caller's transaction unless the team already suppresses it
-/// (then the first entry, and its origin, stay):
-/// `insert_suppression!(executor, team_id, email, origin, source_id: Option<&str>, at)`.
-/// `email` must be [`normalize`]d.
-#[macro_export]
-macro_rules! insert_suppression {
-    ($executor:expr, $team_id:expr, $email:expr, $origin:expr, $source_id:expr, $at:expr) => {
-        sqlx::query(
-            "INSERT INTO suppressions (id, team_id, email, origin, source_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (team_id, email) DO NOTHING",
-        )
-        .bind($crate::store::new_id())
-        .bind($team_id)
-        .bind($email)
-        .bind($origin)
-        .bind($source_id)
-        .bind($at)
-        .execute($executor)
-        .await
-        .map(|r| r.rows_affected())
-    };
+/// An address to add to a team's list.
+#[derive(Debug, Clone)]
+pub struct NewSuppression<'a> {
+    pub team_id: &'a str,
+    /// [`normalize`]d.
+    pub email: String,
+    pub origin: &'a str,
+    /// The email (bounce, complaint) that caused it.
+    pub source_id: Option<&'a str>,
+    pub at: i64,
+}
+
+/// The statements adding `rows` (the only writer of `suppressions`), to run in the caller's
+/// transaction. An address the team suppresses already keeps its first entry, and its origin.
+pub fn insert(style: Placeholders, rows: &[NewSuppression]) -> Vec<Stmt> {
+    let rows = rows
+        .iter()
+        .map(|r| {
+            vec![
+                Arg::Text(Some(new_id())),
+                Arg::Text(Some(r.team_id.to_string())),
+                Arg::Text(Some(r.email.clone())),
+                Arg::Text(Some(r.origin.to_string())),
+                Arg::Text(r.source_id.map(str::to_string)),
+                Arg::Int(r.at),
+            ]
+        })
+        .collect();
+    bulk_insert(
+        style,
+        "INSERT INTO suppressions (id, team_id, email, origin, source_id, created_at)",
+        rows,
+        " ON CONFLICT (team_id, email) DO NOTHING",
+    )
 }
 
 /// The form an address is stored and compared in.
@@ -100,14 +114,17 @@ pub async fn add_many(
         .map(|e| normalize(e))
         .collect::<AppResult<Vec<_>>>()?;
     let now = app.now_ms();
-    on_db!(app.db(), |pool| async {
-        let mut tx = pool.begin_write().await?;
-        for email in &emails {
-            insert_suppression!(&mut *tx, team_id, email, origin, source_id, now)?;
-        }
-        tx.commit().await
-    }
-    .await)?;
+    let rows: Vec<NewSuppression> = emails
+        .iter()
+        .map(|email| NewSuppression {
+            team_id,
+            email: email.clone(),
+            origin,
+            source_id,
+            at: now,
+        })
+        .collect();
+    sql::run(app.db(), &insert(Placeholders::of(app.db()), &rows)).await?;
     let found = find(app, team_id, &emails).await?;
     Ok(emails
         .iter()

@@ -13,8 +13,9 @@ use serde_json::json;
 
 use super::Target;
 use crate::app::App;
+use crate::audience::sql::Placeholders;
 use crate::clock::iso_timestamp;
-use crate::emails::events::{self, insert_event};
+use crate::emails::events;
 use crate::error::{AppError, AppResult};
 use crate::on_db;
 use crate::store::BeginWrite;
@@ -107,6 +108,7 @@ async fn record(app: &App, target: &Target, kind: &str, data: serde_json::Value)
     let now = app.now_ms();
     let recipient = (!target.recipient.is_empty()).then_some(target.recipient.as_str());
     let data = data.to_string();
+    let style = Placeholders::of(app.db());
     let found: bool = on_db!(app.db(), |pool| {
         let mut tx = pool.begin_write().await?;
         let team_id: Option<String> =
@@ -115,21 +117,16 @@ async fn record(app: &App, target: &Target, kind: &str, data: serde_json::Value)
                 .fetch_optional(&mut *tx)
                 .await?;
         if let Some(team_id) = &team_id {
-            insert_event!(
-                &mut *tx,
-                &target.email_id,
+            let event = events::NewEvent {
+                email_id: &target.email_id,
                 team_id,
                 kind,
                 recipient,
-                &data,
-                now
-            )?;
-            sqlx::query("UPDATE emails SET last_event = $2, updated_at = $3 WHERE id = $1")
-                .bind(&target.email_id)
-                .bind(kind)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+                data: &data,
+                at: now,
+            };
+            let stmts = events::record(style, &[event], events::LastEvent::Update(now));
+            crate::exec_stmts!(tx, &stmts)?;
         }
         tx.commit().await?;
         Ok::<_, sqlx::Error>(team_id.is_some())

@@ -52,45 +52,14 @@ pub struct Delivery {
 impl Delivery {
     /// The job of this attempt; its unique key makes inserting it twice harmless.
     pub fn job(&self, run_at: Millis) -> NewJob {
-        NewJob::new(DELIVERY_JOB, self, run_at).unique_key(format!(
-            "webhook:{}:{}:{}",
-            self.event_id, self.webhook_id, self.attempt
-        ))
+        NewJob::new(DELIVERY_JOB, self, run_at)
+            .unique_key(format!(
+                "webhook:{}:{}:{}",
+                self.event_id, self.webhook_id, self.attempt
+            ))
+            .skip_duplicate()
     }
 }
-
-/// Inserts jobs, skipping those whose `unique_key` exists already (any executor, either
-/// backend): `insert_jobs!(executor, &[NewJob], now)`.
-macro_rules! insert_jobs {
-    ($executor:expr, $jobs:expr, $now:expr) => {{
-        let jobs: &[$crate::queue::NewJob] = $jobs;
-        let now: i64 = $now;
-        let mut insert = sqlx::QueryBuilder::new(
-            "INSERT INTO jobs (id, kind, payload, region, state, run_at, attempts, \
-             max_attempts, unique_key, created_at, updated_at) ",
-        );
-        insert.push_values(jobs, |mut row, job| {
-            row.push_bind($crate::store::new_id())
-                .push_bind(job.kind)
-                .push_bind(&job.payload)
-                .push_bind(&job.region)
-                .push_bind("queued")
-                .push_bind(job.run_at)
-                .push_bind(0i32)
-                .push_bind(job.max_attempts)
-                .push_bind(&job.unique_key)
-                .push_bind(now)
-                .push_bind(now);
-        });
-        insert.push(" ON CONFLICT (unique_key) DO NOTHING");
-        insert
-            .build()
-            .execute($executor)
-            .await
-            .map(|r| r.rows_affected())
-    }};
-}
-pub(crate) use insert_jobs;
 
 /// What one attempt came to.
 #[derive(Debug, Clone)]
@@ -213,7 +182,7 @@ async fn record(
         .execute(&mut *tx)
         .await?;
         if let Some(job) = &next {
-            insert_jobs!(&mut *tx, std::slice::from_ref(job), now)?;
+            crate::enqueue_in!(&mut *tx, job, now)?;
         }
         tx.commit().await?;
         Ok::<_, sqlx::Error>(())

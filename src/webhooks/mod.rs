@@ -1,17 +1,16 @@
 //! Webhooks: endpoints a team registers for event types, and the deliveries of events to them.
 //!
 //! - this module: the endpoints (create, list, get, update, delete) and the recorded attempts;
-//! - [`scan`]: the fan-out, a singleton job turning new `email_events` rows into deliveries;
-//! - [`outbox`]: the other events (`contact.*`), recorded with the change they report;
+//! - [`outbox`]: every event (`email.*`, `domain.*`, `contact.*`), recorded by [`emit`] in the
+//!   transaction of the change it reports;
+//! - [`scan`]: the fan-out, a singleton job turning outbox rows into delivery jobs;
 //! - [`delivery`]: the delivery job, one signed POST per attempt, retried on Resend's schedule;
-//! - [`events`]: `domain.*` events, queued in the transaction of the change they report;
 //! - [`payload`]: Resend's event bodies; [`signing`]: Svix / Standard Webhooks signatures.
 //!
 //! Signing secrets are kept sealed under the installation's encryption key (like DKIM keys)
 //! because the API shows them again on `GET /webhooks/{id}`.
 
 pub mod delivery;
-pub mod events;
 pub mod outbox;
 pub mod payload;
 pub mod scan;
@@ -29,6 +28,8 @@ use crate::error::{AppError, AppResult};
 use crate::http::pagination::{ListResponse, Page};
 use crate::on_db;
 use crate::store::new_id;
+
+pub use outbox::{Event, emit};
 
 /// The event types an endpoint may subscribe to (Resend's spec lists these 17).
 pub const EVENT_TYPES: &[&str] = &[
@@ -76,6 +77,12 @@ impl Webhook {
 
     pub fn subscribes_to(&self, event_type: &str) -> bool {
         self.event_types().iter().any(|t| t == event_type)
+    }
+
+    /// Whether this endpoint is sent the event `event_type` that happened at `at`: it
+    /// subscribes to it, and hears only of what happens after it was created.
+    pub fn hears(&self, event_type: &str, at: i64) -> bool {
+        self.created_at <= at && self.subscribes_to(event_type)
     }
 
     pub fn is_enabled(&self) -> bool {

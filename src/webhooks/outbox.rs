@@ -1,43 +1,98 @@
-//! Events about a team's resources other than emails (`contact.*`), kept in `webhook_events`
-//! until the fan-out turns them into deliveries. A service records its event with
-//! [`record`], in the same transaction as the change it reports, so no event is lost and none
-//! is sent for a change that rolled back. The row holds the body's `data` object as it was at
-//! the change; the fan-out deletes the rows it handled in the transaction that inserts their
-//! delivery jobs (whose unique keys make a repeated scan harmless).
+//! The outbox: every webhook event (`email.*`, `domain.*`, `contact.*`) is a row of
+//! `webhook_events`, written by [`emit`] in the same transaction as the change it reports, so
+//! no event is lost and none is sent for a change that rolled back. The fan-out
+//! ([`super::scan`]) turns the rows into delivery jobs and deletes them.
+//!
+//! A resource event's row holds its body's `data` object as it was at the change. An email
+//! event's row names its email and recipient and holds the event's own details; the fan-out
+//! adds the email's fields ([`super::payload::body`]). Either way the body is built once, at
+//! fan-out, and every attempt sends (and signs) the same bytes.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::Webhook;
-use super::delivery::{Delivery, insert_jobs};
-use super::scan::{BATCH, enabled_webhooks, message_id};
 use crate::app::App;
-use crate::audience::sql::Stmt;
-use crate::clock::iso_timestamp;
+use crate::audience::sql::{Arg, Placeholders, Stmt, bulk_insert};
+use crate::clock::Millis;
 use crate::on_db;
-use crate::store::{BeginWrite, new_id};
+use crate::store::new_id;
 
-/// The insert of one event: `webhook_type` is one of [`super::EVENT_TYPES`], `data` the
-/// body's `data` object.
-pub fn record(team_id: &str, webhook_type: &str, data: &Value, now: i64) -> Stmt {
-    Stmt::new(
-        "INSERT INTO webhook_events (id, team_id, type, data, created_at) \
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .text(new_id())
-    .text(team_id)
-    .text(webhook_type)
-    .text(data.to_string())
-    .int(now)
+/// One webhook event, as recorded.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Event {
+    pub id: String,
+    pub team_id: String,
+    /// One of [`super::EVENT_TYPES`].
+    #[sqlx(rename = "type")]
+    pub kind: String,
+    /// JSON: the body's `data` (resource events) or the email event's details.
+    pub data: String,
+    pub created_at: Millis,
+    /// Set for email events.
+    pub email_id: Option<String>,
+    /// The recipient an email event concerns; `None` for the whole email.
+    pub recipient: Option<String>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-struct EventRow {
-    id: String,
-    team_id: String,
-    #[sqlx(rename = "type")]
-    kind: String,
-    data: String,
-    created_at: i64,
+impl Event {
+    /// An event about a team's resource (`domain.*`, `contact.*`): `data` is the body's `data`.
+    pub fn resource(team_id: &str, kind: &str, data: &Value, at: Millis) -> Self {
+        debug_assert!(super::EVENT_TYPES.contains(&kind));
+        Self {
+            id: new_id(),
+            team_id: team_id.to_string(),
+            kind: kind.to_string(),
+            data: data.to_string(),
+            created_at: at,
+            email_id: None,
+            recipient: None,
+        }
+    }
+}
+
+/// The statements recording `events` (the only writer of the outbox), to run in the
+/// transaction of the change they report. One event is one portable statement, whatever
+/// `style`; more go in bulk, in the backend's `style`.
+pub fn emit(style: Placeholders, events: &[Event]) -> Vec<Stmt> {
+    const HEAD: &str =
+        "INSERT INTO webhook_events (id, team_id, type, data, created_at, email_id, recipient)";
+    let mut rows: Vec<Vec<Arg>> = events
+        .iter()
+        .map(|e| {
+            vec![
+                Arg::Text(Some(e.id.clone())),
+                Arg::Text(Some(e.team_id.clone())),
+                Arg::Text(Some(e.kind.clone())),
+                Arg::Text(Some(e.data.clone())),
+                Arg::Int(e.created_at),
+                Arg::Text(e.email_id.clone()),
+                Arg::Text(e.recipient.clone()),
+            ]
+        })
+        .collect();
+    if rows.len() == 1 {
+        let mut stmt = Stmt::new(format!("{HEAD} VALUES ($1, $2, $3, $4, $5, $6, $7)"));
+        stmt.args = rows.remove(0);
+        return vec![stmt];
+    }
+    bulk_insert(style, HEAD, rows, "")
+}
+
+/// Records one event inside the caller's open transaction `tx` and fans it out there too
+/// (either backend): the change, its event and its first deliveries commit together, as for
+/// `domain.*` events, which are rare and whose deliveries leave at once.
+/// `emit_in!(tx, &event)` gives `Result<usize, sqlx::Error>`, the deliveries queued; call
+/// `App::notify_jobs` after the commit.
+#[macro_export]
+macro_rules! emit_in {
+    ($tx:ident, $event:expr) => {
+        async {
+            let events = std::slice::from_ref($event);
+            let style = $crate::audience::sql::Placeholders::Numbered;
+            $crate::exec_stmts!($tx, &$crate::webhooks::emit(style, events))?;
+            $crate::fan_out_in!($tx, style, events, events[0].created_at)
+        }
+        .await
+    };
 }
 
 /// True when some event waits for the fan-out.
@@ -48,71 +103,4 @@ pub async fn has_pending(app: &App) -> Result<bool, sqlx::Error> {
     .fetch_optional(pool)
     .await)?;
     Ok(found.is_some())
-}
-
-/// Fans out one batch of events; returns how many it handled.
-pub async fn scan_batch(app: &App) -> anyhow::Result<usize> {
-    let sql = format!(
-        "SELECT id, team_id, type, data, created_at FROM webhook_events ORDER BY id LIMIT {BATCH}"
-    );
-    let events: Vec<EventRow> = on_db!(app.db(), |pool| sqlx::query_as::<_, EventRow>(
-        sqlx::AssertSqlSafe(sql.clone())
-    )
-    .fetch_all(pool)
-    .await)?;
-    if events.is_empty() {
-        return Ok(0);
-    }
-    let webhooks = enabled_webhooks(app, events.iter().map(|e| e.team_id.as_str())).await?;
-    let now = app.now_ms();
-    let mut jobs = Vec::new();
-    for event in &events {
-        let subscribed = webhooks
-            .get(event.team_id.as_str())
-            .into_iter()
-            .flatten()
-            // An endpoint hears of what happens after it was created.
-            .filter(|w: &&Webhook| {
-                w.created_at <= event.created_at && w.subscribes_to(&event.kind)
-            });
-        let body = json!({
-            "type": event.kind,
-            "created_at": iso_timestamp(event.created_at),
-            "data": serde_json::from_str::<Value>(&event.data).unwrap_or(Value::Null),
-        })
-        .to_string();
-        for webhook in subscribed {
-            let first = Delivery {
-                webhook_id: webhook.id.clone(),
-                event_id: event.id.clone(),
-                event_type: event.kind.clone(),
-                message_id: message_id(&event.id),
-                body: body.clone(),
-                attempt: 1,
-            };
-            jobs.push(first.job(now));
-        }
-    }
-    let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
-    let delete_sql = format!(
-        "DELETE FROM webhook_events WHERE id IN ({})",
-        super::scan::placeholders(ids.len())
-    );
-    on_db!(app.db(), |pool| {
-        let mut tx = pool.begin_write().await?;
-        for chunk in jobs.chunks(BATCH) {
-            insert_jobs!(&mut *tx, chunk, now)?;
-        }
-        let mut delete = sqlx::query(sqlx::AssertSqlSafe(delete_sql.clone()));
-        for id in &ids {
-            delete = delete.bind(*id);
-        }
-        delete.execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(())
-    })?;
-    if !jobs.is_empty() {
-        app.notify_jobs();
-    }
-    Ok(events.len())
 }

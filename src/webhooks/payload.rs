@@ -1,4 +1,5 @@
-//! Resend's webhook bodies for email events: `{type, created_at, data}` where `data` is
+//! Resend's webhook bodies, `{type, created_at, data}`, built here only. A resource event's
+//! `data` is recorded with it; an email event's is
 //! `{email_id, message_id, created_at, from, to[], subject, tags{}, headers?, template_id?}`
 //! (`message_id`, the email's Message-ID header, is required by the Rust SDK) plus, for
 //! some types, the event's own object (`bounce`, `click`, `failed`, `suppressed`, camelCase
@@ -6,7 +7,8 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::clock::iso_timestamp;
+use super::outbox::Event;
+use crate::clock::{Millis, iso_timestamp};
 use crate::emails::address::Mailbox;
 
 /// The keys of an event's stored data that go into the webhook body.
@@ -39,7 +41,7 @@ pub struct EmailFacts {
     pub created_at: i64,
 }
 
-/// An event as the fan-out reads it.
+/// A stored email event (`email_events`), as [`body`] reads it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EventRow {
     pub id: String,
@@ -72,12 +74,40 @@ fn tags_object(json_list: &str) -> Value {
     Value::Object(out)
 }
 
-/// The body of the webhook for `event` of `email`, serialised once so every attempt (and its
+/// Resend's body, `{type, created_at, data}`, serialised once so every attempt (and its
 /// signature) covers the same bytes.
+fn envelope(webhook_type: &str, created_at: Millis, data: Value) -> String {
+    json!({
+        "type": webhook_type,
+        "created_at": iso_timestamp(created_at),
+        "data": data,
+    })
+    .to_string()
+}
+
+/// The body of an outbox event about a resource (`domain.*`, `contact.*`).
+pub fn resource_body(event: &Event) -> String {
+    let data = serde_json::from_str::<Value>(&event.data).unwrap_or(Value::Null);
+    envelope(&event.kind, event.created_at, data)
+}
+
+/// The body of an outbox email event of `email`.
+pub fn email_body(event: &Event, email: &EmailFacts) -> String {
+    let data = email_data(event.recipient.as_deref(), &event.data, email);
+    envelope(&event.kind, event.created_at, data)
+}
+
+/// The body of the webhook for the stored email event `event` of `email`.
 pub fn body(webhook_type: &str, event: &EventRow, email: &EmailFacts) -> String {
+    let data = email_data(event.recipient.as_deref(), &event.data, email);
+    envelope(webhook_type, event.created_at, data)
+}
+
+/// An email event's `data`: the email's fields and the event's own object.
+fn email_data(recipient: Option<&str>, event_data: &str, email: &EmailFacts) -> Value {
     // A recipient's event concerns that recipient; an email-wide one (scheduled) all of `to`.
-    let to = match &event.recipient {
-        Some(recipient) => vec![recipient.clone()],
+    let to = match recipient {
+        Some(recipient) => vec![recipient.to_string()],
         None => bare_addresses(&email.to_addresses),
     };
     let mut data = json!({
@@ -100,19 +130,14 @@ pub fn body(webhook_type: &str, event: &EventRow, email: &EmailFacts) -> String 
     if let Some(template_id) = &email.template_id {
         data["template_id"] = Value::from(template_id.as_str());
     }
-    if let Ok(Value::Object(extra)) = serde_json::from_str::<Value>(&event.data) {
+    if let Ok(Value::Object(extra)) = serde_json::from_str::<Value>(event_data) {
         for key in EVENT_OBJECTS {
             if let Some(value) = extra.get(*key) {
                 data[*key] = value.clone();
             }
         }
     }
-    json!({
-        "type": webhook_type,
-        "created_at": iso_timestamp(event.created_at),
-        "data": data,
-    })
-    .to_string()
+    data
 }
 
 #[cfg(test)]

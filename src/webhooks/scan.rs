@@ -1,18 +1,13 @@
 //! The fan-out: a singleton job (one `jobs` row with a fixed `unique_key`, so one node runs it
-//! at a time) that turns new `email_events` rows into `webhook_delivery` jobs, one per
-//! subscribed, enabled endpoint. The accept path only inserts its event as before.
+//! at a time) that turns the outbox's rows ([`super::outbox`]) into `webhook_delivery` jobs,
+//! one per subscribed, enabled endpoint, through the queue's own insert.
 //!
-//! Which events are new is kept per row (`email_events.fanned_out`, with a partial index over
-//! the rows still to do) rather than as a cursor over event ids: ids are generated before
-//! their transaction commits, so with concurrent writers (PostgreSQL, several nodes) a row
-//! with a smaller id can become visible after a larger one, and a cursor would skip it.
-//! Marking the rows and inserting their delivery jobs happen in one transaction, and delivery
-//! jobs carry a unique key per (event, endpoint, attempt): a crash or a concurrent scan
-//! neither loses nor duplicates a delivery.
+//! A batch is claimed, turned into jobs and deleted in one transaction; on PostgreSQL the rows
+//! are read `FOR UPDATE SKIP LOCKED`, so two nodes (or a scan still running when its lease
+//! ran out) never take the same row. Delivery jobs also carry a unique key per (event,
+//! endpoint, attempt): a crash or a concurrent scan neither loses nor duplicates a delivery.
 //!
-//! A ticker on every node re-queues the scan job about once a second when events are waiting;
-//! `queued` and `canceled` events (no webhook in Resend) never enter the index, so accepting an
-//! email costs nothing more. The same job fans out the other events ([`super::outbox`]).
+//! A ticker on every node re-queues the scan job about once a second when events are waiting.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -20,11 +15,13 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::Webhook;
-use super::delivery::{Delivery, insert_jobs};
-use super::payload::{self, EmailFacts, EventRow};
+use super::delivery::Delivery;
+use super::outbox::Event;
+use super::payload::{self, EmailFacts};
 use crate::app::App;
+use crate::audience::sql::{Placeholders, Stmt};
 use crate::on_db;
-use crate::queue::{Job, NewJob};
+use crate::queue::{self, Job, NewJob};
 use crate::store::BeginWrite;
 
 pub const SCAN_JOB: &str = "webhook_scan";
@@ -33,42 +30,12 @@ const SCAN_KEY: &str = "webhooks:scan";
 pub(super) const BATCH: usize = 200;
 const TICK: Duration = Duration::from_secs(1);
 
-/// The rows still to fan out; the same predicate as the partial index `email_events_fan_out`.
-const PENDING: &str = "NOT fanned_out AND type NOT IN ('queued', 'canceled')";
-
-/// True when some event waits for the fan-out (an index look-up, no write).
-pub async fn has_pending(app: &App) -> Result<bool, sqlx::Error> {
-    let sql = format!("SELECT id FROM email_events WHERE {PENDING} LIMIT 1");
-    let found: Option<String> = on_db!(app.db(), |pool| sqlx::query_scalar(sqlx::AssertSqlSafe(
-        sql.clone()
-    ))
-    .fetch_optional(pool)
-    .await)?;
-    Ok(found.is_some())
-}
-
 /// Makes the scan job due now: re-queues the finished one, or creates it the first time.
 /// A scan that is queued or running already is left alone.
 pub async fn arm(app: &App) -> Result<(), sqlx::Error> {
-    let now = app.now_ms();
-    let requeued = on_db!(app.db(), |pool| sqlx::query(
-        "UPDATE jobs SET state = 'queued', run_at = $2, attempts = 0, last_error = NULL, \
-         updated_at = $2 WHERE unique_key = $1 AND state IN ('done', 'dead', 'canceled')"
-    )
-    .bind(SCAN_KEY)
-    .bind(now)
-    .execute(pool)
-    .await
-    .map(|r| r.rows_affected()))?;
-    if requeued == 0 {
-        let mut job = NewJob::new(SCAN_JOB, &serde_json::json!({}), now).unique_key(SCAN_KEY);
-        job.max_attempts = i32::MAX;
-        on_db!(app.db(), |pool| insert_jobs!(
-            pool,
-            std::slice::from_ref(&job),
-            now
-        ))?;
-    }
+    let mut job = NewJob::new(SCAN_JOB, &serde_json::json!({}), 0).unique_key(SCAN_KEY);
+    job.max_attempts = i32::MAX;
+    queue::arm_singleton(app.db(), &job, app.now_ms()).await?;
     app.notify_jobs();
     Ok(())
 }
@@ -83,7 +50,7 @@ pub fn spawn_ticker(app: &App, shutdown: CancellationToken) -> tokio::task::Join
                 _ = tokio::time::sleep(TICK) => {}
             }
             let result = async {
-                if has_pending(&app).await? || super::outbox::has_pending(&app).await? {
+                if super::outbox::has_pending(&app).await? {
                     arm(&app).await?;
                 }
                 Ok::<_, sqlx::Error>(())
@@ -99,53 +66,149 @@ pub fn spawn_ticker(app: &App, shutdown: CancellationToken) -> tokio::task::Join
 /// The scan job: fans out batches until no event is left.
 pub async fn run_job(app: &App, _job: &Job) -> anyhow::Result<()> {
     while scan_batch(app).await? == BATCH {}
-    while super::outbox::scan_batch(app).await? == BATCH {}
     Ok(())
 }
 
 /// Fans out one batch of events; returns how many events it handled.
 pub async fn scan_batch(app: &App) -> anyhow::Result<usize> {
-    let sql = format!(
-        "SELECT id, email_id, team_id, type, recipient, data, created_at FROM email_events \
-         WHERE {PENDING} ORDER BY id LIMIT {BATCH}"
+    let lock = if app.db().is_postgres() {
+        " FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    let select = format!(
+        "SELECT id, team_id, type, data, created_at, email_id, recipient FROM webhook_events \
+         ORDER BY id LIMIT {BATCH}{lock}"
     );
-    let events: Vec<EventRow> = on_db!(app.db(), |pool| sqlx::query_as::<_, EventRow>(
-        sqlx::AssertSqlSafe(sql.clone())
-    )
-    .fetch_all(pool)
-    .await)?;
-    if events.is_empty() {
-        return Ok(0);
+    let style = Placeholders::of(app.db());
+    let (handled, queued) = on_db!(app.db(), |pool| async {
+        let mut tx = pool.begin_write().await?;
+        let events: Vec<Event> = sqlx::query_as::<_, Event>(sqlx::AssertSqlSafe(select.clone()))
+            .fetch_all(&mut *tx)
+            .await?;
+        if events.is_empty() {
+            return Ok((0, 0));
+        }
+        let queued = crate::fan_out_in!(tx, style, &events, app.now_ms())?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>((events.len(), queued))
     }
-    let webhooks = enabled_webhooks(app, events.iter().map(|e| e.team_id.as_str())).await?;
-    let targets: Vec<(&EventRow, String, Vec<&Webhook>)> = events
+    .await)?;
+    if queued > 0 {
+        app.notify_jobs();
+    }
+    Ok(handled)
+}
+
+/// Turns outbox rows `events` into the first delivery job of each to every endpoint that
+/// hears of it, and deletes them, inside the open transaction `tx` (either backend):
+/// `fan_out_in!(tx, style, &events, now)` gives `Result<usize, sqlx::Error>`, the jobs
+/// queued. The scan job runs it over the rows it claimed; [`crate::emit_in!`] over the event
+/// it just recorded.
+#[macro_export]
+macro_rules! fan_out_in {
+    ($tx:ident, $style:expr, $events:expr, $now:expr) => {
+        async {
+            use $crate::audience::sql::BindArgs as _;
+            use $crate::webhooks::scan;
+            let events: &[$crate::webhooks::Event] = $events;
+            let now: i64 = $now;
+            let query = scan::webhooks_query(events);
+            let webhooks: Vec<$crate::webhooks::Webhook> =
+                sqlx::query_as(sqlx::AssertSqlSafe(query.sql.as_str()))
+                    .bind_args(&query.args)
+                    .fetch_all(&mut *$tx)
+                    .await?;
+            let targets = scan::targets(events, &webhooks);
+            let emails: Vec<$crate::webhooks::payload::EmailFacts> =
+                match scan::emails_query(&targets) {
+                    Some(query) => {
+                        sqlx::query_as(sqlx::AssertSqlSafe(query.sql.as_str()))
+                            .bind_args(&query.args)
+                            .fetch_all(&mut *$tx)
+                            .await?
+                    }
+                    None => Vec::new(),
+                };
+            let jobs = scan::deliveries(&targets, &emails, now);
+            let mut stmts = $crate::queue::insert($style, &jobs, now);
+            stmts.push(scan::delete_stmt(events));
+            $crate::exec_stmts!($tx, &stmts)?;
+            Ok::<usize, sqlx::Error>(jobs.len())
+        }
+        .await
+    };
+}
+
+/// An event and the endpoints that hear of it.
+pub type Target<'a> = (&'a Event, Vec<&'a Webhook>);
+
+/// The `SELECT` of the enabled endpoints of the teams of `events`.
+pub fn webhooks_query(events: &[Event]) -> Stmt {
+    let teams: HashSet<&str> = events.iter().map(|e| e.team_id.as_str()).collect();
+    let mut query = Stmt::new(format!(
+        "SELECT {} FROM webhooks WHERE status = 'enabled' AND team_id IN ({})",
+        super::COLUMNS,
+        placeholders(teams.len())
+    ));
+    for team in teams {
+        query = query.text(team);
+    }
+    query
+}
+
+/// The events that some endpoint hears of (the subscription check), with those endpoints.
+pub fn targets<'a>(events: &'a [Event], webhooks: &'a [Webhook]) -> Vec<Target<'a>> {
+    events
         .iter()
         .filter_map(|event| {
-            let kind = payload::webhook_type(&event.kind)?;
-            let subscribed: Vec<&Webhook> = webhooks
-                .get(event.team_id.as_str())
-                .into_iter()
-                .flatten()
-                // An endpoint hears of what happens after it was created.
-                .filter(|w| w.created_at <= event.created_at && w.subscribes_to(&kind))
+            let hearing: Vec<&Webhook> = webhooks
+                .iter()
+                .filter(|w| w.team_id == event.team_id && w.hears(&event.kind, event.created_at))
                 .collect();
-            (!subscribed.is_empty()).then_some((event, kind, subscribed))
+            (!hearing.is_empty()).then_some((event, hearing))
         })
-        .collect();
-    let emails = email_facts(app, targets.iter().map(|(e, _, _)| e.email_id.as_str())).await?;
+        .collect()
+}
 
-    let now = app.now_ms();
+/// The `SELECT` of the emails the email events among `targets` are about, if any.
+pub fn emails_query(targets: &[Target]) -> Option<Stmt> {
+    let ids: HashSet<&str> = targets
+        .iter()
+        .filter_map(|(e, _)| e.email_id.as_deref())
+        .collect();
+    if ids.is_empty() {
+        return None;
+    }
+    let mut query = Stmt::new(format!(
+        "SELECT id, from_address, to_addresses, subject, tags, headers, template_id, \
+         broadcast_id, message_id, created_at FROM emails WHERE id IN ({})",
+        placeholders(ids.len())
+    ));
+    for id in ids {
+        query = query.text(id);
+    }
+    Some(query)
+}
+
+/// The first delivery job of every target to each of its endpoints, each event's body built
+/// once. An email event whose email is gone is dropped.
+pub fn deliveries(targets: &[Target], emails: &[EmailFacts], now: i64) -> Vec<NewJob> {
+    let emails: HashMap<&str, &EmailFacts> = emails.iter().map(|e| (e.id.as_str(), e)).collect();
     let mut jobs = Vec::new();
-    for (event, kind, subscribed) in &targets {
-        let Some(email) = emails.get(event.email_id.as_str()) else {
-            continue; // the email is gone
+    for (event, hearing) in targets {
+        let body = match &event.email_id {
+            Some(email_id) => match emails.get(email_id.as_str()) {
+                Some(email) => payload::email_body(event, email),
+                None => continue, // the email is gone
+            },
+            None => payload::resource_body(event),
         };
-        let body = payload::body(kind, event, email);
-        for webhook in subscribed {
+        for webhook in hearing {
             let first = Delivery {
                 webhook_id: webhook.id.clone(),
                 event_id: event.id.clone(),
-                event_type: kind.clone(),
+                event_type: event.kind.clone(),
                 message_id: message_id(&event.id),
                 body: body.clone(),
                 attempt: 1,
@@ -153,32 +216,23 @@ pub async fn scan_batch(app: &App) -> anyhow::Result<usize> {
             jobs.push(first.job(now));
         }
     }
-    let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
-    let mark_sql = format!(
-        "UPDATE email_events SET fanned_out = TRUE WHERE id IN ({})",
-        placeholders(ids.len())
-    );
-    on_db!(app.db(), |pool| {
-        let mut tx = pool.begin_write().await?;
-        for chunk in jobs.chunks(BATCH) {
-            insert_jobs!(&mut *tx, chunk, now)?;
-        }
-        let mut mark = sqlx::query(sqlx::AssertSqlSafe(mark_sql.clone()));
-        for id in &ids {
-            mark = mark.bind(*id);
-        }
-        mark.execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(())
-    })?;
-    if !jobs.is_empty() {
-        app.notify_jobs();
+    jobs
+}
+
+/// The `DELETE` of the outbox rows `events`.
+pub fn delete_stmt(events: &[Event]) -> Stmt {
+    let mut stmt = Stmt::new(format!(
+        "DELETE FROM webhook_events WHERE id IN ({})",
+        placeholders(events.len())
+    ));
+    for event in events {
+        stmt = stmt.text(&event.id);
     }
-    Ok(events.len())
+    stmt
 }
 
 /// `$1, $2, … $n` for an `IN (…)` list.
-pub(super) fn placeholders(n: usize) -> String {
+fn placeholders(n: usize) -> String {
     (1..=n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
@@ -188,55 +242,4 @@ pub(super) fn placeholders(n: usize) -> String {
 /// Svix-style message id: the same for every endpoint and every attempt of one event.
 pub fn message_id(event_id: &str) -> String {
     format!("msg_{}", event_id.replace('-', ""))
-}
-
-/// The enabled endpoints of these teams, by team.
-pub(super) async fn enabled_webhooks<'a>(
-    app: &App,
-    teams: impl Iterator<Item = &'a str>,
-) -> anyhow::Result<HashMap<&'a str, Vec<Webhook>>> {
-    let teams: HashSet<&str> = teams.collect();
-    let sql = format!(
-        "SELECT {} FROM webhooks WHERE status = 'enabled' AND team_id IN ({})",
-        super::COLUMNS,
-        placeholders(teams.len())
-    );
-    let rows: Vec<Webhook> = on_db!(app.db(), |pool| {
-        let mut query = sqlx::query_as::<_, Webhook>(sqlx::AssertSqlSafe(sql.clone()));
-        for team in &teams {
-            query = query.bind(*team);
-        }
-        query.fetch_all(pool).await
-    })?;
-    let mut by_team: HashMap<&str, Vec<Webhook>> = HashMap::new();
-    for webhook in rows {
-        if let Some(team) = teams.get(webhook.team_id.as_str()) {
-            by_team.entry(*team).or_default().push(webhook);
-        }
-    }
-    Ok(by_team)
-}
-
-async fn email_facts<'a>(
-    app: &App,
-    ids: impl Iterator<Item = &'a str>,
-) -> anyhow::Result<HashMap<String, EmailFacts>> {
-    let ids: HashSet<&str> = ids.collect();
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let sql = format!(
-        "SELECT id, from_address, to_addresses, subject, tags, headers, template_id, broadcast_id, \
-         message_id, created_at \
-         FROM emails WHERE id IN ({})",
-        placeholders(ids.len())
-    );
-    let rows: Vec<EmailFacts> = on_db!(app.db(), |pool| {
-        let mut query = sqlx::query_as::<_, EmailFacts>(sqlx::AssertSqlSafe(sql.clone()));
-        for id in &ids {
-            query = query.bind(*id);
-        }
-        query.fetch_all(pool).await
-    })?;
-    Ok(rows.into_iter().map(|e| (e.id.clone(), e)).collect())
 }

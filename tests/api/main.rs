@@ -45,6 +45,7 @@ mod feedback_listener;
 mod hardening;
 mod helpers;
 mod logs;
+mod metrics;
 mod openapi;
 mod queue;
 mod segments_topics;

@@ -21,6 +21,7 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use super::pages::{PageError, Shell, render};
+pub use super::session::require_admin;
 use crate::app::App;
 use crate::auth::sessions::Session;
 use crate::error::AppError;
@@ -133,14 +134,6 @@ where
     match result {
         Ok(_) => Ok(done(list, notice)),
         Err(err) => again(refusal(err)?.message).await,
-    }
-}
-
-pub fn require_admin(session: &Session) -> Result<(), PageError> {
-    if session.is_admin() {
-        Ok(())
-    } else {
-        Err(PageError::AdminOnly)
     }
 }
 

@@ -53,4 +53,31 @@ export async function logsChecks({ check, expectData, expectError, resend, UNKNO
     expectError(await resend.logs.get(UNKNOWN_ID), 404, 'not_found');
     expectError(await resend.logs.get('not-a-uuid'), 422, 'invalid_parameter');
   });
+
+  await check('metrics: totals of every metric; chosen metrics by hour in a time zone', async () => {
+    const got = expectData(await resend.emails.metrics());
+    assert.equal(got.object, 'metrics');
+    assert.equal(got.granularity, 'daily');
+    assert.deepEqual(got.dimensions, []);
+    assert.equal(got.data, undefined);
+    assert.equal(Object.keys(got.totals).length, 22);
+    assert.equal(typeof got.totals.sent, 'number');
+    const byHour = expectData(
+      await resend.emails.metrics({
+        metrics: ['sent', 'delivery_rate'],
+        dimensions: ['period'],
+        granularity: 'hourly',
+        timezone: 'Europe/Paris',
+      }),
+    );
+    assert.deepEqual(byHour.metrics, ['sent', 'delivery_rate']);
+    assert.ok(byHour.data.length > 0);
+    assert.deepEqual(Object.keys(byHour.data[0]).sort(), ['delivery_rate', 'period', 'sent']);
+    const sum = byHour.data.reduce((n, row) => n + row.sent, 0);
+    assert.equal(sum, byHour.totals.sent);
+  });
+
+  await check('metrics: unknown metric → 422 validation_error', async () => {
+    expectError(await resend.emails.metrics({ metrics: ['nope'] }), 422, 'validation_error');
+  });
 }

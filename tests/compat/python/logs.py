@@ -54,3 +54,28 @@ def logs_checks(check, expect_error, exceptions, unknown_id, resource_time):
         "logs: get unknown → 404 not_found",
         lambda: expect_error(lambda: resend.Logs.get(unknown_id), exceptions.ResendError, 404, "not_found"),
     )
+
+    def metrics():
+        got = resend.Emails.metrics()
+        assert got["object"] == "metrics", got
+        assert got["granularity"] == "daily" and got["dimensions"] == [], got
+        assert "data" not in got, got
+        assert len(got["totals"]) == 22 and isinstance(got["totals"]["sent"], int), got
+        by_day = resend.Emails.metrics({
+            "metrics": ["sent", "delivery_rate"],
+            "dimensions": ["period"],
+            "granularity": "hourly",
+            "timezone": "Europe/Paris",
+        })
+        assert by_day["metrics"] == ["sent", "delivery_rate"], by_day
+        assert by_day["data"] and set(by_day["data"][0]) == {"period", "sent", "delivery_rate"}, by_day
+        assert sum(row["sent"] for row in by_day["data"]) == by_day["totals"]["sent"], by_day
+
+    check("metrics: totals of every metric; chosen metrics by hour in a time zone", metrics)
+
+    check(
+        "metrics: unknown metric → 422 validation_error",
+        lambda: expect_error(
+            lambda: resend.Emails.metrics({"metrics": ["nope"]}), exceptions.ValidationError, 422, "validation_error"
+        ),
+    )
