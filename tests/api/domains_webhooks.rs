@@ -132,11 +132,20 @@ async fn domain_changes_are_delivered_signed() {
         .await
         .unwrap();
     wait_for_status(&app, &id, "verified").await;
-    let updated = events_of(&app, &receiver, "domain.updated", 3).await;
-    let verified = updated
-        .iter()
-        .find(|e| e["data"]["status"] == "verified")
-        .expect("a domain.updated with the verified status");
+    // Deliveries are asynchronous: a check that found nothing yet may be delivered first, and
+    // the server's own worker may hold the verified event's delivery for a moment.
+    let mut verified = None;
+    for _ in 0..500 {
+        let updated = events_of(&app, &receiver, "domain.updated", 3).await;
+        verified = updated
+            .into_iter()
+            .find(|e| e["data"]["status"] == "verified");
+        if verified.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let verified = verified.expect("a domain.updated with the verified status");
     assert!(
         statuses(&verified["data"]).iter().all(|s| *s == "verified"),
         "{verified}"
