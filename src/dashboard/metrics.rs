@@ -143,44 +143,50 @@ async fn page(
     let by_period = ask(&app, team, days, &domain, "period").await?;
     let by_domain = ask(&app, team, days, &domain, "domain").await?;
     let t = &by_period.totals;
-    let figures = vec![
-        Figure {
-            id: "sent",
-            label: "Sent",
-            value: count(t, "sent").to_string(),
-            note: format!("{} received", count(t, "received")),
-        },
-        Figure {
-            id: "delivered",
-            label: "Delivered",
-            value: count(t, "delivered").to_string(),
-            note: format!("{} of sent", percent(number(t, "delivery_rate"))),
-        },
-        Figure {
-            id: "bounced",
-            label: "Bounced",
-            value: count(t, "bounced").to_string(),
-            note: format!("{} of sent", percent(number(t, "bounce_rate"))),
-        },
-        Figure {
-            id: "complained",
-            label: "Complained",
-            value: count(t, "complained").to_string(),
-            note: format!("{} of delivered", percent(number(t, "complaint_rate"))),
-        },
-        Figure {
-            id: "opened",
-            label: "Opened",
-            value: count(t, "unique_opened").to_string(),
-            note: format!("{} of delivered", percent(number(t, "open_rate"))),
-        },
-        Figure {
-            id: "clicked",
-            label: "Clicked",
-            value: count(t, "unique_clicked").to_string(),
-            note: format!("{} of delivered", percent(number(t, "click_rate"))),
-        },
+    // (id, label, the count shown, the rate under it, what the rate is of).
+    const FIGURES: &[(&str, &str, &str, &str, &str)] = &[
+        (
+            "delivered",
+            "Delivered",
+            "delivered",
+            "delivery_rate",
+            "sent",
+        ),
+        ("bounced", "Bounced", "bounced", "bounce_rate", "sent"),
+        (
+            "complained",
+            "Complained",
+            "complained",
+            "complaint_rate",
+            "delivered",
+        ),
+        (
+            "opened",
+            "Opened",
+            "unique_opened",
+            "open_rate",
+            "delivered",
+        ),
+        (
+            "clicked",
+            "Clicked",
+            "unique_clicked",
+            "click_rate",
+            "delivered",
+        ),
     ];
+    let mut figures = vec![Figure {
+        id: "sent",
+        label: "Sent",
+        value: count(t, "sent").to_string(),
+        note: format!("{} received", count(t, "received")),
+    }];
+    figures.extend(FIGURES.iter().map(|&(id, label, metric, rate, of)| Figure {
+        id,
+        label,
+        value: count(t, metric).to_string(),
+        note: format!("{} of {of}", percent(number(t, rate))),
+    }));
     let limits = vec![
         Limit {
             id: "bounce-rate",

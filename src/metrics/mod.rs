@@ -608,56 +608,28 @@ pub async fn report(app: &App, team_id: &str, request: Request) -> AppResult<Rep
         *tally.entry(key).or_default().entry(c.metric).or_default() += c.count;
     };
 
+    // Per email, only the events know which email: count them over the whole range.
+    // Otherwise whole sealed hours come from the rollup and the rest (the range's edges,
+    // unsealed time) from the events.
     let by_email = request.has(Dimension::Email) || !request.email_ids.is_empty();
-    if by_email {
-        // Per email: only the events know which email; count them over the whole range.
-        rollup::count_events(
-            app,
-            rollup::Scope {
-                team_id: Some(team_id),
-                from: request.start,
-                to: request.end,
-                email_ids: &request.email_ids,
-            },
-            &mut add,
-        )
-        .await?;
-    } else {
-        // Whole sealed hours from the rollup; the rest (edges, unsealed time) from events.
+    let mut live = vec![(request.start, request.end)];
+    if !by_email {
         let sealed = rollup::sealed_until(app).await?;
         let first_hour = (request.start + HOUR - 1).div_euclid(HOUR) * HOUR;
-        let last_hour = request.end.div_euclid(HOUR) * HOUR;
-        let rolled_to = last_hour.min(sealed).max(first_hour);
+        let rolled_to = (request.end.div_euclid(HOUR) * HOUR).min(sealed);
         if rolled_to > first_hour {
             rollup::read(app, team_id, first_hour, rolled_to, &mut add).await?;
-            for (from, to) in [(request.start, first_hour), (rolled_to, request.end)] {
-                if to > from {
-                    rollup::count_events(
-                        app,
-                        rollup::Scope {
-                            team_id: Some(team_id),
-                            from,
-                            to,
-                            email_ids: &[],
-                        },
-                        &mut add,
-                    )
-                    .await?;
-                }
-            }
-        } else {
-            rollup::count_events(
-                app,
-                rollup::Scope {
-                    team_id: Some(team_id),
-                    from: request.start,
-                    to: request.end,
-                    email_ids: &[],
-                },
-                &mut add,
-            )
-            .await?;
+            live = vec![(request.start, first_hour), (rolled_to, request.end)];
         }
+    }
+    for (from, to) in live.into_iter().filter(|(from, to)| to > from) {
+        let scope = rollup::Scope {
+            team_id: Some(team_id),
+            from,
+            to,
+            email_ids: &request.email_ids,
+        };
+        rollup::count_events(app, scope, &mut add).await?;
     }
 
     let mut totals: HashMap<&'static str, i64> = HashMap::new();

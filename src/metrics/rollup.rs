@@ -96,17 +96,16 @@ async fn scan(
     );
     let mut domains: HashMap<String, String> = HashMap::new();
     let mut handle = |row: EventRow| {
-        let domain = domains
-            .entry(row.from_address.clone())
-            .or_insert_with(|| sender_domain(&row.from_address))
-            .clone();
+        let domain: &str = domains
+            .entry(row.from_address)
+            .or_insert_with_key(|from| sender_domain(from));
         let broadcast = row.broadcast_id.unwrap_or_default();
         count_event(&row.kind, &row.data, row.first == 1, |metric| {
             add(
                 &row.team_id,
                 Counted {
                     at: row.created_at,
-                    domain: &domain,
+                    domain,
                     broadcast_id: &broadcast,
                     email_id: Some(&row.email_id),
                     metric,
