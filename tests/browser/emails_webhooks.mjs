@@ -164,6 +164,13 @@ await run(shot, async ({ page }) => {
   check((await bounce.locator(".event-reason").textContent()).includes("550 5.1.1"), "the bounce reason is shown");
   await shot(page, "email-bounced");
 
+  // Metrics: the same emails counted, the bounce rate held against the providers' limit.
+  await page.click("nav.nav a[href='/dashboard/metrics']");
+  await heading("Metrics");
+  check(await page.locator("#figure-bounced").count() === 1, "the metrics page counts bounces");
+  check(await page.locator("#limit-bounce-rate").count() === 1, "the bounce rate is held against its limit");
+  await shot(page, "metrics");
+
   // Webhooks: add one through the form.
   await page.click("nav.nav a[href='/dashboard/webhooks']");
   await heading("Webhooks");
