@@ -224,23 +224,13 @@ struct ListPage {
     older: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
-struct ListParams {
-    after: Option<String>,
-    before: Option<String>,
-}
-
 async fn list_page(
     State(app): State<App>,
     current: CurrentSession,
-    Query(params): Query<ListParams>,
+    Query(mut query): Query<ListQuery>,
 ) -> Result<Response, PageError> {
     let session = &current.session;
-    let query = ListQuery {
-        limit: Some("50".into()),
-        after: params.after,
-        before: params.before,
-    };
+    query.limit = Some("50".into());
     let page = Page::from_query(&query, None).map_err(|_| PageError::BadRequest)?;
     let list = exports::list(&app, &session.user.team_id, &page).await?;
     let ids = list

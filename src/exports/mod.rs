@@ -22,6 +22,7 @@ use sqlx::FromRow;
 
 use crate::app::App;
 use crate::audience::sql::{self, Stmt};
+use crate::audience::team_rows;
 use crate::clock::Millis;
 use crate::error::{AppError, AppResult};
 use crate::http::pagination::{ListResponse, Page};
@@ -291,23 +292,14 @@ pub async fn load(app: &App, id: &str) -> AppResult<Option<Export>> {
 
 /// One export of the team; 404 for another team's or an unknown id.
 pub async fn get(app: &App, team_id: &str, id: &str) -> AppResult<Export> {
-    match load(app, id).await? {
-        Some(export) if export.team_id == team_id => Ok(export),
-        _ => Err(AppError::not_found("Export not found")),
-    }
+    team_rows::find(app, ("exports", COLUMNS), team_id, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("Export not found"))
 }
 
 /// The team's exports, newest first, in keyset pages.
 pub async fn list(app: &App, team_id: &str, page: &Page) -> AppResult<ListResponse<Export>> {
-    let sql = page.sql(COLUMNS, "exports", "TRUE");
-    let rows = on_db!(app.db(), |pool| sqlx::query_as::<_, Export>(
-        sqlx::AssertSqlSafe(sql.clone())
-    )
-    .bind(team_id)
-    .bind(page.cursor_id())
-    .fetch_all(pool)
-    .await)?;
-    Ok(page.finish(rows))
+    team_rows::list(app, ("exports", COLUMNS), team_id, page).await
 }
 
 /// The file of a ready export, one stored chunk at a time (memory holds one chunk).
