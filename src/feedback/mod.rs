@@ -232,7 +232,16 @@ fn complaint(mut feedback: Feedback, complaint: Complaint) -> Feedback {
         .clone()
         .or_else(|| feedback.original.to.first().cloned());
     if let Some(address) = address.filter(|a| !is_placeholder(a)) {
-        feedback.recipients.push(Recipient {
+        feedback.recipients.push(Recipient::complainant(address));
+    }
+    feedback.complaint = Some(complaint);
+    feedback
+}
+
+impl Recipient {
+    /// A recipient who complained (no delivery failure).
+    fn complainant(address: String) -> Self {
+        Recipient {
             address,
             original_recipient: None,
             action: None,
@@ -243,10 +252,8 @@ fn complaint(mut feedback: Feedback, complaint: Complaint) -> Feedback {
             reason: Reason::Feedback,
             permanent: false,
             hard: false,
-        });
+        }
     }
-    feedback.complaint = Some(complaint);
-    feedback
 }
 
 /// Redacted or undisclosed recipients that reports put in place of the real one.

@@ -134,7 +134,11 @@ pub(super) fn parse(bodies: &[String]) -> Option<Feedback> {
                 .filter_map(|r| r.email_address.as_deref())
                 .filter_map(|a| addresses(a).into_iter().next())
                 .collect();
-            feedback.recipients = recipients.iter().map(|a| complained(a)).collect();
+            feedback.recipients = recipients
+                .iter()
+                .cloned()
+                .map(Recipient::complainant)
+                .collect();
             feedback.complaint = Some(Complaint {
                 feedback_type: ses
                     .complaint_feedback_type
@@ -192,21 +196,6 @@ fn bounced(bounce: &Bounce, r: &BouncedRecipient) -> Option<Recipient> {
     }
     recipient.hard = recipient.reason.is_hard(recipient.permanent);
     Some(recipient)
-}
-
-fn complained(address: &str) -> Recipient {
-    Recipient {
-        address: address.to_string(),
-        original_recipient: None,
-        action: None,
-        status: None,
-        reply_code: None,
-        diagnostic: None,
-        remote_mta: None,
-        reason: Reason::Feedback,
-        permanent: false,
-        hard: false,
-    }
 }
 
 fn original(mail: Mail) -> Original {
@@ -267,21 +256,34 @@ mod tests {
         assert_eq!(feedback.kind, Kind::Bounce);
         assert_eq!(feedback.reporting_mta.as_deref(), Some("out.ses.test"));
         let r = &feedback.recipients[0];
-        assert_eq!(r.address, "gone@dest.test");
-        assert_eq!(r.status.as_deref(), Some("5.1.1"));
-        assert_eq!(r.reply_code, Some(550));
-        assert_eq!(r.reason, Reason::UserUnknown);
+        let got = (
+            r.address.as_str(),
+            r.status.as_deref(),
+            r.reply_code,
+            r.reason,
+        );
+        assert_eq!(
+            got,
+            (
+                "gone@dest.test",
+                Some("5.1.1"),
+                Some(550),
+                Reason::UserUnknown
+            )
+        );
         assert!(r.permanent && r.hard);
-        assert_eq!(
-            feedback.original.message_id.as_deref(),
-            Some("m1@herald.test")
+        let o = &feedback.original;
+        let got = (
+            o.message_id.as_deref(),
+            o.return_path.as_deref(),
+            o.from.as_deref(),
         );
+        let return_path = Some("bounces+abc@send.herald.test");
         assert_eq!(
-            feedback.original.return_path.as_deref(),
-            Some("bounces+abc@send.herald.test")
+            got,
+            (Some("m1@herald.test"), return_path, Some("hi@herald.test"))
         );
-        assert_eq!(feedback.original.from.as_deref(), Some("hi@herald.test"));
-        assert_eq!(feedback.original.to, vec!["gone@dest.test"]);
+        assert_eq!(o.to, vec!["gone@dest.test"]);
     }
 
     #[test]
