@@ -21,6 +21,7 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use super::pages::{PageError, Shell, render};
+pub use super::pages::refusal;
 pub use super::session::require_admin;
 use crate::app::App;
 use crate::auth::sessions::Session;
@@ -133,15 +134,7 @@ where
 {
     match result {
         Ok(_) => Ok(done(list, notice)),
-        Err(err) => again(refusal(err)?.message).await,
+        Err(err) => again(refusal(err)?).await,
     }
 }
 
-/// A refusal to show in the page (4xx); anything else is an error page.
-pub fn refusal(err: AppError) -> Result<AppError, PageError> {
-    if (400..500).contains(&err.status) && !err.is_not_found() {
-        Ok(err)
-    } else {
-        Err(err.into())
-    }
-}
