@@ -328,7 +328,10 @@ mod tests {
         let marked = about("current_password", "The current password is not correct.");
         assert_eq!(error_field(&marked), "current_password");
         assert!(error_in(&marked, "current_password,new_password"));
-        assert_eq!(field_message(&marked), "The current password is not correct.");
+        assert_eq!(
+            field_message(&marked),
+            "The current password is not correct."
+        );
         assert_eq!(plain_error(&marked), "The current password is not correct.");
         assert_eq!(error_field(&about("key", "Missing `name` field.")), "key");
     }

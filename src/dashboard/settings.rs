@@ -65,7 +65,6 @@ pub fn shell(session: &Session) -> Shell {
     Shell::in_section(session, "settings")
 }
 
-
 pub struct MemberRow {
     pub id: String,
     pub email: String,
@@ -223,7 +222,7 @@ async fn invite(State(app): State<App>, form: CsrfForm) -> Result<Response, Page
             error: None,
             unsent: None,
             invite_email: String::new(),
-        invite_admin: false,
+            invite_admin: false,
         },
         Err(err) => TeamState {
             notice: None,
@@ -234,7 +233,7 @@ async fn invite(State(app): State<App>, form: CsrfForm) -> Result<Response, Page
                 why: refusal(err)?,
             }),
             invite_email: String::new(),
-        invite_admin: false,
+            invite_admin: false,
         },
     };
     team_response(&app, session, StatusCode::OK, state).await

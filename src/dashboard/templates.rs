@@ -149,7 +149,11 @@ const FIELDS: &str = "name,alias,from,subject,reply_to,html,text,variables";
 /// about a variable (declared twice, reserved, used but not declared) name the variable,
 /// and the one about a taken alias names the alias.
 fn placed(message: String) -> String {
-    super::pages::placed(message, FIELDS, &[("variable", "variables"), ("alias", "alias")])
+    super::pages::placed(
+        message,
+        FIELDS,
+        &[("variable", "variables"), ("alias", "alias")],
+    )
 }
 
 fn variable_line(v: &Variable) -> String {

@@ -248,7 +248,6 @@ fn webhook_input(fields: &FormFields) -> WebhookInput {
     }
 }
 
-
 async fn new_form(current: CurrentSession) -> Result<Response, PageError> {
     require_admin(&current.session)?;
     Ok(form_page(

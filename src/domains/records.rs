@@ -258,7 +258,13 @@ mod tests {
     #[test]
     fn mx_records_never_name_an_address_or_loopback() {
         let mut settings = Settings::default();
-        for host in ["", "198.51.100.4", "[2001:db8::1]", "localhost", "mx.localhost."] {
+        for host in [
+            "",
+            "198.51.100.4",
+            "[2001:db8::1]",
+            "localhost",
+            "mx.localhost.",
+        ] {
             settings.domains.mail_host = host.into();
             assert_eq!(mx_value(&settings), MX_PLACEHOLDER, "{host:?}");
         }

@@ -410,9 +410,14 @@ fn refused_under(page: &crate::dashboard::Page, field: &str, words: &str) {
     assert!(!message.contains('`'), "{field}: {message}");
     // Under this control: the message follows it, before the next control.
     let after_control = page.html.find(tag).unwrap();
-    assert!(at > after_control, "{field}: the message is above its control");
     assert!(
-        !page.html.contains("class=\"alert error\" role=\"alert\" id=\"form-error\""),
+        at > after_control,
+        "{field}: the message is above its control"
+    );
+    assert!(
+        !page
+            .html
+            .contains("class=\"alert error\" role=\"alert\" id=\"form-error\""),
         "{field}: a banner too"
     );
 }
@@ -438,16 +443,28 @@ async fn every_form_shows_its_error_under_the_field_and_keeps_the_input() {
         .await;
     refused_under(&page, "variables", "NAME");
     assert_eq!(page.input("alias"), "welcome");
-    assert!(page.html.contains("&#60;p&#62;Hi {{{NAME}}}"), "{}", page.html);
+    assert!(
+        page.html.contains("&#60;p&#62;Hi {{{NAME}}}"),
+        "{}",
+        page.html
+    );
     // A taken alias goes under Alias.
     let created = app
-        .post("/templates", json!({"name": "A", "alias": "taken", "html": "<p>x</p>"}))
+        .post(
+            "/templates",
+            json!({"name": "A", "alias": "taken", "html": "<p>x</p>"}),
+        )
         .await;
     assert_eq!(created.status, 201, "{}", created.body);
     let page = visitor
         .post(
             "/dashboard/templates/new",
-            &[("csrf_token", csrf), ("name", "B"), ("alias", "taken"), ("html", "<p>y</p>")],
+            &[
+                ("csrf_token", csrf),
+                ("name", "B"),
+                ("alias", "taken"),
+                ("html", "<p>y</p>"),
+            ],
         )
         .await;
     refused_under(&page, "alias", "taken");
@@ -505,10 +522,15 @@ async fn every_form_shows_its_error_under_the_field_and_keeps_the_input() {
 
     // Contacts: a number property given a word, on the edit form.
     let reply = app
-        .post("/contact-properties", json!({"key": "plan_seats", "type": "number"}))
+        .post(
+            "/contact-properties",
+            json!({"key": "plan_seats", "type": "number"}),
+        )
         .await;
     assert_eq!(reply.status, 201, "{}", reply.body);
-    let reply = app.post("/contacts", json!({"email": "ann@example.com"})).await;
+    let reply = app
+        .post("/contacts", json!({"email": "ann@example.com"}))
+        .await;
     let contact = reply.body["id"].as_str().unwrap().to_string();
     let page = visitor
         .post(
@@ -632,20 +654,26 @@ async fn every_form_shows_its_error_under_the_field_and_keeps_the_input() {
     let map = visitor.get(uploaded.location()).await;
     assert_eq!(map.status, 200);
     assert!(
-        map.html.contains("<strong id=\"row-count\">3 rows</strong>"),
+        map.html
+            .contains("<strong id=\"row-count\">3 rows</strong>"),
         "{}",
         map.html
     );
     let start = uploaded.location().replace("/map", "/start");
     let page = visitor
-        .post(&start, &[("csrf_token", csrf), ("col:0", ""), ("col:1", "")])
+        .post(
+            &start,
+            &[("csrf_token", csrf), ("col:0", ""), ("col:1", "")],
+        )
         .await;
     assert_eq!(page.status, 422, "{}", page.html);
     assert!(page.html.contains("aria-describedby=\"form-error\""));
+    assert!(page.html.contains(
+        "id=\"form-error\" role=\"alert\">Choose exactly one column for the email address."
+    ));
     assert!(
         page.html
-            .contains("id=\"form-error\" role=\"alert\">Choose exactly one column for the email address.")
+            .contains("<strong id=\"row-count\">3 rows</strong>")
     );
-    assert!(page.html.contains("<strong id=\"row-count\">3 rows</strong>"));
     app.stop().await;
 }

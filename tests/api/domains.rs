@@ -57,7 +57,10 @@ async fn mx_records_never_name_an_address() {
             for group in ["SPF", "Receiving"] {
                 let mx = record(d, group, "MX");
                 let value = mx["value"].as_str().unwrap();
-                assert_eq!(value, "mail-host-not-configured.invalid", "{mail_host:?}: {mx}");
+                assert_eq!(
+                    value, "mail-host-not-configured.invalid",
+                    "{mail_host:?}: {mx}"
+                );
                 assert!(value.parse::<std::net::IpAddr>().is_err());
                 assert_eq!(mx["priority"], 10);
                 assert_eq!(mx["ttl"], "Auto");

@@ -272,10 +272,7 @@ async fn receive(
                 draft.file_name = field.file_name().map(str::to_string);
                 draft.file_received = true;
                 while let Some(bytes) = field.chunk().await.map_err(unreadable)? {
-                    draft
-                        .push(&bytes)
-                        .await
-                        .map_err(|e| refusal(e))?;
+                    draft.push(&bytes).await.map_err(refusal)?;
                 }
             }
             _ if !token_ok => return Err(Err(PageError::Csrf)),
@@ -306,10 +303,7 @@ async fn upload_file(
     let form = form.map_err(|_| PageError::BadRequest)?;
     let mut draft = Draft::begin(&app, &session.user.team_id).await?;
     let outcome = match receive(&mut draft, form, header_ok, &session.csrf_token).await {
-        Ok(()) => draft
-            .park()
-            .await
-            .map_err(|e| refusal(e)),
+        Ok(()) => draft.park().await.map_err(refusal),
         Err(stopped) => Err(stopped),
     };
     match outcome {

@@ -20,8 +20,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
-use super::pages::{PageError, Shell, render};
 pub use super::pages::refusal;
+use super::pages::{PageError, Shell, render};
 pub use super::session::require_admin;
 use crate::app::App;
 use crate::auth::sessions::Session;
@@ -137,4 +137,3 @@ where
         Err(err) => again(refusal(err)?).await,
     }
 }
-
