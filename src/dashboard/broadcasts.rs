@@ -143,14 +143,28 @@ struct ListPage {
     notice: Option<&'static str>,
     newer: Option<String>,
     older: Option<String>,
+    /// The Export button's address (this filter).
+    export: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
 struct ListParams {
     status: Option<String>,
     after: Option<String>,
     before: Option<String>,
     notice: Option<String>,
+}
+
+fn read_filter(params: &ListParams) -> ListFilter {
+    let status_text = params.status.as_deref().filter(|s| !s.is_empty());
+    ListFilter {
+        status: status_text.and_then(Status::parse),
+    }
+}
+
+/// The list's filters in a query string, read as the list page reads them (Exports).
+pub(crate) fn filter_of(query: &str) -> ListFilter {
+    read_filter(&super::exports::query_params(query))
 }
 
 fn list_href(status: Option<&str>, cursor: (&str, &str)) -> String {
@@ -194,10 +208,7 @@ async fn list_page(
         before: params.before.clone(),
     };
     let page = Page::from_query(&query, None).map_err(|_| PageError::BadRequest)?;
-    let status_text = params.status.as_deref().filter(|s| !s.is_empty());
-    let filter = ListFilter {
-        status: status_text.and_then(Status::parse),
-    };
+    let filter = read_filter(&params);
     let status_text = filter.status.map(Status::as_str);
     let list = service::list(&app, team, &page, &filter).await?;
     let names = segment_names(&app, team).await?;
@@ -259,6 +270,10 @@ async fn list_page(
         notice,
         newer,
         older,
+        export: super::exports::link(
+            crate::exports::Kind::Broadcasts,
+            status_text.map(|s| format!("status={s}")).as_deref(),
+        ),
     };
     Ok(render(StatusCode::OK, &page))
 }

@@ -28,6 +28,7 @@ use crate::error::AppError;
 pub const NAV: &[(&str, &str, &str)] = &[
     ("team", "Team", "/dashboard/settings/team"),
     ("branding", "Branding", "/dashboard/settings/branding"),
+    ("exports", "Exports", "/dashboard/settings/exports"),
     ("account", "Your account", "/dashboard/settings/account"),
 ];
 

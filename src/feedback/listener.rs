@@ -4,10 +4,11 @@
 //! It accepts a recipient only when it is `bounces+<token>@<return-path host>` with a token
 //! that verifies ([`super::verp`]) and a host that is the return-path subdomain of a known
 //! domain; anything else gets `550 5.7.1` (the listener is not an open relay). A received
-//! message is parsed with [`super::parse`] and mapped to the email (the token first; the
-//! report's Original-Envelope-Id and the returned Message-ID when the token's email is not
-//! the team's) and to the recipients it concerns (those the report names, else the token's
-//! recipient). Then, in one transaction: a `bounced`, `complained` or `delivery_delayed`
+//! message is parsed with [`super::parse`] and mapped to the email (a return-path token
+//! inside the report, e.g. the returned message's Return-Path or an SES notification's
+//! `mail.source`; else the report's Original-Envelope-Id or returned Message-ID; else the
+//! envelope's token) and to the recipients it concerns (those the report names, else the
+//! token's recipient). Then, in one transaction: a `bounced`, `complained` or `delivery_delayed`
 //! event per recipient (bounces carry Resend's `bounce{type, subType, message,
 //! diagnosticCode}`), the email's `last_event`, and the suppression of hard-bounced and
 //! complaining addresses. The webhook fan-out picks the events up like any other.
@@ -187,44 +188,74 @@ fn bracketed(message_id: &str) -> String {
     format!("<{bare}>")
 }
 
-/// The token's email when it is the team's; else the email the report itself refers to.
+/// The email a report concerns, and the token whose recipient index applies to it, most
+/// specific first: a return-path token in the report itself (the returned message's
+/// Return-Path, an SES notification's `mail.source`); the email of the report's
+/// Original-Envelope-Id or returned Message-ID (a notification service may send reports
+/// about many emails to one address); the envelope token's email. Only the team's emails
+/// count. An index applies only with the token that found the email.
 async fn find_email(
     app: &App,
     return_path: &ReturnPath,
     feedback: &Feedback,
-) -> Result<Option<ReportedEmail>, sqlx::Error> {
+) -> Result<Option<(ReportedEmail, Token)>, sqlx::Error> {
     const COLUMNS: &str = "id, to_addresses, cc_addresses, bcc_addresses";
-    let by_id = format!("SELECT {COLUMNS} FROM emails WHERE team_id = $1 AND id = $2");
-    let by_token: Option<EmailRow> = on_db!(app.db(), |pool| sqlx::query_as(sqlx::AssertSqlSafe(
-        by_id.clone()
-    ))
-    .bind(&return_path.team_id)
-    .bind(return_path.token.email_id.to_string())
-    .fetch_optional(pool)
-    .await)?;
-    if let Some(row) = by_token {
-        return Ok(Some(row.into()));
+    let by_id = |token: Token| {
+        let sql = format!("SELECT {COLUMNS} FROM emails WHERE team_id = $1 AND id = $2");
+        async move {
+            let row: Option<EmailRow> = on_db!(app.db(), |pool| sqlx::query_as(
+                sqlx::AssertSqlSafe(sql.clone())
+            )
+            .bind(&return_path.team_id)
+            .bind(token.email_id.to_string())
+            .fetch_optional(pool)
+            .await)?;
+            Ok::<_, sqlx::Error>(row.map(|row| (ReportedEmail::from(row), token)))
+        }
+    };
+    let reported_token = feedback
+        .original
+        .return_path
+        .as_deref()
+        .and_then(|address| verp::parse_address(app.secret_key(), address))
+        .map(|(token, _)| token);
+    if let Some(token) = reported_token
+        && let Some(found) = by_id(token).await?
+    {
+        return Ok(Some(found));
     }
     let envelope_id = feedback
         .original_envelope_id
         .clone()
         .filter(|id| uuid::Uuid::parse_str(id.trim()).is_ok());
     let message_id = feedback.original.message_id.as_deref().map(bracketed);
-    if envelope_id.is_none() && message_id.is_none() {
-        return Ok(None);
+    let by_reference = [
+        ("message_id", message_id.as_deref()),
+        ("id", envelope_id.as_deref().map(str::trim)),
+    ];
+    for (column, value) in by_reference {
+        let Some(value) = value else { continue };
+        let sql = format!("SELECT {COLUMNS} FROM emails WHERE team_id = $1 AND {column} = $2");
+        let row: Option<EmailRow> = on_db!(app.db(), |pool| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql.clone()
+        ))
+        .bind(&return_path.team_id)
+        .bind(value)
+        .fetch_optional(pool)
+        .await)?;
+        if let Some(row) = row {
+            let token = if row.id == return_path.token.email_id.to_string() {
+                return_path.token
+            } else {
+                Token {
+                    email_id: return_path.token.email_id,
+                    recipient: verp::WHOLE_ENVELOPE,
+                }
+            };
+            return Ok(Some((row.into(), token)));
+        }
     }
-    let sql = format!(
-        "SELECT {COLUMNS} FROM emails WHERE team_id = $1 AND (id = $2 OR message_id = $3) LIMIT 1"
-    );
-    let row: Option<EmailRow> = on_db!(app.db(), |pool| sqlx::query_as(sqlx::AssertSqlSafe(
-        sql.clone()
-    ))
-    .bind(&return_path.team_id)
-    .bind(envelope_id.as_deref().map(str::trim))
-    .bind(message_id.as_deref())
-    .fetch_optional(pool)
-    .await)?;
-    Ok(row.map(ReportedEmail::from))
+    by_id(return_path.token).await
 }
 
 /// The report's details for `recipient`, if it names it.
@@ -264,25 +295,31 @@ fn concerned(email: &ReportedEmail, token: &Token, feedback: &Feedback) -> Vec<S
 /// Resend's `bounce` object for a recipient's report.
 pub fn bounce_object(details: Option<&Recipient>) -> Value {
     let kind = match details {
-        Some(r) if r.permanent => "Permanent",
+        Some(r) if r.permanent || r.hard => "Permanent",
         Some(_) => "Transient",
         None => "Undetermined",
     };
-    let sub_type = match details.map(|r| r.reason) {
+    let sub_type = match details {
         None => "Undetermined",
-        Some(Reason::UserUnknown | Reason::HostUnknown | Reason::HasMoved | Reason::NotAccept) => {
-            "NoEmail"
-        }
-        Some(Reason::MailboxFull) => "MailboxFull",
-        Some(Reason::MessageTooBig) => "MessageTooLarge",
-        Some(Reason::ContentRejected) => "ContentRejected",
-        Some(_) => "General",
+        Some(r) if r.hard => "NoEmail",
+        Some(r) => match r.reason {
+            Reason::MailboxFull => "MailboxFull",
+            Reason::MesgTooBig | Reason::ExceedLimit => "MessageTooLarge",
+            Reason::ContentError
+            | Reason::SpamDetected
+            | Reason::VirusDetected
+            | Reason::PolicyViolation
+            | Reason::Filtered => "ContentRejected",
+            Reason::Suppressed => "Suppressed",
+            _ => "General",
+        },
     };
     let message = match sub_type {
         "NoEmail" => "The recipient's mail system reports that the address does not exist.",
         "MailboxFull" => "The recipient's mailbox is full.",
         "MessageTooLarge" => "The message is larger than the recipient's mail system accepts.",
         "ContentRejected" => "The recipient's mail system rejected the content of the message.",
+        "Suppressed" => "The recipient's mail system has the address on its suppression list.",
         "General" => "The recipient's mail system rejected the message.",
         _ => "The recipient's mail system returned the message.",
     };
@@ -327,7 +364,7 @@ pub async fn record(
         Kind::Delay => DELIVERY_DELAYED,
         Kind::Unknown => return Ok(Recorded::default()), // an auto-reply or the like
     };
-    let Some(email) = find_email(app, return_path, feedback).await? else {
+    let Some((email, token)) = find_email(app, return_path, feedback).await? else {
         tracing::info!(email_id = %return_path.token.email_id, "feedback for an unknown email");
         return Ok(Recorded::default());
     };
@@ -336,7 +373,7 @@ pub async fn record(
         ..Recorded::default()
     };
     let mut planned = Vec::new();
-    for recipient in concerned(&email, &return_path.token, feedback) {
+    for recipient in concerned(&email, &token, feedback) {
         let details = details_for(feedback, &recipient);
         let (data, suppress) = match feedback.kind {
             Kind::Bounce => (

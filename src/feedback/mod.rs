@@ -1,5 +1,8 @@
-//! Inbound feedback: bounces (RFC 3464 DSNs and the common non-standard shapes) and
-//! complaints (RFC 5965 ARF), parsed with mail-parser into one typed [`Feedback`].
+//! Inbound feedback: bounces (RFC 3464 DSNs and the common non-standard shapes),
+//! complaints (RFC 5965 ARF) and JSON notifications delivered by email (Amazon SES, bare or
+//! in an SNS envelope), parsed with mail-parser into one typed [`Feedback`]. Each failed
+//! recipient gets a [`Reason`] from the reason table (status code, reply code and diagnostic
+//! text together) and, from it, a hard or soft verdict.
 //!
 //! ```
 //! let raw = b"From: MAILER-DAEMON@mx.test\r\nTo: bounces+e1@herald.test\r\n\
@@ -14,13 +17,15 @@
 //!
 //! Correlation: Herald's return path (VERP) is the primary key and arrives in the SMTP
 //! envelope; [`Feedback::original`] (the returned message's Message-ID, To, Return-Path
-//! and headers) and [`Feedback::original_envelope_id`] are the fall-backs.
+//! and headers; for SES notifications the `mail` object's headers and `source`) and
+//! [`Feedback::original_envelope_id`] are the fall-backs.
 
 mod arf;
 mod dsn;
 mod fields;
 pub mod listener;
-mod reason;
+pub mod reason;
+mod ses;
 mod text;
 pub mod verp;
 
@@ -73,8 +78,9 @@ pub struct Recipient {
     pub reason: Reason,
     /// Retrying will not help (5.x.x status / 5xx reply, or a final failure without codes).
     pub permanent: bool,
-    /// The address itself is bad (unknown user or domain, moved, no mail accepted):
-    /// suppress it. A permanent refusal for other reasons (blocked, spam) is not hard.
+    /// The address itself is bad (the reason's verdict in the reason table: unknown user or
+    /// domain, moved, no mail accepted): suppress it. A permanent refusal for other reasons
+    /// (blocked, spam) is not hard; "user unknown" with a 4.x.x code is.
     pub hard: bool,
 }
 
@@ -123,6 +129,8 @@ struct Parts<'x> {
     original: Option<Original>,
     /// Attached messages (a bounce may arrive forwarded inside another message).
     attached: Vec<&'x [u8]>,
+    /// `application/json` parts (feedback notifications).
+    json: Vec<String>,
 }
 
 /// Parses an inbound message. Never fails: what is not feedback comes back as `Unknown`.
@@ -149,6 +157,12 @@ fn parse_nested(raw: &[u8], depth: usize) -> Feedback {
 
     if let Some(report) = &parts.feedback_report {
         return complaint(feedback, arf::parse(report));
+    }
+    if parts.delivery_status.is_none() {
+        let bodies: Vec<String> = parts.json.iter().chain(&parts.texts).cloned().collect();
+        if let Some(notification) = ses::parse(&bodies) {
+            return notification;
+        }
     }
 
     let subject = message.subject().unwrap_or_default();
@@ -218,7 +232,16 @@ fn complaint(mut feedback: Feedback, complaint: Complaint) -> Feedback {
         .clone()
         .or_else(|| feedback.original.to.first().cloned());
     if let Some(address) = address.filter(|a| !is_placeholder(a)) {
-        feedback.recipients.push(Recipient {
+        feedback.recipients.push(Recipient::complainant(address));
+    }
+    feedback.complaint = Some(complaint);
+    feedback
+}
+
+impl Recipient {
+    /// A recipient who complained (no delivery failure).
+    fn complainant(address: String) -> Self {
+        Recipient {
             address,
             original_recipient: None,
             action: None,
@@ -226,13 +249,11 @@ fn complaint(mut feedback: Feedback, complaint: Complaint) -> Feedback {
             reply_code: None,
             diagnostic: None,
             remote_mta: None,
-            reason: Reason::Other,
+            reason: Reason::Feedback,
             permanent: false,
             hard: false,
-        });
+        }
     }
-    feedback.complaint = Some(complaint);
-    feedback
 }
 
 /// Redacted or undisclosed recipients that reports put in place of the real one.
@@ -241,13 +262,21 @@ fn is_placeholder(address: &str) -> bool {
 }
 
 fn from_dsn(r: dsn::DsnRecipient, report_text: &str, subject: &str) -> Recipient {
-    let explanation = match &r.diagnostic {
-        Some(diagnostic) => diagnostic.clone(),
-        None => format!("{subject}\n{report_text}"),
+    let wider = format!("{subject}\n{report_text}");
+    let evidence = |diagnostic| reason::Evidence {
+        status: r.status,
+        reply_code: r.reply_code,
+        diagnostic,
+        action: r.action.as_deref(),
+        context: report_text,
     };
-    let mut reason = reason::classify(&explanation, r.status);
-    if reason == Reason::Other && r.diagnostic.is_some() {
-        reason = reason::classify(&format!("{subject}\n{report_text}"), r.status);
+    let (mut reason, basis) =
+        reason::classify(&evidence(r.diagnostic.as_deref().unwrap_or(&wider)));
+    if basis == reason::Basis::Nothing && r.diagnostic.is_some() {
+        let (in_text, basis) = reason::classify(&evidence(&wider));
+        if basis != reason::Basis::Nothing {
+            reason = in_text;
+        }
     }
     let permanent = is_permanent(r.status, r.reply_code, r.action.as_deref());
     Recipient {
@@ -265,11 +294,18 @@ fn from_dsn(r: dsn::DsnRecipient, report_text: &str, subject: &str) -> Recipient
 }
 
 fn from_text(found: text::TextFinding, report_text: &str, subject: &str) -> Recipient {
-    let mut reason = reason::classify(&found.context, found.status);
-    if reason == Reason::Other || reason == reason::from_status(found.status.unwrap_or([0; 3])) {
-        let wider = reason::classify(&format!("{subject}\n{report_text}"), found.status);
-        if wider != Reason::Other {
-            reason = wider;
+    let evidence = |diagnostic| reason::Evidence {
+        status: found.status,
+        reply_code: found.reply_code,
+        diagnostic,
+        action: None,
+        context: report_text,
+    };
+    let (mut reason, basis) = reason::classify(&evidence(&found.context));
+    if basis != reason::Basis::Text {
+        let (in_text, basis) = reason::classify(&evidence(&format!("{subject}\n{report_text}")));
+        if basis == reason::Basis::Text {
+            reason = in_text;
         }
     }
     let permanent = is_permanent(found.status, found.reply_code, None);
@@ -387,6 +423,11 @@ fn collect_parts<'x>(message: &'x Message<'x>) -> Parts<'x> {
             (_, _, PartType::Message(returned)) => {
                 parts.original = parts.original.take().or(Some(original_of(returned)));
                 parts.attached.push(returned.raw_message());
+            }
+            ("application", "json", _) => {
+                parts
+                    .json
+                    .push(String::from_utf8_lossy(part.contents()).into_owned());
             }
             ("text", "rfc822-headers" | "rfc822-header", _) | ("message", "global-headers", _) => {
                 if let Some(original) = MessageParser::default()

@@ -1,279 +1,1131 @@
-//! Why a delivery failed, from the diagnostic text and the status codes. The reason decides
-//! whether a bounce is hard (the address itself is bad: suppress it) or soft.
+//! Why a delivery failed, and whether the address itself is bad (a hard bounce: suppress it)
+//! or the failure may pass (soft).
+//!
+//! The reasons are those of Sisimai's reason list (its names, lower-cased, are the serialised
+//! form). [`TABLE`] holds one row per reason: its verdict, the enhanced status codes (RFC 3463)
+//! and SMTP reply codes (RFC 5321, RFC 7504) that select it, and the phrases of diagnostic
+//! text that select it. [`classify`] reads the status code, the reply code, the diagnostic
+//! text and the SMTP command the text names **together**, in this order of precedence:
+//!
+//! 1. A success status (`2.x.x`) is `delivered`.
+//! 2. **Specific evidence** ([`FIRST_PASS`], in order): a row matches when its phrases are in
+//!    the text, or (for rows whose codes are specific) when its status code is the one given.
+//!    Mailbox full, too big, over a limit, suspended, moved, relaying and authentication
+//!    come before "user unknown", so `550 5.1.1 … mailbox full` is `mailboxfull` (soft) and a
+//!    `4xx` reply saying the mailbox is full stays soft. Special rules:
+//!    - `userunknown`: status `5.1.0`/`5.1.1`/`5.1.3`, unless the text says the mailbox is
+//!      full, moved, filtered, blocked, the sender was refused or the domain takes no mail;
+//!      or a "no such user" phrase with any code (a `4.x.x` code too, as Sisimai does) when
+//!      the refusal answered `RCPT TO` (named in the diagnostic or the report's text), or
+//!      when the reporting system says so itself (no remote reply code is quoted);
+//!    - `filtered`: a "no such user" or filter phrase after `DATA` (the recipient was
+//!      accepted, the content was refused) or in a quoted remote reply whose stage is not
+//!      known, or a `5.2.0`/`x.2.4` status with those phrases;
+//!    - `rejected` (the *sender* was refused): a sender status (`x.1.7`, `x.1.8`), or sender
+//!      phrases when the command was `MAIL FROM`, or when the status says nothing specific;
+//!    - `hostunknown`: status `5.1.2`/`5.4.4` or a "no such domain" phrase, unless the text
+//!      shows a network or DNS error (a failed look-up is not proof the domain is gone).
+//! 3. **The status code** when it names a specific reason, e.g. `5.3.4` is `mesgtoobig`.
+//! 4. **Other phrases** ([`SECOND_PASS`], in order), for codes that say little (`5.0.0`,
+//!    `4.4.7`, `5.7.1`…) or none.
+//! 5. What is left: the status code's reason when it has one (`5.7.x` is `securityerror`,
+//!    `x.6.x` `contenterror`), a reply code (`521`/`556`: `notaccept`; `500`–`504`:
+//!    `syntaxerror`), a delayed action (`expired`), a refusal at `HELO` (`blocked`), an
+//!    auto-reply (`vacation`); else `onhold` when there is a diagnostic, `undefined` when not.
+//!
+//! A phrase is matched on the lower-cased text with its whitespace collapsed; `*` in a phrase
+//! stands for any text (`"mailbox*full"`). The rules were written from the RFCs and the
+//! meaning of each reason, not from particular messages.
 
 use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Reason {
     /// The mailbox does not exist.
     UserUnknown,
-    /// The domain does not exist or has no mail host.
+    /// The domain does not exist or cannot be routed to.
     HostUnknown,
-    /// The address moved away.
+    /// The mailbox moved away without forwarding.
     HasMoved,
-    /// The domain accepts no mail at all (null MX and the like).
+    /// The domain accepts no mail at all (null MX, `521`/`556`).
     NotAccept,
     MailboxFull,
-    MessageTooBig,
+    /// The message is larger than the receiving system takes.
+    MesgTooBig,
+    /// Over a per-mailbox administrative limit (message length, header size).
+    ExceedLimit,
     /// The recipient's account is disabled or suspended.
-    Suspended,
-    /// SPF, DKIM or DMARC failed.
+    Suspend,
+    /// The receiving host refused to relay.
+    NoRelaying,
+    /// SPF, DKIM, DMARC or ARC failed.
     AuthFailure,
-    /// The sending host or its IP is blocked (blocklists, reputation).
+    /// The recipient (or its filter) refused the content after `DATA`.
+    Filtered,
+    /// The sender's address or domain was refused.
+    Rejected,
+    /// The sending host has no (or a bad) reverse DNS name.
+    RequirePtr,
+    /// The message does not follow RFC 5322.
+    NotCompliantRfc,
+    /// The sending IP or domain has a bad reputation.
+    BadReputation,
+    /// The headers or the format of the content were refused.
+    ContentError,
+    SpamDetected,
+    VirusDetected,
+    /// Refused by a local policy.
+    PolicyViolation,
+    /// Sending too fast: a rate limit.
+    Speeding,
+    /// Too many connections or recipients at once.
+    TooManyConn,
+    /// The sending host or IP is blocked (blocklists, HELO).
     Blocked,
-    /// Refused for its content (spam, virus, policy).
-    ContentRejected,
-    /// Too many messages or connections.
-    RateLimited,
-    /// The sender gave up after retrying too long.
-    Expired,
-    /// The remote host could not be reached.
-    NetworkError,
+    /// A security requirement was not met (authentication, encryption).
+    SecurityError,
+    /// STARTTLS was required or failed.
+    FailedStartTls,
     /// A fault in the remote mail system.
     SystemError,
-    Other,
+    /// The remote mail system is out of storage.
+    SystemFull,
+    /// The remote host could not be reached (DNS, connection, routing loop).
+    NetworkError,
+    /// Retried until the delivery time ran out.
+    Expired,
+    /// A local delivery program failed.
+    MailerError,
+    /// An SMTP command was not understood.
+    SyntaxError,
+    /// On the remote system's suppression list.
+    Suppressed,
+    /// Delivered after all (a success notice).
+    Delivered,
+    /// An auto-reply, not a failure.
+    Vacation,
+    /// A complaint.
+    Feedback,
+    /// A diagnostic was given, but no reason could be told from it.
+    OnHold,
+    /// Nothing to tell a reason from.
+    Undefined,
 }
 
-impl Reason {
-    /// Hard: the address will not work however often we retry.
-    pub fn is_hard(self, permanent: bool) -> bool {
-        match self {
-            Reason::UserUnknown | Reason::HostUnknown | Reason::HasMoved => true,
-            Reason::NotAccept => permanent,
-            _ => false,
-        }
-    }
+/// What a reason means for the address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The address will never work: suppress it.
+    Hard,
+    /// The address may work later or from another sender.
+    Soft,
+    /// Hard, unless the codes say the refusal is temporary (`4.x.x` / `4xx`).
+    HardUnlessTemporary,
 }
 
-/// Phrases (lowercase) and the reason they mean; the first match in this order wins.
-const PHRASES: &[(Reason, &[&str])] = &[
-    (
-        Reason::AuthFailure,
-        &[
-            "dmarc",
-            "spf check",
-            "spf fail",
-            "dkim",
-            "unauthenticated email",
-            "sender policy framework",
-        ],
-    ),
-    (
-        Reason::HasMoved,
-        &["has moved", "address has changed", "no longer available at"],
-    ),
-    (
-        Reason::NotAccept,
-        &[
-            "indicated no smtp service",
-            "does not accept mail",
-            "null mx",
-            "accepts no mail",
-        ],
-    ),
-    (
-        Reason::HostUnknown,
-        &[
-            "host unknown",
-            "unknown host",
-            "domain does not exist",
-            "no such domain",
-            "domain not found",
-            "domain name not found",
-            "host not found",
-            "unrouteable address",
-            "unroutable address",
-            "name or service not known",
-            "nxdomain",
-            "no mx record",
-            "mail domain not found",
-        ],
-    ),
-    (
-        Reason::MailboxFull,
-        &[
-            "mailbox full",
-            "mailbox is full",
-            "mailfolder is full",
-            "over quota",
-            "quota exceeded",
-            "exceeded storage",
-            "mailbox exceeds",
-            "exceeds allowed size",
-            "full mailbox",
-            "mailbox size limit",
-            "insufficient disk space",
-            "number of messages in recipient's mailbox exceeded",
-        ],
-    ),
-    (
-        Reason::UserUnknown,
-        &[
+/// One row of the reason table.
+#[derive(Debug)]
+pub struct Row {
+    pub reason: Reason,
+    pub verdict: Verdict,
+    /// Enhanced status codes that select the reason: `"5.1.1"`, or `"x.2.2"` for both classes.
+    pub statuses: &'static [&'static str],
+    /// SMTP reply codes that select the reason.
+    pub replies: &'static [u16],
+    /// Phrases of diagnostic text (lower case; `*` stands for any text).
+    pub phrases: &'static [&'static str],
+}
+
+use Reason::*;
+use Verdict::*;
+
+/// The reason table. The order of precedence is in [`FIRST_PASS`] and [`SECOND_PASS`].
+pub const TABLE: &[Row] = &[
+    Row {
+        reason: UserUnknown,
+        verdict: Hard,
+        statuses: &["5.1.0", "5.1.1", "5.1.3"],
+        replies: &[],
+        phrases: &[
             "user unknown",
             "unknown user",
             "no such user",
             "no such mailbox",
             "no such recipient",
             "no such address",
+            "no such person",
+            "no such local user",
             "user not found",
-            "mailbox not found",
-            "mailbox unavailable",
-            "mailbox does not exist",
-            "recipient not found",
-            "recipient unknown",
+            "user not known",
+            "user does not exist",
+            "user doesn't exist",
+            "user*does not exist",
+            "doesn't have a*account",
+            "no valid recipients",
+            "not listed in*directory",
+            "not listed in*address book",
+            "user*was not found",
             "unknown recipient",
+            "recipient unknown",
+            "recipient not found",
+            "recipient does not exist",
+            "recipient*was not found",
+            "unknown mailbox",
+            "mailbox not found",
+            "mailbox does not exist",
+            "mailbox*does not exist",
+            "mailbox not present",
+            "invalid mailbox",
             "invalid recipient",
-            "invalid address",
+            "not a valid recipient",
+            "not a valid mailbox",
+            "not a valid user",
+            "is not a known user",
             "address unknown",
             "address does not exist",
+            "address not found",
             "account does not exist",
-            "does not exist",
-            "doesn't exist",
-            "not listed in",
-            "is not recognized",
-            "name is not recognized",
-            "no mailbox",
-            "illegal user",
-            "no valid recipients",
-            "bad destination mailbox",
-            "unknown or illegal",
-            "check if address is correct",
-            "recipient address rejected: user",
-            "user doesn't exist",
-            "user doesn't have",
-            "not a valid user",
+            "email account that you tried to reach does not exist",
+            "no mailbox here by that name",
+            "no account by that name",
+            "no one at this address",
+            "unknown local part",
+            "unknown local-part",
+            "bad destination mailbox address",
+            "requested action not taken: mailbox unavailable",
+            "recipnotfound",
+            "non-existent user",
+            "nonexistent user",
+            "non existent user",
         ],
-    ),
-    (
-        Reason::Suspended,
-        &[
-            "account disabled",
-            "account has been disabled",
-            "account is disabled",
-            "suspended",
-            "inactive account",
+    },
+    Row {
+        reason: HostUnknown,
+        verdict: Hard,
+        statuses: &["5.1.2", "5.4.4"],
+        replies: &[],
+        phrases: &[
+            "host unknown",
+            "unknown host",
+            "domain does not exist",
+            "domain not found",
+            "domain name not found",
+            "no such domain",
+            "unknown domain",
+            "host not found",
+            "host or domain name not found",
+            "unrouteable address",
+            "unroutable address",
+            "name or service not known",
+            "recipient domain must exist",
+            "mail domain*is unknown",
+            "nxdomain",
         ],
-    ),
-    (
-        Reason::MessageTooBig,
-        &[
+    },
+    Row {
+        reason: HasMoved,
+        verdict: Hard,
+        statuses: &["x.1.6", "5.7.17", "5.7.18"],
+        replies: &[],
+        phrases: &[
+            "mailbox has moved",
+            "has been replaced by",
+            "address has changed",
+        ],
+    },
+    Row {
+        reason: NotAccept,
+        verdict: HardUnlessTemporary,
+        statuses: &["5.1.10", "x.3.2", "5.7.27"],
+        replies: &[521, 556],
+        phrases: &[
+            "does not accept mail",
+            "accepts no mail",
+            "null mx",
+            "nullmx",
+            "mail receiving disabled",
+            "no smtp service",
+            "no mx record",
+        ],
+    },
+    Row {
+        reason: MailboxFull,
+        verdict: Soft,
+        statuses: &["x.2.2"],
+        replies: &[],
+        phrases: &[
+            "mailbox full",
+            "mailbox is full",
+            "mailbox*full",
+            "full mailbox",
+            "mailfolder is full",
+            "over quota",
+            "over*quota",
+            "quota exceeded",
+            "quota*exceeded",
+            "exceeded*quota",
+            "disk quota",
+            "mailbox*quota",
+            "exceeded storage",
+            "mailbox size limit",
+            "mailbox*exceeded*limit",
+            "mailbox exceeds",
+            "insufficient disk space",
+            "not enough*space",
+            "no space left on device",
+            "too many messages in*mailbox",
+        ],
+    },
+    Row {
+        reason: MesgTooBig,
+        verdict: Soft,
+        statuses: &["x.3.4", "x.7.16"],
+        replies: &[],
+        phrases: &[
             "message too large",
+            "message too big",
             "message is too large",
-            "too big",
-            "size exceeds",
-            "exceeds the maximum size",
+            "message is too big",
             "message size exceeds",
+            "message size*exceeds",
+            "exceeds the maximum message size",
+            "exceeds maximum message size",
+            "size exceeds the maximum",
+            "email size exceeds",
+            "mail size exceeds",
         ],
-    ),
-    (
-        Reason::Expired,
-        &[
-            "retry timeout exceeded",
-            "in the queue too long",
-            "message expired",
-            "delivery time expired",
-            "has been delayed",
-            "could not be delivered within",
-            "retry time not reached",
+    },
+    Row {
+        reason: ExceedLimit,
+        verdict: Soft,
+        statuses: &["x.2.3"],
+        replies: &[],
+        phrases: &[
+            "length exceeds administrative limit",
+            "header size exceeds",
+            "too many headers",
         ],
-    ),
-    (
-        Reason::RateLimited,
-        &[
-            "too many connections",
-            "too many messages",
-            "rate limit",
-            "rate-limit",
-            "throttl",
-            "too many recipients",
-            "sending rate",
+    },
+    Row {
+        reason: Suspend,
+        verdict: Soft,
+        statuses: &["x.2.1", "5.7.13"],
+        replies: &[],
+        phrases: &[
+            "account disabled",
+            "account is disabled",
+            "account has been disabled",
+            "mailbox disabled",
+            "mailbox is disabled",
+            "has been suspended",
+            "is suspended",
+            "currently suspended",
+            "account suspended",
+            "user suspended",
+            "inactive account",
+            "account is inactive",
+            "mailbox is inactive",
+            "mailbox is frozen",
+            "account is locked",
+            "temporarily locked",
+            "deactivated mailbox",
+            "account*tried to reach is disabled",
+            "account*tried to reach is inactive",
+            "this address no longer accepts mail",
+            "mailbox unavailable or access denied",
         ],
-    ),
-    (
-        Reason::Blocked,
-        &[
-            "blacklist",
-            "blocklist",
-            "block list",
-            "blocked",
-            "spamhaus",
-            "reputation",
-            "client host rejected",
-            "not allowed to send",
+    },
+    Row {
+        reason: NoRelaying,
+        verdict: Soft,
+        statuses: &[],
+        replies: &[],
+        phrases: &[
             "relay access denied",
-            "smtp server of your isp",
+            "relaying denied",
+            "relay denied",
+            "relay not permitted",
+            "relaying not permitted",
+            "relaying not allowed",
+            "not permitted to relay",
+            "not allowed to relay",
+            "unable to relay",
+            "we do not relay",
+            "no relaying",
+        ],
+    },
+    Row {
+        reason: AuthFailure,
+        verdict: Soft,
+        statuses: &[
+            "x.7.20", "x.7.21", "x.7.22", "x.7.23", "x.7.24", "x.7.26", "x.7.29",
+        ],
+        replies: &[],
+        phrases: &[
+            "dmarc",
+            "dkim",
+            "spf check",
+            "spf fail",
+            "spf validation",
+            "failed spf",
+            "sender policy framework",
+            "unauthenticated email",
+            "not authenticated",
+        ],
+    },
+    Row {
+        reason: Filtered,
+        verdict: Soft,
+        statuses: &["5.2.0", "x.2.4", "5.1.4"],
+        replies: &[],
+        phrases: &[
+            "message filtered",
+            "filtered by",
+            "user reject",
+            "refuses to receive",
+            "refused due to recipient preferences",
+            "blocked by the recipient",
+            "only accepting mail from",
+            "rejected due to user rules",
+            "account is protected by",
+        ],
+    },
+    Row {
+        reason: Rejected,
+        verdict: Soft,
+        statuses: &["x.1.7", "x.1.8"],
+        replies: &[],
+        phrases: &[
+            "sender rejected",
+            "sender address rejected",
+            "sender email address rejected",
+            "sender was rejected",
+            "sender verify failed",
+            "sender verification failed",
+            "invalid sender",
+            "sender is in my black list",
+            "sender address has been blacklisted",
+            "sender not pre-approved",
+            "sender domain",
+            "domain of sender address",
+            "unroutable sender address",
+            "bogus mail from",
+            "null sender is not allowed",
+            "empty envelope senders",
+            "administrative prohibition",
+            "returned mail not accepted",
+            "mail from not owned by",
+        ],
+    },
+    Row {
+        reason: RequirePtr,
+        verdict: Soft,
+        statuses: &["x.7.25"],
+        replies: &[],
+        phrases: &[
             "reverse dns",
             "ptr record",
+            "no ptr",
+            "rdns",
+            "reverse lookup",
+            "cannot find your hostname",
+            "cannot resolve your hostname",
         ],
-    ),
-    (
-        Reason::ContentRejected,
-        &[
-            "spam",
-            "virus",
-            "policy",
+    },
+    Row {
+        reason: NotCompliantRfc,
+        verdict: Soft,
+        statuses: &[],
+        replies: &[],
+        phrases: &[
+            "not rfc 5322 compliant",
+            "not rfc5322 compliant",
+            "not rfc 2822 compliant",
+            "not compliant with rfc",
+            "violates rfc",
+            "duplicate header",
+            "multiple from",
+        ],
+    },
+    Row {
+        reason: BadReputation,
+        verdict: Soft,
+        statuses: &[],
+        replies: &[],
+        phrases: &["reputation"],
+    },
+    Row {
+        reason: ContentError,
+        verdict: Soft,
+        statuses: &[
+            "x.6.0", "x.6.1", "x.6.2", "x.6.3", "x.6.5", "x.6.6", "x.6.7", "x.6.8",
+        ],
+        replies: &[],
+        phrases: &[
+            "header error",
+            "invalid header",
+            "header line is too long",
+            "line too long",
+            "improper use of 8-bit data",
+            "malformed message",
+            "message content rejected",
             "content rejected",
-            "message rejected",
-            "not accepted",
-            "filter",
         ],
-    ),
-    (
-        Reason::NetworkError,
-        &[
-            "connection refused",
-            "connection timed out",
-            "timed out",
-            "establish an smtp connection",
-            "socket error",
-            "could not connect",
-            "network is unreachable",
-            "did not accept our requests to connect",
+    },
+    Row {
+        reason: SpamDetected,
+        verdict: Soft,
+        statuses: &["5.7.28"],
+        replies: &[],
+        phrases: &[
+            "spam message",
+            "spam content",
+            "considered spam",
+            "considered as spam",
+            "detected as spam",
+            "classified as spam",
+            "identified as spam",
+            "marked as spam",
+            "rejected as spam",
+            "looks like spam",
+            "likely spam",
+            "suspected spam",
+            "message is spam",
+            "spam detected",
+            "spam score",
+            "spamassassin",
+            "spam filter",
+            "unsolicited",
+            "junk mail",
+            "bulk mail",
         ],
-    ),
-    (
-        Reason::SystemError,
-        &[
+    },
+    Row {
+        reason: Speeding,
+        verdict: Soft,
+        statuses: &[],
+        replies: &[],
+        phrases: &[
+            "rate limit",
+            "rate-limit",
+            "ratelimit",
+            "rate exceeded",
+            "sending rate",
+            "too many messages",
+            "too many emails",
+            "too many mails",
+            "sending too fast",
+            "throttl",
+        ],
+    },
+    Row {
+        reason: TooManyConn,
+        verdict: Soft,
+        statuses: &["x.5.3"],
+        replies: &[],
+        phrases: &[
+            "too many connections",
+            "too many concurrent",
+            "too many sessions",
+            "connection limit",
+            "maximum number of connections",
+            "too many recipients",
+        ],
+    },
+    Row {
+        reason: Blocked,
+        verdict: Soft,
+        statuses: &["4.7.1", "4.7.2"],
+        replies: &[],
+        phrases: BLOCKED_PHRASES,
+    },
+    Row {
+        reason: VirusDetected,
+        verdict: Soft,
+        statuses: &[],
+        replies: &[],
+        phrases: &["virus", "malware", "infected", "trojan"],
+    },
+    Row {
+        reason: PolicyViolation,
+        verdict: Soft,
+        statuses: &[],
+        replies: &[],
+        phrases: &[
+            "policy violation",
+            "violates our",
+            "violation of our",
+            "policy reasons",
+            "content policy",
+            "due to policy",
+            "by policy",
+            "local policy",
+            "security policy",
+            "policy restriction",
+            "prohibited",
+        ],
+    },
+    Row {
+        reason: SecurityError,
+        verdict: Soft,
+        statuses: &[
+            "x.7.0", "5.7.1", "5.7.2", "x.7.3", "x.7.4", "x.7.5", "x.7.6", "x.7.7", "x.7.8",
+            "x.7.9", "x.7.10", "x.7.11", "x.7.12", "x.7.14", "x.7.15", "x.7.19",
+        ],
+        replies: &[],
+        phrases: &[
+            "authentication required",
+            "authentication is required",
+            "encryption required",
+            "insecure",
+            "security violation",
+            "untrusted",
+            "attachment",
+        ],
+    },
+    Row {
+        reason: FailedStartTls,
+        verdict: Soft,
+        statuses: &["x.7.30"],
+        replies: &[],
+        phrases: &[
+            "starttls",
+            "tls handshake",
+            "tls negotiation",
+            "tls is required",
+        ],
+    },
+    Row {
+        reason: SystemError,
+        verdict: Soft,
+        statuses: &[
+            "5.3.0", "x.3.3", "x.3.5", "x.4.3", "5.5.4", "x.5.5", "x.1.9",
+        ],
+        replies: &[],
+        phrases: &[
             "system error",
-            "local error",
-            "ldap",
-            "temporary failure",
             "internal error",
-            "resources temporarily unavailable",
+            "server error",
+            "local error",
+            "mail system error",
+            "unexpected error",
+            "temporary failure",
+            "temporary local problem",
+            "configuration error",
+            "misconfigured",
+            "ldap",
         ],
-    ),
+    },
+    Row {
+        reason: SystemFull,
+        verdict: Soft,
+        statuses: &["x.3.1", "4.4.5"],
+        replies: &[],
+        phrases: &[
+            "mail system full",
+            "system is full",
+            "disk full",
+            "disk is full",
+            "insufficient system storage",
+            "out of disk space",
+        ],
+    },
+    Row {
+        reason: NetworkError,
+        verdict: Soft,
+        statuses: &["5.4.0", "4.4.2", "4.4.4", "x.4.6", "4.4.8"],
+        replies: &[],
+        phrases: NETWORK_PHRASES,
+    },
+    Row {
+        reason: Expired,
+        verdict: Soft,
+        statuses: &["x.4.7", "4.4.1"],
+        replies: &[],
+        phrases: &[
+            "retry timeout exceeded",
+            "retry time not reached",
+            "in the queue too long",
+            "message expired",
+            "message has expired",
+            "delivery expired",
+            "delivery time expired",
+            "could not be delivered within",
+            "has been delayed",
+            "giving up",
+            "gave up",
+        ],
+    },
+    Row {
+        reason: MailerError,
+        verdict: Soft,
+        statuses: &[],
+        replies: &[],
+        phrases: &[
+            "x-unix",
+            "mailer error",
+            "unknown mailer",
+            "command failed",
+            "command died",
+            "exit code",
+            "procmail",
+        ],
+    },
+    Row {
+        reason: SyntaxError,
+        verdict: Soft,
+        statuses: &["5.5.2", "5.5.6"],
+        replies: &[500, 501, 502, 503, 504],
+        phrases: &[
+            "syntax error",
+            "command unrecognized",
+            "unrecognized command",
+            "command not recognized",
+            "bad sequence of commands",
+        ],
+    },
+    Row {
+        reason: Suppressed,
+        verdict: Soft,
+        statuses: &[],
+        replies: &[],
+        phrases: &["suppression list", "suppressed"],
+    },
+    Row {
+        reason: Delivered,
+        verdict: Soft,
+        statuses: &["2.x.x"],
+        replies: &[],
+        phrases: &[],
+    },
+    Row {
+        reason: Vacation,
+        verdict: Soft,
+        statuses: &[],
+        replies: &[],
+        phrases: &[
+            "out of the office",
+            "out of office",
+            "on vacation",
+            "automatic reply",
+            "auto-reply",
+            "autoreply",
+        ],
+    },
+    Row {
+        reason: Feedback,
+        verdict: Soft,
+        statuses: &[],
+        replies: &[],
+        phrases: &[],
+    },
+    Row {
+        reason: OnHold,
+        verdict: Soft,
+        statuses: &[],
+        replies: &[],
+        phrases: &[],
+    },
+    Row {
+        reason: Undefined,
+        verdict: Soft,
+        statuses: &[],
+        replies: &[],
+        phrases: &[],
+    },
 ];
 
-/// The reason from the diagnostic text first (it is more precise than codes), then from the
-/// enhanced status code.
-pub fn classify(text: &str, status: Option<[u16; 3]>) -> Reason {
-    let text = text.to_lowercase();
-    for (reason, phrases) in PHRASES {
-        if phrases.iter().any(|phrase| text.contains(phrase)) {
-            return *reason;
-        }
-    }
-    status.map_or(Reason::Other, from_status)
+const BLOCKED_PHRASES: &[&str] = &[
+    "blacklist",
+    "blocklist",
+    "block list",
+    "black list",
+    "blocked using",
+    "blocked by",
+    "blocked -",
+    "is blocked",
+    "been blocked",
+    "ip blocked",
+    "spamhaus",
+    "spamcop",
+    "barracuda",
+    "dnsbl",
+    " rbl",
+    "sorbs",
+    "client host rejected",
+    "helo command rejected",
+    "refused to talk to me",
+    "not allowed to connect",
+    "dynamic ip",
+    "your ip",
+    "sending ip",
+    "banned",
+    "smtp server of your isp",
+    "not currently accepting mail from your ip",
+];
+
+const NETWORK_PHRASES: &[&str] = &[
+    "connection refused",
+    "connection timed out",
+    "connection reset",
+    "timed out",
+    "network is unreachable",
+    "no route to host",
+    "could not connect",
+    "couldn't connect",
+    "establish an smtp connection",
+    "did not accept our requests to connect",
+    "socket error",
+    "lost connection",
+    "routing loop",
+    "mail loop",
+    "too many hops",
+    "dns error",
+    "dns failure",
+    "temporary dns",
+];
+
+/// Rows tried first, in this order (specific evidence; see the module documentation).
+pub const FIRST_PASS: &[Reason] = &[
+    MailboxFull,
+    MesgTooBig,
+    ExceedLimit,
+    Suspend,
+    HasMoved,
+    NoRelaying,
+    AuthFailure,
+    UserUnknown,
+    Filtered,
+    RequirePtr,
+    NotCompliantRfc,
+    BadReputation,
+    ContentError,
+    Rejected,
+    HostUnknown,
+    SpamDetected,
+    Speeding,
+    TooManyConn,
+    Blocked,
+];
+
+/// Rows whose status codes alone select them in the first pass (elsewhere codes are read
+/// after the text: they are less precise than it).
+const CODE_FIRST: &[Reason] = &[
+    MailboxFull,
+    MesgTooBig,
+    ExceedLimit,
+    AuthFailure,
+    HasMoved,
+    RequirePtr,
+    SpamDetected,
+    Blocked,
+];
+
+/// Phrases tried when the first pass found nothing and the status code is vague or absent.
+pub const SECOND_PASS: &[Reason] = &[
+    MailboxFull,
+    AuthFailure,
+    BadReputation,
+    Speeding,
+    SpamDetected,
+    VirusDetected,
+    PolicyViolation,
+    NoRelaying,
+    SystemError,
+    NetworkError,
+    Suspend,
+    ContentError,
+    SystemFull,
+    NotAccept,
+    Expired,
+    FailedStartTls,
+    SecurityError,
+    Suppressed,
+    MailerError,
+];
+
+/// Reasons a status code gives that the text may refine (they say little by themselves).
+const VAGUE: &[Reason] = &[
+    SystemError,
+    SecurityError,
+    Expired,
+    NetworkError,
+    HostUnknown,
+    UserUnknown,
+];
+
+/// The SMTP command a diagnostic says the refusal answered, latest stage first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Command {
+    Helo,
+    Mail,
+    Rcpt,
+    Data,
 }
 
-/// RFC 3463 subject/detail to a reason.
-pub fn from_status([_, subject, detail]: [u16; 3]) -> Reason {
-    match (subject, detail) {
-        (1, 1) | (1, 3) => Reason::UserUnknown,
-        (1, 2) => Reason::HostUnknown,
-        (1, 6) => Reason::HasMoved,
-        (1, 10) => Reason::NotAccept,
-        (2, 1) => Reason::Suspended,
-        (2, 2) => Reason::MailboxFull,
-        (2, 3) | (3, 4) => Reason::MessageTooBig,
-        (4, 7) => Reason::Expired,
-        (4, _) => Reason::NetworkError,
-        (7, 23..=27) => Reason::AuthFailure,
-        (7, 1) => Reason::Blocked,
-        (7, _) => Reason::ContentRejected,
-        (3, _) => Reason::SystemError,
-        _ => Reason::Other,
+/// What a report says about one recipient's failure.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Evidence<'a> {
+    pub status: Option<[u16; 3]>,
+    pub reply_code: Option<u16>,
+    pub diagnostic: &'a str,
+    /// The DSN Action (`failed`, `delayed`…).
+    pub action: Option<&'a str>,
+    /// The rest of the report (its human-readable part): where the SMTP command is found
+    /// when the diagnostic does not name it.
+    pub context: &'a str,
+}
+
+/// What [`classify`] based its answer on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Basis {
+    /// A phrase of the text (with or without codes).
+    Text,
+    /// Codes alone.
+    Codes,
+    /// Nothing specific (`onhold`, `undefined`).
+    Nothing,
+}
+
+impl Reason {
+    pub fn row(self) -> &'static Row {
+        TABLE
+            .iter()
+            .find(|row| row.reason == self)
+            .expect("every reason has a row")
+    }
+
+    /// Hard: the address will not work however often we retry. `permanent` is false when
+    /// the codes say the refusal is temporary (`4.x.x`, `4xx`).
+    pub fn is_hard(self, permanent: bool) -> bool {
+        match self.row().verdict {
+            Hard => true,
+            Soft => false,
+            HardUnlessTemporary => permanent,
+        }
+    }
+
+    /// Sisimai's name of the reason.
+    pub fn name(self) -> &'static str {
+        NAMES
+            .iter()
+            .find(|(reason, _)| *reason == self)
+            .map_or("undefined", |(_, name)| name)
+    }
+}
+
+const NAMES: &[(Reason, &str)] = &[
+    (UserUnknown, "userunknown"),
+    (HostUnknown, "hostunknown"),
+    (HasMoved, "hasmoved"),
+    (NotAccept, "notaccept"),
+    (MailboxFull, "mailboxfull"),
+    (MesgTooBig, "mesgtoobig"),
+    (ExceedLimit, "exceedlimit"),
+    (Suspend, "suspend"),
+    (NoRelaying, "norelaying"),
+    (AuthFailure, "authfailure"),
+    (Filtered, "filtered"),
+    (Rejected, "rejected"),
+    (RequirePtr, "requireptr"),
+    (NotCompliantRfc, "notcompliantrfc"),
+    (BadReputation, "badreputation"),
+    (ContentError, "contenterror"),
+    (SpamDetected, "spamdetected"),
+    (VirusDetected, "virusdetected"),
+    (PolicyViolation, "policyviolation"),
+    (Speeding, "speeding"),
+    (TooManyConn, "toomanyconn"),
+    (Blocked, "blocked"),
+    (SecurityError, "securityerror"),
+    (FailedStartTls, "failedstarttls"),
+    (SystemError, "systemerror"),
+    (SystemFull, "systemfull"),
+    (NetworkError, "networkerror"),
+    (Expired, "expired"),
+    (MailerError, "mailererror"),
+    (SyntaxError, "syntaxerror"),
+    (Suppressed, "suppressed"),
+    (Delivered, "delivered"),
+    (Vacation, "vacation"),
+    (Feedback, "feedback"),
+    (OnHold, "onhold"),
+    (Undefined, "undefined"),
+];
+
+impl Row {
+    fn selects_status(&self, [class, subject, detail]: [u16; 3]) -> bool {
+        self.statuses.iter().any(|pattern| {
+            let mut parts = pattern.split('.');
+            let mut part = |value: u16| {
+                parts
+                    .next()
+                    .is_some_and(|p| p == "x" || p.parse() == Ok(value))
+            };
+            part(class) && part(subject) && part(detail)
+        })
+    }
+
+    fn matches_text(&self, text: &str) -> bool {
+        self.phrases
+            .iter()
+            .any(|phrase| contains_in_order(text, phrase))
+    }
+}
+
+/// `text` holds the parts of `phrase` (split at `*`) in order.
+fn contains_in_order(text: &str, phrase: &str) -> bool {
+    let mut rest = text;
+    for part in phrase.split('*') {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// The reason an enhanced status code names, if it names one.
+pub fn from_status(status: [u16; 3]) -> Option<Reason> {
+    TABLE
+        .iter()
+        .find(|row| row.selects_status(status))
+        .map(|row| row.reason)
+}
+
+fn from_reply(code: u16) -> Option<Reason> {
+    TABLE
+        .iter()
+        .find(|row| row.replies.contains(&code))
+        .map(|row| row.reason)
+}
+
+/// The latest-stage SMTP command the text names (`RCPT TO`, `in reply to end of DATA
+/// command`, `>>> MAIL FROM`…), in the upper case SMTP transcripts use.
+pub fn command(diagnostic: &str) -> Option<Command> {
+    const WORDS: &[(&str, Command)] = &[
+        ("HELO", Command::Helo),
+        ("EHLO", Command::Helo),
+        ("MAIL FROM", Command::Mail),
+        ("RCPT", Command::Rcpt),
+        ("DATA", Command::Data),
+    ];
+    let bytes = diagnostic.as_bytes();
+    let is_word = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'@');
+    WORDS
+        .iter()
+        .filter(|(word, _)| {
+            diagnostic.match_indices(word).any(|(at, _)| {
+                !is_word(at.checked_sub(1).and_then(|i| bytes.get(i)))
+                    && !is_word(bytes.get(at + word.len()))
+            })
+        })
+        .map(|(_, command)| *command)
+        .max()
+}
+
+fn lower_collapsed(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// The reason for a failure, and what it was based on.
+pub fn classify(evidence: &Evidence<'_>) -> (Reason, Basis) {
+    let text = lower_collapsed(evidence.diagnostic);
+    let command = command(evidence.diagnostic).or_else(|| command(evidence.context));
+    let by_code = evidence.status.and_then(from_status);
+    let text_says = |reason: Reason| reason.row().matches_text(&text);
+
+    if evidence.status.is_some_and(|[class, ..]| class == 2) {
+        return (Delivered, Basis::Codes);
+    }
+    for &reason in FIRST_PASS {
+        let by_text = text_says(reason);
+        let found = match reason {
+            UserUnknown => {
+                if by_code == Some(UserUnknown) {
+                    let contradicted = [MailboxFull, HasMoved, Rejected, NotAccept, Filtered]
+                        .iter()
+                        .any(|&other| text_says(other))
+                        || BLOCKED_PHRASES.iter().any(|p| contains_in_order(&text, p));
+                    !contradicted
+                } else {
+                    by_text
+                        && (command == Some(Command::Rcpt)
+                            || (command.is_none() && evidence.reply_code.is_none()))
+                }
+            }
+            Filtered => {
+                let refused = by_text || text_says(UserUnknown);
+                if by_code == Some(Filtered) {
+                    refused
+                } else {
+                    refused && matches!(command, None | Some(Command::Data))
+                }
+            }
+            Rejected => {
+                let sender_refused = by_text && !text.contains("recipient address rejected");
+                by_code == Some(Rejected)
+                    || (sender_refused
+                        && (command == Some(Command::Mail)
+                            || by_code.is_none_or(|r| VAGUE.contains(&r))))
+            }
+            HostUnknown => {
+                (by_code == Some(HostUnknown) || by_text) && !NetworkError.row().matches_text(&text)
+            }
+            _ => by_text || (CODE_FIRST.contains(&reason) && by_code == Some(reason)),
+        };
+        if found {
+            let basis = if by_text || (reason == Filtered && text_says(UserUnknown)) {
+                Basis::Text
+            } else {
+                Basis::Codes
+            };
+            return (reason, basis);
+        }
+    }
+    if let Some(reason) = by_code.filter(|r| !VAGUE.contains(r)) {
+        return (reason, Basis::Codes);
+    }
+    for &reason in SECOND_PASS {
+        if text_says(reason) {
+            return (reason, Basis::Text);
+        }
+    }
+    if let Some(reason) = by_code {
+        return (reason, Basis::Codes);
+    }
+    let subject = evidence.status.map(|[_, subject, _]| subject);
+    let fallback = match () {
+        _ if subject == Some(6) => Some(ContentError),
+        _ if subject == Some(7) => Some(SecurityError),
+        _ => evidence.reply_code.and_then(from_reply),
+    };
+    if let Some(reason) = fallback {
+        return (reason, Basis::Codes);
+    }
+    if text_says(SyntaxError) {
+        return (SyntaxError, Basis::Text);
+    }
+    if evidence
+        .action
+        .is_some_and(|a| a.eq_ignore_ascii_case("delayed"))
+    {
+        return (Expired, Basis::Codes);
+    }
+    if command == Some(Command::Helo) {
+        return (Blocked, Basis::Codes);
+    }
+    if text_says(Vacation) {
+        return (Vacation, Basis::Text);
+    }
+    if text.is_empty() {
+        (Undefined, Basis::Nothing)
+    } else {
+        (OnHold, Basis::Nothing)
     }
 }
 
@@ -281,27 +1133,403 @@ pub fn from_status([_, subject, detail]: [u16; 3]) -> Reason {
 mod tests {
     use super::*;
 
-    #[test]
-    fn text_wins_over_codes_and_codes_fill_in() {
-        assert_eq!(
-            classify("550 5.7.1 <a@b>... User unknown", Some([5, 7, 1])),
-            Reason::UserUnknown
-        );
-        assert_eq!(classify("", Some([5, 1, 1])), Reason::UserUnknown);
-        assert_eq!(classify("", Some([4, 2, 2])), Reason::MailboxFull);
-        assert_eq!(
-            classify("Unauthenticated email is not accepted due to DMARC", None),
-            Reason::AuthFailure
-        );
-        assert_eq!(classify("whatever", None), Reason::Other);
+    fn why(status: &str, reply: Option<u16>, diagnostic: &str) -> Reason {
+        classify(&Evidence {
+            status: crate::smtp::parse_status(status),
+            reply_code: reply,
+            diagnostic,
+            action: Some("failed"),
+            context: "",
+        })
+        .0
+    }
+
+    fn hard(status: &str, reply: Option<u16>, diagnostic: &str) -> bool {
+        let permanent = !status.starts_with('4') && reply.is_none_or(|r| r >= 500);
+        why(status, reply, diagnostic).is_hard(permanent)
     }
 
     #[test]
-    fn hardness() {
-        assert!(Reason::UserUnknown.is_hard(false));
-        assert!(Reason::NotAccept.is_hard(true));
-        assert!(!Reason::NotAccept.is_hard(false));
-        assert!(!Reason::MailboxFull.is_hard(true));
-        assert!(!Reason::Blocked.is_hard(true));
+    fn every_reason_has_one_row_and_a_name() {
+        for (reason, name) in NAMES {
+            assert_eq!(TABLE.iter().filter(|r| r.reason == *reason).count(), 1);
+            assert_eq!(serde_json::to_value(reason).unwrap(), *name);
+            assert_eq!(reason.name(), *name);
+        }
+        assert_eq!(NAMES.len(), TABLE.len());
+    }
+
+    #[test]
+    fn each_rows_status_codes_select_it() {
+        for row in TABLE {
+            for pattern in row.statuses {
+                for class in ["4", "5"] {
+                    let code = pattern.replacen('x', class, 1).replace('x', "0");
+                    if pattern.starts_with(['4', '5', '2']) && !pattern.starts_with(class) {
+                        continue;
+                    }
+                    let status = crate::smtp::parse_status(&code).unwrap();
+                    let (reason, basis) = classify(&Evidence {
+                        status: Some(status),
+                        ..Evidence::default()
+                    });
+                    assert_eq!((reason, basis), (row.reason, Basis::Codes), "{code}");
+                }
+            }
+            for &reply in row.replies {
+                let (reason, _) = classify(&Evidence {
+                    reply_code: Some(reply),
+                    ..Evidence::default()
+                });
+                assert_eq!(reason, row.reason, "{reply}");
+            }
+        }
+    }
+
+    #[test]
+    fn userunknown() {
+        assert_eq!(why("5.1.1", Some(550), ""), UserUnknown);
+        assert_eq!(why("5.1.0", None, "Address rejected"), UserUnknown);
+        // the reporting system's own verdict, or a remote reply to RCPT TO
+        assert_eq!(why("5.0.0", None, "No such user here"), UserUnknown);
+        assert_eq!(
+            why("", Some(550), "after RCPT TO:<a@b.test>: 550 No such user"),
+            UserUnknown
+        );
+        // a remote reply at an unknown stage may have come after DATA: filtered, as Sisimai
+        assert_eq!(why("5.0.0", Some(550), "550 No such user here"), Filtered);
+        // a specific phrase beats a generic code, and a 4.x.x code keeps it hard
+        assert!(hard(
+            "4.0.0",
+            Some(450),
+            "Recipient address rejected: User unknown in local recipient table (in reply to RCPT TO command)"
+        ));
+        // text with a vaguer code
+        assert_eq!(
+            why(
+                "5.7.1",
+                Some(550),
+                ">>> RCPT TO:<a@b.test> <<< 550 5.7.1 User unknown"
+            ),
+            UserUnknown
+        );
+        assert!(hard("5.1.1", Some(550), ""));
+    }
+
+    #[test]
+    fn hostunknown() {
+        assert_eq!(why("5.1.2", None, ""), HostUnknown);
+        assert_eq!(why("5.4.4", None, "Unrouteable address"), HostUnknown);
+        assert_eq!(
+            why(
+                "5.0.0",
+                None,
+                "Host or domain name not found. Name service error"
+            ),
+            HostUnknown
+        );
+        assert_eq!(
+            why(
+                "4.0.0",
+                None,
+                "DNS Error: lookup responded NXDOMAIN, domain not found"
+            ),
+            NetworkError
+        );
+        assert!(hard("5.1.2", None, ""));
+        // a code saying "bad domain" over a network fault is a network error
+        assert_eq!(why("5.4.4", None, "connection timed out"), NetworkError);
+    }
+
+    #[test]
+    fn hasmoved() {
+        assert_eq!(why("5.1.6", Some(550), ""), HasMoved);
+        assert_eq!(
+            why(
+                "5.0.0",
+                Some(550),
+                "kijitora@a.test has been replaced by neko@b.test"
+            ),
+            HasMoved
+        );
+        assert!(hard("5.1.6", Some(550), ""));
+    }
+
+    #[test]
+    fn notaccept() {
+        assert_eq!(why("5.1.10", Some(556), ""), NotAccept);
+        assert_eq!(why("", Some(556), "Domain does not accept mail"), NotAccept);
+        assert_eq!(why("", Some(521), ""), NotAccept);
+        assert!(hard("5.7.27", None, ""));
+        assert!(!hard(
+            "4.3.2",
+            Some(453),
+            "System not accepting network messages"
+        ));
+    }
+
+    #[test]
+    fn mailboxfull() {
+        assert_eq!(why("5.2.2", Some(552), ""), MailboxFull);
+        assert_eq!(why("4.2.2", Some(452), ""), MailboxFull);
+        // a 4xx reply with "mailbox full" is soft, and "full" beats a 5.1.1 code
+        assert!(!hard("4.0.0", Some(452), "Mailbox full"));
+        assert_eq!(why("5.1.1", Some(550), "user over quota"), MailboxFull);
+        assert!(!hard("5.1.1", Some(550), "user over quota"));
+    }
+
+    #[test]
+    fn mesgtoobig_and_exceedlimit() {
+        assert_eq!(why("5.3.4", Some(552), ""), MesgTooBig);
+        assert_eq!(
+            why("5.0.0", Some(552), "Message size exceeds fixed limit"),
+            MesgTooBig
+        );
+        assert_eq!(why("5.2.3", Some(552), ""), ExceedLimit);
+        assert_eq!(
+            why("5.0.0", Some(552), "Message header size exceeds limit"),
+            ExceedLimit
+        );
+        assert!(!hard("5.3.4", Some(552), ""));
+    }
+
+    #[test]
+    fn suspend() {
+        assert_eq!(why("5.2.1", Some(550), ""), Suspend);
+        assert_eq!(
+            why("5.0.0", Some(550), "This account has been suspended"),
+            Suspend
+        );
+        assert!(!hard(
+            "5.2.1",
+            Some(550),
+            "Mailbox disabled, not accepting messages"
+        ));
+    }
+
+    #[test]
+    fn norelaying() {
+        assert_eq!(why("5.7.1", Some(554), "Relay access denied"), NoRelaying);
+        assert!(!hard("5.7.1", Some(554), "Relay access denied"));
+    }
+
+    #[test]
+    fn authfailure() {
+        assert_eq!(why("5.7.26", Some(550), ""), AuthFailure);
+        assert_eq!(
+            why(
+                "5.7.1",
+                Some(550),
+                "Unauthenticated email from x.test is not accepted due to domain's DMARC policy"
+            ),
+            AuthFailure
+        );
+        assert!(!hard("5.7.23", Some(550), "SPF validation failed"));
+    }
+
+    #[test]
+    fn filtered() {
+        // refused after DATA: the recipient was accepted, the content was not
+        assert_eq!(
+            why("5.0.0", Some(550), ">>> DATA <<< 550 Unknown user"),
+            Filtered
+        );
+        assert_eq!(why("5.2.0", Some(550), "Message filtered"), Filtered);
+        assert!(!hard(
+            "5.0.0",
+            Some(550),
+            "(in reply to end of DATA command) user unknown"
+        ));
+    }
+
+    #[test]
+    fn rejected() {
+        assert_eq!(why("5.1.8", Some(553), ""), Rejected);
+        assert_eq!(
+            why(
+                "5.0.0",
+                Some(550),
+                "Sender address rejected: Domain not found (in reply to MAIL FROM command)"
+            ),
+            Rejected
+        );
+        // a refused recipient address is not a refused sender
+        assert_eq!(
+            why(
+                "5.1.1",
+                Some(550),
+                "Recipient address rejected: unknown user"
+            ),
+            UserUnknown
+        );
+    }
+
+    #[test]
+    fn requireptr_notcompliantrfc_badreputation() {
+        assert_eq!(why("5.7.25", Some(550), ""), RequirePtr);
+        assert_eq!(
+            why("5.7.1", Some(550), "Client host has no PTR record"),
+            RequirePtr
+        );
+        assert_eq!(
+            why("5.7.1", Some(550), "This message is not RFC 5322 compliant"),
+            NotCompliantRfc
+        );
+        assert_eq!(
+            why(
+                "4.7.0",
+                Some(421),
+                "Our system has detected an unusual rate, IP reputation"
+            ),
+            BadReputation
+        );
+    }
+
+    #[test]
+    fn contenterror() {
+        assert_eq!(why("5.6.0", Some(554), ""), ContentError);
+        assert_eq!(why("5.0.0", Some(554), "Header error"), ContentError);
+        assert_eq!(why("5.6.9", None, ""), ContentError);
+    }
+
+    #[test]
+    fn spamdetected_and_virusdetected() {
+        assert_eq!(why("5.7.28", Some(550), ""), SpamDetected);
+        assert_eq!(
+            why(
+                "5.7.1",
+                Some(550),
+                "Message rejected as spam by Content Filtering"
+            ),
+            SpamDetected
+        );
+        assert_eq!(
+            why("5.7.1", Some(554), "Virus found in message"),
+            VirusDetected
+        );
+    }
+
+    #[test]
+    fn speeding_and_toomanyconn() {
+        assert_eq!(
+            why("4.7.0", Some(421), "Rate limit exceeded, try later"),
+            Speeding
+        );
+        assert_eq!(
+            why("4.3.0", Some(421), "Too many connections from your host"),
+            TooManyConn
+        );
+        assert_eq!(why("5.5.3", Some(452), ""), TooManyConn);
+    }
+
+    #[test]
+    fn blocked() {
+        assert_eq!(
+            why(
+                "5.7.1",
+                Some(554),
+                "Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org"
+            ),
+            Blocked
+        );
+        assert_eq!(why("4.7.1", Some(450), ""), Blocked);
+        // a block list hit is not "user unknown" whatever the code
+        assert_eq!(
+            why("5.1.1", Some(550), "blocked using bl.spamcop.net"),
+            Blocked
+        );
+    }
+
+    #[test]
+    fn policyviolation_and_securityerror() {
+        assert_eq!(
+            why("5.7.1", Some(550), "Rejected by policy"),
+            PolicyViolation
+        );
+        assert_eq!(why("5.7.1", Some(550), ""), SecurityError);
+        assert_eq!(
+            why("5.7.0", Some(530), "Authentication required"),
+            SecurityError
+        );
+        assert_eq!(
+            why("5.7.10", None, "Must issue a STARTTLS command first"),
+            FailedStartTls
+        );
+    }
+
+    #[test]
+    fn system_and_network() {
+        assert_eq!(why("5.3.0", Some(554), ""), SystemError);
+        assert_eq!(
+            why("4.3.0", Some(451), "Temporary local problem"),
+            SystemError
+        );
+        assert_eq!(why("4.3.1", Some(452), ""), SystemFull);
+        assert_eq!(
+            why("4.0.0", None, "Insufficient system storage"),
+            SystemFull
+        );
+        assert_eq!(why("4.4.2", Some(421), ""), NetworkError);
+        assert_eq!(
+            why(
+                "5.0.0",
+                None,
+                "connect to mx.test[192.0.2.1]:25: Connection refused"
+            ),
+            NetworkError
+        );
+    }
+
+    #[test]
+    fn expired() {
+        assert_eq!(why("4.4.7", None, ""), Expired);
+        assert_eq!(why("5.4.7", None, "retry timeout exceeded"), Expired);
+        let delayed = classify(&Evidence {
+            action: Some("delayed"),
+            ..Evidence::default()
+        });
+        assert_eq!(delayed.0, Expired);
+    }
+
+    #[test]
+    fn mailererror_syntaxerror_suppressed() {
+        assert_eq!(why("5.0.0", None, "X-Unix; 127"), MailerError);
+        assert_eq!(why("5.5.2", Some(500), ""), SyntaxError);
+        assert_eq!(why("", Some(501), ""), SyntaxError);
+        assert_eq!(
+            why("5.0.0", Some(550), "Address is on the suppression list"),
+            Suppressed
+        );
+    }
+
+    #[test]
+    fn delivered_vacation_feedback_onhold_undefined() {
+        assert_eq!(why("2.0.0", Some(250), "Ok"), Delivered);
+        assert_eq!(
+            why("", None, "I am out of the office until Monday"),
+            Vacation
+        );
+        assert!(!Feedback.is_hard(true));
+        assert_eq!(why("5.0.0", Some(550), "Go away"), OnHold);
+        assert_eq!(why("", None, ""), Undefined);
+        assert!(!OnHold.is_hard(true) && !Undefined.is_hard(true));
+    }
+
+    #[test]
+    fn commands_in_transcripts() {
+        assert_eq!(
+            command("(in reply to RCPT TO command)"),
+            Some(Command::Rcpt)
+        );
+        assert_eq!(
+            command(">>> RCPT TO:<a@b> <<< 250 ok >>> DATA <<< 550"),
+            Some(Command::Data)
+        );
+        assert_eq!(
+            command("SMTP error from remote mail server after MAIL FROM:<a@b>"),
+            Some(Command::Mail)
+        );
+        assert_eq!(command("DATABASE@EXAMPLE.JP unknown"), None);
+        assert_eq!(command("user unknown"), None);
     }
 }

@@ -305,3 +305,114 @@ async fn refuses_mail_for_anything_else() {
     assert_eq!(events(&app, &email_id).await.len(), 1);
     app.stop().await;
 }
+
+/// A JSON notification as an SNS email subscription delivers it.
+fn sns_email(body: &str) -> Vec<u8> {
+    format!(
+        "From: AWS Notifications <no-reply@sns.amazonaws.test>\r\nTo: feedback@{RETURN_PATH_HOST}\r\n\
+         Subject: AWS Notification Message\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=UTF-8\r\n\r\n{body}\r\n\r\n--\r\n\
+         If you wish to stop receiving notifications from this topic, please click or visit \
+         the link below to unsubscribe:\r\nhttps://sns.test/unsubscribe.html\r\n"
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn ses_notifications_delivered_by_email_match_their_emails() {
+    let app = listener_app().await;
+    let addr = app.feedback_addr();
+    let bounced = send_to(&app, &["gone@example.org"]).await;
+    let complained = send_to(&app, &["reader@example.org", "other@example.org"]).await;
+    // The address the notifications are subscribed to: another email's return path.
+    let subscribed = send_to(&app, &["unrelated@example.org"]).await;
+    let subscription = return_path(&app, &subscribed, WHOLE_ENVELOPE);
+
+    // A bounce, the notification as the whole body; `mail.source` is the email's return path.
+    let bounce = json!({
+        "notificationType": "Bounce",
+        "bounce": {
+            "bounceType": "Permanent",
+            "bounceSubType": "General",
+            "bouncedRecipients": [{
+                "emailAddress": "gone@example.org",
+                "action": "failed",
+                "status": "5.1.1",
+                "diagnosticCode": "smtp; 550 5.1.1 <gone@example.org>: Recipient address rejected: User unknown"
+            }],
+            "timestamp": "2026-12-06T10:00:00.000Z",
+            "feedbackId": "feedback-1",
+            "reportingMTA": "dsn; out.ses.test"
+        },
+        "mail": {
+            "timestamp": "2026-12-06T09:59:58.000Z",
+            "source": return_path(&app, &bounced, 0),
+            "messageId": "ses-message-1",
+            "destination": ["gone@example.org"],
+            "headers": [{"name": "Subject", "value": "Order"}],
+            "commonHeaders": {"from": [format!("Shop <shop@{DOMAIN}>")], "subject": "Order"}
+        }
+    });
+    deliver(addr, &subscription, &sns_email(&bounce.to_string()))
+        .await
+        .unwrap();
+    let recorded = events(&app, &bounced).await;
+    let event = recorded.iter().find(|e| e.0 == "bounced").expect("bounced");
+    assert_eq!(event.1.as_deref(), Some("gone@example.org"));
+    assert_eq!(event.2["bounce"]["type"], "Permanent");
+    assert_eq!(event.2["bounce"]["subType"], "NoEmail");
+    assert_eq!(
+        suppression(&app, "gone@example.org").await,
+        Some(("bounce".to_string(), Some(bounced.clone())))
+    );
+
+    // A complaint inside an SNS envelope (an "email-json" subscription), found by the
+    // Message-ID of the email in `mail.headers`; it names one of the two recipients.
+    let message_id = app.get(&format!("/emails/{complained}")).await.body["message_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let complaint = json!({
+        "notificationType": "Complaint",
+        "complaint": {
+            "complainedRecipients": [{"emailAddress": "reader@example.org"}],
+            "timestamp": "2026-12-06T10:05:00.000Z",
+            "feedbackId": "feedback-2",
+            "userAgent": "Some ISP Feedback Loop",
+            "complaintFeedbackType": "abuse"
+        },
+        "mail": {
+            "source": "someone-else@ses.test",
+            "destination": ["reader@example.org", "other@example.org"],
+            "headers": [{"name": "Message-ID", "value": message_id}]
+        }
+    });
+    let envelope = json!({
+        "Type": "Notification",
+        "MessageId": "sns-1",
+        "TopicArn": "arn:aws:sns:eu-west-1:123456789012:ses-feedback",
+        "Message": complaint.to_string(),
+        "Timestamp": "2026-12-06T10:05:01.000Z"
+    });
+    deliver(addr, &subscription, &sns_email(&envelope.to_string()))
+        .await
+        .unwrap();
+    let recorded = events(&app, &complained).await;
+    let complaints: Vec<_> = recorded.iter().filter(|e| e.0 == "complained").collect();
+    assert_eq!(complaints.len(), 1, "{recorded:?}");
+    assert_eq!(complaints[0].1.as_deref(), Some("reader@example.org"));
+    assert_eq!(complaints[0].2["complaint"]["feedbackType"], "abuse");
+    assert_eq!(
+        suppression(&app, "reader@example.org").await,
+        Some(("complaint".to_string(), Some(complained.clone())))
+    );
+    assert_eq!(suppression(&app, "other@example.org").await, None);
+
+    // The subscribed address's own email got nothing.
+    let own = events(&app, &subscribed).await;
+    assert!(
+        own.iter().all(|e| e.0 != "bounced" && e.0 != "complained"),
+        "{own:?}"
+    );
+    app.stop().await;
+}

@@ -8,7 +8,7 @@
 
 mod add;
 mod contact;
-mod contacts;
+pub(crate) mod contacts;
 mod properties;
 mod segments;
 mod topics;
