@@ -445,6 +445,18 @@ impl Settings {
         }
     }
 
+    /// The host MX records may name: the mail host, unless it is an IP address or a loopback
+    /// name (`localhost`), neither of which can be an MX target that works; `None` then.
+    pub fn mx_host(&self) -> Option<String> {
+        let host = self.mail_host();
+        let literal = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok();
+        (!literal && !is_loopback_host(&host)).then_some(host)
+    }
+
     /// The host tracking subdomains' CNAME records point at.
     pub fn tracking_host(&self) -> String {
         match self.domains.tracking_host.trim().trim_end_matches('.') {
@@ -588,19 +600,23 @@ fn environment_layer(vars: impl Iterator<Item = (String, String)>) -> anyhow::Re
     Ok(layer)
 }
 
+/// Whether `host` (a name or an address, maybe in brackets) is this machine itself:
+/// `localhost`, a `.localhost` name, a loopback or unspecified address.
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim().trim_end_matches('.').to_ascii_lowercase();
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
+}
+
 /// Settings that work but produce DNS records or links nobody can use; `herald config check`
 /// prints them.
 pub fn warnings(s: &Settings) -> Vec<String> {
     let mut out = Vec::new();
-    let loopback = |host: &str| {
-        let host = host.trim().trim_end_matches('.').to_ascii_lowercase();
-        let bare = host.trim_start_matches('[').trim_end_matches(']');
-        host == "localhost"
-            || host.ends_with(".localhost")
-            || bare
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
-    };
+    let loopback = is_loopback_host;
     if s.public_url.trim().is_empty() {
         out.push(format!(
             "public_url is not set: links in emails (tracking, unsubscribe, attachments) point \
