@@ -53,6 +53,9 @@ enum Command {
     /// Fill N email events over 30 days, seal the metrics rollup and time
     /// `GET /emails/metrics` questions.
     Metrics(metrics_bench::MetricsArgs),
+    /// Fill N contacts and export them as the export job does (and as `herald export`);
+    /// report rows/s and peak memory.
+    Export(export_bench::ExportArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -120,6 +123,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Deliver(args) => deliver(args).await,
         Command::Broadcast(args) => broadcast_bench::broadcast(args).await,
         Command::Metrics(args) => metrics_bench::metrics(args).await,
+        Command::Export(args) => export_bench::export(args).await,
     }
 }
 
@@ -127,6 +131,8 @@ async fn main() -> anyhow::Result<()> {
 mod audience_bench;
 #[path = "bench/broadcast.rs"]
 mod broadcast_bench;
+#[path = "bench/export.rs"]
+mod export_bench;
 #[path = "bench/metrics.rs"]
 mod metrics_bench;
 use audience_bench::{ContactsPageArgs, ImportArgs};

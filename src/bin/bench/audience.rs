@@ -44,7 +44,7 @@ pub struct ContactsPageArgs {
 }
 
 /// The benchmark's own PostgreSQL database, dropped when it is done.
-async fn drop_database(app: &App, pg_url: &str) -> anyhow::Result<()> {
+pub(super) async fn drop_database(app: &App, pg_url: &str) -> anyhow::Result<()> {
     use sqlx::Connection;
     let url = app.settings().database_url.clone();
     app.db().close().await;
@@ -59,7 +59,7 @@ async fn drop_database(app: &App, pg_url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn open(
+pub(super) async fn open(
     database: Backend,
     pg_url: &str,
     dir: &std::path::Path,
@@ -167,7 +167,7 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
 }
 
 /// Fills the contact list quickly with generated rows (one statement per 100k rows).
-async fn fill(app: &App, team: &str, contacts: usize) -> anyhow::Result<()> {
+pub(super) async fn fill(app: &App, team: &str, contacts: usize) -> anyhow::Result<()> {
     const STEP: usize = 100_000;
     let base = app.now_ms() - contacts as i64;
     for start in (0..contacts).step_by(STEP) {
