@@ -11,6 +11,7 @@ mod browser;
 mod browser_broadcasts;
 mod browser_domains;
 mod browser_emails_webhooks;
+mod browser_exports;
 mod browser_settings;
 mod browser_templates;
 mod cli;
