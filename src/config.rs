@@ -61,6 +61,9 @@ pub struct Settings {
     /// API request logs.
     #[serde(default)]
     pub logs: LogSettings,
+    /// CSV exports of the dashboard's lists.
+    #[serde(default)]
+    pub exports: ExportSettings,
     /// Bearer token that `/metrics` (Prometheus) requires; empty turns `/metrics` off (404).
     /// Never serialised, so `herald config check` does not print it.
     #[serde(default, skip_serializing)]
@@ -75,6 +78,31 @@ pub struct NotificationSettings {
     /// its domain must be a verified domain of the team. Empty: no such emails are sent
     /// (the dashboard shows invitation links to copy instead).
     pub from: String,
+}
+
+/// The `[exports]` table.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExportSettings {
+    /// Sender of the email telling a team's admins that an export is ready; its domain must
+    /// be a verified domain of the team. Empty: `[notifications] from`.
+    pub from: String,
+    /// Days a finished export's file is kept before it is deleted (the export then shows
+    /// "Expired").
+    pub keep_days: u64,
+    /// Exports of at most this many rows download at once; larger ones are written by a
+    /// background job and the admins get an email with a link.
+    pub inline_rows: u64,
+}
+
+impl Default for ExportSettings {
+    fn default() -> Self {
+        Self {
+            from: String::new(),
+            keep_days: 7,
+            inline_rows: 1000,
+        }
+    }
 }
 
 /// The `[logs]` table.
@@ -226,6 +254,7 @@ impl Default for Settings {
             jobs: JobSettings::default(),
             notifications: NotificationSettings::default(),
             logs: LogSettings::default(),
+            exports: ExportSettings::default(),
             metrics_token: String::new(),
         }
     }
@@ -340,6 +369,9 @@ impl Settings {
             }
         }
         self.validate_domains()?;
+        if self.exports.keep_days == 0 || self.exports.inline_rows == 0 {
+            anyhow::bail!("exports.keep_days and exports.inline_rows must be positive");
+        }
         let d = &self.delivery;
         if d.give_up_after_hours == 0 || d.concurrency == 0 || d.connections_per_host == 0 {
             anyhow::bail!(
@@ -411,6 +443,18 @@ impl Settings {
             "" => self.public_host(),
             host => host.to_ascii_lowercase(),
         }
+    }
+
+    /// The host MX records may name: the mail host, unless it is an IP address or a loopback
+    /// name (`localhost`), neither of which can be an MX target that works; `None` then.
+    pub fn mx_host(&self) -> Option<String> {
+        let host = self.mail_host();
+        let literal = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok();
+        (!literal && !is_loopback_host(&host)).then_some(host)
     }
 
     /// The host tracking subdomains' CNAME records point at.
@@ -556,19 +600,23 @@ fn environment_layer(vars: impl Iterator<Item = (String, String)>) -> anyhow::Re
     Ok(layer)
 }
 
+/// Whether `host` (a name or an address, maybe in brackets) is this machine itself:
+/// `localhost`, a `.localhost` name, a loopback or unspecified address.
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim().trim_end_matches('.').to_ascii_lowercase();
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
+}
+
 /// Settings that work but produce DNS records or links nobody can use; `herald config check`
 /// prints them.
 pub fn warnings(s: &Settings) -> Vec<String> {
     let mut out = Vec::new();
-    let loopback = |host: &str| {
-        let host = host.trim().trim_end_matches('.').to_ascii_lowercase();
-        let bare = host.trim_start_matches('[').trim_end_matches(']');
-        host == "localhost"
-            || host.ends_with(".localhost")
-            || bare
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
-    };
+    let loopback = is_loopback_host;
     if s.public_url.trim().is_empty() {
         out.push(format!(
             "public_url is not set: links in emails (tracking, unsubscribe, attachments) point \

@@ -18,6 +18,7 @@ pub mod delivery;
 pub mod domains;
 pub mod emails;
 pub mod error;
+pub mod exports;
 pub mod feedback;
 pub mod http;
 pub mod logs;

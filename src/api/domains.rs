@@ -90,11 +90,17 @@ pub struct DomainRecord {
     value: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     priority: Option<u16>,
+    /// Herald extension, present only when the record cannot work as shown: an MX record
+    /// while this installation has no mail host name (its `value` is then a placeholder
+    /// under `.invalid`, never an IP address).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    warning: Option<&'static str>,
 }
 
 impl From<RecordState> for DomainRecord {
     fn from(r: RecordState) -> Self {
         Self {
+            warning: crate::domains::records::warning(&r.expected),
             record: r.expected.group,
             name: r.expected.name,
             rtype: r.expected.rtype,

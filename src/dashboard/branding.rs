@@ -10,7 +10,7 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use super::csrf::CsrfForm;
-use super::pages::{PageError, Shell, render};
+use super::pages::{PageError, Shell, placed, render};
 use super::session::CurrentSession;
 use crate::app::App;
 use crate::auth::sessions::Session;
@@ -91,6 +91,13 @@ async fn save(State(app): State<App>, form: CsrfForm) -> Result<Response, PageEr
     match branding::save(&app, &session.user.team_id, &input).await? {
         Ok(_) => Ok(Redirect::to(&format!("{PATH}?notice=saved")).into_response()),
         Err(message) => {
+            let words = [
+                ("name", "name"),
+                ("logo", "logo_url"),
+                ("accent", "accent_color"),
+                ("footer", "footer_text"),
+            ];
+            let message = placed(message, "", &words);
             let page = page(session, input, Some(message), None);
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }

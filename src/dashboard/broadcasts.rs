@@ -24,7 +24,7 @@ use super::audience::refusal;
 use super::chart::{self, Series};
 use super::csrf::{CsrfForm, FormFields};
 use super::format;
-use super::pages::{PageError, Shell, render, sandboxed_preview};
+use super::pages::{PageError, Shell, about, placed, plain_error, render, sandboxed_preview};
 use super::session::CurrentSession;
 use crate::app::App;
 use crate::audience::{properties, segments, topics};
@@ -143,14 +143,28 @@ struct ListPage {
     notice: Option<&'static str>,
     newer: Option<String>,
     older: Option<String>,
+    /// The Export button's address (this filter).
+    export: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
 struct ListParams {
     status: Option<String>,
     after: Option<String>,
     before: Option<String>,
     notice: Option<String>,
+}
+
+fn read_filter(params: &ListParams) -> ListFilter {
+    let status_text = params.status.as_deref().filter(|s| !s.is_empty());
+    ListFilter {
+        status: status_text.and_then(Status::parse),
+    }
+}
+
+/// The list's filters in a query string, read as the list page reads them (Exports).
+pub(crate) fn filter_of(query: &str) -> ListFilter {
+    read_filter(&super::exports::query_params(query))
 }
 
 fn list_href(status: Option<&str>, cursor: (&str, &str)) -> String {
@@ -194,10 +208,7 @@ async fn list_page(
         before: params.before.clone(),
     };
     let page = Page::from_query(&query, None).map_err(|_| PageError::BadRequest)?;
-    let status_text = params.status.as_deref().filter(|s| !s.is_empty());
-    let filter = ListFilter {
-        status: status_text.and_then(Status::parse),
-    };
+    let filter = read_filter(&params);
     let status_text = filter.status.map(Status::as_str);
     let list = service::list(&app, team, &page, &filter).await?;
     let names = segment_names(&app, team).await?;
@@ -259,6 +270,10 @@ async fn list_page(
         notice,
         newer,
         older,
+        export: super::exports::link(
+            crate::exports::Kind::Broadcasts,
+            status_text.map(|s| format!("status={s}")).as_deref(),
+        ),
     };
     Ok(render(StatusCode::OK, &page))
 }
@@ -487,6 +502,8 @@ struct EditorPage {
     error: Option<String>,
     notice: Option<String>,
     test_email: Option<String>,
+    /// The test form's address when it was refused (kept to fix); the user's own otherwise.
+    test_to: Option<String>,
 }
 
 async fn editor_page(
@@ -596,6 +613,7 @@ async fn editor_page(
         error,
         notice,
         test_email: None,
+        test_to: None,
     })
 }
 
@@ -610,6 +628,26 @@ async fn new_form(State(app): State<App>, current: CurrentSession) -> Result<Res
     )
     .await?;
     Ok(render(StatusCode::OK, &page))
+}
+
+/// The editor's inputs, as `m::form_error` lists them.
+const EDITOR_FIELDS: &str =
+    "name,segment_id,topic_id,from,reply_to,subject,preview_text,markdown,html,text";
+
+/// A refusal placed under its input: the service names most fields in backticks; a
+/// missing segment or topic names its id, and a placeholder problem is about the content.
+fn placed_in_editor(message: String, form: &EditorForm) -> String {
+    let content = match form.mode {
+        Mode::Markdown => "markdown",
+        Mode::Html => "html",
+    };
+    let words = [
+        ("segment", "segment_id"),
+        ("topic", "topic_id"),
+        ("placeholder", content),
+        ("content", content),
+    ];
+    placed(message, EDITOR_FIELDS, &words)
 }
 
 /// The styles' own check, before anything is stored.
@@ -631,7 +669,7 @@ async fn create(State(app): State<App>, form: CsrfForm) -> Result<Response, Page
                 compose::save_design(&app, &b.id, &typed.design()).await?;
                 return Ok(Redirect::to(&format!("{LIST}/{}?notice=created", b.id)).into_response());
             }
-            Err(err) => refusal(err)?.message,
+            Err(err) => placed_in_editor(refusal(err)?, &typed),
         },
     };
     let page = editor_page(&app, session, None, typed, Some(refused), None).await?;
@@ -690,7 +728,7 @@ async fn update(
                 compose::save_design(&app, &b.id, &typed.design()).await?;
                 return Ok(Redirect::to(&format!("{LIST}/{}?notice=saved", b.id)).into_response());
             }
-            Err(err) => refusal(err)?.message,
+            Err(err) => placed_in_editor(refusal(err)?, &typed),
         },
     };
     let b = service::get(&app, team, &id).await?;
@@ -760,19 +798,23 @@ async fn send_test(
             Ok(Redirect::to(&format!("{LIST}/{id}?{}", query.finish())).into_response())
         }
         Err(err) => {
-            let message = refusal(err)?.message;
+            let message = refusal(err)?;
             let b = service::get(&app, team, &id).await?;
             let design = compose::design(&app, &b.id).await?;
             let form = EditorForm::of_broadcast(&b, design);
-            let page = editor_page(
+            let mut page = editor_page(
                 &app,
                 session,
                 Some(Summary::of(&b)),
                 form,
-                Some(format!("The test email was not sent: {message}")),
+                Some(about(
+                    "to",
+                    &format!("The test email was not sent: {}", plain_error(&message)),
+                )),
                 None,
             )
             .await?;
+            page.test_to = Some(to);
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
     }
@@ -875,7 +917,7 @@ async fn send(
             Ok(b) => {
                 return Ok(Redirect::to(&format!("{LIST}/{}/performance", b.id)).into_response());
             }
-            Err(err) => refusal(err)?.message,
+            Err(err) => refusal(err)?,
         }
     };
     let b = service::get(&app, team, &id).await?;

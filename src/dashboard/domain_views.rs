@@ -96,9 +96,10 @@ pub fn setup_warnings(settings: &Settings) -> Vec<String> {
     let host = settings.mail_host();
     if configured.is_empty() {
         warnings.push(format!(
-            "The mail host is not configured (domains.mail_host), so the MX records below \
-             fall back to this server's own address, {host}. Ask whoever runs Herald to set \
-             domains.mail_host to the public host name of this server before you publish them."
+            "The mail host is not configured (domains.mail_host), so Herald falls back to \
+             this server's own address, {host}, and the MX records below have no host name to \
+             point at. Ask whoever runs Herald to set domains.mail_host to the public host \
+             name of this server before you publish them."
         ));
     } else if host.parse::<IpAddr>().is_ok() {
         warnings.push(format!(
@@ -218,8 +219,8 @@ impl RecordRow {
 
     fn new(record: &RecordState) -> Self {
         let expected = &record.expected;
-        // An MX record names a host: an IP address there would not work, so none is shown.
-        if expected.rtype == "MX" && expected.value.parse::<IpAddr>().is_ok() {
+        // An MX record names a host: while there is none, no value is shown, only why.
+        if let Some(warning) = crate::domains::records::warning(expected) {
             return Self {
                 key: expected.key.as_str(),
                 group: expected.group,
@@ -230,11 +231,7 @@ impl RecordRow {
                 value: String::new(),
                 priority: expected.priority.map(|p| p.to_string()).unwrap_or_default(),
                 badge: Badge::of(&record.status),
-                message: Some(
-                    "No host name to publish yet: Herald's mail host is an IP address, which \
-                     cannot be an MX target. Set domains.mail_host first."
-                        .to_string(),
-                ),
+                message: Some(warning.to_string()),
             };
         }
         Self {

@@ -10,7 +10,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -82,6 +82,8 @@ struct ListPage {
     problem: Option<&'static str>,
     newer: Option<String>,
     older: Option<String>,
+    /// The Export button's address (these filters).
+    export: String,
 }
 
 #[derive(Template)]
@@ -151,6 +153,11 @@ fn read_filter(params: &ListParams) -> (EmailFilter, Option<&'static str>) {
     (filter, problem)
 }
 
+/// The list's filters in a query string, read as the list page reads them (Exports).
+pub(crate) fn filter_of(query: &str) -> EmailFilter {
+    read_filter(&super::exports::query_params(query)).0
+}
+
 /// The list's address with these filters and a cursor.
 fn href(params: &ListParams, cursor: (&str, &str)) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
@@ -175,6 +182,7 @@ async fn list_page(
     State(app): State<App>,
     current: CurrentSession,
     Query(params): Query<ListParams>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let session = &current.session;
     let query = ListQuery {
@@ -228,6 +236,7 @@ async fn list_page(
         problem,
         newer,
         older,
+        export: super::exports::link(crate::exports::Kind::Emails, raw.as_deref()),
     };
     Ok(render(StatusCode::OK, &page))
 }

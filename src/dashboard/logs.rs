@@ -84,6 +84,8 @@ struct ListPage {
     older: Option<String>,
     /// The current filters as a query string (Exports reuse them).
     query: String,
+    /// The Export button's address (these filters).
+    export: String,
 }
 
 #[derive(Template)]
@@ -144,6 +146,11 @@ fn read_filter(params: &ListParams) -> (LogFilter, Option<&'static str>) {
          2026-03-10.",
     );
     (filter, problem)
+}
+
+/// The list's filters in a query string, read as the list page reads them (Exports).
+pub(crate) fn filter_of(query: &str) -> LogFilter {
+    read_filter(&super::exports::query_params(query)).0
 }
 
 /// The filters as a query string (without a cursor).
@@ -241,6 +248,10 @@ async fn list_page(
         problem,
         newer,
         older,
+        export: super::exports::link(
+            crate::exports::Kind::Logs,
+            Some(&filter_query(&params).finish()),
+        ),
         query: filter_query(&params).finish(),
         keys,
     };

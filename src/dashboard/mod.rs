@@ -13,18 +13,19 @@
 
 mod api_keys;
 mod assets;
-mod audience;
+pub(crate) mod audience;
 mod branding;
-mod broadcasts;
+pub(crate) mod broadcasts;
 mod chart;
 mod csrf;
 mod domain_views;
 mod domains;
 mod email_views;
-mod emails;
+pub(crate) mod emails;
+pub(crate) mod exports;
 mod format;
 mod login;
-mod logs;
+pub(crate) mod logs;
 mod metrics;
 mod pages;
 mod session;
@@ -59,6 +60,7 @@ pub fn routes() -> Router<App> {
         .merge(branding::routes())
         .merge(broadcasts::routes())
         .merge(suppressions::routes())
+        .merge(exports::routes())
         .route("/dashboard/{*rest}", any(pages::dashboard_not_found))
         .method_not_allowed_fallback(form_address)
         .layer(axum::middleware::map_response(page_headers));

@@ -58,9 +58,52 @@ pub fn pager(
     (newer, older)
 }
 
+/// A refusal to show in the form (a 4xx other than 404: the input is to fix); anything else
+/// is an error page. Every form's handler goes through this.
+pub fn refusal(err: AppError) -> Result<String, PageError> {
+    if (400..500).contains(&err.status) && !err.is_not_found() {
+        Ok(err.message)
+    } else {
+        Err(err.into())
+    }
+}
+
+/// Marks the start and end of the field name [`about`] puts before a message.
+const FIELD_MARK: char = '\u{1f}';
+
+/// A message about the form input `field`, for messages that do not name it in backticks
+/// ("The current password is not correct." about `current_password`): the form shows it
+/// under that input. The mark is a control character, which form input never carries.
+pub fn about(field: &str, message: &str) -> String {
+    format!("{FIELD_MARK}{field}{FIELD_MARK}{}", without_field(message))
+}
+
+/// A refusal placed under the form's input it is about: kept when it names one of `fields`
+/// (comma-separated input names) in backticks, else put under the input of the first
+/// `(word, input)` pair whose word it contains (a message naming a value, as "Another
+/// template already has the alias `x`."), else left for the top of the form.
+pub fn placed(message: String, fields: &str, words: &[(&str, &str)]) -> String {
+    if error_in(&message, fields) {
+        return message;
+    }
+    match words.iter().find(|(word, _)| message.contains(word)) {
+        Some((_, field)) => about(field, &message),
+        None => message,
+    }
+}
+
+/// The message without the field name [`about`] put before it.
+fn without_field(message: &str) -> &str {
+    message
+        .strip_prefix(FIELD_MARK)
+        .and_then(|rest| rest.split_once(FIELD_MARK))
+        .map_or(message, |(_, text)| text)
+}
+
 /// A service's error message in plain words, for the top of a form: no Markdown backticks
 /// ("Missing `name` field." becomes "Fill in the name field.").
 pub fn plain_error(message: &str) -> String {
+    let message = without_field(message);
     if let Some(field) = message
         .strip_prefix("Missing `")
         .and_then(|rest| rest.strip_suffix("` field."))
@@ -73,6 +116,7 @@ pub fn plain_error(message: &str) -> String {
 /// The same message for the place under its field, which needs no name: "The `events` field
 /// must list…" becomes "Must list…", "Missing `name` field." becomes "Fill in this field.".
 pub fn field_message(message: &str) -> String {
+    let message = without_field(message);
     if message.starts_with("Missing `") && message.ends_with("` field.") {
         return "Fill in this field.".to_string();
     }
@@ -93,6 +137,12 @@ pub fn field_message(message: &str) -> String {
 /// The form field an error message is about: the first name in backticks ("The `endpoint`
 /// field must…" → `endpoint`), or "" when it names none.
 pub fn error_field(message: &str) -> String {
+    if let Some((field, _)) = message
+        .strip_prefix(FIELD_MARK)
+        .and_then(|rest| rest.split_once(FIELD_MARK))
+    {
+        return field.to_string();
+    }
     message
         .split('`')
         .nth(1)
@@ -275,5 +325,14 @@ mod tests {
         assert!(error_in("Missing `name` field.", "name, permission"));
         assert!(!error_in("Missing `name` field.", "endpoint"));
         assert!(!error_in("No field here.", "name"));
+        let marked = about("current_password", "The current password is not correct.");
+        assert_eq!(error_field(&marked), "current_password");
+        assert!(error_in(&marked, "current_password,new_password"));
+        assert_eq!(
+            field_message(&marked),
+            "The current password is not correct."
+        );
+        assert_eq!(plain_error(&marked), "The current password is not correct.");
+        assert_eq!(error_field(&about("key", "Missing `name` field.")), "key");
     }
 }

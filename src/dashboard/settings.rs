@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::csrf::{self, CsrfForm};
 use super::format;
-use super::pages::{PageError, Shell, render};
+use super::pages::{PageError, Shell, about, placed, refusal, render};
 use super::session::{self, CurrentSession, require_admin};
 use crate::app::App;
 use crate::auth::invitations::{self, Invitation};
@@ -28,6 +28,7 @@ use crate::error::AppError;
 pub const NAV: &[(&str, &str, &str)] = &[
     ("team", "Team", "/dashboard/settings/team"),
     ("branding", "Branding", "/dashboard/settings/branding"),
+    ("exports", "Exports", "/dashboard/settings/exports"),
     ("account", "Your account", "/dashboard/settings/account"),
 ];
 
@@ -63,15 +64,6 @@ pub type Nav = &'static [(&'static str, &'static str, &'static str)];
 /// The shell of a Settings page.
 pub fn shell(session: &Session) -> Shell {
     Shell::in_section(session, "settings")
-}
-
-/// A service refusal (4xx) to show on the page; anything else is an error page.
-fn refusal(err: AppError) -> Result<String, PageError> {
-    if (400..500).contains(&err.status) && !err.is_not_found() {
-        Ok(err.message)
-    } else {
-        Err(err.into())
-    }
 }
 
 pub struct MemberRow {
@@ -112,6 +104,8 @@ struct TeamPage {
     error: Option<String>,
     unsent: Option<NewInvitation>,
     invite_email: String,
+    /// The invitation form's role was `admin` (kept after a refusal).
+    invite_admin: bool,
 }
 
 #[derive(Deserialize)]
@@ -124,6 +118,8 @@ struct TeamState {
     error: Option<String>,
     unsent: Option<NewInvitation>,
     invite_email: String,
+    /// The invitation form's role was `admin` (kept after a refusal).
+    invite_admin: bool,
 }
 
 async fn team_response(
@@ -169,6 +165,7 @@ async fn team_response(
         error: state.error,
         unsent: state.unsent,
         invite_email: state.invite_email,
+        invite_admin: state.invite_admin,
     };
     Ok(render(status, &page))
 }
@@ -190,6 +187,7 @@ async fn team_page(
         error: None,
         unsent: None,
         invite_email: String::new(),
+        invite_admin: false,
     };
     team_response(&app, &current.session, StatusCode::OK, state).await
 }
@@ -206,8 +204,13 @@ async fn invite(State(app): State<App>, form: CsrfForm) -> Result<Response, Page
         Err(err) => {
             let state = TeamState {
                 notice: None,
-                error: Some(refusal(err)?),
+                error: Some(placed(
+                    refusal(err)?,
+                    "email,role",
+                    &[("email", "email"), ("role", "role")],
+                )),
                 unsent: None,
+                invite_admin: role == "admin",
                 invite_email: email,
             };
             return team_response(&app, session, StatusCode::UNPROCESSABLE_ENTITY, state).await;
@@ -220,6 +223,7 @@ async fn invite(State(app): State<App>, form: CsrfForm) -> Result<Response, Page
             error: None,
             unsent: None,
             invite_email: String::new(),
+            invite_admin: false,
         },
         Err(err) => TeamState {
             notice: None,
@@ -230,6 +234,7 @@ async fn invite(State(app): State<App>, form: CsrfForm) -> Result<Response, Page
                 why: refusal(err)?,
             }),
             invite_email: String::new(),
+            invite_admin: false,
         },
     };
     team_response(&app, session, StatusCode::OK, state).await
@@ -252,6 +257,7 @@ async fn refused(app: &App, session: &Session, message: String) -> Result<Respon
         error: Some(message),
         unsent: None,
         invite_email: String::new(),
+        invite_admin: false,
     };
     team_response(app, session, StatusCode::CONFLICT, state).await
 }
@@ -374,24 +380,30 @@ async fn change_password(State(app): State<App>, form: CsrfForm) -> Result<Respo
         form.fields.text("new_password"),
         form.fields.text("confirm_password"),
     );
-    let result = if new != again {
-        Err(AppError::validation("The two new passwords differ."))
+    // Each refusal under the input it is about: the new password's rules are checked first,
+    // so what the service refuses after them is the current password.
+    let refused = if new != again {
+        Some(about("confirm_password", "The two new passwords differ."))
+    } else if let Err(err) = sessions::check_new_password(new) {
+        Some(about("new_password", &refusal(err)?))
     } else {
-        sessions::change_password(&app, &session.user.id, &form.current.token, current, new).await
-    };
-    match result {
-        Ok(()) => Ok(Redirect::to(&format!("{ACCOUNT}?notice=password")).into_response()),
-        Err(err) => {
-            let page = AccountPage {
-                shell: shell(session),
-                tab: "account",
-                nav: NAV,
-                notice: None,
-                error: Some(refusal(err)?),
-            };
-            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        let token = &form.current.token;
+        match sessions::change_password(&app, &session.user.id, token, current, new).await {
+            Ok(()) => None,
+            Err(err) => Some(about("current_password", &refusal(err)?)),
         }
-    }
+    };
+    let Some(message) = refused else {
+        return Ok(Redirect::to(&format!("{ACCOUNT}?notice=password")).into_response());
+    };
+    let page = AccountPage {
+        shell: shell(session),
+        tab: "account",
+        nav: NAV,
+        notice: None,
+        error: Some(message),
+    };
+    Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }
 
 #[derive(Template)]

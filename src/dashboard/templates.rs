@@ -142,6 +142,20 @@ impl TemplateForm {
     }
 }
 
+/// The inputs of the template form, as `m::form_error` lists them.
+const FIELDS: &str = "name,alias,from,subject,reply_to,html,text,variables";
+
+/// A refusal placed under its input: the service names most fields in backticks; messages
+/// about a variable (declared twice, reserved, used but not declared) name the variable,
+/// and the one about a taken alias names the alias.
+fn placed(message: String) -> String {
+    super::pages::placed(
+        message,
+        FIELDS,
+        &[("variable", "variables"), ("alias", "alias")],
+    )
+}
+
 fn variable_line(v: &Variable) -> String {
     match &v.fallback_value {
         None => format!("{} {}", v.key, v.kind),
@@ -287,8 +301,8 @@ async fn create(State(app): State<App>, form: CsrfForm) -> Result<Response, Page
     match service::create(&app, &session.user.team_id, typed.input()).await {
         Ok(t) => Ok(Redirect::to(&format!("{LIST}/{}?notice=created", t.id)).into_response()),
         Err(err) => {
-            let err = refusal(err)?;
-            let page = form_page(session, None, typed, Some(err.message), None);
+            let err = placed(refusal(err)?);
+            let page = form_page(session, None, typed, Some(err), None);
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
     }
@@ -332,13 +346,13 @@ async fn update(
     match service::update(&app, team, &id, typed.input()).await {
         Ok(t) => Ok(Redirect::to(&format!("{LIST}/{}?notice=saved", t.id)).into_response()),
         Err(err) => {
-            let err = refusal(err)?;
+            let err = placed(refusal(err)?);
             let template = service::get(&app, team, &id).await?;
             let page = form_page(
                 session,
                 Some(Summary::of(&template)),
                 typed,
-                Some(err.message),
+                Some(err),
                 None,
             );
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))

@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use super::csrf::{CsrfForm, FormFields};
 use super::format;
-use super::pages::{PageError, Shell, render};
+use super::pages::{PageError, Shell, refusal, render};
 use super::session::{CurrentSession, require_admin};
 use crate::app::App;
 use crate::auth::sessions::Session;
@@ -248,15 +248,6 @@ fn webhook_input(fields: &FormFields) -> WebhookInput {
     }
 }
 
-/// A service refusal shown in the form; anything else is an error page.
-fn form_error(err: AppError) -> Result<String, PageError> {
-    if (400..500).contains(&err.status) && !err.is_not_found() {
-        Ok(err.message)
-    } else {
-        Err(err.into())
-    }
-}
-
 async fn new_form(current: CurrentSession) -> Result<Response, PageError> {
     require_admin(&current.session)?;
     Ok(form_page(
@@ -284,7 +275,7 @@ async fn create(State(app): State<App>, form: CsrfForm) -> Result<Response, Page
             None,
             input.endpoint.as_deref().unwrap_or(""),
             input.events.as_deref().unwrap_or(&[]),
-            Some(form_error(err)?),
+            Some(refusal(err)?),
         )),
     }
 }
@@ -407,7 +398,7 @@ async fn update(
             Some(id),
             input.endpoint.as_deref().unwrap_or(""),
             input.events.as_deref().unwrap_or(&[]),
-            Some(form_error(err)?),
+            Some(refusal(err)?),
         )),
     }
 }

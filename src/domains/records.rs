@@ -76,6 +76,28 @@ pub struct Expected {
 
 pub const MX_PRIORITY: u16 = 10;
 
+/// What MX records name while this installation has no host name they could point at (the
+/// mail host is unset and falls back to an IP address, or is an address or `localhost`): a
+/// name under `.invalid` (RFC 2606), which can never resolve, so nobody publishes an
+/// address as an MX target, and a record that says what to fix.
+pub const MX_PLACEHOLDER: &str = "mail-host-not-configured.invalid";
+
+/// Why a record cannot work as shown, in plain words; `None` for a usable record.
+pub fn warning(record: &Expected) -> Option<&'static str> {
+    (record.rtype == "MX" && record.value == MX_PLACEHOLDER).then_some(
+        "No host name to publish yet: Herald's mail host (domains.mail_host) is unset, an IP \
+         address or a loopback name, which cannot be an MX target. Ask whoever runs Herald to \
+         set domains.mail_host to this server's public host name.",
+    )
+}
+
+/// The host the MX records name: the mail host, or [`MX_PLACEHOLDER`].
+fn mx_value(settings: &Settings) -> String {
+    settings
+        .mx_host()
+        .unwrap_or_else(|| MX_PLACEHOLDER.to_string())
+}
+
 /// The registrable domain (`example.com` for `a.b.example.com`): where the zone usually is.
 pub fn zone_of(domain: &str) -> &str {
     psl::domain_str(domain).unwrap_or(domain)
@@ -161,7 +183,7 @@ pub fn expected(settings: &Settings, domain: &Domain) -> Vec<Expected> {
             "SPF",
             return_path.clone(),
             "MX",
-            settings.mail_host(),
+            mx_value(settings),
             Some(MX_PRIORITY),
         ),
         record(
@@ -210,7 +232,7 @@ pub fn expected(settings: &Settings, domain: &Domain) -> Vec<Expected> {
             "Receiving",
             domain.name.clone(),
             "MX",
-            settings.mail_host(),
+            mx_value(settings),
             Some(MX_PRIORITY),
         ));
     }
@@ -231,6 +253,23 @@ mod tests {
             "send.updates"
         );
         assert_eq!(relative_name("example.com", "example.com"), "@");
+    }
+
+    #[test]
+    fn mx_records_never_name_an_address_or_loopback() {
+        let mut settings = Settings::default();
+        for host in [
+            "",
+            "198.51.100.4",
+            "[2001:db8::1]",
+            "localhost",
+            "mx.localhost.",
+        ] {
+            settings.domains.mail_host = host.into();
+            assert_eq!(mx_value(&settings), MX_PLACEHOLDER, "{host:?}");
+        }
+        settings.domains.mail_host = "MX.Herald.test.".into();
+        assert_eq!(mx_value(&settings), "mx.herald.test");
     }
 
     #[test]

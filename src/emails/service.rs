@@ -146,7 +146,21 @@ pub async fn send_notice(
     subject: &str,
     text: &str,
 ) -> AppResult<String> {
-    let from = app.settings().notifications.from.trim().to_string();
+    let from = app.settings().notifications.from.clone();
+    send_notice_from(app, &from, team_id, to, subject, text).await
+}
+
+/// [`send_notice`] from another configured sender (`[exports] from`); empty `from` is
+/// refused the same way.
+pub async fn send_notice_from(
+    app: &App,
+    from: &str,
+    team_id: &str,
+    to: &[String],
+    subject: &str,
+    text: &str,
+) -> AppResult<String> {
+    let from = from.trim().to_string();
     if from.is_empty() {
         return Err(AppError::validation(
             "No sender is configured for Herald's own emails ([notifications] from).",

@@ -119,6 +119,11 @@ pub fn spawn_ticker(app: &App, shutdown: CancellationToken) -> tokio::task::Join
                 Ok(_) => {}
                 Err(err) => tracing::warn!(error = %err, "purging finished jobs"),
             }
+            match crate::exports::expire(&app).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(expired = n, "export files deleted"),
+                Err(err) => tracing::warn!(error = %err, "deleting expired export files"),
+            }
             match crate::logs::purge(&app, BATCH).await {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(deleted = n, "request logs purged"),

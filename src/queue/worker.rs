@@ -50,6 +50,10 @@ pub fn handlers() -> Vec<(&'static str, Handler)> {
             Arc::new(|app, job| Box::pin(crate::delivery::job::run_job(app, job))),
         ),
         (
+            crate::exports::JOB,
+            Arc::new(|app, job| Box::pin(crate::exports::job::run_job(app, job))),
+        ),
+        (
             crate::broadcasts::fanout::JOB,
             Arc::new(|app, job| Box::pin(crate::broadcasts::fanout::run_job(app, job))),
         ),

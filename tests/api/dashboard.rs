@@ -116,6 +116,22 @@ impl Visitor {
         self.send(req).await
     }
 
+    /// Posts a file as a same-origin browser's multipart form does.
+    pub async fn upload(&self, path: &str, csrf: &str, file_name: &str, bytes: &[u8]) -> Page {
+        use reqwest::multipart::{Form, Part};
+        let form = Form::new().text("csrf_token", csrf.to_string()).part(
+            "file",
+            Part::bytes(bytes.to_vec()).file_name(file_name.to_string()),
+        );
+        let req = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("origin", &self.base)
+            .header("sec-fetch-site", "same-origin")
+            .multipart(form);
+        self.send(req).await
+    }
+
     async fn login(&self, email: &str, password: &str) -> Page {
         let form = self.get("/login").await;
         assert_eq!(form.status, 200);

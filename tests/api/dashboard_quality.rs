@@ -381,3 +381,299 @@ async fn the_suppressions_page_lists_finds_adds_and_removes() {
     assert!(!list.html.contains("data-email=\"later@example.com\""));
     app.stop().await;
 }
+
+/// The tag of the form control named `name` (`<input …>`, `<select …>`, `<textarea …>`).
+fn control<'a>(html: &'a str, name: &str) -> &'a str {
+    let at = html
+        .find(&format!("name=\"{name}\""))
+        .unwrap_or_else(|| panic!("no control {name} in {html}"));
+    let start = html[..at].rfind('<').unwrap();
+    let end = at + html[at..].find('>').unwrap();
+    &html[start..=end]
+}
+
+/// A refused form: 422, the message under the control named `field` in plain words (no
+/// backticks), the control marked invalid and pointing at it, no banner at the top.
+fn refused_under(page: &crate::dashboard::Page, field: &str, words: &str) {
+    assert_eq!(page.status, 422, "{field}: {}", page.html);
+    let tag = control(&page.html, field);
+    assert!(
+        tag.contains("aria-invalid=\"true\" aria-describedby=\"form-error\""),
+        "{field}: {tag}"
+    );
+    let at = page
+        .html
+        .find("<p class=\"field-error\" id=\"form-error\" role=\"alert\">")
+        .unwrap_or_else(|| panic!("{field}: no message under a field in {}", page.html));
+    let message = &page.html[at..at + page.html[at..].find("</p>").unwrap()];
+    assert!(message.contains(words), "{field}: {message}");
+    assert!(!message.contains('`'), "{field}: {message}");
+    // Under this control: the message follows it, before the next control.
+    let after_control = page.html.find(tag).unwrap();
+    assert!(
+        at > after_control,
+        "{field}: the message is above its control"
+    );
+    assert!(
+        !page
+            .html
+            .contains("class=\"alert error\" role=\"alert\" id=\"form-error\""),
+        "{field}: a banner too"
+    );
+}
+
+#[tokio::test]
+async fn every_form_shows_its_error_under_the_field_and_keeps_the_input() {
+    let app = spawn_app().await;
+    let (visitor, csrf) = sign_in_admin(&app).await;
+    let csrf = csrf.as_str();
+
+    // Templates: a variable used but not declared goes under Variables.
+    let page = visitor
+        .post(
+            "/dashboard/templates/new",
+            &[
+                ("csrf_token", csrf),
+                ("name", "Welcome"),
+                ("alias", "welcome"),
+                ("html", "<p>Hi {{{NAME}}}</p>"),
+                ("variables", ""),
+            ],
+        )
+        .await;
+    refused_under(&page, "variables", "NAME");
+    assert_eq!(page.input("alias"), "welcome");
+    assert!(
+        page.html.contains("&#60;p&#62;Hi {{{NAME}}}"),
+        "{}",
+        page.html
+    );
+    // A taken alias goes under Alias.
+    let created = app
+        .post(
+            "/templates",
+            json!({"name": "A", "alias": "taken", "html": "<p>x</p>"}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let page = visitor
+        .post(
+            "/dashboard/templates/new",
+            &[
+                ("csrf_token", csrf),
+                ("name", "B"),
+                ("alias", "taken"),
+                ("html", "<p>y</p>"),
+            ],
+        )
+        .await;
+    refused_under(&page, "alias", "taken");
+
+    // Properties: a fallback of the wrong type.
+    let page = visitor
+        .post(
+            "/dashboard/audience/properties",
+            &[
+                ("csrf_token", csrf),
+                ("key", "seats"),
+                ("type", "number"),
+                ("fallback_value", "many"),
+            ],
+        )
+        .await;
+    refused_under(&page, "fallback_value", "Must be a number.");
+    assert_eq!(page.input("key"), "seats");
+    assert_eq!(page.input("fallback_value"), "many");
+    // A key that exists already, named by its value in the message.
+    let page = visitor
+        .post(
+            "/dashboard/audience/properties",
+            &[("csrf_token", csrf), ("key", "email"), ("type", "string")],
+        )
+        .await;
+    refused_under(&page, "key", "email");
+
+    // Segments: a name too long.
+    let long = "x".repeat(300);
+    let page = visitor
+        .post(
+            "/dashboard/audience/segments",
+            &[("csrf_token", csrf), ("name", &long)],
+        )
+        .await;
+    refused_under(&page, "name", "at most");
+    assert_eq!(page.input("name"), long);
+
+    // Topics: no name.
+    let page = visitor
+        .post(
+            "/dashboard/audience/topics",
+            &[
+                ("csrf_token", csrf),
+                ("name", ""),
+                ("description", "Kept"),
+                ("visibility", "public"),
+                ("default_subscription", "opt_in"),
+            ],
+        )
+        .await;
+    refused_under(&page, "name", "Fill in this field.");
+    assert_eq!(page.input("description"), "Kept");
+
+    // Contacts: a number property given a word, on the edit form.
+    let reply = app
+        .post(
+            "/contact-properties",
+            json!({"key": "plan_seats", "type": "number"}),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let reply = app
+        .post("/contacts", json!({"email": "ann@example.com"}))
+        .await;
+    let contact = reply.body["id"].as_str().unwrap().to_string();
+    let page = visitor
+        .post(
+            &format!("/dashboard/audience/contacts/{contact}/edit"),
+            &[
+                ("csrf_token", csrf),
+                ("first_name", "Ann"),
+                ("last_name", ""),
+                ("p:plan_seats", "three"),
+            ],
+        )
+        .await;
+    refused_under(&page, "p:plan_seats", "Must be a number.");
+    assert_eq!(page.input("first_name"), "Ann");
+    assert_eq!(page.input("p:plan_seats"), "three");
+    // Adding by hand: the refused address stays in the box, marked, with a word under it.
+    let page = visitor
+        .post(
+            "/dashboard/audience/contacts/manual",
+            &[("csrf_token", csrf), ("emails", "not-an-address")],
+        )
+        .await;
+    assert_eq!(page.status, 422);
+    assert!(control(&page.html, "emails").contains("aria-invalid=\"true\""));
+    assert!(page.html.contains("This address was not added"));
+    assert!(page.html.contains(">not-an-address</textarea>"));
+    assert!(!page.html.contains("`email`"), "{}", page.html);
+
+    // Broadcasts: an unknown segment goes under Segment.
+    let page = visitor
+        .post(
+            "/dashboard/broadcasts/new",
+            &[
+                ("csrf_token", csrf),
+                ("name", "News"),
+                ("segment_id", "nope"),
+                ("topic_id", ""),
+                ("from", "Acme <news@example.com>"),
+                ("subject", "Hello"),
+                ("mode", "html"),
+                ("html", "<p>Hi</p>"),
+            ],
+        )
+        .await;
+    refused_under(&page, "segment_id", "does not exist");
+    assert_eq!(page.input("subject"), "Hello");
+
+    // Team: an invitation to a bad address, the chosen role kept.
+    let page = visitor
+        .post(
+            "/dashboard/settings/team/invitations",
+            &[("csrf_token", csrf), ("email", "nobody"), ("role", "admin")],
+        )
+        .await;
+    refused_under(&page, "email", "valid email address");
+    assert_eq!(page.input("email"), "nobody");
+    assert!(page.html.contains("<option value=\"admin\" selected>"));
+
+    // Account: each password mistake under its own field.
+    let page = visitor
+        .post(
+            "/dashboard/settings/account/password",
+            &[
+                ("csrf_token", csrf),
+                ("current_password", "wrong-password"),
+                ("new_password", "long enough"),
+                ("confirm_password", "different"),
+            ],
+        )
+        .await;
+    refused_under(&page, "confirm_password", "differ");
+    let page = visitor
+        .post(
+            "/dashboard/settings/account/password",
+            &[
+                ("csrf_token", csrf),
+                ("current_password", "wrong-password"),
+                ("new_password", "short"),
+                ("confirm_password", "short"),
+            ],
+        )
+        .await;
+    refused_under(&page, "new_password", "at least 8 characters");
+    let page = visitor
+        .post(
+            "/dashboard/settings/account/password",
+            &[
+                ("csrf_token", csrf),
+                ("current_password", "wrong-password"),
+                ("new_password", "long enough"),
+                ("confirm_password", "long enough"),
+            ],
+        )
+        .await;
+    refused_under(&page, "current_password", "not correct");
+
+    // Branding: a logo that is not an https URL.
+    let page = visitor
+        .post(
+            "/dashboard/settings/branding",
+            &[
+                ("csrf_token", csrf),
+                ("name", "Acme"),
+                ("logo_url", "ftp://example.com/logo.png"),
+                ("accent_color", "#4f46e5"),
+                ("footer_text", "1 Main St"),
+            ],
+        )
+        .await;
+    refused_under(&page, "logo_url", "https://");
+    assert_eq!(page.input("logo_url"), "ftp://example.com/logo.png");
+    assert!(page.html.contains(">1 Main St</textarea>"));
+
+    // CSV import: the review step counts the rows (a quoted line break is one row, blank
+    // lines none), and a mapping without an email column is refused under the columns.
+    let csv = b"Email,Note\nann@example.com,\"two\nlines\"\n\nbo@example.com,x\ncy@example.com,y\n";
+    let uploaded = visitor
+        .upload("/dashboard/audience/imports", csrf, "people.csv", csv)
+        .await;
+    assert_eq!(uploaded.status, 303, "{}", uploaded.html);
+    let map = visitor.get(uploaded.location()).await;
+    assert_eq!(map.status, 200);
+    assert!(
+        map.html
+            .contains("<strong id=\"row-count\">3 rows</strong>"),
+        "{}",
+        map.html
+    );
+    let start = uploaded.location().replace("/map", "/start");
+    let page = visitor
+        .post(
+            &start,
+            &[("csrf_token", csrf), ("col:0", ""), ("col:1", "")],
+        )
+        .await;
+    assert_eq!(page.status, 422, "{}", page.html);
+    assert!(page.html.contains("aria-describedby=\"form-error\""));
+    assert!(page.html.contains(
+        "id=\"form-error\" role=\"alert\">Choose exactly one column for the email address."
+    ));
+    assert!(
+        page.html
+            .contains("<strong id=\"row-count\">3 rows</strong>")
+    );
+    app.stop().await;
+}

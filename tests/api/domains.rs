@@ -33,6 +33,59 @@ fn record<'a>(domain: &'a Value, group: &str, rtype: &str) -> &'a Value {
 }
 
 #[tokio::test]
+async fn mx_records_never_name_an_address() {
+    // Nothing configured: the mail host falls back to this server's loopback address. The MX
+    // records name a placeholder under `.invalid` and say why, in Resend's record shape.
+    for mail_host in ["", "198.51.100.4", "localhost"] {
+        let app = spawn_app_with(Options {
+            configure: Some(Box::new(move |settings| {
+                settings.domains.mail_host = mail_host.into();
+            })),
+            ..Options::default()
+        })
+        .await;
+        let created = app
+            .post(
+                "/domains",
+                json!({"name": "example.com", "capabilities": {"receiving": "enabled"}}),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        let id = created.body["id"].as_str().unwrap();
+        let got = app.get(&format!("/domains/{id}")).await;
+        for d in [&created.body, &got.body] {
+            for group in ["SPF", "Receiving"] {
+                let mx = record(d, group, "MX");
+                let value = mx["value"].as_str().unwrap();
+                assert_eq!(
+                    value, "mail-host-not-configured.invalid",
+                    "{mail_host:?}: {mx}"
+                );
+                assert!(value.parse::<std::net::IpAddr>().is_err());
+                assert_eq!(mx["priority"], 10);
+                assert_eq!(mx["ttl"], "Auto");
+                assert_eq!(mx["status"], "not_started");
+                let warning = mx["warning"].as_str().unwrap();
+                assert!(warning.contains("domains.mail_host"), "{warning}");
+                assert!(warning.contains("cannot be an MX target"), "{warning}");
+            }
+            // Only the records that cannot work carry a warning.
+            assert!(record(d, "DKIM", "TXT").get("warning").is_none());
+            assert!(record(d, "SPF", "TXT").get("warning").is_none());
+        }
+        app.stop().await;
+    }
+
+    // A host name: the MX names it, without a warning.
+    let app = spawn_configured(Options::default()).await;
+    let created = app.post("/domains", json!({"name": "example.com"})).await;
+    let mx = record(&created.body, "SPF", "MX");
+    assert_eq!(mx["value"], "mx.herald.test");
+    assert!(mx.get("warning").is_none(), "{mx}");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn create_returns_the_records_to_publish() {
     let app = spawn_configured(Options::default()).await;
     let created = app.post("/domains", json!({"name": "Example.com"})).await;

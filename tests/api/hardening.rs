@@ -501,6 +501,21 @@ fn every_documented_variable_works_through_the_environment() {
             "enabled = false".into(),
         ),
         ("HERALD_LOGS__KEEP_DAYS", "9".into(), "keep_days = 9".into()),
+        (
+            "HERALD_EXPORTS__FROM",
+            "Exports <exports@example.org>".into(),
+            "from = \"Exports <exports@example.org>\"".into(),
+        ),
+        (
+            "HERALD_EXPORTS__KEEP_DAYS",
+            "3".into(),
+            "keep_days = 3".into(),
+        ),
+        (
+            "HERALD_EXPORTS__INLINE_ROWS",
+            "250".into(),
+            "inline_rows = 250".into(),
+        ),
     ];
     for name in documented_variables() {
         assert!(

@@ -40,6 +40,7 @@ mod emails_attachments;
 mod emails_batch;
 mod emails_crash;
 mod emails_schedule;
+mod exports;
 mod feedback;
 mod feedback_listener;
 mod hardening;

@@ -148,6 +148,63 @@ pub fn read_header(first_bytes: &[u8]) -> AppResult<Vec<String>> {
     Ok(header)
 }
 
+/// Counts the CSV records of a file fed in pieces (quoted line breaks and blank lines
+/// understood as the import's parser reads them), without keeping them.
+struct RecordCounter {
+    reader: csv_core::Reader,
+    out: Vec<u8>,
+    ends: Vec<usize>,
+    records: i64,
+}
+
+impl RecordCounter {
+    fn new() -> Self {
+        Self {
+            reader: csv_core::Reader::new(),
+            out: vec![0; 4096],
+            ends: vec![0; 256],
+            records: 0,
+        }
+    }
+
+    /// Reads a piece of the file.
+    fn feed(&mut self, input: &[u8]) {
+        if !input.is_empty() {
+            self.read(input);
+        }
+    }
+
+    /// Reads the end of the file (the last record may have no line break).
+    fn finish(&mut self) {
+        self.read(&[]);
+    }
+
+    /// csv_core reads an empty input as the end of the file.
+    fn read(&mut self, mut input: &[u8]) {
+        use csv_core::ReadRecordResult::*;
+        let at_end = input.is_empty();
+        loop {
+            let (result, read, _, _) =
+                self.reader
+                    .read_record(input, &mut self.out, &mut self.ends);
+            input = &input[read..];
+            match result {
+                Record => self.records += 1,
+                OutputFull | OutputEndsFull => {}
+                InputEmpty | End => return,
+            }
+            if input.is_empty() && !at_end {
+                return;
+            }
+        }
+    }
+
+    /// The records after the header, once the end was fed.
+    fn rows(&self) -> i64 {
+        (self.records - 1).max(0)
+    }
+}
+
 /// An upload in progress.
 pub struct Draft {
     app: App,
@@ -160,6 +217,7 @@ pub struct Draft {
     chunks: i32,
     bytes: usize,
     header: Option<Vec<String>>,
+    records: RecordCounter,
 }
 
 impl Draft {
@@ -197,6 +255,7 @@ impl Draft {
             chunks: 0,
             bytes: 0,
             header: None,
+            records: RecordCounter::new(),
         })
     }
 
@@ -206,6 +265,7 @@ impl Draft {
         if self.bytes > MAX_FILE_BYTES {
             return Err(AppError::validation("The `file` must be at most 50 MB."));
         }
+        self.records.feed(bytes);
         self.buffer.extend_from_slice(bytes);
         while self.buffer.len() >= CHUNK_BYTES {
             let rest = self.buffer.split_off(CHUNK_BYTES);
@@ -313,19 +373,32 @@ impl Draft {
                 AppError::missing_field("file")
             });
         }
+        self.records.finish();
         sql::run(
             self.app.db(),
             &[Stmt::new(
-                "UPDATE contact_imports SET file_name = $2, file_bytes = $3, chunk_count = $4 \
-                 WHERE id = $1",
+                "UPDATE contact_imports SET file_name = $2, file_bytes = $3, chunk_count = $4, \
+                 file_rows = $5 WHERE id = $1",
             )
             .text(&self.id)
             .opt_text(self.file_name.clone())
             .int(self.bytes as i64)
-            .int(self.chunks.into())],
+            .int(self.chunks.into())
+            .int(self.records.rows())],
         )
         .await?;
         Ok(())
+    }
+
+    /// The records after the header of a parked upload, counted when it was stored.
+    pub async fn rows(app: &App, id: &str) -> AppResult<Option<i64>> {
+        Ok(on_db!(app.db(), |pool| sqlx::query_scalar(
+            "SELECT file_rows FROM contact_imports WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?
+        .flatten())
     }
 
     /// A parked draft of the team.
@@ -345,6 +418,7 @@ impl Draft {
             chunks: import.chunk_count,
             bytes: import.file_bytes as usize,
             header: Some(header),
+            records: RecordCounter::new(),
         })
     }
 
@@ -437,6 +511,23 @@ pub async fn preview(
 #[cfg(test)]
 mod tests {
     use super::read_header;
+
+    #[test]
+    fn records_are_counted_across_pieces() {
+        let file = b"email,note\r\nann@x.com,\"two\nlines\"\n\nbo@x.com,x\ncy@x.com,\"a,b\"";
+        for split in [1, 7, 20, file.len()] {
+            let mut counter = super::RecordCounter::new();
+            for piece in file.chunks(split) {
+                counter.feed(piece);
+            }
+            counter.finish();
+            assert_eq!(counter.rows(), 3, "pieces of {split}");
+        }
+        let mut empty = super::RecordCounter::new();
+        empty.feed(b"email\n");
+        empty.finish();
+        assert_eq!(empty.rows(), 0);
+    }
 
     #[test]
     fn header_of_first_bytes() {

@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 
 use super::super::csrf::{self, CsrfForm};
 use super::super::format;
-use super::super::pages::{PageError, Shell, render};
+use super::super::pages::{PageError, Shell, about, placed, plain_error, render};
 use super::super::session::CurrentSession;
 use super::{SECTION, Tab, refusal, tabs};
 use crate::app::App;
@@ -131,6 +131,8 @@ struct MapPage {
     error: Option<String>,
     /// The team's topics, with whether the imported contacts are to be subscribed to each.
     topics: Vec<(Topic, bool)>,
+    /// The records after the header, counted at upload (`None` for older uploads).
+    rows: Option<i64>,
 }
 
 #[derive(Template)]
@@ -230,7 +232,7 @@ async fn add_manually(State(app): State<App>, form: CsrfForm) -> Result<Response
         match contacts::create(&app, team, input).await {
             Ok((_, true)) => result.added += 1,
             Ok((_, false)) => result.existing += 1,
-            Err(err) => result.refused.push((address, refusal(err)?.message)),
+            Err(err) => result.refused.push((address, plain_error(&refusal(err)?))),
         }
     }
     let status = if result.added + result.existing == 0 {
@@ -270,10 +272,7 @@ async fn receive(
                 draft.file_name = field.file_name().map(str::to_string);
                 draft.file_received = true;
                 while let Some(bytes) = field.chunk().await.map_err(unreadable)? {
-                    draft
-                        .push(&bytes)
-                        .await
-                        .map_err(|e| refusal(e).map(|e| e.message))?;
+                    draft.push(&bytes).await.map_err(refusal)?;
                 }
             }
             _ if !token_ok => return Err(Err(PageError::Csrf)),
@@ -304,10 +303,7 @@ async fn upload_file(
     let form = form.map_err(|_| PageError::BadRequest)?;
     let mut draft = Draft::begin(&app, &session.user.team_id).await?;
     let outcome = match receive(&mut draft, form, header_ok, &session.csrf_token).await {
-        Ok(()) => draft
-            .park()
-            .await
-            .map_err(|e| refusal(e).map(|e| e.message)),
+        Ok(()) => draft.park().await.map_err(refusal),
         Err(stopped) => Err(stopped),
     };
     match outcome {
@@ -499,6 +495,7 @@ async fn map_response(
             })
             .collect(),
         error,
+        rows: Draft::rows(app, &draft.id).await?,
     };
     Ok(render(status, &page))
 }
@@ -559,11 +556,13 @@ async fn start(
     let topic_ids = form.fields.suffixes("t:");
     let mut problem = None;
     if chosen.iter().filter(|c| *c == "email").count() != 1 {
-        problem = Some("Choose exactly one column for the email address.".to_string());
+        let message = "Choose exactly one column for the email address.";
+        problem = Some(about("columns", message));
     }
     for (i, c) in chosen.iter().enumerate() {
         if !c.is_empty() && chosen[..i].contains(c) {
-            problem = Some("Each field can be fed by one column only.".to_string());
+            let message = "Each field can be fed by one column only.";
+            problem = Some(about("columns", message));
         }
     }
     if problem.is_none() {
@@ -586,7 +585,11 @@ async fn start(
             Ok(import) => {
                 return Ok(Redirect::to(&format!("{IMPORTS}/{}", import.id)).into_response());
             }
-            Err(err) => problem = Some(refusal(err)?.message),
+            Err(err) => {
+                let words = [("segment", "segment_id"), ("topic", "topics")];
+                let fields = "columns,segment_id,topics,on_conflict";
+                problem = Some(placed(refusal(err)?, fields, &words));
+            }
         }
     }
     map_response(

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use super::super::csrf::{CsrfForm, FormFields};
 use super::super::format;
-use super::super::pages::{PageError, Shell, render};
+use super::super::pages::{PageError, Shell, about, error_field, render};
 use super::super::session::CurrentSession;
 use super::{CONTACTS, SECTION, Tab, refusal, tabs};
 use crate::app::App;
@@ -54,6 +54,8 @@ fn contact_href(id: &str) -> String {
 /// A custom property with this contact's value (or the fallback that applies).
 pub struct PropertyLine {
     pub key: String,
+    /// The edit form's input: `p:<key>`.
+    pub input: String,
     pub kind: String,
     pub value: String,
     pub is_set: bool,
@@ -83,6 +85,7 @@ fn property_lines(contact: &Contact, defs: &[ContactProperty]) -> Vec<PropertyLi
         .map(|p| {
             let value = values.get(&p.key).cloned().unwrap_or(Value::Null);
             PropertyLine {
+                input: format!("p:{}", p.key),
                 key: p.key.clone(),
                 kind: p.kind.clone(),
                 is_set: !value.is_null(),
@@ -121,6 +124,15 @@ struct EditPage {
     unsubscribed: bool,
     properties: Vec<PropertyLine>,
     error: Option<String>,
+}
+
+impl EditPage {
+    /// The form's inputs, as `m::form_error` lists them.
+    fn fields(&self) -> String {
+        let mut fields = vec!["first_name".to_string(), "last_name".to_string()];
+        fields.extend(self.properties.iter().map(|p| p.input.clone()));
+        fields.join(",")
+    }
 }
 
 #[derive(Template)]
@@ -247,7 +259,8 @@ fn edit_input(fields: &FormFields, defs: &[ContactProperty]) -> Result<ContactIn
         } else {
             let ty = PropertyType::parse(&def.kind)?;
             ty.from_text(raw).ok_or_else(|| {
-                AppError::validation(format!("`{}` must be a {}.", def.key, ty.as_str()))
+                let message = format!("Must be a {}.", ty.as_str());
+                AppError::validation(about(&format!("p:{}", def.key), &message))
             })?
         };
         values.insert(def.key.clone(), value);
@@ -280,7 +293,14 @@ async fn save(
             Redirect::to(&format!("{}?notice=saved", contact_href(&contact.id))).into_response(),
         ),
         Err(err) => {
+            // The service names a property by its key: its input is `p:<key>`.
             let err = refusal(err)?;
+            let field = error_field(&err);
+            let err = if defs.iter().any(|d| d.key == field && !d.is_default()) {
+                about(&format!("p:{field}"), &err)
+            } else {
+                err
+            };
             // Show what was typed, with the reason.
             let mut properties = property_lines(&contact, &defs);
             for line in &mut properties {
@@ -294,7 +314,7 @@ async fn save(
                 unsubscribed: form.fields.get("unsubscribed").is_some(),
                 properties,
                 contact,
-                error: Some(err.message),
+                error: Some(err),
             };
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }

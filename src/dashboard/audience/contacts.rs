@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{Query, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -76,6 +76,8 @@ struct ListPage {
     total: i64,
     /// More contacts match than this page shows.
     more: bool,
+    /// The Export button's address (these filters).
+    export: String,
 }
 
 #[derive(Template)]
@@ -94,6 +96,24 @@ struct ListParams {
     after: Option<String>,
     before: Option<String>,
     notice: Option<String>,
+}
+
+/// The list's filters as the contacts service takes them (a segment id that is no UUID is
+/// no filter).
+fn read_filter(params: &ListParams) -> ListFilter {
+    ListFilter {
+        segment_id: params
+            .segment
+            .clone()
+            .filter(|s| uuid::Uuid::parse_str(s).is_ok()),
+        search: params.q.clone(),
+        status: params.status.as_deref().and_then(Status::parse),
+    }
+}
+
+/// The list's filters in a query string, read as the list page reads them (Exports).
+pub(crate) fn filter_of(query: &str) -> ListFilter {
+    read_filter(&super::super::exports::query_params(query))
 }
 
 /// The list's address with these filters and a cursor.
@@ -116,6 +136,7 @@ async fn list_page(
     State(app): State<App>,
     current: CurrentSession,
     Query(params): Query<ListParams>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let session = &current.session;
     let team = &session.user.team_id;
@@ -125,15 +146,8 @@ async fn list_page(
         before: params.before.clone(),
     };
     let page = Page::from_query(&query, None).map_err(|_| PageError::BadRequest)?;
-    let segment = params
-        .segment
-        .clone()
-        .filter(|s| uuid::Uuid::parse_str(s).is_ok());
-    let filter = ListFilter {
-        segment_id: segment.clone(),
-        search: params.q.clone(),
-        status: params.status.as_deref().and_then(Status::parse),
-    };
+    let filter = read_filter(&params);
+    let segment = filter.segment_id.clone();
     let list = contacts::list(&app, team, &page, &filter).await?;
     let total = contacts::count(&app, team, &filter).await?;
     let (first, last) = (list.data.first(), list.data.last());
@@ -181,6 +195,7 @@ async fn list_page(
         problem,
         total,
         more: total > i64::try_from(list.data.len()).unwrap_or(i64::MAX),
+        export: super::super::exports::link(crate::exports::Kind::Contacts, raw.as_deref()),
     };
     Ok(render(StatusCode::OK, &page))
 }

@@ -8,7 +8,7 @@
 
 mod add;
 mod contact;
-mod contacts;
+pub(crate) mod contacts;
 mod properties;
 mod segments;
 mod topics;
@@ -20,6 +20,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
+pub use super::pages::refusal;
 use super::pages::{PageError, Shell, render};
 pub use super::session::require_admin;
 use crate::app::App;
@@ -133,15 +134,6 @@ where
 {
     match result {
         Ok(_) => Ok(done(list, notice)),
-        Err(err) => again(refusal(err)?.message).await,
-    }
-}
-
-/// A refusal to show in the page (4xx); anything else is an error page.
-pub fn refusal(err: AppError) -> Result<AppError, PageError> {
-    if (400..500).contains(&err.status) && !err.is_not_found() {
-        Ok(err)
-    } else {
-        Err(err.into())
+        Err(err) => again(refusal(err)?).await,
     }
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::super::csrf::{CsrfForm, FormFields};
 use super::super::format;
-use super::super::pages::{PageError, Shell, render};
+use super::super::pages::{PageError, Shell, placed, render};
 use super::super::session::CurrentSession;
 use super::{Confirm, NoticeParams, SECTION, Tab, after_change, require_admin, tabs};
 use crate::app::App;
@@ -125,7 +125,10 @@ fn typed_fallback(kind: &str, raw: &str) -> Result<Value, AppError> {
     }
     let ty = PropertyType::parse(kind)?;
     ty.from_text(raw).ok_or_else(|| {
-        AppError::validation(format!("The fallback value must be a {}.", ty.as_str()))
+        AppError::validation(format!(
+            "The `fallback_value` field must be a {}.",
+            ty.as_str()
+        ))
     })
 }
 
@@ -148,6 +151,8 @@ async fn create(State(app): State<App>, form: CsrfForm) -> Result<Response, Page
     let f = &form.fields;
     let typed = (f.text("key"), f.text("type"), f.text("fallback_value"));
     after_change(result, LIST, "created", |error| {
+        let words = [("key", "key"), ("property", "key")];
+        let error = placed(error, "key,type,fallback_value", &words);
         refused(&app, session, typed, error)
     })
     .await
@@ -175,9 +180,13 @@ async fn update(
     let property = properties::get(&app, team, &id)
         .await
         .map_err(|_| PageError::NotFound)?;
+    // The row's own small form: a refusal shows at the top of the page, naming the key.
     let result = match typed_fallback(&property.kind, form.fields.text("fallback_value")) {
         Ok(fallback) => properties::update(&app, team, &id, None, Some(fallback)).await,
-        Err(err) => Err(err),
+        Err(_) => Err(AppError::validation(format!(
+            "The fallback value of {} must be a {}.",
+            property.key, property.kind
+        ))),
     };
     after_change(result, LIST, "updated", |error| {
         refused(&app, session, ("", "string", ""), error)
