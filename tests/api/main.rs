@@ -48,6 +48,7 @@ mod helpers;
 mod logs;
 mod metrics;
 mod openapi;
+mod prometheus;
 mod queue;
 mod segments_topics;
 mod smtp;
