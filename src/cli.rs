@@ -56,6 +56,9 @@ pub enum Command {
     /// Manage contacts (the Audience).
     #[command(subcommand)]
     Contacts(ContactsCommand),
+    /// Export a list of the first team as CSV (as the dashboard's Export buttons), with a
+    /// progress bar.
+    Export(ExportArgs),
     /// Configuration helpers.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -131,6 +134,20 @@ pub enum ContactsCommand {
         #[arg(long = "segment", value_name = "ID")]
         segments: Vec<String>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// emails, broadcasts, contacts, segments, domains, logs or api-keys.
+    pub kind: String,
+    /// A filter of the dashboard's list, NAME=VALUE (repeatable): emails take status, from,
+    /// to, subject, since, until (YYYY-MM-DD), tag; contacts q, status, segment; broadcasts
+    /// status; logs key, status (2xx/4xx/5xx), method, endpoint, since, until.
+    #[arg(long = "filter", value_name = "NAME=VALUE")]
+    pub filters: Vec<String>,
+    /// The CSV file to write.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -245,6 +262,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 topics: None,
             };
             import_contacts(&app, &team, &file, &options).await
+        }
+        Command::Export(args) => {
+            let app = App::open(settings(&cli.global, None)?, None).await?;
+            let team = first_team(&app).await?;
+            export(&app, &team, &args).await
         }
         Command::Config(ConfigCommand::Example) => {
             print!("{EXAMPLE_CONFIG}");
@@ -384,5 +406,59 @@ async fn import_contacts(
     if done.failed_count > 20 {
         println!("  … and {} more failed rows.", done.failed_count - 20);
     }
+    Ok(())
+}
+
+/// `herald export`: the list of `KIND` with the given filters into `--output`, with a
+/// progress line (hidden when stderr is not a terminal).
+async fn export(app: &App, team: &str, args: &ExportArgs) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+    use crate::exports::Kind;
+
+    let kind = Kind::parse(&args.kind).with_context(|| {
+        let kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+        format!("unknown kind {:?}; one of: {}", args.kind, kinds.join(", "))
+    })?;
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for filter in &args.filters {
+        let (name, value) = filter
+            .split_once('=')
+            .with_context(|| format!("--filter {filter:?}: write NAME=VALUE"))?;
+        if !kind.filter_names().contains(&name.trim()) {
+            anyhow::bail!(
+                "{} exports have no filter {name:?}; they take: {}",
+                kind.as_str(),
+                if kind.filter_names().is_empty() {
+                    "none".to_string()
+                } else {
+                    kind.filter_names().join(", ")
+                }
+            );
+        }
+        query.append_pair(name.trim(), value);
+    }
+    let file = std::fs::File::create(&args.output)
+        .with_context(|| format!("creating {}", args.output.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    let bar = ProgressBar::new_spinner();
+    if !std::io::stderr().is_terminal() {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    bar.set_style(ProgressStyle::with_template(
+        "{spinner} {human_pos} rows written ({per_sec}, {elapsed})",
+    )?);
+    let mut on_progress = |rows: i64| bar.set_position(rows.max(0) as u64);
+    let rows =
+        crate::exports::job::write_to(app, team, kind, &query.finish(), &mut out, &mut on_progress)
+            .await?;
+    bar.finish_and_clear();
+    println!(
+        "Exported {rows} {} to {}.",
+        kind.label().to_lowercase(),
+        args.output.display()
+    );
     Ok(())
 }

@@ -24,6 +24,8 @@ pub mod http;
 pub mod logs;
 pub mod metrics;
 pub mod net;
+#[cfg(test)]
+mod proptest_util;
 pub mod queue;
 pub mod serde_util;
 pub mod smtp;

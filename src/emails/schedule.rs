@@ -260,6 +260,67 @@ fn time_zone(lower: &str, original: &str) -> Option<TimeZone> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proptest_util::{cases, soup};
+    use proptest::prelude::*;
+
+    const PHRASE_PIECES: &[&str] = &[
+        "in ",
+        "at ",
+        "tomorrow",
+        "today",
+        "next ",
+        "friday",
+        "monday",
+        "noon",
+        "midnight",
+        "9am",
+        "3pm",
+        "12:",
+        "30",
+        "10:30",
+        " ",
+        "1",
+        "99999999999",
+        "-",
+        "h",
+        "m",
+        "min",
+        "hours",
+        "days",
+        "an hour",
+        "ET",
+        "PT",
+        "UTC",
+        "Z",
+        "Europe/Paris",
+        "Mars/Base",
+        "2030-01-01T09:00:00",
+        "+25:00",
+        "T",
+        ":",
+    ];
+
+    proptest! {
+        #![proptest_config(cases(256))]
+
+        #[test]
+        fn arbitrary_phrases_never_panic(input in soup(PHRASE_PIECES, 12)) {
+            let _ = parse(&input, now());
+            let _ = parse_scheduled_at(&input, now().as_millisecond());
+        }
+
+        #[test]
+        fn rfc3339_timestamps_read_back_exactly(seconds in -62_000_000_000i64..250_000_000_000) {
+            let at = Timestamp::from_second(seconds).unwrap();
+            prop_assert_eq!(parse(&at.to_string(), now()), Ok(at));
+        }
+
+        #[test]
+        fn in_n_minutes_is_n_minutes_from_now(n in 1i64..=43_200) {
+            let at = parse(&format!("in {n} minutes"), now()).unwrap();
+            prop_assert_eq!(at.as_second() - now().as_second(), n * 60);
+        }
+    }
 
     /// Wednesday 2025-06-04 10:00:00 UTC (New York is on EDT, UTC-4).
     fn now() -> Timestamp {

@@ -287,3 +287,30 @@ pub fn link(app: &App, export_id: &str) -> String {
         app.public_base_url().trim_end_matches('/')
     )
 }
+
+/// Writes the whole export of `kind` with `filters` (a query string) to `out`, a page at a
+/// time (`herald export`); `on_progress` hears the rows written. Returns the rows.
+pub async fn write_to(
+    app: &App,
+    team_id: &str,
+    kind: Kind,
+    filters: &str,
+    out: &mut (impl std::io::Write + Send),
+    on_progress: &mut (dyn FnMut(i64) + Send),
+) -> anyhow::Result<i64> {
+    let filters = super::clean_filters(kind, filters);
+    let source = Source::open(app, team_id, kind, &filters).await?;
+    let mut buf = CsvBuf::default();
+    buf.record(&source.header())?;
+    let mut rows = 0;
+    let mut walk = Walk::new(app, team_id, &source, None);
+    while let Some(n) = walk.next(&mut buf).await? {
+        rows += n as i64;
+        if walk.done() || buf.len() >= CHUNK_BYTES {
+            out.write_all(&buf.take()?)?;
+        }
+        on_progress(rows);
+    }
+    out.flush()?;
+    Ok(rows)
+}

@@ -515,6 +515,99 @@ fn own_addresses(message: &Message<'_>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proptest_util::{cases, soup};
+    use proptest::prelude::*;
+
+    /// Pieces of DSNs, ARF reports, bounces in prose and SES notifications.
+    const REPORT_PIECES: &[&str] = &[
+        "\r\n",
+        "\r\n\r\n",
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n",
+        "MIME-Version: 1.0\r\n",
+        "--b\r\n",
+        "--b--\r\n",
+        "Content-Type: message/delivery-status\r\n",
+        "Content-Type: message/feedback-report\r\n",
+        "Content-Type: text/rfc822-headers\r\n",
+        "Content-Type: message/rfc822\r\n",
+        "Content-Type: text/html\r\n",
+        "Content-Type: application/json\r\n",
+        "Content-Transfer-Encoding: base64\r\n",
+        "Content-Transfer-Encoding: quoted-printable\r\n",
+        "Reporting-MTA: dns; ",
+        "Final-Recipient: rfc822; ",
+        "Original-Recipient: rfc822;",
+        "Action: failed\r\n",
+        "Action: delayed\r\n",
+        "Status: 5.1.1\r\n",
+        "Status: 4.",
+        "Diagnostic-Code: smtp; 550 ",
+        "Feedback-Type: abuse\r\n",
+        "Original-Rcpt-To: ",
+        "From: MAILER-DAEMON@mx.test\r\n",
+        "Subject: Undelivered Mail Returned to Sender\r\n",
+        "Return-Path: <>\r\n",
+        "X-Failed-Recipients: ",
+        "a@b.test",
+        "<x@y.test>:",
+        "@",
+        "550 5.1.1 ",
+        "5.",
+        "user unknown",
+        "mailbox full",
+        "RCPT TO:",
+        "DATA",
+        " ",
+        "\u{e9}",
+        "following addresses",
+        "--- Below this line is a copy of the message.\r\n",
+        "{\"notificationType\":\"Bounce\",\"bounce\":{\"bounceType\":\"Permanent\",\"bouncedRecipients\":[{\"emailAddress\":\"",
+        "\",\"status\":\"",
+        "\",\"diagnosticCode\":\"",
+        "\"}]},\"mail\":{\"source\":\"",
+        "\"}}",
+        "{\"Type\":\"Notification\",\"Message\":\"",
+        "\\\"",
+    ];
+
+    proptest! {
+        #![proptest_config(cases(128))]
+
+        #[test]
+        fn parsing_arbitrary_bytes_never_panics(raw in prop::collection::vec(any::<u8>(), 0..2048)) {
+            let _ = parse(&raw);
+        }
+
+        #[test]
+        fn parsing_report_shaped_input_never_panics(raw in soup(REPORT_PIECES, 60)) {
+            let feedback = parse(raw.as_bytes());
+            for r in &feedback.recipients {
+                prop_assert_eq!(r.hard, r.reason.is_hard(r.permanent));
+                prop_assert!(r.address.contains('@'));
+            }
+            if feedback.kind == Kind::Unknown {
+                prop_assert!(feedback.complaint.is_none());
+            }
+        }
+
+        #[test]
+        fn the_text_scanners_never_panic(text in soup(REPORT_PIECES, 40), context in any::<String>()) {
+            let _ = fields::addresses(&text);
+            let _ = fields::code_pairs(&text);
+            let _ = fields::enhanced_status(&text);
+            let _ = fields::blocks(&text);
+            let _ = text::split_returned(&text);
+            let _ = text::find(&text, &[], None);
+            let _ = headers_in_text(&text);
+            let _ = reason::classify(&reason::Evidence {
+                status: fields::enhanced_status(&text),
+                reply_code: fields::reply_code(&text),
+                diagnostic: &text,
+                action: None,
+                context: &context,
+            });
+        }
+    }
 
     #[test]
     fn a_standard_dsn_with_the_returned_headers() {

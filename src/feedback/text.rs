@@ -70,7 +70,7 @@ pub(super) struct TextFinding {
 /// introduces recipients, else the first address at all, never one of `exclude` (the
 /// bounce's own sender and recipients). `hint` names the recipient when a header did.
 pub(super) fn find(report: &str, exclude: &[String], hint: Option<&str>) -> Option<TextFinding> {
-    let lower = report.to_lowercase();
+    let lower = lower_in_place(report);
     let usable = |text: &str| addresses(text).into_iter().find(|a| !exclude.contains(a));
     let after = |at: usize| usable(report.get(at..).unwrap_or_default());
     let introduced = RECIPIENT_INTRODUCTIONS
@@ -101,6 +101,21 @@ pub(super) fn find(report: &str, exclude: &[String], hint: Option<&str>) -> Opti
         context: context.to_string(),
         introduced,
     })
+}
+
+/// `text` lower-cased where that keeps each character's length in bytes, so that a position
+/// found in the result is the same position in `text` (`str::to_lowercase` may change
+/// lengths: `İ` becomes two characters).
+fn lower_in_place(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            let mut lower = c.to_lowercase();
+            match (lower.next(), lower.next()) {
+                (Some(l), None) if l.len_utf8() == c.len_utf8() => l,
+                _ => c,
+            }
+        })
+        .collect()
 }
 
 /// The text up to the first blank line after some content.
@@ -157,6 +172,17 @@ mod tests {
             found.diagnostic,
             "<gone@dest.test>: Remote host said: 550 5.1.1 <gone@dest.test>... User Unknown"
         );
+    }
+
+    #[test]
+    fn positions_survive_characters_whose_lower_case_is_longer() {
+        // Found by the property test: `İ` lower-cases to two characters, which moved every
+        // later position and sliced the report inside a character.
+        let report = "İ é@dest.test: 550 5.1.1 user unknown";
+        let found = find(report, &[], None).unwrap();
+        assert_eq!(found.address, "é@dest.test");
+        assert_eq!(found.status, Some([5, 1, 1]));
+        assert_eq!(lower_in_place("ÀİB"), "àİb");
     }
 
     #[test]

@@ -778,6 +778,113 @@ fn normalize_bare_lf(data: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proptest_util::{cases, soup};
+    use proptest::prelude::*;
+
+    struct AcceptAll;
+
+    impl SessionHandler for AcceptAll {
+        async fn message(&self, _envelope: &Envelope, _data: Vec<u8>) -> Verdict {
+            Verdict::Accept
+        }
+    }
+
+    /// Serves one connection whose client sends `input` and hangs up; what the server wrote.
+    fn converse(input: Vec<u8>) -> Vec<u8> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let (client, server) = tokio::io::duplex(1 << 20);
+            let limits = Limits {
+                max_message_size: 2048,
+                max_recipients: 3,
+                offer_auth: true,
+                ..Limits::default()
+            };
+            let mut session = Session::new(
+                server,
+                "192.0.2.1:2525".parse().unwrap(),
+                Arc::new(AcceptAll),
+                Arc::new(limits),
+                CancellationToken::new(),
+            );
+            let (mut from_server, mut to_server) = tokio::io::split(client);
+            let send = async move {
+                let _ = to_server.write_all(&input).await;
+                let _ = to_server.shutdown().await;
+            };
+            let serve = async move {
+                session.serve(true).await;
+                let _ = session.flush().await;
+            };
+            let receive = async move {
+                let mut out = Vec::new();
+                let _ = from_server.read_to_end(&mut out).await;
+                out
+            };
+            tokio::join!(send, serve, receive).2
+        })
+    }
+
+    const SMTP_PIECES: &[&str] = &[
+        "EHLO client.test\r\n",
+        "HELO x\r\n",
+        "MAIL FROM:<a@b.test>",
+        "MAIL FROM:<>",
+        " SIZE=100",
+        " SMTPUTF8",
+        " BODY=8BITMIME",
+        "RCPT TO:<c@d.test>",
+        "RCPT TO:<",
+        "\r\n",
+        "\n",
+        "\r",
+        "DATA\r\n",
+        "\r\n.\r\n",
+        ".",
+        "BDAT 5",
+        " LAST",
+        "RSET\r\n",
+        "NOOP\r\n",
+        "VRFY x\r\n",
+        "STARTTLS\r\n",
+        "AUTH PLAIN",
+        " AGFAAGI=",
+        "AUTH LOGIN\r\n",
+        "*\r\n",
+        "QUIT\r\n",
+        "hello",
+        " ",
+        ":",
+        "<",
+        ">",
+        "\u{e9}",
+        "\0",
+    ];
+
+    proptest! {
+        #![proptest_config(cases(128))]
+
+        #[test]
+        fn every_byte_stream_gets_well_formed_replies(
+            input in prop_oneof![
+                prop::collection::vec(any::<u8>(), 0..2048),
+                soup(SMTP_PIECES, 60).prop_map(String::into_bytes),
+            ],
+        ) {
+            let output = converse(input);
+            let text = String::from_utf8_lossy(&output);
+            prop_assert!(text.starts_with("220 "), "{text}");
+            prop_assert!(text.ends_with("\r\n"), "{text}");
+            for line in text.split_terminator("\r\n") {
+                let code = line.get(..3).unwrap_or_default();
+                prop_assert!(code.bytes().all(|b| b.is_ascii_digit()), "{line:?}");
+                prop_assert!(matches!(line.as_bytes().get(3), Some(b' ' | b'-')), "{line:?}");
+            }
+        }
+    }
 
     fn receive(chunks: &[&str]) -> Option<String> {
         let State::Data { mut receiver, .. } = State::data(false) else {

@@ -202,6 +202,35 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
+    use crate::proptest_util::{cases, soup};
+    use proptest::prelude::*;
+
+    const TEMPLATE_PIECES: &[&str] = &[
+        "{{{", "}}}", "{", "}", "|", "A", "N", "NAME", "CITY", "_", " ", "<", "&", "\u{e9}",
+        "fallback",
+    ];
+
+    proptest! {
+        #![proptest_config(cases(256))]
+
+        #[test]
+        fn rendering_never_panics_and_its_length_is_known_ahead(source in soup(TEMPLATE_PIECES, 40)) {
+            for target in [Target::Html, Target::Text] {
+                let rendered = render(&source, target, &values());
+                let _ = placeholders(&source);
+                if let Ok(out) = rendered {
+                    prop_assert_eq!(rendered_len(&source, target, &values(), usize::MAX), Some(out.len()));
+                }
+            }
+        }
+
+        #[test]
+        fn text_without_placeholders_is_unchanged(source in any::<String>()) {
+            prop_assume!(!source.contains(OPEN));
+            prop_assert_eq!(render(&source, Target::Html, &values()), Ok(source.clone()));
+            prop_assert_eq!(render(&source, Target::Text, &values()), Ok(source));
+        }
+    }
 
     #[test]
     fn rendered_len_matches_render_and_stops_at_the_limit() {

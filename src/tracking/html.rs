@@ -153,6 +153,64 @@ pub fn body_end(html: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proptest_util::{cases, soup};
+    use proptest::prelude::*;
+
+    const HTML_PIECES: &[&str] = &[
+        "<a",
+        "<A",
+        " href=",
+        " HREF =",
+        "\"",
+        "'",
+        ">",
+        "</a>",
+        "https://x.test/p?q=1",
+        "http://y.test",
+        "mailto:a@b.test",
+        "#top",
+        "&amp;",
+        "&#x3a;",
+        "&",
+        "<!--",
+        "-->",
+        "<script>",
+        "</script>",
+        "<style>",
+        "</style",
+        "<abbr",
+        "<body>",
+        "</body>",
+        "<",
+        " ",
+        "\u{e9}",
+        "=",
+    ];
+
+    proptest! {
+        #![proptest_config(cases(256))]
+
+        #[test]
+        fn rewriting_never_panics(html in soup(HTML_PIECES, 50)) {
+            let _ = rewrite_links(&html, |link| format!("https://t.test/c?l={}", link.len()));
+            let _ = body_end(&html);
+        }
+
+        #[test]
+        fn html_without_links_is_unchanged(html in soup(HTML_PIECES, 50)) {
+            // every `<a` made `<b`: no anchors left
+            let html = html.replace("<a", "<b").replace("<A", "<B");
+            prop_assert_eq!(rewrite_links(&html, |_| "X".to_string()), html);
+        }
+
+        #[test]
+        fn wrapping_each_link_in_itself_changes_nothing(html in soup(HTML_PIECES, 50)) {
+            // links are handed over decoded and trimmed: without entities or spaces a link is
+            // its own text
+            let html: String = html.chars().filter(|c| *c != '&' && !c.is_whitespace()).collect();
+            prop_assert_eq!(rewrite_links(&html, str::to_string), html);
+        }
+    }
 
     #[test]
     fn only_a_hrefs_outside_comments_and_scripts() {

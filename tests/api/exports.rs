@@ -463,3 +463,60 @@ async fn without_a_sender_the_export_page_says_why_no_email_went() {
     assert_eq!(rows[1][1], "c1@example.com");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn herald_export_writes_the_same_csv_from_the_command_line() {
+    let app = spawn_app().await;
+    insert_contacts(&app, 3).await;
+    add_contact(
+        &app,
+        json!({"email": "eve@example.com", "first_name": "+cmd"}),
+    )
+    .await;
+    let settings = app.app.settings().clone();
+    let out = tempfile::tempdir().unwrap();
+    let herald = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_herald"));
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("HERALD_") {
+                cmd.env_remove(name);
+            }
+        }
+        cmd.env_remove("DATABASE_URL")
+            .arg("--data-dir")
+            .arg(&settings.data_dir);
+        if !settings.database_url.is_empty() {
+            cmd.arg("--database-url")
+                .arg(&settings.database_url)
+                .env("HERALD_ENCRYPTION_KEY", &settings.encryption_key);
+        }
+        cmd.args(args).output().expect("run herald")
+    };
+    let file = out.path().join("contacts.csv");
+    let done = herald(&[
+        "export",
+        "contacts",
+        "--filter",
+        "q=e",
+        "--output",
+        file.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&done.stdout);
+    assert!(
+        done.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(stdout.contains("Exported 4 contacts"), "{stdout}");
+    let rows = csv_rows(&std::fs::read_to_string(&file).unwrap());
+    assert_eq!(rows.len(), 5);
+    assert_eq!(rows[1][1], "eve@example.com");
+    assert_eq!(rows[1][2], "'+cmd");
+    // Only the list's filters, only known kinds.
+    let refused = herald(&["export", "contacts", "--filter", "subject=x", "-o", "x.csv"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("q, status, segment"));
+    let unknown = herald(&["export", "users", "-o", "x.csv"]);
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("api-keys"));
+    app.stop().await;
+}

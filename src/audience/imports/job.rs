@@ -369,17 +369,86 @@ impl<R: Read> Read for QuoteTracker<R> {
 mod tests {
     use super::*;
     use crate::audience::imports::column_map::ResolvedMap;
+    use crate::proptest_util::{cases, soup};
+    use proptest::prelude::*;
+
+    const CSV_PIECES: &[&str] = &[
+        "\"",
+        "\"\"",
+        ",",
+        "\n",
+        "\r\n",
+        "\r",
+        "a@b.test",
+        "\u{feff}",
+        " ",
+        "\0",
+        "\u{e9}",
+        "email,first_name\n",
+    ];
+
+    proptest! {
+        #![proptest_config(cases(256))]
+
+        #[test]
+        fn parsing_arbitrary_csv_never_panics_and_accounts_for_every_record(
+            raw in prop_oneof![
+                prop::collection::vec(any::<u8>(), 0..1024),
+                soup(CSV_PIECES, 80).prop_map(String::into_bytes),
+            ],
+        ) {
+            let batches = parse_bytes(&raw, 0, Some(2), 7);
+            let mut last_line = 0;
+            for batch in &batches {
+                prop_assert_eq!(batch.records as usize, batch.rows.len());
+                for row in &batch.rows {
+                    // (a bare CR ends a record without starting a line)
+                    prop_assert!(row.line >= last_line.max(1), "lines go forward");
+                    last_line = row.line;
+                }
+            }
+        }
+
+        #[test]
+        fn rows_written_by_the_csv_crate_read_back_the_same(
+            rows in prop::collection::vec(
+                ("[a-z][a-z0-9_]{0,12}@[a-z][a-z0-9]{0,8}\\.(test|example)", "[^\u{0}]{0,16}", "[^\u{0}]{0,16}"),
+                1..20,
+            ),
+        ) {
+            let mut writer = csv::Writer::from_writer(Vec::new());
+            writer.write_record(["email", "first_name", "last_name"]).unwrap();
+            for (email, first, last) in &rows {
+                writer.write_record([email, first, last]).unwrap();
+            }
+            let file = writer.into_inner().unwrap();
+            let batches = parse_bytes(&file, 0, Some(2), 7);
+            let parsed: Vec<&ParsedRow> = batches.iter().flat_map(|b| &b.rows).collect();
+            prop_assert_eq!(parsed.len(), rows.len());
+            let cell = |text: &str| Some(text.trim().to_string()).filter(|t| !t.is_empty());
+            for (row, (email, first, last)) in parsed.iter().zip(&rows) {
+                let contact = row.result.as_ref().map_err(|e| TestCaseError::fail(e.clone()))?;
+                prop_assert_eq!(&contact.email, email);
+                prop_assert_eq!(&contact.first_name, &cell(first));
+                prop_assert_eq!(&contact.last_name, &cell(last));
+            }
+        }
+    }
 
     fn parse_all(csv: &str, skip: u64) -> Vec<Batch> {
-        let (tx, mut rx) = mpsc::channel(1000);
+        parse_bytes(csv.as_bytes(), skip, None, 500)
+    }
+
+    fn parse_bytes(csv: &[u8], skip: u64, last_name: Option<usize>, rows: usize) -> Vec<Batch> {
+        let (tx, mut rx) = mpsc::channel(100_000);
         let map = ResolvedMap {
             email: 0,
             first_name: Some(1),
-            last_name: None,
+            last_name,
             unsubscribed: None,
             properties: vec![],
         };
-        parse(csv.as_bytes(), RowReader::new(map), skip, 500, tx).unwrap();
+        parse(csv, RowReader::new(map), skip, rows, tx).unwrap();
         let mut out = Vec::new();
         while let Ok(batch) = rx.try_recv() {
             out.push(batch.unwrap());
