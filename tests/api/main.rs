@@ -41,6 +41,7 @@ mod emails_batch;
 mod emails_crash;
 mod emails_schedule;
 mod exports;
+mod faults;
 mod feedback;
 mod feedback_listener;
 mod hardening;
