@@ -7,7 +7,8 @@
 //! pages and the sandboxed HTML preview), `templates` (the Templates pages), `webhooks` (the
 //! Webhooks pages), `settings` (the Settings area: Team, Your account, invitations), `branding`
 //! (Settings → Branding), `broadcasts` (the Broadcasts pages), `chart` (inline SVG charts),
-//! `unsubscribe` (the hosted unsubscribe page, public), `suppressions` (the Suppressions page), `pages` (rendering, shell, error
+//! `unsubscribe` (the hosted unsubscribe page, public), `suppressions` (the Suppressions page),
+//! `exports` (the lists' Export buttons, Settings → Exports, downloads), `pages` (rendering, shell, error
 //! pages), `format` (times), `assets`
 //! (CSS/JS compiled in).
 

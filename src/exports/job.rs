@@ -38,6 +38,12 @@ pub struct Walk<'a> {
     done: bool,
 }
 
+/// The row a walk had reached was deleted: the keyset cursor (a row id) no longer places
+/// the next page, and going on would end the file early without a word.
+#[derive(Debug, thiserror::Error)]
+#[error("a row the export had reached was deleted while it was written; export the list again")]
+pub struct CursorGone;
+
 impl<'a> Walk<'a> {
     pub fn new(app: &'a App, team_id: &'a str, source: &'a Source, cursor: Option<String>) -> Self {
         Self {
@@ -58,6 +64,10 @@ impl<'a> Walk<'a> {
             .source
             .page(self.app, self.team_id, self.cursor.as_deref(), PAGE_ROWS)
             .await?;
+        if batch.records.is_empty() && self.cursor.is_some() {
+            // A page after one that had more found nothing: its cursor row is gone.
+            return Err(CursorGone.into());
+        }
         for record in &batch.records {
             buf.record(record)?;
         }
@@ -86,22 +96,27 @@ pub async fn run_job(app: &App, job: &Job) -> anyhow::Result<()> {
     if let Err(err) = &result
         && job.attempts >= job.max_attempts
     {
-        sql::run(
-            app.db(),
-            &[Stmt::new(
-                "UPDATE exports SET status = $2, error = $3, updated_at = $4 \
-                 WHERE id = $1 AND status = $5",
-            )
-            .text(&payload.export_id)
-            .text(FAILED)
-            .text(format!("{err:#}"))
-            .int(app.now_ms())
-            .text(PROCESSING)],
-        )
-        .await?;
+        mark_failed(app, &payload.export_id, &format!("{err:#}")).await?;
     }
     result?;
     notify(app, &payload.export_id).await
+}
+
+async fn mark_failed(app: &App, export_id: &str, error: &str) -> anyhow::Result<()> {
+    sql::run(
+        app.db(),
+        &[Stmt::new(
+            "UPDATE exports SET status = $2, error = $3, updated_at = $4 \
+             WHERE id = $1 AND status = $5",
+        )
+        .text(export_id)
+        .text(FAILED)
+        .text(error)
+        .int(app.now_ms())
+        .text(PROCESSING)],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Writes (or resumes) an export's file to its end; `on_progress` hears the rows written.
@@ -125,7 +140,17 @@ pub async fn process(
     let mut progress = Progress::of(&export);
     let mut pending_rows = 0;
     let mut walk = Walk::new(app, &export.team_id, &source, export.cursor.clone());
-    while let Some(rows) = walk.next(&mut buf).await? {
+    loop {
+        let rows = match walk.next(&mut buf).await {
+            Ok(Some(rows)) => rows,
+            Ok(None) => break,
+            // Retrying cannot help: the export fails at once, saying why.
+            Err(err) if err.is::<CursorGone>() => {
+                mark_failed(app, export_id, &err.to_string()).await?;
+                return Ok(());
+            }
+            Err(err) => return Err(err),
+        };
         pending_rows += rows as i64;
         let done = walk.done();
         if !done && buf.len() < CHUNK_BYTES {

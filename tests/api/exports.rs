@@ -520,3 +520,38 @@ async fn herald_export_writes_the_same_csv_from_the_command_line() {
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("api-keys"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_export_whose_place_was_deleted_fails_instead_of_ending_early() {
+    let app = spawn_app().await;
+    let (admin, _) = sign_in_admin(&app).await;
+    insert_contacts(&app, 3).await;
+    let team = team_id(&app).await;
+    // As if a run had written a first chunk up to a contact deleted since, then died.
+    let export = herald::exports::create_queued(
+        &app.app,
+        &team,
+        herald::exports::Kind::Contacts,
+        "",
+        "ops@example.com",
+    )
+    .await
+    .unwrap();
+    on_db!(app.app.db(), |pool| sqlx::query(
+        "UPDATE exports SET cursor = 'deleted-contact', chunk_count = 1, rows_done = 1000 \
+         WHERE id = $1"
+    )
+    .bind(&export.id)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected())
+    .unwrap());
+    app.run_pending_jobs().await;
+    let page = wait_for_status(&admin, &format!("{EXPORTS}/{}", export.id), "Failed").await;
+    assert!(
+        page.html.contains("was deleted while it was written"),
+        "{}",
+        page.html
+    );
+    app.stop().await;
+}
