@@ -40,6 +40,8 @@ struct Inner {
     http_client: reqwest::Client,
     /// What deliveries share: DNS, SMTP connections, sending domains' keys.
     delivery: crate::delivery::Engine,
+    /// This node's counters for Prometheus (`/metrics`).
+    telemetry: crate::telemetry::Telemetry,
     /// The address the HTTP server actually bound (port 0 picks one), once started.
     bound: std::sync::OnceLock<SocketAddr>,
 }
@@ -64,6 +66,7 @@ impl App {
             login_throttle: Default::default(),
             http_client,
             delivery,
+            telemetry: Default::default(),
             bound: std::sync::OnceLock::new(),
         }));
         Ok(app)
@@ -95,6 +98,9 @@ impl App {
     }
     pub fn delivery(&self) -> &crate::delivery::Engine {
         &self.0.delivery
+    }
+    pub fn telemetry(&self) -> &crate::telemetry::Telemetry {
+        &self.0.telemetry
     }
 
     /// Base URL for links (no trailing slash): the configured `public_url`, else the address

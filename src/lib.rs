@@ -32,6 +32,7 @@ pub mod smtp;
 pub mod store;
 pub mod suppressions;
 pub mod teams;
+pub mod telemetry;
 pub mod templates;
 pub mod tracking;
 pub mod webhooks;

@@ -91,11 +91,19 @@ impl Recorder {
     }
 }
 
+/// Counts committed outcomes for `/metrics`, one per recipient.
+fn count(app: &App, outcomes: &[EmailOutcome]) {
+    for recipient in outcomes.iter().flat_map(|o| &o.recipients) {
+        app.telemetry().delivery_outcome(recipient.state);
+    }
+}
+
 async fn write_group(app: &App, pending: Vec<Pending>) {
     let (outcomes, done): (Vec<EmailOutcome>, Vec<_>) =
         pending.into_iter().map(|p| (p.outcome, p.done)).unzip();
     match write(app, &outcomes).await {
         Ok(()) => {
+            count(app, &outcomes);
             for done in done {
                 let _ = done.send(Ok(()));
             }
@@ -104,6 +112,9 @@ async fn write_group(app: &App, pending: Vec<Pending>) {
         Err(_) if outcomes.len() > 1 => {
             for (outcome, done) in outcomes.into_iter().zip(done) {
                 let result = write(app, std::slice::from_ref(&outcome)).await;
+                if result.is_ok() {
+                    count(app, std::slice::from_ref(&outcome));
+                }
                 let _ = done.send(result.map_err(|e| e.to_string()));
             }
         }

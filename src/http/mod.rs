@@ -8,6 +8,7 @@ pub mod guard;
 pub mod json;
 pub mod listener;
 pub mod pagination;
+pub mod prometheus;
 pub mod rate_limit;
 pub mod request_log;
 
@@ -37,6 +38,11 @@ pub fn router(app: App) -> Router {
             "/openapi.json",
             axum::routing::get(crate::api::openapi::serve),
         )
+        .route(prometheus::PATH, axum::routing::get(prometheus::serve))
+        .route_layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            prometheus::time_routed,
+        ))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))

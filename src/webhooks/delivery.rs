@@ -89,6 +89,11 @@ pub async fn run_job(app: &App, job: &Job) -> anyhow::Result<()> {
             status = ?outcome.status_code, error = ?outcome.error, "webhook delivery failed");
     }
     record(app, &webhook, &delivery, &outcome).await?;
+    app.telemetry().webhook_attempt(match outcome.status_code {
+        Some(200..=299) => "delivered",
+        Some(_) => "rejected",
+        None => "unreachable",
+    });
     Ok(())
 }
 

@@ -49,6 +49,7 @@ mod helpers;
 mod logs;
 mod metrics;
 mod openapi;
+mod prometheus;
 mod queue;
 mod segments_topics;
 mod smtp;
