@@ -218,20 +218,12 @@ pub async fn start(app: App) -> anyhow::Result<Running> {
         let service = tower::util::MapRequestLayer::new(crate::http::normalize_path);
         let service = tower::Layer::layer(&service, router);
         // hyper's own parse-error answers (414, 431, 400) get Resend's JSON body.
-        let listener = axum::serve::ListenerExt::tap_io(
+        crate::http::listener::serve(
             crate::http::listener::JsonErrorListener(listener),
-            |_| {},
-        );
-        let serve = axum::serve(
-            listener,
-            axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
-                SocketAddr,
-            >(service),
+            service,
+            stop,
         )
-        .with_graceful_shutdown(async move { stop.cancelled().await });
-        if let Err(err) = serve.await {
-            tracing::error!(error = %err, "HTTP server stopped");
-        }
+        .await;
     }));
     Ok(Running {
         app,

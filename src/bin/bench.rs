@@ -112,6 +112,9 @@ struct AcceptArgs {
     /// Size of the HTML body in bytes.
     #[arg(long, default_value_t = 2_000)]
     body_bytes: usize,
+    /// Turn the request log off (`[logs] enabled = false`), to measure what logging costs.
+    #[arg(long)]
+    no_logs: bool,
 }
 
 #[tokio::main]
@@ -159,6 +162,7 @@ async fn accept(args: AcceptArgs) -> anyhow::Result<()> {
         regions: Vec::new(),
         ..Settings::default()
     };
+    settings.logs.enabled = !args.no_logs;
     if args.database == Backend::Postgres {
         settings.database_url = fresh_postgres(&args.pg_url).await?;
         settings.encryption_key = "ab".repeat(32);

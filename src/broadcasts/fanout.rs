@@ -73,6 +73,30 @@ struct ContactRow {
     properties: String,
 }
 
+/// One member of the segment after the cursor; the contact's fields are there only when it
+/// is eligible.
+#[derive(FromRow)]
+struct PageRow {
+    member_id: String,
+    id: Option<String>,
+    email: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    properties: Option<String>,
+}
+
+impl PageRow {
+    fn eligible(&self) -> Option<ContactRow> {
+        Some(ContactRow {
+            id: self.id.clone()?,
+            email: self.email.clone()?,
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            properties: self.properties.clone()?,
+        })
+    }
+}
+
 pub async fn run_job(app: &App, job: &Job) -> anyhow::Result<()> {
     let Payload { broadcast_id } = job.payload()?;
     let Some(b) = store::by_id(app, &broadcast_id).await? else {
@@ -121,13 +145,17 @@ pub async fn run_job(app: &App, job: &Job) -> anyhow::Result<()> {
     let plan = Plan::new(app, &b).await?;
     let started = Instant::now();
     loop {
-        let contacts = eligible(app, &b, &plan, &cursor, snapshot_at).await?;
-        let Some(last) = contacts.last().map(|c| c.id.clone()) else {
+        let page = next_page(app, &b, &plan, &cursor, snapshot_at).await?;
+        let Some(last) = page.last().map(|row| row.member_id.clone()) else {
             finish(app, &b.id).await?;
             return Ok(());
         };
-        let full = contacts.len() as i64 == BATCH;
-        let emails: Vec<NewEmail> = contacts.iter().map(|c| plan.email(app, &b, c)).collect();
+        let full = page.len() as i64 == BATCH;
+        let emails: Vec<NewEmail> = page
+            .iter()
+            .filter_map(PageRow::eligible)
+            .map(|c| plan.email(app, &b, &c))
+            .collect();
         let count = emails.len() as i64;
         let guard = Stmt::new(
             "UPDATE broadcasts SET cursor = $3, recipients = recipients + $4, updated_at = $5 \
@@ -278,14 +306,20 @@ impl Plan {
     }
 }
 
-/// The next batch of eligible contacts after `cursor`, in id order.
-async fn eligible(
+/// The next [`BATCH`] members of the segment after `cursor`, in contact id order, each with
+/// its contact when eligible. The page is read first, alone, as a range of the
+/// `(segment_id, contact_id)` key, and only its rows are checked: so each batch costs the
+/// same however large the segment and whatever the planner's statistics say (a single
+/// filtered query let PostgreSQL, with statistics older than a bulk import, read and sort
+/// the whole rest of the segment for every batch: 4 s a batch at 1M contacts). The cursor
+/// moves past ineligible members too.
+async fn next_page(
     app: &App,
     b: &Broadcast,
     plan: &Plan,
     cursor: &str,
     snapshot_at: i64,
-) -> anyhow::Result<Vec<ContactRow>> {
+) -> anyhow::Result<Vec<PageRow>> {
     let segment_id = b.segment_id.clone().unwrap_or_default();
     let topic_filter = if plan.topic.is_some() {
         " AND COALESCE((SELECT ct.subscription FROM contact_topics ct \
@@ -294,19 +328,21 @@ async fn eligible(
         " AND $5 IS NULL AND $6 IS NULL"
     };
     let sql = format!(
-        "SELECT c.id, c.email, c.first_name, c.last_name, c.properties \
-         FROM contact_segments cs JOIN contacts c ON c.id = cs.contact_id \
-         WHERE cs.segment_id = $1 AND cs.contact_id > $2 AND cs.created_at <= $3 \
+        "WITH page AS MATERIALIZED (SELECT contact_id, created_at FROM contact_segments \
+           WHERE segment_id = $1 AND contact_id > $2 ORDER BY contact_id LIMIT {BATCH}) \
+         SELECT p.contact_id AS member_id, c.id, c.email, c.first_name, c.last_name, \
+           c.properties \
+         FROM page p LEFT JOIN contacts c ON c.id = p.contact_id AND p.created_at <= $3 \
          AND c.unsubscribed = FALSE \
          AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.team_id = $4 \
            AND s.email = c.email_lower){topic_filter} \
-         ORDER BY cs.contact_id LIMIT {BATCH}"
+         ORDER BY p.contact_id"
     );
     let (topic_id, default) = match &plan.topic {
         Some((id, default)) => (Some(id.clone()), Some(default.clone())),
         None => (None, None),
     };
-    Ok(on_db!(app.db(), |pool| sqlx::query_as::<_, ContactRow>(
+    Ok(on_db!(app.db(), |pool| sqlx::query_as::<_, PageRow>(
         sqlx::AssertSqlSafe(sql.clone())
     )
     .bind(&segment_id)

@@ -12,6 +12,11 @@
 //!   over the limit, wrong content type) are plain text; on the API they are rewritten as
 //!   `{"statusCode","name","message"}` like every other error.
 //! - **HSTS.** When `public_url` is https, answers carry `Strict-Transport-Security`.
+//! - **Slow bodies.** A request body must arrive within [`BODY_TIMEOUT_BASE`] plus one second
+//!   per [`BODY_MIN_RATE`] bytes it declares; past that the request ends with a 408
+//!   `request_timeout` and the connection closes, so a client trickling a body cannot hold a
+//!   connection and a handler (headers have hyper's own timeout, see
+//!   [`crate::http::listener::HEADER_READ_TIMEOUT`]).
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -26,6 +31,13 @@ use axum::response::{IntoResponse, Response};
 
 use crate::app::App;
 use crate::error::AppError;
+
+/// Time every request body gets, whatever its size.
+pub const BODY_TIMEOUT_BASE: std::time::Duration = std::time::Duration::from_secs(30);
+/// The slowest upload accepted, in bytes per second, on top of the base time.
+pub const BODY_MIN_RATE: u64 = 64 * 1024;
+/// A body without a declared length (chunked) gets the time of this many bytes.
+const UNDECLARED_BODY_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Largest plain-text rejection rewritten as JSON (axum's are a line or two).
 const MAX_REWRITTEN_BYTES: usize = 16 * 1024;
@@ -55,18 +67,37 @@ async fn checked(mut req: Request, next: Next) -> Response {
     let api = !is_html_area(req.uri().path());
     let tracked = has_body(&req).then(|| {
         let done = Arc::new(AtomicBool::new(false));
+        let timed_out = Arc::new(AtomicBool::new(false));
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|len| len.to_str().ok()?.trim().parse::<u64>().ok())
+            .unwrap_or(UNDECLARED_BODY_BYTES);
+        let allowed = BODY_TIMEOUT_BASE + std::time::Duration::from_secs(declared / BODY_MIN_RATE);
         let body = std::mem::take(req.body_mut());
         *req.body_mut() = Body::new(Tracked {
             inner: body,
             done: done.clone(),
+            deadline: Box::pin(tokio::time::sleep(allowed)),
+            timed_out: timed_out.clone(),
         });
-        done
+        (done, timed_out)
     });
     let mut response = next.run(req).await;
+    if let Some((_, timed_out)) = &tracked
+        && timed_out.load(Ordering::Acquire)
+    {
+        response = AppError::new(
+            408,
+            "request_timeout",
+            "The request body did not arrive in time.",
+        )
+        .into_response();
+    }
     if api {
         response = json_rejection(response).await;
     }
-    if let Some(done) = tracked
+    if let Some((done, _)) = tracked
         && !done.load(Ordering::Acquire)
     {
         response
@@ -212,10 +243,13 @@ pub fn payload_too_large(limit: usize) -> AppError {
     )
 }
 
-/// A request body that notes when it was read to its end.
+/// A request body that notes when it was read to its end, and ends with an error when it
+/// does not arrive by its deadline.
 struct Tracked {
     inner: Body,
     done: Arc<AtomicBool>,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    timed_out: Arc<AtomicBool>,
 }
 
 impl HttpBody for Tracked {
@@ -227,6 +261,13 @@ impl HttpBody for Tracked {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if polled.is_pending() && self.deadline.as_mut().poll(cx).is_ready() {
+            self.timed_out.store(true, Ordering::Release);
+            return Poll::Ready(Some(Err(axum::Error::new(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the request body did not arrive in time",
+            )))));
+        }
         match &polled {
             Poll::Ready(None) => self.done.store(true, Ordering::Release),
             Poll::Ready(Some(Ok(_))) if self.inner.is_end_stream() => {

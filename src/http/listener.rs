@@ -3,7 +3,8 @@
 //! 414, headers over its buffer: 431, a malformed request line or header: 400) before any
 //! of Herald's code runs, with an empty body. Those answers are recognised as they are
 //! written (an error status line with `content-length: 0`, which Herald's own answers never
-//! have) and replaced by the same answer with a JSON body.
+//! have) and replaced by the same answer with a JSON body. [`serve`] runs the connections
+//! with hyper's HTTP/1 and a timer, for the header read timeout.
 
 use std::io;
 use std::net::SocketAddr;
@@ -155,6 +156,57 @@ impl AsyncWrite for JsonErrorIo {
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
+}
+
+/// How long a client has to send a request's headers, counted from when the connection is
+/// ready for the next request (so it is also how long an idle keep-alive connection stays
+/// open). A client trickling its headers cannot hold a connection longer.
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Serves HTTP/1.1 connections from `listener` with `service` until `stop`, then lets the
+/// open connections finish their requests (graceful shutdown). Requests carry
+/// `ConnectInfo<SocketAddr>`. hyper runs with a timer, so [`HEADER_READ_TIMEOUT`] applies;
+/// request bodies have their own deadline in [`crate::http::guard`].
+pub async fn serve<S>(
+    mut listener: JsonErrorListener,
+    service: S,
+    stop: tokio_util::sync::CancellationToken,
+) where
+    S: tower::Service<
+            axum::extract::Request,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    loop {
+        let (io, peer) = tokio::select! {
+            accepted = axum::serve::Listener::accept(&mut listener) => accepted,
+            _ = stop.cancelled() => break,
+        };
+        let service = service.clone();
+        let per_request =
+            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                tower::ServiceExt::oneshot(service.clone(), req.map(axum::body::Body::new))
+            });
+        let connection = http.serve_connection(hyper_util::rt::TokioIo::new(io), per_request);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::trace!(error = %err, "HTTP connection ended");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
 }
 
 #[cfg(test)]

@@ -1,9 +1,13 @@
 //! Faults from the outside: a recipient's server that refuses some messages for a while,
 //! and clients too slow to pin the HTTP server.
 
+use std::time::{Duration, Instant};
+
 use herald::smtp::Reply;
 use herald::smtp::sink::{Rule, Stage};
 use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 use crate::delivery::{email_to, world};
 use crate::emails::event_types;
@@ -93,4 +97,85 @@ async fn a_server_refusing_one_message_in_five_for_a_while_gets_them_all_eventua
         assert_eq!(w.job(id).await.0, "done");
     }
     w.stop().await;
+}
+
+/// Sends `head` and then `trickle` one byte a second until the server ends the exchange;
+/// what the server wrote back and how long that took.
+async fn trickle(base: &str, head: String, trickle: &'static [u8]) -> (String, Duration) {
+    let addr = base.trim_start_matches("http://").to_string();
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let started = Instant::now();
+    let (mut reader, mut writer) = stream.into_split();
+    let feed = async move {
+        for byte in trickle.iter().cycle() {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            if writer.write_all(&[*byte]).await.is_err() {
+                break;
+            }
+        }
+    };
+    let answer = async move {
+        let mut out = Vec::new();
+        let _ = tokio::time::timeout(PINNED, reader.read_to_end(&mut out)).await;
+        out
+    };
+    let out = tokio::select! {
+        out = answer => out,
+        _ = feed => Vec::new(),
+    };
+    (
+        String::from_utf8_lossy(&out).into_owned(),
+        started.elapsed(),
+    )
+}
+
+/// Longer than any timeout of the server: a connection still open then is pinned.
+const PINNED: Duration = Duration::from_secs(90);
+
+/// A client that sends its headers, or its body, one byte a second is cut off by the
+/// server's timeouts instead of holding a connection (and a handler) for as long as it
+/// likes; other clients are served meanwhile.
+#[tokio::test]
+async fn slow_clients_cannot_pin_the_server() {
+    let app = crate::helpers::spawn_app().await;
+    let slow_headers = trickle(
+        &app.base,
+        "GET /emails HTTP/1.1\r\nHost: herald.test\r\n".to_string(),
+        b"X-Slow: aaaaaaaa\r\n",
+    );
+    let slow_body = trickle(
+        &app.base,
+        format!(
+            "POST /emails HTTP/1.1\r\nHost: herald.test\r\nAuthorization: Bearer {}\r\n\
+             Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"to\":",
+            app.key
+        ),
+        b" ",
+    );
+    let others = async {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        app.get("/emails").await.status
+    };
+    let ((headers_answer, headers_took), (body_answer, body_took), other_status) =
+        tokio::join!(slow_headers, slow_body, others);
+    assert_eq!(other_status, 200);
+
+    // Headers: hyper's header read timeout closes the connection.
+    assert!(headers_took < PINNED, "pinned by slow headers");
+    assert!(!headers_answer.contains("200 OK"), "{headers_answer}");
+
+    // Body: its deadline (base time + time for the declared size at the minimum rate).
+    assert!(body_took < PINNED, "pinned by a slow body");
+    assert!(body_answer.starts_with("HTTP/1.1 408"), "{body_answer}");
+    assert!(
+        body_answer
+            .to_ascii_lowercase()
+            .contains("connection: close")
+    );
+    assert!(
+        body_answer.contains("\"name\":\"request_timeout\""),
+        "{body_answer}"
+    );
+    app.stop().await;
 }
