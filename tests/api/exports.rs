@@ -193,7 +193,7 @@ async fn every_list_has_an_export() {
         .await;
     assert_eq!(broadcast.status, 201, "{:?}", broadcast.body);
     // Request logs are written in batches, off the request's path.
-    for _ in 0..200 {
+    for _ in 0..800 {
         let logs = app.get("/logs?limit=100").await;
         if logs.body.to_string().contains("\"/segments\"") {
             break;
@@ -268,7 +268,8 @@ async fn wait_for_status(visitor: &Visitor, path: &str, status: &str) -> Page {
 /// Waits until the page at `path` contains `needle`.
 async fn wait_for(visitor: &Visitor, path: &str, needle: &str) -> Page {
     let status = needle;
-    for _ in 0..500 {
+    // Up to 30 s: the app's own workers may hold the job on a loaded machine.
+    for _ in 0..1500 {
         let page = visitor.get(path).await;
         if page.html.contains(needle) {
             return page;
