@@ -63,6 +63,9 @@ await run(shot, async ({ page, browser }) => {
   check(await nora.locator(".invite-form").count() === 1, "a promoted member can invite at once");
   await page.locator("tr[data-email='nora@example.com'] select").selectOption("member");
   await page.locator("tr[data-email='nora@example.com'] button", { hasText: "Change role" }).click();
+  // The first change's notice is still on the page: wait for what this change shows (one
+  // admin again), so the next click does not race the answer to this one.
+  await page.locator(".card-foot", { hasText: "only admin" }).waitFor();
   await page.locator("#notice", { hasText: "Role changed" }).waitFor();
 
   // The admin removes Nora: her next page is the sign-in page.
