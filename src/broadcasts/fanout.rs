@@ -64,7 +64,6 @@ struct Progress {
     cursor: Option<String>,
 }
 
-#[derive(FromRow)]
 struct ContactRow {
     id: String,
     email: String,
@@ -86,13 +85,13 @@ struct PageRow {
 }
 
 impl PageRow {
-    fn eligible(&self) -> Option<ContactRow> {
+    fn into_eligible(self) -> Option<ContactRow> {
         Some(ContactRow {
-            id: self.id.clone()?,
-            email: self.email.clone()?,
-            first_name: self.first_name.clone(),
-            last_name: self.last_name.clone(),
-            properties: self.properties.clone()?,
+            id: self.id?,
+            email: self.email?,
+            first_name: self.first_name,
+            last_name: self.last_name,
+            properties: self.properties?,
         })
     }
 }
@@ -152,8 +151,8 @@ pub async fn run_job(app: &App, job: &Job) -> anyhow::Result<()> {
         };
         let full = page.len() as i64 == BATCH;
         let emails: Vec<NewEmail> = page
-            .iter()
-            .filter_map(PageRow::eligible)
+            .into_iter()
+            .filter_map(PageRow::into_eligible)
             .map(|c| plan.email(app, &b, &c))
             .collect();
         let count = emails.len() as i64;
