@@ -56,6 +56,10 @@ enum Command {
     /// Fill N contacts and export them as the export job does (and as `herald export`);
     /// report rows/s and peak memory.
     Export(export_bench::ExportArgs),
+    /// Run the real `herald` binary (default settings, relay to Postfix's counting
+    /// smtp-sink), send through the API as the SDKs do, and compare with Postfix and
+    /// Postfix + OpenDKIM relaying to the same sink, interleaved.
+    Relay(relay_bench::RelayArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -89,7 +93,7 @@ struct DeliverArgs {
     backlog: bool,
 }
 
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
 enum Backend {
     Sqlite,
     Postgres,
@@ -127,6 +131,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Broadcast(args) => broadcast_bench::broadcast(args).await,
         Command::Metrics(args) => metrics_bench::metrics(args).await,
         Command::Export(args) => export_bench::export(args).await,
+        Command::Relay(args) => relay_bench::relay(args).await,
     }
 }
 
@@ -138,6 +143,8 @@ mod broadcast_bench;
 mod export_bench;
 #[path = "bench/metrics.rs"]
 mod metrics_bench;
+#[path = "bench/relay.rs"]
+mod relay_bench;
 use audience_bench::{ContactsPageArgs, ImportArgs};
 
 async fn fresh_postgres(server: &str) -> anyhow::Result<String> {
