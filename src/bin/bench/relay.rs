@@ -7,7 +7,7 @@
 //! of them. In the same run, interleaved rep by rep, Postfix relays the same number of
 //! messages of the same size to the same sink, without and with an OpenDKIM milter, using
 //! the scripts of the Postfix side-by-side kit (`--postfix-bench DIR` or
-//! `HERALD_POSTFIX_BENCH`; they are not part of this repository). Printed per run:
+//! `POSTFIX_BENCH_DIR`; they are not part of this repository). Printed per run:
 //! messages/s end to end, peak RSS of the `herald` process, its CPU per message, storage
 //! per message, and the 1-minute load average; then medians and paired ratios to Postfix.
 //!
@@ -109,7 +109,7 @@ pub struct RelayArgs {
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
     pg_url: String,
     /// The Postfix side-by-side scripts (sink.sh, load.sh, postfix-relay.sh, dkim.sh).
-    #[arg(long, env = "HERALD_POSTFIX_BENCH")]
+    #[arg(long, env = "POSTFIX_BENCH_DIR")]
     postfix_bench: Option<PathBuf>,
     /// Measure Herald alone (still needs sink.sh for the counting sink).
     #[arg(long)]
@@ -234,14 +234,14 @@ pub async fn relay(args: RelayArgs) -> anyhow::Result<()> {
     let Some(dir) = args.postfix_bench.clone() else {
         anyhow::bail!(
             "the Postfix side-by-side scripts are missing: pass --postfix-bench DIR or set \
-             HERALD_POSTFIX_BENCH to the folder holding sink.sh, load.sh, postfix-relay.sh and \
+             POSTFIX_BENCH_DIR to the folder holding sink.sh, load.sh, postfix-relay.sh and \
              dkim.sh (the counting sink comes from there even with --no-postfix)"
         );
     };
     for script in ["sink.sh", "load.sh", "postfix-relay.sh", "dkim.sh"] {
         if !dir.join(script).is_file() {
             anyhow::bail!(
-                "{} is missing: --postfix-bench / HERALD_POSTFIX_BENCH must name the folder of \
+                "{} is missing: --postfix-bench / POSTFIX_BENCH_DIR must name the folder of \
                  the Postfix side-by-side scripts",
                 dir.join(script).display()
             );
@@ -609,6 +609,12 @@ async fn herald_run(
         Api::Auto => size.parts().1 > 0,
     };
     let mut cmd = Command::new(herald_bin);
+    // Herald refuses HERALD_* variables it does not know: pass on none of ours.
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("HERALD_") || name == "DATABASE_URL" {
+            cmd.env_remove(name);
+        }
+    }
     cmd.arg("serve")
         .current_dir(data.path())
         .env("HERALD_LISTEN", listen.to_string())
@@ -641,9 +647,11 @@ async fn herald_run(
             break;
         }
         if let Ok(Some(status)) = herald.0.try_wait() {
+            let err = std::fs::read_to_string(data.path().join("herald.err")).unwrap_or_default();
+            let tail: Vec<&str> = err.lines().rev().take(20).collect();
             anyhow::bail!(
-                "herald exited ({status}); see {}",
-                data.path().join("herald.err").display()
+                "herald exited ({status}); its last lines:\n{}",
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
             );
         }
         if Instant::now() > ready_by {
