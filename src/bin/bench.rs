@@ -19,6 +19,10 @@
 //!   cargo run --release --bin herald-bench -- deliver --emails 50000 --backlog
 //!
 //! It prints the 1-minute load average at the start and the end: the machines are shared.
+//!
+//! `relay` runs the real `herald` binary instead (default settings, relaying to Postfix's
+//! counting `smtp-sink`), side by side with Postfix: see src/bin/bench/relay.rs and
+//! docs/performance.md.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
