@@ -14,6 +14,9 @@ pub fn sanitize(bytes: &[u8]) -> Option<String> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return None;
     }
+    if let Some(text) = clean_as_is(bytes) {
+        return Some(text.to_owned());
+    }
     let value = match serde_json::from_slice::<Value>(bytes) {
         Ok(mut value) => {
             redact(&mut value);
@@ -39,6 +42,40 @@ pub fn sanitize(bytes: &[u8]) -> Option<String> {
         text.len()
     );
     Some(Value::String(marker).to_string())
+}
+
+/// Text that could name or hold a secret, or hide one (`\u` escapes), matched ignoring case:
+/// the fragments [`is_secret_key`] and [`is_secret_value`] look for, and `attachments`.
+const SUSPECT: [&str; 10] = [
+    "token",
+    "authorization",
+    "api_key",
+    "download_url",
+    "password",
+    "secret",
+    "attachments",
+    "\"re_",
+    "\"whsec_",
+    "\\u",
+];
+
+/// The body itself, when it is valid JSON small enough to keep and contains nothing
+/// [`redact`] would change: no fragment of [`SUSPECT`] occurs in its bytes. Most bodies (an
+/// email, a contact, an answer) are kept this way, without building and re-writing a JSON tree.
+fn clean_as_is(bytes: &[u8]) -> Option<&str> {
+    static SUSPECTS: std::sync::LazyLock<aho_corasick::AhoCorasick> =
+        std::sync::LazyLock::new(|| {
+            aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(SUSPECT)
+                .expect("fixed patterns")
+        });
+    if bytes.len() > MAX_BODY || SUSPECTS.is_match(bytes) {
+        return None;
+    }
+    let text = std::str::from_utf8(bytes).ok()?;
+    serde_json::from_str::<serde::de::IgnoredAny>(text).ok()?;
+    Some(text)
 }
 
 /// Whether a field of this name holds a secret (tokens, passwords, signing secrets, keys).
@@ -152,6 +189,30 @@ mod tests {
             "[attachment content of 3 bytes omitted]"
         );
         assert_eq!(attachments[2]["path"], "https://x/c.pdf");
+    }
+
+    #[test]
+    fn clean_bodies_are_kept_as_sent() {
+        let sent = "{\"to\": [\"a@b.c\"],\n \"html\": \"<p>Hi</p>\", \"tags\": []}";
+        assert_eq!(sanitize(sent.as_bytes()).as_deref(), Some(sent));
+        // Not JSON, or not UTF-8: never kept as sent.
+        assert!(sanitize(b"{\"html\": ").unwrap().contains("not JSON"));
+        assert!(sanitize(b"\"\xff\"").unwrap().contains("not JSON"));
+    }
+
+    #[test]
+    fn secrets_cannot_hide_from_the_quick_path() {
+        // A key spelled with escapes, in capitals, or a token as a value.
+        for body in [
+            r#"{"\u0074oken": "abc"}"#,
+            r#"{"TOKEN": "abc"}"#,
+            r#"{"x": "re_12345678_abcdefghijklmnopqrstuvwx"}"#,
+            r#"{"x": "\u0072e_12345678_abcdefghijklmnopqrstuvwx"}"#,
+        ] {
+            let stored = sanitize(body.as_bytes()).unwrap();
+            assert!(!stored.contains("abc"), "{body} kept as {stored}");
+            assert!(stored.contains(REDACTED), "{body} kept as {stored}");
+        }
     }
 
     #[test]
