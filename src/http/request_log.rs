@@ -73,6 +73,8 @@ impl BodyTap {
 
 const CAPACITY: usize = 65_536;
 const BATCH: usize = 500;
+/// Logs stored per transaction (see [`write_batch`]).
+const WRITE_CHUNK: usize = 100;
 /// Body bytes allowed to wait for the writer; more are not kept (the entry still is).
 pub const MAX_QUEUED_BODY_BYTES: usize = 64 * 1024 * 1024;
 
@@ -172,8 +174,14 @@ async fn write_batch(app: &App, batch: Vec<LogEntry>) -> anyhow::Result<()> {
     })
     .await?;
     // Logs say what happened; the bookkeeping connection's durability is enough (on SQLite
-    // a commit there does not wait for an fsync).
-    crate::logs::insert_batch(app.delivery().bookkeeping(), logs, keep).await?;
+    // a commit there does not wait for an fsync). Each chunk is written in the accepting
+    // writer's turn, short enough not to hold accepted emails up for long.
+    let mut logs = logs.into_iter().peekable();
+    while logs.peek().is_some() {
+        let chunk: Vec<NewLog> = logs.by_ref().take(WRITE_CHUNK).collect();
+        let _turn = crate::emails::group_commit::writer_turn(app).await;
+        crate::logs::insert_batch(app.delivery().bookkeeping(), chunk, keep).await?;
+    }
     Ok(())
 }
 
