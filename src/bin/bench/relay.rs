@@ -591,6 +591,32 @@ async fn herald_run(
         settings.database_url = fresh_postgres(&args.pg_url).await?;
         settings.encryption_key = "ab".repeat(32);
     }
+    let result = herald_measure(kit, args, herald_bin, size, n, data.path(), &settings).await;
+    // The benchmark database goes whether the run worked or not (the data folder goes
+    // with `data`).
+    if args.database == Backend::Postgres {
+        if args.keep {
+            eprintln!("  kept database {}", settings.database_url);
+        } else {
+            drop_pg(&args.pg_url, &settings.database_url).await?;
+        }
+    }
+    if args.keep {
+        eprintln!("  kept {}", data.keep().display());
+    }
+    result
+}
+
+/// Sets up `settings`' database, runs `herald serve` on it and measures one run.
+async fn herald_measure(
+    kit: &Kit,
+    args: &RelayArgs,
+    herald_bin: &Path,
+    size: RelaySize,
+    n: usize,
+    folder: &Path,
+    settings: &Settings,
+) -> anyhow::Result<Run> {
     // The team, its API key and the verified domain (with its DKIM key) are made here,
     // as `herald-bench deliver` does, before the binary opens the same database.
     let app = App::open(settings.clone(), None).await?;
@@ -616,7 +642,7 @@ async fn herald_run(
         }
     }
     cmd.arg("serve")
-        .current_dir(data.path())
+        .current_dir(folder)
         .env("HERALD_LISTEN", listen.to_string())
         .env("HERALD_DATA_DIR", &settings.data_dir)
         .env(
@@ -624,8 +650,8 @@ async fn herald_run(
             format!("smtp://127.0.0.1:{}", kit.sink_port),
         )
         .stdin(Stdio::null())
-        .stdout(std::fs::File::create(data.path().join("herald.log"))?)
-        .stderr(std::fs::File::create(data.path().join("herald.err"))?);
+        .stdout(std::fs::File::create(folder.join("herald.log"))?)
+        .stderr(std::fs::File::create(folder.join("herald.err"))?);
     if single {
         // One request per email: the default 100 requests/s per team would be the limit.
         cmd.env("HERALD_RATE_LIMIT", "1000000");
@@ -647,7 +673,7 @@ async fn herald_run(
             break;
         }
         if let Ok(Some(status)) = herald.0.try_wait() {
-            let err = std::fs::read_to_string(data.path().join("herald.err")).unwrap_or_default();
+            let err = std::fs::read_to_string(folder.join("herald.err")).unwrap_or_default();
             let tail: Vec<&str> = err.lines().rev().take(20).collect();
             anyhow::bail!(
                 "herald exited ({status}); its last lines:\n{}",
@@ -806,12 +832,6 @@ async fn herald_run(
     };
     herald.stop();
     let delivered = n - bad;
-    if args.database == Backend::Postgres && !args.keep {
-        drop_pg(&args.pg_url, &settings.database_url).await?;
-    }
-    if args.keep {
-        eprintln!("  kept {}", data.keep().display());
-    }
     Ok(Run {
         rate: delivered as f64 / elapsed.as_secs_f64(),
         accept_rate: n as f64 / accepted_in.unwrap_or(elapsed).as_secs_f64(),
