@@ -172,44 +172,28 @@ enum Decision {
     Failed(String),
 }
 
-#[derive(FromRow)]
-struct EmailWithAttachment {
-    #[sqlx(flatten)]
-    email: EmailRow,
-    a_filename: Option<String>,
-    a_content_type: Option<String>,
-    a_content_id: Option<String>,
-    a_content: Option<Vec<u8>>,
-}
-
-/// The email and its attachments, in one query.
+/// The email, then its attachments: two queries, so that the html and text are read once
+/// and not once per attachment (a join repeats them on every row).
 async fn load(app: &App, email_id: &str) -> anyhow::Result<Option<(EmailRow, Vec<Attachment>)>> {
-    let rows = on_db!(app.db(), |pool| sqlx::query_as::<_, EmailWithAttachment>(
-        "SELECT e.team_id, e.from_address, e.to_addresses, e.cc_addresses, e.bcc_addresses, \
-         e.reply_to, e.subject, e.html, e.text, e.headers, e.message_id, e.created_at, \
-         e.scheduled_at, e.last_event, a.filename AS a_filename, \
-         a.content_type AS a_content_type, a.content_id AS a_content_id, \
-         a.content AS a_content \
-         FROM emails e LEFT JOIN email_attachments a ON a.email_id = e.id \
-         WHERE e.id = $1 ORDER BY a.position"
+    let email = on_db!(app.db(), |pool| sqlx::query_as::<_, EmailRow>(
+        "SELECT team_id, from_address, to_addresses, cc_addresses, bcc_addresses, reply_to, \
+         subject, html, text, headers, message_id, created_at, scheduled_at, last_event \
+         FROM emails WHERE id = $1"
+    )
+    .bind(email_id)
+    .fetch_optional(pool)
+    .await)?;
+    let Some(email) = email else {
+        return Ok(None);
+    };
+    let attachments = on_db!(app.db(), |pool| sqlx::query_as::<_, Attachment>(
+        "SELECT filename, content_type, content_id, content FROM email_attachments \
+         WHERE email_id = $1 ORDER BY position"
     )
     .bind(email_id)
     .fetch_all(pool)
     .await)?;
-    let mut email = None;
-    let mut attachments = Vec::new();
-    for row in rows {
-        if let (Some(content_type), Some(content)) = (row.a_content_type, row.a_content) {
-            attachments.push(Attachment {
-                filename: row.a_filename,
-                content_type,
-                content_id: row.a_content_id,
-                content,
-            });
-        }
-        email.get_or_insert(row.email);
-    }
-    Ok(email.map(|email| (email, attachments)))
+    Ok(Some((email, attachments)))
 }
 
 async fn recipient_states(app: &App, email_id: &str) -> anyhow::Result<HashMap<String, String>> {
@@ -324,7 +308,12 @@ async fn build_message(
             };
             crate::tracking::for_delivery(app, email_id, recipient, domain, html)
         }),
-        text: email.text.clone(),
+        // Only html given: the text part is generated here, it is not stored.
+        text: match (&email.text, &email.html) {
+            (Some(text), _) => Some(text.clone()),
+            (None, Some(html)) => Some(crate::emails::validate::text_from_html(html)),
+            (None, None) => None,
+        },
         headers: headers
             .iter()
             .map(|h| {
@@ -340,14 +329,17 @@ async fn build_message(
     // async workers, which serve HTTP and SMTP meanwhile.
     let signer = domain.signer.clone();
     tokio::task::spawn_blocking(move || {
-        let message = match mime::compose(&outgoing, &mime::random_seed()) {
+        let mut message = match mime::compose(&outgoing, &mime::random_seed()) {
             Ok(message) => message,
             Err(err) => return Ok(Err(format!("the message cannot be built: {err}"))),
         };
-        Ok(Ok(match signer {
-            Some(signer) => signer.signed(&message)?,
-            None => message,
-        }))
+        // The parts (html, text, attachments) are in the message now: free them before
+        // signing, so that a large email is held once, not twice.
+        drop(outgoing);
+        if let Some(signer) = signer {
+            signer.sign_in_place(&mut message)?;
+        }
+        Ok(Ok(message))
     })
     .await?
 }

@@ -223,11 +223,26 @@ pub fn compose(email: &Outgoing, boundary_seed: &str) -> Result<Vec<u8>, Compose
         let (name, value) = custom_header(name, value)?;
         builder = builder.header(name, value);
     }
-    let bytes = builder
+    // Sized up front: growing by doubling would hold up to twice a large message.
+    let mut bytes = Vec::with_capacity(encoded_size(email));
+    builder
         .body(body(email, boundary_seed))
-        .write_to_vec()
+        .write_to(&mut bytes)
         .expect("writing to a Vec cannot fail");
     Ok(bytes)
+}
+
+/// About how large the written message is: the bodies (quoted-printable adds a little),
+/// attachments in base64 (4/3, plus line breaks) and room for the headers.
+fn encoded_size(email: &Outgoing) -> usize {
+    let bodies =
+        email.html.as_ref().map_or(0, String::len) + email.text.as_ref().map_or(0, String::len);
+    let attached: usize = email
+        .attachments
+        .iter()
+        .map(|a| a.content.len().div_ceil(57) * 78 + 512)
+        .sum();
+    bodies + bodies / 16 + attached + 8 * 1024
 }
 
 /// A fresh random boundary seed.

@@ -251,7 +251,9 @@ pub async fn get(app: &App, team_id: &str, id: &str) -> AppResult<EmailRow> {
     .bind(team_id)
     .fetch_optional(pool)
     .await)?;
-    row.ok_or_else(email_not_found)
+    let mut row = row.ok_or_else(email_not_found)?;
+    row.fill_generated_text();
+    Ok(row)
 }
 
 /// The team's emails, newest first (see [`super::search::list`] for filters).
@@ -260,6 +262,14 @@ pub async fn list(app: &App, team_id: &str, page: &Page) -> AppResult<ListRespon
 }
 
 impl EmailRow {
+    /// Fills `text` from the html when only html was given (that text is not stored, see
+    /// [`super::validate::text_from_html`]).
+    pub fn fill_generated_text(&mut self) {
+        if let (None, Some(html)) = (&self.text, &self.html) {
+            self.text = Some(super::validate::text_from_html(html));
+        }
+    }
+
     /// The custom headers as (name, value) pairs, in the order given.
     pub fn custom_headers(&self) -> Vec<(String, String)> {
         let items: Vec<serde_json::Value> = self

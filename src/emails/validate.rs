@@ -134,7 +134,7 @@ pub fn parse_draft(request: Value, now: Millis) -> AppResult<Draft> {
 
     // `template` was replaced by its rendered content before (`templates::send::apply`).
     let html = take_string(&mut fields, "html")?;
-    let mut text = take_string(&mut fields, "text")?;
+    let text = take_string(&mut fields, "text")?;
     if html.is_none() && text.is_none() {
         return Err(AppError::new(
             422,
@@ -149,9 +149,8 @@ pub fn parse_draft(request: Value, now: Millis) -> AppResult<Draft> {
     if let Some(text) = &text {
         limits::check_part("text", text.len())?;
     }
-    if let (Some(html), None) = (&html, &text) {
-        text = Some(text_from_html(html));
-    }
+    // Only `html`: the text part is generated from it when it is read or sent
+    // ([`text_from_html`]), not stored (it would double what is stored).
 
     let headers = headers(take(&mut fields, "headers"))?;
     let tags = tags(take(&mut fields, "tags"))?;
@@ -231,7 +230,9 @@ pub(crate) fn recipients(fields: &mut Map<String, Value>, field: &str) -> AppRes
         .collect()
 }
 
-/// The plain-text part Herald adds when only `html` is given.
+/// The plain-text part Herald adds when only `html` is given. It is not stored: an email
+/// stored with `html` and no `text` gets this text when it is read (`GET /emails/{id}`) and
+/// when its message is built, so storage holds each body once.
 pub fn text_from_html(html: &str) -> String {
     html2text::from_read(html.as_bytes(), 80)
         .map(|t| t.trim_end().to_string())
@@ -343,7 +344,12 @@ mod tests {
         let draft = parse_draft(minimal(), 0).unwrap();
         assert_eq!(draft.from.to_string(), "Acme <a@acme.dev>");
         assert_eq!(draft.to.len(), 1);
-        assert_eq!(draft.text.as_deref(), Some("Hello **there**"));
+        // The text is derived when read or sent, not kept in the draft.
+        assert_eq!(draft.text, None);
+        assert_eq!(
+            text_from_html(draft.html.as_deref().unwrap()),
+            "Hello **there**"
+        );
     }
 
     #[test]

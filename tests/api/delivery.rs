@@ -304,6 +304,48 @@ async fn accepted_email_is_signed_delivered_and_recorded() {
     w.stop().await;
 }
 
+/// An html-only email stores its html once (storage ≤ 1.2× its content): the text part is
+/// generated from the html when it is read and when it is sent, not stored (issue 14).
+#[tokio::test]
+async fn html_only_email_stores_its_content_once_and_still_sends_a_text_part() {
+    let w = world().await;
+    let paragraph = "<p>Our <strong>newsletter</strong> of the week, with \
+                     <a href=\"https://acme.dev/news\">a link</a> and some words.</p>\n";
+    let html = paragraph.repeat(5 * 1024 / paragraph.len() + 1);
+    let mut body = email_to(json!("anna@dest.dev"));
+    body["html"] = json!(html);
+    let id = w.send(body).await;
+
+    let stored = crate::emails::scalar(
+        &w.app,
+        "SELECT CAST(COALESCE(LENGTH(html), 0) + COALESCE(LENGTH(text), 0) + LENGTH(subject) \
+         + LENGTH(to_addresses) + LENGTH(from_address) + LENGTH(headers) AS BIGINT) \
+         FROM emails WHERE id = $1",
+        &id,
+    )
+    .await;
+    assert!(
+        stored as f64 <= 1.2 * html.len() as f64,
+        "{stored} bytes stored for {} bytes of html",
+        html.len()
+    );
+    // The API still answers the generated text.
+    let got = w.app.get(&format!("/emails/{id}")).await;
+    let text = got.body["text"].as_str().expect("text derived from html");
+    assert!(text.contains("of the week, with"), "{text}");
+    assert_eq!(got.body["html"], html.as_str());
+
+    // The recipient still gets a text alternative.
+    w.deliver().await;
+    assert_eq!(w.last_event(&id).await, "delivered");
+    let messages = w.sink.messages();
+    let data = String::from_utf8_lossy(&messages[0].data);
+    assert!(data.contains("multipart/alternative"), "{data}");
+    assert!(data.contains("text/plain"), "{data}");
+    assert!(dkim_passes(&w.dns, &messages[0].data).await);
+    w.stop().await;
+}
+
 #[tokio::test]
 async fn greylisting_delays_then_delivers_on_the_retry_schedule() {
     let w = world().await;
