@@ -292,6 +292,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
+    // One open file per client connection: lift a low soft limit (see docs/architecture.md).
+    let wanted = crate::http::listener::WANTED_OPEN_FILES;
+    match crate::http::listener::raise_open_files_limit(wanted) {
+        Ok(limit) if limit < 4_096 => tracing::warn!(
+            limit,
+            "the open files limit is low: at most about this many clients can stay connected"
+        ),
+        Ok(_) => {}
+        Err(err) => tracing::warn!(error = %err, "cannot raise the open files limit"),
+    }
     let app = App::open(settings, None).await?;
     let first = teams::bootstrap(&app).await.map_err(anyhow::Error::new)?;
     let running = app::start(app.clone()).await?;

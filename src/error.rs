@@ -70,8 +70,39 @@ impl fmt::Display for AppError {
 
 impl std::error::Error for AppError {}
 
+/// Whether `err` says the database cannot be reached right now (no connection within the
+/// pool's acquire timeout, a connection lost, the server shutting down or starting up) rather
+/// than that a query is wrong: the request may succeed when retried.
+pub fn database_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+        sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            // Class 08: connection exception; 57P01–57P03: admin/crash shutdown, cannot
+            // connect now; 53300: too many connections.
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
+    }
+}
+
+impl AppError {
+    /// 503 `service_unavailable`: the database cannot be reached for now.
+    pub fn unavailable() -> Self {
+        Self::new(
+            503,
+            "service_unavailable",
+            "The database is unavailable for now; retry later.",
+        )
+    }
+}
+
 impl From<sqlx::Error> for AppError {
     fn from(err: sqlx::Error) -> Self {
+        if database_unavailable(&err) {
+            tracing::warn!(error = %err, "database unavailable");
+            return Self::unavailable();
+        }
         tracing::error!(error = %err, "database error");
         Self::internal("An unexpected error occurred while accessing the database.")
     }
@@ -79,6 +110,16 @@ impl From<sqlx::Error> for AppError {
 
 impl From<anyhow::Error> for AppError {
     fn from(err: anyhow::Error) -> Self {
+        if let Some(app) = err.downcast_ref::<AppError>() {
+            return app.clone();
+        }
+        if err.chain().any(|e| {
+            e.downcast_ref::<sqlx::Error>()
+                .is_some_and(database_unavailable)
+        }) {
+            tracing::warn!(error = ?err, "database unavailable");
+            return Self::unavailable();
+        }
         tracing::error!(error = ?err, "unexpected error");
         Self::internal("An unexpected error occurred.")
     }

@@ -147,7 +147,7 @@ pub async fn run_job(app: &App, job: &Job) -> anyhow::Result<()> {
             .map(|(r, d)| recipient_outcome(app, r, d, states.get(&r.key).map(String::as_str)))
             .collect(),
     };
-    app.delivery().recorder.record(app, outcome).await?;
+    record_sent(app, outcome).await?;
     if retry {
         let at = (now + retry_delay(job.attempts)).min(give_up_at);
         return Err(RetryAt {
@@ -157,6 +157,26 @@ pub async fn run_job(app: &App, job: &Job) -> anyhow::Result<()> {
         .into());
     }
     Ok(())
+}
+
+/// Records an attempt's outcome. Its messages have gone out: while the database cannot be
+/// reached, this waits for it (up to 10 minutes) instead of failing the job, which would send
+/// them again when it runs next.
+async fn record_sent(app: &App, outcome: EmailOutcome) -> anyhow::Result<()> {
+    let patience = std::time::Instant::now() + std::time::Duration::from_secs(600);
+    let mut wait = std::time::Duration::from_millis(500);
+    loop {
+        match app.delivery().recorder.record(app, outcome.clone()).await {
+            Ok(()) => return Ok(()),
+            Err(err) if std::time::Instant::now() < patience && !app.db().answers().await => {
+                tracing::warn!(email_id = %outcome.email_id, error = %err,
+                    "database unavailable; keeping the delivery outcome until it answers");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(std::time::Duration::from_secs(5));
+            }
+            Err(err) => return Err(err),
+        }
+    }
 }
 
 /// What this attempt decided for a recipient.

@@ -5,6 +5,10 @@
 //! written (an error status line with `content-length: 0`, which Herald's own answers never
 //! have) and replaced by the same answer with a JSON body. [`serve`] runs the connections
 //! with hyper's HTTP/1 and a timer, for the header read timeout.
+//!
+//! Each connection holds a file descriptor: [`raise_open_files_limit`] lifts the process's
+//! soft `RLIMIT_NOFILE` (often 1,024) towards its hard limit at start-up, so thousands of
+//! keep-alive clients can stay connected.
 
 use std::io;
 use std::net::SocketAddr;
@@ -207,6 +211,39 @@ pub async fn serve<S>(
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+/// The soft limit of open files `herald serve` asks for (capped by the hard limit).
+pub const WANTED_OPEN_FILES: u64 = 65_536;
+
+/// Raises the soft limit of open files (`RLIMIT_NOFILE`) to `wanted`, or to the hard limit
+/// when that is lower; never lowers it. Returns the soft limit in effect.
+#[cfg(unix)]
+#[allow(clippy::unnecessary_cast)] // `rlim_t` is not `u64` everywhere
+pub fn raise_open_files_limit(wanted: u64) -> io::Result<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed by pointer.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let target = (wanted as libc::rlim_t).min(limit.rlim_max);
+    if limit.rlim_cur >= target {
+        return Ok(limit.rlim_cur as u64);
+    }
+    limit.rlim_cur = target;
+    // SAFETY: as above.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(target as u64)
+}
+
+#[cfg(not(unix))]
+pub fn raise_open_files_limit(_wanted: u64) -> io::Result<u64> {
+    Ok(u64::MAX)
 }
 
 #[cfg(test)]

@@ -4,6 +4,11 @@
 //! Each loop runs up to [`concurrency`] jobs of its kind at once. It claims a batch when
 //! enough slots are free (a claim is a write, so claiming one job at a time would cost a
 //! commit per job), and the jobs that finish are marked done together.
+//!
+//! While the database cannot be reached, the loops back off (up to [`MAX_BACKOFF`] between
+//! claims), a job that failed for that reason is put back for [`UNAVAILABLE_RETRY`] later
+//! without counting as a failed attempt, and finished jobs are recorded once it answers again
+//! (the finisher keeps them until then), so nothing runs twice for an outage.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -83,27 +88,50 @@ async fn claim(app: &App, kind: &str, worker_id: &str, limit: usize) -> anyhow::
     Ok(claim_in_regions(db, kind, worker_id, now, limit as i64, regions).await?)
 }
 
+/// How a job run ended, as the queue records it.
+enum Outcome {
+    Done,
+    Retry(RetryAt),
+    Failed(String),
+}
+
+/// Reads a handler's result. An error that says the database cannot be reached (or comes
+/// while it does not answer) is no failure of the job: it runs again shortly.
+async fn outcome(app: &App, result: anyhow::Result<()>) -> Outcome {
+    let Err(err) = result else {
+        return Outcome::Done;
+    };
+    if let Some(retry) = err.downcast_ref::<RetryAt>() {
+        return Outcome::Retry(retry.clone());
+    }
+    let unavailable = err.chain().any(|e| {
+        e.downcast_ref::<sqlx::Error>()
+            .is_some_and(crate::error::database_unavailable)
+    });
+    if unavailable || !app.db().answers().await {
+        return Outcome::Retry(RetryAt {
+            at: app.now_ms() + UNAVAILABLE_RETRY.as_millis() as i64,
+            reason: format!("database unavailable: {err:#}"),
+        });
+    }
+    Outcome::Failed(format!("{err:#}"))
+}
+
 /// Records how finished jobs went: done (all in one statement), retried when the handler
 /// asked for it ([`RetryAt`]), or failed with the queue's backoff.
-async fn finish(
-    app: &App,
-    kind: &str,
-    results: Vec<(Job, anyhow::Result<()>)>,
-) -> anyhow::Result<()> {
+async fn finish(app: &App, kind: &str, results: &[(Job, Outcome)]) -> anyhow::Result<()> {
     let now = app.now_ms();
     // Job bookkeeping commits without waiting for the disk (see `Engine::bookkeeping`).
     let db = app.delivery().bookkeeping();
     let mut done = Vec::with_capacity(results.len());
-    for (job, result) in results {
-        match result {
-            Ok(()) => done.push(job.id),
-            Err(err) => match err.downcast_ref::<RetryAt>() {
-                Some(retry) => retry_at(db, &job.id, retry, now).await?,
-                None => {
-                    tracing::warn!(job_id = %job.id, kind, error = %err, "job failed");
-                    fail(db, &job, &format!("{err:#}"), now).await?;
-                }
-            },
+    for (job, outcome) in results {
+        match outcome {
+            Outcome::Done => done.push(job.id.clone()),
+            Outcome::Retry(retry) => retry_at(db, &job.id, retry, now).await?,
+            Outcome::Failed(err) => {
+                tracing::warn!(job_id = %job.id, kind, error = %err, "job failed");
+                fail(db, job, err, now).await?;
+            }
         }
     }
     for chunk in done.chunks(500) {
@@ -111,6 +139,11 @@ async fn finish(
     }
     Ok(())
 }
+
+/// After a job failed because the database was unavailable, it runs again this much later.
+const UNAVAILABLE_RETRY: Duration = Duration::from_secs(2);
+/// The longest wait between two claims while the database does not answer.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Runs every due job of `kind` once; returns how many ran. Tests call this to drain the
 /// queue deterministically.
@@ -128,7 +161,11 @@ pub async fn run_due(
         }
         ran += jobs.len();
         let results = futures::future::join_all(jobs.iter().map(|job| handler(app, job))).await;
-        finish(app, kind, jobs.into_iter().zip(results).collect()).await?;
+        let mut outcomes = Vec::with_capacity(results.len());
+        for (job, result) in jobs.into_iter().zip(results) {
+            outcomes.push((job, outcome(app, result).await));
+        }
+        finish(app, kind, &outcomes).await?;
     }
 }
 
@@ -185,25 +222,32 @@ async fn run_kind(
     let batch = (limit / 4).max(1);
     let slots = Arc::new(Semaphore::new(limit));
     let freed = Arc::new(Notify::new());
-    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(Job, anyhow::Result<()>)>();
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(Job, Outcome)>();
     let finisher = {
         let app = app.clone();
         tokio::spawn(async move {
             let mut results = Vec::new();
             while done_rx.recv_many(&mut results, 1024).await > 0 {
                 let batch = std::mem::take(&mut results);
-                if let Err(err) = finish(&app, kind, batch).await {
-                    tracing::error!(kind, error = %err, "cannot record finished jobs");
+                // Kept until recorded: a job whose result is dropped would wait for its
+                // lease and run again (an email sent twice).
+                let mut wait = POLL;
+                while let Err(err) = finish(&app, kind, &batch).await {
+                    tracing::error!(kind, error = %err, "cannot record finished jobs; retrying");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(MAX_BACKOFF);
                 }
             }
         })
     };
+    let mut backoff = POLL;
     loop {
         let free = slots.available_permits();
         let mut full_claim = false;
         if free >= batch || free == limit {
             match claim(&app, kind, &worker_id, free).await {
                 Ok(jobs) => {
+                    backoff = POLL;
                     full_claim = !jobs.is_empty() && jobs.len() == free;
                     for job in jobs {
                         let permit = slots.clone().acquire_owned().await.expect("never closed");
@@ -211,13 +255,23 @@ async fn run_kind(
                             (app.clone(), handler.clone(), done_tx.clone(), freed.clone());
                         tokio::spawn(async move {
                             let result = handler(&app, &job).await;
-                            let _ = done.send((job, result));
+                            let outcome = outcome(&app, result).await;
+                            let _ = done.send((job, outcome));
                             drop(permit);
                             freed.notify_one();
                         });
                     }
                 }
-                Err(err) => tracing::error!(kind, error = %err, "worker loop error"),
+                Err(err) => {
+                    tracing::error!(kind, error = %err, "worker loop error");
+                    // Do not hammer a database that is down: wait longer each time.
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break,
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    continue;
+                }
             }
         }
         if full_claim {

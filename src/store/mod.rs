@@ -53,6 +53,14 @@ fn private_file(path: &std::path::Path) -> anyhow::Result<()> {
 }
 
 impl Db {
+    /// Whether the database answers a trivial query now (within the pool's acquire timeout).
+    pub async fn answers(&self) -> bool {
+        on_db!(self, |pool| sqlx::query("SELECT 1")
+            .execute(pool)
+            .await
+            .is_ok())
+    }
+
     /// Opens the database `database_url` names, or SQLite in `data_dir` when it is empty.
     pub async fn connect(database_url: &str, data_dir: &Path) -> anyhow::Result<Db> {
         if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {

@@ -52,6 +52,7 @@ mod metrics;
 mod openapi;
 mod prometheus;
 mod queue;
+mod schemathesis;
 mod segments_topics;
 mod smtp;
 mod suppressions;
