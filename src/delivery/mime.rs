@@ -33,26 +33,7 @@ use mail_builder::headers::text::Text;
 use mail_builder::mime::MimePart;
 
 use crate::emails::address::Mailbox;
-
-/// Headers the API fields set; a custom header may not replace them (checked at accept
-/// time too, again here so that no stored value can inject one).
-const RESERVED: &[&str] = &[
-    "from",
-    "to",
-    "cc",
-    "bcc",
-    "reply-to",
-    "subject",
-    "date",
-    "message-id",
-    "sender",
-    "return-path",
-    "mime-version",
-    "content-type",
-    "content-transfer-encoding",
-    "dkim-signature",
-    "received",
-];
+use crate::emails::validate::RESERVED_HEADERS;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Attachment {
@@ -114,7 +95,7 @@ fn custom_header(
 ) -> Result<(Cow<'static, str>, HeaderType<'static>), ComposeError> {
     let valid_name = !name.is_empty()
         && name.bytes().all(|b| (33..=126).contains(&b) && b != b':')
-        && !RESERVED.contains(&name.to_ascii_lowercase().as_str());
+        && !RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str());
     if !valid_name || value.contains(['\r', '\n', '\0']) {
         return Err(ComposeError::Header(name.to_string()));
     }

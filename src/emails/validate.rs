@@ -15,8 +15,10 @@ pub const MAX_RECIPIENTS: usize = 50;
 pub const MAX_TAG_CHARS: usize = 256;
 const MAX_SUBJECT_CHARS: usize = 998;
 
-/// Headers Herald writes itself; the API fields set them (`from`, `to`, `subject`, …).
-const RESERVED_HEADERS: &[&str] = &[
+/// Headers Herald writes itself; the API fields set them (`from`, `to`, `subject`, …). A
+/// custom header may not replace them: checked at accept time, and again when the message is
+/// composed (`delivery::mime`), so that no stored value can inject one.
+pub const RESERVED_HEADERS: &[&str] = &[
     "from",
     "to",
     "cc",

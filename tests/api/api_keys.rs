@@ -50,7 +50,6 @@ async fn create_list_update_delete() {
         .call_with_key(&token, Method::GET, "/api-keys", None)
         .await;
     assert_error(&rejected, 403, "invalid_api_key");
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -82,7 +81,6 @@ async fn validation_errors() {
         404,
         "not_found",
     );
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -99,7 +97,6 @@ async fn sending_keys_are_restricted() {
         .call_with_key(&token, Method::GET, "/api-keys", None)
         .await;
     assert_error(&reply, 401, "restricted_api_key");
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -122,5 +119,4 @@ async fn usage_is_recorded() {
         "{}",
         keys.body
     );
-    app.stop().await;
 }

@@ -222,5 +222,4 @@ async fn forms_need_a_session_a_token_and_the_right_role() {
     ] {
         assert_eq!(admin.get(&path).await.0, 404, "{path}");
     }
-    app.stop().await;
 }

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::delivery::{SENDER_DOMAIN, World, dkim_passes, header_block, world};
 use crate::helpers::{TestApp, assert_error, spawn_app};
 
-const DAY: i64 = 24 * 3600 * 1000;
+use crate::helpers::DAY_MS as DAY;
 
 pub async fn create_segment(app: &TestApp, name: &str) -> String {
     let reply = app.post("/segments", json!({ "name": name })).await;
@@ -128,7 +128,6 @@ async fn drafts_are_created_listed_updated_and_deleted() {
         422,
         "invalid_parameter",
     );
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -215,7 +214,6 @@ async fn bad_input_is_refused_and_stores_nothing() {
         .await,
         0
     );
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -345,7 +343,6 @@ async fn send_rules_schedule_and_cancel() {
     assert_eq!(reply.status, 201, "{}", reply.body);
     settle(app).await;
     assert_eq!(w.sink.count(), 2);
-    w.stop().await;
 }
 
 /// The audience of the fan-out test: who is in, who is out and why.
@@ -583,7 +580,6 @@ async fn a_broadcast_reaches_each_eligible_contact_once_personalised_with_one_cl
     let links = app.get(&format!("/broadcasts/{id}/clicked-links")).await;
     assert_eq!(links.status, 200);
     assert_eq!(links.body["data"], json!([]));
-    w.stop().await;
 }
 
 async fn team(app: &TestApp) -> String {
@@ -636,5 +632,4 @@ async fn transactional_email_with_a_topic_gets_the_contacts_unsubscribe_link() {
         app.get("/contacts/ann@dest.dev").await.body["unsubscribed"],
         true
     );
-    w.stop().await;
 }

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::delivery::{DEST, MX_HOST, OTHER};
 use crate::dns_server::TestDns;
 use crate::emails_crash::start_with;
-use crate::helpers::{fresh_postgres_database, spawn_app, using_postgres};
+use crate::helpers::{TestDatabase, spawn_app, using_postgres};
 
 const CONTACTS: usize = 4000;
 
@@ -86,12 +86,9 @@ async fn emails_per_contact(db: &Db, broadcast_id: &str) -> (i64, i64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_eligible_contact_gets_one_email_across_sigkills() {
     let dir = tempfile::tempdir().unwrap();
-    let (database_url, pg_name) = if using_postgres() {
-        let (url, name) = fresh_postgres_database().await;
-        (url, Some(name))
-    } else {
-        (String::new(), None)
-    };
+    // Dropped (with its PostgreSQL database) when the test ends, passed or failed.
+    let database = TestDatabase::new().await;
+    let database_url = database.url.clone();
     let dns = TestDns::start().await;
     let sink = Sink::start().await.unwrap();
     sink.set_delay(Duration::from_millis(2));
@@ -240,18 +237,6 @@ async fn every_eligible_contact_gets_one_email_across_sigkills() {
     server.child.start_kill().unwrap();
     server.child.wait().await.unwrap();
     sink.stop().await;
-    if let Some(name) = pg_name {
-        use sqlx::Connection;
-        let admin = std::env::var("HERALD_TEST_PG_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
-        if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            )))
-            .execute(&mut conn)
-            .await;
-        }
-    }
 }
 
 /// Two instances run the same fan-out job at once (as when a lease runs out while its
@@ -324,5 +309,4 @@ async fn two_instances_running_one_fanout_send_each_contact_once() {
     let (once, more) = emails_per_contact(app.db(), &id).await;
     assert_eq!((once, more), (eligible(3500) as i64, 0));
     other.db().close().await;
-    test.stop().await;
 }

@@ -122,7 +122,6 @@ async fn branding_settings() {
         herald::branding::get(&app.app, &team).await.unwrap().name,
         "Acme News"
     );
-    app.stop().await;
 }
 
 /// A verified domain, a segment of three contacts (test addresses, so nothing leaves the
@@ -342,7 +341,6 @@ async fn broadcast_editor_list_and_previews() {
     assert!(list.html.contains(">Draft<"));
     let sent_only = visitor.get("/dashboard/broadcasts?status=sent").await;
     assert!(sent_only.html.contains("No broadcasts match"));
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -580,7 +578,6 @@ async fn broadcast_test_send_schedule_cancel_duplicate_and_performance() {
         app.get(&format!("/broadcasts/{draft_id}")).await.status,
         404
     );
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -706,5 +703,4 @@ async fn hosted_unsubscribe_page() {
         app.get(&format!("/contacts/{contact_id}")).await.body["unsubscribed"],
         true
     );
-    app.stop().await;
 }

@@ -138,5 +138,4 @@ async fn a_default_style_broadcast_scores_at_most_zero_and_verifies_dkim_indepen
     );
     println!("Mail::DKIM: {verified}");
     assert!(verified.contains("result=pass"), "{verified}");
-    w.stop().await;
 }

@@ -5,18 +5,18 @@
 //! Needs `/usr/bin/chromium` and `npm ci` in `tests/browser`. Without them the test prints
 //! `SKIPPED: …` and passes, unless `HERALD_REQUIRE_EXTERNAL=1` (CI), where it fails.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use herald::auth::api_keys::{self, KeyInput};
 use herald::auth::sessions::{self, Role};
 
-use crate::dashboard::{DAY_MS, add_domain, set_usage, team_id};
-use crate::helpers::spawn_app;
+use crate::dashboard::{add_domain, set_usage, team_id};
+use crate::helpers::{DAY_MS, TestApp, spawn_app};
 
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// What is missing to run the browser test, if anything.
-pub async fn missing_tools(browser_dir: &Path) -> Option<String> {
+async fn missing_tools(browser_dir: &Path) -> Option<String> {
     if !Path::new(CHROMIUM).exists() {
         return Some(format!(
             "{CHROMIUM} not found (apt-get install -y chromium)"
@@ -35,61 +35,83 @@ pub async fn missing_tools(browser_dir: &Path) -> Option<String> {
     None
 }
 
+/// Where a browser test runs its script (`tests/browser`) and keeps its screenshots.
+pub struct Browser {
+    dir: PathBuf,
+    screenshots: PathBuf,
+}
+
+impl Browser {
+    /// Screenshots go to `tests/artifacts/screenshots/<folder>/` (`""`: the folder itself).
+    /// `None` when Chromium or node is missing: the test prints `SKIPPED: …` and passes, or
+    /// fails under `HERALD_REQUIRE_EXTERNAL=1`.
+    pub async fn find(folder: &str) -> Option<Self> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let dir = root.join("tests/browser");
+        if let Some(missing) = missing_tools(&dir).await {
+            if std::env::var("HERALD_REQUIRE_EXTERNAL").is_ok_and(|v| v == "1") {
+                panic!("browser test cannot run: {missing}");
+            }
+            println!("SKIPPED: browser test: {missing}");
+            return None;
+        }
+        let screenshots = root.join("tests/artifacts/screenshots").join(folder);
+        std::fs::create_dir_all(&screenshots).expect("screenshot folder");
+        Some(Self { dir, screenshots })
+    }
+
+    /// `node <script>` with what every script reads: Herald's URL, the admin's sign-in, the
+    /// API key and the screenshot folder; killed when dropped.
+    pub fn node(&self, script: &str, app: &TestApp) -> tokio::process::Command {
+        let mut node = tokio::process::Command::new("node");
+        node.arg(script)
+            .current_dir(&self.dir)
+            .env("HERALD_URL", &app.base)
+            .env("HERALD_EMAIL", &app.admin_email)
+            .env("HERALD_PASSWORD", &app.admin_password)
+            .env("HERALD_API_KEY", &app.key)
+            .env("HERALD_SCREENSHOTS", &self.screenshots)
+            .kill_on_drop(true);
+        node
+    }
+
+    /// Runs the script to its end with `env` added, and asserts that it succeeded.
+    pub async fn run(&self, script: &str, app: &TestApp, env: &[(&str, &str)]) {
+        let mut node = self.node(script, app);
+        node.envs(env.iter().copied());
+        let output = node.output().await.expect("start node");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_script_succeeded(output.status, &stdout, &stderr);
+    }
+}
+
+/// Prints the script's output and fails the test with both streams when it failed.
+#[track_caller]
+pub fn assert_script_succeeded(status: std::process::ExitStatus, stdout: &str, stderr: &str) {
+    println!("{stdout}");
+    assert!(
+        status.success(),
+        "browser script failed ({status})\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
+}
+
 /// Runs `tests/browser/<script>` against a fresh Herald signed in as its admin, with
 /// screenshots in `tests/artifacts/screenshots/<folder>/`; skipped (or failed under
 /// `HERALD_REQUIRE_EXTERNAL=1`) without Chromium or node.
 pub async fn run_script(script: &str, folder: &str) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let browser_dir = root.join("tests/browser");
-    if let Some(missing) = missing_tools(&browser_dir).await {
-        if std::env::var("HERALD_REQUIRE_EXTERNAL").is_ok_and(|v| v == "1") {
-            panic!("browser test cannot run: {missing}");
-        }
-        println!("SKIPPED: browser test: {missing}");
+    let Some(browser) = Browser::find(folder).await else {
         return;
-    }
-    let screenshots = root.join("tests/artifacts/screenshots").join(folder);
-    std::fs::create_dir_all(&screenshots).expect("screenshot folder");
-
+    };
     let app = spawn_app().await;
-    let output = tokio::process::Command::new("node")
-        .arg(script)
-        .current_dir(&browser_dir)
-        .env("HERALD_URL", &app.base)
-        .env("HERALD_EMAIL", &app.admin_email)
-        .env("HERALD_PASSWORD", &app.admin_password)
-        .env("HERALD_API_KEY", &app.key)
-        .env("HERALD_SCREENSHOTS", &screenshots)
-        .kill_on_drop(true)
-        .output()
-        .await
-        .expect("start node");
-    app.stop().await;
-
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    println!("{stdout}");
-    assert!(
-        output.status.success(),
-        "browser script failed ({})\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
-        output.status
-    );
+    browser.run(script, &app, &[]).await;
 }
 
 #[tokio::test]
 async fn api_keys_page_in_chromium() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let browser_dir = root.join("tests/browser");
-    if let Some(missing) = missing_tools(&browser_dir).await {
-        if std::env::var("HERALD_REQUIRE_EXTERNAL").is_ok_and(|v| v == "1") {
-            panic!("browser test cannot run: {missing}");
-        }
-        println!("SKIPPED: browser test: {missing}");
+    let Some(browser) = Browser::find("").await else {
         return;
-    }
-    let screenshots = root.join("tests/artifacts/screenshots");
-    std::fs::create_dir_all(&screenshots).expect("screenshot folder");
-
+    };
     let app = spawn_app().await;
     let domain = "mail.example.com";
     add_domain(&app, domain).await;
@@ -113,31 +135,13 @@ async fn api_keys_page_in_chromium() {
     sessions::create_user(&app.app, &team, member_email, member_password, Role::Member)
         .await
         .unwrap();
-    let output = tokio::process::Command::new("node")
-        .arg("api_keys.mjs")
-        .current_dir(&browser_dir)
-        .env("HERALD_URL", &app.base)
-        .env("HERALD_EMAIL", &app.admin_email)
-        .env("HERALD_PASSWORD", &app.admin_password)
-        .env("HERALD_DOMAIN", domain)
-        .env("HERALD_IDLE_KEY", &idle.name)
-        .env("HERALD_MEMBER_EMAIL", member_email)
-        .env("HERALD_MEMBER_PASSWORD", member_password)
-        .env("HERALD_SCREENSHOTS", &screenshots)
-        .kill_on_drop(true)
-        .output()
-        .await
-        .expect("start node");
-    app.stop().await;
-
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    println!("{stdout}");
-    assert!(
-        output.status.success(),
-        "browser script failed ({})\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
-        output.status
-    );
+    let env = [
+        ("HERALD_DOMAIN", domain),
+        ("HERALD_IDLE_KEY", idle.name.as_str()),
+        ("HERALD_MEMBER_EMAIL", member_email),
+        ("HERALD_MEMBER_PASSWORD", member_password),
+    ];
+    browser.run("api_keys.mjs", &app, &env).await;
 }
 
 /// The Audience area in a real browser: `tests/browser/audience.mjs` (properties, segments,
@@ -145,45 +149,18 @@ async fn api_keys_page_in_chromium() {
 /// page and edit, topic changes, bulk actions, a member's view). Screenshots as above.
 #[tokio::test]
 async fn audience_pages_in_chromium() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let browser_dir = root.join("tests/browser");
-    if let Some(missing) = missing_tools(&browser_dir).await {
-        if std::env::var("HERALD_REQUIRE_EXTERNAL").is_ok_and(|v| v == "1") {
-            panic!("browser test cannot run: {missing}");
-        }
-        println!("SKIPPED: browser test: {missing}");
+    let Some(browser) = Browser::find("audience").await else {
         return;
-    }
-    let screenshots = root.join("tests/artifacts/screenshots/audience");
-    std::fs::create_dir_all(&screenshots).expect("screenshot folder");
-
+    };
     let app = spawn_app().await;
     let team = team_id(&app).await;
     let (member_email, member_password) = ("member@example.com", "member-password");
     sessions::create_user(&app.app, &team, member_email, member_password, Role::Member)
         .await
         .unwrap();
-    let output = tokio::process::Command::new("node")
-        .arg("audience.mjs")
-        .current_dir(&browser_dir)
-        .env("HERALD_URL", &app.base)
-        .env("HERALD_EMAIL", &app.admin_email)
-        .env("HERALD_PASSWORD", &app.admin_password)
-        .env("HERALD_MEMBER_EMAIL", member_email)
-        .env("HERALD_MEMBER_PASSWORD", member_password)
-        .env("HERALD_SCREENSHOTS", &screenshots)
-        .kill_on_drop(true)
-        .output()
-        .await
-        .expect("start node");
-    app.stop().await;
-
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    println!("{stdout}");
-    assert!(
-        output.status.success(),
-        "browser script failed ({})\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
-        output.status
-    );
+    let env = [
+        ("HERALD_MEMBER_EMAIL", member_email),
+        ("HERALD_MEMBER_PASSWORD", member_password),
+    ];
+    browser.run("audience.mjs", &app, &env).await;
 }

@@ -9,12 +9,11 @@
 //! Same requirements as `browser.rs`: without Chromium or `tests/browser/node_modules` the
 //! test prints `SKIPPED: …` and passes, unless `HERALD_REQUIRE_EXTERNAL=1`.
 
-use std::path::Path;
 use std::process::Stdio;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
-use crate::browser::missing_tools;
+use crate::browser::{Browser, assert_script_succeeded};
 use crate::dashboard_domains::publish_records;
 use crate::dns_server::TestDns;
 use crate::domains::spawn_configured;
@@ -24,17 +23,9 @@ const DOMAIN: &str = "updates.example.com";
 
 #[tokio::test]
 async fn domains_pages_in_chromium() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let browser_dir = root.join("tests/browser");
-    if let Some(missing) = missing_tools(&browser_dir).await {
-        if std::env::var("HERALD_REQUIRE_EXTERNAL").is_ok_and(|v| v == "1") {
-            panic!("browser test cannot run: {missing}");
-        }
-        println!("SKIPPED: browser test: {missing}");
+    let Some(browser) = Browser::find("").await else {
         return;
-    }
-    let screenshots = root.join("tests/artifacts/screenshots");
-    std::fs::create_dir_all(&screenshots).expect("screenshot folder");
+    };
 
     // Pending domains are checked every second, so the page sees the domain verify soon
     // after the records appear, without anyone pressing a button.
@@ -48,19 +39,12 @@ async fn domains_pages_in_chromium() {
         ..Options::default()
     })
     .await;
-    let mut node = tokio::process::Command::new("node")
-        .arg("domains.mjs")
-        .current_dir(&browser_dir)
-        .env("HERALD_URL", &app.base)
-        .env("HERALD_EMAIL", &app.admin_email)
-        .env("HERALD_PASSWORD", &app.admin_password)
-        .env("HERALD_API_KEY", &app.key)
+    let mut node = browser
+        .node("domains.mjs", &app)
         .env("HERALD_DOMAIN", DOMAIN)
-        .env("HERALD_SCREENSHOTS", &screenshots)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
         .spawn()
         .expect("start node");
     let mut stdin = node.stdin.take().unwrap();
@@ -93,11 +77,5 @@ async fn domains_pages_in_chromium() {
     }
     let status = node.wait().await.expect("node ran");
     let stderr = stderr_task.await.unwrap();
-    app.stop().await;
-
-    println!("{stdout}");
-    assert!(
-        status.success(),
-        "browser script failed ({status})\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
-    );
+    assert_script_succeeded(status, &stdout, &stderr);
 }

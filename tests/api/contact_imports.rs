@@ -233,7 +233,6 @@ async fn imports_100k_rows_with_bad_rows_counted_by_line() {
         app.get("/contacts/imports?status=queued").await.body["data"],
         json!([])
     );
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -317,7 +316,6 @@ async fn upsert_updates_existing_contacts() {
         (bo["first_name"].clone(), bo["last_name"].clone()),
         (json!("Bobby"), json!("Bee"))
     );
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -451,7 +449,6 @@ async fn import_validation_errors() {
         422,
         "invalid_parameter",
     );
-    app.stop().await;
 }
 
 /// Waits until the import has committed some batches, and returns its progress.
@@ -564,7 +561,6 @@ async fn resumes_after_the_worker_is_killed_mid_import() {
     app.app.notify_jobs();
     wait_until_finished(&app, &id).await;
     assert_imported_once(&app, &id, ROWS).await;
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -639,5 +635,4 @@ async fn resumes_after_the_cli_process_is_sigkilled() {
     app.app.notify_jobs();
     wait_until_finished(&app, &id).await;
     assert_imported_once(&app, &id, ROWS).await;
-    app.stop().await;
 }

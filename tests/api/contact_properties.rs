@@ -208,7 +208,6 @@ async fn crud_defaults_and_validation() {
         404,
         "not_found",
     );
-    app.stop().await;
 }
 
 /// (property value sent, accepted?) per property type, on create and on update.
@@ -360,5 +359,4 @@ async fn property_values_table() {
             );
         }
     }
-    app.stop().await;
 }

@@ -127,7 +127,6 @@ async fn contact_changes_are_delivered_signed_in_resends_shape() {
         .collect();
     assert_eq!(unsubscribed, [true; 4]);
     assert_eq!(pending_events(&app).await, 0, "fanned-out events are gone");
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -208,5 +207,4 @@ async fn only_subscribed_types_and_nothing_for_refusals_or_imports() {
         bo_deleted["data"]["first_name"], "Bobby",
         "the import's upsert"
     );
-    app.stop().await;
 }

@@ -153,7 +153,6 @@ async fn create_get_update_delete_by_id_and_email() {
     let again = app.delete(&format!("/contacts/{unknown}")).await;
     assert_eq!(again.status, 200);
     assert_eq!(again.body["deleted"], true);
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -315,7 +314,6 @@ async fn validation_errors_change_nothing() {
         404,
         "not_found",
     );
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -415,7 +413,6 @@ async fn list_pages_with_cursors_and_by_segment() {
         .body;
     assert_eq!(paged["has_more"], true);
     assert_eq!(paged["data"].as_array().unwrap().len(), 2);
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -497,7 +494,6 @@ async fn segment_membership_and_history() {
         404,
         "not_found",
     );
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -611,7 +607,6 @@ async fn topic_subscriptions() {
         "opt_out",
         "refused requests change nothing"
     );
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -638,5 +633,4 @@ async fn sending_keys_cannot_manage_contacts() {
             .await;
         assert_error(&reply, 401, "restricted_api_key");
     }
-    app.stop().await;
 }

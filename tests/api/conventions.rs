@@ -23,7 +23,6 @@ async fn auth_errors_and_json_everywhere() {
     );
     // The Node SDK with a trailing-slash base URL sends `//api-keys`.
     assert_eq!(app.get("//api-keys").await.status, 200);
-    app.stop().await;
 }
 
 /// Every API route answers with a trailing slash too (resend-rs calls
@@ -62,7 +61,6 @@ async fn trailing_slashes_reach_the_route() {
         "method_not_allowed",
     );
     assert_error(&app.get("/no-such-route/").await, 404, "not_found");
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -93,7 +91,6 @@ async fn rate_limit_headers_and_429() {
     assert_error(&limited, 429, "rate_limit_exceeded");
     assert!(limited.headers.contains_key("retry-after"));
     assert_eq!(limited.headers["ratelimit-policy"], "3;w=1");
-    app.stop().await;
 }
 
 /// On PostgreSQL several nodes share one database, and the team's limit holds across them:
@@ -162,5 +159,4 @@ async fn rate_limit_is_shared_by_nodes_on_postgres() {
     assert_eq!(fresh.headers["ratelimit-remaining"], "3");
     second_node.stop().await;
     second.db().close().await;
-    first.stop().await;
 }

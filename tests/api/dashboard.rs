@@ -7,9 +7,7 @@ use herald::on_db;
 use reqwest::Method;
 use reqwest::header::{HeaderMap, SET_COOKIE};
 
-use crate::helpers::{TestApp, assert_error, spawn_app};
-
-pub const DAY_MS: i64 = 24 * 3600 * 1000;
+use crate::helpers::{DAY_MS, TestApp, assert_error, spawn_app};
 
 pub struct Visitor {
     client: reqwest::Client,
@@ -250,7 +248,6 @@ async fn login_with_wrong_then_right_password() {
     assert!(page.html.contains("Default key"));
     // Signed in, the login page sends you on.
     assert_eq!(visitor.get("/login").await.location(), "/dashboard/emails");
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -286,7 +283,6 @@ async fn login_form_is_csrf_protected() {
 
     let ok = visitor.post("/login", &with_token).await;
     assert_eq!(ok.status, 303);
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -353,7 +349,6 @@ async fn state_changes_need_the_session_csrf_token() {
         .await;
     assert_eq!(htmx.status, 200, "{}", htmx.html);
     assert_eq!(key_count(&app).await, before + 1);
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -424,7 +419,6 @@ async fn members_see_keys_but_cannot_change_them() {
     let keys = app.get("/api-keys").await;
     assert_eq!(keys.body["data"].as_array().unwrap().len(), 1);
     assert_eq!(keys.body["data"][0]["name"], "Default key");
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -581,7 +575,6 @@ async fn admin_creates_edits_and_deletes_a_key() {
             .status,
         404
     );
-    app.stop().await;
 }
 
 /// The `<tr>` of one key.
@@ -656,7 +649,6 @@ async fn last_used_colours_request_counts_and_inactivity_hint() {
             .contains("2 API keys have not been used in the last 30 days.")
     );
     assert!(page.html.contains("Consider deleting"));
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -694,7 +686,6 @@ async fn logout_ends_the_session() {
         .unwrap();
     assert_eq!(replay.status(), 303);
     assert_eq!(replay.headers()["location"], "/login");
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -714,7 +705,6 @@ async fn assets_are_served_from_the_binary() {
     // The API at the root is untouched: unknown routes still answer Resend's JSON error.
     let missing = app.get("/dashboard-nothing").await;
     assert_error(&missing, 404, "not_found");
-    app.stop().await;
 }
 
 /// Installs reached over HTTPS mark their cookies `Secure`, and accept form posts whose

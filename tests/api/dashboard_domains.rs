@@ -387,7 +387,6 @@ async fn admin_adds_verifies_toggles_and_deletes_a_domain() {
             .status,
         404
     );
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -440,7 +439,6 @@ async fn domain_changes_need_the_session_csrf_token() {
         .await;
     assert_eq!(htmx.status, 303, "{}", htmx.html);
     assert_eq!(api_domain(&app, &id).await["open_tracking"], true);
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -515,7 +513,6 @@ async fn members_see_domains_but_cannot_change_them() {
             .len(),
         1
     );
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -565,5 +562,4 @@ async fn tracking_records_show_with_their_status() {
         caa.contains("allow only sectigo.com to issue certificates for links.updates.example.com"),
         "{caa}"
     );
-    app.stop().await;
 }

@@ -11,11 +11,8 @@ use serde_json::{Value, json};
 
 use crate::dashboard::{Page, Visitor, sign_in_admin, team_id};
 use crate::emails::settle;
+use crate::helpers::{DAY_MS, START_MS};
 use crate::helpers::{TestApp, spawn_app, spawn_app_with_clock};
-
-/// 2026-03-10 12:00:00 UTC.
-const START_MS: i64 = 1_773_144_000_000;
-const DAY_MS: i64 = 24 * 3600 * 1000;
 
 fn email(to: &str, from: &str, subject: &str, tags: Value) -> Value {
     json!({ "from": from, "to": to, "subject": subject, "html": "<p>Hi</p>", "tags": tags })
@@ -174,7 +171,6 @@ async fn the_list_filters_by_status_from_to_subject_dates_and_tags() {
         .get("/dashboard/emails?subject=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E")
         .await;
     assert!(!hostile.html.contains("<script>alert(1)"));
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -262,7 +258,6 @@ async fn the_list_pages_by_keyset_and_keeps_the_filters() {
             .map(|s| s.as_str())
             .collect::<Vec<_>>()
     );
-    app.stop().await;
 }
 
 fn base64(bytes: &[u8]) -> String {
@@ -427,7 +422,6 @@ async fn the_email_page_shows_timeline_headers_attachments_and_a_sandboxed_previ
         .await;
     assert_eq!(refused.status, 303);
     assert_eq!(refused.location(), "/login");
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -503,5 +497,4 @@ async fn members_see_emails_and_other_teams_do_not() {
             .status,
         404
     );
-    app.stop().await;
 }

@@ -9,10 +9,8 @@ use herald::clock::ManualClock;
 use serde_json::json;
 
 use crate::dashboard::{Visitor, sign_in_admin};
+use crate::helpers::START_MS;
 use crate::helpers::{spawn_app, spawn_app_with_clock};
-
-/// 2026-03-10 12:00:00 UTC.
-const START_MS: i64 = 1_773_144_000_000;
 
 #[tokio::test]
 async fn dashboard_misses_get_the_dashboard_404_page() {
@@ -65,7 +63,6 @@ async fn dashboard_misses_get_the_dashboard_404_page() {
     let api = visitor.get("/nope").await;
     assert_eq!(api.status, 404);
     assert!(api.html.contains("\"statusCode\":404"));
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -161,7 +158,6 @@ async fn emails_show_their_real_state_with_cancel_and_reschedule() {
         .post(&format!("/dashboard/emails/{id}/cancel"), &[])
         .await;
     assert_eq!(forged.status, 403);
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -198,7 +194,6 @@ async fn domain_pages_warn_while_the_mail_settings_cannot_work() {
     assert!(!page.html.contains("id=\"setup-warnings\""));
     assert!(page.html.contains("id=\"value-spf_mx\">mx.herald.example<"));
     assert!(page.html.contains("ip4:203.0.113.7"));
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -215,7 +210,6 @@ async fn pages_promise_only_what_exists() {
     // Regions are labels: the form does not claim mail leaves from one.
     let domain_form = visitor.get("/dashboard/domains/new").await;
     assert!(!domain_form.html.contains("closest to your recipients"));
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -286,7 +280,6 @@ async fn contacts_bulk_actions_count_and_reach_all_matching_contacts() {
         in_segment.html
     );
     assert!(!in_segment.html.contains("data-email=\"cy@example.com\""));
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -379,7 +372,6 @@ async fn the_suppressions_page_lists_finds_adds_and_removes() {
     let list = visitor.get(removed.location()).await;
     assert!(list.html.contains("The address was removed"));
     assert!(!list.html.contains("data-email=\"later@example.com\""));
-    app.stop().await;
 }
 
 /// The tag of the form control named `name` (`<input …>`, `<select …>`, `<textarea …>`).
@@ -675,5 +667,4 @@ async fn every_form_shows_its_error_under_the_field_and_keeps_the_input() {
         page.html
             .contains("<strong id=\"row-count\">3 rows</strong>")
     );
-    app.stop().await;
 }

@@ -11,11 +11,9 @@ use serde_json::Value;
 
 use crate::dashboard::{Page, Visitor, sign_in_admin, team_id};
 use crate::emails::test_email;
+use crate::helpers::START_MS;
 use crate::helpers::{Options, TestApp, spawn_app, spawn_app_with, spawn_app_with_clock};
 use crate::webhooks::{Receiver, attempts, create_webhook, fan_out};
-
-/// 2026-03-10 12:00:00 UTC.
-const START_MS: i64 = 1_773_144_000_000;
 
 async fn api_webhook(app: &TestApp, id: &str) -> Value {
     let reply = app.get(&format!("/webhooks/{id}")).await;
@@ -277,7 +275,6 @@ async fn admin_adds_reveals_edits_disables_and_deletes_a_webhook() {
             .status,
         404
     );
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -314,7 +311,6 @@ async fn private_endpoints_are_refused_as_in_the_api() {
         app.get("/webhooks").await.body["data"],
         Value::Array(vec![])
     );
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -354,7 +350,6 @@ async fn deliveries_page_by_keyset() {
         "href=\"/dashboard/webhooks/{id}?before={}#deliveries\"",
         all[20]
     )));
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -435,7 +430,6 @@ async fn members_view_webhooks_but_cannot_change_them_or_see_the_secret() {
             .len(),
         1
     );
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -489,5 +483,4 @@ async fn webhook_forms_need_the_csrf_token_and_this_site() {
             .len(),
         1
     );
-    app.stop().await;
 }

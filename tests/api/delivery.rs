@@ -301,7 +301,6 @@ async fn accepted_email_is_signed_delivered_and_recorded() {
     .await
     .unwrap());
     assert_eq!(region.as_deref(), Some("eu-west-1"));
-    w.stop().await;
 }
 
 /// An html-only email stores its html once (storage ≤ 1.2× its content): the text part is
@@ -381,7 +380,6 @@ async fn greylisting_delays_then_delivers_on_the_retry_schedule() {
     );
     assert_eq!(w.last_event(&id).await, "delivered");
     assert_eq!(w.job(&id).await.0, "done");
-    w.stop().await;
 }
 
 #[tokio::test]
@@ -435,7 +433,6 @@ async fn permanent_refusal_bounces_and_suppresses_the_address() {
     assert_eq!(event_types(&w.app, &next).await, ["queued", "suppressed"]);
     assert_eq!(w.last_event(&next).await, "suppressed");
     assert_eq!(w.sink.count(), 1);
-    w.stop().await;
 }
 
 #[tokio::test]
@@ -459,7 +456,6 @@ async fn null_mx_bounces_at_once_and_a_records_stand_in_for_a_missing_mx() {
     );
     let entry = w.app.get("/suppressions/nobody@nomail.dev").await;
     assert_eq!(entry.status, 200, "{}", entry.body);
-    w.stop().await;
 }
 
 #[tokio::test]
@@ -474,7 +470,6 @@ async fn a_connection_dropped_mid_data_is_retried() {
     w.deliver().await;
     assert_eq!(w.last_event(&id).await, "delivered");
     assert_eq!(w.sink.count(), 1);
-    w.stop().await;
 }
 
 #[tokio::test]
@@ -498,7 +493,6 @@ async fn delivered_recipients_are_not_sent_to_again_on_a_retry() {
     assert_eq!(messages.len(), 2);
     assert_eq!(messages[1].envelope.rcpt_to, vec!["carl@other.dev"]);
     assert_eq!(w.last_event(&id).await, "delivered");
-    w.stop().await;
 }
 
 #[tokio::test]
@@ -538,7 +532,6 @@ async fn temporary_failures_give_up_after_the_configured_time() {
     let entry = w.app.get("/suppressions/anna@dest.dev").await;
     assert_eq!(entry.status, 404);
     println!("gave up after {attempts} attempts");
-    w.stop().await;
 }
 
 #[tokio::test]
@@ -560,7 +553,6 @@ async fn enforced_tls_sends_nothing_to_a_server_without_starttls() {
     .await
     .unwrap());
     assert!(data.contains("STARTTLS"), "{data}");
-    w.stop().await;
 }
 
 #[tokio::test]
@@ -601,7 +593,6 @@ async fn relay_mode_sends_everything_through_the_relay_with_auth() {
     w.deliver().await;
     assert_eq!(w.last_event(&id).await, "delivery_delayed");
     assert_eq!(w.sink.count(), 0);
-    w.stop().await;
 }
 
 #[tokio::test]
@@ -617,7 +608,6 @@ async fn test_addresses_among_real_recipients_are_simulated() {
     assert_eq!(events.iter().filter(|e| *e == "bounced").count(), 1);
     // Simulated bounces do not fill the suppression list.
     assert_eq!(w.app.get("/suppressions").await.body["data"], json!([]));
-    w.stop().await;
 }
 
 #[tokio::test]
@@ -629,7 +619,6 @@ async fn connections_are_reused() {
     }
     assert_eq!(w.sink.count(), 5);
     assert_eq!(w.sink.connections(), 1);
-    w.stop().await;
 }
 
 #[tokio::test]
@@ -657,7 +646,6 @@ async fn a_server_that_does_not_greet_in_time_is_retried_later() {
     w.advance(60_000);
     w.deliver().await;
     assert_eq!(w.last_event(&id).await, "delivered");
-    w.stop().await;
 }
 
 #[tokio::test]
@@ -681,5 +669,4 @@ async fn connections_to_one_host_are_capped() {
         "{} connections",
         w.sink.connections()
     );
-    w.stop().await;
 }

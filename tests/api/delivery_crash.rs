@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use crate::delivery::{DEST, MX_HOST, OTHER};
 use crate::dns_server::TestDns;
 use crate::emails_crash::start_with;
-use crate::helpers::{fresh_postgres_database, using_postgres};
+use crate::helpers::{TestDatabase, using_postgres};
 
 const TOTAL: usize = 300;
 const CONCURRENCY: usize = 16;
@@ -38,12 +38,9 @@ fn email_id(message: &ReceivedMessage) -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_accepted_email_is_delivered_across_a_sigkill() {
     let dir = tempfile::tempdir().unwrap();
-    let (database_url, pg_name) = if using_postgres() {
-        let (url, name) = fresh_postgres_database().await;
-        (url, Some(name))
-    } else {
-        (String::new(), None)
-    };
+    // Dropped (with its PostgreSQL database) when the test ends, passed or failed.
+    let database = TestDatabase::new().await;
+    let database_url = database.url.clone();
     let dns = TestDns::start().await;
     let sink = Sink::start().await.unwrap();
     // A little slow, so that deliveries are in flight when the process dies.
@@ -197,17 +194,4 @@ async fn every_accepted_email_is_delivered_across_a_sigkill() {
     server.child.start_kill().unwrap();
     server.child.wait().await.unwrap();
     sink.stop().await;
-
-    if let Some(name) = pg_name {
-        use sqlx::Connection;
-        let admin = std::env::var("HERALD_TEST_PG_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
-        if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            )))
-            .execute(&mut conn)
-            .await;
-        }
-    }
 }

@@ -96,7 +96,6 @@ async fn opportunistic_tls_upgrades_when_offered_whatever_the_certificate() {
     let messages = w.sink.messages();
     assert_eq!(messages.len(), 1);
     assert!(messages[0].envelope.tls, "the message came over TLS");
-    w.stop().await;
 }
 
 #[tokio::test]
@@ -108,7 +107,6 @@ async fn opportunistic_tls_sends_in_plain_text_when_not_offered() {
     let messages = w.sink.messages();
     assert_eq!(messages.len(), 1);
     assert!(!messages[0].envelope.tls);
-    w.stop().await;
 }
 
 #[tokio::test]
@@ -124,7 +122,6 @@ async fn enforced_tls_delivers_over_a_trusted_certificate() {
     let messages = w.sink.messages();
     assert_eq!(messages.len(), 2);
     assert!(messages.iter().all(|m| m.envelope.tls));
-    w.stop().await;
 }
 
 #[tokio::test]
@@ -138,7 +135,6 @@ async fn enforced_tls_sends_nothing_over_a_certificate_it_cannot_check() {
     assert_eq!(w.sink.count(), 0);
     let why = delayed_because(&w, &id).await;
     assert!(why.contains("TLS failed"), "{why}");
-    w.stop().await;
 }
 
 #[tokio::test]
@@ -150,7 +146,6 @@ async fn enforced_tls_checks_the_certificate_names_the_mx() {
     w.deliver().await;
     assert_eq!(w.last_event(&id).await, "delivery_delayed");
     assert_eq!(w.sink.count(), 0);
-    w.stop().await;
 }
 
 #[tokio::test]
@@ -174,7 +169,6 @@ async fn enforced_tls_without_starttls_is_retried_then_bounced_never_sent_in_pla
     assert!(w.sink.connections() >= attempts);
     let events = event_types(&w.app, &id).await;
     assert_eq!(events, ["queued", "sent", "delivery_delayed", "bounced"]);
-    w.stop().await;
 }
 
 #[tokio::test]
@@ -203,5 +197,4 @@ async fn an_opportunistic_connection_is_not_reused_for_enforced_delivery() {
     w.deliver().await;
     assert_eq!(w.last_event(&second).await, "delivered");
     assert_eq!(w.sink.connections(), 2);
-    w.stop().await;
 }

@@ -73,7 +73,6 @@ async fn mx_records_never_name_an_address() {
             assert!(record(d, "DKIM", "TXT").get("warning").is_none());
             assert!(record(d, "SPF", "TXT").get("warning").is_none());
         }
-        app.stop().await;
     }
 
     // A host name: the MX names it, without a warning.
@@ -82,7 +81,6 @@ async fn mx_records_never_name_an_address() {
     let mx = record(&created.body, "SPF", "MX");
     assert_eq!(mx["value"], "mx.herald.test");
     assert!(mx.get("warning").is_none(), "{mx}");
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -130,7 +128,6 @@ async fn create_returns_the_records_to_publish() {
     assert_eq!(got.body["object"], "domain");
     assert_eq!(got.body["records"], d["records"]);
     assert_eq!(got.body["dmarc"], Value::Null, "not checked yet");
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -215,7 +212,6 @@ async fn every_field_and_subdomains() {
     let page = app.get("/domains?limit=1").await;
     assert_eq!(page.body["has_more"], true);
     assert_eq!(page.body["data"].as_array().unwrap().len(), 1);
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -314,7 +310,6 @@ async fn update_and_delete() {
         403,
         "invalid_api_key",
     );
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -424,5 +419,4 @@ async fn validation_errors() {
     // Nothing half-created along the way.
     let listed = app.get("/domains").await;
     assert_eq!(listed.body["data"].as_array().unwrap().len(), 1);
-    app.stop().await;
 }

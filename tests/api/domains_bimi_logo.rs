@@ -129,7 +129,6 @@ async fn logos_are_fetched_and_checked() {
     let closed = check(&app, "http://127.0.0.1:9/logo.svg").await;
     assert_eq!(closed.status, "unreachable");
     assert!(closed.advice[0].contains("could not fetch"), "{closed:?}");
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -153,7 +152,6 @@ async fn private_addresses_are_refused_by_default() {
     .await;
     assert_eq!(by_name.status, "unreachable");
     assert!(by_name.advice[0].contains("private or loopback"));
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -201,5 +199,4 @@ async fn verification_reports_the_logo_on_the_domain() {
         bimi["ready"], true,
         "an unreachable logo is a note, not a verdict"
     );
-    app.stop().await;
 }

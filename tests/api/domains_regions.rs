@@ -76,5 +76,4 @@ async fn nodes_claim_only_their_regions() {
     let left = queue::claim(db, KIND, "any", now, 10).await.unwrap();
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].region.as_deref(), Some("ap-northeast-1"));
-    app.stop().await;
 }

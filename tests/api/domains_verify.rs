@@ -14,9 +14,9 @@ use serde_json::{Value, json};
 
 use crate::dns_server::TestDns;
 use crate::domains::spawn_configured;
+use crate::helpers::HOUR;
 use crate::helpers::{Options, TestApp};
 
-const HOUR: i64 = 3600 * 1000;
 const VERIFY_INTERVAL: i64 = 300 * 1000;
 const RECHECK_INTERVAL: i64 = 6 * HOUR;
 
@@ -223,7 +223,6 @@ async fn statuses_follow_the_records_in_dns() {
     s.publish_spf(&domain).await;
     let d = s.verify(id).await;
     assert_eq!(d["status"], "verified");
-    s.app.stop().await;
 }
 
 #[tokio::test]
@@ -266,7 +265,6 @@ async fn pending_domains_fail_after_72_hours() {
     assert_eq!(status_of(&d, "DKIM", "TXT"), "failed");
     assert_eq!(status_of(&d, "SPF", "MX"), "failed");
     assert_eq!(status_of(&d, "Tracking", "CNAME"), "verified");
-    s.app.stop().await;
 }
 
 #[tokio::test]
@@ -341,7 +339,6 @@ async fn dmarc_and_bimi_are_reported_on_the_domain() {
         d["dmarc"]
     );
     assert_eq!(d["bimi"]["ready"], false);
-    s.app.stop().await;
 }
 
 #[tokio::test]
@@ -406,7 +403,6 @@ async fn the_published_key_verifies_signatures_of_the_stored_key() {
     let parsed = AuthenticatedMessage::parse(tampered.as_bytes()).unwrap();
     let results = authenticator.verify_dkim(&parsed).await;
     assert_ne!(results[0].result(), &DkimResult::Pass);
-    s.app.stop().await;
 }
 
 /// What the last check said about one record, in plain words (the dashboard shows it).
@@ -494,5 +490,4 @@ async fn tracking_cname_and_caa_records_are_checked() {
     assert_eq!(status_of(&d, "TrackingCAA", "CAA"), "temporary_failure");
     let why = record_message(&s, id, "tracking_caa").await.unwrap();
     assert!(why.contains("`futuretag`"), "{why}");
-    s.app.stop().await;
 }

@@ -179,7 +179,6 @@ async fn send_then_get_returns_every_field() {
         "not_found",
     );
     assert_error(&app.get("/emails/nope").await, 422, "invalid_parameter");
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -241,7 +240,6 @@ async fn list_paginates_newest_first() {
         422,
         "validation_error",
     );
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -393,7 +391,6 @@ async fn every_field_is_validated() {
         scalar(&app, "SELECT COUNT(*) FROM emails WHERE id <> $1", "").await,
         0
     );
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -413,7 +410,6 @@ async fn idn_domains_are_stored_as_a_labels() {
     assert_eq!(got.body["to"], json!(["Kunde <kunde@xn--bcher-kva.de>"]));
     assert_eq!(got.body["html"], Value::Null);
     assert_eq!(got.body["text"], "Grüße");
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -467,7 +463,6 @@ async fn test_recipients_play_out_their_events() {
     let bounce: Value = serde_json::from_str(&bounce).unwrap();
     assert_eq!(bounce["bounce"]["type"], "Permanent");
     assert!(bounce["bounce"]["diagnosticCode"][0].is_string());
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -507,7 +502,6 @@ async fn real_recipients_need_a_verified_domain() {
     assert_eq!(kind, herald::emails::DELIVER_JOB);
     assert!(state == "queued" || state == "running", "{state}");
     // What delivery then does is tested in delivery.rs.
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -553,5 +547,4 @@ async fn sending_keys_send_only_and_only_from_their_domain() {
         let reply = app.call_with_key(&token, method, &path, None).await;
         assert_error(&reply, 401, "restricted_api_key");
     }
-    app.stop().await;
 }

@@ -265,7 +265,6 @@ async fn all_encodings_paths_and_inline_images() {
     );
     let none = app.get(&format!("/emails/{plain}/attachments")).await;
     assert_eq!(none.body["data"], json!([]));
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -308,5 +307,4 @@ async fn bad_paths_are_refused() {
             reply.body
         );
     }
-    guarded.stop().await;
 }

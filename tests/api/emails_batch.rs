@@ -122,7 +122,6 @@ async fn strict_and_permissive_batches() {
         "validation_error",
     );
     assert_eq!(email_count(&app).await, 4);
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -192,7 +191,6 @@ async fn idempotency_keys() {
     )
     .await;
     assert_eq!(stored, 1);
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -239,5 +237,4 @@ async fn a_key_in_flight_is_409_until_it_finishes() {
         .await;
     assert_eq!(attachments.body["data"][0]["filename"], "slow.txt");
     assert_eq!(attachments.body["data"][0]["size"], 12);
-    app.stop().await;
 }

@@ -14,7 +14,7 @@ use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 use tokio::sync::Notify;
 
-use crate::helpers::{fresh_postgres_database, using_postgres};
+use crate::helpers::{TestDatabase, using_postgres};
 
 const TOTAL: usize = 300;
 const CONCURRENCY: usize = 16;
@@ -123,12 +123,9 @@ async fn send(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accepted_emails_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
-    let (database_url, pg_name) = if using_postgres() {
-        let (url, name) = fresh_postgres_database().await;
-        (url, Some(name))
-    } else {
-        (String::new(), None)
-    };
+    // Dropped (with its PostgreSQL database) when the test ends, passed or failed.
+    let database = TestDatabase::new().await;
+    let database_url = database.url.clone();
 
     // A private copy: a shared target directory may get another build of `herald` while the
     // test runs.
@@ -267,17 +264,4 @@ async fn accepted_emails_survive_sigkill() {
     db.close().await;
     server.child.start_kill().unwrap();
     server.child.wait().await.unwrap();
-
-    if let Some(name) = pg_name {
-        use sqlx::Connection;
-        let admin = std::env::var("HERALD_TEST_PG_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
-        if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            )))
-            .execute(&mut conn)
-            .await;
-        }
-    }
 }

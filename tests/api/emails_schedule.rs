@@ -8,11 +8,11 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::emails::{add_domain, event_types, id_of, job_of, settle, test_email};
+use crate::helpers::HOUR;
 use crate::helpers::{assert_error, spawn_app_with_clock};
 
 /// Wednesday 2025-06-04 10:00:00 UTC.
 const NOW: i64 = 1_749_031_200_000;
-const HOUR: i64 = 3_600_000;
 
 #[tokio::test]
 async fn scheduled_emails_wait_move_and_cancel() {
@@ -157,7 +157,6 @@ async fn scheduled_emails_wait_move_and_cancel() {
         422,
         "invalid_parameter",
     );
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -180,5 +179,4 @@ async fn scheduled_delivery_jobs_wait_for_their_time() {
     let canceled = app.post(&format!("/emails/{id}/cancel"), json!({})).await;
     assert_eq!(canceled.status, 200, "{}", canceled.body);
     assert_eq!(job_of(&app, &id).await.1, "canceled");
-    app.stop().await;
 }

@@ -7,8 +7,9 @@ use herald::auth::sessions::{self, Role};
 use herald::on_db;
 use serde_json::json;
 
-use crate::dashboard::{DAY_MS, Page, Visitor, sign_in_admin, team_id};
+use crate::dashboard::{Page, Visitor, sign_in_admin, team_id};
 use crate::delivery::{SENDER_DOMAIN, WorldOptions, world_with};
+use crate::helpers::DAY_MS;
 use crate::helpers::{TestApp, spawn_app};
 
 const EXPORTS: &str = "/dashboard/settings/exports";
@@ -174,7 +175,6 @@ async fn small_exports_download_at_once_with_the_lists_filters() {
     assert!(exports.html.contains("subject: welcome"));
     assert!(exports.html.contains("status: unsubscribed"));
     assert!(exports.html.contains(&app.admin_email));
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -225,7 +225,6 @@ async fn every_list_has_an_export() {
         admin.get("/dashboard/exports/new?kind=users").await.status,
         404
     );
-    app.stop().await;
 }
 
 /// Inserts `n` contacts in one statement (faster than the API for thousands).
@@ -421,7 +420,6 @@ async fn large_exports_run_as_a_job_email_the_admins_and_expire() {
     assert_eq!(chunks, 0);
     let list = admin.get(EXPORTS).await;
     assert!(list.html.contains("data-status=\"Expired\""));
-    w.stop().await;
 }
 
 #[tokio::test]
@@ -462,7 +460,6 @@ async fn without_a_sender_the_export_page_says_why_no_email_went() {
     let rows = csv_rows(&file.html);
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[1][1], "c1@example.com");
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -519,7 +516,6 @@ async fn herald_export_writes_the_same_csv_from_the_command_line() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("q, status, segment"));
     let unknown = herald(&["export", "users", "-o", "x.csv"]);
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("api-keys"));
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -554,5 +550,4 @@ async fn an_export_whose_place_was_deleted_fails_instead_of_ending_early() {
         "{}",
         page.html
     );
-    app.stop().await;
 }

@@ -96,7 +96,6 @@ async fn a_server_refusing_one_message_in_five_for_a_while_gets_them_all_eventua
         assert_eq!(events.last().map(String::as_str), Some("delivered"), "{i}");
         assert_eq!(w.job(id).await.0, "done");
     }
-    w.stop().await;
 }
 
 /// Sends `head` and then `trickle` one byte a second until the server ends the exchange;
@@ -177,7 +176,6 @@ async fn slow_clients_cannot_pin_the_server() {
         body_answer.contains("\"name\":\"request_timeout\""),
         "{body_answer}"
     );
-    app.stop().await;
 }
 
 /// A PostgreSQL server of the test's own, in a temporary folder on a free port, that the

@@ -210,7 +210,6 @@ async fn bounces_and_complaints_become_events_suppressions_and_webhooks() {
     got.sort();
     expected_webhooks.sort();
     assert_eq!(got, expected_webhooks);
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -259,7 +258,6 @@ async fn reports_map_by_named_recipient_and_by_returned_message_id() {
     deliver(addr, &unknown, adjusted.as_bytes()).await.unwrap();
     let recorded = events(&app, &second).await;
     assert_eq!(recorded.last().unwrap().0, "bounced", "{recorded:?}");
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -303,7 +301,6 @@ async fn refuses_mail_for_anything_else() {
     }
     // Nothing was recorded for the email.
     assert_eq!(events(&app, &email_id).await.len(), 1);
-    app.stop().await;
 }
 
 /// A JSON notification as an SNS email subscription delivers it.
@@ -414,5 +411,4 @@ async fn ses_notifications_delivered_by_email_match_their_emails() {
         own.iter().all(|e| e.0 != "bounced" && e.0 != "complained"),
         "{own:?}"
     );
-    app.stop().await;
 }

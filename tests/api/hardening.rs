@@ -148,7 +148,6 @@ async fn nul_is_refused_with_a_422_naming_the_field() {
             .len(),
         keys
     );
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -186,7 +185,6 @@ async fn a_csv_row_with_nul_is_a_failed_row_and_the_import_completes() {
     .await;
     assert_error(&reply, 422, "validation_error");
     assert_names(&reply, "`on_conflict`");
-    app.stop().await;
 }
 
 /// A raw HTTP/1.1 client on one keep-alive connection.
@@ -341,7 +339,6 @@ async fn keep_alive_survives_answers_sent_before_the_body_is_read() {
     })
     .await
     .unwrap();
-    app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -376,7 +373,6 @@ async fn rejections_come_in_resends_error_shape() {
     let body: Value = serde_json::from_slice(&reply.body).unwrap();
     assert_eq!(body["name"], "payload_too_large");
     assert_eq!(body["statusCode"], 413);
-    app.stop().await;
 }
 
 fn herald_bin(dir: &std::path::Path) -> Command {
@@ -644,7 +640,6 @@ async fn ipv4_inside_ipv6_and_trailing_dots_are_private() {
         let reply = app.post("/emails", email).await;
         assert_eq!(reply.status, 422, "{endpoint}: {}", reply.body);
     }
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -699,7 +694,6 @@ async fn attachment_names_are_safe_when_served_back() {
         served[1].starts_with("attachment; filename=\"passwd\""),
         "{served:?}"
     );
-    app.stop().await;
 }
 
 async fn try_login(visitor: &Visitor, email: &str, password: &str) -> u16 {
@@ -757,7 +751,6 @@ async fn sign_in_is_throttled_per_account_and_address() {
         refused_at.is_some_and(|i| i <= 20),
         "the address is slowed after 20 failures: {refused_at:?}"
     );
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -812,7 +805,6 @@ async fn csrf_scheme_hsts_and_a_private_database_file() {
         let mode = std::fs::metadata(&db).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "{}", db.display());
     }
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -884,7 +876,6 @@ async fn rendered_emails_are_capped_before_they_are_built() {
             .len(),
         1
     );
-    app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -928,5 +919,4 @@ async fn answers_hyper_writes_itself_are_json_too() {
         assert!(body["message"].is_string());
         assert!(reply.closes());
     }
-    app.stop().await;
 }

@@ -11,6 +11,12 @@ use herald::config::Settings;
 use reqwest::Method;
 use serde_json::Value;
 
+/// A fixed start for manual clocks (2026-03-10 12:00 UTC), so dates on pages are stable.
+pub const START_MS: i64 = 1_773_144_000_000;
+/// An hour and a day in milliseconds.
+pub const HOUR: i64 = 3_600_000;
+pub const DAY_MS: i64 = 24 * HOUR;
+
 pub struct TestApp {
     pub base: String,
     /// A full-access key of the first team.
@@ -20,8 +26,19 @@ pub struct TestApp {
     pub app: App,
     pub client: reqwest::Client,
     running: Option<Running>,
-    pg_database: Option<String>,
+    // Dropped after the server is told to stop (fields drop in this order).
+    _database: TestDatabase,
     _dir: tempfile::TempDir,
+}
+
+/// A test that ends, passed or failed, stops its server and drops its database here: tests
+/// call `stop` only to stop a server in the middle of a test.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.shutdown_token().cancel();
+        }
+    }
 }
 
 pub fn using_postgres() -> bool {
@@ -33,31 +50,66 @@ fn postgres_server() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
 }
 
-async fn drop_postgres_database(name: &str) {
-    use sqlx::Connection;
-    if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_server()).await {
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-        )))
-        .execute(&mut conn)
-        .await;
+/// The database one test runs on: empty `url` on SQLite (Herald's file in its data folder), or
+/// a new PostgreSQL database under `HERALD_TEST_DATABASE=postgres`, dropped with `DROP
+/// DATABASE … WITH (FORCE)` when this value is, so a test that fails or panics leaves
+/// nothing behind either.
+pub struct TestDatabase {
+    pub url: String,
+    pg_name: Option<String>,
+}
+
+impl TestDatabase {
+    pub async fn new() -> Self {
+        if !using_postgres() {
+            return Self {
+                url: String::new(),
+                pg_name: None,
+            };
+        }
+        use sqlx::Connection;
+        let server = postgres_server();
+        let name = format!("herald_test_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = sqlx::PgConnection::connect(&server)
+            .await
+            .expect("connect to PostgreSQL");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        let (prefix, _) = server.rsplit_once('/').expect("database URL has a path");
+        Self {
+            url: format!("{prefix}/{name}"),
+            pg_name: Some(name),
+        }
     }
 }
 
-/// Creates an empty database; returns its URL and name.
-pub async fn fresh_postgres_database() -> (String, String) {
-    use sqlx::Connection;
-    let server = postgres_server();
-    let name = format!("herald_test_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&server)
-        .await
-        .expect("connect to PostgreSQL");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .expect("create test database");
-    let (prefix, _) = server.rsplit_once('/').expect("database URL has a path");
-    (format!("{prefix}/{name}"), name)
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some(name) = self.pg_name.take() else {
+            return;
+        };
+        // Drop runs inside the test's runtime (often a current-thread one, which cannot be
+        // blocked on): the statement runs on a thread and runtime of its own.
+        let dropped = std::thread::spawn(move || {
+            use sqlx::Connection;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_server()).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut conn)
+                    .await;
+                }
+            });
+        });
+        let _ = dropped.join();
+    }
 }
 
 pub struct Options {
@@ -119,13 +171,11 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     };
     // Nor do they fetch BIMI logos from the addresses their records name (tests opt in).
     settings.domains.check_bimi_logo = false;
-    let mut pg_database = None;
+    let database = TestDatabase::new().await;
     if using_postgres() {
-        let (url, name) = fresh_postgres_database().await;
-        settings.database_url = url;
+        settings.database_url = database.url.clone();
         // PostgreSQL installations must configure the at-rest encryption key.
         settings.encryption_key = "42".repeat(32);
-        pg_database = Some(name);
     }
     if let Some(configure) = options.configure {
         configure(&mut settings);
@@ -144,7 +194,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         app,
         client: reqwest::Client::new(),
         running: Some(running),
-        pg_database,
+        _database: database,
         _dir: dir,
     }
 }
@@ -220,12 +270,11 @@ impl TestApp {
             .expect("the feedback listener runs (feedback_listen set)")
     }
 
+    /// Stops the server now, letting workers finish their current job (dropping the
+    /// `TestApp` at the end of a test does the rest).
     pub async fn stop(mut self) {
         if let Some(running) = self.running.take() {
             running.stop().await;
-        }
-        if let Some(name) = self.pg_database.take() {
-            drop_postgres_database(&name).await;
         }
     }
 }

@@ -135,7 +135,6 @@ async fn list_and_get_with_redacted_bodies() {
     );
     assert_error(&app.get("/logs/nope").await, 422, "invalid_parameter");
     assert_error(&app.get("/logs?limit=0").await, 422, "validation_error");
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -157,7 +156,6 @@ async fn big_bodies_are_cut_with_a_marker() {
     );
     // The response is whole.
     assert_eq!(log["response_body"]["id"], sent.body["id"]);
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -186,7 +184,6 @@ async fn logging_off_keeps_only_key_usage() {
     }
     assert!(count >= 3, "{count}");
     assert_eq!(app.get("/logs").await.body["data"], json!([]));
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -218,7 +215,6 @@ async fn old_logs_are_purged() {
         "{}",
         left.body
     );
-    app.stop().await;
 }
 
 /// The ids of the log rows, in page order.
@@ -351,5 +347,4 @@ async fn dashboard_lists_filters_and_shows_bodies() {
         keys.html
             .contains(&format!("href=\"/dashboard/logs?key={second_id}\""))
     );
-    app.stop().await;
 }

@@ -9,11 +9,11 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::emails::{id_of, settle, test_email};
+use crate::helpers::HOUR;
 use crate::helpers::{assert_error, spawn_app_with_clock};
 
 /// 2026-07-08T10:15:00Z.
 const NOW: i64 = 1_783_505_700_000;
-const HOUR: i64 = 3_600_000;
 
 /// The day's range, so the same question can be asked before and after sealing.
 const RANGE: &str = "start_date=2026-07-08T00:00:00Z&end_date=2026-07-08T23:59:59Z";
@@ -155,7 +155,6 @@ async fn counts_rates_dimensions_and_the_rollup_agree() {
             .unwrap(),
         0
     );
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -187,7 +186,6 @@ async fn bad_parameters_and_sending_keys_are_refused() {
         .call_with_key(&token, Method::GET, "/emails/metrics", None)
         .await;
     assert_error(&refused, 401, "restricted_api_key");
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -226,5 +224,4 @@ async fn the_metrics_page_shows_figures_limits_chart_and_domains() {
     let fallback = visitor.get("/dashboard/metrics?days=12&domain=nope").await;
     assert_eq!(fallback.status, 200);
     assert!(fallback.html.contains("<option value=\"30\" selected>"));
-    app.stop().await;
 }

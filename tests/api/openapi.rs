@@ -186,5 +186,4 @@ async fn generated_spec_matches_resend() {
         "differences from Resend's spec:\n{}",
         problems.join("\n")
     );
-    app.stop().await;
 }

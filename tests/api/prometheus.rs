@@ -112,7 +112,6 @@ async fn metrics_are_off_by_default() {
     // A token does not turn it on either, nor does the API key.
     let (status, _, _) = scrape(&app, Some(&app.key)).await;
     assert_eq!(status, 404);
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -220,5 +219,4 @@ async fn metrics_need_the_token_and_count_deliveries() {
     );
     assert!(text.contains("# TYPE herald_queue_jobs gauge"), "{text}");
     assert!(!text.contains("anna@dest.dev"));
-    w.stop().await;
 }

@@ -53,7 +53,6 @@ async fn two_instances_never_claim_the_same_job() {
     assert_eq!(a.len() + b.len(), 300, "every job claimed exactly once");
     assert!(a_set.is_disjoint(&b_set), "no job claimed twice");
     other.db().close().await;
-    test.stop().await;
 }
 
 #[tokio::test]
@@ -113,7 +112,6 @@ async fn expired_leases_are_reclaimed_and_failures_back_off_then_die() {
     assert_eq!(later.len(), 1);
     queue::complete(db, &later[0].id, now).await.unwrap();
     assert_eq!(queue::count_in_state(db, KIND, "done").await.unwrap(), 1);
-    test.stop().await;
 }
 
 #[tokio::test]
@@ -137,7 +135,6 @@ async fn jobs_wait_for_their_time() {
             .len(),
         1
     );
-    test.stop().await;
 }
 
 /// Inserts `n` jobs of `kind` in `state`, last updated at `at`, in one transaction.
@@ -236,5 +233,4 @@ async fn finished_jobs_are_purged_after_their_retention_in_batches() {
             "{plan:?}"
         );
     }
-    test.stop().await;
 }

@@ -87,7 +87,6 @@ async fn segments() {
         json!([])
     );
     assert_eq!(app.delete(&format!("/segments/{id}")).await.status, 200);
-    app.stop().await;
 }
 
 /// `PATCH /segments/{id}` renames a segment (Resend documents it; spec 1.5.0 lacks it).
@@ -148,7 +147,6 @@ async fn segments_rename() {
         422,
         "invalid_parameter",
     );
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -249,7 +247,6 @@ async fn topics() {
         404,
         "not_found",
     );
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -356,5 +353,4 @@ async fn audiences_are_segments() {
         json!({"id": id, "object": "audience", "deleted": true})
     );
     assert_error(&app.get(&format!("/segments/{id}")).await, 404, "not_found");
-    app.stop().await;
 }

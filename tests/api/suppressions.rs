@@ -103,7 +103,6 @@ async fn add_get_list_and_remove() {
         "not_found",
     );
     assert_eq!(app.get("/suppressions").await.body["data"], json!([]));
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -170,7 +169,6 @@ async fn bad_requests_get_resend_errors() {
         422,
         "validation_error",
     );
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -211,5 +209,4 @@ async fn entries_belong_to_their_team() {
         .await;
     assert_error(&deleted, 404, "not_found");
     assert_eq!(app.get(&format!("/suppressions/{id}")).await.status, 200);
-    app.stop().await;
 }

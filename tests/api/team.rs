@@ -255,8 +255,6 @@ async fn invite_accept_roles_and_removal() {
     assert_eq!(out.status, 303);
     assert_eq!(out.location(), "/login");
     assert!(!admin.get(TEAM).await.html.contains("mia@example.com"));
-
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -301,7 +299,6 @@ async fn invitations_expire_and_can_be_withdrawn() {
         .await;
     assert_eq!(withdrawn.status, 303);
     assert_eq!(Visitor::new(&app).get(&third).await.status, 404);
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -353,7 +350,6 @@ async fn invitation_is_emailed_through_herald() {
     let list = w.app.get("/emails").await;
     assert_eq!(list.body["data"][0]["to"][0], "leo@dest.dev");
     tokio::time::sleep(Duration::from_millis(1)).await;
-    w.stop().await;
 }
 
 #[tokio::test]
@@ -408,5 +404,4 @@ async fn password_change_ends_other_sessions() {
     assert_eq!(elsewhere.get(TEAM).await.location(), "/login");
     let again = Visitor::new(&app);
     again.sign_in(&app.admin_email, "brand-new-pass").await;
-    app.stop().await;
 }

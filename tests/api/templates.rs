@@ -204,7 +204,6 @@ async fn create_get_list_update_publish_duplicate_delete() {
             .body["html"],
         "<p>Newer Bo</p>"
     );
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -407,7 +406,6 @@ async fn validation() {
         422,
         "validation_error",
     );
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -588,7 +586,6 @@ async fn sending_with_a_template() {
     .await
     .unwrap());
     assert_eq!(stored.as_deref(), Some(id.as_str()));
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -628,5 +625,4 @@ async fn sending_keys_cannot_manage_templates() {
         )
         .await;
     assert_eq!(sent.status, 200, "{}", sent.body);
-    app.stop().await;
 }

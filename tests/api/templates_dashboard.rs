@@ -166,5 +166,4 @@ async fn templates_pages() {
             .location(),
         "/login"
     );
-    app.stop().await;
 }

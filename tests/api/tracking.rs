@@ -192,7 +192,6 @@ async fn tracked_links_and_pixel_record_opened_and_clicked() {
     assert_eq!(client.get(&swapped).send().await.unwrap().status(), 404);
     assert_eq!(event_types(&w.app, &id).await.len(), before);
     assert_eq!(w.last_event(&id).await, "clicked");
-    w.stop().await;
 }
 
 #[tokio::test]
@@ -200,7 +199,6 @@ async fn without_tracking_the_html_is_sent_as_written() {
     let w = world().await;
     let (_, html) = send_and_receive(&w).await;
     assert_eq!(html.trim_end(), HTML);
-    w.stop().await;
 }
 
 #[tokio::test]
@@ -218,5 +216,4 @@ async fn open_tracking_alone_leaves_links_alone() {
         html.contains(&format!("<img src=\"{base}/t/open/")),
         "{html}"
     );
-    w.stop().await;
 }

@@ -282,7 +282,6 @@ async fn create_get_list_update_delete() {
         "not_found",
     );
     assert_eq!(app.get("/webhooks").await.body["data"], json!([]));
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -358,7 +357,6 @@ async fn validation_errors() {
         "not_found",
     );
     assert_error(&app.get("/webhooks?limit=0").await, 422, "validation_error");
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -379,7 +377,6 @@ async fn lists_page_newest_first() {
         .await;
     assert_eq!(next.body["has_more"], false);
     assert_eq!(next.body["data"][0]["id"], ids[0]);
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -519,7 +516,6 @@ async fn every_outcome_is_delivered_signed_in_resends_shape() {
     fan_out(&app).await;
     assert_eq!(attempts(&app, &webhook_id, 9).await.len(), 9);
     assert_eq!(receiver.received().len(), 9);
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -545,7 +541,6 @@ async fn only_subscribed_events_and_only_events_after_creation() {
     let body = received[0].json();
     assert_eq!(body["type"], "email.delivered");
     assert_eq!(body["data"]["email_id"], after.body["id"]);
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -588,7 +583,6 @@ async fn failed_deliveries_are_retried_on_resends_schedule() {
     clock.advance(86_400_000);
     app.run_pending_jobs().await;
     assert_eq!(receiver.received().len(), 2);
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -626,7 +620,6 @@ async fn gives_up_after_eight_attempts() {
     clock.advance(7 * 86_400_000);
     app.run_pending_jobs().await;
     assert_eq!(receiver.received().len(), 8);
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -674,7 +667,6 @@ async fn disabling_or_deleting_stops_deliveries() {
         404,
         "not_found",
     );
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -721,5 +713,4 @@ async fn private_addresses_are_refused_unless_allowed() {
     assert!(error.contains("private or loopback"), "{error}");
     assert!(recorded[0]["next_attempt_at"].is_string());
     assert!(receiver.received().is_empty());
-    app.stop().await;
 }
