@@ -86,6 +86,14 @@ pub fn database_unavailable(err: &sqlx::Error) -> bool {
     }
 }
 
+/// Whether any cause in `err`'s chain is a [`database_unavailable`] error.
+pub fn database_unavailable_in(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<sqlx::Error>()
+            .is_some_and(database_unavailable)
+    })
+}
+
 impl AppError {
     /// 503 `service_unavailable`: the database cannot be reached for now.
     pub fn unavailable() -> Self {
@@ -113,10 +121,7 @@ impl From<anyhow::Error> for AppError {
         if let Some(app) = err.downcast_ref::<AppError>() {
             return app.clone();
         }
-        if err.chain().any(|e| {
-            e.downcast_ref::<sqlx::Error>()
-                .is_some_and(database_unavailable)
-        }) {
+        if database_unavailable_in(&err) {
             tracing::warn!(error = ?err, "database unavailable");
             return Self::unavailable();
         }

@@ -329,11 +329,7 @@ async fn build_message(
             crate::tracking::for_delivery(app, email_id, recipient, domain, html)
         }),
         // Only html given: the text part is generated here, it is not stored.
-        text: match (&email.text, &email.html) {
-            (Some(text), _) => Some(text.clone()),
-            (None, Some(html)) => Some(crate::emails::validate::text_from_html(html)),
-            (None, None) => None,
-        },
+        text: crate::emails::validate::text_part(email.text.as_deref(), email.html.as_deref()),
         headers: headers
             .iter()
             .map(|h| {

@@ -265,9 +265,14 @@ impl EmailRow {
     /// Fills `text` from the html when only html was given (that text is not stored, see
     /// [`super::validate::text_from_html`]).
     pub fn fill_generated_text(&mut self) {
-        if let (None, Some(html)) = (&self.text, &self.html) {
-            self.text = Some(super::validate::text_from_html(html));
+        if self.text.is_none() {
+            self.text = self.text_or_generated();
         }
+    }
+
+    /// The text part: the one given, else the one generated from the html.
+    pub fn text_or_generated(&self) -> Option<String> {
+        super::validate::text_part(self.text.as_deref(), self.html.as_deref())
     }
 
     /// The custom headers as (name, value) pairs, in the order given.

@@ -232,6 +232,15 @@ pub(crate) fn recipients(fields: &mut Map<String, Value>, field: &str) -> AppRes
         .collect()
 }
 
+/// An email's text part: the text given, else the one generated from its html.
+pub fn text_part(text: Option<&str>, html: Option<&str>) -> Option<String> {
+    match (text, html) {
+        (Some(text), _) => Some(text.to_string()),
+        (None, Some(html)) => Some(text_from_html(html)),
+        (None, None) => None,
+    }
+}
+
 /// The plain-text part Herald adds when only `html` is given. It is not stored: an email
 /// stored with `html` and no `text` gets this text when it is read (`GET /emails/{id}`) and
 /// when its message is built, so storage holds each body once.

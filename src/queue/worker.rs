@@ -104,11 +104,7 @@ async fn outcome(app: &App, result: anyhow::Result<()>) -> Outcome {
     if let Some(retry) = err.downcast_ref::<RetryAt>() {
         return Outcome::Retry(retry.clone());
     }
-    let unavailable = err.chain().any(|e| {
-        e.downcast_ref::<sqlx::Error>()
-            .is_some_and(crate::error::database_unavailable)
-    });
-    if unavailable || !app.db().answers().await {
+    if crate::error::database_unavailable_in(&err) || !app.db().answers().await {
         return Outcome::Retry(RetryAt {
             at: app.now_ms() + UNAVAILABLE_RETRY.as_millis() as i64,
             reason: format!("database unavailable: {err:#}"),
