@@ -153,6 +153,9 @@ pub struct DeliverySettings {
     pub give_up_after_hours: u64,
     /// Emails this node delivers at once.
     pub concurrency: usize,
+    /// Megabytes of email content (html, text, attachments) this node's deliveries hold at
+    /// once, whatever `concurrency` says; an email larger than this is delivered alone.
+    pub memory_mb: usize,
     /// Connections at once to one destination host (MX or relay); idle ones are reused.
     pub connections_per_host: usize,
     /// Seconds to wait for a TCP connection.
@@ -175,6 +178,7 @@ impl Default for DeliverySettings {
         Self {
             give_up_after_hours: 72,
             concurrency: 64,
+            memory_mb: 32,
             connections_per_host: 8,
             connect_timeout_secs: 30,
             greeting_timeout_secs: 60,
@@ -373,10 +377,14 @@ impl Settings {
             anyhow::bail!("exports.keep_days and exports.inline_rows must be positive");
         }
         let d = &self.delivery;
-        if d.give_up_after_hours == 0 || d.concurrency == 0 || d.connections_per_host == 0 {
+        if d.give_up_after_hours == 0
+            || d.concurrency == 0
+            || d.memory_mb == 0
+            || d.connections_per_host == 0
+        {
             anyhow::bail!(
-                "delivery.give_up_after_hours, concurrency and connections_per_host must be \
-                 positive"
+                "delivery.give_up_after_hours, concurrency, memory_mb and connections_per_host \
+                 must be positive"
             );
         }
         Ok(())

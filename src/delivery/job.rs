@@ -48,9 +48,14 @@ pub fn retry_delay(attempt: i32) -> Millis {
     minutes * MINUTE
 }
 
+/// A delivery job's payload, written by [`crate::emails::store`].
 #[derive(Deserialize)]
-struct Payload {
+pub struct Payload {
     email_id: String,
+    /// The email's content bytes (html, text, attachments), for the memory budget
+    /// ([`super::MemoryBudget`]); absent in jobs queued before it existed.
+    #[serde(default)]
+    bytes: u64,
 }
 
 #[derive(FromRow)]
@@ -84,7 +89,9 @@ struct Recipient {
 }
 
 pub async fn run_job(app: &App, job: &Job) -> anyhow::Result<()> {
-    let Payload { email_id } = job.payload()?;
+    let Payload { email_id, bytes } = job.payload()?;
+    // Held until the attempt is recorded: the email's content is in memory until then.
+    let _memory = app.delivery().memory.hold(bytes).await;
     let Some((email, attachments)) = load(app, &email_id).await? else {
         return Ok(());
     };

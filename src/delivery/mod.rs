@@ -22,6 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::app::App;
 use crate::config::Settings;
@@ -29,6 +30,39 @@ use crate::domains::dkim_keys;
 use crate::domains::dns::Dns;
 use crate::on_db;
 use crate::store::Db;
+
+/// How much email content a node's deliveries hold at once (`delivery.memory_mb`), so that
+/// memory does not grow with `concurrency` times the size of what is queued.
+pub struct MemoryBudget {
+    permits: Semaphore,
+    /// The whole budget, in KiB (one permit each).
+    kib: u32,
+}
+
+impl MemoryBudget {
+    pub fn new(megabytes: usize) -> MemoryBudget {
+        let kib = megabytes
+            .saturating_mul(1024)
+            .clamp(1, u32::MAX as usize / 2) as u32;
+        MemoryBudget {
+            permits: Semaphore::new(kib as usize),
+            kib,
+        }
+    }
+
+    /// Waits until a delivery of an email with `content_bytes` of content fits, and holds its
+    /// share until the permit is dropped. A delivery holds its email's content about twice at
+    /// its peak (the parts, and the encoded message they are written into), so that is what
+    /// it takes; an email larger than the whole budget takes all of it and is delivered
+    /// alone. Waiters are served in order, so a large email is not starved by small ones.
+    pub async fn hold(&self, content_bytes: u64) -> SemaphorePermit<'_> {
+        let kib = (content_bytes.saturating_mul(2) / 1024).clamp(1, self.kib as u64);
+        self.permits
+            .acquire_many(kib as u32)
+            .await
+            .expect("the delivery memory budget is never closed")
+    }
+}
 
 /// How long a sending domain's settings and key are reused before being read again.
 const DOMAIN_TTL: Duration = Duration::from_secs(30);
@@ -77,6 +111,8 @@ pub struct Engine {
     pub relay: Option<relay::Relay>,
     pub recorder: record::Recorder,
     domains: Mutex<DomainCache>,
+    /// The memory budget (`delivery.memory_mb`).
+    pub memory: MemoryBudget,
 }
 
 impl Engine {
@@ -88,6 +124,7 @@ impl Engine {
             relay: relay::parse(&settings.relay)?,
             recorder: record::Recorder::default(),
             domains: Mutex::new(HashMap::new()),
+            memory: MemoryBudget::new(settings.delivery.memory_mb),
         })
     }
 
@@ -162,5 +199,32 @@ impl Engine {
         }
         cache.insert(key, (domain.clone(), Instant::now()));
         Ok(Some(domain))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MemoryBudget;
+
+    #[tokio::test]
+    async fn memory_budget_bounds_what_deliveries_hold_at_once() {
+        let budget = MemoryBudget::new(1); // 1024 KiB
+        let small = budget.hold(10 * 1024).await; // 20 KiB
+        let half = budget.hold(400 * 1024).await; // 800 KiB
+        // 300 KiB (600 held) does not fit beside the 820 held: it waits.
+        let waiting = budget.hold(300 * 1024);
+        tokio::pin!(waiting);
+        assert!(futures::poll!(waiting.as_mut()).is_pending());
+        drop(half);
+        let third = waiting.await;
+        // Larger than the whole budget: waits for all of it, then runs alone.
+        let huge = budget.hold(50 * 1024 * 1024);
+        tokio::pin!(huge);
+        assert!(futures::poll!(huge.as_mut()).is_pending());
+        drop((small, third));
+        let alone = huge.await;
+        assert_eq!(budget.permits.available_permits(), 0);
+        drop(alone);
+        assert_eq!(budget.permits.available_permits(), 1024);
     }
 }

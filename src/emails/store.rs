@@ -48,6 +48,18 @@ pub struct NewEmail {
 }
 
 impl NewEmail {
+    /// Bytes of content the delivery holds: html, text and attachments (see
+    /// [`crate::delivery::job::Payload`]).
+    pub fn content_bytes(&self) -> usize {
+        self.html.as_ref().map_or(0, String::len)
+            + self.text.as_ref().map_or(0, String::len)
+            + self
+                .attachments
+                .iter()
+                .map(|a| a.content.len())
+                .sum::<usize>()
+    }
+
     pub fn first_event(&self) -> &'static str {
         if self.scheduled_at.is_some() {
             events::SCHEDULED
@@ -96,7 +108,7 @@ pub async fn insert_accepted_guarded(
         .map(|e| {
             let job = NewJob::new(
                 e.job_kind,
-                &json!({ "email_id": e.id }),
+                &json!({ "email_id": e.id, "bytes": e.content_bytes() }),
                 e.scheduled_at.unwrap_or(e.created_at),
             )
             .unique_key(job_key(&e.id));
