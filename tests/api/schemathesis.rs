@@ -7,6 +7,10 @@
 //! (schema-valid requests rejected, invalid ones accepted, stateful checks) are printed with
 //! their counts, per database, for the record.
 //!
+//! What OpenAPI cannot say (`after` excluding `before`, the content of an imported CSV file,
+//! uniqueness, the run's own API key) is configured in tests/schemathesis/hooks.py, which
+//! explains each; every operation is run, `api-keys/remove` and `api-keys/update` included.
+//!
 //! Without schemathesis installed the test prints `SKIPPED: …` and passes, unless
 //! `HERALD_REQUIRE_EXTERNAL=1` (CI), where it fails. `HERALD_SCHEMATHESIS_EXAMPLES` and
 //! `HERALD_SCHEMATHESIS_SEED` change the number of examples per operation and the seed.
@@ -60,6 +64,13 @@ async fn schemathesis_finds_no_server_error_nor_undocumented_answer() {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/schemathesis/schemathesis.toml"
     );
+    let hooks = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/schemathesis/hooks.py");
+    // The key the run authenticates with: hooks.py keeps calls from revoking or changing it.
+    let keys = app.get("/api-keys").await;
+    let own_key_id = keys.body["data"][0]["id"]
+        .as_str()
+        .expect("the app's API key")
+        .to_string();
     let reports = tempfile::tempdir().unwrap();
     let output = tokio::process::Command::new("python3")
         .args([
@@ -85,6 +96,8 @@ async fn schemathesis_finds_no_server_error_nor_undocumented_answer() {
         .arg("--report-dir")
         .arg(reports.path())
         .env("PYTHONPATH", &deps)
+        .env("SCHEMATHESIS_HOOKS", hooks)
+        .env("HERALD_SCHEMATHESIS_KEY_ID", &own_key_id)
         // Its cache of past failures goes to the run's own folder: each run starts afresh.
         .current_dir(reports.path())
         .kill_on_drop(true)
