@@ -18,6 +18,8 @@ use crate::config::Settings;
 use crate::http::rate_limit::RateLimiter;
 use crate::http::request_log::RequestLog;
 use crate::on_db;
+use crate::queue::purge::Sweep;
+use crate::queue::worker::Registry;
 use crate::store::Db;
 
 /// How long a key look-up is trusted before the database is asked again. Deleting or
@@ -44,6 +46,47 @@ struct Inner {
     telemetry: crate::telemetry::Telemetry,
     /// The address the HTTP server actually bound (port 0 picks one), once started.
     bound: std::sync::OnceLock<SocketAddr>,
+    /// The job kinds the workers run ([`job_kinds`]).
+    job_kinds: Registry,
+}
+
+/// Every feature's job handler, registered with the queue's workers: the one place that
+/// knows them all (the queue itself imports no feature).
+pub fn job_kinds() -> Registry {
+    Registry::default()
+        .with(
+            crate::emails::SIMULATE_JOB,
+            Arc::new(|app, job| Box::pin(crate::emails::test_recipients::run_job(app, job))),
+        )
+        .with(
+            crate::audience::imports::JOB,
+            Arc::new(|app, job| Box::pin(crate::audience::imports::job::run_job(app, job))),
+        )
+        .with(
+            crate::domains::VERIFY_JOB,
+            Arc::new(|app, job| Box::pin(crate::domains::job::run(app, job))),
+        )
+        .with(
+            crate::webhooks::scan::SCAN_JOB,
+            Arc::new(|app, job| Box::pin(crate::webhooks::scan::run_job(app, job))),
+        )
+        .with(
+            crate::webhooks::delivery::DELIVERY_JOB,
+            Arc::new(|app, job| Box::pin(crate::webhooks::delivery::run_job(app, job))),
+        )
+        .with_concurrency(
+            crate::emails::DELIVER_JOB,
+            Arc::new(|app, job| Box::pin(crate::delivery::job::run_job(app, job))),
+            |settings| settings.delivery.concurrency,
+        )
+        .with(
+            crate::exports::JOB,
+            Arc::new(|app, job| Box::pin(crate::exports::job::run_job(app, job))),
+        )
+        .with(
+            crate::broadcasts::fanout::JOB,
+            Arc::new(|app, job| Box::pin(crate::broadcasts::fanout::run_job(app, job))),
+        )
 }
 
 impl App {
@@ -68,6 +111,7 @@ impl App {
             delivery,
             telemetry: Default::default(),
             bound: std::sync::OnceLock::new(),
+            job_kinds: job_kinds(),
         }));
         Ok(app)
     }
@@ -101,6 +145,10 @@ impl App {
     }
     pub fn telemetry(&self) -> &crate::telemetry::Telemetry {
         &self.0.telemetry
+    }
+    /// The job kinds this node's workers run.
+    pub fn job_kinds(&self) -> &Registry {
+        &self.0.job_kinds
     }
 
     /// Base URL for links (no trailing slash): the configured `public_url`, else the address
@@ -158,6 +206,22 @@ async fn load_or_create_secret(db: &Db) -> anyhow::Result<Vec<u8>> {
     hex::decode(stored).context("instance secret is not hex")
 }
 
+/// The clean-ups the queue's purge ticker runs besides finished jobs.
+fn sweeps() -> Vec<Sweep> {
+    vec![
+        Sweep {
+            what: "expired export files",
+            run: Box::new(|app| Box::pin(async { Ok(crate::exports::expire(app).await?) })),
+        },
+        Sweep {
+            what: "request logs",
+            run: Box::new(|app| {
+                Box::pin(async { Ok(crate::logs::purge(app, crate::queue::purge::BATCH).await?) })
+            }),
+        },
+    ]
+}
+
 /// A started Herald: HTTP server, workers and the request-log writer.
 pub struct Running {
     pub app: App,
@@ -205,7 +269,11 @@ pub async fn start(app: App) -> anyhow::Result<Running> {
     ));
     tasks.extend(crate::queue::worker::spawn_all(&app, shutdown.clone()));
     tasks.push(crate::webhooks::scan::spawn_ticker(&app, shutdown.clone()));
-    tasks.push(crate::queue::purge::spawn_ticker(&app, shutdown.clone()));
+    tasks.push(crate::queue::purge::spawn_ticker(
+        &app,
+        shutdown.clone(),
+        sweeps(),
+    ));
     tasks.push(crate::metrics::rollup::spawn_ticker(&app, shutdown.clone()));
     let feedback_addr = feedback.map(|(addr, task)| {
         tasks.push(task);

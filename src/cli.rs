@@ -388,7 +388,7 @@ async fn import_contacts(
     bar.finish_and_clear();
     // Done here: the queued job has nothing left to do.
     let job_key = format!("contact-import:{}", import.id);
-    crate::audience::sql::run(
+    crate::store::sql::run(
         app.db(),
         &[crate::queue::finish_by_key(&job_key, app.now_ms())],
     )

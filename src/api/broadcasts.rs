@@ -468,6 +468,7 @@ async fn recipients(
         after: q.after,
         before: q.before,
     };
+    let page = Page::from_query(&page, Some(20));
     let list = stats::recipients(&app, &auth.team_id, &id, &filter, &page).await?;
     Ok(Json(ListBroadcastRecipientsResponseSuccess {
         object: "list",
@@ -503,7 +504,8 @@ async fn clicked_links(
     Query(query): Query<ListQuery>,
 ) -> AppResult<Json<ListBroadcastClickedLinksResponseSuccess>> {
     check_id(&id)?;
-    let list = stats::clicked_links(&app, &auth.team_id, &id, &query).await?;
+    let page = Page::from_query(&query, Some(20));
+    let list = stats::clicked_links(&app, &auth.team_id, &id, &page).await?;
     Ok(Json(ListBroadcastClickedLinksResponseSuccess {
         object: "list",
         has_more: list.has_more,

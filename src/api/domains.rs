@@ -13,6 +13,7 @@ use crate::app::App;
 use crate::auth::api_keys::AuthKey;
 use crate::clock::resend_timestamp;
 use crate::domains::bimi::BimiReport;
+use crate::domains::records::DomainRecord;
 use crate::domains::report::DmarcReport;
 use crate::domains::{self, Domain, DomainInput, RecordState};
 use crate::error::AppResult;
@@ -75,43 +76,6 @@ pub struct UpdateDomainOptions {
     custom_return_path: Option<String>,
 }
 
-/// A DNS record to publish, with its verification status.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DomainRecord {
-    /// `SPF`, `DKIM`, `Tracking`, `TrackingCAA` or `Receiving`.
-    record: &'static str,
-    /// Name relative to the DNS zone, e.g. `send` or `herald._domainkey`.
-    name: String,
-    #[serde(rename = "type")]
-    rtype: &'static str,
-    ttl: &'static str,
-    /// `not_started`, `pending`, `verified`, `failed` or `temporary_failure`.
-    status: String,
-    value: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    priority: Option<u16>,
-    /// Herald extension, present only when the record cannot work as shown: an MX record
-    /// while this installation has no mail host name (its `value` is then a placeholder
-    /// under `.invalid`, never an IP address).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    warning: Option<&'static str>,
-}
-
-impl From<RecordState> for DomainRecord {
-    fn from(r: RecordState) -> Self {
-        Self {
-            warning: crate::domains::records::warning(&r.expected),
-            record: r.expected.group,
-            name: r.expected.name,
-            rtype: r.expected.rtype,
-            ttl: "Auto",
-            status: r.status,
-            value: r.expected.value,
-            priority: r.expected.priority,
-        }
-    }
-}
-
 /// A domain as `GET /domains/{id}` returns it.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = Domain)]
@@ -156,7 +120,7 @@ impl DomainView {
             object: "domain",
             capabilities: capabilities(&d),
             created_at: resend_timestamp(d.created_at),
-            records: records.into_iter().map(DomainRecord::from).collect(),
+            records: records.iter().map(DomainRecord::new).collect(),
             id: d.id,
             name: d.name,
             status: d.status,

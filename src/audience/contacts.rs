@@ -9,15 +9,15 @@ use sqlx::FromRow;
 
 use super::properties::{self, Schema};
 use super::segments::{self, Segment};
-use super::sql::{self, Placeholders, Stmt};
 use super::topics::{self, Choice};
 use super::{email, history};
 use crate::app::App;
 use crate::clock::iso_timestamp;
 use crate::error::{AppError, AppResult};
-use crate::http::pagination::{ListResponse, Page};
 use crate::on_db;
 use crate::store::new_id;
+use crate::store::page::{ListResponse, Page};
+use crate::store::sql::{self, Placeholders, Stmt};
 use crate::webhooks;
 
 pub const MAX_NAME_LEN: usize = 255;

@@ -7,12 +7,12 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::FromRow;
 
-use super::sql::Stmt;
 use crate::app::App;
 use crate::clock::resend_timestamp;
 use crate::error::AppResult;
 use crate::on_db;
 use crate::store::new_id;
+use crate::store::sql::Stmt;
 
 /// How many events `GET /contacts/{id}` and the contact page show.
 pub const SHOWN: i64 = 100;

@@ -10,12 +10,12 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 use sqlx::FromRow;
 
-use super::sql::{self, Stmt};
 use crate::app::App;
 use crate::error::{AppError, AppResult};
-use crate::http::pagination::{ListResponse, Page};
 use crate::on_db;
 use crate::store::new_id;
+use crate::store::page::{ListResponse, Page};
+use crate::store::sql::{self, Stmt};
 
 pub const MAX_KEY_LEN: usize = 50;
 
@@ -327,20 +327,13 @@ async fn list_where(
     filter: &str,
 ) -> AppResult<ListResponse<ContactProperty>> {
     ensure_defaults(app, team_id).await?;
-    let sql = page.sql(COLUMNS, "contact_properties", filter);
-    let rows = on_db!(app.db(), |pool| sqlx::query_as::<_, ContactProperty>(
-        sqlx::AssertSqlSafe(sql.clone())
-    )
-    .bind(team_id)
-    .bind(page.cursor_id())
-    .fetch_all(pool)
-    .await)?;
-    Ok(page.finish(rows))
+    let table = ("contact_properties", COLUMNS);
+    crate::store::team_rows::list_where(app, table, team_id, page, filter).await
 }
 
 /// Every property of the team, defaults included, oldest first (dashboard, import mapping).
 pub async fn all(app: &App, team_id: &str) -> AppResult<Vec<ContactProperty>> {
-    let everything = Page::from_query(&Default::default(), None)?;
+    let everything = Page::everything();
     let mut rows = list_where(app, team_id, &everything, "TRUE").await?.data;
     rows.reverse();
     Ok(rows)
@@ -348,16 +341,9 @@ pub async fn all(app: &App, team_id: &str) -> AppResult<Vec<ContactProperty>> {
 
 pub async fn get(app: &App, team_id: &str, id: &str) -> AppResult<ContactProperty> {
     ensure_defaults(app, team_id).await?;
-    let row = on_db!(app.db(), |pool| sqlx::query_as::<_, ContactProperty>(
-        sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM contact_properties WHERE id = $1 AND team_id = $2"
-        ))
-    )
-    .bind(id)
-    .bind(team_id)
-    .fetch_optional(pool)
-    .await)?;
-    row.ok_or_else(|| AppError::not_found(NOT_FOUND))
+    crate::store::team_rows::find(app, ("contact_properties", COLUMNS), team_id, id)
+        .await?
+        .ok_or_else(|| AppError::not_found(NOT_FOUND))
 }
 
 /// A property as the API shows it: one of a type the API lacks (see [`list`]) is not found.

@@ -5,13 +5,14 @@ use serde_json::Value;
 use sqlx::FromRow;
 
 use super::contacts::{self, Contact};
-use super::sql::{self, Stmt};
-use super::{history, team_rows};
+use super::history;
 use crate::app::App;
 use crate::error::{AppError, AppResult};
-use crate::http::pagination::{ListResponse, Page};
 use crate::on_db;
 use crate::store::new_id;
+use crate::store::page::{ListResponse, Page};
+use crate::store::sql::{self, Stmt};
+use crate::store::team_rows;
 
 pub const MAX_NAME_LEN: usize = 255;
 

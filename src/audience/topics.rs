@@ -4,13 +4,14 @@
 
 use sqlx::FromRow;
 
-use super::sql::{self, Stmt};
-use super::{history, team_rows};
+use super::history;
 use crate::app::App;
 use crate::error::{AppError, AppResult};
-use crate::http::pagination::{ListResponse, Page};
 use crate::on_db;
 use crate::store::new_id;
+use crate::store::page::{ListResponse, Page};
+use crate::store::sql::{self, Stmt};
+use crate::store::team_rows;
 
 pub const MAX_NAME_LEN: usize = 50;
 pub const MAX_DESCRIPTION_LEN: usize = 200;

@@ -8,9 +8,9 @@ use super::tokens::{keyed_hash, random_alphanumeric};
 use crate::app::App;
 use crate::clock::resend_timestamp;
 use crate::error::{AppError, AppResult};
-use crate::http::pagination::{ListResponse, Page};
 use crate::on_db;
 use crate::store::new_id;
+use crate::store::page::{ListResponse, Page};
 
 pub const MAX_NAME_LEN: usize = 50;
 
@@ -191,28 +191,13 @@ pub async fn create(app: &App, team_id: &str, input: KeyInput) -> AppResult<(Api
 }
 
 pub async fn list(app: &App, team_id: &str, page: &Page) -> AppResult<ListResponse<ApiKey>> {
-    let sql = page.sql(COLUMNS, "api_keys", "TRUE");
-    let rows = on_db!(app.db(), |pool| sqlx::query_as::<_, ApiKey>(
-        sqlx::AssertSqlSafe(sql.clone())
-    )
-    .bind(team_id)
-    .bind(page.cursor_id())
-    .fetch_all(pool)
-    .await)?;
-    Ok(page.finish(rows))
+    crate::store::team_rows::list(app, ("api_keys", COLUMNS), team_id, page).await
 }
 
 pub async fn get(app: &App, team_id: &str, id: &str) -> AppResult<ApiKey> {
-    let row = on_db!(app.db(), |pool| sqlx::query_as::<_, ApiKey>(
-        sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM api_keys WHERE id = $1 AND team_id = $2"
-        ))
-    )
-    .bind(id)
-    .bind(team_id)
-    .fetch_optional(pool)
-    .await)?;
-    row.ok_or_else(|| AppError::not_found("API key not found"))
+    crate::store::team_rows::find(app, ("api_keys", COLUMNS), team_id, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("API key not found"))
 }
 
 pub async fn update(app: &App, team_id: &str, id: &str, input: KeyInput) -> AppResult<ApiKey> {
@@ -249,15 +234,7 @@ pub async fn update(app: &App, team_id: &str, id: &str, input: KeyInput) -> AppR
 }
 
 pub async fn delete(app: &App, team_id: &str, id: &str) -> AppResult<()> {
-    let result = on_db!(app.db(), |pool| sqlx::query(
-        "DELETE FROM api_keys WHERE id = $1 AND team_id = $2"
-    )
-    .bind(id)
-    .bind(team_id)
-    .execute(pool)
-    .await
-    .map(|r| r.rows_affected()))?;
-    if result == 0 {
+    if !crate::store::team_rows::delete(app, "api_keys", team_id, id).await? {
         return Err(AppError::not_found("API key not found"));
     }
     app.forget_cached_keys();

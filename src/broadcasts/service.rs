@@ -6,14 +6,14 @@ use serde_json::{Map, Value, json};
 use super::content::{self, Properties};
 use super::{Broadcast, Status, fanout, store};
 use crate::app::App;
-use crate::audience::sql::{self, Stmt};
 use crate::audience::{properties, segments, topics};
 use crate::emails::address::Mailbox;
 use crate::error::{AppError, AppResult};
-use crate::http::pagination::{ListResponse, Page};
 use crate::on_db;
 use crate::queue;
 use crate::store::new_id;
+use crate::store::page::{ListResponse, Page};
+use crate::store::sql::{self, Stmt};
 
 /// Longest subject, as for emails.
 const MAX_SUBJECT_CHARS: usize = 998;

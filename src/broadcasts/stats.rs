@@ -10,8 +10,8 @@ use super::store;
 use crate::app::App;
 use crate::clock::Millis;
 use crate::error::{AppError, AppResult};
-use crate::http::pagination::{ListQuery, ListResponse};
 use crate::on_db;
+use crate::store::page::{Cursor, ListResponse, Page};
 
 /// The performance page's figures. Opens and clicks are counted once per recipient
 /// (`unique_*`) and in total.
@@ -209,17 +209,18 @@ fn parse_offset(id: &str) -> AppResult<usize> {
         .ok_or_else(bad)
 }
 
-/// A page of `items` (already in order) for `query`; each item gets its offset id.
-fn page<T>(items: Vec<T>, query: &ListQuery) -> AppResult<ListResponse<(String, T)>> {
-    let p = crate::http::pagination::Page::from_query(query, Some(20))?;
+/// A page of `items` (already in order) for `query`, the page the request asked for (or why
+/// it could not be read, reported only after the other checks); each item gets its offset id.
+fn page<T>(items: Vec<T>, query: &AppResult<Page>) -> AppResult<ListResponse<(String, T)>> {
+    let p = query.clone()?;
     let limit = p.limit.unwrap_or(20) as usize;
     let (from, to) = match &p.cursor {
-        crate::http::pagination::Cursor::Newest => (0, limit),
-        crate::http::pagination::Cursor::After(id) => {
+        Cursor::Newest => (0, limit),
+        Cursor::After(id) => {
             let n = parse_offset(id)? + 1;
             (n, n + limit)
         }
-        crate::http::pagination::Cursor::Before(id) => {
+        Cursor::Before(id) => {
             let n = parse_offset(id)?;
             (n.saturating_sub(limit), n)
         }
@@ -233,7 +234,7 @@ fn page<T>(items: Vec<T>, query: &ListQuery) -> AppResult<ListResponse<(String, 
         .map(|(i, item)| (offset_id(i), item))
         .collect();
     let has_more = match p.cursor {
-        crate::http::pagination::Cursor::Before(_) => from > 0,
+        Cursor::Before(_) => from > 0,
         _ => to < total,
     };
     Ok(ListResponse {
@@ -282,7 +283,7 @@ pub async fn recipients(
     team_id: &str,
     id: &str,
     filter: &RecipientFilter,
-    query: &ListQuery,
+    query: &AppResult<Page>,
 ) -> AppResult<ListResponse<Recipient>> {
     let b = store::get(app, team_id, id).await?;
     let kind = filter
@@ -399,7 +400,7 @@ pub async fn clicked_links(
     app: &App,
     team_id: &str,
     id: &str,
-    query: &ListQuery,
+    query: &AppResult<Page>,
 ) -> AppResult<ListResponse<(String, ClickedLink)>> {
     let perf = performance(app, team_id, id).await?;
     page(perf.links, query)

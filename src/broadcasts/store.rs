@@ -2,11 +2,11 @@
 
 use super::Broadcast;
 use crate::app::App;
-use crate::audience::sql::Stmt;
 use crate::clock::Millis;
 use crate::error::{AppError, AppResult};
-use crate::http::pagination::{ListResponse, Page};
 use crate::on_db;
+use crate::store::page::{ListResponse, Page};
+use crate::store::sql::Stmt;
 
 /// Columns of lists (no content).
 pub const LIST_COLUMNS: &str = "id, team_id, name, segment_id, topic_id, from_address, subject, \

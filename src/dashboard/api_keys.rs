@@ -6,20 +6,20 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::get;
-use serde::Deserialize;
 
-use super::csrf::{CsrfForm, FormFields};
+use super::crud::{Confirm, NoticeParams, done};
+use super::csrf::FormFields;
 use super::format::{self, Activity};
-use super::pages::{PageError, Shell, render};
-use super::session::{CurrentSession, require_admin};
+use super::pages::{PageError, Shell, refusal, render};
+use super::session::{AdminForm, AdminSession, CurrentSession};
 use crate::app::App;
 use crate::auth::api_keys::{self, ApiKey, KeyInput, MAX_NAME_LEN, Permission};
 use crate::auth::sessions::Session;
 use crate::domains::{self, DomainName};
 use crate::error::AppError;
-use crate::http::pagination::{ListQuery, Page};
+use crate::http::pagination::Page;
 
 const LIST: &str = "/dashboard/api-keys";
 
@@ -121,12 +121,8 @@ struct FormPage {
 #[template(path = "api_keys/delete.html")]
 struct DeletePage {
     shell: Shell,
+    confirm: Confirm,
     row: KeyRow,
-}
-
-#[derive(Deserialize)]
-struct ListParams {
-    notice: Option<String>,
 }
 
 async fn list_response(
@@ -137,7 +133,7 @@ async fn list_response(
     notice: Option<&'static str>,
 ) -> Result<Response, PageError> {
     let team = &session.user.team_id;
-    let everything = Page::from_query(&ListQuery::default(), None)?;
+    let everything = Page::everything();
     let keys = api_keys::list(app, team, &everything).await?;
     let domains = domains::names_for_team(app, team).await?;
     let now = app.now_ms();
@@ -159,14 +155,12 @@ async fn list_response(
 async fn list_page(
     State(app): State<App>,
     current: CurrentSession,
-    Query(params): Query<ListParams>,
+    Query(params): Query<NoticeParams>,
 ) -> Result<Response, PageError> {
-    // Only fixed texts: nothing from the query string reaches the page.
-    let notice = match params.notice.as_deref() {
-        Some("updated") => Some("API key updated."),
-        Some("deleted") => Some("API key deleted."),
-        _ => None,
-    };
+    let notice = params.message(&[
+        ("updated", "API key updated."),
+        ("deleted", "API key deleted."),
+    ]);
     list_response(&app, &current.session, StatusCode::OK, None, notice).await
 }
 
@@ -189,7 +183,7 @@ async fn form_page(
     status: StatusCode,
     key_id: Option<String>,
     input: &KeyInput,
-    error: Option<AppError>,
+    error: Option<String>,
 ) -> Result<Response, PageError> {
     let page = FormPage {
         shell: Shell::of(session),
@@ -198,30 +192,28 @@ async fn form_page(
         sending: input.permission.as_deref() == Some("sending_access"),
         domain_id: input.domain_id.clone().flatten().unwrap_or_default(),
         domains: domains::names_for_team(app, &session.user.team_id).await?,
-        error: error.map(|e| e.message),
+        error,
         max_name_len: MAX_NAME_LEN,
     };
     Ok(render(status, &page))
 }
 
-/// A service refusal shown in the form; anything else is an error page.
-fn form_error(err: AppError) -> Result<AppError, PageError> {
-    if (400..500).contains(&err.status) {
-        Ok(err)
-    } else {
-        Err(err.into())
+/// A service refusal shown in the form; anything else is an error page. The key itself is
+/// looked up before, so a 404 here is the form's domain, which the form shows.
+fn form_error(err: AppError) -> Result<String, PageError> {
+    if err.is_not_found() {
+        return Ok(err.message);
     }
+    refusal(err)
 }
 
-async fn new_form(State(app): State<App>, current: CurrentSession) -> Result<Response, PageError> {
-    require_admin(&current.session)?;
+async fn new_form(State(app): State<App>, current: AdminSession) -> Result<Response, PageError> {
     let input = KeyInput::default();
     form_page(&app, &current.session, StatusCode::OK, None, &input, None).await
 }
 
-async fn create(State(app): State<App>, form: CsrfForm) -> Result<Response, PageError> {
-    let session = &form.current.session;
-    require_admin(session)?;
+async fn create(State(app): State<App>, form: AdminForm) -> Result<Response, PageError> {
+    let session = &form.session;
     let input = key_input(&form.fields);
     match api_keys::create(&app, &session.user.team_id, input.clone()).await {
         Ok((key, token)) => {
@@ -232,27 +224,18 @@ async fn create(State(app): State<App>, form: CsrfForm) -> Result<Response, Page
             list_response(&app, session, StatusCode::OK, Some(created), None).await
         }
         Err(err) => {
-            let err = form_error(err)?;
-            form_page(
-                &app,
-                session,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                None,
-                &input,
-                Some(err),
-            )
-            .await
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            form_page(&app, session, status, None, &input, Some(form_error(err)?)).await
         }
     }
 }
 
 async fn edit_form(
     State(app): State<App>,
-    current: CurrentSession,
+    current: AdminSession,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let session = &current.session;
-    require_admin(session)?;
     let key = api_keys::get(&app, &session.user.team_id, &id).await?;
     let input = KeyInput {
         name: Some(key.name),
@@ -265,24 +248,23 @@ async fn edit_form(
 async fn update(
     State(app): State<App>,
     Path(id): Path<String>,
-    form: CsrfForm,
+    form: AdminForm,
 ) -> Result<Response, PageError> {
-    let session = &form.current.session;
-    require_admin(session)?;
+    let session = &form.session;
     // An unknown key is a 404 page; any other refusal is shown in the form.
     api_keys::get(&app, &session.user.team_id, &id).await?;
     let input = key_input(&form.fields);
     match api_keys::update(&app, &session.user.team_id, &id, input.clone()).await {
-        Ok(_) => Ok(Redirect::to(&format!("{LIST}?notice=updated")).into_response()),
+        Ok(_) => Ok(done(LIST, "updated")),
         Err(err) => {
-            let err = form_error(err)?;
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
             form_page(
                 &app,
                 session,
-                StatusCode::UNPROCESSABLE_ENTITY,
+                status,
                 Some(id),
                 &input,
-                Some(err),
+                Some(form_error(err)?),
             )
             .await
         }
@@ -291,16 +273,17 @@ async fn update(
 
 async fn confirm_delete(
     State(app): State<App>,
-    current: CurrentSession,
+    current: AdminSession,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let session = &current.session;
-    require_admin(session)?;
     let team = &session.user.team_id;
     let key = api_keys::get(&app, team, &id).await?;
     let domains = domains::names_for_team(&app, team).await?;
     let page = DeletePage {
         shell: Shell::of(session),
+        confirm: Confirm::delete(("API Keys", LIST), &key.id, ("API key", &key.name), "")
+            .back_to_list(),
         row: KeyRow::new(&key, &domains, app.now_ms()),
     };
     Ok(render(StatusCode::OK, &page))
@@ -309,10 +292,9 @@ async fn confirm_delete(
 async fn delete(
     State(app): State<App>,
     Path(id): Path<String>,
-    form: CsrfForm,
+    form: AdminForm,
 ) -> Result<Response, PageError> {
-    let session = &form.current.session;
-    require_admin(session)?;
+    let session = &form.session;
     api_keys::delete(&app, &session.user.team_id, &id).await?;
-    Ok(Redirect::to(&format!("{LIST}?notice=deleted")).into_response())
+    Ok(done(LIST, "deleted"))
 }

@@ -5,13 +5,12 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::get;
-use serde::Deserialize;
 
-use super::csrf::CsrfForm;
+use super::crud::{NoticeParams, done};
 use super::pages::{PageError, Shell, placed, render};
-use super::session::CurrentSession;
+use super::session::{AdminForm, CurrentSession};
 use crate::app::App;
 use crate::auth::sessions::Session;
 use crate::branding::{self, Branding, BrandingInput};
@@ -32,11 +31,6 @@ struct BrandingPage {
     form: BrandingInput,
     error: Option<String>,
     notice: Option<&'static str>,
-}
-
-#[derive(Deserialize)]
-struct Params {
-    notice: Option<String>,
 }
 
 fn input_of(b: &Branding) -> BrandingInput {
@@ -67,20 +61,17 @@ fn page(
 async fn show(
     State(app): State<App>,
     current: CurrentSession,
-    Query(params): Query<Params>,
+    Query(params): Query<NoticeParams>,
 ) -> Result<Response, PageError> {
     let session = &current.session;
     let branding = branding::get(&app, &session.user.team_id).await?;
-    let notice = (params.notice.as_deref() == Some("saved")).then_some("Branding saved.");
+    let notice = params.message(&[("saved", "Branding saved.")]);
     let page = page(session, input_of(&branding), None, notice);
     Ok(render(StatusCode::OK, &page))
 }
 
-async fn save(State(app): State<App>, form: CsrfForm) -> Result<Response, PageError> {
-    let session = &form.current.session;
-    if !session.is_admin() {
-        return Err(PageError::AdminOnly);
-    }
+async fn save(State(app): State<App>, form: AdminForm) -> Result<Response, PageError> {
+    let session = &form.session;
     let f = &form.fields;
     let input = BrandingInput {
         name: f.text("name").to_string(),
@@ -89,7 +80,7 @@ async fn save(State(app): State<App>, form: CsrfForm) -> Result<Response, PageEr
         footer_text: f.text("footer_text").to_string(),
     };
     match branding::save(&app, &session.user.team_id, &input).await? {
-        Ok(_) => Ok(Redirect::to(&format!("{PATH}?notice=saved")).into_response()),
+        Ok(_) => Ok(done(PATH, "saved")),
         Err(message) => {
             let words = [
                 ("name", "name"),

@@ -20,11 +20,13 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::audience::refusal;
 use super::chart::{self, Series};
+use super::crud::{Confirm, ConfirmPage, done};
 use super::csrf::{CsrfForm, FormFields};
 use super::format;
-use super::pages::{PageError, Shell, about, placed, plain_error, render, sandboxed_preview};
+use super::pages::{
+    PageError, Shell, about, placed, plain_error, refusal, render, sandboxed_preview,
+};
 use super::session::CurrentSession;
 use crate::app::App;
 use crate::audience::{properties, segments, topics};
@@ -953,14 +955,6 @@ async fn duplicate(
     Ok(Redirect::to(&format!("{LIST}/{}?notice=duplicated", copy.id)).into_response())
 }
 
-#[derive(Template)]
-#[template(path = "broadcasts/delete.html")]
-struct ConfirmDelete {
-    shell: Shell,
-    id: String,
-    name: String,
-}
-
 async fn confirm_delete(
     State(app): State<App>,
     current: CurrentSession,
@@ -968,12 +962,16 @@ async fn confirm_delete(
 ) -> Result<Response, PageError> {
     let session = &current.session;
     let b = service::get(&app, &session.user.team_id, &id).await?;
-    let page = ConfirmDelete {
-        shell: Shell::in_section(session, SECTION),
-        id: b.id.clone(),
-        name: display_name(&b),
-    };
-    Ok(render(StatusCode::OK, &page))
+    let confirm = Confirm::delete(
+        ("Broadcasts", LIST),
+        &b.id,
+        ("broadcast", &display_name(&b)),
+        "Only drafts can be deleted; a scheduled send is dropped with it. This cannot be undone.",
+    );
+    Ok(ConfirmPage::response(
+        Shell::in_section(session, SECTION),
+        confirm,
+    ))
 }
 
 async fn delete(
@@ -982,7 +980,7 @@ async fn delete(
     form: CsrfForm,
 ) -> Result<Response, PageError> {
     match service::delete(&app, &form.current.session.user.team_id, &id).await {
-        Ok(()) => Ok(Redirect::to(&format!("{LIST}?notice=deleted")).into_response()),
+        Ok(()) => Ok(done(LIST, "deleted")),
         Err(err) => {
             refusal(err)?;
             Ok(Redirect::to(&format!("{LIST}/{id}")).into_response())

@@ -7,21 +7,20 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
-use serde::Deserialize;
 
-use super::csrf::{CsrfForm, FormFields};
+use super::crud::{Confirm, NoticeParams, done};
+use super::csrf::FormFields;
 use super::domain_views::{AuthPanel, DomainRow, REGIONS, RecordRow, setup_warnings, status_help};
 use super::format;
-use super::pages::{PageError, Shell, render};
-use super::session::{CurrentSession, require_admin};
+use super::pages::{PageError, Shell, refusal, render};
+use super::session::{AdminForm, AdminSession, CurrentSession};
 use crate::app::App;
 use crate::auth::api_keys;
 use crate::auth::sessions::Session;
 use crate::domains::{self, DomainInput};
-use crate::error::AppError;
-use crate::http::pagination::{ListQuery, Page};
+use crate::http::pagination::Page;
 
 const LIST: &str = "/dashboard/domains";
 const SECTION: &str = "domains";
@@ -87,28 +86,20 @@ struct DetailPage {
 #[template(path = "domains/delete.html")]
 struct DeletePage {
     shell: Shell,
+    confirm: Confirm,
     row: DomainRow,
     /// Sending keys restricted to this domain: the service deletes them with it.
     restricted_keys: Vec<String>,
 }
 
-#[derive(Deserialize)]
-struct NoticeParam {
-    notice: Option<String>,
-}
-
 async fn list_page(
     State(app): State<App>,
     current: CurrentSession,
-    Query(params): Query<NoticeParam>,
+    Query(params): Query<NoticeParams>,
 ) -> Result<Response, PageError> {
     let session = &current.session;
-    // Only fixed texts: nothing from the query string reaches the page.
-    let notice = match params.notice.as_deref() {
-        Some("deleted") => Some("Domain deleted."),
-        _ => None,
-    };
-    let everything = Page::from_query(&ListQuery::default(), None)?;
+    let notice = params.message(&[("deleted", "Domain deleted.")]);
+    let everything = Page::everything();
     let found = domains::list(&app, &session.user.team_id, &everything).await?;
     let page = ListPage {
         shell: Shell::in_section(session, SECTION),
@@ -137,8 +128,7 @@ fn form_page(
     render(status, &page)
 }
 
-async fn new_form(current: CurrentSession) -> Result<Response, PageError> {
-    require_admin(&current.session)?;
+async fn new_form(current: AdminSession) -> Result<Response, PageError> {
     Ok(form_page(
         &current.session,
         StatusCode::OK,
@@ -158,25 +148,12 @@ fn domain_input(fields: &FormFields) -> DomainInput {
     }
 }
 
-/// A service refusal shown in the form; anything else is an error page.
-fn form_error(err: AppError) -> Result<String, PageError> {
-    if (400..500).contains(&err.status) {
-        Ok(err.message)
-    } else {
-        Err(err.into())
-    }
-}
-
-async fn create(State(app): State<App>, form: CsrfForm) -> Result<Response, PageError> {
-    let session = &form.current.session;
-    require_admin(session)?;
+async fn create(State(app): State<App>, form: AdminForm) -> Result<Response, PageError> {
+    let session = &form.session;
     match domains::create(&app, &session.user.team_id, domain_input(&form.fields)).await {
-        Ok(domain) => {
-            let to = format!("{}?notice=added", detail_url(&domain.id));
-            Ok(Redirect::to(&to).into_response())
-        }
+        Ok(domain) => Ok(done(&detail_url(&domain.id), "added")),
         Err(err) => {
-            let message = form_error(err)?;
+            let message = refusal(err)?;
             Ok(form_page(
                 session,
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -191,16 +168,15 @@ async fn detail_page(
     State(app): State<App>,
     current: CurrentSession,
     Path(id): Path<String>,
-    Query(params): Query<NoticeParam>,
+    Query(params): Query<NoticeParams>,
 ) -> Result<Response, PageError> {
     let session = &current.session;
-    let notice = match params.notice.as_deref() {
-        Some("added") => Some("Domain added."),
-        // Verification has one state on the page, the status note, which updates itself.
-        Some("verifying") => None,
-        Some("tracking") => Some("Tracking settings saved."),
-        _ => None,
-    };
+    // Verification has one state on the page, the status note, which updates itself: no
+    // notice for `verifying`.
+    let notice = params.message(&[
+        ("added", "Domain added."),
+        ("tracking", "Tracking settings saved."),
+    ]);
     let domain = domains::get(&app, &session.user.team_id, &id).await?;
     let records = domains::records(&app, &domain).await?;
     let now = app.now_ms();
@@ -226,13 +202,11 @@ async fn detail_page(
 async fn verify(
     State(app): State<App>,
     Path(id): Path<String>,
-    form: CsrfForm,
+    form: AdminForm,
 ) -> Result<Response, PageError> {
-    let session = &form.current.session;
-    require_admin(session)?;
+    let session = &form.session;
     domains::start_verification(&app, &session.user.team_id, &id).await?;
-    let to = format!("{}?notice=verifying", detail_url(&id));
-    Ok(Redirect::to(&to).into_response())
+    Ok(done(&detail_url(&id), "verifying"))
 }
 
 /// A tracking switch: the button pressed sends `open_tracking` or `click_tracking` with the
@@ -240,10 +214,9 @@ async fn verify(
 async fn tracking(
     State(app): State<App>,
     Path(id): Path<String>,
-    form: CsrfForm,
+    form: AdminForm,
 ) -> Result<Response, PageError> {
-    let session = &form.current.session;
-    require_admin(session)?;
+    let session = &form.session;
     let flag = |name| form.fields.get(name).map(|v| v == "true");
     let input = DomainInput {
         open_tracking: flag("open_tracking"),
@@ -254,23 +227,22 @@ async fn tracking(
         return Err(PageError::BadRequest);
     }
     domains::update(&app, &session.user.team_id, &id, input).await?;
-    let to = format!("{}?notice=tracking", detail_url(&id));
-    Ok(Redirect::to(&to).into_response())
+    Ok(done(&detail_url(&id), "tracking"))
 }
 
 async fn confirm_delete(
     State(app): State<App>,
-    current: CurrentSession,
+    current: AdminSession,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let session = &current.session;
-    require_admin(session)?;
     let team = &session.user.team_id;
     let domain = domains::get(&app, team, &id).await?;
-    let everything = Page::from_query(&ListQuery::default(), None)?;
+    let everything = Page::everything();
     let keys = api_keys::list(&app, team, &everything).await?;
     let page = DeletePage {
         shell: Shell::in_section(session, SECTION),
+        confirm: Confirm::delete(("Domains", LIST), &domain.id, ("domain", &domain.name), ""),
         row: DomainRow::new(&domain),
         restricted_keys: keys
             .data
@@ -285,10 +257,9 @@ async fn confirm_delete(
 async fn delete(
     State(app): State<App>,
     Path(id): Path<String>,
-    form: CsrfForm,
+    form: AdminForm,
 ) -> Result<Response, PageError> {
-    let session = &form.current.session;
-    require_admin(session)?;
+    let session = &form.session;
     domains::delete(&app, &session.user.team_id, &id).await?;
-    Ok(Redirect::to(&format!("{LIST}?notice=deleted")).into_response())
+    Ok(done(LIST, "deleted"))
 }

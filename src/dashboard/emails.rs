@@ -12,10 +12,11 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
+use super::crud::{NoticeParams, done};
 use super::csrf::CsrfForm;
 use super::email_views::{
     AttachmentItem, AttachmentKind, EmailListRow, EventBadge, TimelineRow, status_choices,
@@ -241,22 +242,16 @@ async fn list_page(
     Ok(render(StatusCode::OK, &page))
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct EmailParams {
-    notice: Option<String>,
-}
-
 async fn email_page(
     State(app): State<App>,
     current: CurrentSession,
     Path(id): Path<String>,
-    Query(params): Query<EmailParams>,
+    Query(params): Query<NoticeParams>,
 ) -> Result<Response, PageError> {
-    let notice = match params.notice.as_deref() {
-        Some("canceled") => Some("The email was canceled; it will not be sent."),
-        Some("rescheduled") => Some("The email was rescheduled."),
-        _ => None,
-    };
+    let notice = params.message(&[
+        ("canceled", "The email was canceled; it will not be sent."),
+        ("rescheduled", "The email was rescheduled."),
+    ]);
     let page = detail(&app, &current.session, &id, notice, None).await?;
     Ok(render(StatusCode::OK, &page))
 }
@@ -323,7 +318,7 @@ async fn cancel(
 ) -> Result<Response, PageError> {
     let session = &form.current.session;
     match service::cancel(&app, &session.user.team_id, &id).await {
-        Ok(()) => Ok(Redirect::to(&format!("{LIST}/{id}?notice=canceled")).into_response()),
+        Ok(()) => Ok(done(&format!("{LIST}/{id}"), "canceled")),
         Err(err) if err.is_not_found() => Err(PageError::NotFound),
         Err(err) if err.status < 500 => {
             let page = detail(
@@ -373,7 +368,7 @@ async fn reschedule(
         })
     };
     match result {
-        Ok(()) => Ok(Redirect::to(&format!("{LIST}/{id}?notice=rescheduled")).into_response()),
+        Ok(()) => Ok(done(&format!("{LIST}/{id}"), "rescheduled")),
         Err(message) if message.is_empty() => Err(PageError::NotFound),
         Err(message) => {
             let page = detail(&app, session, &id, None, Some((message, typed))).await?;

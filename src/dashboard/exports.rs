@@ -16,10 +16,11 @@ use futures::TryStreamExt;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use super::crud::NoticeParams;
 use super::csrf::CsrfForm;
 use super::format;
 use super::pages::{PageError, Shell, pager, render};
-use super::session::{CurrentSession, require_admin};
+use super::session::{AdminSession, CurrentSession};
 use super::settings::{NAV, Nav, shell};
 use crate::app::App;
 use crate::auth::sessions::Session;
@@ -266,11 +267,6 @@ struct ExportPage {
     list: String,
 }
 
-#[derive(Deserialize, Default)]
-struct NoticeParams {
-    notice: Option<String>,
-}
-
 async fn export_page(
     State(app): State<App>,
     current: CurrentSession,
@@ -279,13 +275,11 @@ async fn export_page(
 ) -> Result<Response, PageError> {
     let session: &Session = &current.session;
     let export = exports::get(&app, &session.user.team_id, &id).await?;
-    let notice = match params.notice.as_deref() {
-        Some("queued") => Some(
-            "The export is being prepared. Every admin of the team gets an email with a link \
-             when it is ready.",
-        ),
-        _ => None,
-    };
+    let notice = params.message(&[(
+        "queued",
+        "The export is being prepared. Every admin of the team gets an email with a link when \
+         it is ready.",
+    )]);
     let list = match export.kind() {
         Some(kind) if export.filters.is_empty() => kind.list_path().to_string(),
         Some(kind) => format!("{}?{}", kind.list_path(), export.filters),
@@ -308,11 +302,10 @@ async fn export_page(
 /// The file, streamed from its stored chunks: admins of the export's team only.
 async fn download(
     State(app): State<App>,
-    current: CurrentSession,
+    current: AdminSession,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let session = &current.session;
-    require_admin(session)?;
     let export = exports::get(&app, &session.user.team_id, &id).await?;
     if export.status != exports::READY {
         return Err(PageError::NotFound);

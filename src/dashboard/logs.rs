@@ -173,7 +173,7 @@ fn filter_query(params: &ListParams) -> url::form_urlencoded::Serializer<'static
 
 /// Names of the team's keys by id.
 async fn key_names(app: &App, team_id: &str) -> Result<Vec<(String, String)>, PageError> {
-    let all = Page::from_query(&ListQuery::default(), None).map_err(|_| PageError::Internal)?;
+    let all = Page::everything();
     let keys = api_keys::list(app, team_id, &all).await?;
     Ok(keys.data.into_iter().map(|k| (k.id, k.name)).collect())
 }

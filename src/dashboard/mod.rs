@@ -8,8 +8,9 @@
 //! Webhooks pages), `settings` (the Settings area: Team, Your account, invitations), `branding`
 //! (Settings → Branding), `broadcasts` (the Broadcasts pages), `chart` (inline SVG charts),
 //! `unsubscribe` (the hosted unsubscribe page, public), `suppressions` (the Suppressions page),
-//! `exports` (the lists' Export buttons, Settings → Exports, downloads), `pages` (rendering, shell, error
-//! pages), `format` (times), `assets`
+//! `exports` (the lists' Export buttons, Settings → Exports, downloads), `crud` (the steps every
+//! list shares: notices, back to the list, the confirmation before a deletion), `pages`
+//! (rendering, shell, error pages, form refusals), `format` (times), `assets`
 //! (CSS/JS compiled in).
 
 mod api_keys;
@@ -18,6 +19,7 @@ pub(crate) mod audience;
 mod branding;
 pub(crate) mod broadcasts;
 mod chart;
+mod crud;
 mod csrf;
 mod domain_views;
 mod domains;

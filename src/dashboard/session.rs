@@ -1,13 +1,14 @@
 //! Who is signed in: the `herald_session` cookie, looked up in the sessions table.
-//! Pages take [`CurrentSession`] as an extractor; without a valid session the browser is
-//! sent to `/login`.
+//! Pages take [`CurrentSession`] as an extractor ([`AdminSession`] / [`AdminForm`] for
+//! admin-only pages and forms); without a valid session the browser is sent to `/login`.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 
+use super::csrf::{CsrfForm, FormFields};
 use super::pages::PageError;
 use crate::app::App;
 use crate::auth::sessions::{self, SESSION_COOKIE, SESSION_TTL_MS, Session};
@@ -38,13 +39,47 @@ impl FromRequestParts<App> for CurrentSession {
     }
 }
 
-/// Admin-only pages refuse other members with [`PageError::AdminOnly`]; every page that
-/// changes team settings, keys, domains, webhooks or the audience schema calls this.
-pub fn require_admin(session: &Session) -> Result<(), PageError> {
+/// A signed-in team admin: what every admin-only page takes instead of [`CurrentSession`].
+/// Other members get [`PageError::AdminOnly`]; signed out, the way to `/login`.
+pub struct AdminSession {
+    pub session: Session,
+}
+
+impl FromRequestParts<App> for AdminSession {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Response> {
+        let current = CurrentSession::from_request_parts(parts, app).await?;
+        admin(current.session).map(|session| AdminSession { session })
+    }
+}
+
+/// An admin-only form submission: a [`CsrfForm`] (signed in, same site, the session's
+/// CSRF token) from a team admin. The CSRF check comes first, as for any form.
+pub struct AdminForm {
+    pub session: Session,
+    pub fields: FormFields,
+}
+
+impl FromRequest<App> for AdminForm {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, app: &App) -> Result<Self, Response> {
+        let form = CsrfForm::from_request(req, app).await?;
+        let session = admin(form.current.session)?;
+        Ok(AdminForm {
+            session,
+            fields: form.fields,
+        })
+    }
+}
+
+#[allow(clippy::result_large_err)] // the extractors' own rejection type
+fn admin(session: Session) -> Result<Session, Response> {
     if session.is_admin() {
-        Ok(())
+        Ok(session)
     } else {
-        Err(PageError::AdminOnly)
+        Err(PageError::AdminOnly.into_response())
     }
 }
 

@@ -12,12 +12,12 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use serde::Deserialize;
 
+use super::crud::{NoticeParams, done};
 use super::csrf::{self, CsrfForm};
 use super::format;
 use super::pages::{PageError, Shell, about, placed, refusal, render};
-use super::session::{self, CurrentSession, require_admin};
+use super::session::{self, AdminForm, CurrentSession};
 use crate::app::App;
 use crate::auth::invitations::{self, Invitation};
 use crate::auth::members::{self, Member};
@@ -108,11 +108,6 @@ struct TeamPage {
     invite_admin: bool,
 }
 
-#[derive(Deserialize)]
-struct NoticeParams {
-    notice: Option<String>,
-}
-
 struct TeamState {
     notice: Option<String>,
     error: Option<String>,
@@ -175,13 +170,11 @@ async fn team_page(
     current: CurrentSession,
     Query(params): Query<NoticeParams>,
 ) -> Result<Response, PageError> {
-    // Only fixed texts: nothing from the query string reaches the page.
-    let notice = match params.notice.as_deref() {
-        Some("role") => Some("Role changed."),
-        Some("removed") => Some("Member removed. Their sessions have ended."),
-        Some("revoked") => Some("Invitation withdrawn. Its link no longer works."),
-        _ => None,
-    };
+    let notice = params.message(&[
+        ("role", "Role changed."),
+        ("removed", "Member removed. Their sessions have ended."),
+        ("revoked", "Invitation withdrawn. Its link no longer works."),
+    ]);
     let state = TeamState {
         notice: notice.map(str::to_string),
         error: None,
@@ -192,9 +185,8 @@ async fn team_page(
     team_response(&app, &current.session, StatusCode::OK, state).await
 }
 
-async fn invite(State(app): State<App>, form: CsrfForm) -> Result<Response, PageError> {
-    let session = &form.current.session;
-    require_admin(session)?;
+async fn invite(State(app): State<App>, form: AdminForm) -> Result<Response, PageError> {
+    let session = &form.session;
     let team = &session.user.team_id;
     let email = form.fields.text("email").to_string();
     let role = form.fields.get("role").unwrap_or("member");
@@ -243,12 +235,11 @@ async fn invite(State(app): State<App>, form: CsrfForm) -> Result<Response, Page
 async fn revoke(
     State(app): State<App>,
     Path(id): Path<String>,
-    form: CsrfForm,
+    form: AdminForm,
 ) -> Result<Response, PageError> {
-    let session = &form.current.session;
-    require_admin(session)?;
+    let session = &form.session;
     invitations::revoke(&app, &session.user.team_id, &id).await?;
-    Ok(Redirect::to(&format!("{TEAM}?notice=revoked")).into_response())
+    Ok(done(TEAM, "revoked"))
 }
 
 async fn refused(app: &App, session: &Session, message: String) -> Result<Response, PageError> {
@@ -265,13 +256,12 @@ async fn refused(app: &App, session: &Session, message: String) -> Result<Respon
 async fn set_role(
     State(app): State<App>,
     Path(id): Path<String>,
-    form: CsrfForm,
+    form: AdminForm,
 ) -> Result<Response, PageError> {
-    let session = &form.current.session;
-    require_admin(session)?;
+    let session = &form.session;
     let role = form.fields.text("role");
     match members::set_role(&app, &session.user.team_id, &id, role).await {
-        Ok(()) => Ok(Redirect::to(&format!("{TEAM}?notice=role")).into_response()),
+        Ok(()) => Ok(done(TEAM, "role")),
         Err(err) => {
             let message = refusal(err)?;
             refused(&app, session, message).await
@@ -290,10 +280,10 @@ struct RemovePage {
 
 /// Admins remove anyone; everyone may remove themselves (leave the team).
 fn may_remove(session: &Session, user_id: &str) -> Result<(), PageError> {
-    if session.user.id == user_id {
+    if session.user.id == user_id || session.is_admin() {
         Ok(())
     } else {
-        require_admin(session)
+        Err(PageError::AdminOnly)
     }
 }
 
@@ -337,7 +327,7 @@ async fn remove(
             Redirect::to("/login"),
         )
             .into_response()),
-        Ok(()) => Ok(Redirect::to(&format!("{TEAM}?notice=removed")).into_response()),
+        Ok(()) => Ok(done(TEAM, "removed")),
         Err(err) => {
             let message = refusal(err)?;
             refused(&app, session, message).await
@@ -359,10 +349,10 @@ async fn account_page(
     current: CurrentSession,
     Query(params): Query<NoticeParams>,
 ) -> Result<Response, PageError> {
-    let notice = match params.notice.as_deref() {
-        Some("password") => Some("Password changed. Your other sessions have been signed out."),
-        _ => None,
-    };
+    let notice = params.message(&[(
+        "password",
+        "Password changed. Your other sessions have been signed out.",
+    )]);
     let page = AccountPage {
         shell: shell(&current.session),
         tab: "account",
@@ -394,7 +384,7 @@ async fn change_password(State(app): State<App>, form: CsrfForm) -> Result<Respo
         }
     };
     let Some(message) = refused else {
-        return Ok(Redirect::to(&format!("{ACCOUNT}?notice=password")).into_response());
+        return Ok(done(ACCOUNT, "password"));
     };
     let page = AccountPage {
         shell: shell(session),

@@ -7,10 +7,11 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
+use super::crud::done;
 use super::csrf::CsrfForm;
 use super::format;
 use super::pages::{PageError, Shell, pager, plain_error, render};
@@ -187,7 +188,7 @@ async fn add(State(app): State<App>, form: CsrfForm) -> Result<Response, PageErr
         }
     };
     match refused {
-        None => Ok(Redirect::to(&format!("{LIST}?notice=added")).into_response()),
+        None => Ok(done(LIST, "added")),
         Some(message) => {
             let params = ListParams::default();
             let page = page(&app, session, &params, Some(message), typed).await?;
@@ -202,5 +203,5 @@ async fn remove(
     form: CsrfForm,
 ) -> Result<Response, PageError> {
     suppressions::remove(&app, &form.current.session.user.team_id, &id).await?;
-    Ok(Redirect::to(&format!("{LIST}?notice=removed")).into_response())
+    Ok(done(LIST, "removed"))
 }

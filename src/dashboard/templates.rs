@@ -13,19 +13,18 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
-use serde::Deserialize;
 use serde_json::Value;
 
-use super::audience::refusal;
+use super::crud::{Confirm, ConfirmPage, NoticeParams, done};
 use super::csrf::{CsrfForm, FormFields};
 use super::format;
-use super::pages::{PageError, Shell, render, sandboxed_preview};
+use super::pages::{PageError, Shell, refusal, render, sandboxed_preview};
 use super::session::CurrentSession;
 use crate::app::App;
 use crate::auth::sessions::Session;
-use crate::http::pagination::{Cursor, Page};
+use crate::http::pagination::Page;
 use crate::templates::service::{self, TemplateInput};
 use crate::templates::substitute::{self, Target, Values};
 use crate::templates::variables::{Variable, VariableInput};
@@ -221,30 +220,14 @@ impl Summary {
     }
 }
 
-#[derive(Template)]
-#[template(path = "templates/delete.html")]
-struct ConfirmDelete {
-    shell: Shell,
-    id: String,
-    name: String,
-}
-
-#[derive(Deserialize)]
-struct Params {
-    notice: Option<String>,
-}
-
 /// Every template of the team (newest first); teams keep tens, not thousands.
 async fn list_page(
     State(app): State<App>,
     current: CurrentSession,
-    Query(params): Query<Params>,
+    Query(params): Query<NoticeParams>,
 ) -> Result<Response, PageError> {
     let session = &current.session;
-    let page = Page {
-        limit: None,
-        cursor: Cursor::Newest,
-    };
+    let page = Page::everything();
     let rows = service::list(&app, &session.user.team_id, &page)
         .await?
         .data
@@ -257,10 +240,7 @@ async fn list_page(
             name: t.name,
         })
         .collect();
-    let notice = match params.notice.as_deref() {
-        Some("deleted") => Some("Template deleted."),
-        _ => None,
-    };
+    let notice = params.message(&[("deleted", "Template deleted.")]);
     let page = ListPage {
         shell: Shell::in_section(session, SECTION),
         rows,
@@ -299,7 +279,7 @@ async fn create(State(app): State<App>, form: CsrfForm) -> Result<Response, Page
     let session = &form.current.session;
     let typed = TemplateForm::of(&form.fields);
     match service::create(&app, &session.user.team_id, typed.input()).await {
-        Ok(t) => Ok(Redirect::to(&format!("{LIST}/{}?notice=created", t.id)).into_response()),
+        Ok(t) => Ok(done(&format!("{LIST}/{}", t.id), "created")),
         Err(err) => {
             let err = placed(refusal(err)?);
             let page = form_page(session, None, typed, Some(err), None);
@@ -312,19 +292,22 @@ async fn edit_page(
     State(app): State<App>,
     current: CurrentSession,
     Path(id): Path<String>,
-    Query(params): Query<Params>,
+    Query(params): Query<NoticeParams>,
 ) -> Result<Response, PageError> {
     let session = &current.session;
     let template = service::get(&app, &session.user.team_id, &id).await?;
-    let notice = match params.notice.as_deref() {
-        Some("created") => Some("Template created as a draft. Publish it to send with it."),
-        Some("saved") => Some("Saved."),
-        Some("published") => {
-            Some("Published: emails sent with this template now use this version.")
-        }
-        Some("duplicated") => Some("This is the copy, a new draft."),
-        _ => None,
-    };
+    let notice = params.message(&[
+        (
+            "created",
+            "Template created as a draft. Publish it to send with it.",
+        ),
+        ("saved", "Saved."),
+        (
+            "published",
+            "Published: emails sent with this template now use this version.",
+        ),
+        ("duplicated", "This is the copy, a new draft."),
+    ]);
     let page = form_page(
         session,
         Some(Summary::of(&template)),
@@ -344,7 +327,7 @@ async fn update(
     let team = &session.user.team_id;
     let typed = TemplateForm::of(&form.fields);
     match service::update(&app, team, &id, typed.input()).await {
-        Ok(t) => Ok(Redirect::to(&format!("{LIST}/{}?notice=saved", t.id)).into_response()),
+        Ok(t) => Ok(done(&format!("{LIST}/{}", t.id), "saved")),
         Err(err) => {
             let err = placed(refusal(err)?);
             let template = service::get(&app, team, &id).await?;
@@ -366,7 +349,7 @@ async fn publish(
     form: CsrfForm,
 ) -> Result<Response, PageError> {
     let t = service::publish(&app, &form.current.session.user.team_id, &id).await?;
-    Ok(Redirect::to(&format!("{LIST}/{}?notice=published", t.id)).into_response())
+    Ok(done(&format!("{LIST}/{}", t.id), "published"))
 }
 
 async fn duplicate(
@@ -375,7 +358,7 @@ async fn duplicate(
     form: CsrfForm,
 ) -> Result<Response, PageError> {
     let t = service::duplicate(&app, &form.current.session.user.team_id, &id).await?;
-    Ok(Redirect::to(&format!("{LIST}/{}?notice=duplicated", t.id)).into_response())
+    Ok(done(&format!("{LIST}/{}", t.id), "duplicated"))
 }
 
 async fn confirm_delete(
@@ -384,13 +367,18 @@ async fn confirm_delete(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let session = &current.session;
-    let template = service::get(&app, &session.user.team_id, &id).await?;
-    let page = ConfirmDelete {
-        shell: Shell::in_section(session, SECTION),
-        id: template.id,
-        name: template.name,
-    };
-    Ok(render(StatusCode::OK, &page))
+    let t = service::get(&app, &session.user.team_id, &id).await?;
+    let confirm = Confirm::delete(
+        ("Templates", LIST),
+        &t.id,
+        ("template", &t.name),
+        "Sends that name this template fail from now on. Emails already sent with it keep \
+         their content. This cannot be undone.",
+    );
+    Ok(ConfirmPage::response(
+        Shell::in_section(session, SECTION),
+        confirm,
+    ))
 }
 
 async fn delete(
@@ -399,7 +387,7 @@ async fn delete(
     form: CsrfForm,
 ) -> Result<Response, PageError> {
     service::delete(&app, &form.current.session.user.team_id, &id).await?;
-    Ok(Redirect::to(&format!("{LIST}?notice=deleted")).into_response())
+    Ok(done(LIST, "deleted"))
 }
 
 /// Sample values for the preview: declared fallbacks, else the key in brackets.

@@ -11,19 +11,20 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::csrf::{CsrfForm, FormFields};
+use super::crud::{Confirm, NoticeParams, done, notice_text};
+use super::csrf::FormFields;
 use super::format;
-use super::pages::{PageError, Shell, refusal, render};
-use super::session::{CurrentSession, require_admin};
+use super::pages::{PageError, Shell, pager, refusal, render};
+use super::session::{AdminForm, AdminSession, CurrentSession};
 use crate::app::App;
 use crate::auth::sessions::Session;
 use crate::clock::Millis;
 use crate::error::AppError;
-use crate::http::pagination::{Cursor, ListQuery, Page};
+use crate::http::pagination::{ListQuery, Page};
 use crate::webhooks::{self, Attempt, EVENT_TYPES, Webhook, WebhookInput};
 
 const LIST: &str = "/dashboard/webhooks";
@@ -183,6 +184,7 @@ struct DetailPage {
 #[template(path = "webhooks/delete.html")]
 struct DeletePage {
     shell: Shell,
+    confirm: Confirm,
     webhook: WebhookRow,
 }
 
@@ -196,15 +198,11 @@ struct DetailParams {
 async fn list_page(
     State(app): State<App>,
     current: CurrentSession,
-    Query(params): Query<DetailParams>,
+    Query(params): Query<NoticeParams>,
 ) -> Result<Response, PageError> {
     let session = &current.session;
-    // Only fixed texts: nothing from the query string reaches the page.
-    let notice = match params.notice.as_deref() {
-        Some("deleted") => Some("Webhook deleted."),
-        _ => None,
-    };
-    let everything = Page::from_query(&ListQuery::default(), None)?;
+    let notice = params.message(&[("deleted", "Webhook deleted.")]);
+    let everything = Page::everything();
     let found = webhooks::list(&app, &session.user.team_id, &everything).await?;
     let page = ListPage {
         shell: Shell::in_section(session, SECTION),
@@ -248,8 +246,7 @@ fn webhook_input(fields: &FormFields) -> WebhookInput {
     }
 }
 
-async fn new_form(current: CurrentSession) -> Result<Response, PageError> {
-    require_admin(&current.session)?;
+async fn new_form(current: AdminSession) -> Result<Response, PageError> {
     Ok(form_page(
         &current.session,
         StatusCode::OK,
@@ -260,15 +257,11 @@ async fn new_form(current: CurrentSession) -> Result<Response, PageError> {
     ))
 }
 
-async fn create(State(app): State<App>, form: CsrfForm) -> Result<Response, PageError> {
-    let session = &form.current.session;
-    require_admin(session)?;
+async fn create(State(app): State<App>, form: AdminForm) -> Result<Response, PageError> {
+    let session = &form.session;
     let input = webhook_input(&form.fields);
     match webhooks::create(&app, &session.user.team_id, input.clone()).await {
-        Ok((webhook, _secret)) => {
-            let to = format!("{}?notice=created", detail_url(&webhook.id));
-            Ok(Redirect::to(&to).into_response())
-        }
+        Ok((webhook, _secret)) => Ok(done(&detail_url(&webhook.id), "created")),
         Err(err) => Ok(form_page(
             session,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -301,26 +294,29 @@ async fn detail_response(
     };
     let page = Page::from_query(&query, None).map_err(|_| PageError::BadRequest)?;
     let attempts = webhooks::attempts(app, team, id, &page).await?;
-    let (first, last) = (attempts.data.first(), attempts.data.last());
-    let older = match (&page.cursor, attempts.has_more, last) {
-        (Cursor::Before(_), _, Some(last)) | (_, true, Some(last)) => {
-            Some(deliveries_href(id, ("after", &last.id)))
-        }
-        _ => None,
-    };
-    let newer = match (&page.cursor, attempts.has_more, first) {
-        (Cursor::After(_), _, Some(first)) | (Cursor::Before(_), true, Some(first)) => {
-            Some(deliveries_href(id, ("before", &first.id)))
-        }
-        _ => None,
-    };
-    let notice = match params.notice.as_deref() {
-        Some("created") => Some("Webhook added. Herald now sends it the events you chose."),
-        Some("updated") => Some("Webhook updated."),
-        Some("enabled") => Some("Webhook enabled."),
-        Some("disabled") => Some("Webhook disabled: no events are sent to it until you enable it."),
-        _ => None,
-    };
+    let ids = attempts
+        .data
+        .first()
+        .zip(attempts.data.last())
+        .map(|(first, last)| (first.id.as_str(), last.id.as_str()));
+    let (newer, older) = pager(&page, attempts.has_more, ids, |direction, at| {
+        deliveries_href(id, (direction, at))
+    });
+    let notice = notice_text(
+        params.notice.as_deref(),
+        &[
+            (
+                "created",
+                "Webhook added. Herald now sends it the events you chose.",
+            ),
+            ("updated", "Webhook updated."),
+            ("enabled", "Webhook enabled."),
+            (
+                "disabled",
+                "Webhook disabled: no events are sent to it until you enable it.",
+            ),
+        ],
+    );
     let now = app.now_ms();
     let page = DetailPage {
         shell: Shell::in_section(session, SECTION),
@@ -354,21 +350,19 @@ async fn detail_page(
 /// The webhook page with the secret shown (htmx swaps in just the secret's box).
 async fn reveal_secret(
     State(app): State<App>,
-    current: CurrentSession,
+    current: AdminSession,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    require_admin(&current.session)?;
     let params = DetailParams::default();
     detail_response(&app, &current.session, &id, &params, true).await
 }
 
 async fn edit_form(
     State(app): State<App>,
-    current: CurrentSession,
+    current: AdminSession,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let session = &current.session;
-    require_admin(session)?;
     let webhook = webhooks::get(&app, &session.user.team_id, &id).await?;
     Ok(form_page(
         session,
@@ -383,15 +377,14 @@ async fn edit_form(
 async fn update(
     State(app): State<App>,
     Path(id): Path<String>,
-    form: CsrfForm,
+    form: AdminForm,
 ) -> Result<Response, PageError> {
-    let session = &form.current.session;
-    require_admin(session)?;
+    let session = &form.session;
     // An unknown webhook is a 404 page; any other refusal is shown in the form.
     webhooks::get(&app, &session.user.team_id, &id).await?;
     let input = webhook_input(&form.fields);
     match webhooks::update(&app, &session.user.team_id, &id, input.clone()).await {
-        Ok(_) => Ok(Redirect::to(&format!("{}?notice=updated", detail_url(&id))).into_response()),
+        Ok(_) => Ok(done(&detail_url(&id), "updated")),
         Err(err) => Ok(form_page(
             session,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -407,10 +400,9 @@ async fn update(
 async fn set_status(
     State(app): State<App>,
     Path(id): Path<String>,
-    form: CsrfForm,
+    form: AdminForm,
 ) -> Result<Response, PageError> {
-    let session = &form.current.session;
-    require_admin(session)?;
+    let session = &form.session;
     let status = form.fields.text("status");
     if ![webhooks::ENABLED, webhooks::DISABLED].contains(&status) {
         return Err(PageError::BadRequest);
@@ -420,20 +412,22 @@ async fn set_status(
         ..WebhookInput::default()
     };
     webhooks::update(&app, &session.user.team_id, &id, input).await?;
-    let to = format!("{}?notice={status}", detail_url(&id));
-    Ok(Redirect::to(&to).into_response())
+    Ok(done(&detail_url(&id), status))
 }
 
 async fn confirm_delete(
     State(app): State<App>,
-    current: CurrentSession,
+    current: AdminSession,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let session = &current.session;
-    require_admin(session)?;
     let webhook = webhooks::get(&app, &session.user.team_id, &id).await?;
+    let mut confirm = Confirm::delete(("Webhooks", LIST), &webhook.id, ("webhook", ""), "");
+    confirm.heading = "Delete this webhook?".into();
+    confirm.crumbs.truncate(1);
     let page = DeletePage {
         shell: Shell::in_section(session, SECTION),
+        confirm,
         webhook: WebhookRow::from(&webhook),
     };
     Ok(render(StatusCode::OK, &page))
@@ -442,12 +436,11 @@ async fn confirm_delete(
 async fn delete(
     State(app): State<App>,
     Path(id): Path<String>,
-    form: CsrfForm,
+    form: AdminForm,
 ) -> Result<Response, PageError> {
-    let session = &form.current.session;
-    require_admin(session)?;
+    let session = &form.session;
     webhooks::delete(&app, &session.user.team_id, &id).await?;
-    Ok(Redirect::to(&format!("{LIST}?notice=deleted")).into_response())
+    Ok(done(LIST, "deleted"))
 }
 
 #[cfg(test)]

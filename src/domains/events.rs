@@ -1,8 +1,10 @@
 //! The `domain.created`, `domain.updated` and `domain.deleted` webhook events: the domain as
-//! it is after the change, with its records and their statuses, in Resend's shape.
+//! it is after the change, with its records and their statuses, in Resend's shape (each
+//! record the API's `records::DomainRecord`, warning included).
 
 use serde_json::{Value, json};
 
+use super::records::DomainRecord;
 use super::{Domain, RecordState};
 use crate::clock::{Millis, iso_timestamp};
 use crate::webhooks::Event;
@@ -11,32 +13,10 @@ pub const CREATED: &str = "domain.created";
 pub const UPDATED: &str = "domain.updated";
 pub const DELETED: &str = "domain.deleted";
 
-/// Webhook bodies name the receiving record `Receiving MX` where the API says `Receiving`.
-fn webhook_group(group: &str) -> &str {
-    match group {
-        "Receiving" => "Receiving MX",
-        other => other,
-    }
-}
-
 fn data(domain: &Domain, records: &[RecordState]) -> Value {
-    let records: Vec<Value> = records
+    let records: Vec<DomainRecord> = records
         .iter()
-        .map(|r| {
-            let e = &r.expected;
-            let mut record = json!({
-                "record": webhook_group(e.group),
-                "name": e.name,
-                "value": e.value,
-                "type": e.rtype,
-                "ttl": "Auto",
-                "status": r.status,
-            });
-            if let Some(priority) = e.priority {
-                record["priority"] = json!(priority);
-            }
-            record
-        })
+        .map(|r| DomainRecord::new(r).in_webhook())
         .collect();
     json!({
         "id": domain.id,

@@ -25,10 +25,10 @@ use sqlx::FromRow;
 
 use crate::app::App;
 use crate::error::{AppError, AppResult};
-use crate::http::pagination::{ListResponse, Page};
 use crate::on_db;
 use crate::store::BeginWrite;
 use crate::store::new_id;
+use crate::store::page::{ListResponse, Page};
 use records::{Expected, RecordKey};
 use report::AuthReport;
 
@@ -236,15 +236,7 @@ pub async fn create(app: &App, team_id: &str, input: DomainInput) -> AppResult<D
 }
 
 pub async fn list(app: &App, team_id: &str, page: &Page) -> AppResult<ListResponse<Domain>> {
-    let sql = page.sql(COLUMNS, "domains", "TRUE");
-    let rows = on_db!(app.db(), |pool| sqlx::query_as::<_, Domain>(
-        sqlx::AssertSqlSafe(sql.clone())
-    )
-    .bind(team_id)
-    .bind(page.cursor_id())
-    .fetch_all(pool)
-    .await)?;
-    Ok(page.finish(rows))
+    crate::store::team_rows::list(app, ("domains", COLUMNS), team_id, page).await
 }
 
 /// A domain's id and name, for pickers such as the API Keys form's domain select.

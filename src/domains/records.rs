@@ -2,7 +2,10 @@
 //! installation's settings (mail host, sending IPs, tracking host) every time, so a change
 //! of configuration shows up in every domain's records at once.
 
-use super::Domain;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{Domain, RecordState};
 use crate::config::Settings;
 
 /// Which record: the key its status is stored under.
@@ -89,6 +92,55 @@ pub fn warning(record: &Expected) -> Option<&'static str> {
          address or a loopback name, which cannot be an MX target. Ask whoever runs Herald to \
          set domains.mail_host to this server's public host name.",
     )
+}
+
+/// A DNS record to publish, with its verification status: the one body of a record, in
+/// the API's domain and in the `domain.*` webhook events (`domains::events`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DomainRecord {
+    /// `SPF`, `DKIM`, `Tracking`, `TrackingCAA` or `Receiving` (`Receiving MX` in webhook
+    /// events, as Resend names it there).
+    record: &'static str,
+    /// Name relative to the DNS zone, e.g. `send` or `herald._domainkey`.
+    name: String,
+    #[serde(rename = "type")]
+    rtype: &'static str,
+    ttl: &'static str,
+    /// `not_started`, `pending`, `verified`, `failed` or `temporary_failure`.
+    status: String,
+    value: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    priority: Option<u16>,
+    /// Herald extension, present only when the record cannot work as shown: an MX record
+    /// while this installation has no mail host name (its `value` is then a placeholder
+    /// under `.invalid`, never an IP address).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    warning: Option<&'static str>,
+}
+
+impl DomainRecord {
+    pub fn new(r: &RecordState) -> Self {
+        let e = &r.expected;
+        Self {
+            warning: warning(e),
+            record: e.group,
+            name: e.name.clone(),
+            rtype: e.rtype,
+            ttl: "Auto",
+            status: r.status.clone(),
+            value: e.value.clone(),
+            priority: e.priority,
+        }
+    }
+
+    /// The record as webhook events show it: they name the receiving record `Receiving MX`
+    /// where the API says `Receiving`.
+    pub fn in_webhook(mut self) -> Self {
+        if self.record == "Receiving" {
+            self.record = "Receiving MX";
+        }
+        self
+    }
 }
 
 /// The host the MX records name: the mail host, or [`MX_PLACEHOLDER`].

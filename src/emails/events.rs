@@ -12,9 +12,9 @@ pub const BOUNCED: &str = "bounced";
 pub const COMPLAINED: &str = "complained";
 pub const SUPPRESSED: &str = "suppressed";
 
-use crate::audience::sql::{Arg, Placeholders, Stmt, bulk_insert};
 use crate::clock::Millis;
 use crate::store::new_id;
+use crate::store::sql::{Arg, Placeholders, Stmt, bulk_insert};
 use crate::webhooks;
 
 /// One event to record.

@@ -7,8 +7,8 @@ use super::store::{EmailRow, LIST_COLUMNS};
 use crate::app::App;
 use crate::clock::Millis;
 use crate::error::AppResult;
-use crate::http::pagination::{ListResponse, Page};
 use crate::on_db;
+use crate::store::page::{ListResponse, Page};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct EmailFilter {

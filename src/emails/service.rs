@@ -7,7 +7,6 @@
 //! accepted email survives a crash.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -227,7 +226,7 @@ async fn commit(
         }
         return Ok(());
     }
-    let wake = wakes_workers(&emails);
+    let wake = wakes_workers(app, &emails);
     let accepted = Accepted {
         emails,
         idempotent: claim.map(|c| (c, body.to_string())),
@@ -242,17 +241,11 @@ async fn commit(
 /// Whether accepting `emails` gives this node's workers something to do now. Waking them
 /// for a job kind no worker runs (delivery, until it exists) would only make them poll the
 /// queue, which on SQLite competes with the accept path for the write lock.
-fn wakes_workers(emails: &[NewEmail]) -> bool {
-    static HANDLED: OnceLock<Vec<&'static str>> = OnceLock::new();
-    let handled = HANDLED.get_or_init(|| {
-        crate::queue::worker::handlers()
-            .into_iter()
-            .map(|(kind, _)| kind)
-            .collect()
-    });
+fn wakes_workers(app: &App, emails: &[NewEmail]) -> bool {
+    let handled = app.job_kinds();
     emails
         .iter()
-        .any(|e| e.scheduled_at.is_none() && handled.contains(&e.job_kind))
+        .any(|e| e.scheduled_at.is_none() && handled.contains(e.job_kind))
 }
 
 fn batch_items(request: Value) -> AppResult<Vec<Value>> {

@@ -8,14 +8,14 @@ use super::attachments::Attachment;
 use super::events;
 use super::idempotency::Claim;
 use crate::app::App;
-use crate::audience::sql::{self, Placeholders, Stmt};
 use crate::clock::Millis;
 use crate::error::{AppError, AppResult};
-use crate::http::pagination::{ListResponse, Page};
 use crate::on_db;
 use crate::queue::{self, NewJob};
 use crate::store::BeginWrite;
 use crate::store::new_id;
+use crate::store::page::{ListResponse, Page};
+use crate::store::sql::{self, Placeholders, Stmt};
 
 /// An accepted email, ready to insert. Address lists and tags are JSON text.
 #[derive(Debug)]
@@ -94,7 +94,7 @@ pub async fn insert_accepted(app: &App, accepted: &[Accepted]) -> AppResult<()> 
 
 /// [`insert_accepted`], with `guard` statements run first in the same transaction: when one
 /// does not affect the rows it expects, nothing is stored and the answer is a
-/// `concurrent_write` conflict (`audience::sql::is_conflict`). The broadcast fan-out moves
+/// `concurrent_write` conflict (`store::sql::is_conflict`). The broadcast fan-out moves
 /// its cursor this way, so a batch of emails and the progress that covers it commit together.
 pub async fn insert_accepted_guarded(
     app: &App,

@@ -16,9 +16,9 @@ use serde_json::{Value, json};
 use super::address::Mailbox;
 use super::events;
 use crate::app::App;
-use crate::audience::sql::{self, Placeholders, Stmt};
 use crate::on_db;
 use crate::queue::Job;
+use crate::store::sql::{self, Placeholders, Stmt};
 
 pub const TEST_DOMAIN: &str = "resend.dev";
 

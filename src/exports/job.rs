@@ -15,8 +15,8 @@ use super::csv::CsvBuf;
 use super::sources::Source;
 use super::{Export, FAILED, Kind, PROCESSING, READY, expiry, load};
 use crate::app::App;
-use crate::audience::sql::{self, Stmt};
 use crate::queue::Job;
+use crate::store::sql::{self, Stmt};
 
 pub const JOB: &str = "export_csv";
 /// Rows read per query.

@@ -21,14 +21,14 @@ use futures::Stream;
 use sqlx::FromRow;
 
 use crate::app::App;
-use crate::audience::sql::{self, Stmt};
-use crate::audience::team_rows;
 use crate::clock::Millis;
 use crate::error::{AppError, AppResult};
-use crate::http::pagination::{ListResponse, Page};
 use crate::on_db;
 use crate::queue::{self, NewJob};
 use crate::store::new_id;
+use crate::store::page::{ListResponse, Page};
+use crate::store::sql::{self, Stmt};
+use crate::store::team_rows;
 
 pub use job::JOB;
 

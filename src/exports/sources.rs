@@ -16,8 +16,8 @@ use crate::dashboard;
 use crate::emails::search::{self, EmailFilter};
 use crate::emails::store as emails;
 use crate::error::AppResult;
-use crate::http::pagination::{Cursor, ListResponse, Page};
 use crate::logs::{self, LogFilter};
+use crate::store::page::{Cursor, ListResponse, Page};
 
 /// One page of records.
 pub struct Batch {
@@ -86,10 +86,7 @@ impl Source {
             Kind::Segments => Source::Segments,
             Kind::Domains => Source::Domains,
             Kind::Logs => {
-                let all = Page {
-                    limit: None,
-                    cursor: Cursor::Newest,
-                };
+                let all = Page::everything();
                 let names = api_keys::list(app, team_id, &all)
                     .await?
                     .data

@@ -22,12 +22,12 @@ use tokio_util::sync::CancellationToken;
 use super::verp::{self, Token};
 use super::{Feedback, Kind, Reason, Recipient};
 use crate::app::App;
-use crate::audience::sql::Placeholders;
 use crate::emails::address::Mailbox;
 use crate::emails::events;
 use crate::on_db;
 use crate::smtp::{Envelope, Limits, Reply, SessionHandler, SmtpServer, Verdict};
 use crate::store::BeginWrite;
+use crate::store::sql::Placeholders;
 use crate::suppressions;
 
 /// Resend's name for the event of a delay report.

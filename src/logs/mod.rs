@@ -12,12 +12,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::app::App;
-use crate::audience::sql::{self, Arg, BindArgs, Placeholders};
 use crate::clock::{Millis, resend_timestamp};
 use crate::error::AppResult;
-use crate::http::pagination::{ListResponse, Page};
 use crate::on_db;
 use crate::store::Db;
+use crate::store::page::{ListResponse, Page};
+use crate::store::sql::{self, Arg, BindArgs, Placeholders};
 
 /// One request as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -14,9 +14,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::FromRow;
 
-use crate::audience::sql::{Placeholders, Stmt};
 use crate::clock::Millis;
 use crate::on_db;
+use crate::store::sql::{Placeholders, Stmt};
 use crate::store::{Db, new_id};
 
 /// How long a claim is exclusive before another worker may take the job over.
@@ -91,7 +91,7 @@ const ROWS_PER_INSERT: usize = 500;
 
 /// The statements inserting `jobs` (the only `INSERT INTO jobs`), to run in the caller's
 /// transaction with [`crate::exec_stmts!`] or in a statement list with
-/// [`crate::audience::sql::run`]. Multi-row, so a group of hundreds of jobs is a few round
+/// [`crate::store::sql::run`]. Multi-row, so a group of hundreds of jobs is a few round
 /// trips.
 pub fn insert(style: Placeholders, jobs: &[NewJob], now: Millis) -> Vec<Stmt> {
     let mut stmts = Vec::new();

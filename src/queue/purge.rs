@@ -1,7 +1,8 @@
 //! Deletes finished jobs once they are old (`[jobs]` settings): `done` ones after
 //! `keep_done_minutes`, `dead` and `canceled` ones after `keep_failed_days`. Without it the
-//! `jobs` table grows by one row per email for ever. The same ticker deletes request logs
-//! past `[logs] keep_days` ([`crate::logs::purge`], through [`delete_in_batches`]).
+//! `jobs` table grows by one row per email for ever. The same ticker runs the [`Sweep`]s
+//! `app::start` registers: request logs past `[logs] keep_days` (`logs::purge`, through
+//! [`delete_in_batches`]) and expired export files (`exports::expire`).
 //!
 //! Each statement deletes at most [`BATCH`] rows found through a partial index on
 //! `updated_at` (migration 0008), oldest first, so a batch costs the rows it deletes and
@@ -9,6 +10,8 @@
 //! Every node runs it; on PostgreSQL `SKIP LOCKED` keeps two nodes from waiting on each
 //! other's rows.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -103,8 +106,22 @@ pub async fn delete_in_batches(
     }
 }
 
-/// Purges about once every [`INTERVAL`], until `shutdown`.
-pub fn spawn_ticker(app: &App, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+pub type SweepFuture<'a> = Pin<Box<dyn Future<Output = anyhow::Result<u64>> + Send + 'a>>;
+
+/// Another clean-up the purge ticker runs (request logs past their days, expired export
+/// files), registered by `app::start` so the queue imports no feature: what it deletes, for
+/// the log, and how.
+pub struct Sweep {
+    pub what: &'static str,
+    pub run: Box<dyn for<'a> Fn(&'a App) -> SweepFuture<'a> + Send + Sync>,
+}
+
+/// Purges about once every [`INTERVAL`], until `shutdown`: finished jobs, then `sweeps`.
+pub fn spawn_ticker(
+    app: &App,
+    shutdown: CancellationToken,
+    sweeps: Vec<Sweep>,
+) -> tokio::task::JoinHandle<()> {
     let app = app.clone();
     tokio::spawn(async move {
         loop {
@@ -119,15 +136,12 @@ pub fn spawn_ticker(app: &App, shutdown: CancellationToken) -> tokio::task::Join
                 Ok(_) => {}
                 Err(err) => tracing::warn!(error = %err, "purging finished jobs"),
             }
-            match crate::exports::expire(&app).await {
-                Ok(0) => {}
-                Ok(n) => tracing::debug!(expired = n, "export files deleted"),
-                Err(err) => tracing::warn!(error = %err, "deleting expired export files"),
-            }
-            match crate::logs::purge(&app, BATCH).await {
-                Ok(0) => {}
-                Ok(n) => tracing::debug!(deleted = n, "request logs purged"),
-                Err(err) => tracing::warn!(error = %err, "purging request logs"),
+            for sweep in &sweeps {
+                match (sweep.run)(&app).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!(deleted = n, what = sweep.what, "purged"),
+                    Err(err) => tracing::warn!(error = %err, what = sweep.what, "purging"),
+                }
             }
         }
     })

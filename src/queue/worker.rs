@@ -23,58 +23,66 @@ use super::{
     node_worker_id, release_orphans, retry_at,
 };
 use crate::app::App;
+use crate::config::Settings;
 
 pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;
 pub type Handler = Arc<dyn for<'a> Fn(&'a App, &'a Job) -> HandlerFuture<'a> + Send + Sync>;
 
-/// The job kinds this build knows, with their handlers.
-pub fn handlers() -> Vec<(&'static str, Handler)> {
-    vec![
-        (
-            crate::emails::SIMULATE_JOB,
-            Arc::new(|app, job| Box::pin(crate::emails::test_recipients::run_job(app, job))),
-        ),
-        (
-            crate::audience::imports::JOB,
-            Arc::new(|app, job| Box::pin(crate::audience::imports::job::run_job(app, job))),
-        ),
-        (
-            crate::domains::VERIFY_JOB,
-            Arc::new(|app, job| Box::pin(crate::domains::job::run(app, job))),
-        ),
-        (
-            crate::webhooks::scan::SCAN_JOB,
-            Arc::new(|app, job| Box::pin(crate::webhooks::scan::run_job(app, job))),
-        ),
-        (
-            crate::webhooks::delivery::DELIVERY_JOB,
-            Arc::new(|app, job| Box::pin(crate::webhooks::delivery::run_job(app, job))),
-        ),
-        (
-            crate::emails::DELIVER_JOB,
-            Arc::new(|app, job| Box::pin(crate::delivery::job::run_job(app, job))),
-        ),
-        (
-            crate::exports::JOB,
-            Arc::new(|app, job| Box::pin(crate::exports::job::run_job(app, job))),
-        ),
-        (
-            crate::broadcasts::fanout::JOB,
-            Arc::new(|app, job| Box::pin(crate::broadcasts::fanout::run_job(app, job))),
-        ),
-    ]
+/// A job kind a feature registers: its name, its handler and how many of its jobs a node
+/// runs at once.
+#[derive(Clone)]
+pub struct JobKind {
+    pub kind: &'static str,
+    pub handler: Handler,
+    concurrency: fn(&Settings) -> usize,
+}
+
+/// The job kinds this build runs. The queue knows none of them: `app::job_kinds` registers
+/// each feature's handler, so the queue imports no feature.
+#[derive(Clone, Default)]
+pub struct Registry(Vec<JobKind>);
+
+impl Registry {
+    /// Registers `kind`, run by `handler`, `[workers]` of them at once on a node.
+    pub fn with(self, kind: &'static str, handler: Handler) -> Self {
+        self.with_concurrency(kind, handler, |settings| settings.workers)
+    }
+
+    /// Registers `kind` with its own concurrency setting.
+    pub fn with_concurrency(
+        mut self,
+        kind: &'static str,
+        handler: Handler,
+        concurrency: fn(&Settings) -> usize,
+    ) -> Self {
+        self.0.push(JobKind {
+            kind,
+            handler,
+            concurrency,
+        });
+        self
+    }
+
+    pub fn kinds(&self) -> &[JobKind] {
+        &self.0
+    }
+
+    pub fn contains(&self, kind: &str) -> bool {
+        self.0.iter().any(|k| k.kind == kind)
+    }
 }
 
 const POLL: Duration = Duration::from_millis(500);
 
-/// Jobs of `kind` this node runs at once.
+/// Jobs of `kind` this node runs at once: what its registration says, else `[workers]`.
 pub fn concurrency(app: &App, kind: &str) -> usize {
-    if kind == crate::emails::DELIVER_JOB {
-        app.settings().delivery.concurrency
-    } else {
-        app.settings().workers
-    }
-    .max(1)
+    let settings = app.settings();
+    app.job_kinds()
+        .kinds()
+        .iter()
+        .find(|k| k.kind == kind)
+        .map_or(settings.workers, |k| (k.concurrency)(settings))
+        .max(1)
 }
 
 async fn claim(app: &App, kind: &str, worker_id: &str, limit: usize) -> anyhow::Result<Vec<Job>> {
@@ -174,9 +182,11 @@ pub fn spawn_all(app: &App, shutdown: CancellationToken) -> Vec<tokio::task::Joi
         }
     };
     let orphans_released = Arc::new(tokio::sync::OnceCell::new());
-    handlers()
-        .into_iter()
-        .map(|(kind, handler)| {
+    app.job_kinds()
+        .kinds()
+        .iter()
+        .map(|JobKind { kind, handler, .. }| {
+            let (kind, handler) = (*kind, handler.clone());
             let app = app.clone();
             let shutdown = shutdown.clone();
             let node = node.clone();

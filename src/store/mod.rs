@@ -6,6 +6,10 @@
 //! Portable rules: ids are TEXT (UUID strings), times are BIGINT epoch milliseconds bound
 //! from the app's clock, JSON is TEXT, booleans are BOOLEAN.
 
+pub mod page;
+pub mod sql;
+pub mod team_rows;
+
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;

@@ -12,12 +12,12 @@ use serde::Serialize;
 use sqlx::FromRow;
 
 use crate::app::App;
-use crate::audience::sql::{self, Arg, Placeholders, Stmt, bulk_insert};
 use crate::emails::address::Mailbox;
 use crate::error::{AppError, AppResult};
-use crate::http::pagination::{ListResponse, Page};
 use crate::on_db;
 use crate::store::new_id;
+use crate::store::page::{ListResponse, Page};
+use crate::store::sql::{self, Arg, Placeholders, Stmt, bulk_insert};
 
 pub const BOUNCE: &str = "bounce";
 pub const COMPLAINT: &str = "complaint";

@@ -14,13 +14,13 @@ use sqlx::FromRow;
 
 use super::variables::{self, Variable, VariableInput};
 use crate::app::App;
-use crate::audience::sql::{self, Stmt};
 use crate::emails::address::Mailbox;
 use crate::emails::validate::MAX_RECIPIENTS;
 use crate::error::{AppError, AppResult};
-use crate::http::pagination::{ListResponse, Page};
 use crate::on_db;
 use crate::store::new_id;
+use crate::store::page::{ListResponse, Page};
+use crate::store::sql::{self, Stmt};
 
 pub const DRAFT: &str = "draft";
 pub const PUBLISHED: &str = "published";
@@ -398,15 +398,7 @@ pub async fn create(app: &App, team_id: &str, input: TemplateInput) -> AppResult
 }
 
 pub async fn list(app: &App, team_id: &str, page: &Page) -> AppResult<ListResponse<Summary>> {
-    let sql = page.sql(SUMMARY_COLUMNS, "templates", "TRUE");
-    let rows = on_db!(app.db(), |pool| sqlx::query_as::<_, Summary>(
-        sqlx::AssertSqlSafe(sql.clone())
-    )
-    .bind(team_id)
-    .bind(page.cursor_id())
-    .fetch_all(pool)
-    .await)?;
-    Ok(page.finish(rows))
+    crate::store::team_rows::list(app, ("templates", SUMMARY_COLUMNS), team_id, page).await
 }
 
 /// Which version to load with the template.

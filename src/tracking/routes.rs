@@ -13,12 +13,12 @@ use serde_json::json;
 
 use super::Target;
 use crate::app::App;
-use crate::audience::sql::Placeholders;
 use crate::clock::iso_timestamp;
 use crate::emails::events;
 use crate::error::{AppError, AppResult};
 use crate::on_db;
 use crate::store::BeginWrite;
+use crate::store::sql::Placeholders;
 
 /// A 1x1 transparent GIF.
 const PIXEL: &[u8] = &[

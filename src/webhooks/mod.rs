@@ -25,9 +25,9 @@ use crate::app::App;
 use crate::clock::resend_timestamp;
 use crate::domains::dkim_keys;
 use crate::error::{AppError, AppResult};
-use crate::http::pagination::{ListResponse, Page};
 use crate::on_db;
 use crate::store::new_id;
+use crate::store::page::{ListResponse, Page};
 
 pub use outbox::{Event, emit};
 
@@ -227,15 +227,7 @@ pub async fn create(app: &App, team_id: &str, input: WebhookInput) -> AppResult<
 }
 
 pub async fn list(app: &App, team_id: &str, page: &Page) -> AppResult<ListResponse<Webhook>> {
-    let sql = page.sql(COLUMNS, "webhooks", "TRUE");
-    let rows = on_db!(app.db(), |pool| sqlx::query_as::<_, Webhook>(
-        sqlx::AssertSqlSafe(sql.clone())
-    )
-    .bind(team_id)
-    .bind(page.cursor_id())
-    .fetch_all(pool)
-    .await)?;
-    Ok(page.finish(rows))
+    crate::store::team_rows::list(app, ("webhooks", COLUMNS), team_id, page).await
 }
 
 /// A webhook by id, whatever its team (the delivery job's look-up).
@@ -284,15 +276,7 @@ pub async fn update(app: &App, team_id: &str, id: &str, input: WebhookInput) -> 
 
 /// Deletes an endpoint and its recorded attempts; queued deliveries to it stop.
 pub async fn delete(app: &App, team_id: &str, id: &str) -> AppResult<()> {
-    let deleted = on_db!(app.db(), |pool| sqlx::query(
-        "DELETE FROM webhooks WHERE id = $1 AND team_id = $2"
-    )
-    .bind(id)
-    .bind(team_id)
-    .execute(pool)
-    .await
-    .map(|r| r.rows_affected()))?;
-    if deleted == 0 {
+    if !crate::store::team_rows::delete(app, "webhooks", team_id, id).await? {
         return Err(not_found());
     }
     Ok(())

@@ -11,10 +11,10 @@
 use serde_json::Value;
 
 use crate::app::App;
-use crate::audience::sql::{Arg, Placeholders, Stmt, bulk_insert};
 use crate::clock::Millis;
 use crate::on_db;
 use crate::store::new_id;
+use crate::store::sql::{Arg, Placeholders, Stmt, bulk_insert};
 
 /// One webhook event, as recorded.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -87,7 +87,7 @@ macro_rules! emit_in {
     ($tx:ident, $event:expr) => {
         async {
             let events = std::slice::from_ref($event);
-            let style = $crate::audience::sql::Placeholders::Numbered;
+            let style = $crate::store::sql::Placeholders::Numbered;
             $crate::exec_stmts!($tx, &$crate::webhooks::emit(style, events))?;
             $crate::fan_out_in!($tx, style, events, events[0].created_at)
         }

@@ -19,10 +19,10 @@ use super::delivery::Delivery;
 use super::outbox::Event;
 use super::payload::{self, EmailFacts};
 use crate::app::App;
-use crate::audience::sql::{Placeholders, Stmt};
 use crate::on_db;
 use crate::queue::{self, Job, NewJob};
 use crate::store::BeginWrite;
+use crate::store::sql::{Placeholders, Stmt};
 
 pub const SCAN_JOB: &str = "webhook_scan";
 const SCAN_KEY: &str = "webhooks:scan";
@@ -109,7 +109,7 @@ pub async fn scan_batch(app: &App) -> anyhow::Result<usize> {
 macro_rules! fan_out_in {
     ($tx:ident, $style:expr, $events:expr, $now:expr) => {
         async {
-            use $crate::audience::sql::BindArgs as _;
+            use $crate::store::sql::BindArgs as _;
             use $crate::webhooks::scan;
             let events: &[$crate::webhooks::Event] = $events;
             let now: i64 = $now;

@@ -194,3 +194,36 @@ async fn a_failed_change_queues_no_event() {
     assert_eq!(queued, 0);
     assert!(receiver.received().is_empty());
 }
+
+#[tokio::test]
+async fn webhook_records_are_the_apis_records() {
+    // No mail host: the MX records carry the API's warning, in the event too.
+    let app = crate::helpers::spawn_app_with(crate::helpers::Options {
+        configure: Some(Box::new(|settings| {
+            settings.domains.mail_host = String::new()
+        })),
+        ..crate::helpers::Options::default()
+    })
+    .await;
+    let receiver = Receiver::start().await;
+    create_webhook(&app, &receiver.url, &["domain.created"]).await;
+    let created = app
+        .post(
+            "/domains",
+            json!({"name": "example.com", "capabilities": {"receiving": "enabled"}}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let event = &events_of(&app, &receiver, "domain.created", 1).await[0];
+    let mut from_api = created.body["records"].as_array().unwrap().clone();
+    for r in &mut from_api {
+        if r["record"] == "Receiving" {
+            r["record"] = json!("Receiving MX");
+        }
+    }
+    assert_eq!(event["data"]["records"].as_array().unwrap(), &from_api);
+    let warning = record(&event["data"], "Receiving MX")["warning"]
+        .as_str()
+        .unwrap();
+    assert!(warning.contains("domains.mail_host"), "{warning}");
+}

@@ -250,8 +250,8 @@ impl TestApp {
         let worker = herald::queue::new_worker_id();
         loop {
             let mut ran = 0;
-            for (kind, handler) in herald::queue::worker::handlers() {
-                ran += herald::queue::worker::run_due(&self.app, kind, &handler, &worker)
+            for job in self.app.job_kinds().kinds() {
+                ran += herald::queue::worker::run_due(&self.app, job.kind, &job.handler, &worker)
                     .await
                     .expect("run jobs");
             }

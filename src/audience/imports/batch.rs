@@ -13,11 +13,11 @@ use super::{IN_PROGRESS, MAX_LISTED_FAILURES};
 use crate::app::App;
 use crate::audience::history;
 use crate::audience::segments::Segment;
-use crate::audience::sql::{self, Arg, BindArgs, Placeholders, Stmt, bulk_insert};
 use crate::audience::topics::Topic;
 use crate::error::AppResult;
 use crate::on_db;
 use crate::store::new_id;
+use crate::store::sql::{self, Arg, BindArgs, Placeholders, Stmt, bulk_insert};
 
 /// What applies to every row of an import.
 #[derive(Debug, Clone)]

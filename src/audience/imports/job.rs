@@ -17,11 +17,11 @@ use super::column_map::ResolvedMap;
 use super::rows::{ParsedRow, RowReader};
 use super::{COMPLETED, ContactImport, FAILED, IN_PROGRESS, JobPayload, QUEUED, load};
 use crate::app::App;
-use crate::audience::sql::{self, Stmt};
 use crate::audience::{segments, topics};
 use crate::error::AppError;
 use crate::on_db;
 use crate::queue::Job;
+use crate::store::sql::{self, Stmt};
 
 /// Where an import stands, reported after every batch.
 #[derive(Debug, Clone, Copy, Default)]

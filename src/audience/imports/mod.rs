@@ -19,8 +19,8 @@ use sqlx::FromRow;
 
 use crate::app::App;
 use crate::error::{AppError, AppResult};
-use crate::http::pagination::{ListResponse, Page};
 use crate::on_db;
+use crate::store::page::{ListResponse, Page};
 
 /// The job kind that processes imports.
 pub const JOB: &str = "contacts.import";

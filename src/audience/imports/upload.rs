@@ -10,7 +10,6 @@ use super::{CHUNK_BYTES, ContactImport, JOB, JobPayload, MAX_FILE_BYTES, QUEUED,
 use crate::app::App;
 use crate::audience::properties::Schema;
 use crate::audience::segments;
-use crate::audience::sql::{self, Stmt};
 use crate::audience::topics::{self, Choice};
 use crate::clock::Millis;
 use crate::enqueue_in;
@@ -18,6 +17,7 @@ use crate::error::{AppError, AppResult};
 use crate::on_db;
 use crate::queue::NewJob;
 use crate::store::new_id;
+use crate::store::sql::{self, Stmt};
 
 /// Drafts older than this were interrupted uploads; the next upload of the team removes them.
 const STALE_DRAFT_MS: Millis = 3600 * 1000;

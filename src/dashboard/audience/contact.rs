@@ -10,11 +10,12 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::super::crud::{Confirm, done};
 use super::super::csrf::{CsrfForm, FormFields};
 use super::super::format;
 use super::super::pages::{PageError, Shell, about, error_field, render};
 use super::super::session::CurrentSession;
-use super::{CONTACTS, SECTION, Tab, refusal, tabs};
+use super::{AudienceConfirm, CONTACTS, SECTION, Tab, refusal, tabs};
 use crate::app::App;
 use crate::audience::contacts::{self, Contact, ContactInput};
 use crate::audience::history::{self, HistoryEntry};
@@ -135,14 +136,6 @@ impl EditPage {
     }
 }
 
-#[derive(Template)]
-#[template(path = "audience/contact_delete.html")]
-struct DeletePage {
-    shell: Shell,
-    tabs: Vec<Tab>,
-    contact: Contact,
-}
-
 #[derive(Deserialize)]
 struct ShowParams {
     notice: Option<String>,
@@ -167,7 +160,7 @@ async fn show(
             .await?
             .into_iter()
             .partition(|s| in_ids.contains(&s.id));
-    let everything = Page::from_query(&Default::default(), None)?;
+    let everything = Page::everything();
     let topics = topics::of_contact(&app, team, &contact.id, &everything)
         .await?
         .data
@@ -387,12 +380,17 @@ async fn confirm_delete(
 ) -> Result<Response, PageError> {
     let session = &current.session;
     let contact = contact_of(&app, &session.user.team_id, &id).await?;
-    let page = DeletePage {
-        shell: Shell::in_section(session, SECTION),
-        tabs: tabs("Contacts"),
-        contact,
-    };
-    Ok(render(StatusCode::OK, &page))
+    let message = "Its properties, segment memberships, topic choices and history are deleted \
+                   too. This cannot be undone.";
+    let mut confirm = Confirm::delete(
+        ("Contacts", CONTACTS),
+        &contact.id,
+        ("contact", ""),
+        message,
+    );
+    confirm.title = format!("Delete {}", contact.email);
+    confirm.heading = format!("Delete {}?", contact.email);
+    Ok(AudienceConfirm::page(session, "Contacts", confirm))
 }
 
 async fn delete(
@@ -403,5 +401,5 @@ async fn delete(
     let team = &form.current.session.user.team_id;
     let contact = contact_of(&app, team, &id).await?;
     contacts::delete(&app, team, &contact.id).await?;
-    Ok(Redirect::to(&format!("{CONTACTS}?notice=contact-deleted")).into_response())
+    Ok(done(CONTACTS, "contact-deleted"))
 }

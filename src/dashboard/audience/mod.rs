@@ -16,16 +16,15 @@ mod topics;
 use askama::Template;
 use axum::Router;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{Redirect, Response};
 use axum::routing::get;
-use serde::Deserialize;
 
+use super::crud::Confirm;
+pub use super::crud::{NoticeParams, after_change, done};
 pub use super::pages::refusal;
-use super::pages::{PageError, Shell, render};
-pub use super::session::require_admin;
+use super::pages::{Shell, render};
 use crate::app::App;
 use crate::auth::sessions::Session;
-use crate::error::AppError;
 
 pub const BASE: &str = "/dashboard/audience";
 /// The sidebar entry of these pages.
@@ -66,20 +65,16 @@ pub fn tabs(active: &str) -> Vec<Tab> {
     .collect()
 }
 
-/// A confirmation before a deletion.
+/// A confirmation before a deletion, under the Audience tabs.
 #[derive(Template)]
 #[template(path = "audience/confirm.html")]
-pub struct Confirm {
+pub struct AudienceConfirm {
     pub shell: Shell,
     pub tabs: Vec<Tab>,
-    pub title: String,
-    pub message: String,
-    pub action: String,
-    pub back: String,
-    pub button: String,
+    pub confirm: Confirm,
 }
 
-impl Confirm {
+impl AudienceConfirm {
     /// The confirmation before deleting the `noun` called `name` (id `id`) of the list page
     /// `list`, under the tab `tab`.
     pub fn delete_page(
@@ -89,51 +84,19 @@ impl Confirm {
         (noun, name): (&str, &str),
         message: &str,
     ) -> Response {
-        let page = Confirm {
+        let mut confirm = Confirm::delete((tab, list), id, (noun, name), message).back_to_list();
+        confirm.heading = format!("Delete the {noun} “{name}”?");
+        confirm.title = confirm.heading.clone();
+        Self::page(session, tab, confirm)
+    }
+
+    /// The confirmation `confirm` under the tab `tab`.
+    pub fn page(session: &Session, tab: &'static str, confirm: Confirm) -> Response {
+        let page = AudienceConfirm {
             shell: Shell::in_section(session, SECTION),
             tabs: tabs(tab),
-            title: format!("Delete the {noun} “{name}”?"),
-            message: message.into(),
-            action: format!("{list}/{id}/delete"),
-            back: list.into(),
-            button: format!("Delete {noun}"),
+            confirm,
         };
         render(StatusCode::OK, &page)
-    }
-}
-
-/// The `?notice=` a list page shows once after a change.
-#[derive(Deserialize)]
-pub struct NoticeParams {
-    notice: Option<String>,
-}
-
-impl NoticeParams {
-    /// The message `known` gives for the notice, if any.
-    pub fn message(&self, known: &[(&str, &'static str)]) -> Option<&'static str> {
-        let notice = self.notice.as_deref()?;
-        known.iter().find(|(n, _)| *n == notice).map(|(_, m)| *m)
-    }
-}
-
-/// Back to the list page `list` with `notice` after a change.
-pub fn done(list: &str, notice: &str) -> Response {
-    Redirect::to(&format!("{list}?notice={notice}")).into_response()
-}
-
-/// After a form post on a list page: back to the list on success; on a refusal, the page
-/// again (`again`, given the message) with 422; anything else is an error page.
-pub async fn after_change<T, F>(
-    result: Result<T, AppError>,
-    list: &str,
-    notice: &str,
-    again: impl FnOnce(String) -> F,
-) -> Result<Response, PageError>
-where
-    F: Future<Output = Result<Response, PageError>>,
-{
-    match result {
-        Ok(_) => Ok(done(list, notice)),
-        Err(err) => again(refusal(err)?).await,
     }
 }

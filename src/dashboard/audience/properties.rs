@@ -9,11 +9,11 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::Value;
 
-use super::super::csrf::{CsrfForm, FormFields};
+use super::super::csrf::FormFields;
 use super::super::format;
 use super::super::pages::{PageError, Shell, placed, render};
-use super::super::session::CurrentSession;
-use super::{Confirm, NoticeParams, SECTION, Tab, after_change, require_admin, tabs};
+use super::super::session::{AdminForm, AdminSession, CurrentSession};
+use super::{AudienceConfirm, NoticeParams, SECTION, Tab, after_change, tabs};
 use crate::app::App;
 use crate::audience::properties::{self, MAX_KEY_LEN, NewProperty, PropertyType};
 use crate::auth::sessions::Session;
@@ -141,9 +141,8 @@ fn new_property(fields: &FormFields) -> Result<NewProperty, AppError> {
     })
 }
 
-async fn create(State(app): State<App>, form: CsrfForm) -> Result<Response, PageError> {
-    let session = &form.current.session;
-    require_admin(session)?;
+async fn create(State(app): State<App>, form: AdminForm) -> Result<Response, PageError> {
+    let session = &form.session;
     let result = match new_property(&form.fields) {
         Ok(input) => properties::create(&app, &session.user.team_id, input).await,
         Err(err) => Err(err),
@@ -172,10 +171,9 @@ async fn refused(
 async fn update(
     State(app): State<App>,
     Path(id): Path<String>,
-    form: CsrfForm,
+    form: AdminForm,
 ) -> Result<Response, PageError> {
-    let session = &form.current.session;
-    require_admin(session)?;
+    let session = &form.session;
     let team = &session.user.team_id;
     let property = properties::get(&app, team, &id)
         .await
@@ -196,15 +194,14 @@ async fn update(
 
 async fn confirm_delete(
     State(app): State<App>,
-    current: CurrentSession,
+    current: AdminSession,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let session = &current.session;
-    require_admin(session)?;
     let property = properties::get(&app, &session.user.team_id, &id)
         .await
         .map_err(|_| PageError::NotFound)?;
-    Ok(Confirm::delete_page(
+    Ok(AudienceConfirm::delete_page(
         session,
         ("Properties", LIST),
         &id,
@@ -216,10 +213,9 @@ async fn confirm_delete(
 async fn delete(
     State(app): State<App>,
     Path(id): Path<String>,
-    form: CsrfForm,
+    form: AdminForm,
 ) -> Result<Response, PageError> {
-    let session = &form.current.session;
-    require_admin(session)?;
+    let session = &form.session;
     let result = properties::delete(&app, &session.user.team_id, &id).await;
     after_change(result, LIST, "deleted", |error| {
         refused(&app, session, ("", "string", ""), error)

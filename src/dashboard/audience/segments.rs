@@ -8,11 +8,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 
-use super::super::csrf::CsrfForm;
 use super::super::format;
 use super::super::pages::{PageError, Shell, render};
-use super::super::session::CurrentSession;
-use super::{Confirm, NoticeParams, SECTION, Tab, after_change, done, require_admin, tabs};
+use super::super::session::{AdminForm, AdminSession, CurrentSession};
+use super::{AudienceConfirm, NoticeParams, SECTION, Tab, after_change, done, tabs};
 use crate::app::App;
 use crate::audience::segments::{self, NewSegment};
 use crate::auth::sessions::Session;
@@ -87,9 +86,8 @@ async fn list_page(
     list_response(&app, &current.session, StatusCode::OK, "", None, notice).await
 }
 
-async fn create(State(app): State<App>, form: CsrfForm) -> Result<Response, PageError> {
-    let session = &form.current.session;
-    require_admin(session)?;
+async fn create(State(app): State<App>, form: AdminForm) -> Result<Response, PageError> {
+    let session = &form.session;
     let input = NewSegment {
         name: Some(form.fields.text("name").to_string()),
         ..NewSegment::default()
@@ -111,15 +109,14 @@ async fn create(State(app): State<App>, form: CsrfForm) -> Result<Response, Page
 
 async fn confirm_delete(
     State(app): State<App>,
-    current: CurrentSession,
+    current: AdminSession,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let session = &current.session;
-    require_admin(session)?;
     let segment = segments::find(&app, &session.user.team_id, &id)
         .await?
         .ok_or(PageError::NotFound)?;
-    Ok(Confirm::delete_page(
+    Ok(AudienceConfirm::delete_page(
         session,
         ("Segments", LIST),
         &id,
@@ -131,10 +128,9 @@ async fn confirm_delete(
 async fn delete(
     State(app): State<App>,
     Path(id): Path<String>,
-    form: CsrfForm,
+    form: AdminForm,
 ) -> Result<Response, PageError> {
-    let session = &form.current.session;
-    require_admin(session)?;
+    let session = &form.session;
     segments::delete(&app, &session.user.team_id, &id).await?;
     Ok(done(LIST, "deleted"))
 }

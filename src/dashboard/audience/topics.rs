@@ -8,11 +8,11 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 
-use super::super::csrf::{CsrfForm, FormFields};
+use super::super::csrf::FormFields;
 use super::super::format;
 use super::super::pages::{PageError, Shell, render};
-use super::super::session::CurrentSession;
-use super::{Confirm, NoticeParams, SECTION, Tab, after_change, done, require_admin, tabs};
+use super::super::session::{AdminForm, AdminSession, CurrentSession};
+use super::{AudienceConfirm, NoticeParams, SECTION, Tab, after_change, done, tabs};
 use crate::app::App;
 use crate::audience::topics::{self, MAX_DESCRIPTION_LEN, MAX_NAME_LEN, Topic, TopicInput};
 use crate::auth::sessions::Session;
@@ -182,9 +182,8 @@ async fn list_page(
     .await
 }
 
-async fn create(State(app): State<App>, form: CsrfForm) -> Result<Response, PageError> {
-    let session = &form.current.session;
-    require_admin(session)?;
+async fn create(State(app): State<App>, form: AdminForm) -> Result<Response, PageError> {
+    let session = &form.session;
     let typed = TopicForm::of(&form.fields);
     let result = topics::create(&app, &session.user.team_id, typed.input(true)).await;
     after_change(result, LIST, "created", |error| {
@@ -196,11 +195,10 @@ async fn create(State(app): State<App>, form: CsrfForm) -> Result<Response, Page
 
 async fn edit_form(
     State(app): State<App>,
-    current: CurrentSession,
+    current: AdminSession,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let session = &current.session;
-    require_admin(session)?;
     let topic = topics::find(&app, &session.user.team_id, &id)
         .await?
         .ok_or(PageError::NotFound)?;
@@ -220,10 +218,9 @@ async fn edit_form(
 async fn update(
     State(app): State<App>,
     Path(id): Path<String>,
-    form: CsrfForm,
+    form: AdminForm,
 ) -> Result<Response, PageError> {
-    let session = &form.current.session;
-    require_admin(session)?;
+    let session = &form.session;
     let team = &session.user.team_id;
     let topic = topics::find(&app, team, &id)
         .await?
@@ -240,15 +237,14 @@ async fn update(
 
 async fn confirm_delete(
     State(app): State<App>,
-    current: CurrentSession,
+    current: AdminSession,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let session = &current.session;
-    require_admin(session)?;
     let topic = topics::find(&app, &session.user.team_id, &id)
         .await?
         .ok_or(PageError::NotFound)?;
-    Ok(Confirm::delete_page(
+    Ok(AudienceConfirm::delete_page(
         session,
         ("Topics", LIST),
         &id,
@@ -260,10 +256,9 @@ async fn confirm_delete(
 async fn delete(
     State(app): State<App>,
     Path(id): Path<String>,
-    form: CsrfForm,
+    form: AdminForm,
 ) -> Result<Response, PageError> {
-    let session = &form.current.session;
-    require_admin(session)?;
+    let session = &form.session;
     topics::delete(&app, &session.user.team_id, &id)
         .await
         .map_err(|_| PageError::NotFound)?;

@@ -161,8 +161,8 @@ pub fn conflict() -> AppError {
 #[macro_export]
 macro_rules! exec_stmt {
     ($executor:expr, $stmt:expr) => {{
-        use $crate::audience::sql::BindArgs as _;
-        let stmt: &$crate::audience::sql::Stmt = $stmt;
+        use $crate::store::sql::BindArgs as _;
+        let stmt: &$crate::store::sql::Stmt = $stmt;
         sqlx::query(sqlx::AssertSqlSafe(stmt.sql.as_str()))
             .bind_args(&stmt.args)
             .execute($executor)
@@ -181,7 +181,7 @@ macro_rules! exec_stmts {
         async {
             let mut affected = Vec::new();
             for stmt in $stmts {
-                let stmt: &$crate::audience::sql::Stmt = stmt;
+                let stmt: &$crate::store::sql::Stmt = stmt;
                 let rows = $crate::exec_stmt!(&mut *$tx, stmt)?;
                 if stmt.expect_rows.is_some_and(|expected| expected != rows) {
                     return Ok(None);

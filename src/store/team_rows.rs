@@ -1,5 +1,6 @@
-//! What segments and topics share: rows a team owns, found by id, listed a page at a time,
-//! deleted by id, and named by id in requests (checked to be UUIDs that exist).
+//! Rows a team owns, found by id, listed a page at a time, deleted by id, and named by id in
+//! requests (checked to be UUIDs that exist): the queries every team-owned table shares, each
+//! called by the table's owning module with its table and columns.
 
 use sqlx::FromRow;
 use sqlx::postgres::PgRow;
@@ -7,8 +8,8 @@ use sqlx::sqlite::SqliteRow;
 
 use crate::app::App;
 use crate::error::{AppError, AppResult};
-use crate::http::pagination::{ListResponse, Page};
 use crate::on_db;
+use crate::store::page::{ListResponse, Page};
 
 /// A row type either backend can read.
 pub trait Row: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
@@ -35,11 +36,22 @@ pub async fn find<T: Row>(
 /// One page of the team's rows of `table`.
 pub async fn list<T: Row>(
     app: &App,
-    (table, columns): (&str, &str),
+    table: (&str, &str),
     team_id: &str,
     page: &Page,
 ) -> AppResult<ListResponse<T>> {
-    let sql = page.sql(columns, table, "TRUE");
+    list_where(app, table, team_id, page, "TRUE").await
+}
+
+/// One page of the team's rows of `table` that pass `filter` (a trusted SQL fragment).
+pub async fn list_where<T: Row>(
+    app: &App,
+    (table, columns): (&str, &str),
+    team_id: &str,
+    page: &Page,
+    filter: &str,
+) -> AppResult<ListResponse<T>> {
+    let sql = page.sql(columns, table, filter);
     let rows = on_db!(app.db(), |pool| sqlx::query_as::<_, T>(
         sqlx::AssertSqlSafe(sql.clone())
     )
