@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 
-use super::crud::{Confirm, NoticeParams, done};
+use super::crud::{Confirm, NoticeParams, admin_delete, done};
 use super::csrf::FormFields;
 use super::format::{self, Activity};
 use super::pages::{PageError, Shell, refusal, render};
@@ -31,7 +31,7 @@ pub fn routes() -> Router<App> {
         .route("/dashboard/api-keys/{id}/edit", get(edit_form))
         .route(
             "/dashboard/api-keys/{id}/delete",
-            get(confirm_delete).post(delete),
+            get(confirm_delete).post(admin_delete!(api_keys::delete, LIST)),
         )
 }
 
@@ -287,14 +287,4 @@ async fn confirm_delete(
         row: KeyRow::new(&key, &domains, app.now_ms()),
     };
     Ok(render(StatusCode::OK, &page))
-}
-
-async fn delete(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: AdminForm,
-) -> Result<Response, PageError> {
-    let session = &form.session;
-    api_keys::delete(&app, &session.user.team_id, &id).await?;
-    Ok(done(LIST, "deleted"))
 }

@@ -57,6 +57,22 @@ where
     }
 }
 
+/// The handler the confirmation's form posts to, for things only admins delete: the
+/// service's `delete(app, team, id)`, then back to `list` with the "deleted" notice.
+macro_rules! admin_delete {
+    ($delete:path, $list:expr) => {
+        |axum::extract::State(app): axum::extract::State<crate::app::App>,
+         axum::extract::Path(id): axum::extract::Path<String>,
+         form: crate::dashboard::session::AdminForm| async move {
+            $delete(&app, &form.session.user.team_id, &id).await?;
+            Ok::<_, crate::dashboard::pages::PageError>(crate::dashboard::crud::done(
+                $list, "deleted",
+            ))
+        }
+    };
+}
+pub(crate) use admin_delete;
+
 /// What the confirmation before a deletion says, and where its two buttons go.
 pub struct Confirm {
     /// The page's title.

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 
-use super::crud::{Confirm, NoticeParams, done};
+use super::crud::{Confirm, NoticeParams, admin_delete, done};
 use super::csrf::FormFields;
 use super::domain_views::{AuthPanel, DomainRow, REGIONS, RecordRow, setup_warnings, status_help};
 use super::format;
@@ -34,7 +34,7 @@ pub fn routes() -> Router<App> {
         .route("/dashboard/domains/{id}/tracking", post(tracking))
         .route(
             "/dashboard/domains/{id}/delete",
-            get(confirm_delete).post(delete),
+            get(confirm_delete).post(admin_delete!(domains::delete, LIST)),
         )
 }
 
@@ -252,14 +252,4 @@ async fn confirm_delete(
             .collect(),
     };
     Ok(render(StatusCode::OK, &page))
-}
-
-async fn delete(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: AdminForm,
-) -> Result<Response, PageError> {
-    let session = &form.session;
-    domains::delete(&app, &session.user.team_id, &id).await?;
-    Ok(done(LIST, "deleted"))
 }

@@ -15,7 +15,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::crud::{Confirm, NoticeParams, done, notice_text};
+use super::crud::{Confirm, NoticeParams, admin_delete, done, notice_text};
 use super::csrf::FormFields;
 use super::format;
 use super::pages::{PageError, Shell, pager, refusal, render};
@@ -43,7 +43,7 @@ pub fn routes() -> Router<App> {
         .route("/dashboard/webhooks/{id}/status", post(set_status))
         .route(
             "/dashboard/webhooks/{id}/delete",
-            get(confirm_delete).post(delete),
+            get(confirm_delete).post(admin_delete!(webhooks::delete, LIST)),
         )
 }
 
@@ -431,16 +431,6 @@ async fn confirm_delete(
         webhook: WebhookRow::from(&webhook),
     };
     Ok(render(StatusCode::OK, &page))
-}
-
-async fn delete(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: AdminForm,
-) -> Result<Response, PageError> {
-    let session = &form.session;
-    webhooks::delete(&app, &session.user.team_id, &id).await?;
-    Ok(done(LIST, "deleted"))
 }
 
 #[cfg(test)]

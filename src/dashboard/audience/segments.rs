@@ -8,10 +8,11 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 
+use super::super::crud::admin_delete;
 use super::super::format;
 use super::super::pages::{PageError, Shell, render};
 use super::super::session::{AdminForm, AdminSession, CurrentSession};
-use super::{AudienceConfirm, NoticeParams, SECTION, Tab, after_change, done, tabs};
+use super::{AudienceConfirm, NoticeParams, SECTION, Tab, after_change, tabs};
 use crate::app::App;
 use crate::audience::segments::{self, NewSegment};
 use crate::auth::sessions::Session;
@@ -23,7 +24,7 @@ pub fn routes() -> Router<App> {
         .route(LIST, get(list_page).post(create))
         .route(
             "/dashboard/audience/segments/{id}/delete",
-            get(confirm_delete).post(delete),
+            get(confirm_delete).post(admin_delete!(segments::delete, LIST)),
         )
 }
 
@@ -123,14 +124,4 @@ async fn confirm_delete(
         ("segment", &segment.name),
         "Its contacts stay; they are only no longer grouped in it.",
     ))
-}
-
-async fn delete(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: AdminForm,
-) -> Result<Response, PageError> {
-    let session = &form.session;
-    segments::delete(&app, &session.user.team_id, &id).await?;
-    Ok(done(LIST, "deleted"))
 }
