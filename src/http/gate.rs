@@ -87,6 +87,7 @@ pub async fn api_gate(State(app): State<App>, mut req: Request, next: Next) -> R
     {
         let body = std::mem::take(req.body_mut());
         *req.body_mut() = tap.wrap(body);
+        req.extensions_mut().insert(tap.clone());
     }
 
     let mut response = if decision.allowed {

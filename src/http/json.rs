@@ -29,6 +29,10 @@ where
                 crate::http::MAX_BODY_BYTES,
             ));
         }
+        let tap = req
+            .extensions()
+            .get::<crate::http::request_log::BodyTap>()
+            .cloned();
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 crate::http::guard::payload_too_large(crate::http::MAX_BODY_BYTES)
@@ -36,6 +40,9 @@ where
                 AppError::validation(format!("Could not read the request body: {e}"))
             }
         })?;
+        if let Some(tap) = tap {
+            tap.replace(bytes.clone());
+        }
         parse_body(&bytes).map(LenientJson)
     }
 }

@@ -5,7 +5,9 @@
 //! one transaction, so logging costs a request no database round trip and no parsing.
 //!
 //! Bodies are captured without copying: the request body's chunks are shared (`Bytes`) as
-//! the handler reads them, and the response body of an API answer is already one buffer.
+//! the handler reads them (and, once the JSON extractor has gathered them into one buffer,
+//! that buffer instead, [`BodyTap::replace`]), and the response body of an API answer is
+//! already one buffer.
 //! What waits in the channel is bounded ([`MAX_QUEUED_BODY_BYTES`]): past it, entries are
 //! still logged but their bodies are replaced by a marker.
 
@@ -68,6 +70,11 @@ impl BodyTap {
     }
     pub fn take(&self) -> Vec<Bytes> {
         std::mem::take(&mut *self.0.lock())
+    }
+    /// The whole body, once an extractor has gathered it into one buffer: the log keeps that
+    /// buffer (shared) instead of the chunks, which would be a second copy of the body.
+    pub fn replace(&self, whole: Bytes) {
+        *self.0.lock() = vec![whole];
     }
 }
 
@@ -193,7 +200,10 @@ fn stored(entry: LogEntry, keep_bodies: bool) -> NewLog {
             (marker.clone(), marker)
         }
         (Some(bodies), true) => {
-            let request = bodies.request.concat();
+            let request: std::borrow::Cow<[u8]> = match bodies.request.as_slice() {
+                [whole] => std::borrow::Cow::Borrowed(whole),
+                chunks => std::borrow::Cow::Owned(chunks.concat()),
+            };
             let response = match &bodies.response {
                 Some(bytes) => crate::logs::body::sanitize(bytes),
                 None => Some("\"[streamed response: not kept]\"".to_string()),

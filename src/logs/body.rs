@@ -17,8 +17,8 @@ pub fn sanitize(bytes: &[u8]) -> Option<String> {
     if let Some(text) = clean_as_is(bytes) {
         return Some(text.to_owned());
     }
-    let value = match serde_json::from_slice::<Value>(bytes) {
-        Ok(mut value) => {
+    let value = match serde_json::from_slice::<Capped>(bytes) {
+        Ok(Capped(mut value)) => {
             redact(&mut value);
             value
         }
@@ -130,11 +130,89 @@ fn omit_content(attachment: &mut Value) {
     };
     let size = match &*content {
         Value::Null => return,
-        Value::String(text) => text.len(),
+        Value::String(text) => original_len(text),
         Value::Array(items) => items.len(),
         other => other.to_string().len(),
     };
     *content = Value::String(format!("[attachment content of {size} bytes omitted]"));
+}
+
+/// A JSON value read with every string longer than [`MAX_BODY`] cut to its first
+/// [`MAX_BODY`] bytes plus [`cut_marker`]: what is kept of a body is at most that long anyway,
+/// so a 40 MB email (attachments, html) is read into a tree of a few hundred KB instead of a
+/// second copy of itself. Strings without escapes are read in place, not copied.
+struct Capped(Value);
+
+/// What ends a cut string: its length before the cut.
+fn cut_marker(len: usize) -> String {
+    format!("…[{len} bytes]")
+}
+
+/// The length of a string before [`Capped`] cut it.
+fn original_len(text: &str) -> usize {
+    text.strip_suffix(" bytes]")
+        .and_then(|t| t.rsplit_once("…["))
+        .and_then(|(_, n)| n.parse().ok())
+        .unwrap_or(text.len())
+}
+
+fn capped_string(text: &str) -> Value {
+    if text.len() <= MAX_BODY {
+        return Value::String(text.to_owned());
+    }
+    let mut cut = MAX_BODY;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    Value::String(format!("{}{}", &text[..cut], cut_marker(text.len())))
+}
+
+impl<'de> serde::Deserialize<'de> for Capped {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(CappedVisitor).map(Capped)
+    }
+}
+
+struct CappedVisitor;
+
+impl<'de> serde::de::Visitor<'de> for CappedVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(capped_string(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Capped(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut fields = Map::new();
+        while let Some((key, Capped(value))) = map.next_entry::<String, Capped>()? {
+            fields.insert(key, value);
+        }
+        Ok(Value::Object(fields))
+    }
 }
 
 #[cfg(test)]
@@ -189,6 +267,31 @@ mod tests {
             "[attachment content of 3 bytes omitted]"
         );
         assert_eq!(attachments[2]["path"], "https://x/c.pdf");
+    }
+
+    #[test]
+    fn long_strings_are_read_cut_and_attachments_keep_their_size() {
+        let html = "é".repeat(MAX_BODY);
+        let content = "QUJD".repeat(MAX_BODY);
+        let body = kept(json!({
+            "html": html,
+            "attachments": [{"filename": "a.bin", "content": content}],
+            "token": "re_12345678_abcdefghijklmnopqrstuvwx",
+        }));
+        assert_eq!(
+            body["attachments"][0]["content"],
+            format!("[attachment content of {} bytes omitted]", content.len())
+        );
+        assert_eq!(body["token"], REDACTED);
+        // The whole body was over the limit: what is kept is a cut text.
+        let text = sanitize(
+            json!({"html": "é".repeat(MAX_BODY), "token": "x"})
+                .to_string()
+                .as_bytes(),
+        )
+        .unwrap();
+        assert!(text.len() < MAX_BODY + 200, "{}", text.len());
+        assert!(text.contains("truncated"), "{text}");
     }
 
     #[test]
