@@ -28,7 +28,9 @@ pub fn sanitize(bytes: &[u8]) -> Option<String> {
         )),
     };
     let text = value.to_string();
-    if text.len() <= MAX_BODY {
+    // The length the text would have had without the cuts (they all lie past `MAX_BODY`).
+    let total = text.len() + cut_bytes(&value);
+    if total <= MAX_BODY {
         return Some(text);
     }
     let mut cut = MAX_BODY;
@@ -39,7 +41,7 @@ pub fn sanitize(bytes: &[u8]) -> Option<String> {
         "{}… [truncated: {} of {} bytes kept]",
         &text[..cut],
         cut,
-        text.len()
+        total
     );
     Some(Value::String(marker).to_string())
 }
@@ -140,20 +142,49 @@ fn omit_content(attachment: &mut Value) {
 /// A JSON value read with every string longer than [`MAX_BODY`] cut to its first
 /// [`MAX_BODY`] bytes plus [`cut_marker`]: what is kept of a body is at most that long anyway,
 /// so a 40 MB email (attachments, html) is read into a tree of a few hundred KB instead of a
-/// second copy of itself. Strings without escapes are read in place, not copied.
+/// second copy of itself. Strings without escapes are read in place, not copied. The marker
+/// says how many bytes of JSON text the cut removed ([`cut_bytes`]), so the kept text still
+/// names the whole body's length.
 struct Capped(Value);
 
-/// What ends a cut string: its length before the cut.
-fn cut_marker(len: usize) -> String {
-    format!("…[{len} bytes]")
+/// What ends a cut string: its length before the cut, and the JSON text bytes cut off.
+fn cut_marker(len: usize, removed: usize) -> String {
+    format!("…[{len} bytes; {removed} cut]")
 }
 
 /// The length of a string before [`Capped`] cut it.
 fn original_len(text: &str) -> usize {
-    text.strip_suffix(" bytes]")
-        .and_then(|t| t.rsplit_once("…["))
-        .and_then(|(_, n)| n.parse().ok())
-        .unwrap_or(text.len())
+    marker_numbers(text).map_or(text.len(), |(len, _)| len)
+}
+
+fn marker_numbers(text: &str) -> Option<(usize, usize)> {
+    let (_, rest) = text.strip_suffix(" cut]")?.rsplit_once("…[")?;
+    let (len, removed) = rest.split_once(" bytes; ")?;
+    Some((len.parse().ok()?, removed.parse().ok()?))
+}
+
+/// The JSON text bytes the cuts still present in `value` removed (net of their markers).
+fn cut_bytes(value: &Value) -> usize {
+    match value {
+        Value::String(text) => marker_numbers(text).map_or(0, |(_, removed)| {
+            let marker = text.rfind("…[").map_or("", |at| &text[at..]);
+            removed.saturating_sub(escaped_len(marker))
+        }),
+        Value::Array(items) => items.iter().map(cut_bytes).sum(),
+        Value::Object(map) => map.values().map(cut_bytes).sum(),
+        _ => 0,
+    }
+}
+
+/// The length of `text` once written as a JSON string's content.
+fn escaped_len(text: &str) -> usize {
+    text.chars()
+        .map(|c| match c {
+            '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+            c if c < ' ' => 6,
+            c => c.len_utf8(),
+        })
+        .sum()
 }
 
 fn capped_string(text: &str) -> Value {
@@ -164,7 +195,8 @@ fn capped_string(text: &str) -> Value {
     while !text.is_char_boundary(cut) {
         cut -= 1;
     }
-    Value::String(format!("{}{}", &text[..cut], cut_marker(text.len())))
+    let marker = cut_marker(text.len(), escaped_len(&text[cut..]));
+    Value::String(format!("{}{marker}", &text[..cut]))
 }
 
 impl<'de> serde::Deserialize<'de> for Capped {
@@ -271,10 +303,9 @@ mod tests {
 
     #[test]
     fn long_strings_are_read_cut_and_attachments_keep_their_size() {
-        let html = "é".repeat(MAX_BODY);
         let content = "QUJD".repeat(MAX_BODY);
         let body = kept(json!({
-            "html": html,
+            "html": "<p>Hi</p>",
             "attachments": [{"filename": "a.bin", "content": content}],
             "token": "re_12345678_abcdefghijklmnopqrstuvwx",
         }));
@@ -283,15 +314,16 @@ mod tests {
             format!("[attachment content of {} bytes omitted]", content.len())
         );
         assert_eq!(body["token"], REDACTED);
-        // The whole body was over the limit: what is kept is a cut text.
-        let text = sanitize(
-            json!({"html": "é".repeat(MAX_BODY), "token": "x"})
-                .to_string()
-                .as_bytes(),
-        )
-        .unwrap();
-        assert!(text.len() < MAX_BODY + 200, "{}", text.len());
-        assert!(text.contains("truncated"), "{text}");
+        // A body over the limit: its first bytes are kept, and it is named by its whole length.
+        let big = json!({"html": "é\"\n".repeat(MAX_BODY), "id": "x"}).to_string();
+        let stored = sanitize(big.as_bytes()).unwrap();
+        let text: String = serde_json::from_str(&stored).unwrap();
+        assert!(text.starts_with(&big[..999]), "{}", &text[..100]);
+        assert!(
+            text.ends_with(&format!(" of {} bytes kept]", big.len())),
+            "{}",
+            &text[text.len() - 80..]
+        );
     }
 
     #[test]

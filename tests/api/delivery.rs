@@ -338,16 +338,15 @@ async fn an_email_near_the_40_mb_limit_is_accepted_and_delivered() {
     body["attachments"] = json!(attachments);
     let id = w.send(body).await;
     w.deliver().await;
-    let events: Vec<String> =
-        on_db!(w.app.app.db(), |pool| {
-            sqlx::query_scalar(
+    let events: Vec<String> = on_db!(w.app.app.db(), |pool| {
+        sqlx::query_scalar(
         "SELECT type || ' ' || data FROM email_events WHERE email_id = $1 ORDER BY created_at, id"
     )
     .bind(&id)
     .fetch_all(pool)
     .await
     .unwrap()
-        });
+    });
     assert_eq!(w.last_event(&id).await, "delivered", "{events:?}");
     let messages = w.sink.messages();
     assert_eq!(messages.len(), 1);
