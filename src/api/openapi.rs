@@ -456,11 +456,11 @@ const RULES: &[(&str, &str)] = &[
     ),
     (
         "schema:CreateTemplateRequest.from",
-        r##"{"oneOf": [{"$ref": "#/components/schemas/Mailbox"}, {"type": "null"}]}"##,
+        r##""{optional_mailbox}""##,
     ),
     (
         "schema:UpdateTemplateOptions.from",
-        r##"{"oneOf": [{"$ref": "#/components/schemas/Mailbox"}, {"type": "null"}]}"##,
+        r##""{optional_mailbox}""##,
     ),
     (
         "schema:CreateContactOptions.email",
@@ -553,7 +553,10 @@ const RULES: &[(&str, &str)] = &[
         r##"{"anyOf": [
             {"required": ["html"], "properties": {"html": {"type": "string", "pattern": "{not_blank}"}}},
             {"required": ["text"], "properties": {"text": {"type": "string", "pattern": "{not_blank}"}}},
-            {"required": ["template"], "properties": {"template": {"type": "object"}}}]}"##,
+            {"required": ["template"], "properties": {"template": {"type": "object"}}}],
+            "not": {"required": ["template"], "properties": {"template": {"type": "object"}},
+                    "anyOf": [{"required": ["html"], "properties": {"html": {"type": "string"}}},
+                              {"required": ["text"], "properties": {"text": {"type": "string"}}}]}}"##,
     ),
     (
         "schema:CreateDomainRequest.custom_return_path",
@@ -561,7 +564,7 @@ const RULES: &[(&str, &str)] = &[
     ),
     (
         "schema:TopicSubscription",
-        r##"{"type": "object", "required": ["id"], "properties": {"id": {"type": "string", "format": "uuid"}, "subscription": {"type": "string", "enum": ["opt_in", "opt_out"]}}}"##,
+        r##"{"type": "object", "required": ["id", "subscription"], "properties": {"id": {"type": "string", "format": "uuid"}, "subscription": {"type": "string", "enum": ["opt_in", "opt_out"]}}}"##,
     ),
     (
         "schema:CreateContactPropertyOptions",
@@ -641,6 +644,89 @@ const RULES: &[(&str, &str)] = &[
         r##"{"type": "string", "enum": ["UTC", "Europe/Paris", "America/New_York", "Asia/Kolkata"]}"##,
     ),
     (
+        "schema:SendEmailRequest.scheduled_at",
+        r##"{"type": ["string", "null"], "description": "ISO 8601, or words such as `in 1 hour` or `tomorrow at 9am`; within 30 days (the document promises the phrases below); empty: now.", "pattern": "^(in ([1-9]|[12][0-9]) (minutes|hours|days))?$"}"##,
+    ),
+    (
+        "schema:CreateBroadcastOptions.scheduled_at",
+        r##"{"type": ["string", "null"], "description": "Only with `send: true`: ISO 8601 or words such as `in 1 hour` (the document promises the phrases below).", "pattern": "^(in ([1-9]|[12][0-9]) (minutes|hours|days))?$"}"##,
+    ),
+    (
+        "extend:CreateBroadcastOptions",
+        r##"{"anyOf": [
+            {"not": {"required": ["scheduled_at"]}},
+            {"properties": {"scheduled_at": {"anyOf": [{"type": "null"}, {"type": "string", "maxLength": 0}]}}},
+            {"required": ["send"], "properties": {"send": {"const": true}}}]}"##,
+    ),
+    (
+        "schema:CreateContactImportOptions.on_conflict",
+        r##"{"description": "`skip` (default) or `upsert`.", "type": ["string", "null"], "enum": ["skip", "upsert", "", null]}"##,
+    ),
+    (
+        "schema:SendEmailRequest.headers",
+        r##"{"type": ["object", "null"], "description": "Extra headers by name (names are printable ASCII without spaces or `:`, and not one Herald sets itself; the document promises `X-` names).", "propertyNames": {"pattern": "^X-[A-Za-z0-9-]{1,30}$"}, "additionalProperties": {"type": "string", "pattern": "^[ -~]{0,200}$"}}"##,
+    ),
+    (
+        "schema:CreateTemplateRequest.reply_to",
+        r##""{optional_mailboxes}""##,
+    ),
+    (
+        "schema:UpdateTemplateOptions.reply_to",
+        r##""{optional_mailboxes}""##,
+    ),
+    (
+        "schema:CreateBroadcastOptions.reply_to",
+        r##""{optional_mailboxes}""##,
+    ),
+    (
+        "schema:UpdateBroadcastOptions.reply_to",
+        r##""{optional_mailboxes}""##,
+    ),
+    (
+        "schema:UpdateTopicOptions.name",
+        r##"{"type": ["string", "null"], "pattern": "{not_blank}"}"##,
+    ),
+    (
+        "schema:CreateApiKeyRequest.domain_id",
+        r##"{"anyOf": [{"type": "string", "format": "uuid"}, {"type": "string", "maxLength": 0}, {"type": "null"}], "description": "Restricts a `sending_access` key to one domain."}"##,
+    ),
+    (
+        "extend:CreateApiKeyRequest",
+        r##"{"anyOf": [
+            {"not": {"required": ["domain_id"]}},
+            {"properties": {"domain_id": {"anyOf": [{"type": "null"}, {"type": "string", "maxLength": 0}]}}},
+            {"required": ["permission"], "properties": {"permission": {"const": "sending_access"}}}]}"##,
+    ),
+    (
+        "schema:CreateContactOptions.segments",
+        r##"{"type": ["array", "null"], "description": "Segment ids (or `{\"id\"}` objects) to add the contact to.", "items": {"anyOf": [{"type": "string", "format": "uuid"}, {"type": "object", "required": ["id"], "properties": {"id": {"type": "string", "format": "uuid"}}}]}}"##,
+    ),
+    (
+        "schema:Tag",
+        r##"{"type": "object", "required": ["name", "value"], "properties": {"name": {"type": "string", "description": "ASCII letters, digits, `_` and `-`; at most 256 characters.", "pattern": "^[A-Za-z0-9_-]{1,256}$"}, "value": {"type": "string"}}}"##,
+    ),
+    (
+        "schema:CreateTemplateRequest.alias",
+        r##"{"type": ["string", "null"], "description": "Unique per team; letters, digits, `-`, `_`, `.`; up to 100.", "pattern": "^[A-Za-z0-9._-]{0,100}$"}"##,
+    ),
+    (
+        "schema:UpdateTemplateOptions.alias",
+        r##"{"type": ["string", "null"], "pattern": "^[A-Za-z0-9._-]{0,100}$"}"##,
+    ),
+    (
+        "schema:Attachment.content",
+        r##"{"description": "Base64, or an array of byte values (Node's `{\"type\":\"Buffer\",\"data\":[…]}` too); the document promises the first two.", "anyOf": [{"type": "string", "pattern": "^([A-Za-z0-9+/]{4})+$"}, {"type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 0, "maximum": 255}}, {"type": "null"}]}"##,
+    ),
+    (
+        "extend:Attachment",
+        r##"{"anyOf": [{"required": ["content"], "properties": {"content": {"not": {"type": "null"}}, "path": {"type": "null"}}},
+                       {"required": ["path"], "properties": {"path": {"type": "string", "pattern": "^https?://\\S+$"}, "content": {"type": "null"}}}]}"##,
+    ),
+    (
+        "schema:Attachment.filename",
+        r##"{"type": ["string", "null"], "description": "At most 255 characters, without control or text-direction characters; not an executable type (`.exe`, …).", "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]{0,255}$"}"##,
+    ),
+    (
         "param:/contacts/imports:status",
         r##"{"type": "string", "enum": ["queued", "in_progress", "completed", "failed"]}"##,
     ),
@@ -680,7 +766,15 @@ fn rule_value(json: &str) -> Value {
     let json = json
         .replace("{address}", &address)
         .replace("{not_blank}", &not_blank)
-        .replace("{url}", URL);
+        .replace("{url}", URL)
+        .replace(
+            "\"{optional_mailboxes}\"",
+            r##"{"anyOf": [{"$ref": "#/components/schemas/Mailbox"}, {"type": "array", "items": {"$ref": "#/components/schemas/Mailbox"}}, {"type": "null"}, {"type": "string", "maxLength": 0}]}"##,
+        )
+        .replace(
+            "\"{optional_mailbox}\"",
+            r##"{"anyOf": [{"$ref": "#/components/schemas/Mailbox"}, {"type": "null"}, {"type": "string", "maxLength": 0}]}"##,
+        );
     serde_json::from_str(&json).expect("a valid rule")
 }
 
@@ -786,9 +880,12 @@ fn optional_empty_body(op: &mut Value, components: &Value) {
     {
         schema = &components[name];
     }
-    let object = schema
-        .as_object()
-        .is_some_and(|map| has_type(map, "object") && !map.contains_key("required"));
+    let object = schema.as_object().is_some_and(|map| {
+        has_type(map, "object")
+            && !["required", "oneOf", "anyOf"]
+                .iter()
+                .any(|k| map.contains_key(*k))
+    });
     if object {
         body["required"] = false.into();
     }

@@ -48,7 +48,17 @@ where
 }
 
 pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
-    let trimmed = bytes.trim_ascii();
+    // JSON's white space only (a form feed is not JSON, and not an empty body).
+    let trimmed = bytes
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .map_or(&[][..], |start| {
+            let end = bytes
+                .iter()
+                .rposition(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+                .map_or(start, |e| e + 1);
+            &bytes[start..end]
+        });
     let text: &[u8] = if trimmed.is_empty() { b"{}" } else { trimmed };
     // NUL can only arrive escaped (raw control characters are invalid JSON): look closer
     // only when the escape appears at all.
