@@ -400,7 +400,7 @@ const RULES: &[(&str, &str)] = &[
     ),
     (
         "schema:Mailbox",
-        r##"{"type": "string", "pattern": "^({address}|[A-Za-z0-9]+( [A-Za-z0-9]+)* <{address}>)$"}"##,
+        r##"{"type": "string", "pattern": "^({address}|[A-Za-z0-9]{1,20}( [A-Za-z0-9]{1,20}){0,5} <{address}>)$"}"##,
     ),
     (
         "body:/emails/batch",
@@ -660,7 +660,7 @@ const RULES: &[(&str, &str)] = &[
     ),
     (
         "schema:CreateContactImportOptions.on_conflict",
-        r##"{"description": "`skip` (default) or `upsert`.", "type": ["string", "null"], "enum": ["skip", "upsert", "", null]}"##,
+        r##"{"description": "`skip` (default) or `upsert`.", "type": "string", "enum": ["skip", "upsert", ""]}"##,
     ),
     (
         "schema:SendEmailRequest.headers",
@@ -725,6 +725,26 @@ const RULES: &[(&str, &str)] = &[
     (
         "schema:Attachment.filename",
         r##"{"type": ["string", "null"], "description": "At most 255 characters, without control or text-direction characters; not an executable type (`.exe`, …).", "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]{0,255}$"}"##,
+    ),
+    (
+        "schema:CreateContactImportOptions.segments",
+        r##"{"type": "string", "description": "JSON array of segments to add the contacts to: `[{\"id\": \"…\"}]` (empty: none)."}"##,
+    ),
+    (
+        "schema:CreateContactImportOptions.topics",
+        r##"{"type": "string", "description": "JSON array of topic choices: `[{\"id\": \"…\", \"subscription\": \"opt_in\"}]` (empty: none)."}"##,
+    ),
+    (
+        "schema:Attachment.content_id",
+        r##"{"type": ["string", "null"], "description": "Marks an inline image referenced as `cid:<content_id>`; under 128 characters, no spaces, control characters, `<` or `>` (the document promises printable ASCII).", "pattern": "^[!-;=?-~]{1,127}$"}"##,
+    ),
+    (
+        "schema:Attachment.content_type",
+        r##"{"type": ["string", "null"], "description": "A media type such as `application/pdf`.", "pattern": "^[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+$"}"##,
+    ),
+    (
+        "schema:SendEmailRequest.subject",
+        r##"{"type": "string", "description": "One line.", "pattern": "^[^\\u0000\\r\\n]*[^\\s\\u0000][^\\u0000\\r\\n]*$"}"##,
     ),
     (
         "param:/contacts/imports:status",
