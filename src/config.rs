@@ -156,8 +156,10 @@ pub struct DeliverySettings {
     /// Megabytes of email content (html, text, attachments) this node's deliveries hold at
     /// once, whatever `concurrency` says; an email larger than this is delivered alone.
     pub memory_mb: usize,
-    /// Connections at once to one destination host (MX or relay); idle ones are reused.
+    /// Connections at once to one recipient host (MX); idle ones are reused.
     pub connections_per_host: usize,
+    /// Connections at once to the relay, when `relay` is set; idle ones are reused.
+    pub relay_connections: usize,
     /// Seconds to wait for a TCP connection.
     pub connect_timeout_secs: u64,
     /// Seconds to wait for the server's greeting.
@@ -180,6 +182,7 @@ impl Default for DeliverySettings {
             concurrency: 64,
             memory_mb: 32,
             connections_per_host: 8,
+            relay_connections: 32,
             connect_timeout_secs: 30,
             greeting_timeout_secs: 60,
             command_timeout_secs: 300,
@@ -381,10 +384,11 @@ impl Settings {
             || d.concurrency == 0
             || d.memory_mb == 0
             || d.connections_per_host == 0
+            || d.relay_connections == 0
         {
             anyhow::bail!(
-                "delivery.give_up_after_hours, concurrency, memory_mb and connections_per_host \
-                 must be positive"
+                "delivery.give_up_after_hours, concurrency, memory_mb, connections_per_host and \
+                 relay_connections must be positive"
             );
         }
         Ok(())

@@ -141,6 +141,9 @@ pub struct ConnectOptions {
     /// Name given in EHLO.
     pub helo: String,
     pub credentials: Option<(String, String)>,
+    /// Connections at once to one host of this destination (`connections_per_host`, or
+    /// `relay_connections` for the relay); fixed by the first delivery to the host.
+    pub connections: usize,
 }
 
 /// One message for one destination.
@@ -179,6 +182,7 @@ pub struct Pool {
 
 struct Slot {
     permits: Arc<Semaphore>,
+    limit: usize,
     idle: Vec<Connection>,
 }
 
@@ -199,12 +203,14 @@ impl Pool {
         Duration::from_secs(secs.max(1))
     }
 
-    /// Waits for a free connection slot to `host` (a pool key such as `mx.example.com:25`).
-    async fn permit(&self, host: &str) -> OwnedSemaphorePermit {
+    /// Waits for a free connection slot to `host` (a pool key such as `mx.example.com:25`),
+    /// of which there are `limit`.
+    async fn permit(&self, host: &str, limit: usize) -> OwnedSemaphorePermit {
         let permits = {
             let mut hosts = self.hosts.lock();
             let slot = hosts.entry(host.to_string()).or_insert_with(|| Slot {
-                permits: Arc::new(Semaphore::new(self.settings.connections_per_host)),
+                permits: Arc::new(Semaphore::new(limit.max(1))),
+                limit: limit.max(1),
                 idle: Vec::new(),
             });
             slot.permits.clone()
@@ -236,10 +242,9 @@ impl Pool {
         let mut last_sweep = self.last_sweep.lock();
         if last_sweep.elapsed() > max_idle {
             *last_sweep = Instant::now();
-            let limit = self.settings.connections_per_host;
             hosts.retain(|_, slot| {
                 slot.idle.retain(|c| c.last_used.elapsed() < max_idle);
-                !slot.idle.is_empty() || slot.permits.available_permits() < limit
+                !slot.idle.is_empty() || slot.permits.available_permits() < slot.limit
             });
         }
     }
@@ -256,7 +261,7 @@ impl Pool {
         for (name, addrs) in hosts {
             let Some(first) = addrs.first() else { continue };
             let key = format!("{name}:{}", first.port());
-            let _permit = self.permit(&key).await;
+            let _permit = self.permit(&key, options.connections).await;
             // A reused connection may have been closed by the server meanwhile: if it fails
             // before the message was sent, try once more on a new connection.
             if let Some(mut connection) = self.take_idle(&key, options.tls) {

@@ -379,6 +379,7 @@ async fn deliver_envelope(
     let engine = app.delivery();
     let settings = app.settings();
     let mut tls = TlsPolicy::from_setting(&domain.tls);
+    let mut connections = settings.delivery.connections_per_host;
     let (hosts, credentials) = match &engine.relay {
         Some(relay) => match relay.addrs().await {
             Ok(addrs) => {
@@ -387,6 +388,7 @@ async fn deliver_envelope(
                 } else if tls != TlsPolicy::Enforced {
                     tls = TlsPolicy::Relay;
                 }
+                connections = settings.delivery.relay_connections;
                 (vec![(relay.host.clone(), addrs)], relay.credentials.clone())
             }
             Err(why) => return all(Verdict::Temporary(Diagnostic::error(why))),
@@ -445,6 +447,7 @@ async fn deliver_envelope(
         tls,
         helo: helo_name(app),
         credentials,
+        connections,
     };
     let envelope = Envelope {
         mail_from: &mail_from,

@@ -618,6 +618,32 @@ async fn enforced_tls_sends_nothing_to_a_server_without_starttls() {
 }
 
 #[tokio::test]
+async fn connections_to_the_relay_follow_relay_connections() {
+    // One connection per MX host, three to the relay: the relay's own limit applies.
+    let w = world_with(WorldOptions {
+        relay: Some("smtp://127.0.0.1:{port}".into()),
+        settings: Some(Box::new(|s: &mut Settings| {
+            s.delivery.connections_per_host = 1;
+            s.delivery.relay_connections = 3;
+        })),
+        ..WorldOptions::default()
+    })
+    .await;
+    // Slow replies, so deliveries overlap.
+    w.sink.set_delay(Duration::from_millis(50));
+    for n in 0..12 {
+        w.send(email_to(json!(format!("user{n}@dest.dev")))).await;
+    }
+    w.deliver().await;
+    assert_eq!(w.sink.count(), 12);
+    let connections = w.sink.connections();
+    assert!(
+        (2..=3).contains(&connections),
+        "{connections} connections to the relay"
+    );
+}
+
+#[tokio::test]
 async fn relay_mode_sends_everything_through_the_relay_with_auth() {
     let w = world_with(WorldOptions {
         sink: Some(SinkOptions {
