@@ -1,7 +1,8 @@
 //! `/emails`: send, batch, get, list, reschedule, cancel, attachments; and the public,
-//! signed attachment download route. Request bodies are validated by `emails::validate`
-//! from raw JSON (Resend's lenient shapes); the schemas below document them for
-//! `/openapi.json`, and the response types are what the handlers serialise.
+//! signed attachment download route. Send bodies are parsed once into
+//! `emails::request::SendEmailRequest` (typed, keeping Resend's lenient shapes) and checked
+//! by `emails::validate`; the schemas below document them for `/openapi.json`, and the
+//! response types are what the handlers serialise.
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -18,6 +19,7 @@ use utoipa_axum::routes;
 use crate::app::App;
 use crate::auth::api_keys::AuthKey;
 use crate::clock::{Millis, iso_timestamp, resend_timestamp};
+use crate::emails::request::{BatchBody, SendBody};
 use crate::emails::service::{self, BatchMode};
 use crate::emails::store::{self, AttachmentRow, EmailRow};
 use crate::emails::{downloads, idempotency};
@@ -210,7 +212,7 @@ async fn send(
     State(app): State<App>,
     Extension(auth): Extension<AuthKey>,
     headers: HeaderMap,
-    LenientJson(body): LenientJson<Value>,
+    LenientJson(body): LenientJson<SendBody>,
 ) -> AppResult<Json<Value>> {
     let key = idempotency::key_from_headers(&headers)?;
     Ok(Json(service::send(&app, &auth, body, key).await?))
@@ -227,7 +229,7 @@ async fn send_batch(
     State(app): State<App>,
     Extension(auth): Extension<AuthKey>,
     headers: HeaderMap,
-    LenientJson(body): LenientJson<Value>,
+    LenientJson(body): LenientJson<BatchBody>,
 ) -> AppResult<Json<Value>> {
     let key = idempotency::key_from_headers(&headers)?;
     let mode = headers

@@ -8,6 +8,7 @@ use super::{Broadcast, Status, fanout, store};
 use crate::app::App;
 use crate::audience::{properties, segments, topics};
 use crate::emails::address::Mailbox;
+use crate::emails::request::Loose;
 use crate::error::{AppError, AppResult};
 use crate::on_db;
 use crate::queue;
@@ -140,9 +141,8 @@ async fn apply(
         };
     }
     if let Some(reply_to) = input.reply_to {
-        let mut fields = Map::new();
-        fields.insert("reply_to".into(), reply_to);
-        let list = crate::emails::validate::recipients(&mut fields, "reply_to")?;
+        let reply_to = (!reply_to.is_null()).then(|| Loose::from_json(reply_to));
+        let list = crate::emails::validate::recipients("reply_to", reply_to)?;
         let list: Vec<String> = list.iter().map(Mailbox::to_string).collect();
         b.reply_to = serde_json::to_string(&list)?;
     }

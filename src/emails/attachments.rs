@@ -15,6 +15,7 @@ use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use serde_json::Value;
 
+use super::request::{AttachmentRequest, Loose};
 use crate::app::App;
 use crate::error::{AppError, AppResult};
 
@@ -79,11 +80,13 @@ pub fn base64_len(n: usize) -> usize {
 
 /// Parses the `attachments` field (absent or `null` means none). Inline content is decoded
 /// and checked here; `path` URLs are fetched by [`resolve`].
-pub fn parse_list(value: Option<Value>) -> AppResult<Vec<AttachmentInput>> {
+pub fn parse_list(
+    value: Option<Loose<Vec<Loose<AttachmentRequest>>>>,
+) -> AppResult<Vec<AttachmentInput>> {
     let items = match value {
-        None | Some(Value::Null) => return Ok(Vec::new()),
-        Some(Value::Array(items)) => items,
-        Some(_) => {
+        None => return Ok(Vec::new()),
+        Some(Loose::Given(items)) => items,
+        Some(Loose::Wrong(_)) => {
             return Err(AppError::validation(
                 "The `attachments` field must be an array.",
             ));
@@ -118,21 +121,29 @@ fn check_total(total: usize) -> AppResult<()> {
 
 fn optional_string(
     index: usize,
-    fields: &mut serde_json::Map<String, Value>,
     name: &str,
+    value: Option<Loose<String>>,
 ) -> AppResult<Option<String>> {
-    match fields.remove(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(invalid(index, format_args!("`{name}` must be a string."))),
+    match value {
+        None => Ok(None),
+        Some(Loose::Given(s)) => Ok(Some(s)),
+        Some(Loose::Wrong(_)) => Err(invalid(index, format_args!("`{name}` must be a string."))),
     }
 }
 
-fn parse_one(index: usize, item: Value) -> AppResult<AttachmentInput> {
-    let Value::Object(mut fields) = item else {
+fn parse_one(index: usize, item: Loose<AttachmentRequest>) -> AppResult<AttachmentInput> {
+    let Loose::Given(item) = item else {
         return Err(invalid(index, "each attachment must be an object."));
     };
-    let filename = optional_string(index, &mut fields, "filename")?;
+    let AttachmentRequest {
+        content,
+        path,
+        filename,
+        content_type,
+        content_id,
+        inline_content_id,
+    } = item;
+    let filename = optional_string(index, "filename", filename)?;
     let filename = match filename.map(|f| f.trim().to_string()) {
         Some(f) if f.is_empty() => None,
         Some(f)
@@ -152,7 +163,7 @@ fn parse_one(index: usize, item: Value) -> AppResult<AttachmentInput> {
         }
         other => other,
     };
-    let content_type = optional_string(index, &mut fields, "content_type")?
+    let content_type = optional_string(index, "content_type", content_type)?
         .map(|t| t.trim().to_ascii_lowercase())
         .filter(|t| !t.is_empty());
     if let Some(t) = &content_type
@@ -163,15 +174,14 @@ fn parse_one(index: usize, item: Value) -> AppResult<AttachmentInput> {
             format_args!("`content_type` \"{t}\" is not a media type such as `application/pdf`."),
         ));
     }
-    let content_id = match optional_string(index, &mut fields, "content_id")? {
+    let content_id = match optional_string(index, "content_id", content_id)? {
         Some(id) => Some(id),
-        None => optional_string(index, &mut fields, "inline_content_id")?,
+        None => optional_string(index, "inline_content_id", inline_content_id)?,
     };
     let content_id = content_id
         .map(|id| check_content_id(index, &id))
         .transpose()?;
-    let path = optional_string(index, &mut fields, "path")?.filter(|p| !p.trim().is_empty());
-    let content = fields.remove("content").filter(|c| !c.is_null());
+    let path = optional_string(index, "path", path)?.filter(|p| !p.trim().is_empty());
     let source = match (content, path) {
         (Some(content), None) => {
             Source::Content(decode_content(content).map_err(|why| invalid(index, why))?)

@@ -1,7 +1,8 @@
 //! Emails: validation of what the API accepts, storage, scheduling and the jobs that
 //! deliver them.
 //!
-//! - [`validate`] turns a request into a checked draft ([`address`], [`schedule`],
+//! - [`request`] is the typed body of a send, parsed once by the handler; [`validate`] turns
+//!   it into a checked draft ([`address`], [`schedule`],
 //!   [`attachments`] parse the fields that need more than a type check);
 //! - [`service`] runs the accept path (sender rules, [`idempotency`], one transaction in
 //!   [`store`], grouped by [`group_commit`]) and reschedule/cancel;
@@ -16,6 +17,7 @@ pub mod events;
 pub mod group_commit;
 pub mod idempotency;
 pub mod limits;
+pub mod request;
 pub mod schedule;
 pub mod search;
 pub mod service;

@@ -17,9 +17,10 @@ use super::address::Mailbox;
 use super::attachments;
 use super::group_commit;
 use super::idempotency::{self, Claim, Outcome};
+use super::request::{BatchBody, Loose, SendBody, SendEmailRequest};
 use super::store::{self, Accepted, NewEmail};
 use super::test_recipients;
-use super::validate::{Draft, parse_draft};
+use super::validate::{self, Draft, parse_draft};
 use crate::app::App;
 use crate::auth::api_keys::AuthKey;
 use crate::clock::Millis;
@@ -55,7 +56,7 @@ impl BatchMode {
 pub async fn send(
     app: &App,
     auth: &AuthKey,
-    request: Value,
+    request: SendBody,
     idempotency_key: Option<String>,
 ) -> AppResult<Value> {
     idempotent(
@@ -89,7 +90,7 @@ pub async fn send(
 pub async fn send_batch(
     app: &App,
     auth: &AuthKey,
-    request: Value,
+    request: BatchBody,
     mode: BatchMode,
     idempotency_key: Option<String>,
 ) -> AppResult<Value> {
@@ -171,7 +172,7 @@ pub async fn send_notice_from(
         permission: crate::auth::api_keys::Permission::FullAccess,
         domain_name: None,
     };
-    let request = json!({ "from": from, "to": to, "subject": subject, "text": text });
+    let request = Loose::Given(SendEmailRequest::text(&from, to, subject, text));
     let mut senders = SenderCheck::new(app, &auth);
     let mut templates = TemplateCache::default();
     let now = app.now_ms();
@@ -184,18 +185,18 @@ pub async fn send_notice_from(
 
 /// Runs `run` under the idempotency key, if one was given: a stored response is replayed
 /// instead, and a failure releases the key.
-async fn idempotent(
+async fn idempotent<R: serde::Serialize>(
     app: &App,
     auth: &AuthKey,
     key: Option<String>,
     route: &str,
-    request: Value,
-    run: impl AsyncFnOnce(Value, Option<Claim>) -> AppResult<Value>,
+    request: R,
+    run: impl AsyncFnOnce(R, Option<Claim>) -> AppResult<Value>,
 ) -> AppResult<Value> {
     let claim = match key {
         None => None,
         Some(key) => {
-            let hash = idempotency::request_hash(route, &request);
+            let hash = idempotency::request_hash(route, &serde_json::to_value(&request)?);
             match idempotency::claim(app, &auth.team_id, &key, &hash).await? {
                 Outcome::Claimed(claim) => Some(claim),
                 Outcome::Replay(body) => return Ok(body),
@@ -248,8 +249,8 @@ fn wakes_workers(app: &App, emails: &[NewEmail]) -> bool {
         .any(|e| e.scheduled_at.is_none() && handled.contains(e.job_kind))
 }
 
-fn batch_items(request: Value) -> AppResult<Vec<Value>> {
-    let Value::Array(items) = request else {
+fn batch_items(request: BatchBody) -> AppResult<Vec<SendBody>> {
+    let Loose::Given(items) = request else {
         return Err(AppError::validation(
             "The request body must be an array of emails.",
         ));
@@ -273,11 +274,12 @@ fn batch_items(request: Value) -> AppResult<Vec<Value>> {
 async fn prepare(
     app: &App,
     auth: &AuthKey,
-    mut request: Value,
+    request: SendBody,
     now: Millis,
     senders: &mut SenderCheck<'_>,
     templates: &mut TemplateCache,
 ) -> AppResult<NewEmail> {
+    let mut request = validate::object(request)?;
     let template_id = template_send::apply(app, &auth.team_id, &mut request, templates).await?;
     let draft = parse_draft(request, now)?;
     let test_only = draft

@@ -1,10 +1,11 @@
-//! Turns one send request (a JSON object) into a checked [`Draft`], or the Resend-style
-//! error naming the first field that is wrong. Unknown fields are ignored.
+//! Turns one send request ([`SendEmailRequest`]) into a checked [`Draft`], or the
+//! Resend-style error naming the first field that is wrong.
 
-use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 use super::address::Mailbox;
 use super::attachments::{self, AttachmentInput};
+use super::request::{Loose, Recipients, SendEmailRequest, TagRequest, TagText};
 use super::schedule::parse_scheduled_at;
 use crate::clock::Millis;
 use crate::error::{AppError, AppResult};
@@ -72,32 +73,49 @@ fn must_be(field: &str, what: &str) -> AppError {
     AppError::validation(format!("The `{field}` field must be {what}."))
 }
 
-/// Takes a field out of the request; JSON `null` counts as absent.
-fn take(fields: &mut Map<String, Value>, name: &str) -> Option<Value> {
-    fields.remove(name).filter(|v| !v.is_null())
+/// The request itself must be a JSON object.
+pub fn object(body: Loose<SendEmailRequest>) -> AppResult<SendEmailRequest> {
+    match body {
+        Loose::Given(request) => Ok(request),
+        Loose::Wrong(_) => Err(AppError::validation(
+            "Each email must be a JSON object with `from`, `to` and `subject`.",
+        )),
+    }
 }
 
-fn take_string(fields: &mut Map<String, Value>, name: &str) -> AppResult<Option<String>> {
-    match take(fields, name) {
+/// A string field: absent, or a string (anything else is an error naming it).
+fn string(field: &str, value: Option<Loose<String>>) -> AppResult<Option<String>> {
+    match value {
         None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(must_be(name, "a string")),
+        Some(Loose::Given(s)) => Ok(Some(s)),
+        Some(Loose::Wrong(_)) => Err(must_be(field, "a string")),
     }
 }
 
 /// Parses one send request; `now` anchors `scheduled_at`.
-pub fn parse_draft(request: Value, now: Millis) -> AppResult<Draft> {
-    let Value::Object(mut fields) = request else {
-        return Err(AppError::validation(
-            "Each email must be a JSON object with `from`, `to` and `subject`.",
-        ));
-    };
-    let from = match take(&mut fields, "from") {
+pub fn parse_draft(request: SendEmailRequest, now: Millis) -> AppResult<Draft> {
+    let SendEmailRequest {
+        from,
+        to,
+        subject,
+        cc,
+        bcc,
+        reply_to,
+        html,
+        text,
+        template: _,
+        headers: header_fields,
+        tags: tag_fields,
+        topic_id,
+        scheduled_at,
+        attachments: attachment_fields,
+    } = request;
+    let from = match from {
         None => return Err(AppError::missing_field("from")),
-        Some(Value::String(s)) if s.trim().is_empty() => {
+        Some(Loose::Given(s)) if s.trim().is_empty() => {
             return Err(AppError::missing_field("from"));
         }
-        Some(Value::String(s)) => Mailbox::parse(&s).map_err(|why| {
+        Some(Loose::Given(s)) => Mailbox::parse(&s).map_err(|why| {
             AppError::new(
                 422,
                 "invalid_from_address",
@@ -107,7 +125,7 @@ pub fn parse_draft(request: Value, now: Millis) -> AppResult<Draft> {
                 ),
             )
         })?,
-        Some(_) => {
+        Some(Loose::Wrong(_)) => {
             return Err(AppError::new(
                 422,
                 "invalid_from_address",
@@ -115,11 +133,11 @@ pub fn parse_draft(request: Value, now: Millis) -> AppResult<Draft> {
             ));
         }
     };
-    let to = recipients(&mut fields, "to")?;
+    let to = recipients("to", to)?;
     if to.is_empty() {
         return Err(AppError::missing_field("to"));
     }
-    let subject = take_string(&mut fields, "subject")?.ok_or(AppError::missing_field("subject"))?;
+    let subject = string("subject", subject)?.ok_or(AppError::missing_field("subject"))?;
     if subject.contains(['\r', '\n']) {
         return Err(AppError::validation(
             "The `subject` field must not contain line breaks.",
@@ -130,13 +148,13 @@ pub fn parse_draft(request: Value, now: Millis) -> AppResult<Draft> {
             "The `subject` field must be at most {MAX_SUBJECT_CHARS} characters."
         )));
     }
-    let cc = recipients(&mut fields, "cc")?;
-    let bcc = recipients(&mut fields, "bcc")?;
-    let reply_to = recipients(&mut fields, "reply_to")?;
+    let cc = recipients("cc", cc)?;
+    let bcc = recipients("bcc", bcc)?;
+    let reply_to = recipients("reply_to", reply_to)?;
 
     // `template` was replaced by its rendered content before (`templates::send::apply`).
-    let html = take_string(&mut fields, "html")?;
-    let text = take_string(&mut fields, "text")?;
+    let html = string("html", html)?;
+    let text = string("text", text)?;
     if html.is_none() && text.is_none() {
         return Err(AppError::new(
             422,
@@ -154,9 +172,9 @@ pub fn parse_draft(request: Value, now: Millis) -> AppResult<Draft> {
     // Only `html`: the text part is generated from it when it is read or sent
     // ([`text_from_html`]), not stored (it would double what is stored).
 
-    let headers = headers(take(&mut fields, "headers"))?;
-    let tags = tags(take(&mut fields, "tags"))?;
-    let topic_id = match take_string(&mut fields, "topic_id")? {
+    let headers = headers(header_fields)?;
+    let tags = tags(tag_fields)?;
+    let topic_id = match string("topic_id", topic_id)? {
         None => None,
         Some(id) => Some(
             uuid::Uuid::parse_str(id.trim())
@@ -164,13 +182,12 @@ pub fn parse_draft(request: Value, now: Millis) -> AppResult<Draft> {
                 .to_string(),
         ),
     };
-    let scheduled_at = match take(&mut fields, "scheduled_at") {
+    let scheduled_at = match string("scheduled_at", scheduled_at)? {
         None => None,
-        Some(Value::String(s)) if s.trim().is_empty() => None,
-        Some(Value::String(s)) => Some(parse_scheduled_at(&s, now).map_err(AppError::validation)?),
-        Some(_) => return Err(must_be("scheduled_at", "a string")),
+        Some(s) if s.trim().is_empty() => None,
+        Some(s) => Some(parse_scheduled_at(&s, now).map_err(AppError::validation)?),
     };
-    let attachments = attachments::parse_list(take(&mut fields, "attachments"))?;
+    let attachments = attachments::parse_list(attachment_fields)?;
     let attached: usize = attachments
         .iter()
         .map(|a| match &a.source {
@@ -203,13 +220,14 @@ pub fn parse_draft(request: Value, now: Millis) -> AppResult<Draft> {
 }
 
 /// A string or an array of strings, each an address; at most [`MAX_RECIPIENTS`].
-pub(crate) fn recipients(fields: &mut Map<String, Value>, field: &str) -> AppResult<Vec<Mailbox>> {
-    let values = match take(fields, field) {
+pub(crate) fn recipients(field: &str, value: Option<Loose<Recipients>>) -> AppResult<Vec<Mailbox>> {
+    let not_a_list = || must_be(field, "a string or an array of strings");
+    let values = match value {
         None => return Ok(Vec::new()),
-        Some(Value::String(s)) if s.trim().is_empty() => return Ok(Vec::new()),
-        Some(Value::String(s)) => vec![Value::String(s)],
-        Some(Value::Array(items)) => items,
-        Some(_) => return Err(must_be(field, "a string or an array of strings")),
+        Some(Loose::Given(Recipients::One(s))) if s.trim().is_empty() => return Ok(Vec::new()),
+        Some(Loose::Given(Recipients::One(s))) => vec![Loose::Given(s)],
+        Some(Loose::Given(Recipients::Many(items))) => items,
+        Some(Loose::Wrong(_)) => return Err(not_a_list()),
     };
     if values.len() > MAX_RECIPIENTS {
         return Err(AppError::validation(format!(
@@ -219,8 +237,8 @@ pub(crate) fn recipients(fields: &mut Map<String, Value>, field: &str) -> AppRes
     values
         .iter()
         .map(|value| {
-            let Value::String(s) = value else {
-                return Err(must_be(field, "a string or an array of strings"));
+            let Loose::Given(s) = value else {
+                return Err(not_a_list());
             };
             Mailbox::parse(s).map_err(|why| {
                 AppError::validation(format!(
@@ -251,11 +269,15 @@ pub fn text_from_html(html: &str) -> String {
 }
 
 /// `headers`: an object of header names to string values.
-fn headers(value: Option<Value>) -> AppResult<Vec<(String, String)>> {
+fn headers(
+    value: Option<Loose<BTreeMap<String, Loose<String>>>>,
+) -> AppResult<Vec<(String, String)>> {
     let map = match value {
         None => return Ok(Vec::new()),
-        Some(Value::Object(map)) => map,
-        Some(_) => return Err(must_be("headers", "an object of header names to values")),
+        Some(Loose::Given(map)) => map,
+        Some(Loose::Wrong(_)) => {
+            return Err(must_be("headers", "an object of header names to values"));
+        }
     };
     map.into_iter()
         .map(|(name, value)| {
@@ -274,7 +296,7 @@ fn headers(value: Option<Value>) -> AppResult<Vec<(String, String)>> {
                      request (`from`, `to`, `subject`, `reply_to`…) instead."
                 )));
             }
-            let Value::String(value) = value else {
+            let Loose::Given(value) = value else {
                 return Err(AppError::validation(format!(
                     "The value of the `{name}` header must be a string."
                 )));
@@ -289,32 +311,32 @@ fn headers(value: Option<Value>) -> AppResult<Vec<(String, String)>> {
         .collect()
 }
 
-fn tags(value: Option<Value>) -> AppResult<Vec<Tag>> {
+fn tags(value: Option<Loose<Vec<Loose<TagRequest>>>>) -> AppResult<Vec<Tag>> {
+    let not_tags = || must_be("tags", "an array of `{name, value}` objects");
     let items = match value {
         None => return Ok(Vec::new()),
-        Some(Value::Array(items)) => items,
-        Some(_) => return Err(must_be("tags", "an array of `{name, value}` objects")),
+        Some(Loose::Given(items)) => items,
+        Some(Loose::Wrong(_)) => return Err(not_tags()),
     };
     items
         .into_iter()
         .map(|item| {
-            let Value::Object(mut fields) = item else {
-                return Err(must_be("tags", "an array of `{name, value}` objects"));
+            let Loose::Given(TagRequest { name, value }) = item else {
+                return Err(not_tags());
             };
-            let name = tag_part(&mut fields, "name")?
+            let name = tag_part("name", name)?
                 .ok_or_else(|| AppError::validation("Each tag needs a `name`."))?;
-            let value = tag_part(&mut fields, "value")?;
+            let value = tag_part("value", value)?;
             Ok(Tag { name, value })
         })
         .collect()
 }
 
-fn tag_part(fields: &mut Map<String, Value>, part: &str) -> AppResult<Option<String>> {
-    let text = match take(fields, part) {
+fn tag_part(part: &str, value: Option<Loose<TagText>>) -> AppResult<Option<String>> {
+    let text = match value {
         None => return Ok(None),
-        Some(Value::String(s)) => s,
-        Some(Value::Number(n)) => n.to_string(),
-        Some(_) => {
+        Some(Loose::Given(TagText(text))) => text,
+        Some(Loose::Wrong(_)) => {
             return Err(AppError::validation(format!(
                 "Tag `{part}`s must be strings."
             )));
@@ -336,9 +358,13 @@ fn tag_part(fields: &mut Map<String, Value>, part: &str) -> AppResult<Option<Str
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
+
+    fn parse_json(request: Value, now: Millis) -> AppResult<Draft> {
+        parse_draft(object(Loose::from_json(request))?, now)
+    }
 
     fn minimal() -> Value {
         json!({"from": "Acme <a@acme.dev>", "to": "b@example.com", "subject": "Hi", "html": "<p>Hello <b>there</b></p>"})
@@ -352,7 +378,7 @@ mod tests {
 
     #[test]
     fn accepts_a_minimal_email_and_derives_text() {
-        let draft = parse_draft(minimal(), 0).unwrap();
+        let draft = parse_json(minimal(), 0).unwrap();
         assert_eq!(draft.from.to_string(), "Acme <a@acme.dev>");
         assert_eq!(draft.to.len(), 1);
         // The text is derived when read or sent, not kept in the draft.
@@ -439,7 +465,7 @@ mod tests {
             ),
         ];
         for (request, name) in cases {
-            let err = parse_draft(request.clone(), 0).expect_err(&request.to_string());
+            let err = parse_json(request.clone(), 0).expect_err(&request.to_string());
             assert_eq!(err.name, name, "{request}: {}", err.message);
         }
     }
@@ -455,7 +481,7 @@ mod tests {
             json!([{"name": "category", "value": "confirm_email"}, {"name": "n", "value": 5}]);
         request["topic_id"] = json!("B6D24B8E-AF0B-4C3C-BE0C-359BBD97381E");
         request["text"] = json!("plain");
-        let draft = parse_draft(request, 0).unwrap();
+        let draft = parse_json(request, 0).unwrap();
         assert_eq!(draft.to[0].email, "x@xn--bcher-kva.de");
         assert_eq!(draft.cc.len(), 1);
         assert_eq!(draft.headers.len(), 2);

@@ -7,6 +7,8 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
+use crate::emails::request::{Loose, Recipients, SendEmailRequest, TemplateRef};
+
 use super::service::{self, Template};
 use super::substitute::{self, Target};
 use super::variables::SendValues;
@@ -42,17 +44,14 @@ async fn published<'c>(
 pub async fn apply(
     app: &App,
     team_id: &str,
-    request: &mut Value,
+    request: &mut SendEmailRequest,
     cache: &mut TemplateCache,
 ) -> AppResult<Option<String>> {
-    let Value::Object(fields) = request else {
-        return Ok(None);
-    };
-    let Some(reference) = fields.remove("template").filter(|t| !t.is_null()) else {
+    let Some(reference) = request.template.take() else {
         return Ok(None);
     };
     let (id, given) = parse_reference(reference)?;
-    if ["html", "text"].iter().any(|f| present(fields, f)) {
+    if request.html.is_some() || request.text.is_some() {
         return Err(AppError::validation(
             "The `template` field cannot be combined with `html` or `text`: the template \
              provides the content. Send one or the other.",
@@ -83,7 +82,7 @@ pub async fn apply(
         if let Some(text) = &content.text {
             total += measure("text", text, Target::Text, limits::MAX_TEXT_BYTES)?;
         }
-        if !present(fields, "subject")
+        if request.subject.is_none()
             && let Some(subject) = &content.subject
         {
             total += measure("subject", subject, Target::Text, limits::MAX_TEXT_BYTES)?;
@@ -106,64 +105,53 @@ pub async fn apply(
             ))
         })
     };
-    fields.insert(
-        "html".into(),
-        Value::String(fill(&content.html, Target::Html)?),
-    );
+    request.html = Some(Loose::Given(fill(&content.html, Target::Html)?));
     if let Some(text) = &content.text {
-        fields.insert("text".into(), Value::String(fill(text, Target::Text)?));
+        request.text = Some(Loose::Given(fill(text, Target::Text)?));
     }
-    if !present(fields, "subject")
+    if request.subject.is_none()
         && let Some(subject) = &content.subject
     {
-        fields.insert(
-            "subject".into(),
-            Value::String(fill(subject, Target::Text)?),
-        );
+        request.subject = Some(Loose::Given(fill(subject, Target::Text)?));
     }
-    if !present(fields, "from")
+    if request.from.is_none()
         && let Some(from) = &content.from
     {
-        fields.insert("from".into(), Value::String(from.clone()));
+        request.from = Some(Loose::Given(from.clone()));
     }
-    if !present(fields, "reply_to") && !content.reply_to.is_empty() {
+    if request.reply_to.is_none() && !content.reply_to.is_empty() {
         let reply_to = content
             .reply_to
             .iter()
-            .map(|r| fill(r, Target::Text).map(Value::String))
+            .map(|r| fill(r, Target::Text).map(Loose::Given))
             .collect::<AppResult<Vec<_>>>()?;
-        fields.insert("reply_to".into(), Value::Array(reply_to));
+        request.reply_to = Some(Loose::Given(Recipients::Many(reply_to)));
     }
     Ok(Some(template.id.clone()))
 }
 
-/// Present and not null (an empty string counts as given for html/text, as in Resend).
-fn present(fields: &Map<String, Value>, name: &str) -> bool {
-    fields.get(name).is_some_and(|v| !v.is_null())
-}
-
 /// `{id, variables?}`: the id or alias, and the variables as an object.
-fn parse_reference(reference: Value) -> AppResult<(String, Map<String, Value>)> {
-    let Value::Object(mut reference) = reference else {
+fn parse_reference(reference: Loose<TemplateRef>) -> AppResult<(String, Map<String, Value>)> {
+    let Loose::Given(reference) = reference else {
         return Err(AppError::validation(
             "The `template` field must be an object such as `{\"id\": \"…\", \"variables\": {…}}`.",
         ));
     };
-    let id = match reference.remove("id") {
-        Some(Value::String(id)) if !id.trim().is_empty() => id.trim().to_string(),
-        None | Some(Value::Null) | Some(Value::String(_)) => {
+    let id = match reference.id {
+        Some(Loose::Given(id)) if !id.trim().is_empty() => id.trim().to_string(),
+        None | Some(Loose::Given(_)) => {
             return Err(AppError::missing_field("template.id"));
         }
-        Some(_) => {
+        Some(Loose::Wrong(_)) => {
             return Err(AppError::validation(
                 "The `template.id` field must be a string: the template's id or alias.",
             ));
         }
     };
-    let variables = match reference.remove("variables") {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(map)) => map,
-        Some(_) => {
+    let variables = match reference.variables {
+        None => Map::new(),
+        Some(Loose::Given(map)) => map,
+        Some(Loose::Wrong(_)) => {
             return Err(AppError::validation(
                 "The `template.variables` field must be an object of variable names to values.",
             ));
