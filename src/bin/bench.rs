@@ -487,6 +487,7 @@ async fn deliver(args: DeliverArgs) -> anyhow::Result<()> {
     };
     settings.delivery.concurrency = args.delivery_concurrency;
     settings.delivery.connections_per_host = args.delivery_concurrency;
+    settings.delivery.relay_connections = args.delivery_concurrency;
     if args.database == Backend::Postgres {
         settings.database_url = fresh_postgres(&args.pg_url).await?;
         settings.encryption_key = "ab".repeat(32);

@@ -103,25 +103,16 @@ pub async fn insert_accepted_guarded(
 ) -> AppResult<()> {
     let emails: Vec<&NewEmail> = accepted.iter().flat_map(|a| &a.emails).collect();
     let style = Placeholders::of(app.db());
-    let jobs: Vec<NewJob> = emails
+    // A delivery runs in the region (sending pool) of its sending domain, looked up once per
+    // team and domain in the transaction below (a fan-out batch has one).
+    let senders = sending_domains(&emails);
+    let mut distinct: Vec<(&str, &str)> = senders
         .iter()
-        .map(|e| {
-            let job = NewJob::new(
-                e.job_kind,
-                &json!({ "email_id": e.id, "bytes": e.content_bytes() }),
-                e.scheduled_at.unwrap_or(e.created_at),
-            )
-            .unique_key(job_key(&e.id));
-            // A delivery runs in the region (sending pool) of the sending domain.
-            match (e.job_kind == super::DELIVER_JOB)
-                .then(|| super::address::Mailbox::parse(&e.from).ok())
-                .flatten()
-            {
-                Some(from) => job.region_of_domain(&e.team_id, from.domain()),
-                None => job,
-            }
-        })
+        .flatten()
+        .map(|(team, domain)| (*team, domain.as_str()))
         .collect();
+    distinct.sort_unstable();
+    distinct.dedup();
     let first_events: Vec<events::NewEvent> = emails
         .iter()
         .map(|e| events::NewEvent {
@@ -139,13 +130,40 @@ pub async fn insert_accepted_guarded(
         .max()
         .unwrap_or_default();
     let mut stmts = events::record(style, &first_events, events::LastEvent::Inserted);
-    stmts.extend(queue::insert(style, &jobs, now));
     on_db!(app.db(), |pool| {
         let mut tx = pool.begin_write().await?;
         if crate::exec_stmts!(tx, guard)?.is_none() {
             tx.rollback().await?;
             return Err(sql::conflict());
         }
+        let mut regions = Vec::with_capacity(distinct.len());
+        for (team_id, domain) in &distinct {
+            let region: Option<Option<String>> =
+                sqlx::query_scalar("SELECT region FROM domains WHERE team_id = $1 AND name = $2")
+                    .bind(team_id)
+                    .bind(domain)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            regions.push(region.flatten());
+        }
+        let jobs: Vec<NewJob> = emails
+            .iter()
+            .zip(&senders)
+            .map(|(e, sender)| {
+                let mut job = NewJob::new(
+                    e.job_kind,
+                    &json!({ "email_id": e.id, "bytes": e.content_bytes() }),
+                    e.scheduled_at.unwrap_or(e.created_at),
+                )
+                .unique_key(job_key(&e.id));
+                job.region = sender.as_ref().and_then(|(team, domain)| {
+                    let at = distinct.binary_search(&(*team, domain.as_str())).ok()?;
+                    regions[at].clone()
+                });
+                job
+            })
+            .collect();
+        stmts.extend(queue::insert(style, &jobs, now));
         for chunk in emails.chunks(ROWS_PER_INSERT) {
             sqlx::QueryBuilder::new(
                 "INSERT INTO emails (id, team_id, api_key_id, from_address, to_addresses, \
@@ -217,6 +235,26 @@ pub async fn insert_accepted_guarded(
         tx.commit().await?;
         Ok::<_, AppError>(())
     })
+}
+
+/// The team and sending domain of each email that is delivered (not simulated). A
+/// fan-out batch has one `from` for all its emails: each distinct one is parsed once.
+fn sending_domains<'a>(emails: &[&'a NewEmail]) -> Vec<Option<(&'a str, String)>> {
+    let mut parsed: std::collections::HashMap<&str, Option<String>> = Default::default();
+    emails
+        .iter()
+        .map(|e| {
+            if e.job_kind != super::DELIVER_JOB {
+                return None;
+            }
+            let domain = parsed.entry(e.from.as_str()).or_insert_with(|| {
+                super::address::Mailbox::parse(&e.from)
+                    .ok()
+                    .map(|m| m.domain().to_string())
+            });
+            Some((e.team_id.as_str(), domain.clone()?))
+        })
+        .collect()
 }
 
 /// A stored email. `html` and `text` stay `None` in lists, which do not load them.

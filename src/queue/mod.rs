@@ -47,9 +47,6 @@ pub struct NewJob {
     pub max_attempts: i32,
     pub unique_key: Option<String>,
     pub region: Option<String>,
-    /// Run in the region (sending pool) of this team's domain of this name, looked up by the
-    /// insert itself; overrides `region`.
-    pub region_of_domain: Option<(String, String)>,
     /// When a job with the same `unique_key` exists, insert nothing instead of failing.
     pub skip_duplicate: bool,
 }
@@ -63,19 +60,12 @@ impl NewJob {
             max_attempts: 10,
             unique_key: None,
             region: None,
-            region_of_domain: None,
             skip_duplicate: false,
         }
     }
 
     pub fn unique_key(mut self, key: impl Into<String>) -> Self {
         self.unique_key = Some(key.into());
-        self
-    }
-
-    /// See [`NewJob::region_of_domain`].
-    pub fn region_of_domain(mut self, team_id: &str, domain: &str) -> Self {
-        self.region_of_domain = Some((team_id.to_string(), domain.to_string()));
         self
     }
 
@@ -115,20 +105,8 @@ fn insert_rows(style: Placeholders, jobs: &[&NewJob], now: Millis, skip: bool) -
         stmt = stmt.text(job.kind);
         let payload = param(&stmt);
         stmt = stmt.text(&job.payload);
-        let region = match &job.region_of_domain {
-            Some((team_id, domain)) => {
-                let team = param(&stmt);
-                stmt = stmt.text(team_id);
-                let name = param(&stmt);
-                stmt = stmt.text(domain);
-                format!("(SELECT region FROM domains WHERE team_id = {team} AND name = {name})")
-            }
-            None => {
-                let region = param(&stmt);
-                stmt = stmt.opt_text(job.region.clone());
-                region
-            }
-        };
+        let region = param(&stmt);
+        stmt = stmt.opt_text(job.region.clone());
         let run_at = param(&stmt);
         stmt = stmt.int(job.run_at);
         let max_attempts = param(&stmt);
