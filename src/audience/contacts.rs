@@ -13,12 +13,42 @@ use super::topics::{self, Choice};
 use super::{email, history};
 use crate::app::App;
 use crate::clock::iso_timestamp;
-use crate::error::{AppError, AppResult};
+use crate::error::AppError;
 use crate::on_db;
 use crate::store::new_id;
 use crate::store::page::{ListResponse, Page};
 use crate::store::sql::{self, Placeholders, Stmt};
 use crate::webhooks;
+
+/// What the contacts service refuses, without HTTP: `http::error` maps each case to
+/// Resend's status and error name.
+#[derive(Debug, thiserror::Error)]
+pub enum ContactError {
+    /// A field has a value the rules refuse; the message names the field.
+    #[error("{0}")]
+    Invalid(String),
+    /// A contact is addressed by something that is neither an id nor an address.
+    #[error("The contact `id` must be a valid UUID or an email address.")]
+    BadKey,
+    /// Another contact of the team has this address.
+    #[error("Another contact already has the email address `{0}`.")]
+    EmailTaken(String),
+    /// The team has no such contact.
+    #[error("Contact not found")]
+    NotFound,
+    /// A refusal of a shared rule (an address, a property) or a failure under the service
+    /// (the database, the outbox), passed through.
+    #[error(transparent)]
+    Other(#[from] AppError),
+}
+
+pub type ContactResult<T> = Result<T, ContactError>;
+
+impl From<sqlx::Error> for ContactError {
+    fn from(err: sqlx::Error) -> Self {
+        ContactError::Other(err.into())
+    }
+}
 
 pub const MAX_NAME_LEN: usize = 255;
 
@@ -117,13 +147,13 @@ pub struct ContactInput {
     pub topics: Vec<Choice>,
 }
 
-fn clean_name(name: Option<String>, field: &str) -> AppResult<Option<String>> {
+fn clean_name(name: Option<String>, field: &str) -> ContactResult<Option<String>> {
     let name = name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
     if name
         .as_ref()
         .is_some_and(|n| n.chars().count() > MAX_NAME_LEN)
     {
-        return Err(AppError::validation(format!(
+        return Err(ContactError::Invalid(format!(
             "The `{field}` field must be at most {MAX_NAME_LEN} characters."
         )));
     }
@@ -131,16 +161,14 @@ fn clean_name(name: Option<String>, field: &str) -> AppResult<Option<String>> {
 }
 
 /// Contacts are addressed by id or by email address in paths.
-pub async fn find(app: &App, team_id: &str, id_or_email: &str) -> AppResult<Option<Contact>> {
+pub async fn find(app: &App, team_id: &str, id_or_email: &str) -> ContactResult<Option<Contact>> {
     let key = id_or_email.trim();
     let (column, value) = if uuid::Uuid::parse_str(key).is_ok() {
         ("id", key.to_string())
     } else if key.contains('@') {
         ("email_lower", email::lower(key))
     } else {
-        return Err(AppError::invalid_parameter(
-            "The contact `id` must be a valid UUID or an email address.",
-        ));
+        return Err(ContactError::BadKey);
     };
     let sql = format!("SELECT {COLUMNS} FROM contacts WHERE {column} = $1 AND team_id = $2");
     Ok(on_db!(app.db(), |pool| sqlx::query_as::<_, Contact>(
@@ -152,10 +180,10 @@ pub async fn find(app: &App, team_id: &str, id_or_email: &str) -> AppResult<Opti
     .await)?)
 }
 
-pub async fn get(app: &App, team_id: &str, id_or_email: &str) -> AppResult<Contact> {
+pub async fn get(app: &App, team_id: &str, id_or_email: &str) -> ContactResult<Contact> {
     find(app, team_id, id_or_email)
         .await?
-        .ok_or_else(|| AppError::not_found("Contact not found"))
+        .ok_or(ContactError::NotFound)
 }
 
 /// The `contact.*` webhook types.
@@ -212,7 +240,7 @@ async fn memberships(
     choices: &[topics::CheckedChoice],
     fresh: bool,
     now: i64,
-) -> AppResult<Memberships> {
+) -> ContactResult<Memberships> {
     let (mut segment_ids, current_topics) = if fresh {
         (Vec::new(), Vec::new())
     } else {
@@ -247,7 +275,11 @@ async fn memberships(
 /// Creates a contact. An existing contact with the same email (any case) is returned as is,
 /// as Resend does, after joining the requested segments and topics. Returns whether the
 /// contact is new.
-pub async fn create(app: &App, team_id: &str, input: ContactInput) -> AppResult<(Contact, bool)> {
+pub async fn create(
+    app: &App,
+    team_id: &str,
+    input: ContactInput,
+) -> ContactResult<(Contact, bool)> {
     let address = email::require(input.email.as_deref())?;
     let first_name = clean_name(input.first_name.flatten(), "first_name")?;
     let last_name = clean_name(input.last_name.flatten(), "last_name")?;
@@ -319,7 +351,7 @@ pub async fn update(
     team_id: &str,
     id_or_email: &str,
     input: ContactInput,
-) -> AppResult<Contact> {
+) -> ContactResult<Contact> {
     let before = get(app, team_id, id_or_email).await?;
     let mut contact = before.clone();
     if let Some(raw) = input.email.as_deref() {
@@ -327,9 +359,7 @@ pub async fn update(
         if email::lower(&address) != email::lower(&contact.email)
             && find(app, team_id, &address).await?.is_some()
         {
-            return Err(AppError::validation(format!(
-                "Another contact already has the email address `{address}`."
-            )));
+            return Err(ContactError::EmailTaken(address));
         }
         contact.email = address;
     }
@@ -391,7 +421,7 @@ pub async fn update(
 }
 
 /// Deletes a contact by id or email; deleting one that does not exist is not an error.
-pub async fn delete(app: &App, team_id: &str, id_or_email: &str) -> AppResult<()> {
+pub async fn delete(app: &App, team_id: &str, id_or_email: &str) -> ContactResult<()> {
     if let Some(contact) = find(app, team_id, id_or_email).await? {
         delete_many(app, team_id, &[contact.id]).await?;
     }
@@ -400,7 +430,7 @@ pub async fn delete(app: &App, team_id: &str, id_or_email: &str) -> AppResult<()
 
 /// Deletes contacts by id (dashboard bulk delete), each with its `contact.deleted` event;
 /// returns how many existed.
-pub async fn delete_many(app: &App, team_id: &str, ids: &[String]) -> AppResult<u64> {
+pub async fn delete_many(app: &App, team_id: &str, ids: &[String]) -> ContactResult<u64> {
     // A contact deleted meanwhile by another request rolls this back (its event is that
     // request's); the second pass no longer finds it.
     let mut attempts = 0;
@@ -431,7 +461,7 @@ pub async fn delete_many(app: &App, team_id: &str, ids: &[String]) -> AppResult<
         }
         match sql::run(app.db(), &stmts).await {
             Err(err) if sql::is_conflict(&err) && attempts < 3 => continue,
-            result => return result.map(|_| found),
+            result => return Ok(result.map(|_| found)?),
         }
     }
 }
@@ -442,7 +472,7 @@ pub async fn add_many_to_segments(
     team_id: &str,
     contact_ids: &[String],
     segment_ids: &[String],
-) -> AppResult<()> {
+) -> ContactResult<()> {
     let segments = segments::require_all(app, team_id, segment_ids).await?;
     let now = app.now_ms();
     let mut stmts = Vec::new();
@@ -470,7 +500,7 @@ pub async fn subscribe_many(
     team_id: &str,
     contact_ids: &[String],
     topic_ids: &[String],
-) -> AppResult<()> {
+) -> ContactResult<()> {
     let choices: Vec<Choice> = topic_ids
         .iter()
         .map(|id| Choice {
@@ -546,7 +576,7 @@ pub async fn list(
     team_id: &str,
     page: &Page,
     filter: &ListFilter,
-) -> AppResult<ListResponse<Contact>> {
+) -> ContactResult<ListResponse<Contact>> {
     let (conditions, binds) = filter_conditions(filter, 3);
     let sql = page.sql(COLUMNS, "contacts", &conditions.join(" AND "));
     let rows = on_db!(app.db(), |pool| {
@@ -562,7 +592,7 @@ pub async fn list(
 }
 
 /// How many of the team's contacts match the filter.
-pub async fn count(app: &App, team_id: &str, filter: &ListFilter) -> AppResult<i64> {
+pub async fn count(app: &App, team_id: &str, filter: &ListFilter) -> ContactResult<i64> {
     let (conditions, binds) = filter_conditions(filter, 2);
     let sql = format!(
         "SELECT COUNT(*) FROM contacts WHERE team_id = $1 AND {}",
@@ -580,7 +610,11 @@ pub async fn count(app: &App, team_id: &str, filter: &ListFilter) -> AppResult<i
 }
 
 /// The ids of every contact of the team matching the filter (bulk actions on "all matching").
-pub async fn matching_ids(app: &App, team_id: &str, filter: &ListFilter) -> AppResult<Vec<String>> {
+pub async fn matching_ids(
+    app: &App,
+    team_id: &str,
+    filter: &ListFilter,
+) -> ContactResult<Vec<String>> {
     let (conditions, binds) = filter_conditions(filter, 2);
     let sql = format!(
         "SELECT id FROM contacts WHERE team_id = $1 AND {} ORDER BY id",

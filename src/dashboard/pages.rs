@@ -279,6 +279,19 @@ impl IntoResponse for PageError {
     }
 }
 
+/// A service's own error becomes a page through the API's mapping (`http::error`).
+impl From<crate::domains::DomainError> for PageError {
+    fn from(err: crate::domains::DomainError) -> Self {
+        AppError::from(err).into()
+    }
+}
+
+impl From<crate::audience::contacts::ContactError> for PageError {
+    fn from(err: crate::audience::contacts::ContactError) -> Self {
+        AppError::from(err).into()
+    }
+}
+
 impl From<AppError> for PageError {
     fn from(err: AppError) -> Self {
         if err.is_not_found() {

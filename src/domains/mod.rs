@@ -10,6 +10,7 @@ pub mod bimi_logo;
 pub mod dkim_keys;
 pub mod dmarc;
 pub mod dns;
+pub mod error;
 pub mod events;
 pub mod job;
 pub mod names;
@@ -24,11 +25,12 @@ use std::collections::HashMap;
 use sqlx::FromRow;
 
 use crate::app::App;
-use crate::error::{AppError, AppResult};
+use crate::error::AppError;
 use crate::on_db;
 use crate::store::BeginWrite;
 use crate::store::new_id;
 use crate::store::page::{ListResponse, Page};
+pub use error::{DomainError, DomainResult};
 use records::{Expected, RecordKey};
 use report::AuthReport;
 
@@ -97,7 +99,7 @@ pub struct RecordState {
 }
 
 /// Applies the optional settings of `input` to `domain`, validating each.
-fn apply_settings(domain: &mut Domain, input: &DomainInput) -> AppResult<()> {
+fn apply_settings(domain: &mut Domain, input: &DomainInput) -> DomainResult<()> {
     if let Some(v) = input.open_tracking {
         domain.open_tracking = v;
     }
@@ -114,9 +116,10 @@ fn apply_settings(domain: &mut Domain, input: &DomainInput) -> AppResult<()> {
         domain.receiving = names::capability("receiving", v)?;
     }
     if domain.sending == "disabled" && domain.receiving == "disabled" {
-        return Err(AppError::validation(
+        return Err(DomainError::Invalid(
             "At least one of `capabilities.sending` and `capabilities.receiving` must be \
-             `enabled`.",
+             `enabled`."
+                .into(),
         ));
     }
     if let Some(v) = &input.tracking_subdomain {
@@ -126,7 +129,7 @@ fn apply_settings(domain: &mut Domain, input: &DomainInput) -> AppResult<()> {
         };
     }
     if domain.tracking_subdomain.as_deref() == Some(domain.custom_return_path.as_str()) {
-        return Err(AppError::validation(format!(
+        return Err(DomainError::Invalid(format!(
             "The `tracking_subdomain` must differ from the return path `{}`: both need their \
              own DNS records.",
             domain.custom_return_path
@@ -135,7 +138,7 @@ fn apply_settings(domain: &mut Domain, input: &DomainInput) -> AppResult<()> {
     Ok(())
 }
 
-pub async fn create(app: &App, team_id: &str, input: DomainInput) -> AppResult<Domain> {
+pub async fn create(app: &App, team_id: &str, input: DomainInput) -> DomainResult<Domain> {
     let name = names::domain_name(input.name.as_deref().unwrap_or(""))?;
     let region = names::region(input.region.as_deref().unwrap_or(crate::REGIONS[0]))?;
     let custom_return_path = names::subdomain_label(
@@ -174,7 +177,7 @@ pub async fn create(app: &App, team_id: &str, input: DomainInput) -> AppResult<D
     .fetch_optional(pool)
     .await)?;
     if taken.is_some() {
-        return Err(AppError::validation(format!(
+        return Err(DomainError::Invalid(format!(
             "The domain `{}` has already been added. To use it in another region, add a \
              subdomain of it (e.g. `eu.{}`).",
             domain.name, domain.name
@@ -235,8 +238,8 @@ pub async fn create(app: &App, team_id: &str, input: DomainInput) -> AppResult<D
     Ok(domain)
 }
 
-pub async fn list(app: &App, team_id: &str, page: &Page) -> AppResult<ListResponse<Domain>> {
-    crate::store::team_rows::list(app, ("domains", COLUMNS), team_id, page).await
+pub async fn list(app: &App, team_id: &str, page: &Page) -> DomainResult<ListResponse<Domain>> {
+    Ok(crate::store::team_rows::list(app, ("domains", COLUMNS), team_id, page).await?)
 }
 
 /// A domain's id and name, for pickers such as the API Keys form's domain select.
@@ -247,7 +250,7 @@ pub struct DomainName {
 }
 
 /// The team's domains, by name.
-pub async fn names_for_team(app: &App, team_id: &str) -> AppResult<Vec<DomainName>> {
+pub async fn names_for_team(app: &App, team_id: &str) -> DomainResult<Vec<DomainName>> {
     Ok(on_db!(app.db(), |pool| sqlx::query_as::<_, DomainName>(
         "SELECT id, name FROM domains WHERE team_id = $1 ORDER BY name, id"
     )
@@ -257,7 +260,7 @@ pub async fn names_for_team(app: &App, team_id: &str) -> AppResult<Vec<DomainNam
 }
 
 /// Any team's domain by id (the verification job has no team context).
-async fn find(app: &App, id: &str) -> AppResult<Option<Domain>> {
+async fn find(app: &App, id: &str) -> DomainResult<Option<Domain>> {
     let row = on_db!(app.db(), |pool| sqlx::query_as::<_, Domain>(
         sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM domains WHERE id = $1"))
     )
@@ -267,10 +270,10 @@ async fn find(app: &App, id: &str) -> AppResult<Option<Domain>> {
     Ok(row)
 }
 
-pub async fn get(app: &App, team_id: &str, id: &str) -> AppResult<Domain> {
+pub async fn get(app: &App, team_id: &str, id: &str) -> DomainResult<Domain> {
     match find(app, id).await? {
         Some(domain) if domain.team_id == team_id => Ok(domain),
-        _ => Err(AppError::not_found("Domain not found")),
+        _ => Err(DomainError::NotFound),
     }
 }
 
@@ -283,7 +286,7 @@ struct RecordRow {
 }
 
 /// The stored per-record results of a domain, by record.
-async fn record_rows(app: &App, domain_id: &str) -> AppResult<HashMap<RecordKey, RecordRow>> {
+async fn record_rows(app: &App, domain_id: &str) -> DomainResult<HashMap<RecordKey, RecordRow>> {
     let rows = on_db!(app.db(), |pool| sqlx::query_as::<_, RecordRow>(
         "SELECT kind, status, found, message FROM domain_records WHERE domain_id = $1"
     )
@@ -297,7 +300,7 @@ async fn record_rows(app: &App, domain_id: &str) -> AppResult<HashMap<RecordKey,
 }
 
 /// The records the domain needs, each with its status.
-pub async fn records(app: &App, domain: &Domain) -> AppResult<Vec<RecordState>> {
+pub async fn records(app: &App, domain: &Domain) -> DomainResult<Vec<RecordState>> {
     let stored = record_rows(app, &domain.id).await?;
     Ok(record_states(app, domain, stored))
 }
@@ -334,12 +337,17 @@ fn record_states(
 }
 
 /// Changes tracking, TLS and capabilities. Name, region and return path are fixed.
-pub async fn update(app: &App, team_id: &str, id: &str, input: DomainInput) -> AppResult<Domain> {
+pub async fn update(
+    app: &App,
+    team_id: &str,
+    id: &str,
+    input: DomainInput,
+) -> DomainResult<Domain> {
     let mut domain = get(app, team_id, id).await?;
     if let Some(region) = &input.region {
         let region = names::region(region)?;
         if region != domain.region {
-            return Err(AppError::validation(format!(
+            return Err(DomainError::Invalid(format!(
                 "The region of a domain cannot be changed (it is {}). Delete the domain and add \
                  it again in {region}, or add a subdomain such as `{}.{}` in {region}.",
                 domain.region,
@@ -351,16 +359,17 @@ pub async fn update(app: &App, team_id: &str, id: &str, input: DomainInput) -> A
     if let Some(name) = &input.name
         && names::domain_name(name).ok().as_deref() != Some(domain.name.as_str())
     {
-        return Err(AppError::validation(
-            "The `name` of a domain cannot be changed; add the new domain instead.",
+        return Err(DomainError::Invalid(
+            "The `name` of a domain cannot be changed; add the new domain instead.".into(),
         ));
     }
     if let Some(path) = &input.custom_return_path
         && !path.trim().eq_ignore_ascii_case(&domain.custom_return_path)
     {
-        return Err(AppError::validation(
+        return Err(DomainError::Invalid(
             "The `custom_return_path` of a domain cannot be changed; delete the domain and \
-             add it again with the new return path.",
+             add it again with the new return path."
+                .into(),
         ));
     }
     let old_tracking = domain.tracking_subdomain.clone();
@@ -410,7 +419,7 @@ pub async fn update(app: &App, team_id: &str, id: &str, input: DomainInput) -> A
 
 /// Deletes a domain. API keys restricted to it go too: they could only send from it, and
 /// keeping them without the restriction would let them send from every domain.
-pub async fn delete(app: &App, team_id: &str, id: &str) -> AppResult<()> {
+pub async fn delete(app: &App, team_id: &str, id: &str) -> DomainResult<()> {
     let domain = get(app, team_id, id).await?;
     let now = app.now_ms();
     let event = events::event(events::DELETED, &domain, &records(app, &domain).await?, now);
@@ -435,7 +444,7 @@ pub async fn delete(app: &App, team_id: &str, id: &str) -> AppResult<()> {
     }
     .await)?;
     if !deleted {
-        return Err(AppError::not_found("Domain not found"));
+        return Err(DomainError::NotFound);
     }
     app.forget_cached_keys();
     app.notify_jobs();
@@ -444,7 +453,7 @@ pub async fn delete(app: &App, team_id: &str, id: &str) -> AppResult<()> {
 
 /// "Verify DNS records": starts (or restarts) the checks and runs one right away.
 /// A domain that is not started or failed becomes pending, with 72 hours to verify.
-pub async fn start_verification(app: &App, team_id: &str, id: &str) -> AppResult<Domain> {
+pub async fn start_verification(app: &App, team_id: &str, id: &str) -> DomainResult<Domain> {
     let mut domain = get(app, team_id, id).await?;
     let now = app.now_ms();
     let token = new_id();

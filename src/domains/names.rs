@@ -1,13 +1,13 @@
 //! Checks on what users type: domain names (IDN accepted, stored as A-labels), the return-path
 //! and tracking subdomains, region, TLS mode and capabilities. Each rule has its own message.
 
-use crate::error::{AppError, AppResult};
+use super::error::{DomainError, DomainResult};
 
 const MAX_NAME_LEN: usize = 253;
 const MAX_LABEL_LEN: usize = 63;
 
-fn bad_name(name: &str, why: &str) -> AppError {
-    AppError::validation(format!(
+fn bad_name(name: &str, why: &str) -> DomainError {
+    DomainError::Invalid(format!(
         "The `name` field must be a domain name such as `example.com` or \
          `updates.example.com`: `{name}` {why}."
     ))
@@ -15,10 +15,10 @@ fn bad_name(name: &str, why: &str) -> AppError {
 
 /// Lower-cases, drops a final dot and converts an internationalised name to A-labels
 /// (`bücher.example` → `xn--bcher-kva.example`).
-pub fn domain_name(raw: &str) -> AppResult<String> {
+pub fn domain_name(raw: &str) -> DomainResult<String> {
     let trimmed = raw.trim().trim_end_matches('.');
     if trimmed.is_empty() {
-        return Err(AppError::missing_field("name"));
+        return Err(DomainError::Missing("name"));
     }
     if trimmed.parse::<std::net::IpAddr>().is_ok() {
         return Err(bad_name(trimmed, "is an IP address"));
@@ -73,63 +73,56 @@ pub fn domain_name(raw: &str) -> AppResult<String> {
 /// One DNS label a user chooses (`custom_return_path`, `tracking_subdomain`): at most 63
 /// characters, starting with a letter, ending with a letter or digit, letters, digits and
 /// hyphens only. Stored lower-case.
-pub fn subdomain_label(field: &str, raw: &str) -> AppResult<String> {
+pub fn subdomain_label(field: &str, raw: &str) -> DomainResult<String> {
     let value = raw.trim();
     if value.is_empty() {
-        return Err(AppError::validation(format!(
+        return Err(DomainError::Invalid(format!(
             "The `{field}` field cannot be empty."
         )));
     }
     if value.chars().count() > MAX_LABEL_LEN {
-        return Err(AppError::validation(format!(
+        return Err(DomainError::Invalid(format!(
             "The `{field}` field must be 63 characters or less."
         )));
     }
     if !value.starts_with(|c: char| c.is_ascii_alphabetic()) {
-        return Err(AppError::validation(format!(
+        return Err(DomainError::Invalid(format!(
             "The `{field}` field must start with a letter."
         )));
     }
     if !value.ends_with(|c: char| c.is_ascii_alphanumeric()) {
-        return Err(AppError::validation(format!(
+        return Err(DomainError::Invalid(format!(
             "The `{field}` field must end with a letter or a number."
         )));
     }
     if !value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-        return Err(AppError::validation(format!(
+        return Err(DomainError::Invalid(format!(
             "The `{field}` field may only contain letters, numbers and hyphens."
         )));
     }
     Ok(value.to_ascii_lowercase())
 }
 
-pub fn region(raw: &str) -> AppResult<String> {
+pub fn region(raw: &str) -> DomainResult<String> {
     if crate::REGIONS.contains(&raw) {
         return Ok(raw.to_string());
     }
-    Err(AppError::new(
-        422,
-        "invalid_region",
-        format!(
-            "The `region` field must be one of {}.",
-            crate::REGIONS.join(", ")
-        ),
-    ))
+    Err(DomainError::UnknownRegion)
 }
 
-pub fn tls(raw: &str) -> AppResult<String> {
+pub fn tls(raw: &str) -> DomainResult<String> {
     match raw {
         "opportunistic" | "enforced" => Ok(raw.to_string()),
-        _ => Err(AppError::validation(
-            "The `tls` field must be `opportunistic` or `enforced`.",
+        _ => Err(DomainError::Invalid(
+            "The `tls` field must be `opportunistic` or `enforced`.".into(),
         )),
     }
 }
 
-pub fn capability(field: &str, raw: &str) -> AppResult<String> {
+pub fn capability(field: &str, raw: &str) -> DomainResult<String> {
     match raw {
         "enabled" | "disabled" => Ok(raw.to_string()),
-        _ => Err(AppError::validation(format!(
+        _ => Err(DomainError::Invalid(format!(
             "The `capabilities.{field}` field must be `enabled` or `disabled`."
         ))),
     }
@@ -167,12 +160,12 @@ mod tests {
             &format!("{}com", "abcdefgh.".repeat(30)),
         ] {
             let err = domain_name(bad).unwrap_err();
-            assert_eq!(err.name, "validation_error", "{bad}");
+            assert!(matches!(err, DomainError::Invalid(_)), "{bad}");
         }
-        assert_eq!(
-            domain_name("  ").unwrap_err().name,
-            "missing_required_field"
-        );
+        assert!(matches!(
+            domain_name("  ").unwrap_err(),
+            DomainError::Missing("name")
+        ));
     }
 
     #[test]
@@ -195,7 +188,7 @@ mod tests {
         ];
         for (value, message) in cases {
             let err = subdomain_label("custom_return_path", value).unwrap_err();
-            assert!(err.message.contains(message), "{value}: {}", err.message);
+            assert!(err.to_string().contains(message), "{value}: {err}");
         }
     }
 }

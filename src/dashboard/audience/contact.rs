@@ -278,7 +278,9 @@ async fn save(
     let contact = contact_of(&app, team, &id).await?;
     let defs = properties::all(&app, team).await?;
     let result = match edit_input(&form.fields, &defs) {
-        Ok(input) => contacts::update(&app, team, &contact.id, input).await,
+        Ok(input) => contacts::update(&app, team, &contact.id, input)
+            .await
+            .map_err(AppError::from),
         Err(err) => Err(err),
     };
     match result {

@@ -1,0 +1,43 @@
+//! What the domains service refuses, in its own words and without HTTP: the outer layer maps
+//! each case to Resend's status and error name (`http::error`), or to a page (the dashboard).
+
+use crate::error::AppError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    /// A required field is empty or absent.
+    #[error("Missing `{0}` field.")]
+    Missing(&'static str),
+    /// A field has a value the rules refuse; the message names the field.
+    #[error("{0}")]
+    Invalid(String),
+    /// `region` is not one of the regions Herald serves.
+    #[error("The `region` field must be one of {}.", crate::REGIONS.join(", "))]
+    UnknownRegion,
+    /// The team already has a domain of that name.
+    #[error(
+        "The domain `{0}` has already been added. To use it in another region, add a \
+         subdomain of it (e.g. `eu.{0}`)."
+    )]
+    AlreadyAdded(String),
+    /// The team has no such domain.
+    #[error("Domain not found")]
+    NotFound,
+    /// A failure under the service (the database, the queue, the outbox), passed through.
+    #[error(transparent)]
+    Other(#[from] AppError),
+}
+
+pub type DomainResult<T> = Result<T, DomainError>;
+
+impl From<sqlx::Error> for DomainError {
+    fn from(err: sqlx::Error) -> Self {
+        DomainError::Other(err.into())
+    }
+}
+
+impl From<anyhow::Error> for DomainError {
+    fn from(err: anyhow::Error) -> Self {
+        DomainError::Other(err.into())
+    }
+}
