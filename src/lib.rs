@@ -20,6 +20,7 @@ pub mod emails;
 pub mod error;
 pub mod exports;
 pub mod feedback;
+pub mod files;
 pub mod http;
 pub mod logs;
 pub mod metrics;

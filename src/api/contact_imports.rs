@@ -132,7 +132,7 @@ async fn receive(draft: &mut Draft, mut form: Multipart) -> AppResult<ImportOpti
     while let Some(mut field) = form.next_field().await.map_err(bad_form)? {
         let name = field.name().unwrap_or("").to_string();
         if name == "file" {
-            draft.file_name = field.file_name().map(crate::http::files::clean_file_name);
+            draft.file_name = field.file_name().map(crate::files::clean_file_name);
             draft.file_received = true;
             while let Some(bytes) = field.chunk().await.map_err(bad_form)? {
                 draft.push(&bytes).await?;

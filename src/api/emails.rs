@@ -453,7 +453,7 @@ fn content_disposition(filename: Option<&str>) -> String {
     let Some(name) = filename else {
         return "attachment".into();
     };
-    let name = &crate::http::files::clean_file_name(name);
+    let name = &crate::files::clean_file_name(name);
     let fallback: String = name
         .chars()
         .map(|c| {

@@ -8,8 +8,5 @@ pub mod history;
 pub mod imports;
 pub mod properties;
 pub mod segments;
-/// The all-or-nothing statements, now the store's (`store::sql`); kept under this name for
-/// the callers that still use it.
-pub use crate::store::sql;
 pub mod topics;
 pub mod unsubscribe_link;

@@ -24,7 +24,7 @@ use super::unsubscribe::{self, Subscriber};
 use super::{Broadcast, Status, store};
 use crate::app::App;
 use crate::audience::properties;
-use crate::audience::sql::{self, Stmt};
+use crate::store::sql::{self, Stmt};
 use crate::emails::address::Mailbox;
 use crate::emails::store::{Accepted, NewEmail};
 use crate::emails::test_recipients;

@@ -153,7 +153,7 @@ fn body(email: &Outgoing, seed: &str) -> MimePart<'static> {
             let mut disposition = ContentType::new("inline");
             if let Some(name) = &a.filename {
                 disposition =
-                    disposition.attribute("filename", crate::http::files::clean_file_name(name));
+                    disposition.attribute("filename", crate::files::clean_file_name(name));
             }
             parts.push(
                 MimePart::new(a.content_type.clone(), a.content.clone())
@@ -169,7 +169,7 @@ fn body(email: &Outgoing, seed: &str) -> MimePart<'static> {
             let name = a
                 .filename
                 .as_deref()
-                .map(crate::http::files::clean_file_name)
+                .map(crate::files::clean_file_name)
                 .unwrap_or_else(|| format!("attachment-{}", i + 1));
             let mut part =
                 MimePart::new(a.content_type.clone(), a.content.clone()).attachment(name);

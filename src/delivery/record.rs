@@ -14,7 +14,7 @@ use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
 use crate::app::App;
-use crate::audience::sql::Placeholders;
+use crate::store::sql::Placeholders;
 use crate::clock::Millis;
 use crate::emails::events;
 use crate::on_db;

@@ -148,7 +148,7 @@ fn parse_one(index: usize, item: Loose<AttachmentRequest>) -> AppResult<Attachme
         Some(f) if f.is_empty() => None,
         Some(f)
             if f.chars()
-                .any(|c| c.is_control() || crate::http::files::is_bidi_control(c)) =>
+                .any(|c| c.is_control() || crate::files::is_bidi_control(c)) =>
         {
             return Err(invalid(
                 index,
@@ -311,7 +311,7 @@ fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
 /// Why a file must not be sent, if it must not.
 pub fn refused(filename: Option<&str>, content: &[u8]) -> Option<String> {
     // Judged as the name is served: `a.exe.` and `a.exe ` are `a.exe` on Windows.
-    if let Some(ext) = filename.and_then(crate::http::files::extension)
+    if let Some(ext) = filename.and_then(crate::files::extension)
         && REFUSED_EXTENSIONS.contains(&ext.as_str())
     {
         return Some(format!(
@@ -397,7 +397,7 @@ pub async fn resolve(app: &App, inputs: Vec<AttachmentInput>) -> AppResult<Vec<A
 
 fn filename_from_url(url: &url::Url) -> Option<String> {
     let last = url.path_segments()?.next_back()?;
-    (!last.trim().is_empty()).then(|| crate::http::files::clean_file_name(last))
+    (!last.trim().is_empty()).then(|| crate::files::clean_file_name(last))
 }
 
 /// Downloads `url` with the guarded client, refusing more than `limit` bytes.

@@ -2,7 +2,6 @@
 //! `/openapi.json`. Every API response is JSON, unknown routes and wrong methods included.
 
 pub mod error;
-pub mod files;
 pub mod gate;
 pub mod guard;
 pub mod json;
