@@ -24,13 +24,13 @@ use super::unsubscribe::{self, Subscriber};
 use super::{Broadcast, Status, store};
 use crate::app::App;
 use crate::audience::properties;
-use crate::store::sql::{self, Stmt};
 use crate::emails::address::Mailbox;
 use crate::emails::store::{Accepted, NewEmail};
 use crate::emails::test_recipients;
 use crate::on_db;
 use crate::queue::{Job, NewJob, RetryAt};
 use crate::store::new_id;
+use crate::store::sql::{self, Stmt};
 
 /// Job kind; its unique key is [`job_key`].
 pub const JOB: &str = "broadcast_fanout";

@@ -17,7 +17,6 @@ use crate::store::page::{ListResponse, Page};
 use crate::store::sql::{self, Stmt};
 
 /// Longest subject, as for emails.
-const MAX_SUBJECT_CHARS: usize = 998;
 const MAX_NAME_CHARS: usize = 255;
 
 /// What a create or update may carry. `None` leaves a field alone (create: absent);
@@ -77,16 +76,7 @@ async fn apply(
     }
     match blank_to_none(input.from) {
         Some(from) => {
-            let mailbox = Mailbox::parse(&from).map_err(|why| {
-                AppError::new(
-                    422,
-                    "invalid_from_address",
-                    format!(
-                        "Invalid `from` field ({why}). The email address needs to follow the \
-                         `email@example.com` or `Name <email@example.com>` format."
-                    ),
-                )
-            })?;
+            let mailbox = crate::emails::validate::parse_from(&from)?;
             b.from = mailbox.to_string();
         }
         None if creating => return Err(AppError::missing_field("from")),
@@ -94,16 +84,7 @@ async fn apply(
     }
     match blank_to_none(input.subject) {
         Some(subject) => {
-            if subject.contains(['\r', '\n']) {
-                return Err(AppError::validation(
-                    "The `subject` field must not contain line breaks.",
-                ));
-            }
-            if subject.chars().count() > MAX_SUBJECT_CHARS {
-                return Err(AppError::validation(format!(
-                    "The `subject` field must be at most {MAX_SUBJECT_CHARS} characters."
-                )));
-            }
+            crate::emails::validate::check_subject(&subject)?;
             b.subject = subject;
         }
         None if creating => return Err(AppError::missing_field("subject")),

@@ -14,11 +14,11 @@ use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
 use crate::app::App;
-use crate::store::sql::Placeholders;
 use crate::clock::Millis;
 use crate::emails::events;
 use crate::on_db;
 use crate::store::BeginWrite;
+use crate::store::sql::Placeholders;
 use crate::suppressions;
 
 /// Recipient states in `delivery_recipients`.

@@ -14,7 +14,8 @@ use crate::error::{AppError, AppResult};
 pub const MAX_RECIPIENTS: usize = 50;
 /// Longest tag name or value.
 pub const MAX_TAG_CHARS: usize = 256;
-const MAX_SUBJECT_CHARS: usize = 998;
+/// Longest subject, in characters (RFC 5322's line length).
+pub const MAX_SUBJECT_CHARS: usize = 998;
 
 /// Headers Herald writes itself; the API fields set them (`from`, `to`, `subject`, …). A
 /// custom header may not replace them: checked at accept time, and again when the message is
@@ -115,16 +116,7 @@ pub fn parse_draft(request: SendEmailRequest, now: Millis) -> AppResult<Draft> {
         Some(Loose::Given(s)) if s.trim().is_empty() => {
             return Err(AppError::missing_field("from"));
         }
-        Some(Loose::Given(s)) => Mailbox::parse(&s).map_err(|why| {
-            AppError::new(
-                422,
-                "invalid_from_address",
-                format!(
-                    "Invalid `from` field ({why}). The email address needs to follow the \
-                     `email@example.com` or `Name <email@example.com>` format."
-                ),
-            )
-        })?,
+        Some(Loose::Given(s)) => parse_from(&s)?,
         Some(Loose::Wrong(_)) => {
             return Err(AppError::new(
                 422,
@@ -138,16 +130,7 @@ pub fn parse_draft(request: SendEmailRequest, now: Millis) -> AppResult<Draft> {
         return Err(AppError::missing_field("to"));
     }
     let subject = string("subject", subject)?.ok_or(AppError::missing_field("subject"))?;
-    if subject.contains(['\r', '\n']) {
-        return Err(AppError::validation(
-            "The `subject` field must not contain line breaks.",
-        ));
-    }
-    if subject.chars().count() > MAX_SUBJECT_CHARS {
-        return Err(AppError::validation(format!(
-            "The `subject` field must be at most {MAX_SUBJECT_CHARS} characters."
-        )));
-    }
+    check_subject(&subject)?;
     let cc = recipients("cc", cc)?;
     let bcc = recipients("bcc", bcc)?;
     let reply_to = recipients("reply_to", reply_to)?;
@@ -221,6 +204,18 @@ pub fn parse_draft(request: SendEmailRequest, now: Millis) -> AppResult<Draft> {
 
 /// A string or an array of strings, each an address; at most [`MAX_RECIPIENTS`].
 pub(crate) fn recipients(field: &str, value: Option<Loose<Recipients>>) -> AppResult<Vec<Mailbox>> {
+    address_list(field, value, |s| {
+        Mailbox::parse(&s).map_err(|why| invalid_address(field, &why))
+    })
+}
+
+/// A string or an array of strings (a blank string is none), at most [`MAX_RECIPIENTS`],
+/// each read by `each`.
+pub fn address_list<T>(
+    field: &str,
+    value: Option<Loose<Recipients>>,
+    mut each: impl FnMut(String) -> AppResult<T>,
+) -> AppResult<Vec<T>> {
     let not_a_list = || must_be(field, "a string or an array of strings");
     let values = match value {
         None => return Ok(Vec::new()),
@@ -235,19 +230,43 @@ pub(crate) fn recipients(field: &str, value: Option<Loose<Recipients>>) -> AppRe
         )));
     }
     values
-        .iter()
-        .map(|value| {
-            let Loose::Given(s) = value else {
-                return Err(not_a_list());
-            };
-            Mailbox::parse(s).map_err(|why| {
-                AppError::validation(format!(
-                    "Invalid `{field}` field ({why}). The email address needs to follow the \
-                     `email@example.com` or `Name <email@example.com>` format."
-                ))
-            })
+        .into_iter()
+        .map(|value| match value {
+            Loose::Given(s) => each(s),
+            Loose::Wrong(_) => Err(not_a_list()),
         })
         .collect()
+}
+
+/// `field` holds something that is not an address.
+pub fn invalid_address(field: &str, why: &str) -> AppError {
+    AppError::validation(format!(
+        "Invalid `{field}` field ({why}). The email address needs to follow the \
+         `email@example.com` or `Name <email@example.com>` format."
+    ))
+}
+
+/// The sender of an email, a broadcast or a template.
+pub fn parse_from(from: &str) -> AppResult<Mailbox> {
+    Mailbox::parse(from).map_err(|why| AppError {
+        name: "invalid_from_address",
+        ..invalid_address("from", &why)
+    })
+}
+
+/// A subject: one line, at most [`MAX_SUBJECT_CHARS`] characters.
+pub fn check_subject(subject: &str) -> AppResult<()> {
+    if subject.contains(['\r', '\n']) {
+        return Err(AppError::validation(
+            "The `subject` field must not contain line breaks.",
+        ));
+    }
+    if subject.chars().count() > MAX_SUBJECT_CHARS {
+        return Err(AppError::validation(format!(
+            "The `subject` field must be at most {MAX_SUBJECT_CHARS} characters."
+        )));
+    }
+    Ok(())
 }
 
 /// An email's text part: the text given, else the one generated from its html.

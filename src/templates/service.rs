@@ -15,7 +15,7 @@ use sqlx::FromRow;
 use super::variables::{self, Variable, VariableInput};
 use crate::app::App;
 use crate::emails::address::Mailbox;
-use crate::emails::validate::MAX_RECIPIENTS;
+use crate::emails::request::Loose;
 use crate::error::{AppError, AppResult};
 use crate::on_db;
 use crate::store::new_id;
@@ -26,7 +26,6 @@ pub const DRAFT: &str = "draft";
 pub const PUBLISHED: &str = "published";
 pub const MAX_NAME_CHARS: usize = 255;
 pub const MAX_ALIAS_CHARS: usize = 100;
-const MAX_SUBJECT_CHARS: usize = 998;
 
 /// The versioned part of a template.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -209,16 +208,7 @@ fn validate_from(from: Option<String>) -> AppResult<Option<String>> {
     let Some(from) = from.map(|f| f.trim().to_string()).filter(|f| !f.is_empty()) else {
         return Ok(None);
     };
-    Mailbox::parse(&from).map_err(|why| {
-        AppError::new(
-            422,
-            "invalid_from_address",
-            format!(
-                "Invalid `from` field ({why}). The email address needs to follow the \
-                 `email@example.com` or `Name <email@example.com>` format."
-            ),
-        )
-    })?;
+    crate::emails::validate::parse_from(&from)?;
     Ok(Some(from))
 }
 
@@ -226,58 +216,22 @@ fn validate_subject(subject: Option<String>) -> AppResult<Option<String>> {
     let Some(subject) = subject.filter(|s| !s.trim().is_empty()) else {
         return Ok(None);
     };
-    if subject.contains(['\r', '\n']) {
-        return Err(AppError::validation(
-            "The `subject` field must not contain line breaks.",
-        ));
-    }
-    if subject.chars().count() > MAX_SUBJECT_CHARS {
-        return Err(AppError::validation(format!(
-            "The `subject` field must be at most {MAX_SUBJECT_CHARS} characters."
-        )));
-    }
+    crate::emails::validate::check_subject(&subject)?;
     Ok(Some(subject))
 }
 
 /// A string or an array of strings; each an address, or text with placeholders (checked
 /// as an address once filled, when an email is sent).
 fn validate_reply_to(value: Option<Value>) -> AppResult<Vec<String>> {
-    let items = match value {
-        None | Some(Value::Null) => return Ok(Vec::new()),
-        Some(Value::String(s)) if s.trim().is_empty() => return Ok(Vec::new()),
-        Some(Value::String(s)) => vec![Value::String(s)],
-        Some(Value::Array(items)) => items,
-        Some(_) => {
-            return Err(AppError::validation(
-                "The `reply_to` field must be a string or an array of strings.",
-            ));
+    use crate::emails::validate::{address_list, invalid_address};
+    let value = value.filter(|v| !v.is_null()).map(Loose::from_json);
+    address_list("reply_to", value, |s| {
+        let s = s.trim().to_string();
+        if super::substitute::placeholders(&s).is_empty() {
+            Mailbox::parse(&s).map_err(|why| invalid_address("reply_to", &why))?;
         }
-    };
-    if items.len() > MAX_RECIPIENTS {
-        return Err(AppError::validation(format!(
-            "The `reply_to` field can have at most {MAX_RECIPIENTS} addresses."
-        )));
-    }
-    items
-        .into_iter()
-        .map(|item| {
-            let Value::String(s) = item else {
-                return Err(AppError::validation(
-                    "The `reply_to` field must be a string or an array of strings.",
-                ));
-            };
-            let s = s.trim().to_string();
-            if super::substitute::placeholders(&s).is_empty() {
-                Mailbox::parse(&s).map_err(|why| {
-                    AppError::validation(format!(
-                        "Invalid `reply_to` field ({why}). The email address needs to follow \
-                         the `email@example.com` or `Name <email@example.com>` format."
-                    ))
-                })?;
-            }
-            Ok(s)
-        })
-        .collect()
+        Ok(s)
+    })
 }
 
 /// Applies the content fields of `input` to `content` and checks the result as a whole.
