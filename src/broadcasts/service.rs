@@ -289,13 +289,7 @@ async fn prepare_send(app: &App, b: &mut Broadcast, when: When) -> AppResult<Stm
             "The broadcast has no content: give it `html` or `text` before sending.",
         ));
     }
-    let from = Mailbox::parse(&b.from).map_err(|why| {
-        AppError::new(
-            422,
-            "invalid_from_address",
-            format!("Invalid `from` field ({why})."),
-        )
-    })?;
+    let from = sender(b)?;
     if !crate::emails::service::domain_is_verified(app, &b.team_id, from.domain()).await? {
         return Err(AppError::new(
             403,
@@ -452,13 +446,7 @@ pub async fn send_test(app: &App, team_id: &str, id: &str, to: &str) -> AppResul
             "The broadcast has no content: give it `html` or `text` first.",
         ));
     }
-    let from = Mailbox::parse(&b.from).map_err(|why| {
-        AppError::new(
-            422,
-            "invalid_from_address",
-            format!("Invalid `from` field ({why})."),
-        )
-    })?;
+    let from = sender(&b)?;
     let test_only = crate::emails::test_recipients::outcome(&to.email.to_lowercase()).is_some();
     if !test_only
         && !crate::emails::service::domain_is_verified(app, team_id, from.domain()).await?
@@ -547,4 +535,15 @@ pub async fn send_test(app: &App, team_id: &str, id: &str, to: &str) -> AppResul
     .await?;
     app.notify_jobs();
     Ok(email_id)
+}
+
+/// The broadcast's sender, checked again before a send (it was checked when saved).
+fn sender(b: &Broadcast) -> AppResult<Mailbox> {
+    Mailbox::parse(&b.from).map_err(|why| {
+        AppError::new(
+            422,
+            "invalid_from_address",
+            format!("Invalid `from` field ({why})."),
+        )
+    })
 }

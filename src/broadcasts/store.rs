@@ -66,53 +66,49 @@ pub async fn list(
     Ok(page.finish(rows))
 }
 
+/// Binds `$1` (id), `$2` (team) and the content `$3`–`$11` (name, segment, topic, from,
+/// subject, reply-to, preview text, html, text), in the order both statements use.
+fn key_and_content(stmt: Stmt, b: &Broadcast) -> Stmt {
+    stmt.text(&b.id)
+        .text(&b.team_id)
+        .opt_text(b.name.clone())
+        .opt_text(b.segment_id.clone())
+        .opt_text(b.topic_id.clone())
+        .text(&b.from)
+        .text(&b.subject)
+        .text(&b.reply_to)
+        .opt_text(b.preview_text.clone())
+        .opt_text(b.html.clone())
+        .opt_text(b.text.clone())
+}
+
 pub fn insert_stmt(b: &Broadcast) -> Stmt {
-    Stmt::new(
+    let stmt = Stmt::new(
         "INSERT INTO broadcasts (id, team_id, name, segment_id, topic_id, from_address, subject, \
          reply_to, preview_text, html, text, status, scheduled_at, sent_at, recipients, \
          created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-    )
-    .text(&b.id)
-    .text(&b.team_id)
-    .opt_text(b.name.clone())
-    .opt_text(b.segment_id.clone())
-    .opt_text(b.topic_id.clone())
-    .text(&b.from)
-    .text(&b.subject)
-    .text(&b.reply_to)
-    .opt_text(b.preview_text.clone())
-    .opt_text(b.html.clone())
-    .opt_text(b.text.clone())
-    .text(&b.status)
-    .opt_int(b.scheduled_at)
-    .opt_int(b.sent_at)
-    .int(b.recipients)
-    .int(b.created_at)
-    .int(b.updated_at)
+    );
+    key_and_content(stmt, b)
+        .text(&b.status)
+        .opt_int(b.scheduled_at)
+        .opt_int(b.sent_at)
+        .int(b.recipients)
+        .int(b.created_at)
+        .int(b.updated_at)
 }
 
 /// Rewrites a draft's content; only while it is still an unscheduled draft last changed at
 /// `before` (a concurrent change or send makes the update a conflict).
 pub fn update_stmt(b: &Broadcast, before: Millis) -> Stmt {
-    Stmt::new(
+    let stmt = Stmt::new(
         "UPDATE broadcasts SET name = $3, segment_id = $4, topic_id = $5, from_address = $6, \
          subject = $7, reply_to = $8, preview_text = $9, html = $10, text = $11, updated_at = $12 \
          WHERE id = $1 AND team_id = $2 AND status = 'draft' AND scheduled_at IS NULL \
          AND updated_at = $13",
-    )
-    .text(&b.id)
-    .text(&b.team_id)
-    .opt_text(b.name.clone())
-    .opt_text(b.segment_id.clone())
-    .opt_text(b.topic_id.clone())
-    .text(&b.from)
-    .text(&b.subject)
-    .text(&b.reply_to)
-    .opt_text(b.preview_text.clone())
-    .opt_text(b.html.clone())
-    .opt_text(b.text.clone())
-    .int(b.updated_at)
-    .int(before)
-    .expect_rows(1)
+    );
+    key_and_content(stmt, b)
+        .int(b.updated_at)
+        .int(before)
+        .expect_rows(1)
 }

@@ -20,7 +20,7 @@ use super::idempotency::{self, Claim, Outcome};
 use super::request::{BatchBody, Loose, SendBody, SendEmailRequest};
 use super::store::{self, Accepted, NewEmail};
 use super::test_recipients;
-use super::validate::{self, Draft, parse_draft};
+use super::validate::{self, parse_draft};
 use crate::app::App;
 use crate::auth::api_keys::AuthKey;
 use crate::clock::Millis;
@@ -286,59 +286,49 @@ async fn prepare(
         .recipients()
         .all(|m| test_recipients::outcome(&m.email).is_some());
     senders.check(&draft.from, test_only).await?;
-    let Draft {
-        from,
-        to,
-        cc,
-        bcc,
-        reply_to,
-        subject,
-        html,
-        text,
-        headers,
-        tags,
-        topic_id,
-        scheduled_at,
-        attachments,
-    } = draft;
-    let attachments = attachments::resolve(app, attachments).await?;
-    let (mut html, mut text, mut headers) = (html, text, headers);
-    if let Some(topic_id) = &topic_id
-        && let ([only], true, true) = (to.as_slice(), cc.is_empty(), bcc.is_empty())
+    let mut draft = draft;
+    let attachments = attachments::resolve(app, std::mem::take(&mut draft.attachments)).await?;
+    if let Some(topic_id) = &draft.topic_id
+        && let ([only], true, true) = (
+            draft.to.as_slice(),
+            draft.cc.is_empty(),
+            draft.bcc.is_empty(),
+        )
     {
         unsubscribe_link(
             app,
             &auth.team_id,
-            &from,
+            &draft.from,
             only,
             topic_id,
-            (&mut html, &mut text, &mut headers),
+            (&mut draft.html, &mut draft.text, &mut draft.headers),
         )
         .await?;
     }
     let id = new_id();
-    let headers: Vec<Value> = headers
+    let headers: Vec<Value> = draft
+        .headers
         .into_iter()
         .map(|(name, value)| json!({ "name": name, "value": value }))
         .collect();
     Ok(NewEmail {
-        message_id: format!("<{id}@{}>", from.domain()),
+        message_id: format!("<{id}@{}>", draft.from.domain()),
         id,
         team_id: auth.team_id.clone(),
         api_key_id: Some(auth.id.clone()),
-        from: from.to_string(),
-        to: address_list(&to),
-        cc: address_list(&cc),
-        bcc: address_list(&bcc),
-        reply_to: address_list(&reply_to),
-        subject,
-        html,
-        text,
+        from: draft.from.to_string(),
+        to: address_list(&draft.to),
+        cc: address_list(&draft.cc),
+        bcc: address_list(&draft.bcc),
+        reply_to: address_list(&draft.reply_to),
+        subject: draft.subject,
+        html: draft.html,
+        text: draft.text,
         headers: Value::Array(headers).to_string(),
-        tags: serde_json::to_string(&tags)?,
-        topic_id,
+        tags: serde_json::to_string(&draft.tags)?,
+        topic_id: draft.topic_id,
         template_id,
-        scheduled_at,
+        scheduled_at: draft.scheduled_at,
         created_at: now,
         attachments,
         job_kind: if test_only {
