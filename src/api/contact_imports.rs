@@ -144,7 +144,14 @@ async fn receive(draft: &mut Draft, mut form: Multipart) -> AppResult<ImportOpti
             "on_conflict" => &mut options.on_conflict,
             "segments" => &mut options.segments,
             "topics" => &mut options.topics,
-            _ => continue,
+            // A misspelt option would otherwise be ignored without a word.
+            _ => {
+                return Err(AppError::validation(format!(
+                    "Unknown form field `{}`: the fields are `file`, `column_map`, \
+                     `on_conflict`, `segments` and `topics`.",
+                    name.replace('\0', "")
+                )));
+            }
         };
         let text = field.text().await.map_err(bad_form)?;
         if text.contains('\0') {

@@ -37,13 +37,14 @@ pub fn routes() -> OpenApiRouter<App> {
 #[serde(untagged)]
 pub enum SegmentRef {
     Id(String),
-    Object { id: String },
+    Object(crate::serde_util::Object<crate::serde_util::IdObject>),
 }
 
 impl SegmentRef {
     fn into_id(self) -> String {
         match self {
-            Self::Id(id) | Self::Object { id } => id,
+            Self::Id(id)
+            | Self::Object(crate::serde_util::Object(crate::serde_util::IdObject { id })) => id,
         }
     }
 }
@@ -261,12 +262,13 @@ pub struct GetContactTopicsResponseSuccess {
     data: Vec<ContactTopicItem>,
 }
 
-/// `{"topics": […]}` as the spec says, or the bare array both SDKs send.
-#[derive(Debug, Deserialize, ToSchema)]
+/// `{"topics": […]}` as the spec says, or the bare array both SDKs send (each an object:
+/// see [`crate::serde_util::Object`]).
+#[derive(Debug, Deserialize)]
 #[serde(untagged)]
 pub enum UpdateContactTopicsBody {
-    Wrapped(UpdateContactTopicsOptions),
-    Bare(Vec<TopicSubscription>),
+    Wrapped(crate::serde_util::Object<UpdateContactTopicsOptions>),
+    Bare(Vec<crate::serde_util::Object<TopicSubscription>>),
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -606,9 +608,10 @@ async fn update_topics(
     LenientJson(body): LenientJson<UpdateContactTopicsBody>,
 ) -> AppResult<Json<UpdateContactTopicsResponseSuccess>> {
     let requested = match body {
-        UpdateContactTopicsBody::Bare(list) => list,
+        UpdateContactTopicsBody::Bare(list) => list.into_iter().map(|item| item.0).collect(),
         UpdateContactTopicsBody::Wrapped(w) => {
-            w.topics.ok_or_else(|| AppError::missing_field("topics"))?
+            w.0.topics
+                .ok_or_else(|| AppError::missing_field("topics"))?
         }
     };
     let contact = contacts::get(&app, &auth.team_id, &contact_id).await?;

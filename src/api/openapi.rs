@@ -659,6 +659,10 @@ const RULES: &[(&str, &str)] = &[
             {"required": ["send"], "properties": {"send": {"const": true}}}]}"##,
     ),
     (
+        "extend:CreateContactImportOptions",
+        r##"{"description": "The multipart form of `POST /contacts/imports`; other fields are refused.", "additionalProperties": false}"##,
+    ),
+    (
         "schema:CreateContactImportOptions.on_conflict",
         r##"{"description": "`skip` (default) or `upsert`.", "type": "string", "enum": ["skip", "upsert", ""]}"##,
     ),
@@ -703,7 +707,7 @@ const RULES: &[(&str, &str)] = &[
     ),
     (
         "schema:Tag",
-        r##"{"type": "object", "required": ["name", "value"], "properties": {"name": {"type": "string", "description": "ASCII letters, digits, `_` and `-`; at most 256 characters.", "pattern": "^[A-Za-z0-9_-]{1,256}$"}, "value": {"type": "string"}}}"##,
+        r##"{"type": "object", "required": ["name", "value"], "properties": {"name": {"type": "string", "description": "ASCII letters, digits, `_` and `-`; at most 256 characters.", "pattern": "^[A-Za-z0-9_-]{1,256}$"}, "value": {"type": "string", "description": "The same characters as `name`.", "pattern": "^[A-Za-z0-9_-]{1,256}$"}}}"##,
     ),
     (
         "schema:CreateTemplateRequest.alias",
@@ -720,7 +724,7 @@ const RULES: &[(&str, &str)] = &[
     (
         "extend:Attachment",
         r##"{"anyOf": [{"required": ["content"], "properties": {"content": {"not": {"type": "null"}}, "path": {"type": "null"}}},
-                       {"required": ["path"], "properties": {"path": {"type": "string", "pattern": "^https?://\\S+$"}, "content": {"type": "null"}}}]}"##,
+                       {"required": ["path"], "properties": {"path": {"type": "string", "description": "An http(s) URL.", "pattern": "{url}"}, "content": {"type": "null"}}}]}"##,
     ),
     (
         "schema:Attachment.filename",
@@ -728,11 +732,11 @@ const RULES: &[(&str, &str)] = &[
     ),
     (
         "schema:CreateContactImportOptions.segments",
-        r##"{"type": "string", "description": "JSON array of segments to add the contacts to: `[{\"id\": \"…\"}]` (empty: none)."}"##,
+        r##"{"type": "string", "description": "JSON array of segments to add the contacts to: `[{\"id\": \"…\"}]` or ids (empty: none).", "pattern": "{segments_json}"}"##,
     ),
     (
         "schema:CreateContactImportOptions.topics",
-        r##"{"type": "string", "description": "JSON array of topic choices: `[{\"id\": \"…\", \"subscription\": \"opt_in\"}]` (empty: none)."}"##,
+        r##"{"type": "string", "description": "JSON array of topic choices: `[{\"id\": \"…\", \"subscription\": \"opt_in\"}]` (empty: none).", "pattern": "{topics_json}"}"##,
     ),
     (
         "schema:Attachment.content_id",
@@ -776,6 +780,26 @@ const RULES: &[(&str, &str)] = &[
 /// string content.
 const URL: &str = r"^https?://([a-z0-9]{1,20}\\.){0,3}[a-z]{2,10}(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~-]{0,20}){0,4}$";
 
+/// A UUID, in the JSON text of a form field.
+const UUID: &str = "[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}";
+/// The import form's `segments`: empty, or a JSON array of ids or `{"id"}` objects (with
+/// JSON's white space only).
+const SEGMENTS_JSON: &str =
+    r#"^[ \t\n\r]*(\[[ \t\n\r]*({item}([ \t\n\r]*,[ \t\n\r]*{item})*)?[ \t\n\r]*\])?[ \t\n\r]*$"#;
+const SEGMENT_ITEM: &str =
+    r#"("{uuid}"|\{[ \t\n\r]*"id"[ \t\n\r]*:[ \t\n\r]*"{uuid}"[ \t\n\r]*\})"#;
+/// The import form's `topics`: empty, or a JSON array of `{"id", "subscription"}` objects
+/// (the document promises that order of keys; the server reads either).
+const TOPICS_JSON: &str =
+    r#"^[ \t\n\r]*(\[[ \t\n\r]*({item}([ \t\n\r]*,[ \t\n\r]*{item})*)?[ \t\n\r]*\])?[ \t\n\r]*$"#;
+const TOPIC_ITEM: &str = r#"\{[ \t\n\r]*"id"[ \t\n\r]*:[ \t\n\r]*"{uuid}"[ \t\n\r]*,[ \t\n\r]*"subscription"[ \t\n\r]*:[ \t\n\r]*"(opt_in|opt_out)"[ \t\n\r]*\}"#;
+
+/// `text` as the content of a JSON string (quotes and backslashes escaped).
+fn json_text(text: &str) -> String {
+    let quoted = serde_json::to_string(text).expect("a string");
+    quoted[1..quoted.len() - 1].to_string()
+}
+
 /// A contact, or a suppression, named by its id or its address.
 const ID_OR_ADDRESS: &str = r##"{"anyOf": [{"type": "string", "format": "uuid"}, {"type": "string", "pattern": "^{address}$"}]}"##;
 
@@ -787,6 +811,14 @@ fn rule_value(json: &str) -> Value {
         .replace("{address}", &address)
         .replace("{not_blank}", &not_blank)
         .replace("{url}", URL)
+        .replace(
+            "{segments_json}",
+            &json_text(&SEGMENTS_JSON.replace("{item}", &SEGMENT_ITEM.replace("{uuid}", UUID))),
+        )
+        .replace(
+            "{topics_json}",
+            &json_text(&TOPICS_JSON.replace("{item}", &TOPIC_ITEM.replace("{uuid}", UUID))),
+        )
         .replace(
             "\"{optional_mailboxes}\"",
             r##"{"anyOf": [{"$ref": "#/components/schemas/Mailbox"}, {"type": "array", "items": {"$ref": "#/components/schemas/Mailbox"}}, {"type": "null"}, {"type": "string", "maxLength": 0}]}"##,

@@ -273,11 +273,19 @@ fn byte_array(items: &[Value]) -> Result<Vec<u8>, String> {
     items
         .iter()
         .map(|v| {
-            v.as_u64()
-                .and_then(|n| u8::try_from(n).ok())
-                .ok_or_else(|| "`content` arrays must hold integers from 0 to 255.".to_string())
+            byte(v).ok_or_else(|| "`content` arrays must hold integers from 0 to 255.".to_string())
         })
         .collect()
+}
+
+/// A byte value: an integer from 0 to 255, written `90` or `90.0` (JSON has one number
+/// type, and JSON Schema counts a number without a fraction as an integer).
+fn byte(v: &Value) -> Option<u8> {
+    if let Some(n) = v.as_u64() {
+        return u8::try_from(n).ok();
+    }
+    let f = v.as_f64()?;
+    (f.fract() == 0.0 && (0.0..=255.0).contains(&f)).then_some(f as u8)
 }
 
 fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
@@ -467,6 +475,7 @@ mod tests {
             json!("aGVs\nbG8="),
             json!("data:text/plain;base64,aGVsbG8="),
             json!([104, 101, 108, 108, 111]),
+            json!([104.0, 101, 108, 108, 111.0]),
             json!({"type": "Buffer", "data": [104, 101, 108, 108, 111]}),
         ] {
             assert_eq!(decode_content(content.clone()).unwrap(), hello, "{content}");
@@ -476,6 +485,8 @@ mod tests {
             json!("not base64!"),
             json!([1, 256]),
             json!([-1]),
+            json!([1.5]),
+            json!([256.0]),
             json!({"type": "Blob", "data": [1]}),
             json!(12),
         ] {

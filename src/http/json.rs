@@ -1,6 +1,8 @@
 //! A JSON body extractor as lenient as the official SDKs need: an empty body counts as `{}`
 //! (Node sends none on body-less POSTs), unknown fields are ignored by the DTOs, and bad JSON
-//! gets Resend's error body instead of axum's plain-text rejection.
+//! gets Resend's error body instead of axum's plain-text rejection. It is not lenient about
+//! shapes: a struct is read from an object only, never positionally from an array
+//! ([`crate::http::strict`]).
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
@@ -70,17 +72,21 @@ pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
             "The `{field}` field must not contain NUL characters (\\u0000)."
         )));
     }
-    serde_json::from_slice(text).map_err(|e| {
-        if e.is_syntax() || e.is_eof() {
-            AppError::new(
-                400,
-                "validation_error",
-                format!("Invalid JSON in the request body: {e}"),
-            )
-        } else {
-            AppError::validation(format!("Invalid request body: {e}"))
-        }
-    })
+    // Structs are read from objects only (`[null, null]` is not a body with two fields).
+    let mut deserializer = serde_json::Deserializer::from_slice(text);
+    crate::http::strict::deserialize(&mut deserializer)
+        .and_then(|value| deserializer.end().map(|()| value))
+        .map_err(|e| {
+            if e.is_syntax() || e.is_eof() {
+                AppError::new(
+                    400,
+                    "validation_error",
+                    format!("Invalid JSON in the request body: {e}"),
+                )
+            } else {
+                AppError::validation(format!("Invalid request body: {e}"))
+            }
+        })
 }
 
 /// The path (`to[1]`, `headers.X-Tag`) of the first string, or object key, holding a NUL.

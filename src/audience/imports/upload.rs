@@ -44,7 +44,7 @@ pub struct Plan {
 #[serde(untagged)]
 enum IdRef {
     Id(String),
-    Object { id: String },
+    Object(crate::serde_util::Object<crate::serde_util::IdObject>),
 }
 
 #[derive(Deserialize)]
@@ -60,7 +60,12 @@ fn json_field<T: serde::de::DeserializeOwned>(
 ) -> AppResult<Vec<T>> {
     match text.map(str::trim).filter(|t| !t.is_empty()) {
         None => Ok(Vec::new()),
-        Some(text) => serde_json::from_str(text).map_err(|_| {
+        Some(text) => {
+            let mut deserializer = serde_json::Deserializer::from_str(text);
+            crate::http::strict::deserialize(&mut deserializer)
+                .and_then(|value| deserializer.end().map(|()| value))
+        }
+        .map_err(|_| {
             AppError::validation(format!(
                 "The `{field}` field must be a JSON array of {shape}."
             ))
@@ -91,7 +96,10 @@ pub async fn check_options(
         json_field::<IdRef>(options.segments.as_deref(), "segments", "{\"id\"}")?
             .into_iter()
             .map(|r| match r {
-                IdRef::Id(id) | IdRef::Object { id } => id,
+                IdRef::Id(id)
+                | IdRef::Object(crate::serde_util::Object(crate::serde_util::IdObject { id })) => {
+                    id
+                }
             })
             .collect();
     let segments = segments::require_all(app, team_id, &segment_ids).await?;
