@@ -21,6 +21,7 @@ pub mod error;
 pub mod exports;
 pub mod feedback;
 pub mod files;
+pub mod filters;
 pub mod http;
 pub mod logs;
 pub mod metrics;

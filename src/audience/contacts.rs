@@ -532,6 +532,26 @@ pub struct ListFilter {
     pub status: Option<Status>,
 }
 
+/// The list's filters as a query string gives them (the dashboard's list, an export).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct FilterParams {
+    pub q: Option<String>,
+    pub status: Option<String>,
+    pub segment: Option<String>,
+}
+
+/// The filters as [`list`] takes them (a segment id that is no UUID is no filter).
+pub fn read_filter(params: &FilterParams) -> ListFilter {
+    ListFilter {
+        segment_id: params
+            .segment
+            .clone()
+            .filter(|s| uuid::Uuid::parse_str(s).is_ok()),
+        search: params.q.clone(),
+        status: params.status.as_deref().and_then(Status::parse),
+    }
+}
+
 fn like_pattern(text: &str) -> String {
     let escaped = text
         .to_lowercase()

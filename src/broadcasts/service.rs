@@ -42,6 +42,20 @@ pub struct ListFilter {
     pub status: Option<Status>,
 }
 
+/// The list's filters as a query string gives them (the dashboard's list, an export).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct FilterParams {
+    pub status: Option<String>,
+}
+
+/// The filters as [`list`] takes them (an unknown status is no filter).
+pub fn read_filter(params: &FilterParams) -> ListFilter {
+    let status_text = params.status.as_deref().filter(|s| !s.is_empty());
+    ListFilter {
+        status: status_text.and_then(Status::parse),
+    }
+}
+
 /// When to send: now, or at a time written in ISO 8601 or in words ("in 1 hour"), as the
 /// emails' `scheduled_at` (at most 30 days ahead, not in the past).
 #[derive(Debug, Clone, PartialEq, Eq)]

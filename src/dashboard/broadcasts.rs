@@ -32,7 +32,7 @@ use crate::app::App;
 use crate::audience::{properties, segments, topics};
 use crate::auth::sessions::Session;
 use crate::broadcasts::compose::{self, ALIGNS, BLOCKS, Design, FONTS, Mode, Styles, WEIGHTS};
-use crate::broadcasts::service::{self, BroadcastInput, ListFilter, When};
+use crate::broadcasts::service::{self, BroadcastInput, When};
 use crate::broadcasts::{Broadcast, Status, stats};
 use crate::http::pagination::{Cursor, ListQuery, Page};
 use crate::templates::substitute::{self, Target, Values};
@@ -151,22 +151,11 @@ struct ListPage {
 
 #[derive(Default, Deserialize)]
 struct ListParams {
-    status: Option<String>,
+    #[serde(flatten)]
+    filter: service::FilterParams,
     after: Option<String>,
     before: Option<String>,
     notice: Option<String>,
-}
-
-fn read_filter(params: &ListParams) -> ListFilter {
-    let status_text = params.status.as_deref().filter(|s| !s.is_empty());
-    ListFilter {
-        status: status_text.and_then(Status::parse),
-    }
-}
-
-/// The list's filters in a query string, read as the list page reads them (Exports).
-pub(crate) fn filter_of(query: &str) -> ListFilter {
-    read_filter(&super::exports::query_params(query))
 }
 
 fn list_href(status: Option<&str>, cursor: (&str, &str)) -> String {
@@ -210,7 +199,7 @@ async fn list_page(
         before: params.before.clone(),
     };
     let page = Page::from_query(&query, None).map_err(|_| PageError::BadRequest)?;
-    let filter = read_filter(&params);
+    let filter = service::read_filter(&params.filter);
     let status_text = filter.status.map(Status::as_str);
     let list = service::list(&app, team, &page, &filter).await?;
     let names = segment_names(&app, team).await?;

@@ -25,7 +25,7 @@ use super::pages::{PageError, Shell, render, sandboxed_preview};
 use super::session::CurrentSession;
 use super::{email_views, format};
 use crate::app::App;
-use crate::emails::search::{self, EmailFilter, TagFilter};
+use crate::emails::search;
 use crate::emails::{downloads, events, service, store};
 use crate::http::pagination::{Cursor, ListQuery, Page};
 
@@ -49,13 +49,8 @@ pub fn preview_routes() -> Router<App> {
 
 #[derive(Debug, Default, Deserialize)]
 struct ListParams {
-    status: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    subject: Option<String>,
-    since: Option<String>,
-    until: Option<String>,
-    tag: Option<String>,
+    #[serde(flatten)]
+    filter: search::FilterParams,
     after: Option<String>,
     before: Option<String>,
 }
@@ -118,60 +113,19 @@ struct EmailPage {
     attachments: Vec<AttachmentItem>,
 }
 
-fn text_param(value: &Option<String>) -> Option<String> {
-    value
-        .as_deref()
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_string)
-}
-
-/// The query string as the service's filter; a date that does not read is reported.
-fn read_filter(params: &ListParams) -> (EmailFilter, Option<&'static str>) {
-    let mut bad_date = false;
-    let mut day = |value: &Option<String>| {
-        let text = text_param(value)?;
-        let start = format::day_start(&text);
-        bad_date |= start.is_none();
-        start
-    };
-    let since = day(&params.since);
-    // "Until" names the last day wanted: everything before the next midnight.
-    let until = day(&params.until).map(|start| start + DAY_MS);
-    let filter = EmailFilter {
-        status: text_param(&params.status).filter(|s| events::ALL.contains(&s.as_str())),
-        from: text_param(&params.from),
-        to: text_param(&params.to),
-        subject: text_param(&params.subject),
-        since,
-        until,
-        tag: params.tag.as_deref().and_then(TagFilter::parse),
-    };
-    let problem = bad_date.then_some(
-        "Dates must be written YYYY-MM-DD. Pick them from the calendar, or type them like \
-         2026-03-10.",
-    );
-    (filter, problem)
-}
-
-/// The list's filters in a query string, read as the list page reads them (Exports).
-pub(crate) fn filter_of(query: &str) -> EmailFilter {
-    read_filter(&super::exports::query_params(query)).0
-}
-
 /// The list's address with these filters and a cursor.
 fn href(params: &ListParams, cursor: (&str, &str)) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     for (name, value) in [
-        ("status", &params.status),
-        ("from", &params.from),
-        ("to", &params.to),
-        ("subject", &params.subject),
-        ("since", &params.since),
-        ("until", &params.until),
-        ("tag", &params.tag),
+        ("status", &params.filter.status),
+        ("from", &params.filter.from),
+        ("to", &params.filter.to),
+        ("subject", &params.filter.subject),
+        ("since", &params.filter.since),
+        ("until", &params.filter.until),
+        ("tag", &params.filter.tag),
     ] {
-        if let Some(v) = text_param(value) {
+        if let Some(v) = crate::filters::text_param(value) {
             query.append_pair(name, &v);
         }
     }
@@ -192,7 +146,7 @@ async fn list_page(
         before: params.before.clone(),
     };
     let page = Page::from_query(&query, None).map_err(|_| PageError::BadRequest)?;
-    let (filter, problem) = read_filter(&params);
+    let (filter, problem) = search::read_filter(&params.filter);
     let list = search::list(&app, &session.user.team_id, &page, &filter).await?;
     let (first, last) = (list.data.first(), list.data.last());
     let older = match (&page.cursor, list.has_more, last) {

@@ -14,7 +14,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use futures::TryStreamExt;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 
 use super::crud::NoticeParams;
 use super::csrf::CsrfForm;
@@ -41,15 +40,7 @@ pub fn routes() -> Router<App> {
         .route("/dashboard/settings/exports/{id}/download", get(download))
 }
 
-/// A list page's query string read into its parameters (unreadable: none).
-pub(crate) fn query_params<T: DeserializeOwned + Default>(query: &str) -> T {
-    let uri = format!("/?{}", query.trim_start_matches('?'));
-    uri.parse::<axum::http::Uri>()
-        .ok()
-        .and_then(|uri| Query::<T>::try_from_uri(&uri).ok())
-        .map(|Query(params)| params)
-        .unwrap_or_default()
-}
+pub(crate) use crate::filters::query_params;
 
 /// The address of the Export button of the list of `kind` shown with `query`.
 pub(crate) fn link(kind: Kind, query: Option<&str>) -> String {

@@ -57,18 +57,6 @@ pub fn iso_date(ms: Millis) -> String {
     to_timestamp(ms).strftime("%Y-%m-%d").to_string()
 }
 
-/// The start of a `YYYY-MM-DD` day, UTC (what `<input type=date>` sends; `YYYY/MM/DD`, and a
-/// date-time whose day comes first, are read too); `None` when the text is not such a date.
-pub fn day_start(text: &str) -> Option<Millis> {
-    let text = text.trim();
-    let day = text
-        .get(..10)
-        .filter(|_| text.len() == 10 || text[10..].starts_with(['T', ' ']));
-    let date: jiff::civil::Date = day?.replace('/', "-").parse().ok()?;
-    let zoned = date.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok()?;
-    Some(zoned.timestamp().as_millisecond())
-}
-
 /// The three colour states of the "Last used" column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Activity {
@@ -116,6 +104,7 @@ pub fn is_inactive(now: Millis, created: Millis, last_used: Option<Millis>) -> b
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::filters::day_start;
 
     const NOW: Millis = 1_790_000_000_000;
 

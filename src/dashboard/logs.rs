@@ -19,13 +19,12 @@ use super::session::CurrentSession;
 use crate::app::App;
 use crate::auth::api_keys;
 use crate::http::pagination::{ListQuery, Page};
-use crate::logs::{self, LogFilter, LogRow, StatusClass};
+use crate::logs::{self, LogRow, StatusClass};
 
 const LIST: &str = "/dashboard/logs";
 const SECTION: &str = "logs";
 const PAGE_SIZE: &str = "50";
 const DAY_MS: i64 = 24 * 3600 * 1000;
-const METHODS: &[&str] = &["GET", "POST", "PATCH", "PUT", "DELETE"];
 const STATUSES: &[&str] = &["2xx", "4xx", "5xx"];
 
 pub fn routes() -> Router<App> {
@@ -36,12 +35,8 @@ pub fn routes() -> Router<App> {
 
 #[derive(Debug, Default, Deserialize)]
 struct ListParams {
-    key: Option<String>,
-    status: Option<String>,
-    method: Option<String>,
-    endpoint: Option<String>,
-    since: Option<String>,
-    until: Option<String>,
+    #[serde(flatten)]
+    filter: logs::FilterParams,
     after: Option<String>,
     before: Option<String>,
 }
@@ -100,14 +95,6 @@ struct LogPage {
     response_body: Option<String>,
 }
 
-fn text_param(value: &Option<String>) -> Option<String> {
-    value
-        .as_deref()
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_string)
-}
-
 /// The badge tone of a status code.
 fn tone(status: i32) -> &'static str {
     match status {
@@ -118,53 +105,18 @@ fn tone(status: i32) -> &'static str {
     }
 }
 
-/// The query string as the service's filter; a date that does not read is reported.
-fn read_filter(params: &ListParams) -> (LogFilter, Option<&'static str>) {
-    let mut bad_date = false;
-    let mut day = |value: &Option<String>| {
-        let text = text_param(value)?;
-        let start = format::day_start(&text);
-        bad_date |= start.is_none();
-        start
-    };
-    let since = day(&params.since);
-    // "To date" names the last day wanted: everything before the next midnight.
-    let until = day(&params.until).map(|start| start + DAY_MS);
-    let method = text_param(&params.method)
-        .map(|m| m.to_ascii_uppercase())
-        .filter(|m| METHODS.contains(&m.as_str()));
-    let filter = LogFilter {
-        api_key_id: text_param(&params.key),
-        status: text_param(&params.status).and_then(|s| StatusClass::parse(&s)),
-        method,
-        endpoint: text_param(&params.endpoint),
-        since,
-        until,
-    };
-    let problem = bad_date.then_some(
-        "Dates must be written YYYY-MM-DD. Pick them from the calendar, or type them like \
-         2026-03-10.",
-    );
-    (filter, problem)
-}
-
-/// The list's filters in a query string, read as the list page reads them (Exports).
-pub(crate) fn filter_of(query: &str) -> LogFilter {
-    read_filter(&super::exports::query_params(query)).0
-}
-
 /// The filters as a query string (without a cursor).
 fn filter_query(params: &ListParams) -> url::form_urlencoded::Serializer<'static, String> {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     for (name, value) in [
-        ("key", &params.key),
-        ("status", &params.status),
-        ("method", &params.method),
-        ("endpoint", &params.endpoint),
-        ("since", &params.since),
-        ("until", &params.until),
+        ("key", &params.filter.key),
+        ("status", &params.filter.status),
+        ("method", &params.filter.method),
+        ("endpoint", &params.filter.endpoint),
+        ("since", &params.filter.since),
+        ("until", &params.filter.until),
     ] {
-        if let Some(v) = text_param(value) {
+        if let Some(v) = crate::filters::text_param(value) {
             query.append_pair(name, &v);
         }
     }
@@ -208,7 +160,7 @@ async fn list_page(
         before: params.before.clone(),
     };
     let page = Page::from_query(&query, None).map_err(|_| PageError::BadRequest)?;
-    let (filter, problem) = read_filter(&params);
+    let (filter, problem) = logs::read_filter(&params.filter);
     let list = logs::list(&app, team, &page, &filter).await?;
     let keys = key_names(&app, team).await?;
     let names: HashMap<&str, &str> = keys
@@ -243,7 +195,7 @@ async fn list_page(
         rows,
         filtered: !filter.is_empty(),
         fields,
-        methods: METHODS,
+        methods: logs::METHODS,
         statuses: STATUSES,
         problem,
         newer,

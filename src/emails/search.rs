@@ -7,6 +7,7 @@ use super::store::{EmailRow, LIST_COLUMNS};
 use crate::app::App;
 use crate::clock::Millis;
 use crate::error::AppResult;
+use crate::filters::{DATE_PROBLEM, day_range, text_param};
 use crate::on_db;
 use crate::store::page::{ListResponse, Page};
 
@@ -162,6 +163,33 @@ pub async fn list(
         query.fetch_all(pool).await
     })?;
     Ok(page.finish(rows))
+}
+
+/// The list's filters as a query string gives them (the dashboard's Emails page, an export).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct FilterParams {
+    pub status: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub subject: Option<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub tag: Option<String>,
+}
+
+/// The filters as [`list`] takes them; a date that does not read is reported.
+pub fn read_filter(params: &FilterParams) -> (EmailFilter, Option<&'static str>) {
+    let (since, until, bad_date) = day_range(&params.since, &params.until);
+    let filter = EmailFilter {
+        status: text_param(&params.status).filter(|s| super::events::ALL.contains(&s.as_str())),
+        from: text_param(&params.from),
+        to: text_param(&params.to),
+        subject: text_param(&params.subject),
+        since,
+        until,
+        tag: params.tag.as_deref().and_then(TagFilter::parse),
+    };
+    (filter, bad_date.then_some(DATE_PROBLEM))
 }
 
 #[cfg(test)]

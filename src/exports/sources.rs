@@ -1,5 +1,5 @@
-//! What each kind of export reads: the list page's own filters (parsed by the page's code,
-//! from the query string stored with the export) and the list's own service, walked in
+//! What each kind of export reads: the list's filters (read by the service's own
+//! `read_filter`, as the list page reads them, from the query string stored with the export) and the list's own service, walked in
 //! keyset pages in the page's order (newest first), each row turned into a CSV record.
 
 use std::collections::HashMap;
@@ -12,10 +12,10 @@ use crate::audience::{contacts, properties, segments};
 use crate::auth::api_keys;
 use crate::broadcasts::service as broadcasts;
 use crate::clock::{Millis, iso_timestamp};
-use crate::dashboard;
 use crate::emails::search::{self, EmailFilter};
 use crate::emails::store as emails;
 use crate::error::AppResult;
+use crate::filters::query_params;
 use crate::logs::{self, LogFilter};
 use crate::store::page::{Cursor, ListResponse, Page};
 
@@ -73,15 +73,15 @@ impl Source {
     /// The list of `kind` narrowed by `filters` (the list page's query string).
     pub async fn open(app: &App, team_id: &str, kind: Kind, filters: &str) -> AppResult<Self> {
         Ok(match kind {
-            Kind::Emails => Source::Emails(dashboard::emails::filter_of(filters)),
-            Kind::Broadcasts => Source::Broadcasts(dashboard::broadcasts::filter_of(filters)),
+            Kind::Emails => Source::Emails(search::read_filter(&query_params(filters)).0),
+            Kind::Broadcasts => Source::Broadcasts(broadcasts::read_filter(&query_params(filters))),
             Kind::Contacts => {
                 let keys = properties::all(app, team_id)
                     .await?
                     .into_iter()
                     .map(|p| p.key)
                     .collect();
-                Source::Contacts(dashboard::audience::contacts::filter_of(filters), keys)
+                Source::Contacts(contacts::read_filter(&query_params(filters)), keys)
             }
             Kind::Segments => Source::Segments,
             Kind::Domains => Source::Domains,
@@ -93,7 +93,7 @@ impl Source {
                     .into_iter()
                     .map(|k| (k.id, k.name))
                     .collect();
-                Source::Logs(dashboard::logs::filter_of(filters), names)
+                Source::Logs(logs::read_filter(&query_params(filters)).0, names)
             }
             Kind::ApiKeys => Source::ApiKeys,
         })

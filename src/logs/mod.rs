@@ -129,6 +129,38 @@ impl StatusClass {
     }
 }
 
+/// The methods the list can be narrowed to.
+pub const METHODS: &[&str] = &["GET", "POST", "PATCH", "PUT", "DELETE"];
+
+/// The list's filters as a query string gives them (the dashboard's Logs page, an export).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct FilterParams {
+    pub key: Option<String>,
+    pub status: Option<String>,
+    pub method: Option<String>,
+    pub endpoint: Option<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+}
+
+/// The filters as the list takes them; a date that does not read is reported.
+pub fn read_filter(params: &FilterParams) -> (LogFilter, Option<&'static str>) {
+    use crate::filters::{DATE_PROBLEM, day_range, text_param};
+    let (since, until, bad_date) = day_range(&params.since, &params.until);
+    let method = text_param(&params.method)
+        .map(|m| m.to_ascii_uppercase())
+        .filter(|m| METHODS.contains(&m.as_str()));
+    let filter = LogFilter {
+        api_key_id: text_param(&params.key),
+        status: text_param(&params.status).and_then(|s| StatusClass::parse(&s)),
+        method,
+        endpoint: text_param(&params.endpoint),
+        since,
+        until,
+    };
+    (filter, bad_date.then_some(DATE_PROBLEM))
+}
+
 /// What the dashboard narrows the list by; every part optional, parts combine.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct LogFilter {

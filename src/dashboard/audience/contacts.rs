@@ -90,39 +90,20 @@ struct BulkDeletePage {
 
 #[derive(Debug, Default, Deserialize)]
 struct ListParams {
-    q: Option<String>,
-    status: Option<String>,
-    segment: Option<String>,
+    #[serde(flatten)]
+    filter: contacts::FilterParams,
     after: Option<String>,
     before: Option<String>,
     notice: Option<String>,
-}
-
-/// The list's filters as the contacts service takes them (a segment id that is no UUID is
-/// no filter).
-fn read_filter(params: &ListParams) -> ListFilter {
-    ListFilter {
-        segment_id: params
-            .segment
-            .clone()
-            .filter(|s| uuid::Uuid::parse_str(s).is_ok()),
-        search: params.q.clone(),
-        status: params.status.as_deref().and_then(Status::parse),
-    }
-}
-
-/// The list's filters in a query string, read as the list page reads them (Exports).
-pub(crate) fn filter_of(query: &str) -> ListFilter {
-    read_filter(&super::super::exports::query_params(query))
 }
 
 /// The list's address with these filters and a cursor.
 fn href(params: &ListParams, cursor: (&str, &str)) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     for (name, value) in [
-        ("q", &params.q),
-        ("status", &params.status),
-        ("segment", &params.segment),
+        ("q", &params.filter.q),
+        ("status", &params.filter.status),
+        ("segment", &params.filter.segment),
     ] {
         if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
             query.append_pair(name, v);
@@ -146,7 +127,7 @@ async fn list_page(
         before: params.before.clone(),
     };
     let page = Page::from_query(&query, None).map_err(|_| PageError::BadRequest)?;
-    let filter = read_filter(&params);
+    let filter = contacts::read_filter(&params.filter);
     let segment = filter.segment_id.clone();
     let list = contacts::list(&app, team, &page, &filter).await?;
     let total = contacts::count(&app, team, &filter).await?;
@@ -184,7 +165,7 @@ async fn list_page(
         tabs: tabs("Contacts"),
         rows: list.data.iter().map(Into::into).collect(),
         filtered: filter.search.is_some() || filter.status.is_some() || segment.is_some(),
-        q: params.q.clone().unwrap_or_default(),
+        q: params.filter.q.clone().unwrap_or_default(),
         status: filter.status.map(|s| s.as_str()).unwrap_or("").to_string(),
         segment: segment.unwrap_or_default(),
         segments: segments::all_with_counts(&app, team).await?,
