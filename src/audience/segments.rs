@@ -210,10 +210,7 @@ pub async fn add_contact(
         &ids,
         now,
     ));
-    match sql::run(app.db(), &stmts).await {
-        Err(err) if sql::is_conflict(&err) => Ok(()),
-        other => other.map(|_| ()),
-    }
+    run_unless_raced(app, &stmts).await
 }
 
 /// Removes a contact from a segment, with its `contact.updated` event; nothing happens if it
@@ -238,8 +235,13 @@ pub async fn remove_contact(
         history::segment_event(&contact.id, false, &segment.id, &segment.name, now),
         contacts::webhook_event(team_id, contacts::WEBHOOK_UPDATED, contact, &ids, now),
     ];
-    match sql::run(app.db(), &stmts).await {
-        // Removed by someone else meanwhile: the outcome is the same.
+    // Removed by someone else meanwhile: the outcome is the same.
+    run_unless_raced(app, &stmts).await
+}
+
+/// Runs a membership change; one that another request made first (a conflict) is done.
+async fn run_unless_raced(app: &App, stmts: &[Stmt]) -> AppResult<()> {
+    match sql::run(app.db(), stmts).await {
         Err(err) if sql::is_conflict(&err) => Ok(()),
         other => other.map(|_| ()),
     }
