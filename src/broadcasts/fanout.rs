@@ -143,20 +143,14 @@ pub async fn run_job(app: &App, job: &Job) -> anyhow::Result<()> {
 
     let plan = Plan::new(app, &b).await?;
     let started = Instant::now();
+    let mut batch = Batch::next(app, &b, &plan, &cursor, snapshot_at).await?;
     loop {
-        let page = next_page(app, &b, &plan, &cursor, snapshot_at).await?;
-        let Some(last) = page.last().map(|row| row.member_id.clone()) else {
+        let Some(last) = batch.last.take() else {
             finish(app, &b.id).await?;
             return Ok(());
         };
-        let full = page.len() as i64 == BATCH;
-        let emails: Vec<NewEmail> = page
-            .into_iter()
-            .filter_map(PageRow::into_eligible)
-            .map(|c| plan.email(app, &b, &c))
-            .collect();
-        let count = emails.len() as i64;
-        let guard = Stmt::new(
+        let count = batch.emails.len() as i64;
+        let guard = [Stmt::new(
             "UPDATE broadcasts SET cursor = $3, recipients = recipients + $4, updated_at = $5 \
              WHERE id = $1 AND status = 'sending' AND COALESCE(cursor, '') = $2",
         )
@@ -165,12 +159,25 @@ pub async fn run_job(app: &App, job: &Job) -> anyhow::Result<()> {
         .text(&last)
         .int(count)
         .int(app.now_ms())
-        .expect_rows(1);
+        .expect_rows(1)];
         let accepted = [Accepted {
-            emails,
+            emails: std::mem::take(&mut batch.emails),
             idempotent: None,
         }];
-        match crate::emails::store::insert_accepted_guarded(app, &accepted, &[guard]).await {
+        // The next batch is read and built while this one is written: the database works
+        // on one while this task builds the other.
+        let full = batch.full;
+        let (stored, next) = tokio::join!(
+            crate::emails::store::insert_accepted_guarded(app, &accepted, &guard),
+            async {
+                if full {
+                    Batch::next(app, &b, &plan, &last, snapshot_at).await
+                } else {
+                    Ok(Batch::default())
+                }
+            }
+        );
+        match stored {
             Ok(()) => app.notify_jobs(),
             Err(err) if sql::is_conflict(&err) => {
                 // Canceled, or another run moved the cursor: look again shortly.
@@ -187,6 +194,7 @@ pub async fn run_job(app: &App, job: &Job) -> anyhow::Result<()> {
             finish(app, &b.id).await?;
             return Ok(());
         }
+        batch = next?;
         if started.elapsed() > SLICE {
             return Err(RetryAt {
                 at: app.now_ms(),
@@ -194,6 +202,38 @@ pub async fn run_job(app: &App, job: &Job) -> anyhow::Result<()> {
             }
             .into());
         }
+    }
+}
+
+/// The emails of the next [`BATCH`] members of the segment after a cursor.
+#[derive(Default)]
+struct Batch {
+    /// The last member read (the cursor's next value); `None` when the segment is done.
+    last: Option<String>,
+    /// A whole page was read: there may be more after `last`.
+    full: bool,
+    /// One email per eligible member.
+    emails: Vec<NewEmail>,
+}
+
+impl Batch {
+    async fn next(
+        app: &App,
+        b: &Broadcast,
+        plan: &Plan,
+        cursor: &str,
+        snapshot_at: i64,
+    ) -> anyhow::Result<Batch> {
+        let page = next_page(app, b, plan, cursor, snapshot_at).await?;
+        Ok(Batch {
+            last: page.last().map(|row| row.member_id.clone()),
+            full: page.len() as i64 == BATCH,
+            emails: page
+                .into_iter()
+                .filter_map(PageRow::into_eligible)
+                .map(|c| plan.email(app, b, &c))
+                .collect(),
+        })
     }
 }
 
