@@ -39,6 +39,8 @@ struct Inner {
     request_log: RequestLog,
     key_cache: Mutex<HashMap<String, (AuthKey, Instant)>>,
     login_throttle: crate::auth::throttle::LoginThrottle,
+    /// Request bodies held at once (`request_memory_mb`).
+    body_budget: crate::http::budget::Budget,
     http_client: reqwest::Client,
     /// What deliveries share: DNS, SMTP connections, sending domains' keys.
     delivery: crate::delivery::Engine,
@@ -97,6 +99,10 @@ impl App {
         let secret_key = load_or_create_secret(&db).await?;
         let http_client = crate::net::outbound_client(&settings)?;
         let delivery = crate::delivery::Engine::new(&settings, &db)?;
+        let body_budget = crate::http::budget::Budget::new(
+            settings.request_memory_mb,
+            std::time::Duration::from_secs(settings.request_memory_wait_secs),
+        );
         let app = App(Arc::new(Inner {
             rate_limiter: RateLimiter::new(settings.rate_limit, &db),
             request_log: RequestLog::default(),
@@ -107,6 +113,7 @@ impl App {
             jobs: Notify::new(),
             key_cache: Mutex::new(HashMap::new()),
             login_throttle: Default::default(),
+            body_budget,
             http_client,
             delivery,
             telemetry: Default::default(),
@@ -136,6 +143,10 @@ impl App {
     }
     pub fn login_throttle(&self) -> &crate::auth::throttle::LoginThrottle {
         &self.0.login_throttle
+    }
+    /// The memory budget of request bodies ([`crate::http::budget`]).
+    pub fn body_budget(&self) -> &crate::http::budget::Budget {
+        &self.0.body_budget
     }
     pub fn http_client(&self) -> &reqwest::Client {
         &self.0.http_client

@@ -37,6 +37,11 @@ pub struct Settings {
     pub feedback_listen: String,
     /// Largest remote attachment fetched by `path`, in bytes.
     pub max_remote_attachment_bytes: u64,
+    /// Megabytes of request bodies this node holds at once; a request waits for its share
+    /// (see [`crate::http::budget`]).
+    pub request_memory_mb: usize,
+    /// Seconds a request waits for its share of `request_memory_mb` before a 503.
+    pub request_memory_wait_secs: u64,
     /// Background job workers running in this process.
     pub workers: usize,
     /// Emit log lines as JSON.
@@ -253,6 +258,8 @@ impl Default for Settings {
             allow_private_urls: false,
             feedback_listen: String::new(),
             max_remote_attachment_bytes: 40 * 1024 * 1024,
+            request_memory_mb: 64,
+            request_memory_wait_secs: 30,
             workers: 4,
             log_json: false,
             encryption_key: String::new(),
@@ -363,6 +370,9 @@ impl Settings {
                 "feedback_listen must be ip:port (or empty), got {:?}",
                 self.feedback_listen
             );
+        }
+        if self.request_memory_mb == 0 {
+            anyhow::bail!("request_memory_mb must be at least 1");
         }
         if self.rate_limit == 0 {
             anyhow::bail!("rate_limit must be at least 1 request per second");

@@ -172,8 +172,13 @@ const TAG: &str = "Contacts";
 async fn create(
     State(app): State<App>,
     Extension(auth): Extension<AuthKey>,
+    charge: Option<Extension<crate::http::guard::BodyCharge>>,
     form: Result<Multipart, MultipartRejection>,
 ) -> AppResult<(StatusCode, Json<CreateContactImportResponseSuccess>)> {
+    // The file is stored chunk by chunk as it arrives, not held whole.
+    if let Some(Extension(charge)) = charge {
+        charge.set(2 * crate::audience::imports::CHUNK_BYTES as u64);
+    }
     let form = form.map_err(bad_form)?;
     let mut draft = Draft::begin(&app, &auth.team_id).await?;
     let result = match receive(&mut draft, form).await {

@@ -96,7 +96,9 @@ fn error_description(status: u16) -> &'static str {
         429 => "Too many requests: over the key's rate limit.",
         431 => "The request headers are too large.",
         500 => "Unexpected server error.",
-        503 => "The database cannot be reached for now; retry later.",
+        503 => {
+            "The database cannot be reached, or the node holds as much request data as it may, for now; retry later."
+        }
         _ => "Error.",
     }
 }

@@ -12,6 +12,10 @@
 //!   over the limit, wrong content type) are plain text; on the API they are rewritten as
 //!   `{"statusCode","name","message"}` like every other error.
 //! - **HSTS.** When `public_url` is https, answers carry `Strict-Transport-Security`.
+//! - **Memory.** A body is read only once it has its share of the node's body budget
+//!   ([`crate::http::budget`]), held until the answer is ready; a request that waited too
+//!   long for it ends with 503 `service_unavailable` and `Retry-After`. A handler that streams
+//!   its body instead of holding it (contact imports) lowers its share with [`BodyCharge`].
 //! - **Slow bodies.** A request body must arrive within [`BODY_TIMEOUT_BASE`] plus one second
 //!   per [`BODY_MIN_RATE`] bytes it declares; past that the request ends with a 408
 //!   `request_timeout` and the connection closes, so a client trickling a body cannot hold a
@@ -20,7 +24,8 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 use axum::body::{Body, Bytes, HttpBody};
@@ -43,7 +48,7 @@ const UNDECLARED_BODY_BYTES: u64 = 64 * 1024 * 1024;
 const MAX_REWRITTEN_BYTES: usize = 16 * 1024;
 
 pub async fn guard(State(app): State<App>, req: Request, next: Next) -> Response {
-    let mut response = checked(req, next).await;
+    let mut response = checked(&app, req, next).await;
     // Installations served over https tell browsers never to use plain http for them.
     if app
         .settings()
@@ -60,7 +65,7 @@ pub async fn guard(State(app): State<App>, req: Request, next: Next) -> Response
     response
 }
 
-async fn checked(mut req: Request, next: Next) -> Response {
+async fn checked(app: &App, mut req: Request, next: Next) -> Response {
     if let Some(err) = nul_in_uri(req.uri()) {
         return close_if_body(&req, err.into_response());
     }
@@ -68,36 +73,61 @@ async fn checked(mut req: Request, next: Next) -> Response {
     let tracked = has_body(&req).then(|| {
         let done = Arc::new(AtomicBool::new(false));
         let timed_out = Arc::new(AtomicBool::new(false));
-        let declared = req
+        let refused = Arc::new(AtomicBool::new(false));
+        let held = Arc::new(Mutex::new(None));
+        let length = req
             .headers()
             .get(header::CONTENT_LENGTH)
-            .and_then(|len| len.to_str().ok()?.trim().parse::<u64>().ok())
-            .unwrap_or(UNDECLARED_BODY_BYTES);
+            .and_then(|len| len.to_str().ok()?.trim().parse::<u64>().ok());
+        let declared = length.unwrap_or(UNDECLARED_BODY_BYTES);
         let allowed = BODY_TIMEOUT_BASE + std::time::Duration::from_secs(declared / BODY_MIN_RATE);
+        let charge = BodyCharge(Arc::new(AtomicU64::new(
+            length
+                .unwrap_or(crate::http::MAX_BODY_BYTES as u64)
+                .min(crate::http::MAX_BODY_BYTES as u64),
+        )));
+        req.extensions_mut().insert(charge.clone());
+        let budget = app.body_budget().clone();
+        let admission: Admission = Box::pin(async move {
+            let bytes = charge.0.load(Ordering::Acquire);
+            budget.hold(bytes).await
+        });
         let body = std::mem::take(req.body_mut());
         *req.body_mut() = Body::new(Tracked {
             inner: body,
             done: done.clone(),
             deadline: Box::pin(tokio::time::sleep(allowed)),
+            allowed,
             timed_out: timed_out.clone(),
+            admission: Some(admission),
+            held: held.clone(),
+            refused: refused.clone(),
         });
-        (done, timed_out)
+        (done, timed_out, refused, held)
     });
     let mut response = next.run(req).await;
-    if let Some((_, timed_out)) = &tracked
-        && timed_out.load(Ordering::Acquire)
-    {
-        response = AppError::new(
-            408,
-            "request_timeout",
-            "The request body did not arrive in time.",
-        )
-        .into_response();
+    if let Some((_, timed_out, refused, held)) = &tracked {
+        // The answer is ready: the body's share goes back.
+        held.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if refused.load(Ordering::Acquire) {
+            response = crate::http::budget::busy().into_response();
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(crate::http::budget::RETRY_AFTER_SECS),
+            );
+        } else if timed_out.load(Ordering::Acquire) {
+            response = AppError::new(
+                408,
+                "request_timeout",
+                "The request body did not arrive in time.",
+            )
+            .into_response();
+        }
     }
     if api {
         response = json_rejection(response).await;
     }
-    if let Some((done, _)) = tracked
+    if let Some((done, ..)) = tracked
         && !done.load(Ordering::Acquire)
     {
         response
@@ -243,13 +273,36 @@ pub fn payload_too_large(limit: usize) -> AppError {
     )
 }
 
-/// A request body that notes when it was read to its end, and ends with an error when it
-/// does not arrive by its deadline.
+/// The bytes a request's body takes from the body budget, in the request's extensions: its
+/// declared length unless its handler, which streams the body instead of holding it, lowers
+/// it before reading.
+#[derive(Clone)]
+pub struct BodyCharge(Arc<AtomicU64>);
+
+impl BodyCharge {
+    pub fn set(&self, bytes: u64) {
+        self.0.store(bytes, Ordering::Release);
+    }
+}
+
+/// Waiting for a share of the body budget.
+type Admission =
+    Pin<Box<dyn std::future::Future<Output = Option<crate::http::budget::Held>> + Send>>;
+
+/// A request body that waits for its share of the body budget before it is read, notes when
+/// it was read to its end, and ends with an error when it does not arrive by its deadline.
 struct Tracked {
     inner: Body,
     done: Arc<AtomicBool>,
     deadline: Pin<Box<tokio::time::Sleep>>,
+    /// The time the body gets once admitted.
+    allowed: std::time::Duration,
     timed_out: Arc<AtomicBool>,
+    /// `Some` until the share is granted (or refused).
+    admission: Option<Admission>,
+    /// The share, given back by [`checked`] once the answer is ready.
+    held: Arc<Mutex<Option<crate::http::budget::Held>>>,
+    refused: Arc<AtomicBool>,
 }
 
 impl HttpBody for Tracked {
@@ -260,6 +313,26 @@ impl HttpBody for Tracked {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        if self.refused.load(Ordering::Acquire) {
+            return Poll::Ready(Some(Err(axum::Error::new(over_budget()))));
+        }
+        if let Some(admission) = self.admission.as_mut() {
+            match admission.as_mut().poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => {
+                    self.admission = None;
+                    self.refused.store(true, Ordering::Release);
+                    return Poll::Ready(Some(Err(axum::Error::new(over_budget()))));
+                }
+                Poll::Ready(Some(share)) => {
+                    self.admission = None;
+                    *self.held.lock().unwrap_or_else(|e| e.into_inner()) = Some(share);
+                    // The time to send the body starts now, not while it waited.
+                    let deadline = tokio::time::Instant::now() + self.allowed;
+                    self.deadline.as_mut().reset(deadline);
+                }
+            }
+        }
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
         if polled.is_pending() && self.deadline.as_mut().poll(cx).is_ready() {
             self.timed_out.store(true, Ordering::Release);
@@ -285,6 +358,10 @@ impl HttpBody for Tracked {
     fn size_hint(&self) -> http_body::SizeHint {
         self.inner.size_hint()
     }
+}
+
+fn over_budget() -> std::io::Error {
+    std::io::Error::other("the node's request memory budget is in use")
 }
 
 #[cfg(test)]

@@ -292,8 +292,13 @@ async fn upload_file(
     State(app): State<App>,
     current: CurrentSession,
     headers: HeaderMap,
+    charge: Option<axum::Extension<crate::http::guard::BodyCharge>>,
     form: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, PageError> {
+    // The file is stored chunk by chunk as it arrives, not held whole.
+    if let Some(axum::Extension(charge)) = charge {
+        charge.set(2 * crate::audience::imports::CHUNK_BYTES as u64);
+    }
     let session = &current.session;
     if !csrf::same_origin(&app, &headers) {
         return Err(PageError::Csrf);
