@@ -19,9 +19,14 @@ use crate::emails::test_email;
 use crate::helpers::{Options, TestApp, assert_error, spawn_app, spawn_app_with};
 
 async fn post_raw(app: &TestApp, path: &str, body: &str) -> crate::helpers::Reply {
+    send_raw(app, "POST", path, body).await
+}
+
+/// A request with `body` sent as it is, declared as JSON.
+async fn send_raw(app: &TestApp, method: &str, path: &str, body: &str) -> crate::helpers::Reply {
     let resp = app
         .client
-        .post(app.url(path))
+        .request(method.parse().unwrap(), app.url(path))
         .bearer_auth(&app.key)
         .header("content-type", "application/json")
         .body(body.to_string())
@@ -929,19 +934,6 @@ async fn answers_hyper_writes_itself_are_json_too() {
         assert!(body["message"].is_string());
         assert!(reply.closes());
     }
-}
-
-async fn send_raw(app: &TestApp, method: &str, path: &str, body: &str) -> crate::helpers::Reply {
-    let resp = app
-        .client
-        .request(method.parse().unwrap(), app.url(path))
-        .bearer_auth(&app.key)
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    crate::helpers::read(resp).await
 }
 
 /// serde reads a struct positionally from an array; request bodies are objects, so an array
