@@ -1,17 +1,14 @@
-//! Memory budgets of the HTTP layer: how many bytes of request bodies
-//! (`request_memory_mb`) and of template output (`render_memory_mb`) this node holds at
-//! once, whatever the number of requests.
+//! The memory budget of the HTTP layer: how many bytes of request bodies this node holds at
+//! once (`request_memory_mb`), whatever the number of requests.
 //!
 //! One request's size is bounded elsewhere (50 MB of body, 20 MB rendered per request), but
 //! not how many arrive together: six 39 MB emails sent at once held about 450 MB. A request
-//! with a body takes its declared length from the body budget when its handler starts to read
-//! the body (requests refused earlier, by the gate or for their size, take nothing), and holds
-//! it until its answer is ready, since the body's parsed copies live as long as the handler.
-//! A body without a declared length (chunked) takes the largest body allowed. A request
-//! larger than the whole budget takes all of it and runs alone. The send path takes what its
-//! templates will render ([`crate::templates::send::measure`]) from the render budget, once
-//! per request, before rendering; taking from the two budgets always in that order, and
-//! from each once, no request waits while holding what another one waits for.
+//! with a body takes its declared length from the budget when its handler starts to read the
+//! body (requests refused earlier, by the gate or for their size, take nothing), and holds it
+//! until its answer is ready, since the body's parsed copies live as long as the handler. A
+//! body without a declared length (chunked) takes the largest body allowed. A request larger
+//! than the whole budget takes all of it and runs alone. Template output is not budgeted
+//! across requests (only capped per request).
 //!
 //! Waiters are served in order (so a large request is not starved by small ones) and wait at
 //! most `request_memory_wait_secs`; then the request ends with 503 `service_unavailable`
@@ -37,7 +34,7 @@ struct Inner {
     kib: u32,
     /// How long a request waits for its share.
     wait: Duration,
-    /// KiB held now, and the most ever held at once (for tests and `/metrics`).
+    /// KiB held now, and the most ever held at once (for tests).
     held: AtomicU64,
     peak: AtomicU64,
 }
