@@ -105,14 +105,18 @@ pub async fn insert_accepted_guarded(
     let style = Placeholders::of(app.db());
     // A delivery runs in the region (sending pool) of its sending domain, looked up once per
     // team and domain in the transaction below (a fan-out batch has one).
-    let senders = sending_domains(&emails);
-    let mut distinct: Vec<(&str, &str)> = senders
+    let (senders, of_email) = sending_domains(&emails);
+    let mut jobs: Vec<NewJob> = emails
         .iter()
-        .flatten()
-        .map(|(team, domain)| (*team, domain.as_str()))
+        .map(|e| {
+            NewJob::new(
+                e.job_kind,
+                &json!({ "email_id": e.id, "bytes": e.content_bytes() }),
+                e.scheduled_at.unwrap_or(e.created_at),
+            )
+            .unique_key(job_key(&e.id))
+        })
         .collect();
-    distinct.sort_unstable();
-    distinct.dedup();
     let first_events: Vec<events::NewEvent> = emails
         .iter()
         .map(|e| events::NewEvent {
@@ -136,8 +140,8 @@ pub async fn insert_accepted_guarded(
             tx.rollback().await?;
             return Err(sql::conflict());
         }
-        let mut regions = Vec::with_capacity(distinct.len());
-        for (team_id, domain) in &distinct {
+        let mut regions = Vec::with_capacity(senders.len());
+        for (team_id, domain) in &senders {
             let region: Option<Option<String>> =
                 sqlx::query_scalar("SELECT region FROM domains WHERE team_id = $1 AND name = $2")
                     .bind(team_id)
@@ -146,23 +150,9 @@ pub async fn insert_accepted_guarded(
                     .await?;
             regions.push(region.flatten());
         }
-        let jobs: Vec<NewJob> = emails
-            .iter()
-            .zip(&senders)
-            .map(|(e, sender)| {
-                let mut job = NewJob::new(
-                    e.job_kind,
-                    &json!({ "email_id": e.id, "bytes": e.content_bytes() }),
-                    e.scheduled_at.unwrap_or(e.created_at),
-                )
-                .unique_key(job_key(&e.id));
-                job.region = sender.as_ref().and_then(|(team, domain)| {
-                    let at = distinct.binary_search(&(*team, domain.as_str())).ok()?;
-                    regions[at].clone()
-                });
-                job
-            })
-            .collect();
+        for (job, sender) in jobs.iter_mut().zip(&of_email) {
+            job.region = sender.and_then(|at| regions[at].clone());
+        }
         stmts.extend(queue::insert(style, &jobs, now));
         for chunk in emails.chunks(ROWS_PER_INSERT) {
             sqlx::QueryBuilder::new(
@@ -237,24 +227,34 @@ pub async fn insert_accepted_guarded(
     })
 }
 
-/// The team and sending domain of each email that is delivered (not simulated). A
-/// fan-out batch has one `from` for all its emails: each distinct one is parsed once.
-fn sending_domains<'a>(emails: &[&'a NewEmail]) -> Vec<Option<(&'a str, String)>> {
-    let mut parsed: std::collections::HashMap<&str, Option<String>> = Default::default();
-    emails
+/// The distinct (team, sending domain) pairs of the emails that are delivered (not
+/// simulated), and for each email the index of its pair. Each distinct `from` is parsed once
+/// (a fan-out batch has one for all its emails).
+fn sending_domains<'a>(emails: &[&'a NewEmail]) -> (Vec<(&'a str, String)>, Vec<Option<usize>>) {
+    let mut senders: Vec<(&str, String)> = Vec::new();
+    let mut parsed: std::collections::HashMap<(&str, &str), Option<usize>> = Default::default();
+    let of_email = emails
         .iter()
         .map(|e| {
             if e.job_kind != super::DELIVER_JOB {
                 return None;
             }
-            let domain = parsed.entry(e.from.as_str()).or_insert_with(|| {
-                super::address::Mailbox::parse(&e.from)
-                    .ok()
-                    .map(|m| m.domain().to_string())
-            });
-            Some((e.team_id.as_str(), domain.clone()?))
+            *parsed
+                .entry((e.team_id.as_str(), e.from.as_str()))
+                .or_insert_with(|| {
+                    let domain = super::address::Mailbox::parse(&e.from)
+                        .ok()?
+                        .domain()
+                        .to_string();
+                    let pair = (e.team_id.as_str(), domain);
+                    Some(senders.iter().position(|s| *s == pair).unwrap_or_else(|| {
+                        senders.push(pair);
+                        senders.len() - 1
+                    }))
+                })
         })
-        .collect()
+        .collect();
+    (senders, of_email)
 }
 
 /// A stored email. `html` and `text` stay `None` in lists, which do not load them.
