@@ -40,7 +40,7 @@ struct Inner {
     key_cache: Mutex<HashMap<String, (AuthKey, Instant)>>,
     login_throttle: crate::auth::throttle::LoginThrottle,
     /// Request bodies held at once (`request_memory_mb`).
-    body_budget: crate::http::budget::Budget,
+    body_budget: crate::budget::Budget,
     http_client: reqwest::Client,
     /// What deliveries share: DNS, SMTP connections, sending domains' keys.
     delivery: crate::delivery::Engine,
@@ -99,7 +99,7 @@ impl App {
         let secret_key = load_or_create_secret(&db).await?;
         let http_client = crate::net::outbound_client(&settings)?;
         let delivery = crate::delivery::Engine::new(&settings, &db)?;
-        let body_budget = crate::http::budget::Budget::new(
+        let body_budget = crate::budget::Budget::new(
             settings.request_memory_mb,
             std::time::Duration::from_secs(settings.request_memory_wait_secs),
         );
@@ -144,8 +144,8 @@ impl App {
     pub fn login_throttle(&self) -> &crate::auth::throttle::LoginThrottle {
         &self.0.login_throttle
     }
-    /// The memory budget of request bodies ([`crate::http::budget`]).
-    pub fn body_budget(&self) -> &crate::http::budget::Budget {
+    /// The memory budget of request bodies ([`crate::budget`]).
+    pub fn body_budget(&self) -> &crate::budget::Budget {
         &self.0.body_budget
     }
     pub fn http_client(&self) -> &reqwest::Client {

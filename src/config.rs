@@ -38,7 +38,7 @@ pub struct Settings {
     /// Largest remote attachment fetched by `path`, in bytes.
     pub max_remote_attachment_bytes: u64,
     /// Megabytes of request bodies this node holds at once; a request waits for its share
-    /// (see [`crate::http::budget`]).
+    /// (see [`crate::budget`]).
     pub request_memory_mb: usize,
     /// Seconds a request waits for its share of `request_memory_mb` before a 503.
     pub request_memory_wait_secs: u64,

@@ -10,6 +10,7 @@ pub mod audience;
 pub mod auth;
 pub mod branding;
 pub mod broadcasts;
+pub mod budget;
 pub mod cli;
 pub mod clock;
 pub mod config;

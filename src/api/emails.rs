@@ -18,6 +18,7 @@ use utoipa_axum::routes;
 
 use crate::app::App;
 use crate::auth::api_keys::AuthKey;
+use crate::budget::Share;
 use crate::clock::{Millis, iso_timestamp, resend_timestamp};
 use crate::emails::request::{BatchBody, SendBody};
 use crate::emails::service::{self, BatchMode};
@@ -211,11 +212,13 @@ struct ListAttachmentsResponse {
 async fn send(
     State(app): State<App>,
     Extension(auth): Extension<AuthKey>,
+    share: Option<Extension<Share>>,
     headers: HeaderMap,
     LenientJson(body): LenientJson<SendBody>,
 ) -> AppResult<Json<Value>> {
     let key = idempotency::key_from_headers(&headers)?;
-    Ok(Json(service::send(&app, &auth, body, key).await?))
+    let share = share.map(|Extension(share)| share);
+    Ok(Json(service::send(&app, &auth, body, key, share).await?))
 }
 
 #[utoipa::path(post, path = "/emails/batch", tag = "Emails", operation_id = "emails/send-batch",
@@ -228,6 +231,7 @@ async fn send(
 async fn send_batch(
     State(app): State<App>,
     Extension(auth): Extension<AuthKey>,
+    share: Option<Extension<Share>>,
     headers: HeaderMap,
     LenientJson(body): LenientJson<BatchBody>,
 ) -> AppResult<Json<Value>> {
@@ -237,7 +241,7 @@ async fn send_batch(
         .map(|v| v.to_str().unwrap_or("invalid"));
     let mode = BatchMode::parse(mode)?;
     Ok(Json(
-        service::send_batch(&app, &auth, body, mode, key).await?,
+        service::send_batch(&app, &auth, body, mode, key, share.map(|Extension(s)| s)).await?,
     ))
 }
 

@@ -23,6 +23,7 @@ use super::test_recipients;
 use super::validate::{self, parse_draft};
 use crate::app::App;
 use crate::auth::api_keys::AuthKey;
+use crate::budget::Share;
 use crate::clock::Millis;
 use crate::error::{AppError, AppResult};
 use crate::on_db;
@@ -52,12 +53,14 @@ impl BatchMode {
     }
 }
 
-/// `POST /emails`: accepts one email; the answer is `{"id": …}`.
+/// `POST /emails`: accepts one email; the answer is `{"id": …}`. `share` is the request's
+/// share of the node's memory budget, grown by what a template renders.
 pub async fn send(
     app: &App,
     auth: &AuthKey,
     request: SendBody,
     idempotency_key: Option<String>,
+    share: Option<Share>,
 ) -> AppResult<Value> {
     idempotent(
         app,
@@ -67,7 +70,10 @@ pub async fn send(
         request,
         async |request, claim| {
             let mut senders = SenderCheck::new(app, auth);
-            let mut templates = TemplateCache::default();
+            let mut templates = TemplateCache::new(share);
+            templates
+                .reserve(app, &auth.team_id, std::slice::from_ref(&request))
+                .await?;
             let email = prepare(
                 app,
                 auth,
@@ -93,6 +99,7 @@ pub async fn send_batch(
     request: BatchBody,
     mode: BatchMode,
     idempotency_key: Option<String>,
+    share: Option<Share>,
 ) -> AppResult<Value> {
     let route = match mode {
         BatchMode::Strict => "batch:strict",
@@ -108,7 +115,8 @@ pub async fn send_batch(
             let items = batch_items(request)?;
             let now = app.now_ms();
             let mut senders = SenderCheck::new(app, auth);
-            let mut templates = TemplateCache::default();
+            let mut templates = TemplateCache::new(share);
+            templates.reserve(app, &auth.team_id, &items).await?;
             let mut emails = Vec::with_capacity(items.len());
             let mut errors = Vec::new();
             for (index, item) in items.into_iter().enumerate() {

@@ -12,9 +12,11 @@
 //!   over the limit, wrong content type) are plain text; on the API they are rewritten as
 //!   `{"statusCode","name","message"}` like every other error.
 //! - **HSTS.** When `public_url` is https, answers carry `Strict-Transport-Security`.
-//! - **Memory.** A body is read only once it has its share of the node's body budget
-//!   ([`crate::http::budget`]), held until the answer is ready; a request that waited too
-//!   long for it ends with 503 `service_unavailable` and `Retry-After`. A handler that streams
+//! - **Memory.** A body is read only once it has its share of the node's request budget
+//!   ([`crate::budget`]), held until the answer is ready (the handler finds the
+//!   [`crate::budget::Share`] in the request's extensions, to add what it renders); a
+//!   request that waited too long for it ends with 503 `service_unavailable` and
+//!   `Retry-After`. A handler that streams
 //!   its body instead of holding it (contact imports) lowers its share with [`BodyCharge`].
 //! - **Slow bodies.** A request body must arrive within [`BODY_TIMEOUT_BASE`] plus one second
 //!   per [`BODY_MIN_RATE`] bytes it declares; past that the request ends with a 408
@@ -24,7 +26,6 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
@@ -73,8 +74,8 @@ async fn checked(app: &App, mut req: Request, next: Next) -> Response {
     let tracked = has_body(&req).then(|| {
         let done = Arc::new(AtomicBool::new(false));
         let timed_out = Arc::new(AtomicBool::new(false));
-        let refused = Arc::new(AtomicBool::new(false));
-        let held = Arc::new(Mutex::new(None));
+        let share = crate::budget::Share::new(app.body_budget().clone());
+        req.extensions_mut().insert(share.clone());
         let length = req
             .headers()
             .get(header::CONTENT_LENGTH)
@@ -100,20 +101,20 @@ async fn checked(app: &App, mut req: Request, next: Next) -> Response {
             allowed,
             timed_out: timed_out.clone(),
             admission: Some(admission),
-            held: held.clone(),
-            refused: refused.clone(),
+            share: share.clone(),
         });
-        (done, timed_out, refused, held)
+        (done, timed_out, share)
     });
     let mut response = next.run(req).await;
-    if let Some((_, timed_out, refused, held)) = &tracked {
-        // The answer is ready: the body's share goes back.
-        held.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if refused.load(Ordering::Acquire) {
-            response = crate::http::budget::busy().into_response();
+    if let Some((_, timed_out, share)) = &tracked {
+        // The answer is ready: the request's share (its body's, and what it rendered) goes
+        // back.
+        share.release();
+        if share.refused() {
+            response = crate::budget::busy().into_response();
             response.headers_mut().insert(
                 header::RETRY_AFTER,
-                HeaderValue::from(crate::http::budget::RETRY_AFTER_SECS),
+                HeaderValue::from(crate::budget::RETRY_AFTER_SECS),
             );
         } else if timed_out.load(Ordering::Acquire) {
             response = AppError::new(
@@ -286,8 +287,7 @@ impl BodyCharge {
 }
 
 /// Waiting for a share of the body budget.
-type Admission =
-    Pin<Box<dyn std::future::Future<Output = Option<crate::http::budget::Held>> + Send>>;
+type Admission = Pin<Box<dyn std::future::Future<Output = Option<crate::budget::Held>> + Send>>;
 
 /// A request body that waits for its share of the body budget before it is read, notes when
 /// it was read to its end, and ends with an error when it does not arrive by its deadline.
@@ -300,9 +300,8 @@ struct Tracked {
     timed_out: Arc<AtomicBool>,
     /// `Some` until the share is granted (or refused).
     admission: Option<Admission>,
-    /// The share, given back by [`checked`] once the answer is ready.
-    held: Arc<Mutex<Option<crate::http::budget::Held>>>,
-    refused: Arc<AtomicBool>,
+    /// The request's share, given back by [`checked`] once the answer is ready.
+    share: crate::budget::Share,
 }
 
 impl HttpBody for Tracked {
@@ -313,7 +312,7 @@ impl HttpBody for Tracked {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
-        if self.refused.load(Ordering::Acquire) {
+        if self.share.refused() {
             return Poll::Ready(Some(Err(axum::Error::new(over_budget()))));
         }
         if let Some(admission) = self.admission.as_mut() {
@@ -321,12 +320,12 @@ impl HttpBody for Tracked {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => {
                     self.admission = None;
-                    self.refused.store(true, Ordering::Release);
+                    self.share.refuse();
                     return Poll::Ready(Some(Err(axum::Error::new(over_budget()))));
                 }
                 Poll::Ready(Some(share)) => {
                     self.admission = None;
-                    *self.held.lock().unwrap_or_else(|e| e.into_inner()) = Some(share);
+                    self.share.set(share);
                     // The time to send the body starts now, not while it waited.
                     let deadline = tokio::time::Instant::now() + self.allowed;
                     self.deadline.as_mut().reset(deadline);

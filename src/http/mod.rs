@@ -1,7 +1,6 @@
 //! The HTTP server: Resend's API at the root, the dashboard under `/dashboard`, and
 //! `/openapi.json`. Every API response is JSON, unknown routes and wrong methods included.
 
-pub mod budget;
 pub mod error;
 pub mod gate;
 pub mod guard;

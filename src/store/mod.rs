@@ -74,6 +74,17 @@ impl Db {
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(10))
+                // A connection's read and write buffers grow to the largest message it ever
+                // carried (a 13 MB attachment is one `Bind` message) and keep that size:
+                // with 16 connections, a few large emails would stay in memory for good.
+                // Back to their default size when the connection goes back to the pool (a
+                // no-op for buffers that did not grow).
+                .after_release(|conn, _| {
+                    Box::pin(async move {
+                        sqlx::Connection::shrink_buffers(conn);
+                        Ok(true)
+                    })
+                })
                 .connect_with(options)
                 .await
                 .context("connecting to PostgreSQL")?;

@@ -7,12 +7,14 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use crate::emails::request::{Loose, Recipients, SendEmailRequest, TemplateRef};
+use crate::emails::limits::MAX_RENDERED_PER_REQUEST;
+use crate::emails::request::{Loose, Recipients, SendBody, SendEmailRequest, TemplateRef};
 
 use super::service::{self, Template};
 use super::substitute::{self, Target};
 use super::variables::SendValues;
 use crate::app::App;
+use crate::budget::Share;
 use crate::error::{AppError, AppResult};
 
 /// Published templates looked up during one request (a batch often uses one template).
@@ -22,6 +24,73 @@ pub struct TemplateCache {
     /// Bytes rendered so far in this request, against
     /// [`crate::emails::limits::MAX_RENDERED_PER_REQUEST`].
     rendered: usize,
+    /// The request's share of the node's memory budget, which grows by what it renders
+    /// (`None` when the request has none: Herald's own emails).
+    share: Option<Share>,
+}
+
+impl TemplateCache {
+    /// For a request holding `share` of the memory budget.
+    pub fn new(share: Option<Share>) -> TemplateCache {
+        TemplateCache {
+            share,
+            ..TemplateCache::default()
+        }
+    }
+
+    /// Adds to the request's share of the memory budget what the templates of `items` will
+    /// render, twice (the rendered text, and its copy in the statement that stores it), in
+    /// one wait before anything is rendered: a request that waited again for each email of
+    /// a batch, holding the shares of those before, could wait for requests that wait for
+    /// it. Items that will be refused anyway (no such template, no id) count nothing; the
+    /// total is at most [`MAX_RENDERED_PER_REQUEST`], beyond which [`apply`] refuses.
+    pub async fn reserve(&mut self, app: &App, team_id: &str, items: &[SendBody]) -> AppResult<()> {
+        let Some(share) = self.share.clone() else {
+            return Ok(());
+        };
+        let none = Map::new();
+        let mut total = 0;
+        'items: for item in items {
+            let Loose::Given(request) = item else {
+                continue;
+            };
+            let Some(Loose::Given(reference)) = &request.template else {
+                continue;
+            };
+            let Some(Loose::Given(id)) = &reference.id else {
+                continue;
+            };
+            let given = match &reference.variables {
+                Some(Loose::Given(map)) => map,
+                _ => &none,
+            };
+            let Ok(template) = published(&mut self.found, app, team_id, id.trim()).await else {
+                continue;
+            };
+            let content = &template.content;
+            let values = SendValues::unchecked(&content.variables, given);
+            let subject = content
+                .subject
+                .as_ref()
+                .filter(|_| request.subject.is_none());
+            let sources = [
+                Some((&content.html, Target::Html)),
+                content.text.as_ref().map(|t| (t, Target::Text)),
+                subject.map(|s| (s, Target::Text)),
+            ];
+            for (source, target) in sources.into_iter().flatten() {
+                let left = MAX_RENDERED_PER_REQUEST - total;
+                match substitute::rendered_len(source, target, &values, left) {
+                    Some(len) => total += len,
+                    None => {
+                        total = MAX_RENDERED_PER_REQUEST;
+                        break 'items;
+                    }
+                }
+            }
+        }
+        share.grow(2 * total as u64).await
+    }
 }
 
 /// A published template by id or alias, looked up once per request.
@@ -57,13 +126,15 @@ pub async fn apply(
              provides the content. Send one or the other.",
         ));
     }
-    let TemplateCache { found, rendered } = cache;
+    let TemplateCache {
+        found, rendered, ..
+    } = cache;
     let template = published(found, app, team_id, &id).await?;
     let content = &template.content;
     let values = SendValues::check(&template.name, &content.variables, given)?;
     // Measure before rendering: a few bytes of placeholders can stand for gigabytes.
     {
-        use crate::emails::limits::{self, MAX_RENDERED_PER_REQUEST};
+        use crate::emails::limits;
         let budget = MAX_RENDERED_PER_REQUEST.saturating_sub(*rendered);
         let measure = |field: &str, source: &str, target: Target, limit: usize| {
             substitute::rendered_len(source, target, &values, limit.min(budget)).ok_or_else(|| {

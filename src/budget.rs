@@ -1,14 +1,23 @@
-//! The memory budget of the HTTP layer: how many bytes of request bodies this node holds at
-//! once (`request_memory_mb`), whatever the number of requests.
+//! The memory budget of requests: how many bytes of request bodies, and of what templates
+//! render from them, this node holds at once (`request_memory_mb`), whatever the number of
+//! requests.
 //!
 //! One request's size is bounded elsewhere (50 MB of body, 20 MB rendered per request), but
 //! not how many arrive together: six 39 MB emails sent at once held about 450 MB. A request
 //! with a body takes its declared length from the budget when its handler starts to read the
-//! body (requests refused earlier, by the gate or for their size, take nothing), and holds it
-//! until its answer is ready, since the body's parsed copies live as long as the handler. A
-//! body without a declared length (chunked) takes the largest body allowed. A request larger
-//! than the whole budget takes all of it and runs alone. Template output is not budgeted
-//! across requests (only capped per request).
+//! body (requests refused earlier, by the gate or for their size, take nothing; see
+//! `http::guard`), and holds it until its answer is ready, since the body's parsed copies live
+//! as long as the handler. A body without a declared length (chunked) takes the largest body
+//! allowed. A request larger than the whole budget takes all of it and runs alone.
+//!
+//! What a template renders is not in the body: a few bytes of placeholders can stand for
+//! megabytes. A request that renders one [`Share::grow`]s its share by the rendered length
+//! (measured before anything is rendered, `templates::send`) and holds it with the body's,
+//! so hostile template sends wait their turn like large bodies. A request's share never
+//! grows past the whole budget (it then runs alone), so it cannot wait for itself, and it
+//! grows once per request (the whole batch is measured first), so requests cannot wait for
+//! each other's growth. A request waiting to grow holds its body's share meanwhile: when
+//! such requests hold the whole budget in bodies, they end with 503 after the wait.
 //!
 //! Waiters are served in order (so a large request is not starved by small ones) and wait at
 //! most `request_memory_wait_secs`; then the request ends with 503 `service_unavailable`
@@ -16,8 +25,8 @@
 //! answer to a client over its own rate limit, which this is not). The body is not read
 //! while the request waits: it stays in the socket's buffers and the client's.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -41,9 +50,91 @@ struct Inner {
 
 /// A share of a [`Budget`], given back when dropped.
 pub struct Held {
-    _permit: OwnedSemaphorePermit,
+    permit: OwnedSemaphorePermit,
     kib: u64,
     budget: Arc<Inner>,
+}
+
+impl Held {
+    /// Takes `other` into this share (both are given back together).
+    fn merge(&mut self, mut other: Held) {
+        // `other` gives its permits to `self`; what is left in it is empty.
+        let empty = self.permit.split(0).expect("zero permits");
+        self.permit
+            .merge(std::mem::replace(&mut other.permit, empty));
+        self.kib += std::mem::take(&mut other.kib);
+    }
+}
+
+/// The share of one request: its body's, and what it renders. Given back when the request's
+/// answer is ready (the guard drops it).
+#[derive(Clone)]
+pub struct Share {
+    budget: Budget,
+    held: Arc<Mutex<Option<Held>>>,
+    /// Set when the request waited too long for its share (its answer is then a 503).
+    refused: Arc<AtomicBool>,
+}
+
+impl Share {
+    pub fn new(budget: Budget) -> Share {
+        Share {
+            budget,
+            held: Arc::new(Mutex::new(None)),
+            refused: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Notes that the request waited too long for its share.
+    pub fn refuse(&self) {
+        self.refused.store(true, Ordering::Release);
+    }
+
+    /// Whether the request waited too long for its share (its body's or a growth).
+    pub fn refused(&self) -> bool {
+        self.refused.load(Ordering::Acquire)
+    }
+
+    /// Sets what the request holds (its body's share, once granted).
+    pub fn set(&self, held: Held) {
+        *self.lock() = Some(held);
+    }
+
+    /// Gives the share back.
+    pub fn release(&self) {
+        self.lock().take();
+    }
+
+    /// Bytes this request holds.
+    pub fn bytes(&self) -> u64 {
+        self.lock().as_ref().map_or(0, |h| h.kib) * 1024
+    }
+
+    /// Adds `bytes` to the share, waiting like a body for them (at most the configured wait;
+    /// then 503). Never past the whole budget: a request holding all of it runs alone.
+    pub async fn grow(&self, bytes: u64) -> Result<(), AppError> {
+        let held_kib = self.bytes() / 1024;
+        let kib = bytes
+            .div_ceil(1024)
+            .min((self.budget.0.kib as u64).saturating_sub(held_kib));
+        if kib == 0 {
+            return Ok(());
+        }
+        let Some(more) = self.budget.hold(kib * 1024).await else {
+            self.refuse();
+            return Err(busy());
+        };
+        let mut held = self.lock();
+        match held.as_mut() {
+            Some(share) => share.merge(more),
+            None => *held = Some(more),
+        }
+        Ok(())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Held>> {
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl Drop for Held {
@@ -87,7 +178,7 @@ impl Budget {
         let now = self.0.held.fetch_add(kib as u64, Ordering::AcqRel) + kib as u64;
         self.0.peak.fetch_max(now, Ordering::AcqRel);
         Some(Held {
-            _permit: permit,
+            permit,
             kib: kib as u64,
             budget: self.0.clone(),
         })
@@ -151,6 +242,30 @@ mod tests {
         assert_eq!(budget.hold_or_refuse(1).await.err().unwrap().status, 503);
         drop(all);
         assert!(budget.hold(1).await.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_share_grows_up_to_the_whole_budget_and_goes_back_at_once() {
+        let budget = Budget::new(1, Duration::ZERO);
+        let share = Share::new(budget.clone());
+        share.set(budget.hold(600 * 1024).await.unwrap());
+        share.grow(300 * 1024).await.unwrap();
+        assert_eq!(
+            (share.bytes(), budget.held_bytes()),
+            (900 * 1024, 900 * 1024)
+        );
+        // More than is left: it takes the rest, not more, and runs alone.
+        share.grow(10 * 1024 * 1024).await.unwrap();
+        assert_eq!(budget.held_bytes(), budget.total_bytes());
+        share.grow(1).await.unwrap();
+        // Another request cannot grow meanwhile: refused, and noted for its answer.
+        let other = Share::new(budget.clone());
+        assert_eq!(other.grow(1).await.unwrap_err().status, 503);
+        assert!(other.refused() && !share.refused());
+        share.release();
+        assert_eq!((share.bytes(), budget.held_bytes()), (0, 0));
+        other.grow(1).await.unwrap();
+        assert_eq!(budget.peak_bytes(), budget.total_bytes());
     }
 
     #[tokio::test]
