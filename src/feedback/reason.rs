@@ -198,6 +198,25 @@ pub const TABLE: &[Row] = &[
             "non-existent user",
             "nonexistent user",
             "non existent user",
+            "recipient is not local",
+            "not a local address",
+            "user not active",
+            "undeliverable address",
+            "bad recipient",
+            "archived recipient",
+            "badrcptto",
+            "email address could not be found",
+            "unknown email address",
+            "unknown e-mail address",
+            "mailbox invalid",
+            "user missing home directory",
+            "email name is not found",
+            "address is wrong or no longer valid",
+            "destination addresses were unknown",
+            "destination server rejected recipients",
+            "can't accept user",
+            "address not present in directory",
+            "recipient address rejected: access denied",
         ],
     },
     Row {
@@ -1214,6 +1233,17 @@ mod tests {
             UserUnknown
         );
         assert!(hard("5.1.1", Some(550), ""));
+        // phrases of Sisimai's list that MTAs use for a recipient that does not exist
+        for text in [
+            "550 <a@b.test>: Recipient is not local (in reply to RCPT TO command)",
+            "RCPT TO:<a@b.test> 550 Sorry, your envelope recipient is in my badrcptto list",
+            "RCPT TO:<a@b.test> 550 5.4.1 Recipient address rejected: Access denied",
+            "RCPT TO:<a@b.test> 550 Requested action failed: unknown e-mail address",
+            "RCPT TO:<a@b.test> 550 This email address is wrong or no longer valid",
+        ] {
+            assert_eq!(why("5.0.0", Some(550), text), UserUnknown, "{text}");
+        }
+        assert_eq!(why("", None, "Archived recipient"), UserUnknown);
     }
 
     #[test]
