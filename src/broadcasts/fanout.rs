@@ -29,8 +29,8 @@ use crate::emails::store::{Accepted, NewEmail};
 use crate::emails::test_recipients;
 use crate::on_db;
 use crate::queue::{Job, NewJob, RetryAt};
-use crate::store::new_id;
 use crate::store::sql::{self, Stmt};
+use crate::store::{BeginKeyRange, new_id};
 
 /// Job kind; its unique key is [`job_key`].
 pub const JOB: &str = "broadcast_fanout";
@@ -350,8 +350,10 @@ impl Plan {
 /// `(segment_id, contact_id)` key, and only its rows are checked: so each batch costs the
 /// same however large the segment and whatever the planner's statistics say (a single
 /// filtered query let PostgreSQL, with statistics older than a bulk import, read and sort
-/// the whole rest of the segment for every batch: 4 s a batch at 1M contacts). The cursor
-/// moves past ineligible members too.
+/// the whole rest of the segment for every batch: 4 s a batch at 1M contacts). The range is
+/// read in a [`BeginKeyRange`] transaction, so PostgreSQL reads it along the index even
+/// then (it had chosen a bitmap scan of the rest of the range and a sort). The cursor moves
+/// past ineligible members too.
 async fn next_page(
     app: &App,
     b: &Broadcast,
@@ -381,15 +383,18 @@ async fn next_page(
         Some((id, default)) => (Some(id.clone()), Some(default.clone())),
         None => (None, None),
     };
-    Ok(on_db!(app.db(), |pool| sqlx::query_as::<_, PageRow>(
-        sqlx::AssertSqlSafe(sql.clone())
-    )
-    .bind(&segment_id)
-    .bind(cursor)
-    .bind(snapshot_at)
-    .bind(&b.team_id)
-    .bind(&topic_id)
-    .bind(&default)
-    .fetch_all(pool)
-    .await)?)
+    Ok(on_db!(app.db(), |pool| {
+        let mut tx = pool.begin_key_range().await?;
+        let rows = sqlx::query_as::<_, PageRow>(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(&segment_id)
+            .bind(cursor)
+            .bind(snapshot_at)
+            .bind(&b.team_id)
+            .bind(&topic_id)
+            .bind(&default)
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(rows)
+    })?)
 }
