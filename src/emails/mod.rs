@@ -17,6 +17,7 @@ pub mod events;
 pub mod group_commit;
 pub mod idempotency;
 pub mod limits;
+pub mod plain_text;
 pub mod request;
 pub mod schedule;
 pub mod search;

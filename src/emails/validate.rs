@@ -282,9 +282,7 @@ pub fn text_part(text: Option<&str>, html: Option<&str>) -> Option<String> {
 /// stored with `html` and no `text` gets this text when it is read (`GET /emails/{id}`) and
 /// when its message is built, so storage holds each body once.
 pub fn text_from_html(html: &str) -> String {
-    html2text::from_read(html.as_bytes(), 80)
-        .map(|t| t.trim_end().to_string())
-        .unwrap_or_default()
+    super::plain_text::from_html(html)
 }
 
 /// `headers`: an object of header names to string values.

@@ -446,7 +446,7 @@ fn collect_parts<'x>(message: &'x Message<'x>) -> Parts<'x> {
 }
 
 fn html_to_text(html: &str) -> String {
-    html2text::from_read(html.as_bytes(), 200).unwrap_or_else(|_| html.to_string())
+    crate::emails::plain_text::from_html(html)
 }
 
 fn original_of(message: &Message<'_>) -> Original {
