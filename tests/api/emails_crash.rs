@@ -40,8 +40,8 @@ pub async fn start_with(
     first: bool,
     extra_config: &str,
 ) -> Server {
-    // PostgreSQL needs an encryption key; HERALD_ENCRYPTION_KEY is not read from the
-    // environment, so it goes in a configuration file.
+    // PostgreSQL needs an encryption key; it goes in a configuration file with the test's
+    // other settings (the environment is cleared below).
     let config = data_dir.join("herald.toml");
     std::fs::write(
         &config,
