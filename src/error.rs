@@ -13,6 +13,22 @@ pub struct AppError {
 
 pub type AppResult<T> = Result<T, AppError>;
 
+/// Lets a service's own error type (`DomainError`, `TemplateError`…) take what comes from
+/// under the service (the database, JSON encoding, another module's refusal) into its
+/// `Other(AppError)` variant unchanged, so `?` works on those calls.
+#[macro_export]
+macro_rules! passes_through {
+    ($error:ident: $($from:ty),+ $(,)?) => {
+        $(
+            impl From<$from> for $error {
+                fn from(err: $from) -> Self {
+                    $error::Other(err.into())
+                }
+            }
+        )+
+    };
+}
+
 impl AppError {
     pub fn new(status: u16, name: &'static str, message: impl Into<String>) -> Self {
         Self {

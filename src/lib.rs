@@ -21,6 +21,7 @@ pub mod emails;
 pub mod error;
 pub mod exports;
 pub mod feedback;
+pub mod fields;
 pub mod files;
 pub mod filters;
 pub mod http;

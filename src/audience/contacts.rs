@@ -18,6 +18,7 @@ use crate::on_db;
 use crate::store::new_id;
 use crate::store::page::{ListResponse, Page};
 use crate::store::sql::{self, Placeholders, Stmt};
+use crate::store::team_rows::Row;
 use crate::webhooks;
 
 /// What the contacts service refuses, without HTTP: `http::error` maps each case to
@@ -44,11 +45,7 @@ pub enum ContactError {
 
 pub type ContactResult<T> = Result<T, ContactError>;
 
-impl From<sqlx::Error> for ContactError {
-    fn from(err: sqlx::Error) -> Self {
-        ContactError::Other(err.into())
-    }
-}
+crate::passes_through!(ContactError: sqlx::Error);
 
 pub const MAX_NAME_LEN: usize = 255;
 
@@ -611,22 +608,33 @@ pub async fn list(
     Ok(page.finish(rows))
 }
 
-/// How many of the team's contacts match the filter.
-pub async fn count(app: &App, team_id: &str, filter: &ListFilter) -> ContactResult<i64> {
+/// `SELECT {what}` over the team's contacts that match the filter, then `tail` (an order).
+async fn matching<T: Row>(
+    app: &App,
+    team_id: &str,
+    filter: &ListFilter,
+    what: &str,
+    tail: &str,
+) -> ContactResult<Vec<T>> {
     let (conditions, binds) = filter_conditions(filter, 2);
     let sql = format!(
-        "SELECT COUNT(*) FROM contacts WHERE team_id = $1 AND {}",
+        "SELECT {what} FROM contacts WHERE team_id = $1 AND {}{tail}",
         conditions.join(" AND ")
     );
-    let count = on_db!(app.db(), |pool| {
-        let mut query =
-            sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.clone())).bind(team_id);
+    let rows = on_db!(app.db(), |pool| {
+        let mut query = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql.clone())).bind(team_id);
         for value in &binds {
             query = query.bind(value);
         }
-        query.fetch_one(pool).await
+        query.fetch_all(pool).await
     })?;
-    Ok(count)
+    Ok(rows)
+}
+
+/// How many of the team's contacts match the filter.
+pub async fn count(app: &App, team_id: &str, filter: &ListFilter) -> ContactResult<i64> {
+    let rows: Vec<(i64,)> = matching(app, team_id, filter, "COUNT(*)", "").await?;
+    Ok(rows.first().map_or(0, |(count,)| *count))
 }
 
 /// The ids of every contact of the team matching the filter (bulk actions on "all matching").
@@ -635,20 +643,8 @@ pub async fn matching_ids(
     team_id: &str,
     filter: &ListFilter,
 ) -> ContactResult<Vec<String>> {
-    let (conditions, binds) = filter_conditions(filter, 2);
-    let sql = format!(
-        "SELECT id FROM contacts WHERE team_id = $1 AND {} ORDER BY id",
-        conditions.join(" AND ")
-    );
-    let ids = on_db!(app.db(), |pool| {
-        let mut query =
-            sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql.clone())).bind(team_id);
-        for value in &binds {
-            query = query.bind(value);
-        }
-        query.fetch_all(pool).await
-    })?;
-    Ok(ids)
+    let rows: Vec<(String,)> = matching(app, team_id, filter, "id", " ORDER BY id").await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
 }
 
 #[cfg(test)]

@@ -52,16 +52,7 @@ pub struct NewSegment {
 
 /// A segment's name: required, trimmed, at most [`MAX_NAME_LEN`] characters.
 fn valid_name(name: Option<&str>) -> AppResult<&str> {
-    let name = name.map(str::trim).unwrap_or("");
-    if name.is_empty() {
-        return Err(AppError::missing_field("name"));
-    }
-    if name.chars().count() > MAX_NAME_LEN {
-        return Err(AppError::validation(format!(
-            "The `name` field must be at most {MAX_NAME_LEN} characters."
-        )));
-    }
-    Ok(name)
+    crate::fields::required_name(name, MAX_NAME_LEN)
 }
 
 pub async fn create(app: &App, team_id: &str, input: NewSegment) -> AppResult<Segment> {

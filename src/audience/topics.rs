@@ -41,16 +41,7 @@ fn parse_visibility(value: &str) -> AppResult<&'static str> {
 }
 
 fn validate_name(name: Option<&str>) -> AppResult<String> {
-    let name = name.map(str::trim).unwrap_or("");
-    if name.is_empty() {
-        return Err(AppError::missing_field("name"));
-    }
-    if name.chars().count() > MAX_NAME_LEN {
-        return Err(AppError::validation(format!(
-            "The `name` field must be at most {MAX_NAME_LEN} characters."
-        )));
-    }
-    Ok(name.to_string())
+    Ok(crate::fields::required_name(name, MAX_NAME_LEN)?.to_string())
 }
 
 fn validate_description(description: Option<String>) -> AppResult<Option<String>> {

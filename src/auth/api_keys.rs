@@ -112,16 +112,7 @@ fn hash_token(app: &App, token: &str) -> String {
 }
 
 fn validate_name(name: &str) -> AppResult<String> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(AppError::missing_field("name"));
-    }
-    if name.chars().count() > MAX_NAME_LEN {
-        return Err(AppError::validation(format!(
-            "The `name` field must be at most {MAX_NAME_LEN} characters."
-        )));
-    }
-    Ok(name.to_string())
+    Ok(crate::fields::required_name(Some(name), MAX_NAME_LEN)?.to_string())
 }
 
 /// Checks that `domain_id` names a domain of the team and fits the permission.

@@ -266,4 +266,5 @@ pub async fn send(app: &App, invitation: &Invitation, team_name: &str) -> AppRes
         &text,
     )
     .await
+    .map_err(AppError::from)
 }

@@ -162,6 +162,47 @@ async fn fresh_postgres(server: &str) -> anyhow::Result<String> {
     Ok(format!("{prefix}/{name}"))
 }
 
+/// Points `settings` at a fresh database of its own on `pg_url`'s server when `database` is
+/// PostgreSQL (else SQLite in the data folder).
+async fn use_database(
+    settings: &mut Settings,
+    database: Backend,
+    pg_url: &str,
+) -> anyhow::Result<()> {
+    if database == Backend::Postgres {
+        settings.database_url = fresh_postgres(pg_url).await?;
+        settings.encryption_key = "ab".repeat(32);
+    }
+    Ok(())
+}
+
+/// The first start of a fresh database: its team and first API key.
+async fn first_start(app: &App) -> anyhow::Result<herald::teams::FirstStart> {
+    herald::teams::bootstrap(app)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("fresh database did not bootstrap"))
+}
+
+/// A node's settings that deliver every email through the relay `sink`, with
+/// `concurrency` deliveries and connections at a time.
+fn relaying_to(
+    sink: &herald::smtp::sink::Sink,
+    data_dir: &std::path::Path,
+    concurrency: usize,
+) -> anyhow::Result<Settings> {
+    let mut settings = Settings {
+        listen: "127.0.0.1:0".parse()?,
+        data_dir: data_dir.to_path_buf(),
+        rate_limit: 1_000_000,
+        relay: format!("smtp://{}", sink.addr()),
+        ..Settings::default()
+    };
+    settings.delivery.concurrency = concurrency;
+    settings.delivery.connections_per_host = concurrency;
+    settings.delivery.relay_connections = concurrency;
+    Ok(settings)
+}
+
 async fn accept(args: AcceptArgs) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let mut settings = Settings {
@@ -174,14 +215,9 @@ async fn accept(args: AcceptArgs) -> anyhow::Result<()> {
         ..Settings::default()
     };
     settings.logs.enabled = !args.no_logs;
-    if args.database == Backend::Postgres {
-        settings.database_url = fresh_postgres(&args.pg_url).await?;
-        settings.encryption_key = "ab".repeat(32);
-    }
+    use_database(&mut settings, args.database, &args.pg_url).await?;
     let app = App::open(settings, None).await?;
-    let first = herald::teams::bootstrap(&app)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("fresh database did not bootstrap"))?;
+    let first = first_start(&app).await?;
     add_verified_domain(&app, &first.team_id, "bench.example").await?;
     let running = app::start(app.clone()).await?;
     let url = format!("{}/emails", running.base_url());
@@ -363,9 +399,7 @@ fn body_text(bytes: usize) -> String {
 
 /// The emails' sender domain, verified, and the first team's API key.
 async fn deliver_setup(app: &App) -> anyhow::Result<String> {
-    let first = herald::teams::bootstrap(app)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("fresh database did not bootstrap"))?;
+    let first = first_start(app).await?;
     let domain = herald::domains::create(
         app,
         &first.team_id,
@@ -478,20 +512,8 @@ async fn deliver(args: DeliverArgs) -> anyhow::Result<()> {
     })
     .await?;
     let dir = tempfile::tempdir()?;
-    let mut settings = Settings {
-        listen: "127.0.0.1:0".parse()?,
-        data_dir: dir.path().to_path_buf(),
-        rate_limit: 1_000_000,
-        relay: format!("smtp://{}", sink.addr()),
-        ..Settings::default()
-    };
-    settings.delivery.concurrency = args.delivery_concurrency;
-    settings.delivery.connections_per_host = args.delivery_concurrency;
-    settings.delivery.relay_connections = args.delivery_concurrency;
-    if args.database == Backend::Postgres {
-        settings.database_url = fresh_postgres(&args.pg_url).await?;
-        settings.encryption_key = "ab".repeat(32);
-    }
+    let mut settings = relaying_to(&sink, dir.path(), args.delivery_concurrency)?;
+    use_database(&mut settings, args.database, &args.pg_url).await?;
     let load_at_start = load_average();
     let sent = Arc::new(Sent::default());
     let mut rss_by_depth = Vec::new();

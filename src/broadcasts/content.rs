@@ -12,8 +12,8 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
+use super::error::{BroadcastError, BroadcastResult};
 use crate::audience::properties::ContactProperty;
-use crate::error::{AppError, AppResult};
 use crate::templates::substitute::{self, Target, Values};
 
 pub const FIRST_NAME: &str = "FIRST_NAME";
@@ -67,11 +67,11 @@ pub fn fields<'a>(
 }
 
 /// Every placeholder names a built-in or a property of the team (422 otherwise).
-pub fn check_known(fields: &[(&str, &str)], properties: &Properties) -> AppResult<()> {
+pub fn check_known(fields: &[(&str, &str)], properties: &Properties) -> BroadcastResult<()> {
     for (field, source) in fields {
         for p in substitute::placeholders(source) {
             if !properties.knows(p.key) {
-                return Err(AppError::validation(format!(
+                return Err(BroadcastError::Invalid(format!(
                     "The `{field}` field uses the placeholder `{{{{{{{}}}}}}}`, which is neither \
                      FIRST_NAME, LAST_NAME, EMAIL, RESEND_UNSUBSCRIBE_URL nor a contact \
                      property of this team. Create the property first or fix the name.",
@@ -85,14 +85,14 @@ pub fn check_known(fields: &[(&str, &str)], properties: &Properties) -> AppResul
 
 /// Before sending: every property placeholder can be filled for every contact (it has an
 /// inline fallback or the property has one), so no contact gets a hole (422 otherwise).
-pub fn check_fillable(fields: &[(&str, &str)], properties: &Properties) -> AppResult<()> {
+pub fn check_fillable(fields: &[(&str, &str)], properties: &Properties) -> BroadcastResult<()> {
     check_known(fields, properties)?;
     for (field, source) in fields {
         for p in substitute::placeholders(source) {
             let property_without_fallback =
                 matches!(properties.fallbacks.get(p.key), Some(None)) && p.fallback.is_none();
             if property_without_fallback {
-                return Err(AppError::validation(format!(
+                return Err(BroadcastError::Invalid(format!(
                     "The `{field}` field uses `{{{{{{{key}}}}}}}` without a fallback, and the \
                      `{key}` property has no fallback value: contacts without a value would get \
                      an empty gap. Write `{{{{{{{key}|…}}}}}}` or give the property a fallback.",
@@ -238,6 +238,7 @@ fn body_start(html: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::AppError;
 
     fn props() -> Properties {
         Properties {
@@ -252,11 +253,11 @@ mod tests {
     fn knows_built_ins_and_properties() {
         let p = props();
         assert!(check_known(&[("html", "{{{FIRST_NAME|x}}} {{{plan}}} {{{EMAIL}}}")], &p).is_ok());
-        let err = check_known(&[("text", "{{{nope}}}")], &p).unwrap_err();
+        let err = AppError::from(check_known(&[("text", "{{{nope}}}")], &p).unwrap_err());
         assert_eq!(err.status, 422);
         assert!(err.message.contains("{{{nope}}}"), "{}", err.message);
         assert!(check_fillable(&[("html", "{{{city|Paris}}} {{{plan}}}")], &p).is_ok());
-        let err = check_fillable(&[("html", "{{{city}}}")], &p).unwrap_err();
+        let err = AppError::from(check_fillable(&[("html", "{{{city}}}")], &p).unwrap_err());
         assert!(err.message.contains("city"));
     }
 

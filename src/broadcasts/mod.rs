@@ -8,6 +8,8 @@
 //!   the hidden preheader.
 //! - [`fanout`]: the durable job that turns a sent broadcast into one email per eligible
 //!   contact, in keyset batches through the emails' store.
+//! - [`error`]: what the service refuses (`BroadcastError`), mapped to Resend's body by
+//!   `http::error`.
 //! - [`stats`]: performance figures, recipients by event type, clicked links.
 //! - [`compose`] (the dashboard editor's Markdown mode and its stored designs) and
 //!   [`activity`] (a contact's broadcast history) belong to the dashboard's side.
@@ -17,6 +19,7 @@
 pub mod activity;
 pub mod compose;
 pub mod content;
+pub mod error;
 pub mod fanout;
 pub mod service;
 pub mod stats;

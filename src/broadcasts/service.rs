@@ -4,12 +4,12 @@
 use serde_json::{Map, Value, json};
 
 use super::content::{self, Properties};
+use super::error::{BroadcastError, BroadcastResult};
 use super::{Broadcast, Status, fanout, store};
 use crate::app::App;
 use crate::audience::{properties, segments, topics};
 use crate::emails::address::Mailbox;
 use crate::emails::request::Loose;
-use crate::error::{AppError, AppResult};
 use crate::on_db;
 use crate::queue;
 use crate::store::new_id;
@@ -75,14 +75,14 @@ async fn apply(
     b: &mut Broadcast,
     input: BroadcastInput,
     creating: bool,
-) -> AppResult<()> {
+) -> BroadcastResult<()> {
     if let Some(name) = input.name {
         let name = blank_to_none(name);
         if name
             .as_ref()
             .is_some_and(|n| n.chars().count() > MAX_NAME_CHARS)
         {
-            return Err(AppError::validation(format!(
+            return Err(BroadcastError::Invalid(format!(
                 "The `name` field must be at most {MAX_NAME_CHARS} characters."
             )));
         }
@@ -93,7 +93,7 @@ async fn apply(
             let mailbox = crate::emails::validate::parse_from(&from)?;
             b.from = mailbox.to_string();
         }
-        None if creating => return Err(AppError::missing_field("from")),
+        None if creating => return Err(BroadcastError::Missing("from")),
         None => {}
     }
     match blank_to_none(input.subject) {
@@ -101,7 +101,7 @@ async fn apply(
             crate::emails::validate::check_subject(&subject)?;
             b.subject = subject;
         }
-        None if creating => return Err(AppError::missing_field("subject")),
+        None if creating => return Err(BroadcastError::Missing("subject")),
         None => {}
     }
     match blank_to_none(input.segment_id) {
@@ -110,13 +110,13 @@ async fn apply(
             if uuid::Uuid::parse_str(&id).is_err()
                 || segments::find(app, &b.team_id, &id).await?.is_none()
             {
-                return Err(AppError::validation(format!(
+                return Err(BroadcastError::Invalid(format!(
                     "The segment `{id}` (`segment_id`) does not exist."
                 )));
             }
             b.segment_id = Some(id);
         }
-        None if creating => return Err(AppError::missing_field("segment_id")),
+        None if creating => return Err(BroadcastError::Missing("segment_id")),
         None => {}
     }
     if let Some(topic) = input.topic_id {
@@ -127,7 +127,7 @@ async fn apply(
                 if uuid::Uuid::parse_str(&id).is_err()
                     || topics::find(app, &b.team_id, &id).await?.is_none()
                 {
-                    return Err(AppError::validation(format!(
+                    return Err(BroadcastError::Invalid(format!(
                         "The topic `{id}` (`topic_id`) does not exist."
                     )));
                 }
@@ -144,8 +144,8 @@ async fn apply(
     if let Some(preview) = input.preview_text {
         let preview = blank_to_none(preview);
         if preview.as_ref().is_some_and(|p| p.contains(['\r', '\n'])) {
-            return Err(AppError::validation(
-                "The `preview_text` field must not contain line breaks.",
+            return Err(BroadcastError::Invalid(
+                "The `preview_text` field must not contain line breaks.".into(),
             ));
         }
         b.preview_text = preview;
@@ -177,7 +177,7 @@ pub async fn create(
     team_id: &str,
     input: BroadcastInput,
     send: Option<When>,
-) -> AppResult<Broadcast> {
+) -> BroadcastResult<Broadcast> {
     let now = app.now_ms();
     let mut b = Broadcast {
         id: new_id(),
@@ -219,23 +219,23 @@ pub async fn list(
     team_id: &str,
     page: &Page,
     filter: &ListFilter,
-) -> AppResult<ListResponse<Broadcast>> {
+) -> BroadcastResult<ListResponse<Broadcast>> {
     store::list(app, team_id, page, filter.status.map(Status::as_str)).await
 }
 
 /// One broadcast with its content; 404 `not_found` for another team's or an unknown id.
-pub async fn get(app: &App, team_id: &str, id: &str) -> AppResult<Broadcast> {
+pub async fn get(app: &App, team_id: &str, id: &str) -> BroadcastResult<Broadcast> {
     store::get(app, team_id, id).await
 }
 
 /// Why a broadcast that is no longer an unscheduled draft cannot be `action`.
-fn not_a_draft(b: &Broadcast, action: &str) -> AppError {
+fn not_a_draft(b: &Broadcast, action: &str) -> BroadcastError {
     let why = if b.is_scheduled() {
         "it is scheduled; cancel it first".to_string()
     } else {
         format!("it is {}", b.status().as_str())
     };
-    AppError::validation(format!(
+    BroadcastError::Invalid(format!(
         "Only draft broadcasts can be {action}, and this one cannot: {why}."
     ))
 }
@@ -246,7 +246,7 @@ pub async fn update(
     team_id: &str,
     id: &str,
     input: BroadcastInput,
-) -> AppResult<Broadcast> {
+) -> BroadcastResult<Broadcast> {
     let mut b = store::get(app, team_id, id).await?;
     if !b.is_editable() {
         return Err(not_a_draft(&b, "updated"));
@@ -259,7 +259,7 @@ pub async fn update(
 }
 
 /// Deletes a draft (a scheduled one too: its send is dropped); others are a 422.
-pub async fn delete(app: &App, team_id: &str, id: &str) -> AppResult<()> {
+pub async fn delete(app: &App, team_id: &str, id: &str) -> BroadcastResult<()> {
     let b = store::get(app, team_id, id).await?;
     if b.status() != Status::Draft {
         return Err(not_a_draft(&b, "deleted"));
@@ -274,9 +274,11 @@ pub async fn delete(app: &App, team_id: &str, id: &str) -> AppResult<()> {
     ];
     sql::run(app.db(), &stmts).await.map_err(|e| {
         if sql::is_conflict(&e) {
-            AppError::validation("The broadcast started sending meanwhile; it was not deleted.")
+            BroadcastError::Invalid(
+                "The broadcast started sending meanwhile; it was not deleted.".into(),
+            )
         } else {
-            e
+            e.into()
         }
     })?;
     Ok(())
@@ -284,46 +286,38 @@ pub async fn delete(app: &App, team_id: &str, id: &str) -> AppResult<()> {
 
 /// Checks that `b` can be sent and returns the fan-out job to insert with it; sets its
 /// status (`queued`, or `draft` with `scheduled_at`).
-async fn prepare_send(app: &App, b: &mut Broadcast, when: When) -> AppResult<Stmt> {
+async fn prepare_send(app: &App, b: &mut Broadcast, when: When) -> BroadcastResult<Stmt> {
     let now = app.now_ms();
     let at = match when {
         When::Now => None,
         When::At(text) if text.trim().is_empty() => None,
         When::At(text) => Some(
             crate::emails::schedule::parse_scheduled_at(&text, now)
-                .map_err(AppError::validation)?,
+                .map_err(BroadcastError::Invalid)?,
         ),
     };
     if b.html.as_deref().is_none_or(|h| h.trim().is_empty())
         && b.text.as_deref().is_none_or(|t| t.trim().is_empty())
     {
-        return Err(AppError::new(
-            422,
-            "missing_required_field",
-            "The broadcast has no content: give it `html` or `text` before sending.",
-        ));
+        return Err(BroadcastError::NoContent("before sending"));
     }
     let from = sender(b)?;
     if !crate::emails::service::domain_is_verified(app, &b.team_id, from.domain()).await? {
-        return Err(AppError::new(
-            403,
-            "validation_error",
-            format!(
-                "The {} domain is not verified (or has sending disabled). Verify it on the \
+        return Err(BroadcastError::UnverifiedDomain(format!(
+            "The {} domain is not verified (or has sending disabled). Verify it on the \
                  Domains page before sending a broadcast from it.",
-                from.domain()
-            ),
-        ));
+            from.domain()
+        )));
     }
     let segment_id = b
         .segment_id
         .clone()
-        .ok_or_else(|| AppError::missing_field("segment_id"))?;
+        .ok_or(BroadcastError::Missing("segment_id"))?;
     if segments::find(app, &b.team_id, &segment_id)
         .await?
         .is_none()
     {
-        return Err(AppError::validation(format!(
+        return Err(BroadcastError::Invalid(format!(
             "The segment `{segment_id}` no longer exists; choose another segment."
         )));
     }
@@ -334,14 +328,14 @@ async fn prepare_send(app: &App, b: &mut Broadcast, when: When) -> AppResult<Stm
     .fetch_optional(pool)
     .await)?;
     if has_contacts.is_none() {
-        return Err(AppError::validation(format!(
+        return Err(BroadcastError::Invalid(format!(
             "The segment `{segment_id}` has no contacts; there is nobody to send to."
         )));
     }
     if let Some(topic_id) = &b.topic_id
         && topics::find(app, &b.team_id, topic_id).await?.is_none()
     {
-        return Err(AppError::validation(format!(
+        return Err(BroadcastError::Invalid(format!(
             "The topic `{topic_id}` no longer exists; choose another topic or none."
         )));
     }
@@ -364,7 +358,7 @@ async fn prepare_send(app: &App, b: &mut Broadcast, when: When) -> AppResult<Stm
 
 /// `POST /broadcasts/{id}/send`: checks the sender domain, the segment (exists, not
 /// empty), the topic and the placeholders, then queues the fan-out now or at the time.
-pub async fn send(app: &App, team_id: &str, id: &str, when: When) -> AppResult<Broadcast> {
+pub async fn send(app: &App, team_id: &str, id: &str, when: When) -> BroadcastResult<Broadcast> {
     let mut b = store::get(app, team_id, id).await?;
     if !b.is_editable() {
         return Err(not_a_draft(&b, "sent"));
@@ -392,7 +386,7 @@ pub async fn send(app: &App, team_id: &str, id: &str, when: When) -> AppResult<B
 
 /// `POST /broadcasts/{id}/cancel`: a scheduled broadcast does not go out; a queued or
 /// sending one stops (emails already queued still go). A sent one is a 422.
-pub async fn cancel(app: &App, team_id: &str, id: &str) -> AppResult<Broadcast> {
+pub async fn cancel(app: &App, team_id: &str, id: &str) -> BroadcastResult<Broadcast> {
     let mut b = store::get(app, team_id, id).await?;
     let cancelable = b.is_scheduled() || matches!(b.status(), Status::Queued | Status::Sending);
     if !cancelable {
@@ -401,7 +395,7 @@ pub async fn cancel(app: &App, team_id: &str, id: &str) -> AppResult<Broadcast> 
             Status::Canceled => "it is already canceled",
             _ => "it is a draft that is not scheduled",
         };
-        return Err(AppError::validation(format!(
+        return Err(BroadcastError::Invalid(format!(
             "Only scheduled, queued or sending broadcasts can be canceled, and this one cannot: \
              {why}."
         )));
@@ -425,7 +419,7 @@ pub async fn cancel(app: &App, team_id: &str, id: &str) -> AppResult<Broadcast> 
 }
 
 /// A new draft with the same content, named "… (copy)".
-pub async fn duplicate(app: &App, team_id: &str, id: &str) -> AppResult<Broadcast> {
+pub async fn duplicate(app: &App, team_id: &str, id: &str) -> BroadcastResult<Broadcast> {
     let original = store::get(app, team_id, id).await?;
     let now = app.now_ms();
     let copy = Broadcast {
@@ -449,30 +443,22 @@ pub async fn duplicate(app: &App, team_id: &str, id: &str) -> AppResult<Broadcas
 /// Sends the broadcast's content once to `to` (the dashboard's "Test email"), personalised
 /// as for the contact with that address if there is one (else with fallbacks), without
 /// the custom Reply-To. Returns the email id.
-pub async fn send_test(app: &App, team_id: &str, id: &str, to: &str) -> AppResult<String> {
+pub async fn send_test(app: &App, team_id: &str, id: &str, to: &str) -> BroadcastResult<String> {
     let b = store::get(app, team_id, id).await?;
     let to = Mailbox::parse(to.trim())
-        .map_err(|why| AppError::validation(format!("Invalid test address ({why}).")))?;
+        .map_err(|why| BroadcastError::Invalid(format!("Invalid test address ({why}).")))?;
     if b.html.is_none() && b.text.is_none() {
-        return Err(AppError::new(
-            422,
-            "missing_required_field",
-            "The broadcast has no content: give it `html` or `text` first.",
-        ));
+        return Err(BroadcastError::NoContent("first"));
     }
     let from = sender(&b)?;
     let test_only = crate::emails::test_recipients::outcome(&to.email.to_lowercase()).is_some();
     if !test_only
         && !crate::emails::service::domain_is_verified(app, team_id, from.domain()).await?
     {
-        return Err(AppError::new(
-            403,
-            "validation_error",
-            format!(
-                "The {} domain is not verified; verify it before sending.",
-                from.domain()
-            ),
-        ));
+        return Err(BroadcastError::UnverifiedDomain(format!(
+            "The {} domain is not verified; verify it before sending.",
+            from.domain()
+        )));
     }
     let contact = crate::audience::contacts::find(app, team_id, &to.email).await?;
     let props = Properties::of(&properties::all(app, team_id).await?);
@@ -552,12 +538,6 @@ pub async fn send_test(app: &App, team_id: &str, id: &str, to: &str) -> AppResul
 }
 
 /// The broadcast's sender, checked again before a send (it was checked when saved).
-fn sender(b: &Broadcast) -> AppResult<Mailbox> {
-    Mailbox::parse(&b.from).map_err(|why| {
-        AppError::new(
-            422,
-            "invalid_from_address",
-            format!("Invalid `from` field ({why})."),
-        )
-    })
+fn sender(b: &Broadcast) -> BroadcastResult<Mailbox> {
+    Mailbox::parse(&b.from).map_err(BroadcastError::InvalidFrom)
 }

@@ -6,10 +6,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 
+use super::error::{BroadcastError, BroadcastResult};
 use super::store;
 use crate::app::App;
 use crate::clock::Millis;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::on_db;
 use crate::store::page::{Cursor, ListResponse, Page};
 
@@ -62,7 +63,7 @@ struct EventRow {
     created_at: i64,
 }
 
-async fn events(app: &App, id: &str, kinds: &[&str]) -> AppResult<Vec<EventRow>> {
+async fn events(app: &App, id: &str, kinds: &[&str]) -> BroadcastResult<Vec<EventRow>> {
     let list = kinds
         .iter()
         .map(|k| format!("'{k}'"))
@@ -96,7 +97,7 @@ fn bounce_type(data: &str) -> String {
 
 const HOUR: Millis = 3_600_000;
 
-pub async fn performance(app: &App, team_id: &str, id: &str) -> AppResult<Performance> {
+pub async fn performance(app: &App, team_id: &str, id: &str) -> BroadcastResult<Performance> {
     let b = store::get(app, team_id, id).await?;
     let rows = events(
         app,
@@ -197,8 +198,10 @@ fn offset_id(n: usize) -> String {
     STANDARD_NO_PAD.encode(format!("offset:{n}"))
 }
 
-fn parse_offset(id: &str) -> AppResult<usize> {
-    let bad = || AppError::validation("The `after` / `before` cursor is not one this list gave.");
+fn parse_offset(id: &str) -> BroadcastResult<usize> {
+    let bad = || {
+        BroadcastError::Invalid("The `after` / `before` cursor is not one this list gave.".into())
+    };
     let text = STANDARD_NO_PAD
         .decode(id.trim_end_matches('='))
         .ok()
@@ -211,7 +214,7 @@ fn parse_offset(id: &str) -> AppResult<usize> {
 
 /// A page of `items` (already in order) for `query`, the page the request asked for (or why
 /// it could not be read, reported only after the other checks); each item gets its offset id.
-fn page<T>(items: Vec<T>, query: &AppResult<Page>) -> AppResult<ListResponse<(String, T)>> {
+fn page<T>(items: Vec<T>, query: &AppResult<Page>) -> BroadcastResult<ListResponse<(String, T)>> {
     let p = query.clone()?;
     let limit = p.limit.unwrap_or(20) as usize;
     let (from, to) = match &p.cursor {
@@ -284,28 +287,28 @@ pub async fn recipients(
     id: &str,
     filter: &RecipientFilter,
     query: &AppResult<Page>,
-) -> AppResult<ListResponse<Recipient>> {
+) -> BroadcastResult<ListResponse<Recipient>> {
     let b = store::get(app, team_id, id).await?;
     let kind = filter
         .kind
         .as_deref()
         .filter(|k| !k.is_empty())
-        .ok_or_else(|| AppError::missing_field("type"))?;
+        .ok_or(BroadcastError::Missing("type"))?;
     if !RECIPIENT_TYPES.contains(&kind) {
-        return Err(AppError::validation(format!(
+        return Err(BroadcastError::Invalid(format!(
             "The `type` parameter must be one of {}.",
             RECIPIENT_TYPES.join(", ")
         )));
     }
     if let Some(bounce) = filter.bounce_type.as_deref().filter(|t| !t.is_empty()) {
         if kind != "bounced" {
-            return Err(AppError::validation(
-                "The `bounce_type` parameter can only be used with `type=bounced`.",
+            return Err(BroadcastError::Invalid(
+                "The `bounce_type` parameter can only be used with `type=bounced`.".into(),
             ));
         }
         if !["permanent", "transient", "undetermined"].contains(&bounce) {
-            return Err(AppError::validation(
-                "The `bounce_type` parameter must be permanent, transient or undetermined.",
+            return Err(BroadcastError::Invalid(
+                "The `bounce_type` parameter must be permanent, transient or undetermined.".into(),
             ));
         }
     }
@@ -401,7 +404,7 @@ pub async fn clicked_links(
     team_id: &str,
     id: &str,
     query: &AppResult<Page>,
-) -> AppResult<ListResponse<(String, ClickedLink)>> {
+) -> BroadcastResult<ListResponse<(String, ClickedLink)>> {
     let perf = performance(app, team_id, id).await?;
     page(perf.links, query)
 }

@@ -1,9 +1,9 @@
 //! The `broadcasts` table: reads, and the statements the service runs in one transaction.
 
 use super::Broadcast;
+use super::error::{BroadcastError, BroadcastResult};
 use crate::app::App;
 use crate::clock::Millis;
-use crate::error::{AppError, AppResult};
 use crate::on_db;
 use crate::store::page::{ListResponse, Page};
 use crate::store::sql::Stmt;
@@ -13,11 +13,7 @@ pub const LIST_COLUMNS: &str = "id, team_id, name, segment_id, topic_id, from_ad
                                 reply_to, preview_text, status, scheduled_at, sent_at, \
                                 recipients, created_at, updated_at";
 
-pub fn not_found() -> AppError {
-    AppError::not_found("Broadcast not found")
-}
-
-pub async fn find(app: &App, team_id: &str, id: &str) -> AppResult<Option<Broadcast>> {
+pub async fn find(app: &App, team_id: &str, id: &str) -> BroadcastResult<Option<Broadcast>> {
     if uuid::Uuid::parse_str(id).is_err() {
         return Ok(None);
     }
@@ -33,7 +29,7 @@ pub async fn find(app: &App, team_id: &str, id: &str) -> AppResult<Option<Broadc
 }
 
 /// A broadcast by id alone (jobs).
-pub async fn by_id(app: &App, id: &str) -> AppResult<Option<Broadcast>> {
+pub async fn by_id(app: &App, id: &str) -> BroadcastResult<Option<Broadcast>> {
     let sql = format!("SELECT {LIST_COLUMNS}, html, text FROM broadcasts WHERE id = $1");
     Ok(on_db!(app.db(), |pool| sqlx::query_as::<_, Broadcast>(
         sqlx::AssertSqlSafe(sql.clone())
@@ -43,8 +39,10 @@ pub async fn by_id(app: &App, id: &str) -> AppResult<Option<Broadcast>> {
     .await)?)
 }
 
-pub async fn get(app: &App, team_id: &str, id: &str) -> AppResult<Broadcast> {
-    find(app, team_id, id).await?.ok_or_else(not_found)
+pub async fn get(app: &App, team_id: &str, id: &str) -> BroadcastResult<Broadcast> {
+    find(app, team_id, id)
+        .await?
+        .ok_or(BroadcastError::NotFound)
 }
 
 /// A page of the team's broadcasts, optionally of one status.
@@ -53,7 +51,7 @@ pub async fn list(
     team_id: &str,
     page: &Page,
     status: Option<&str>,
-) -> AppResult<ListResponse<Broadcast>> {
+) -> BroadcastResult<ListResponse<Broadcast>> {
     let sql = page.sql(LIST_COLUMNS, "broadcasts", "$3 IS NULL OR status = $3");
     let rows = on_db!(app.db(), |pool| sqlx::query_as::<_, Broadcast>(
         sqlx::AssertSqlSafe(sql.clone())

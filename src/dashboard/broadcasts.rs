@@ -25,7 +25,8 @@ use super::crud::{Confirm, ConfirmPage, done};
 use super::csrf::{CsrfForm, FormFields};
 use super::format;
 use super::pages::{
-    PageError, Shell, about, placed, plain_error, refusal, render, sandboxed_preview,
+    PageError, Shell, about, form_addresses, form_text, keyset_page, pager, placed, plain_error,
+    refusal, render, sandboxed_preview,
 };
 use super::session::CurrentSession;
 use crate::app::App;
@@ -34,7 +35,6 @@ use crate::auth::sessions::Session;
 use crate::broadcasts::compose::{self, ALIGNS, BLOCKS, Design, FONTS, Mode, Styles, WEIGHTS};
 use crate::broadcasts::service::{self, BroadcastInput, When};
 use crate::broadcasts::{Broadcast, Status, stats};
-use crate::http::pagination::{Cursor, ListQuery, Page};
 use crate::templates::substitute::{self, Target, Values};
 
 const LIST: &str = "/dashboard/broadcasts";
@@ -193,29 +193,17 @@ async fn list_page(
 ) -> Result<Response, PageError> {
     let session = &current.session;
     let team = &session.user.team_id;
-    let query = ListQuery {
-        limit: Some(PAGE_SIZE.into()),
-        after: params.after.clone(),
-        before: params.before.clone(),
-    };
-    let page = Page::from_query(&query, None).map_err(|_| PageError::BadRequest)?;
+    let page = keyset_page(PAGE_SIZE, &params.after, &params.before)?;
     let filter = service::read_filter(&params.filter);
     let status_text = filter.status.map(Status::as_str);
     let list = service::list(&app, team, &page, &filter).await?;
     let names = segment_names(&app, team).await?;
-    let (first, last) = (list.data.first(), list.data.last());
-    let older = match (&page.cursor, list.has_more, last) {
-        (Cursor::Before(_), _, Some(last)) | (_, true, Some(last)) => {
-            Some(list_href(status_text, ("after", &last.id)))
-        }
-        _ => None,
-    };
-    let newer = match (&page.cursor, list.has_more, first) {
-        (Cursor::After(_), _, Some(first)) | (Cursor::Before(_), true, Some(first)) => {
-            Some(list_href(status_text, ("before", &first.id)))
-        }
-        _ => None,
-    };
+    let (newer, older) = pager(
+        &page,
+        &list,
+        |r| &r.id,
+        |direction, id| list_href(status_text, (direction, id)),
+    );
     let rows = list
         .data
         .iter()
@@ -404,32 +392,17 @@ impl EditorForm {
 
     /// Every field, so a save replaces the whole content (empty clears).
     fn input(&self) -> BroadcastInput {
-        let optional = |s: &str| {
-            let s = s.trim();
-            (!s.is_empty()).then(|| s.to_string())
-        };
-        let reply_to: Vec<Value> = self
-            .reply_to
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| Value::String(s.to_string()))
-            .collect();
         let html = self.content_html();
         BroadcastInput {
-            name: Some(optional(&self.name)),
+            name: Some(form_text(&self.name)),
             segment_id: Some(self.segment_id.trim().to_string()),
             from: Some(self.from.trim().to_string()),
             subject: Some(self.subject.clone()),
-            reply_to: Some(if reply_to.is_empty() {
-                Value::Null
-            } else {
-                Value::Array(reply_to)
-            }),
-            preview_text: Some(optional(&self.preview_text)),
+            reply_to: Some(form_addresses(&self.reply_to).unwrap_or(Value::Null)),
+            preview_text: Some(form_text(&self.preview_text)),
             html: Some((!html.trim().is_empty()).then_some(html)),
             text: Some((!self.text.trim().is_empty()).then(|| self.text.clone())),
-            topic_id: Some(optional(&self.topic_id)),
+            topic_id: Some(form_text(&self.topic_id)),
         }
     }
 }

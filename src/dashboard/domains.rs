@@ -153,7 +153,7 @@ async fn create(State(app): State<App>, form: AdminForm) -> Result<Response, Pag
     match domains::create(&app, &session.user.team_id, domain_input(&form.fields)).await {
         Ok(domain) => Ok(done(&detail_url(&domain.id), "added")),
         Err(err) => {
-            let message = refusal(err.into())?;
+            let message = refusal(err)?;
             Ok(form_page(
                 session,
                 StatusCode::UNPROCESSABLE_ENTITY,

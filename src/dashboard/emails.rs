@@ -21,13 +21,13 @@ use super::csrf::CsrfForm;
 use super::email_views::{
     AttachmentItem, AttachmentKind, EmailListRow, EventBadge, TimelineRow, status_choices,
 };
-use super::pages::{PageError, Shell, render, sandboxed_preview};
+use super::pages::{PageError, Shell, keyset_page, pager, render, sandboxed_preview};
 use super::session::CurrentSession;
 use super::{email_views, format};
 use crate::app::App;
 use crate::emails::search;
 use crate::emails::{downloads, events, service, store};
-use crate::http::pagination::{Cursor, ListQuery, Page};
+use crate::error::AppError;
 
 const LIST: &str = "/dashboard/emails";
 const SECTION: &str = "emails";
@@ -140,27 +140,15 @@ async fn list_page(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let session = &current.session;
-    let query = ListQuery {
-        limit: Some(PAGE_SIZE.into()),
-        after: params.after.clone(),
-        before: params.before.clone(),
-    };
-    let page = Page::from_query(&query, None).map_err(|_| PageError::BadRequest)?;
+    let page = keyset_page(PAGE_SIZE, &params.after, &params.before)?;
     let (filter, problem) = search::read_filter(&params.filter);
     let list = search::list(&app, &session.user.team_id, &page, &filter).await?;
-    let (first, last) = (list.data.first(), list.data.last());
-    let older = match (&page.cursor, list.has_more, last) {
-        (Cursor::Before(_), _, Some(last)) | (_, true, Some(last)) => {
-            Some(href(&params, ("after", &last.id)))
-        }
-        _ => None,
-    };
-    let newer = match (&page.cursor, list.has_more, first) {
-        (Cursor::After(_), _, Some(first)) | (Cursor::Before(_), true, Some(first)) => {
-            Some(href(&params, ("before", &first.id)))
-        }
-        _ => None,
-    };
+    let (newer, older) = pager(
+        &page,
+        &list,
+        |r| &r.id,
+        |direction, id| href(&params, (direction, id)),
+    );
     let now = app.now_ms();
     let fields = FilterFields {
         status: filter.status.clone().unwrap_or_default(),
@@ -271,7 +259,10 @@ async fn cancel(
     form: CsrfForm,
 ) -> Result<Response, PageError> {
     let session = &form.current.session;
-    match service::cancel(&app, &session.user.team_id, &id).await {
+    match service::cancel(&app, &session.user.team_id, &id)
+        .await
+        .map_err(AppError::from)
+    {
         Ok(()) => Ok(done(&format!("{LIST}/{id}"), "canceled")),
         Err(err) if err.is_not_found() => Err(PageError::NotFound),
         Err(err) if err.status < 500 => {
@@ -307,6 +298,7 @@ async fn reschedule(
             serde_json::Value::String(typed.clone()),
         )
         .await
+        .map_err(AppError::from)
         .map_err(|err| {
             if err.is_not_found() {
                 String::new()

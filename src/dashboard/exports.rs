@@ -225,14 +225,12 @@ async fn list_page(
     query.limit = Some("50".into());
     let page = Page::from_query(&query, None).map_err(|_| PageError::BadRequest)?;
     let list = exports::list(&app, &session.user.team_id, &page).await?;
-    let ids = list
-        .data
-        .first()
-        .zip(list.data.last())
-        .map(|(f, l)| (f.id.as_str(), l.id.as_str()));
-    let (newer, older) = pager(&page, list.has_more, ids, |dir, id| {
-        format!("{LIST}?{dir}={id}")
-    });
+    let (newer, older) = pager(
+        &page,
+        &list,
+        |r| &r.id,
+        |dir, id| format!("{LIST}?{dir}={id}"),
+    );
     let page = ListPage {
         shell: shell(session),
         tab: "exports",

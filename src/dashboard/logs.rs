@@ -14,11 +14,11 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use super::format;
-use super::pages::{PageError, Shell, pager, render};
+use super::pages::{PageError, Shell, keyset_page, pager, render};
 use super::session::CurrentSession;
 use crate::app::App;
 use crate::auth::api_keys;
-use crate::http::pagination::{ListQuery, Page};
+use crate::http::pagination::Page;
 use crate::logs::{self, LogRow, StatusClass};
 
 const LIST: &str = "/dashboard/logs";
@@ -154,12 +154,7 @@ async fn list_page(
 ) -> Result<Response, PageError> {
     let session = &current.session;
     let team = &session.user.team_id;
-    let query = ListQuery {
-        limit: Some(PAGE_SIZE.into()),
-        after: params.after.clone(),
-        before: params.before.clone(),
-    };
-    let page = Page::from_query(&query, None).map_err(|_| PageError::BadRequest)?;
+    let page = keyset_page(PAGE_SIZE, &params.after, &params.before)?;
     let (filter, problem) = logs::read_filter(&params.filter);
     let list = logs::list(&app, team, &page, &filter).await?;
     let keys = key_names(&app, team).await?;
@@ -167,16 +162,16 @@ async fn list_page(
         .iter()
         .map(|(id, name)| (id.as_str(), name.as_str()))
         .collect();
-    let ids = list
-        .data
-        .first()
-        .zip(list.data.last())
-        .map(|(a, b)| (a.id.as_str(), b.id.as_str()));
-    let (newer, older) = pager(&page, list.has_more, ids, |direction, id| {
-        let mut query = filter_query(&params);
-        query.append_pair(direction, id);
-        format!("{LIST}?{}", query.finish())
-    });
+    let (newer, older) = pager(
+        &page,
+        &list,
+        |r| &r.id,
+        |direction, id| {
+            let mut query = filter_query(&params);
+            query.append_pair(direction, id);
+            format!("{LIST}?{}", query.finish())
+        },
+    );
     let now = app.now_ms();
     let fields = FilterFields {
         key: filter.api_key_id.clone().unwrap_or_default(),

@@ -36,16 +36,18 @@ impl Shell {
     }
 }
 
-/// Links to the newer and older keyset pages of a list shown newest first: `ids` are the
-/// first and last ids shown, `href(direction, id)` the address of a page (`after`/`before`).
-pub fn pager(
+/// Links to the newer and older keyset pages of a list shown newest first: `list` is the
+/// page shown, `id` a row's cursor id, `href(direction, id)` the address of a page
+/// (`after`/`before`).
+pub fn pager<T>(
     page: &crate::http::pagination::Page,
-    has_more: bool,
-    ids: Option<(&str, &str)>,
+    list: &crate::store::page::ListResponse<T>,
+    id: impl Fn(&T) -> &str,
     href: impl Fn(&str, &str) -> String,
 ) -> (Option<String>, Option<String>) {
     use crate::http::pagination::Cursor;
-    let Some((first, last)) = ids else {
+    let has_more = list.has_more;
+    let (Some(first), Some(last)) = (list.data.first().map(&id), list.data.last().map(&id)) else {
         return (None, None);
     };
     let older = (matches!(page.cursor, Cursor::Before(_)) || has_more).then(|| href("after", last));
@@ -58,9 +60,26 @@ pub fn pager(
     (newer, older)
 }
 
+/// The keyset page a list page's `after` / `before` parameters ask for, `size` rows long; a
+/// cursor that does not read is a 400 page.
+pub fn keyset_page(
+    size: &str,
+    after: &Option<String>,
+    before: &Option<String>,
+) -> Result<crate::http::pagination::Page, PageError> {
+    let query = crate::http::pagination::ListQuery {
+        limit: Some(size.into()),
+        after: after.clone(),
+        before: before.clone(),
+    };
+    crate::http::pagination::Page::from_query(&query, None).map_err(|_| PageError::BadRequest)
+}
+
 /// A refusal to show in the form (a 4xx other than 404: the input is to fix); anything else
-/// is an error page. Every form's handler goes through this.
-pub fn refusal(err: AppError) -> Result<String, PageError> {
+/// is an error page. Every form's handler goes through this, with `AppError` or a service's
+/// own error (mapped as the API maps it).
+pub fn refusal(err: impl Into<AppError>) -> Result<String, PageError> {
+    let err: AppError = err.into();
     if (400..500).contains(&err.status) && !err.is_not_found() {
         Ok(err.message)
     } else {
@@ -98,6 +117,23 @@ fn without_field(message: &str) -> &str {
         .strip_prefix(FIELD_MARK)
         .and_then(|rest| rest.split_once(FIELD_MARK))
         .map_or(message, |(_, text)| text)
+}
+
+/// A form's text input: trimmed; blank is none.
+pub fn form_text(value: &str) -> Option<String> {
+    let value = value.trim();
+    (!value.is_empty()).then(|| value.to_string())
+}
+
+/// A form's comma-separated addresses (`reply_to`) as the API's JSON array; none when blank.
+pub fn form_addresses(value: &str) -> Option<serde_json::Value> {
+    let list: Vec<serde_json::Value> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| serde_json::Value::String(s.to_string()))
+        .collect();
+    (!list.is_empty()).then_some(serde_json::Value::Array(list))
 }
 
 /// A service's error message in plain words, for the top of a form: no Markdown backticks
@@ -280,17 +316,25 @@ impl IntoResponse for PageError {
 }
 
 /// A service's own error becomes a page through the API's mapping (`http::error`).
-impl From<crate::domains::DomainError> for PageError {
-    fn from(err: crate::domains::DomainError) -> Self {
-        AppError::from(err).into()
-    }
+macro_rules! page_error_from {
+    ($($error:ty),+) => {
+        $(
+            impl From<$error> for PageError {
+                fn from(err: $error) -> Self {
+                    AppError::from(err).into()
+                }
+            }
+        )+
+    };
 }
 
-impl From<crate::audience::contacts::ContactError> for PageError {
-    fn from(err: crate::audience::contacts::ContactError) -> Self {
-        AppError::from(err).into()
-    }
-}
+page_error_from!(
+    crate::domains::DomainError,
+    crate::audience::contacts::ContactError,
+    crate::templates::error::TemplateError,
+    crate::broadcasts::error::BroadcastError,
+    crate::emails::error::EmailError
+);
 
 impl From<AppError> for PageError {
     fn from(err: AppError) -> Self {

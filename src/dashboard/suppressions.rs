@@ -14,11 +14,10 @@ use serde::Deserialize;
 use super::crud::done;
 use super::csrf::CsrfForm;
 use super::format;
-use super::pages::{PageError, Shell, pager, plain_error, render};
+use super::pages::{PageError, Shell, keyset_page, pager, plain_error, render};
 use super::session::CurrentSession;
 use crate::app::App;
 use crate::auth::sessions::Session;
-use crate::http::pagination::{ListQuery, Page};
 use crate::suppressions::{self, Suppression};
 
 const LIST: &str = "/dashboard/suppressions";
@@ -111,19 +110,9 @@ async fn page(
     let q = params.q.as_deref().map(str::trim).unwrap_or("").to_string();
     let now = app.now_ms();
     let (rows, newer, older) = if q.is_empty() {
-        let query = ListQuery {
-            limit: Some(PAGE_SIZE.into()),
-            after: params.after.clone(),
-            before: params.before.clone(),
-        };
-        let page = Page::from_query(&query, None).map_err(|_| PageError::BadRequest)?;
+        let page = keyset_page(PAGE_SIZE, &params.after, &params.before)?;
         let list = suppressions::list(app, team, origin, &page).await?;
-        let ids = list
-            .data
-            .first()
-            .zip(list.data.last())
-            .map(|(a, b)| (a.id.as_str(), b.id.as_str()));
-        let (newer, older) = pager(&page, list.has_more, ids, |d, id| href(params, d, id));
+        let (newer, older) = pager(&page, &list, |r| &r.id, |d, id| href(params, d, id));
         let rows = list.data.iter().map(|s| Row::new(s, now)).collect();
         (rows, newer, older)
     } else {

@@ -20,7 +20,9 @@ use serde_json::Value;
 use super::crud::{Confirm, ConfirmPage, NoticeParams, done};
 use super::csrf::{CsrfForm, FormFields};
 use super::format;
-use super::pages::{PageError, Shell, refusal, render, sandboxed_preview};
+use super::pages::{
+    PageError, Shell, form_addresses, form_text, refusal, render, sandboxed_preview,
+};
 use super::session::CurrentSession;
 use crate::app::App;
 use crate::auth::sessions::Session;
@@ -117,23 +119,12 @@ impl TemplateForm {
 
     /// Every field, so a save replaces the whole template (empty clears).
     fn input(&self) -> TemplateInput {
-        let optional = |s: &str| {
-            let s = s.trim();
-            (!s.is_empty()).then(|| s.to_string())
-        };
-        let reply_to: Vec<Value> = self
-            .reply_to
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| Value::String(s.to_string()))
-            .collect();
         TemplateInput {
             name: Some(self.name.clone()),
-            alias: Some(optional(&self.alias)),
-            from: Some(optional(&self.from)),
-            subject: Some(optional(&self.subject)),
-            reply_to: Some((!reply_to.is_empty()).then_some(Value::Array(reply_to))),
+            alias: Some(form_text(&self.alias)),
+            from: Some(form_text(&self.from)),
+            subject: Some(form_text(&self.subject)),
+            reply_to: Some(form_addresses(&self.reply_to)),
             html: Some(self.html.clone()),
             text: Some((!self.text.trim().is_empty()).then(|| self.text.clone())),
             variables: Some(Some(parse_variables(&self.variables))),

@@ -18,13 +18,13 @@ use serde::Deserialize;
 use super::crud::{Confirm, NoticeParams, admin_delete, done, notice_text};
 use super::csrf::FormFields;
 use super::format;
-use super::pages::{PageError, Shell, pager, refusal, render};
+use super::pages::{PageError, Shell, keyset_page, pager, refusal, render};
 use super::session::{AdminForm, AdminSession, CurrentSession};
 use crate::app::App;
 use crate::auth::sessions::Session;
 use crate::clock::Millis;
 use crate::error::AppError;
-use crate::http::pagination::{ListQuery, Page};
+use crate::http::pagination::Page;
 use crate::webhooks::{self, Attempt, EVENT_TYPES, Webhook, WebhookInput};
 
 const LIST: &str = "/dashboard/webhooks";
@@ -287,21 +287,14 @@ async fn detail_response(
 ) -> Result<Response, PageError> {
     let team = &session.user.team_id;
     let webhook = webhooks::get(app, team, id).await?;
-    let query = ListQuery {
-        limit: Some(DELIVERIES_PER_PAGE.into()),
-        after: params.after.clone(),
-        before: params.before.clone(),
-    };
-    let page = Page::from_query(&query, None).map_err(|_| PageError::BadRequest)?;
+    let page = keyset_page(DELIVERIES_PER_PAGE, &params.after, &params.before)?;
     let attempts = webhooks::attempts(app, team, id, &page).await?;
-    let ids = attempts
-        .data
-        .first()
-        .zip(attempts.data.last())
-        .map(|(first, last)| (first.id.as_str(), last.id.as_str()));
-    let (newer, older) = pager(&page, attempts.has_more, ids, |direction, at| {
-        deliveries_href(id, (direction, at))
-    });
+    let (newer, older) = pager(
+        &page,
+        &attempts,
+        |r| &r.id,
+        |direction, at| deliveries_href(id, (direction, at)),
+    );
     let notice = notice_text(
         params.notice.as_deref(),
         &[

@@ -30,14 +30,4 @@ pub enum DomainError {
 
 pub type DomainResult<T> = Result<T, DomainError>;
 
-impl From<sqlx::Error> for DomainError {
-    fn from(err: sqlx::Error) -> Self {
-        DomainError::Other(err.into())
-    }
-}
-
-impl From<anyhow::Error> for DomainError {
-    fn from(err: anyhow::Error) -> Self {
-        DomainError::Other(err.into())
-    }
-}
+crate::passes_through!(DomainError: sqlx::Error, anyhow::Error);

@@ -15,9 +15,9 @@ use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use serde_json::Value;
 
+use super::error::{EmailError, EmailResult};
 use super::request::{AttachmentRequest, Loose};
 use crate::app::App;
-use crate::error::{AppError, AppResult};
 
 /// Largest total size of an email's attachments, after base64 encoding.
 pub const MAX_TOTAL_BASE64_BYTES: usize = 40 * 1024 * 1024;
@@ -65,12 +65,8 @@ pub struct Attachment {
     pub content: Vec<u8>,
 }
 
-fn invalid(index: usize, message: impl std::fmt::Display) -> AppError {
-    AppError::new(
-        422,
-        "invalid_attachment",
-        format!("Invalid attachment at index {index}: {message}"),
-    )
+fn invalid(index: usize, message: impl std::fmt::Display) -> EmailError {
+    EmailError::InvalidAttachment(format!("Invalid attachment at index {index}: {message}"))
 }
 
 /// Size of `n` bytes once base64-encoded.
@@ -82,13 +78,13 @@ pub fn base64_len(n: usize) -> usize {
 /// and checked here; `path` URLs are fetched by [`resolve`].
 pub fn parse_list(
     value: Option<Loose<Vec<Loose<AttachmentRequest>>>>,
-) -> AppResult<Vec<AttachmentInput>> {
+) -> EmailResult<Vec<AttachmentInput>> {
     let items = match value {
         None => return Ok(Vec::new()),
         Some(Loose::Given(items)) => items,
         Some(Loose::Wrong(_)) => {
-            return Err(AppError::validation(
-                "The `attachments` field must be an array.",
+            return Err(EmailError::Invalid(
+                "The `attachments` field must be an array.".into(),
             ));
         }
     };
@@ -108,12 +104,10 @@ pub fn parse_list(
     Ok(out)
 }
 
-fn check_total(total: usize) -> AppResult<()> {
+fn check_total(total: usize) -> EmailResult<()> {
     if total > MAX_TOTAL_BASE64_BYTES {
-        return Err(AppError::new(
-            422,
-            "invalid_attachment",
-            "Attachments may total at most 40 MB per email (counted after base64 encoding).",
+        return Err(EmailError::InvalidAttachment(
+            "Attachments may total at most 40 MB per email (counted after base64 encoding).".into(),
         ));
     }
     Ok(())
@@ -123,7 +117,7 @@ fn optional_string(
     index: usize,
     name: &str,
     value: Option<Loose<String>>,
-) -> AppResult<Option<String>> {
+) -> EmailResult<Option<String>> {
     match value {
         None => Ok(None),
         Some(Loose::Given(s)) => Ok(Some(s)),
@@ -131,7 +125,7 @@ fn optional_string(
     }
 }
 
-fn parse_one(index: usize, item: Loose<AttachmentRequest>) -> AppResult<AttachmentInput> {
+fn parse_one(index: usize, item: Loose<AttachmentRequest>) -> EmailResult<AttachmentInput> {
     let Loose::Given(item) = item else {
         return Err(invalid(index, "each attachment must be an object."));
     };
@@ -195,11 +189,9 @@ fn parse_one(index: usize, item: Loose<AttachmentRequest>) -> AppResult<Attachme
             return Err(invalid(index, "give either `content` or `path`, not both."));
         }
         (None, None) => {
-            return Err(AppError::new(
-                422,
-                "invalid_attachment",
-                format!("Attachment at index {index} must have either a `content` or `path`."),
-            ));
+            return Err(EmailError::InvalidAttachment(format!(
+                "Attachment at index {index} must have either a `content` or `path`."
+            )));
         }
     };
     Ok(AttachmentInput {
@@ -223,7 +215,7 @@ fn is_media_type(t: &str) -> bool {
     token(kind) && token(sub) && !t.chars().any(char::is_control)
 }
 
-fn check_content_id(index: usize, raw: &str) -> AppResult<String> {
+fn check_content_id(index: usize, raw: &str) -> EmailResult<String> {
     let id = raw.trim();
     let id = id
         .strip_prefix('<')
@@ -356,7 +348,7 @@ fn executable_kind(content: &[u8]) -> Option<&'static str> {
 }
 
 /// Fetches `path` attachments, applies the size limits, fills in content types.
-pub async fn resolve(app: &App, inputs: Vec<AttachmentInput>) -> AppResult<Vec<Attachment>> {
+pub async fn resolve(app: &App, inputs: Vec<AttachmentInput>) -> EmailResult<Vec<Attachment>> {
     let mut total: usize = inputs
         .iter()
         .map(|i| match &i.source {
@@ -465,6 +457,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::error::AppError;
 
     #[test]
     fn decodes_the_three_content_shapes() {
@@ -523,7 +516,7 @@ mod tests {
         assert_eq!(base64_len(4), 8);
         assert!(check_total(MAX_TOTAL_BASE64_BYTES).is_ok());
         assert_eq!(
-            check_total(MAX_TOTAL_BASE64_BYTES + 1).unwrap_err().name,
+            AppError::from(check_total(MAX_TOTAL_BASE64_BYTES + 1).unwrap_err()).name,
             "invalid_attachment"
         );
     }

@@ -2,10 +2,10 @@
 //! The link carries its expiry and an HMAC of (attachment id, expiry) under the instance
 //! secret, so the public download route needs no API key and no stored state.
 
+use super::error::{EmailError, EmailResult};
 use crate::app::App;
 use crate::auth::tokens::{keyed_hash, same};
 use crate::clock::Millis;
-use crate::error::{AppError, AppResult};
 
 /// How long a download link works.
 pub const LINK_TTL_MS: Millis = 60 * 60 * 1000;
@@ -38,14 +38,13 @@ pub fn verify(
     expires: Millis,
     given: &str,
     now: Millis,
-) -> AppResult<()> {
+) -> EmailResult<()> {
     let expected = signature(app, attachment_id, expires);
     if !same(&expected, given) || expires < now {
-        return Err(AppError::new(
-            403,
-            "validation_error",
+        return Err(EmailError::NotAllowed(
             "The download link is invalid or has expired. Request the attachment again for a \
-             fresh link.",
+             fresh link."
+                .into(),
         ));
     }
     Ok(())

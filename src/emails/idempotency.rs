@@ -14,9 +14,9 @@ use axum::http::HeaderMap;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::error::{EmailError, EmailResult};
 use crate::app::App;
 use crate::clock::Millis;
-use crate::error::{AppError, AppResult};
 use crate::on_db;
 
 pub const HEADER: &str = "idempotency-key";
@@ -42,24 +42,18 @@ pub enum Outcome {
 }
 
 /// Reads and checks the header; `None` when absent.
-pub fn key_from_headers(headers: &HeaderMap) -> AppResult<Option<String>> {
+pub fn key_from_headers(headers: &HeaderMap) -> EmailResult<Option<String>> {
     let Some(value) = headers.get(HEADER) else {
         return Ok(None);
     };
-    let key = value.to_str().map_err(|_| invalid_key())?;
+    let key = value
+        .to_str()
+        .map_err(|_| EmailError::InvalidIdempotencyKey)?;
     let chars = key.chars().count();
     if chars == 0 || chars > MAX_KEY_CHARS {
-        return Err(invalid_key());
+        return Err(EmailError::InvalidIdempotencyKey);
     }
     Ok(Some(key.to_string()))
-}
-
-fn invalid_key() -> AppError {
-    AppError::new(
-        400,
-        "invalid_idempotency_key",
-        "The key must be between 1-256 chars.",
-    )
 }
 
 /// Hex SHA-256 of the request: the route and its JSON with object keys sorted, so
@@ -117,7 +111,7 @@ fn hash_json(hasher: &mut Sha256, value: &impl serde::Serialize) {
 static CLAIMS: AtomicU64 = AtomicU64::new(0);
 
 /// Claims `key` for a request with `hash`, or says why it cannot run.
-pub async fn claim(app: &App, team_id: &str, key: &str, hash: &str) -> AppResult<Outcome> {
+pub async fn claim(app: &App, team_id: &str, key: &str, hash: &str) -> EmailResult<Outcome> {
     let now = app.now_ms();
     // Expired keys are swept now and then, not on every request.
     if CLAIMS.fetch_add(1, Ordering::Relaxed).is_multiple_of(1000) {
@@ -159,7 +153,7 @@ pub async fn claim(app: &App, team_id: &str, key: &str, hash: &str) -> AppResult
     .await)?;
     let Some((stored_hash, status, body, created_at)) = row else {
         // Released between our insert and select: the caller may simply retry.
-        return Err(concurrent());
+        return Err(EmailError::IdempotencyInProgress);
     };
     let expired = created_at < now - TTL_MS;
     let abandoned = status.is_none() && created_at < now - ABANDONED_MS;
@@ -181,34 +175,20 @@ pub async fn claim(app: &App, team_id: &str, key: &str, hash: &str) -> AppResult
         return if taken == 1 {
             Ok(Outcome::Claimed(claimed))
         } else {
-            Err(concurrent())
+            Err(EmailError::IdempotencyInProgress)
         };
     }
     if stored_hash != hash {
-        return Err(AppError::new(
-            409,
-            "invalid_idempotent_request",
-            "Same idempotency key used with a different request payload. Use a new key for a \
-             different request.",
-        ));
+        return Err(EmailError::IdempotencyKeyReused);
     }
     match body {
         Some(body) if status.is_some() => Ok(Outcome::Replay(serde_json::from_str(&body)?)),
-        _ => Err(concurrent()),
+        _ => Err(EmailError::IdempotencyInProgress),
     }
 }
 
-fn concurrent() -> AppError {
-    AppError::new(
-        409,
-        "concurrent_idempotent_requests",
-        "Same idempotency key used while the original request is still in progress. Try again \
-         later.",
-    )
-}
-
 /// Forgets a claim whose request failed, so the key can be used again.
-pub async fn release(app: &App, claim: &Claim) -> AppResult<()> {
+pub async fn release(app: &App, claim: &Claim) -> EmailResult<()> {
     on_db!(app.db(), |pool| sqlx::query(
         "DELETE FROM idempotency_keys WHERE team_id = $1 AND key = $2 AND response_status IS NULL"
     )
@@ -225,6 +205,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::error::AppError;
 
     #[test]
     fn hash_ignores_key_order_but_not_values() {
@@ -244,7 +225,7 @@ mod tests {
         assert!(key_from_headers(&headers).unwrap().is_some());
         headers.insert(HEADER, "k".repeat(257).parse().unwrap());
         assert_eq!(
-            key_from_headers(&headers).unwrap_err().name,
+            AppError::from(key_from_headers(&headers).unwrap_err()).name,
             "invalid_idempotency_key"
         );
         headers.insert(HEADER, "".parse().unwrap());

@@ -4,7 +4,7 @@
 //! rendered ([`crate::templates::substitute::rendered_len`]), so a small request that
 //! expands to gigabytes is refused for the cost of counting to the limit.
 
-use crate::error::AppError;
+use super::error::{EmailError, EmailResult};
 
 /// The whole message: html + text + subject + attachments (base64).
 pub const MAX_MESSAGE_BYTES: usize = 40 * 1024 * 1024;
@@ -24,14 +24,14 @@ fn mb(bytes: usize) -> usize {
 }
 
 /// A 422 for a field over its limit.
-pub fn too_large(field: &str, limit: usize) -> AppError {
-    AppError::validation(format!(
+pub fn too_large(field: &str, limit: usize) -> EmailError {
+    EmailError::Invalid(format!(
         "The `{field}` field must be at most {} MB.",
         mb(limit)
     ))
 }
 
-pub fn check_part(field: &str, len: usize) -> Result<(), AppError> {
+pub fn check_part(field: &str, len: usize) -> EmailResult<()> {
     let limit = match field {
         "html" => MAX_HTML_BYTES,
         "text" => MAX_TEXT_BYTES,
@@ -44,9 +44,9 @@ pub fn check_part(field: &str, len: usize) -> Result<(), AppError> {
 }
 
 /// The whole message against Resend's 40 MB.
-pub fn check_message(total: usize) -> Result<(), AppError> {
+pub fn check_message(total: usize) -> EmailResult<()> {
     if total > MAX_MESSAGE_BYTES {
-        return Err(AppError::validation(format!(
+        return Err(EmailError::Invalid(format!(
             "The email is larger than {} MB (html, text, subject and attachments together).",
             mb(MAX_MESSAGE_BYTES)
         )));

@@ -8,11 +8,13 @@
 //!   [`store`], grouped by [`group_commit`]) and reschedule/cancel;
 //! - [`test_recipients`] plays out Resend's test addresses; [`events`] names what happens to
 //!   an email and reads its timeline; [`downloads`] signs attachment links;
+//! - [`error`] is what the service refuses (`EmailError`);
 //! - [`search`] lists a team's emails with filters (status, from, to, subject, dates, tag).
 
 pub mod address;
 pub mod attachments;
 pub mod downloads;
+pub mod error;
 pub mod events;
 pub mod group_commit;
 pub mod idempotency;

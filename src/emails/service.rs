@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use super::address::Mailbox;
 use super::attachments;
+use super::error::{EmailError, EmailResult};
 use super::group_commit;
 use super::idempotency::{self, Claim, Outcome};
 use super::request::{BatchBody, Loose, SendBody, SendEmailRequest};
@@ -25,7 +26,6 @@ use crate::app::App;
 use crate::auth::api_keys::AuthKey;
 use crate::budget::Share;
 use crate::clock::Millis;
-use crate::error::{AppError, AppResult};
 use crate::on_db;
 use crate::store::new_id;
 use crate::templates::send::{self as template_send, TemplateCache};
@@ -42,12 +42,12 @@ pub enum BatchMode {
 }
 
 impl BatchMode {
-    pub fn parse(header: Option<&str>) -> AppResult<BatchMode> {
+    pub fn parse(header: Option<&str>) -> EmailResult<BatchMode> {
         match header.map(|h| h.trim().to_ascii_lowercase()).as_deref() {
             None | Some("") | Some("strict") => Ok(BatchMode::Strict),
             Some("permissive") => Ok(BatchMode::Permissive),
-            Some(_) => Err(AppError::validation(
-                "The `x-batch-validation` header must be `strict` or `permissive`.",
+            Some(_) => Err(EmailError::Invalid(
+                "The `x-batch-validation` header must be `strict` or `permissive`.".into(),
             )),
         }
     }
@@ -61,7 +61,7 @@ pub async fn send(
     request: SendBody,
     idempotency_key: Option<String>,
     share: Option<Share>,
-) -> AppResult<Value> {
+) -> EmailResult<Value> {
     idempotent(
         app,
         auth,
@@ -100,7 +100,7 @@ pub async fn send_batch(
     mode: BatchMode,
     idempotency_key: Option<String>,
     share: Option<Share>,
-) -> AppResult<Value> {
+) -> EmailResult<Value> {
     let route = match mode {
         BatchMode::Strict => "batch:strict",
         BatchMode::Permissive => "batch:permissive",
@@ -123,12 +123,9 @@ pub async fn send_batch(
                 match prepare(app, auth, item, now, &mut senders, &mut templates).await {
                     Ok(email) => emails.push(email),
                     Err(err) if mode == BatchMode::Strict => {
-                        return Err(AppError {
-                            message: format!("Email at index {index}: {}", err.message),
-                            ..err
-                        });
+                        return Err(EmailError::AtIndex(index, Box::new(err)));
                     }
-                    Err(err) => errors.push(json!({ "index": index, "message": err.message })),
+                    Err(err) => errors.push(json!({ "index": index, "message": err.to_string() })),
                 }
             }
             let data: Vec<Value> = emails.iter().map(|e| json!({ "id": e.id })).collect();
@@ -153,7 +150,7 @@ pub async fn send_notice(
     to: &[String],
     subject: &str,
     text: &str,
-) -> AppResult<String> {
+) -> EmailResult<String> {
     let from = app.settings().notifications.from.clone();
     send_notice_from(app, &from, team_id, to, subject, text).await
 }
@@ -167,11 +164,11 @@ pub async fn send_notice_from(
     to: &[String],
     subject: &str,
     text: &str,
-) -> AppResult<String> {
+) -> EmailResult<String> {
     let from = from.trim().to_string();
     if from.is_empty() {
-        return Err(AppError::validation(
-            "No sender is configured for Herald's own emails ([notifications] from).",
+        return Err(EmailError::Invalid(
+            "No sender is configured for Herald's own emails ([notifications] from).".into(),
         ));
     }
     let auth = AuthKey {
@@ -199,8 +196,8 @@ async fn idempotent<R: serde::Serialize>(
     key: Option<String>,
     route: &str,
     request: R,
-    run: impl AsyncFnOnce(R, Option<Claim>) -> AppResult<Value>,
-) -> AppResult<Value> {
+    run: impl AsyncFnOnce(R, Option<Claim>) -> EmailResult<Value>,
+) -> EmailResult<Value> {
     let claim = match key {
         None => None,
         Some(key) => {
@@ -227,7 +224,7 @@ async fn commit(
     emails: Vec<NewEmail>,
     claim: Option<Claim>,
     body: &Value,
-) -> AppResult<()> {
+) -> EmailResult<()> {
     if emails.is_empty() {
         // Nothing accepted, nothing to replay.
         if let Some(claim) = &claim {
@@ -257,19 +254,19 @@ fn wakes_workers(app: &App, emails: &[NewEmail]) -> bool {
         .any(|e| e.scheduled_at.is_none() && handled.contains(e.job_kind))
 }
 
-fn batch_items(request: BatchBody) -> AppResult<Vec<SendBody>> {
+fn batch_items(request: BatchBody) -> EmailResult<Vec<SendBody>> {
     let Loose::Given(items) = request else {
-        return Err(AppError::validation(
-            "The request body must be an array of emails.",
+        return Err(EmailError::Invalid(
+            "The request body must be an array of emails.".into(),
         ));
     };
     if items.is_empty() {
-        return Err(AppError::validation(
-            "The batch is empty; send between 1 and 100 emails.",
+        return Err(EmailError::Invalid(
+            "The batch is empty; send between 1 and 100 emails.".into(),
         ));
     }
     if items.len() > MAX_BATCH {
-        return Err(AppError::validation(format!(
+        return Err(EmailError::Invalid(format!(
             "A batch can hold at most {MAX_BATCH} emails; this one has {}.",
             items.len()
         )));
@@ -286,7 +283,7 @@ async fn prepare(
     now: Millis,
     senders: &mut SenderCheck<'_>,
     templates: &mut TemplateCache,
-) -> AppResult<NewEmail> {
+) -> EmailResult<NewEmail> {
     let mut request = validate::object(request)?;
     let template_id = template_send::apply(app, &auth.team_id, &mut request, templates).await?;
     let draft = parse_draft(request, now)?;
@@ -364,7 +361,7 @@ async fn unsubscribe_link(
         &mut Option<String>,
         &mut Vec<(String, String)>,
     ),
-) -> AppResult<()> {
+) -> EmailResult<()> {
     use crate::audience::unsubscribe_link::{self, Subscriber};
     let Some(contact) = crate::audience::contacts::find(app, team_id, &to.email).await? else {
         return Ok(());
@@ -422,18 +419,14 @@ impl<'a> SenderCheck<'a> {
         }
     }
 
-    async fn check(&mut self, from: &Mailbox, test_only: bool) -> AppResult<()> {
+    async fn check(&mut self, from: &Mailbox, test_only: bool) -> EmailResult<()> {
         let domain = from.domain();
         if let Some(allowed) = &self.auth.domain_name {
             let allowed = idna::domain_to_ascii(allowed).unwrap_or_else(|_| allowed.clone());
             if !allowed.eq_ignore_ascii_case(domain) {
-                return Err(AppError::new(
-                    403,
-                    "validation_error",
-                    format!(
-                        "This API key can only send from the {allowed} domain, not from {domain}."
-                    ),
-                ));
+                return Err(EmailError::NotAllowed(format!(
+                    "This API key can only send from the {allowed} domain, not from {domain}."
+                )));
             }
         }
         if test_only {
@@ -448,15 +441,11 @@ impl<'a> SenderCheck<'a> {
             }
         };
         if !verified {
-            return Err(AppError::new(
-                403,
-                "validation_error",
-                format!(
-                    "The {domain} domain is not verified (or has sending disabled). Add it on \
+            return Err(EmailError::NotAllowed(format!(
+                "The {domain} domain is not verified (or has sending disabled). Add it on \
                      the Domains page and verify its DNS records before sending from it; until \
                      then you can send to test addresses such as delivered@resend.dev."
-                ),
-            ));
+            )));
         }
         Ok(())
     }
@@ -475,7 +464,11 @@ pub fn forget_verified_domains() {
     *VERIFIED.lock() = None;
 }
 
-pub(crate) async fn domain_is_verified(app: &App, team_id: &str, domain: &str) -> AppResult<bool> {
+pub(crate) async fn domain_is_verified(
+    app: &App,
+    team_id: &str,
+    domain: &str,
+) -> EmailResult<bool> {
     let key = (team_id.to_string(), domain.to_string());
     if let Some(seen) = VERIFIED.lock().as_ref().and_then(|m| m.get(&key))
         && seen.elapsed() < VERIFIED_TTL
@@ -505,25 +498,30 @@ pub(crate) async fn domain_is_verified(app: &App, team_id: &str, domain: &str) -
 }
 
 /// `PATCH /emails/{id}`: moves a scheduled email to a new time.
-pub async fn reschedule(app: &App, team_id: &str, id: &str, scheduled_at: Value) -> AppResult<()> {
+pub async fn reschedule(
+    app: &App,
+    team_id: &str,
+    id: &str,
+    scheduled_at: Value,
+) -> EmailResult<()> {
     let input = match scheduled_at {
-        Value::Null => return Err(AppError::missing_field("scheduled_at")),
+        Value::Null => return Err(EmailError::Missing("scheduled_at")),
         Value::String(s) if s.trim().is_empty() => {
-            return Err(AppError::missing_field("scheduled_at"));
+            return Err(EmailError::Missing("scheduled_at"));
         }
         Value::String(s) => s,
         _ => {
-            return Err(AppError::validation(
-                "The `scheduled_at` field must be a string.",
+            return Err(EmailError::Invalid(
+                "The `scheduled_at` field must be a string.".into(),
             ));
         }
     };
     let at =
-        super::schedule::parse_scheduled_at(&input, app.now_ms()).map_err(AppError::validation)?;
+        super::schedule::parse_scheduled_at(&input, app.now_ms()).map_err(EmailError::Invalid)?;
     store::reschedule(app, team_id, id, at).await
 }
 
 /// `POST /emails/{id}/cancel`.
-pub async fn cancel(app: &App, team_id: &str, id: &str) -> AppResult<()> {
+pub async fn cancel(app: &App, team_id: &str, id: &str) -> EmailResult<()> {
     store::cancel(app, team_id, id).await
 }

@@ -5,6 +5,7 @@ use serde_json::json;
 use sqlx::FromRow;
 
 use super::attachments::Attachment;
+use super::error::{EmailError, EmailResult};
 use super::events;
 use super::idempotency::Claim;
 use crate::app::App;
@@ -286,11 +287,7 @@ pub(super) const LIST_COLUMNS: &str = "id, from_address, to_addresses, cc_addres
                             reply_to, subject, tags, topic_id, scheduled_at, last_event, \
                             message_id, created_at";
 
-fn email_not_found() -> AppError {
-    AppError::not_found("Email not found")
-}
-
-pub async fn get(app: &App, team_id: &str, id: &str) -> AppResult<EmailRow> {
+pub async fn get(app: &App, team_id: &str, id: &str) -> EmailResult<EmailRow> {
     let sql = format!(
         "SELECT {LIST_COLUMNS}, html, text, headers FROM emails WHERE id = $1 AND team_id = $2"
     );
@@ -301,7 +298,7 @@ pub async fn get(app: &App, team_id: &str, id: &str) -> AppResult<EmailRow> {
     .bind(team_id)
     .fetch_optional(pool)
     .await)?;
-    let mut row = row.ok_or_else(email_not_found)?;
+    let mut row = row.ok_or(EmailError::NotFound)?;
     row.fill_generated_text();
     Ok(row)
 }
@@ -362,7 +359,7 @@ pub async fn job_state(app: &App, email_id: &str) -> AppResult<Option<(String, M
 }
 
 /// Why a scheduled email cannot be changed any more.
-fn not_changeable(row: &EmailRow, action: &str) -> AppError {
+fn not_changeable(row: &EmailRow, action: &str) -> EmailError {
     let message = match row.last_event.as_str() {
         events::CANCELED => {
             format!("This email was canceled; a canceled email cannot be {action}.")
@@ -372,11 +369,11 @@ fn not_changeable(row: &EmailRow, action: &str) -> AppError {
         }
         _ => format!("This email is already being sent and can no longer be {action}."),
     };
-    AppError::validation(message)
+    EmailError::Invalid(message)
 }
 
 /// Moves a scheduled email, and its job, to `at`.
-pub async fn reschedule(app: &App, team_id: &str, id: &str, at: Millis) -> AppResult<()> {
+pub async fn reschedule(app: &App, team_id: &str, id: &str, at: Millis) -> EmailResult<()> {
     let row = get(app, team_id, id).await?;
     let now = app.now_ms();
     let stmts = [
@@ -398,7 +395,7 @@ pub async fn reschedule(app: &App, team_id: &str, id: &str, at: Millis) -> AppRe
 }
 
 /// Cancels a scheduled email: its job will not run, its last event becomes `canceled`.
-pub async fn cancel(app: &App, team_id: &str, id: &str) -> AppResult<()> {
+pub async fn cancel(app: &App, team_id: &str, id: &str) -> EmailResult<()> {
     let row = get(app, team_id, id).await?;
     let now = app.now_ms();
     let mut stmts = vec![
@@ -432,11 +429,11 @@ pub async fn cancel(app: &App, team_id: &str, id: &str) -> AppResult<()> {
 }
 
 /// A statement list's conflict means the email's job started (or it was canceled) meanwhile.
-fn changed_meanwhile(err: AppError, row: &EmailRow, action: &str) -> AppError {
+fn changed_meanwhile(err: AppError, row: &EmailRow, action: &str) -> EmailError {
     if sql::is_conflict(&err) {
         not_changeable(row, action)
     } else {
-        err
+        err.into()
     }
 }
 
@@ -457,7 +454,7 @@ pub async fn list_attachments(
     app: &App,
     team_id: &str,
     email_id: &str,
-) -> AppResult<Vec<AttachmentRow>> {
+) -> EmailResult<Vec<AttachmentRow>> {
     let rows = on_db!(app.db(), |pool| sqlx::query_as::<_, AttachmentRow>(
         sqlx::AssertSqlSafe(format!(
             "SELECT {ATTACHMENT_COLUMNS} FROM email_attachments a JOIN emails e \
@@ -480,7 +477,7 @@ pub async fn get_attachment(
     team_id: &str,
     email_id: &str,
     attachment_id: &str,
-) -> AppResult<AttachmentRow> {
+) -> EmailResult<AttachmentRow> {
     let row = on_db!(app.db(), |pool| sqlx::query_as::<_, AttachmentRow>(
         sqlx::AssertSqlSafe(format!(
             "SELECT {ATTACHMENT_COLUMNS} FROM email_attachments a JOIN emails e \
@@ -492,14 +489,14 @@ pub async fn get_attachment(
     .bind(team_id)
     .fetch_optional(pool)
     .await)?;
-    row.ok_or_else(|| AppError::not_found("Attachment not found"))
+    row.ok_or(EmailError::AttachmentNotFound)
 }
 
 /// An attachment with its bytes, by id alone (the caller checked a signed link).
 pub async fn attachment_content(
     app: &App,
     attachment_id: &str,
-) -> AppResult<(AttachmentRow, Vec<u8>)> {
+) -> EmailResult<(AttachmentRow, Vec<u8>)> {
     #[derive(FromRow)]
     struct Full {
         #[sqlx(flatten)]
@@ -514,6 +511,6 @@ pub async fn attachment_content(
     .bind(attachment_id)
     .fetch_optional(pool)
     .await)?;
-    let row = row.ok_or_else(|| AppError::not_found("Attachment not found"))?;
+    let row = row.ok_or(EmailError::AttachmentNotFound)?;
     Ok((row.meta, row.content))
 }

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 
 use super::address::Mailbox;
 use super::attachments::{self, AttachmentInput};
+use super::error::{EmailError, EmailResult};
 use super::request::{Loose, Recipients, SendEmailRequest, TagRequest, TagText};
 use super::schedule::parse_scheduled_at;
 use crate::clock::Millis;
-use crate::error::{AppError, AppResult};
 
 /// Most addresses accepted in each of `to`, `cc`, `bcc` and `reply_to`.
 pub const MAX_RECIPIENTS: usize = 50;
@@ -70,22 +70,22 @@ impl Draft {
     }
 }
 
-fn must_be(field: &str, what: &str) -> AppError {
-    AppError::validation(format!("The `{field}` field must be {what}."))
+fn must_be(field: &str, what: &str) -> EmailError {
+    EmailError::Invalid(format!("The `{field}` field must be {what}."))
 }
 
 /// The request itself must be a JSON object.
-pub fn object(body: Loose<SendEmailRequest>) -> AppResult<SendEmailRequest> {
+pub fn object(body: Loose<SendEmailRequest>) -> EmailResult<SendEmailRequest> {
     match body {
         Loose::Given(request) => Ok(request),
-        Loose::Wrong(_) => Err(AppError::validation(
-            "Each email must be a JSON object with `from`, `to` and `subject`.",
+        Loose::Wrong(_) => Err(EmailError::Invalid(
+            "Each email must be a JSON object with `from`, `to` and `subject`.".into(),
         )),
     }
 }
 
 /// A string field: absent, or a string (anything else is an error naming it).
-fn string(field: &str, value: Option<Loose<String>>) -> AppResult<Option<String>> {
+fn string(field: &str, value: Option<Loose<String>>) -> EmailResult<Option<String>> {
     match value {
         None => Ok(None),
         Some(Loose::Given(s)) => Ok(Some(s)),
@@ -94,7 +94,7 @@ fn string(field: &str, value: Option<Loose<String>>) -> AppResult<Option<String>
 }
 
 /// Parses one send request; `now` anchors `scheduled_at`.
-pub fn parse_draft(request: SendEmailRequest, now: Millis) -> AppResult<Draft> {
+pub fn parse_draft(request: SendEmailRequest, now: Millis) -> EmailResult<Draft> {
     let SendEmailRequest {
         from,
         to,
@@ -112,24 +112,23 @@ pub fn parse_draft(request: SendEmailRequest, now: Millis) -> AppResult<Draft> {
         attachments: attachment_fields,
     } = request;
     let from = match from {
-        None => return Err(AppError::missing_field("from")),
+        None => return Err(EmailError::Missing("from")),
         Some(Loose::Given(s)) if s.trim().is_empty() => {
-            return Err(AppError::missing_field("from"));
+            return Err(EmailError::Missing("from"));
         }
         Some(Loose::Given(s)) => parse_from(&s)?,
         Some(Loose::Wrong(_)) => {
-            return Err(AppError::new(
-                422,
-                "invalid_from_address",
-                "Invalid `from` field. It must be a string such as `Name <email@example.com>`.",
+            return Err(EmailError::InvalidFrom(
+                "Invalid `from` field. It must be a string such as `Name <email@example.com>`."
+                    .into(),
             ));
         }
     };
     let to = recipients("to", to)?;
     if to.is_empty() {
-        return Err(AppError::missing_field("to"));
+        return Err(EmailError::Missing("to"));
     }
-    let subject = string("subject", subject)?.ok_or(AppError::missing_field("subject"))?;
+    let subject = string("subject", subject)?.ok_or(EmailError::Missing("subject"))?;
     check_subject(&subject)?;
     let cc = recipients("cc", cc)?;
     let bcc = recipients("bcc", bcc)?;
@@ -139,11 +138,7 @@ pub fn parse_draft(request: SendEmailRequest, now: Millis) -> AppResult<Draft> {
     let html = string("html", html)?;
     let text = string("text", text)?;
     if html.is_none() && text.is_none() {
-        return Err(AppError::new(
-            422,
-            "missing_required_field",
-            "Missing `html` or `text` field.",
-        ));
+        return Err(EmailError::MissingContent);
     }
     use super::limits;
     if let Some(html) = &html {
@@ -168,7 +163,7 @@ pub fn parse_draft(request: SendEmailRequest, now: Millis) -> AppResult<Draft> {
     let scheduled_at = match string("scheduled_at", scheduled_at)? {
         None => None,
         Some(s) if s.trim().is_empty() => None,
-        Some(s) => Some(parse_scheduled_at(&s, now).map_err(AppError::validation)?),
+        Some(s) => Some(parse_scheduled_at(&s, now).map_err(EmailError::Invalid)?),
     };
     let attachments = attachments::parse_list(attachment_fields)?;
     let attached: usize = attachments
@@ -203,7 +198,10 @@ pub fn parse_draft(request: SendEmailRequest, now: Millis) -> AppResult<Draft> {
 }
 
 /// A string or an array of strings, each an address; at most [`MAX_RECIPIENTS`].
-pub(crate) fn recipients(field: &str, value: Option<Loose<Recipients>>) -> AppResult<Vec<Mailbox>> {
+pub(crate) fn recipients(
+    field: &str,
+    value: Option<Loose<Recipients>>,
+) -> EmailResult<Vec<Mailbox>> {
     address_list(field, value, |s| {
         Mailbox::parse(&s).map_err(|why| invalid_address(field, &why))
     })
@@ -214,8 +212,8 @@ pub(crate) fn recipients(field: &str, value: Option<Loose<Recipients>>) -> AppRe
 pub fn address_list<T>(
     field: &str,
     value: Option<Loose<Recipients>>,
-    mut each: impl FnMut(String) -> AppResult<T>,
-) -> AppResult<Vec<T>> {
+    mut each: impl FnMut(String) -> EmailResult<T>,
+) -> EmailResult<Vec<T>> {
     let not_a_list = || must_be(field, "a string or an array of strings");
     let values = match value {
         None => return Ok(Vec::new()),
@@ -225,7 +223,7 @@ pub fn address_list<T>(
         Some(Loose::Wrong(_)) => return Err(not_a_list()),
     };
     if values.len() > MAX_RECIPIENTS {
-        return Err(AppError::validation(format!(
+        return Err(EmailError::Invalid(format!(
             "The `{field}` field can have at most {MAX_RECIPIENTS} addresses."
         )));
     }
@@ -239,30 +237,30 @@ pub fn address_list<T>(
 }
 
 /// `field` holds something that is not an address.
-pub fn invalid_address(field: &str, why: &str) -> AppError {
-    AppError::validation(format!(
+pub fn invalid_address(field: &str, why: &str) -> EmailError {
+    EmailError::Invalid(format!(
         "Invalid `{field}` field ({why}). The email address needs to follow the \
          `email@example.com` or `Name <email@example.com>` format."
     ))
 }
 
 /// The sender of an email, a broadcast or a template.
-pub fn parse_from(from: &str) -> AppResult<Mailbox> {
-    Mailbox::parse(from).map_err(|why| AppError {
-        name: "invalid_from_address",
-        ..invalid_address("from", &why)
+pub fn parse_from(from: &str) -> EmailResult<Mailbox> {
+    Mailbox::parse(from).map_err(|why| match invalid_address("from", &why) {
+        EmailError::Invalid(message) => EmailError::InvalidFrom(message),
+        other => other,
     })
 }
 
 /// A subject: one line, at most [`MAX_SUBJECT_CHARS`] characters.
-pub fn check_subject(subject: &str) -> AppResult<()> {
+pub fn check_subject(subject: &str) -> EmailResult<()> {
     if subject.contains(['\r', '\n']) {
-        return Err(AppError::validation(
-            "The `subject` field must not contain line breaks.",
+        return Err(EmailError::Invalid(
+            "The `subject` field must not contain line breaks.".into(),
         ));
     }
     if subject.chars().count() > MAX_SUBJECT_CHARS {
-        return Err(AppError::validation(format!(
+        return Err(EmailError::Invalid(format!(
             "The `subject` field must be at most {MAX_SUBJECT_CHARS} characters."
         )));
     }
@@ -288,7 +286,7 @@ pub fn text_from_html(html: &str) -> String {
 /// `headers`: an object of header names to string values.
 fn headers(
     value: Option<Loose<BTreeMap<String, Loose<String>>>>,
-) -> AppResult<Vec<(String, String)>> {
+) -> EmailResult<Vec<(String, String)>> {
     let map = match value {
         None => return Ok(Vec::new()),
         Some(Loose::Given(map)) => map,
@@ -302,24 +300,24 @@ fn headers(
                 && name.len() <= 76
                 && name.bytes().all(|b| (33..=126).contains(&b) && b != b':');
             if !valid_name {
-                return Err(AppError::validation(format!(
+                return Err(EmailError::Invalid(format!(
                     "Invalid header name `{name}` in the `headers` field: names are printable \
                      ASCII without spaces or `:`."
                 )));
             }
             if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
-                return Err(AppError::validation(format!(
+                return Err(EmailError::Invalid(format!(
                     "The `{name}` header is set by Herald; use the matching field of the \
                      request (`from`, `to`, `subject`, `reply_to`…) instead."
                 )));
             }
             let Loose::Given(value) = value else {
-                return Err(AppError::validation(format!(
+                return Err(EmailError::Invalid(format!(
                     "The value of the `{name}` header must be a string."
                 )));
             };
             if value.chars().any(|c| c == '\r' || c == '\n' || c == '\0') {
-                return Err(AppError::validation(format!(
+                return Err(EmailError::Invalid(format!(
                     "The value of the `{name}` header must not contain line breaks."
                 )));
             }
@@ -328,7 +326,7 @@ fn headers(
         .collect()
 }
 
-fn tags(value: Option<Loose<Vec<Loose<TagRequest>>>>) -> AppResult<Vec<Tag>> {
+fn tags(value: Option<Loose<Vec<Loose<TagRequest>>>>) -> EmailResult<Vec<Tag>> {
     let not_tags = || must_be("tags", "an array of `{name, value}` objects");
     let items = match value {
         None => return Ok(Vec::new()),
@@ -342,19 +340,19 @@ fn tags(value: Option<Loose<Vec<Loose<TagRequest>>>>) -> AppResult<Vec<Tag>> {
                 return Err(not_tags());
             };
             let name = tag_part("name", name)?
-                .ok_or_else(|| AppError::validation("Each tag needs a `name`."))?;
+                .ok_or_else(|| EmailError::Invalid("Each tag needs a `name`.".into()))?;
             let value = tag_part("value", value)?;
             Ok(Tag { name, value })
         })
         .collect()
 }
 
-fn tag_part(part: &str, value: Option<Loose<TagText>>) -> AppResult<Option<String>> {
+fn tag_part(part: &str, value: Option<Loose<TagText>>) -> EmailResult<Option<String>> {
     let text = match value {
         None => return Ok(None),
         Some(Loose::Given(TagText(text))) => text,
         Some(Loose::Wrong(_)) => {
-            return Err(AppError::validation(format!(
+            return Err(EmailError::Invalid(format!(
                 "Tag `{part}`s must be strings."
             )));
         }
@@ -365,7 +363,7 @@ fn tag_part(part: &str, value: Option<Loose<TagText>>) -> AppResult<Option<Strin
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if !valid {
-        return Err(AppError::validation(format!(
+        return Err(EmailError::Invalid(format!(
             "Invalid tag {part} `{text}`: it can only contain ASCII letters, numbers, \
              underscores or dashes, and at most {MAX_TAG_CHARS} characters."
         )));
@@ -378,8 +376,9 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
+    use crate::error::AppError;
 
-    fn parse_json(request: Value, now: Millis) -> AppResult<Draft> {
+    fn parse_json(request: Value, now: Millis) -> EmailResult<Draft> {
         parse_draft(object(Loose::from_json(request))?, now)
     }
 
@@ -482,7 +481,8 @@ mod tests {
             ),
         ];
         for (request, name) in cases {
-            let err = parse_json(request.clone(), 0).expect_err(&request.to_string());
+            let err =
+                AppError::from(parse_json(request.clone(), 0).expect_err(&request.to_string()));
             assert_eq!(err.name, name, "{request}: {}", err.message);
         }
     }

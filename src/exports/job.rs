@@ -283,6 +283,7 @@ pub async fn notify(app: &App, export_id: &str) -> anyhow::Result<()> {
             &text,
         )
         .await
+        .map_err(crate::error::AppError::from)
         {
             if err.status >= 500 {
                 return Err(err.into());

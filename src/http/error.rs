@@ -8,8 +8,11 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::audience::contacts::ContactError;
+use crate::broadcasts::error::BroadcastError;
 use crate::domains::DomainError;
+use crate::emails::error::EmailError;
 use crate::error::AppError;
+use crate::templates::error::TemplateError;
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
@@ -44,6 +47,63 @@ impl From<ContactError> for AppError {
             ContactError::BadKey => AppError::invalid_parameter(message),
             ContactError::NotFound => AppError::not_found(message),
             ContactError::Other(err) => err,
+        }
+    }
+}
+
+impl From<TemplateError> for AppError {
+    fn from(err: TemplateError) -> Self {
+        let message = err.to_string();
+        match err {
+            TemplateError::Missing(field) => AppError::missing_field(field),
+            TemplateError::Invalid(_) => AppError::validation(message),
+            TemplateError::NotFound | TemplateError::Unknown(_) => AppError::not_found(message),
+            TemplateError::Other(err) => err,
+        }
+    }
+}
+
+impl From<BroadcastError> for AppError {
+    fn from(err: BroadcastError) -> Self {
+        let message = err.to_string();
+        match err {
+            BroadcastError::Missing(field) => AppError::missing_field(field),
+            BroadcastError::NoContent(_) => AppError::new(422, "missing_required_field", message),
+            BroadcastError::Invalid(_) => AppError::validation(message),
+            BroadcastError::InvalidFrom(_) => AppError::new(422, "invalid_from_address", message),
+            BroadcastError::UnverifiedDomain(_) => AppError::new(403, "validation_error", message),
+            BroadcastError::NotFound => AppError::not_found(message),
+            BroadcastError::Other(err) => err,
+        }
+    }
+}
+
+impl From<EmailError> for AppError {
+    fn from(err: EmailError) -> Self {
+        let message = err.to_string();
+        match err {
+            EmailError::Missing(field) => AppError::missing_field(field),
+            EmailError::MissingContent => AppError::new(422, "missing_required_field", message),
+            EmailError::Invalid(_) => AppError::validation(message),
+            EmailError::InvalidFrom(_) => AppError::new(422, "invalid_from_address", message),
+            EmailError::InvalidAttachment(_) => AppError::new(422, "invalid_attachment", message),
+            EmailError::NotAllowed(_) => AppError::new(403, "validation_error", message),
+            EmailError::InvalidIdempotencyKey => {
+                AppError::new(400, "invalid_idempotency_key", message)
+            }
+            EmailError::IdempotencyKeyReused => {
+                AppError::new(409, "invalid_idempotent_request", message)
+            }
+            EmailError::IdempotencyInProgress => {
+                AppError::new(409, "concurrent_idempotent_requests", message)
+            }
+            EmailError::NotFound | EmailError::AttachmentNotFound => AppError::not_found(message),
+            // The email's own refusal, with the batch's index in front of its message.
+            EmailError::AtIndex(_, cause) => AppError {
+                message,
+                ..AppError::from(*cause)
+            },
+            EmailError::Other(err) => err,
         }
     }
 }

@@ -10,12 +10,12 @@ use serde_json::{Map, Value};
 use crate::emails::limits::MAX_RENDERED_PER_REQUEST;
 use crate::emails::request::{Loose, Recipients, SendBody, SendEmailRequest, TemplateRef};
 
+use super::error::{TemplateError, TemplateResult};
 use super::service::{self, Template};
 use super::substitute::{self, Target};
 use super::variables::SendValues;
 use crate::app::App;
 use crate::budget::Share;
-use crate::error::{AppError, AppResult};
 
 /// Published templates looked up during one request (a batch often uses one template).
 #[derive(Default)]
@@ -44,7 +44,12 @@ impl TemplateCache {
     /// a batch, holding the shares of those before, could wait for requests that wait for
     /// it. Items that will be refused anyway (no such template, no id) count nothing; the
     /// total is at most [`MAX_RENDERED_PER_REQUEST`], beyond which [`apply`] refuses.
-    pub async fn reserve(&mut self, app: &App, team_id: &str, items: &[SendBody]) -> AppResult<()> {
+    pub async fn reserve(
+        &mut self,
+        app: &App,
+        team_id: &str,
+        items: &[SendBody],
+    ) -> TemplateResult<()> {
         let Some(share) = self.share.clone() else {
             return Ok(());
         };
@@ -89,7 +94,7 @@ impl TemplateCache {
                 }
             }
         }
-        share.grow(2 * total as u64).await
+        Ok(share.grow(2 * total as u64).await?)
     }
 }
 
@@ -99,7 +104,7 @@ async fn published<'c>(
     app: &App,
     team_id: &str,
     id_or_alias: &str,
-) -> AppResult<&'c Template> {
+) -> TemplateResult<&'c Template> {
     if !found.contains_key(id_or_alias) {
         let template = service::published(app, team_id, id_or_alias).await?;
         found.insert(id_or_alias.to_string(), template);
@@ -115,15 +120,16 @@ pub async fn apply(
     team_id: &str,
     request: &mut SendEmailRequest,
     cache: &mut TemplateCache,
-) -> AppResult<Option<String>> {
+) -> TemplateResult<Option<String>> {
     let Some(reference) = request.template.take() else {
         return Ok(None);
     };
     let (id, given) = parse_reference(reference)?;
     if request.html.is_some() || request.text.is_some() {
-        return Err(AppError::validation(
+        return Err(TemplateError::Invalid(
             "The `template` field cannot be combined with `html` or `text`: the template \
-             provides the content. Send one or the other.",
+             provides the content. Send one or the other."
+                .into(),
         ));
     }
     let TemplateCache {
@@ -139,9 +145,9 @@ pub async fn apply(
         let measure = |field: &str, source: &str, target: Target, limit: usize| {
             substitute::rendered_len(source, target, &values, limit.min(budget)).ok_or_else(|| {
                 if limit <= budget {
-                    limits::too_large(field, limit)
+                    TemplateError::from(limits::too_large(field, limit))
                 } else {
-                    AppError::validation(format!(
+                    TemplateError::Invalid(format!(
                         "The template renders more than {} MB in this request (emails of \
                              one batch count together).",
                         MAX_RENDERED_PER_REQUEST / (1024 * 1024)
@@ -159,7 +165,7 @@ pub async fn apply(
             total += measure("subject", subject, Target::Text, limits::MAX_TEXT_BYTES)?;
         }
         if total > budget {
-            return Err(AppError::validation(format!(
+            return Err(TemplateError::Invalid(format!(
                 "The template renders more than {} MB in this request (emails of one batch \
                  count together).",
                 MAX_RENDERED_PER_REQUEST / (1024 * 1024)
@@ -169,7 +175,7 @@ pub async fn apply(
     }
     let fill = |source: &str, target: Target| {
         substitute::render(source, target, &values).map_err(|missing| {
-            AppError::validation(format!(
+            TemplateError::Invalid(format!(
                 "The template variable `{}` needs a value: it is used in the template and has \
                  no fallback value.",
                 missing.0
@@ -195,27 +201,28 @@ pub async fn apply(
             .reply_to
             .iter()
             .map(|r| fill(r, Target::Text).map(Loose::Given))
-            .collect::<AppResult<Vec<_>>>()?;
+            .collect::<TemplateResult<Vec<_>>>()?;
         request.reply_to = Some(Loose::Given(Recipients::Many(reply_to)));
     }
     Ok(Some(template.id.clone()))
 }
 
 /// `{id, variables?}`: the id or alias, and the variables as an object.
-fn parse_reference(reference: Loose<TemplateRef>) -> AppResult<(String, Map<String, Value>)> {
+fn parse_reference(reference: Loose<TemplateRef>) -> TemplateResult<(String, Map<String, Value>)> {
     let Loose::Given(reference) = reference else {
-        return Err(AppError::validation(
-            "The `template` field must be an object such as `{\"id\": \"…\", \"variables\": {…}}`.",
+        return Err(TemplateError::Invalid(
+            "The `template` field must be an object such as `{\"id\": \"…\", \"variables\": {…}}`."
+                .into(),
         ));
     };
     let id = match reference.id {
         Some(Loose::Given(id)) if !id.trim().is_empty() => id.trim().to_string(),
         None | Some(Loose::Given(_)) => {
-            return Err(AppError::missing_field("template.id"));
+            return Err(TemplateError::Missing("template.id"));
         }
         Some(Loose::Wrong(_)) => {
-            return Err(AppError::validation(
-                "The `template.id` field must be a string: the template's id or alias.",
+            return Err(TemplateError::Invalid(
+                "The `template.id` field must be a string: the template's id or alias.".into(),
             ));
         }
     };
@@ -223,8 +230,9 @@ fn parse_reference(reference: Loose<TemplateRef>) -> AppResult<(String, Map<Stri
         None => Map::new(),
         Some(Loose::Given(map)) => map,
         Some(Loose::Wrong(_)) => {
-            return Err(AppError::validation(
-                "The `template.variables` field must be an object of variable names to values.",
+            return Err(TemplateError::Invalid(
+                "The `template.variables` field must be an object of variable names to values."
+                    .into(),
             ));
         }
     };

@@ -12,11 +12,11 @@
 use serde_json::Value;
 use sqlx::FromRow;
 
+use super::error::{TemplateError, TemplateResult};
 use super::variables::{self, Variable, VariableInput};
 use crate::app::App;
 use crate::emails::address::Mailbox;
 use crate::emails::request::Loose;
-use crate::error::{AppError, AppResult};
 use crate::on_db;
 use crate::store::new_id;
 use crate::store::page::{ListResponse, Page};
@@ -154,26 +154,13 @@ impl TemplateInput {
     }
 }
 
-fn template_not_found() -> AppError {
-    AppError::not_found("Template not found")
-}
-
-fn validate_name(name: &str) -> AppResult<String> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(AppError::missing_field("name"));
-    }
-    if name.chars().count() > MAX_NAME_CHARS {
-        return Err(AppError::validation(format!(
-            "The `name` field must be at most {MAX_NAME_CHARS} characters."
-        )));
-    }
-    Ok(name.to_string())
+fn validate_name(name: &str) -> TemplateResult<String> {
+    Ok(crate::fields::required_name(Some(name), MAX_NAME_CHARS)?.to_string())
 }
 
 /// Letters, digits, `-`, `_` and `.`; never shaped like an id, so `/templates/{id or alias}`
 /// is never ambiguous. An empty alias counts as none.
-fn validate_alias(alias: Option<String>) -> AppResult<Option<String>> {
+fn validate_alias(alias: Option<String>) -> TemplateResult<Option<String>> {
     let Some(alias) = alias
         .map(|a| a.trim().to_string())
         .filter(|a| !a.is_empty())
@@ -185,26 +172,26 @@ fn validate_alias(alias: Option<String>) -> AppResult<Option<String>> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if !valid {
-        return Err(AppError::validation(format!(
+        return Err(TemplateError::Invalid(format!(
             "Invalid `alias` `{alias}`: use only ASCII letters, digits, `-`, `_` and `.`, at \
              most {MAX_ALIAS_CHARS} characters."
         )));
     }
     if uuid::Uuid::parse_str(&alias).is_ok() {
-        return Err(AppError::validation(
-            "The `alias` field cannot be a UUID: templates are looked up by id or alias.",
+        return Err(TemplateError::Invalid(
+            "The `alias` field cannot be a UUID: templates are looked up by id or alias.".into(),
         ));
     }
     Ok(Some(alias))
 }
 
-fn alias_taken(alias: &str) -> AppError {
-    AppError::validation(format!(
+fn alias_taken(alias: &str) -> TemplateError {
+    TemplateError::Invalid(format!(
         "Another template of this team already has the alias `{alias}`."
     ))
 }
 
-fn validate_from(from: Option<String>) -> AppResult<Option<String>> {
+fn validate_from(from: Option<String>) -> TemplateResult<Option<String>> {
     let Some(from) = from.map(|f| f.trim().to_string()).filter(|f| !f.is_empty()) else {
         return Ok(None);
     };
@@ -212,7 +199,7 @@ fn validate_from(from: Option<String>) -> AppResult<Option<String>> {
     Ok(Some(from))
 }
 
-fn validate_subject(subject: Option<String>) -> AppResult<Option<String>> {
+fn validate_subject(subject: Option<String>) -> TemplateResult<Option<String>> {
     let Some(subject) = subject.filter(|s| !s.trim().is_empty()) else {
         return Ok(None);
     };
@@ -222,20 +209,20 @@ fn validate_subject(subject: Option<String>) -> AppResult<Option<String>> {
 
 /// A string or an array of strings; each an address, or text with placeholders (checked
 /// as an address once filled, when an email is sent).
-fn validate_reply_to(value: Option<Value>) -> AppResult<Vec<String>> {
+fn validate_reply_to(value: Option<Value>) -> TemplateResult<Vec<String>> {
     use crate::emails::validate::{address_list, invalid_address};
     let value = value.filter(|v| !v.is_null()).map(Loose::from_json);
-    address_list("reply_to", value, |s| {
+    Ok(address_list("reply_to", value, |s| {
         let s = s.trim().to_string();
         if super::substitute::placeholders(&s).is_empty() {
             Mailbox::parse(&s).map_err(|why| invalid_address("reply_to", &why))?;
         }
         Ok(s)
-    })
+    })?)
 }
 
 /// Applies the content fields of `input` to `content` and checks the result as a whole.
-fn apply_content(content: &mut Content, input: TemplateInput, now: i64) -> AppResult<()> {
+fn apply_content(content: &mut Content, input: TemplateInput, now: i64) -> TemplateResult<()> {
     if let Some(from) = input.from {
         content.from = validate_from(from)?;
     }
@@ -247,7 +234,7 @@ fn apply_content(content: &mut Content, input: TemplateInput, now: i64) -> AppRe
     }
     if let Some(html) = input.html {
         if html.trim().is_empty() {
-            return Err(AppError::missing_field("html"));
+            return Err(TemplateError::Missing("html"));
         }
         content.html = html;
     }
@@ -266,7 +253,7 @@ fn insert_version(
     version_id: &str,
     content: &Content,
     now: i64,
-) -> AppResult<Stmt> {
+) -> TemplateResult<Stmt> {
     Ok(Stmt::new(
         "INSERT INTO template_versions (id, template_id, from_address, subject, reply_to, html, \
          text, variables, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
@@ -283,7 +270,7 @@ fn insert_version(
 }
 
 /// Inserts a new template row and its first version; `alias` conflicts become a 422.
-async fn insert(app: &App, team_id: &str, template: &Template) -> AppResult<()> {
+async fn insert(app: &App, team_id: &str, template: &Template) -> TemplateResult<()> {
     let stmts = vec![
         // The only unique column a fresh id can meet is the alias.
         Stmt::new(
@@ -310,11 +297,11 @@ async fn insert(app: &App, team_id: &str, template: &Template) -> AppResult<()> 
         Err(err) if sql::is_conflict(&err) => {
             Err(alias_taken(template.alias.as_deref().unwrap_or_default()))
         }
-        other => other.map(|_| ()),
+        other => Ok(other.map(|_| ())?),
     }
 }
 
-async fn alias_in_use(app: &App, team_id: &str, alias: &str, except: &str) -> AppResult<bool> {
+async fn alias_in_use(app: &App, team_id: &str, alias: &str, except: &str) -> TemplateResult<bool> {
     let found: Option<String> = on_db!(app.db(), |pool| sqlx::query_scalar(
         "SELECT id FROM templates WHERE team_id = $1 AND alias = $2 AND id <> $3"
     )
@@ -326,10 +313,10 @@ async fn alias_in_use(app: &App, team_id: &str, alias: &str, except: &str) -> Ap
     Ok(found.is_some())
 }
 
-pub async fn create(app: &App, team_id: &str, input: TemplateInput) -> AppResult<Template> {
+pub async fn create(app: &App, team_id: &str, input: TemplateInput) -> TemplateResult<Template> {
     let name = validate_name(input.name.as_deref().unwrap_or(""))?;
     if input.html.as_deref().is_none_or(|h| h.trim().is_empty()) {
-        return Err(AppError::missing_field("html"));
+        return Err(TemplateError::Missing("html"));
     }
     let alias = validate_alias(input.alias.clone().flatten())?;
     let now = app.now_ms();
@@ -351,8 +338,8 @@ pub async fn create(app: &App, team_id: &str, input: TemplateInput) -> AppResult
     Ok(template)
 }
 
-pub async fn list(app: &App, team_id: &str, page: &Page) -> AppResult<ListResponse<Summary>> {
-    crate::store::team_rows::list(app, ("templates", SUMMARY_COLUMNS), team_id, page).await
+pub async fn list(app: &App, team_id: &str, page: &Page) -> TemplateResult<ListResponse<Summary>> {
+    Ok(crate::store::team_rows::list(app, ("templates", SUMMARY_COLUMNS), team_id, page).await?)
 }
 
 /// Which version to load with the template.
@@ -367,7 +354,7 @@ async fn find(
     team_id: &str,
     id_or_alias: &str,
     version: Version,
-) -> AppResult<Option<Template>> {
+) -> TemplateResult<Option<Template>> {
     let key = match uuid::Uuid::parse_str(id_or_alias) {
         Ok(id) => id.to_string(),
         Err(_) => id_or_alias.to_string(),
@@ -393,14 +380,14 @@ async fn find(
 }
 
 /// The template (with its current version) by id or alias.
-pub async fn get(app: &App, team_id: &str, id_or_alias: &str) -> AppResult<Template> {
+pub async fn get(app: &App, team_id: &str, id_or_alias: &str) -> TemplateResult<Template> {
     find(app, team_id, id_or_alias, Version::Current)
         .await?
-        .ok_or_else(template_not_found)
+        .ok_or(TemplateError::NotFound)
 }
 
 /// The published version of a template, for sending; a draft is refused.
-pub async fn published(app: &App, team_id: &str, id_or_alias: &str) -> AppResult<Template> {
+pub async fn published(app: &App, team_id: &str, id_or_alias: &str) -> TemplateResult<Template> {
     if let Some(template) = find(app, team_id, id_or_alias, Version::Published).await? {
         return Ok(template);
     }
@@ -408,13 +395,11 @@ pub async fn published(app: &App, team_id: &str, id_or_alias: &str) -> AppResult
         .await?
         .is_some()
     {
-        return Err(AppError::validation(format!(
+        return Err(TemplateError::Invalid(format!(
             "The template `{id_or_alias}` is a draft: publish it before sending with it."
         )));
     }
-    Err(AppError::not_found(format!(
-        "Template `{id_or_alias}` not found."
-    )))
+    Err(TemplateError::Unknown(id_or_alias.to_string()))
 }
 
 /// Changes a template. Content changes go to the draft version (made from the published one
@@ -424,7 +409,7 @@ pub async fn update(
     team_id: &str,
     id_or_alias: &str,
     input: TemplateInput,
-) -> AppResult<Template> {
+) -> TemplateResult<Template> {
     let mut template = get(app, team_id, id_or_alias).await?;
     let now = app.now_ms();
     if let Some(name) = &input.name {
@@ -506,7 +491,7 @@ pub async fn update(
 }
 
 /// Makes the current version the one sends use.
-pub async fn publish(app: &App, team_id: &str, id_or_alias: &str) -> AppResult<Template> {
+pub async fn publish(app: &App, team_id: &str, id_or_alias: &str) -> TemplateResult<Template> {
     let mut template = get(app, team_id, id_or_alias).await?;
     let now = app.now_ms();
     let stmts = vec![
@@ -536,7 +521,7 @@ pub async fn publish(app: &App, team_id: &str, id_or_alias: &str) -> AppResult<T
 
 /// A new draft template with the current content of another; its name says it is a copy
 /// and it has no alias (aliases are unique).
-pub async fn duplicate(app: &App, team_id: &str, id_or_alias: &str) -> AppResult<Template> {
+pub async fn duplicate(app: &App, team_id: &str, id_or_alias: &str) -> TemplateResult<Template> {
     let source = get(app, team_id, id_or_alias).await?;
     let now = app.now_ms();
     let mut content = source.content.clone();
@@ -566,7 +551,7 @@ pub async fn duplicate(app: &App, team_id: &str, id_or_alias: &str) -> AppResult
 }
 
 /// Deletes a template and its versions; emails sent with it keep their content.
-pub async fn delete(app: &App, team_id: &str, id_or_alias: &str) -> AppResult<String> {
+pub async fn delete(app: &App, team_id: &str, id_or_alias: &str) -> TemplateResult<String> {
     let template = get(app, team_id, id_or_alias).await?;
     let stmts = vec![
         Stmt::new("DELETE FROM template_versions WHERE template_id = $1").text(&template.id),
@@ -576,7 +561,7 @@ pub async fn delete(app: &App, team_id: &str, id_or_alias: &str) -> AppResult<St
             .expect_rows(1),
     ];
     match sql::run(app.db(), &stmts).await {
-        Err(err) if sql::is_conflict(&err) => Err(template_not_found()),
-        other => other.map(|_| template.id),
+        Err(err) if sql::is_conflict(&err) => Err(TemplateError::NotFound),
+        other => Ok(other.map(|_| template.id)?),
     }
 }

@@ -6,8 +6,8 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::error::{TemplateError, TemplateResult};
 use super::substitute::{self, Values};
-use crate::error::{AppError, AppResult};
 use crate::store::new_id;
 
 pub const MAX_VARIABLES: usize = 50;
@@ -116,9 +116,9 @@ pub fn declare(
     inputs: &[VariableInput],
     previous: &[Variable],
     now: i64,
-) -> AppResult<Vec<Variable>> {
+) -> TemplateResult<Vec<Variable>> {
     if inputs.len() > MAX_VARIABLES {
-        return Err(AppError::validation(format!(
+        return Err(TemplateError::Invalid(format!(
             "A template can declare at most {MAX_VARIABLES} variables; this one has {}.",
             inputs.len()
         )));
@@ -127,30 +127,30 @@ pub fn declare(
     for input in inputs {
         let key = input.key.as_deref().map(str::trim).unwrap_or("");
         if key.is_empty() {
-            return Err(AppError::missing_field("variables[].key"));
+            return Err(TemplateError::Missing("variables[].key"));
         }
         if key.chars().count() > MAX_KEY_CHARS || !substitute::is_valid_key(key) {
-            return Err(AppError::validation(format!(
+            return Err(TemplateError::Invalid(format!(
                 "Invalid variable key `{key}`: keys use only ASCII letters, digits and \
                  underscores, at most {MAX_KEY_CHARS} characters."
             )));
         }
         if is_reserved(key) {
-            return Err(AppError::validation(format!(
+            return Err(TemplateError::Invalid(format!(
                 "`{key}` is a reserved variable name; reserved names are {}.",
                 RESERVED.join(", ")
             )));
         }
         if declared.iter().any(|v| v.key == key) {
-            return Err(AppError::validation(format!(
+            return Err(TemplateError::Invalid(format!(
                 "The variable `{key}` is declared twice."
             )));
         }
         let Some(kind) = input.kind.as_deref().filter(|k| !k.is_empty()) else {
-            return Err(AppError::missing_field("variables[].type"));
+            return Err(TemplateError::Missing("variables[].type"));
         };
         let Some(ty) = VarType::parse(kind) else {
-            return Err(AppError::validation(format!(
+            return Err(TemplateError::Invalid(format!(
                 "The type of the variable `{key}` must be one of string, number, boolean, \
                  object or list, not `{kind}`."
             )));
@@ -158,13 +158,13 @@ pub fn declare(
         let fallback = input.fallback_value.clone().filter(|v| !v.is_null());
         match &fallback {
             Some(value) if !ty.accepts(value) => {
-                return Err(AppError::validation(format!(
+                return Err(TemplateError::Invalid(format!(
                     "The `fallback_value` of the variable `{key}` must be {} to match its type.",
                     ty.described()
                 )));
             }
             None if matches!(ty, VarType::Object | VarType::List) => {
-                return Err(AppError::validation(format!(
+                return Err(TemplateError::Invalid(format!(
                     "The variable `{key}` is of type {}, which needs a `fallback_value`.",
                     ty.as_str()
                 )));
@@ -195,12 +195,12 @@ pub fn declare(
 pub fn check_used<'a>(
     declared: &[Variable],
     sources: impl IntoIterator<Item = &'a str>,
-) -> AppResult<()> {
+) -> TemplateResult<()> {
     for source in sources {
         for placeholder in substitute::placeholders(source) {
             let key = placeholder.key;
             if !is_reserved(key) && !declared.iter().any(|v| v.key == key) {
-                return Err(AppError::validation(format!(
+                return Err(TemplateError::Invalid(format!(
                     "The variable `{key}` is used in the template but not declared in \
                      `variables`."
                 )));
@@ -223,13 +223,13 @@ impl<'a> SendValues<'a> {
         template_name: &str,
         declared: &'a [Variable],
         given: Map<String, Value>,
-    ) -> AppResult<Self> {
+    ) -> TemplateResult<Self> {
         for (key, value) in &given {
             match declared.iter().find(|v| &v.key == key) {
                 Some(variable) => {
                     let ty = variable.var_type();
                     if !value.is_null() && !ty.accepts(value) {
-                        return Err(AppError::validation(format!(
+                        return Err(TemplateError::Invalid(format!(
                             "The template variable `{key}` must be {} (it is declared as {}).",
                             ty.described(),
                             ty.as_str()
@@ -238,7 +238,7 @@ impl<'a> SendValues<'a> {
                 }
                 None if is_reserved(key) => {
                     if !(value.is_null() || value.is_string() || value.is_number()) {
-                        return Err(AppError::validation(format!(
+                        return Err(TemplateError::Invalid(format!(
                             "The template variable `{key}` must be a string or a number."
                         )));
                     }
@@ -250,7 +250,7 @@ impl<'a> SendValues<'a> {
                     } else {
                         format!("it declares {}", known.join(", "))
                     };
-                    return Err(AppError::validation(format!(
+                    return Err(TemplateError::Invalid(format!(
                         "The template `{template_name}` has no variable `{key}` ({known}; keys \
                          are case-sensitive)."
                     )));

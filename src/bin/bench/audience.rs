@@ -15,7 +15,7 @@ use herald::app::{self, App};
 use herald::audience::imports::{self, upload::ImportOptions};
 use herald::config::Settings;
 
-use super::{Backend, fresh_postgres, peak_rss_mb};
+use super::{Backend, peak_rss_mb};
 
 #[derive(clap::Args)]
 pub struct ImportArgs {
@@ -70,13 +70,9 @@ pub(super) async fn open(
         rate_limit: 1_000_000,
         ..Settings::default()
     };
-    if database == Backend::Postgres {
-        settings.database_url = fresh_postgres(pg_url).await?;
-    }
+    super::use_database(&mut settings, database, pg_url).await?;
     let app = App::open(settings, None).await?;
-    let first = herald::teams::bootstrap(&app)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("fresh database did not bootstrap"))?;
+    let first = super::first_start(&app).await?;
     Ok((app, first.team_id))
 }
 
@@ -205,17 +201,28 @@ pub(super) async fn fill(app: &App, team: &str, contacts: usize) -> anyhow::Resu
     Ok(())
 }
 
-pub async fn contacts_page(args: ContactsPageArgs) -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let (app, team) = open(args.database, &args.pg_url, dir.path()).await?;
+/// A fresh database (see [`open`]) whose team has `contacts` contacts; prints how long
+/// filling it took.
+pub(super) async fn filled(
+    database: Backend,
+    pg_url: &str,
+    dir: &std::path::Path,
+    contacts: usize,
+) -> anyhow::Result<(App, String)> {
+    let (app, team) = open(database, pg_url, dir).await?;
     let filling = Instant::now();
-    fill(&app, &team, args.contacts).await?;
+    fill(&app, &team, contacts).await?;
     println!(
-        "backend={} contacts={} filled in {:.1}s",
+        "backend={} contacts={contacts} filled in {:.1}s",
         app.db().backend_name(),
-        args.contacts,
         filling.elapsed().as_secs_f64()
     );
+    Ok((app, team))
+}
+
+pub async fn contacts_page(args: ContactsPageArgs) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (app, team) = filled(args.database, &args.pg_url, dir.path(), args.contacts).await?;
     let key = herald::auth::api_keys::create(
         &app,
         &team,

@@ -8,10 +8,9 @@
 use std::time::{Duration, Instant};
 
 use herald::app::{self, App};
-use herald::config::Settings;
 use herald::smtp::sink::{Sink, SinkOptions};
 
-use super::{Backend, current_rss_mb, fresh_postgres, load_average, peak_rss_mb};
+use super::{Backend, current_rss_mb, load_average, peak_rss_mb};
 
 #[derive(clap::Args)]
 pub struct BroadcastArgs {
@@ -93,20 +92,8 @@ pub async fn broadcast(args: BroadcastArgs) -> anyhow::Result<()> {
     })
     .await?;
     let dir = tempfile::tempdir()?;
-    let mut settings = Settings {
-        listen: "127.0.0.1:0".parse()?,
-        data_dir: dir.path().to_path_buf(),
-        rate_limit: 1_000_000,
-        relay: format!("smtp://{}", sink.addr()),
-        ..Settings::default()
-    };
-    settings.delivery.concurrency = args.delivery_concurrency;
-    settings.delivery.connections_per_host = args.delivery_concurrency;
-    settings.delivery.relay_connections = args.delivery_concurrency;
-    if args.database == Backend::Postgres {
-        settings.database_url = fresh_postgres(&args.pg_url).await?;
-        settings.encryption_key = "ab".repeat(32);
-    }
+    let mut settings = super::relaying_to(&sink, dir.path(), args.delivery_concurrency)?;
+    super::use_database(&mut settings, args.database, &args.pg_url).await?;
     let app = App::open(settings, None).await?;
     super::deliver_setup(&app).await?;
     let team = herald::teams::first_team_id(&app)

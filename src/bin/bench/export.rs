@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use herald::exports::{self, Kind};
 
-use super::audience_bench::{drop_database, fill, open};
+use super::audience_bench::{drop_database, filled};
 use super::{Backend, peak_rss_mb};
 
 #[derive(clap::Args)]
@@ -31,15 +31,7 @@ fn reset_peak_rss() {
 
 pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let (app, team) = open(args.database, &args.pg_url, dir.path()).await?;
-    let filling = Instant::now();
-    fill(&app, &team, args.contacts).await?;
-    println!(
-        "backend={} contacts={} filled in {:.1}s",
-        app.db().backend_name(),
-        args.contacts,
-        filling.elapsed().as_secs_f64()
-    );
+    let (app, team) = filled(args.database, &args.pg_url, dir.path(), args.contacts).await?;
     reset_peak_rss();
     println!("rss_mb_before={:.1}", peak_rss_mb());
 

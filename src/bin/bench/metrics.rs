@@ -9,7 +9,7 @@ use std::time::Instant;
 use herald::app::App;
 use herald::config::Settings;
 
-use super::{Backend, fresh_postgres, load_average, peak_rss_mb};
+use super::{Backend, load_average, peak_rss_mb};
 
 #[derive(clap::Args)]
 pub struct MetricsArgs {
@@ -141,14 +141,9 @@ pub async fn metrics(args: MetricsArgs) -> anyhow::Result<()> {
         regions: Vec::new(),
         ..Settings::default()
     };
-    if args.database == Backend::Postgres {
-        settings.database_url = fresh_postgres(&args.pg_url).await?;
-        settings.encryption_key = "ab".repeat(32);
-    }
+    super::use_database(&mut settings, args.database, &args.pg_url).await?;
     let app = App::open(settings, None).await?;
-    let first = herald::teams::bootstrap(&app)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("fresh database did not bootstrap"))?;
+    let first = super::first_start(&app).await?;
     let team = first.team_id;
     let load_at_start = load_average();
     let started = Instant::now();

@@ -29,7 +29,7 @@ use herald::app::App;
 use herald::config::Settings;
 use serde_json::json;
 
-use super::{Backend, body_text, deliver_setup, fresh_postgres, load_average};
+use super::{Backend, body_text, deliver_setup, load_average};
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
 pub enum RelaySize {
@@ -587,10 +587,7 @@ async fn herald_run(
         data_dir: data.path().join("data"),
         ..Settings::default()
     };
-    if args.database == Backend::Postgres {
-        settings.database_url = fresh_postgres(&args.pg_url).await?;
-        settings.encryption_key = "ab".repeat(32);
-    }
+    super::use_database(&mut settings, args.database, &args.pg_url).await?;
     let result = herald_measure(kit, args, herald_bin, size, n, data.path(), &settings).await;
     // The benchmark database goes whether the run worked or not (the data folder goes
     // with `data`).

@@ -232,9 +232,7 @@ async fn add_manually(State(app): State<App>, form: CsrfForm) -> Result<Response
         match contacts::create(&app, team, input).await {
             Ok((_, true)) => result.added += 1,
             Ok((_, false)) => result.existing += 1,
-            Err(err) => result
-                .refused
-                .push((address, plain_error(&refusal(err.into())?))),
+            Err(err) => result.refused.push((address, plain_error(&refusal(err)?))),
         }
     }
     let status = if result.added + result.existing == 0 {

@@ -12,14 +12,13 @@ use serde::Deserialize;
 
 use super::super::csrf::{CsrfForm, FormFields};
 use super::super::format;
-use super::super::pages::{PageError, Shell, render};
+use super::super::pages::{PageError, Shell, keyset_page, pager, render};
 use super::super::session::CurrentSession;
 use super::{CONTACTS, SECTION, Tab, tabs};
 use crate::app::App;
 use crate::audience::contacts::{self, Contact, ListFilter, Status};
 use crate::audience::segments::{self, Segment};
 use crate::audience::topics::{self, Topic};
-use crate::http::pagination::{Cursor, ListQuery, Page};
 
 const PAGE_SIZE: &str = "50";
 
@@ -121,29 +120,17 @@ async fn list_page(
 ) -> Result<Response, PageError> {
     let session = &current.session;
     let team = &session.user.team_id;
-    let query = ListQuery {
-        limit: Some(PAGE_SIZE.into()),
-        after: params.after.clone(),
-        before: params.before.clone(),
-    };
-    let page = Page::from_query(&query, None).map_err(|_| PageError::BadRequest)?;
+    let page = keyset_page(PAGE_SIZE, &params.after, &params.before)?;
     let filter = contacts::read_filter(&params.filter);
     let segment = filter.segment_id.clone();
     let list = contacts::list(&app, team, &page, &filter).await?;
     let total = contacts::count(&app, team, &filter).await?;
-    let (first, last) = (list.data.first(), list.data.last());
-    let older = match (&page.cursor, list.has_more, last) {
-        (Cursor::Before(_), _, Some(last)) | (_, true, Some(last)) => {
-            Some(href(&params, ("after", &last.id)))
-        }
-        _ => None,
-    };
-    let newer = match (&page.cursor, list.has_more, first) {
-        (Cursor::After(_), _, Some(first)) | (Cursor::Before(_), true, Some(first)) => {
-            Some(href(&params, ("before", &first.id)))
-        }
-        _ => None,
-    };
+    let (newer, older) = pager(
+        &page,
+        &list,
+        |r| &r.id,
+        |direction, id| href(&params, (direction, id)),
+    );
     let (notice, problem) = match params.notice.as_deref() {
         Some("deleted") => (Some("The selected contacts were deleted."), None),
         Some("segments") => (
