@@ -230,6 +230,29 @@ struct Memberships {
     joined: bool,
 }
 
+impl Memberships {
+    /// The statements, then the contact's `kind` event with its segments after the change.
+    fn with_event(mut self, team_id: &str, kind: &str, contact: &Contact, now: i64) -> Vec<Stmt> {
+        self.stmts.push(webhook_event(
+            team_id,
+            kind,
+            contact,
+            &self.segment_ids,
+            now,
+        ));
+        self.stmts
+    }
+
+    /// The statements, with the contact's `contact.updated` event if it joined a segment.
+    fn with_update(self, team_id: &str, contact: &Contact, now: i64) -> Vec<Stmt> {
+        if self.joined {
+            self.with_event(team_id, WEBHOOK_UPDATED, contact, now)
+        } else {
+            self.stmts
+        }
+    }
+}
+
 async fn memberships(
     app: &App,
     contact_id: &str,
@@ -287,17 +310,9 @@ pub async fn create(
     let now = app.now_ms();
 
     if let Some(existing) = find(app, team_id, &address).await? {
-        let mut joined = memberships(app, &existing.id, &segments, &choices, false, now).await?;
-        if joined.joined {
-            joined.stmts.push(webhook_event(
-                team_id,
-                WEBHOOK_UPDATED,
-                &existing,
-                &joined.segment_ids,
-                now,
-            ));
-        }
-        sql::run(app.db(), &joined.stmts).await?;
+        let joined = memberships(app, &existing.id, &segments, &choices, false, now).await?;
+        let stmts = joined.with_update(team_id, &existing, now);
+        sql::run(app.db(), &stmts).await?;
         return Ok((existing, false));
     }
     let contact = Contact {
@@ -310,14 +325,27 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
+    let insert = Stmt::new(
+        "INSERT INTO contacts (id, team_id, email, email_lower, first_name, last_name, \
+         unsubscribed, properties, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+         ON CONFLICT (team_id, email_lower) DO NOTHING",
+    );
     let mut stmts = vec![
-        Stmt::new(
-            "INSERT INTO contacts (id, team_id, email, email_lower, first_name, last_name, \
-             unsubscribed, properties, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
-             ON CONFLICT (team_id, email_lower) DO NOTHING",
-        )
-        .text(&contact.id)
+        with_fields(insert, team_id, &contact, now)
+            // Another request created it a moment ago: refuse rather than guess.
+            .expect_rows(1),
+    ];
+    let joined = memberships(app, &contact.id, &segments, &choices, true, now).await?;
+    stmts.extend(joined.with_event(team_id, WEBHOOK_CREATED, &contact, now));
+    sql::run(app.db(), &stmts).await?;
+    Ok((contact, true))
+}
+
+/// Binds `$1`–`$9`: the contact's id, team, address (as given and lower-cased), names,
+/// unsubscribed flag, properties and `now`, in the order its insert and update use.
+fn with_fields(stmt: Stmt, team_id: &str, contact: &Contact, now: i64) -> Stmt {
+    stmt.text(&contact.id)
         .text(team_id)
         .text(&contact.email)
         .text(email::lower(&contact.email))
@@ -326,20 +354,6 @@ pub async fn create(
         .bool(contact.unsubscribed)
         .text(&contact.properties)
         .int(now)
-        // Another request created it a moment ago: refuse rather than guess.
-        .expect_rows(1),
-    ];
-    let joined = memberships(app, &contact.id, &segments, &choices, true, now).await?;
-    stmts.extend(joined.stmts);
-    stmts.push(webhook_event(
-        team_id,
-        WEBHOOK_CREATED,
-        &contact,
-        &joined.segment_ids,
-        now,
-    ));
-    sql::run(app.db(), &stmts).await?;
-    Ok((contact, true))
 }
 
 /// Updates the fields given; properties are merged into the stored ones.
@@ -378,24 +392,16 @@ pub async fn update(
     let now = app.now_ms();
     contact.updated_at = now;
 
+    let change = Stmt::new(
+        "UPDATE contacts SET email = $3, email_lower = $4, first_name = $5, last_name = $6, \
+         unsubscribed = $7, properties = $8, updated_at = $9 \
+         WHERE id = $1 AND team_id = $2 AND updated_at = $10",
+    );
     let mut stmts = vec![
-        Stmt::new(
-            "UPDATE contacts SET email = $3, email_lower = $4, first_name = $5, last_name = $6, \
-             unsubscribed = $7, properties = $8, updated_at = $9 \
-             WHERE id = $1 AND team_id = $2 AND updated_at = $10",
-        )
-        .text(&contact.id)
-        .text(team_id)
-        .text(&contact.email)
-        .text(email::lower(&contact.email))
-        .opt_text(contact.first_name.clone())
-        .opt_text(contact.last_name.clone())
-        .bool(contact.unsubscribed)
-        .text(&contact.properties)
-        .int(now)
-        .int(before.updated_at)
-        // A concurrent update would otherwise lose one side's property changes.
-        .expect_rows(1),
+        with_fields(change, team_id, &contact, now)
+            .int(before.updated_at)
+            // A concurrent update would otherwise lose one side's property changes.
+            .expect_rows(1),
     ];
     if contact.unsubscribed != before.unsubscribed {
         stmts.push(history::unsubscribe_event(
@@ -405,14 +411,7 @@ pub async fn update(
         ));
     }
     let joined = memberships(app, &contact.id, &segments, &choices, false, now).await?;
-    stmts.extend(joined.stmts);
-    stmts.push(webhook_event(
-        team_id,
-        WEBHOOK_UPDATED,
-        &contact,
-        &joined.segment_ids,
-        now,
-    ));
+    stmts.extend(joined.with_event(team_id, WEBHOOK_UPDATED, &contact, now));
     sql::run(app.db(), &stmts).await?;
     Ok(contact)
 }
@@ -476,16 +475,7 @@ pub async fn add_many_to_segments(
     for id in contact_ids {
         let contact = get(app, team_id, id).await?;
         let joined = memberships(app, &contact.id, &segments, &[], false, now).await?;
-        stmts.extend(joined.stmts);
-        if joined.joined {
-            stmts.push(webhook_event(
-                team_id,
-                WEBHOOK_UPDATED,
-                &contact,
-                &joined.segment_ids,
-                now,
-            ));
-        }
+        stmts.extend(joined.with_update(team_id, &contact, now));
     }
     sql::run(app.db(), &stmts).await?;
     Ok(())

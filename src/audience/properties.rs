@@ -328,7 +328,7 @@ async fn list_where(
 ) -> AppResult<ListResponse<ContactProperty>> {
     ensure_defaults(app, team_id).await?;
     let table = ("contact_properties", COLUMNS);
-    crate::store::team_rows::list_where(app, table, team_id, page, filter).await
+    crate::store::team_rows::list_where(app, table, team_id, page, (filter, &[])).await
 }
 
 /// Every property of the team, defaults included, oldest first (dashboard, import mapping).

@@ -185,23 +185,7 @@ pub async fn add_contact(
     contact: &Contact,
     segment: &Segment,
 ) -> AppResult<()> {
-    let mut ids = ids_of_contact(app, &contact.id).await?;
-    if ids.contains(&segment.id) {
-        return Ok(());
-    }
-    let now = app.now_ms();
-    let mut stmts = add_stmts(&contact.id, segment, now, false);
-    // Added by someone else meanwhile: that request reports it.
-    stmts[0].expect_rows = Some(1);
-    ids.push(segment.id.clone());
-    stmts.push(contacts::webhook_event(
-        team_id,
-        contacts::WEBHOOK_UPDATED,
-        contact,
-        &ids,
-        now,
-    ));
-    run_unless_raced(app, &stmts).await
+    set_membership(app, (team_id, contact), segment, true).await
 }
 
 /// Removes a contact from a segment, with its `contact.updated` event; nothing happens if it
@@ -212,21 +196,46 @@ pub async fn remove_contact(
     contact: &Contact,
     segment: &Segment,
 ) -> AppResult<()> {
+    set_membership(app, (team_id, contact), segment, false).await
+}
+
+/// Makes `contact` a member of `segment` or not (`member`), with its history line and its
+/// `contact.updated` event; nothing happens if it already is (or is not).
+async fn set_membership(
+    app: &App,
+    (team_id, contact): (&str, &Contact),
+    segment: &Segment,
+    member: bool,
+) -> AppResult<()> {
     let mut ids = ids_of_contact(app, &contact.id).await?;
-    if !ids.contains(&segment.id) {
+    if ids.contains(&segment.id) == member {
         return Ok(());
     }
-    ids.retain(|id| *id != segment.id);
     let now = app.now_ms();
-    let stmts = [
-        Stmt::new("DELETE FROM contact_segments WHERE segment_id = $1 AND contact_id = $2")
-            .text(&segment.id)
-            .text(&contact.id)
-            .expect_rows(1),
-        history::segment_event(&contact.id, false, &segment.id, &segment.name, now),
-        contacts::webhook_event(team_id, contacts::WEBHOOK_UPDATED, contact, &ids, now),
-    ];
-    // Removed by someone else meanwhile: the outcome is the same.
+    let mut stmts = if member {
+        let mut stmts = add_stmts(&contact.id, segment, now, false);
+        // Added by someone else meanwhile: that request reports it.
+        stmts[0].expect_rows = Some(1);
+        ids.push(segment.id.clone());
+        stmts
+    } else {
+        ids.retain(|id| *id != segment.id);
+        vec![
+            Stmt::new("DELETE FROM contact_segments WHERE segment_id = $1 AND contact_id = $2")
+                .text(&segment.id)
+                .text(&contact.id)
+                .expect_rows(1),
+            history::segment_event(&contact.id, false, &segment.id, &segment.name, now),
+        ]
+    };
+    stmts.push(contacts::webhook_event(
+        team_id,
+        contacts::WEBHOOK_UPDATED,
+        contact,
+        &ids,
+        now,
+    ));
+    // Changed by someone else meanwhile: the outcome is the same.
     run_unless_raced(app, &stmts).await
 }
 

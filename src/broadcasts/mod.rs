@@ -75,7 +75,7 @@ impl Status {
 }
 
 /// A stored broadcast.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
 pub struct Broadcast {
     pub id: String,
     pub team_id: String,

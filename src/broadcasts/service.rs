@@ -68,6 +68,22 @@ fn blank_to_none(value: Option<String>) -> Option<String> {
     value.filter(|v| !v.trim().is_empty())
 }
 
+/// `id`, trimmed, if it is a UUID and `found` says the team has it; else a 422 saying that
+/// the `what` named by `field` does not exist.
+async fn existing(
+    id: String,
+    (what, field): (&str, &str),
+    found: impl AsyncFnOnce(&str) -> BroadcastResult<bool>,
+) -> BroadcastResult<String> {
+    let id = id.trim().to_string();
+    if uuid::Uuid::parse_str(&id).is_err() || !found(&id).await? {
+        return Err(BroadcastError::Invalid(format!(
+            "The {what} `{id}` (`{field}`) does not exist."
+        )));
+    }
+    Ok(id)
+}
+
 /// Applies `input` to `b` and checks every field; `creating` makes from, subject and
 /// segment required.
 async fn apply(
@@ -106,15 +122,9 @@ async fn apply(
     }
     match blank_to_none(input.segment_id) {
         Some(id) => {
-            let id = id.trim().to_string();
-            if uuid::Uuid::parse_str(&id).is_err()
-                || segments::find(app, &b.team_id, &id).await?.is_none()
-            {
-                return Err(BroadcastError::Invalid(format!(
-                    "The segment `{id}` (`segment_id`) does not exist."
-                )));
-            }
-            b.segment_id = Some(id);
+            let team = &b.team_id;
+            let found = async |id: &str| Ok(segments::find(app, team, id).await?.is_some());
+            b.segment_id = Some(existing(id, ("segment", "segment_id"), found).await?);
         }
         None if creating => return Err(BroadcastError::Missing("segment_id")),
         None => {}
@@ -123,15 +133,9 @@ async fn apply(
         b.topic_id = match blank_to_none(topic) {
             None => None,
             Some(id) => {
-                let id = id.trim().to_string();
-                if uuid::Uuid::parse_str(&id).is_err()
-                    || topics::find(app, &b.team_id, &id).await?.is_none()
-                {
-                    return Err(BroadcastError::Invalid(format!(
-                        "The topic `{id}` (`topic_id`) does not exist."
-                    )));
-                }
-                Some(id)
+                let team = &b.team_id;
+                let found = async |id: &str| Ok(topics::find(app, team, id).await?.is_some());
+                Some(existing(id, ("topic", "topic_id"), found).await?)
             }
         };
     }
@@ -179,25 +183,12 @@ pub async fn create(
     send: Option<When>,
 ) -> BroadcastResult<Broadcast> {
     let now = app.now_ms();
-    let mut b = Broadcast {
-        id: new_id(),
+    let empty = Broadcast {
         team_id: team_id.to_string(),
-        name: None,
-        segment_id: None,
-        topic_id: None,
-        from: String::new(),
-        subject: String::new(),
         reply_to: "[]".into(),
-        preview_text: None,
-        html: None,
-        text: None,
-        status: Status::Draft.as_str().into(),
-        scheduled_at: None,
-        sent_at: None,
-        recipients: 0,
-        created_at: now,
-        updated_at: now,
+        ..Broadcast::default()
     };
+    let mut b = new_draft(empty, now);
     apply(app, &mut b, input, true).await?;
     let mut stmts = Vec::new();
     let job = match send {
@@ -418,24 +409,36 @@ pub async fn cancel(app: &App, team_id: &str, id: &str) -> BroadcastResult<Broad
     Ok(b)
 }
 
-/// A new draft with the same content, named "… (copy)".
-pub async fn duplicate(app: &App, team_id: &str, id: &str) -> BroadcastResult<Broadcast> {
-    let original = store::get(app, team_id, id).await?;
-    let now = app.now_ms();
-    let copy = Broadcast {
+/// A new draft with the content of `b` (a new id; not scheduled, nothing sent), created
+/// `now`.
+fn new_draft(b: Broadcast, now: i64) -> Broadcast {
+    Broadcast {
         id: new_id(),
-        name: Some(match &original.name {
-            Some(name) => format!("{name} (copy)"),
-            None => format!("{} (copy)", original.subject),
-        }),
         status: Status::Draft.as_str().into(),
         scheduled_at: None,
         sent_at: None,
         recipients: 0,
         created_at: now,
         updated_at: now,
-        ..original
+        ..b
+    }
+}
+
+/// A new draft with the same content, named "… (copy)".
+pub async fn duplicate(app: &App, team_id: &str, id: &str) -> BroadcastResult<Broadcast> {
+    let original = store::get(app, team_id, id).await?;
+    let now = app.now_ms();
+    let name = match &original.name {
+        Some(name) => format!("{name} (copy)"),
+        None => format!("{} (copy)", original.subject),
     };
+    let copy = new_draft(
+        Broadcast {
+            name: Some(name),
+            ..original
+        },
+        now,
+    );
     sql::run(app.db(), &[store::insert_stmt(&copy)]).await?;
     Ok(copy)
 }

@@ -52,16 +52,9 @@ pub async fn list(
     page: &Page,
     status: Option<&str>,
 ) -> BroadcastResult<ListResponse<Broadcast>> {
-    let sql = page.sql(LIST_COLUMNS, "broadcasts", "$3 IS NULL OR status = $3");
-    let rows = on_db!(app.db(), |pool| sqlx::query_as::<_, Broadcast>(
-        sqlx::AssertSqlSafe(sql.clone())
-    )
-    .bind(team_id)
-    .bind(page.cursor_id())
-    .bind(status)
-    .fetch_all(pool)
-    .await)?;
-    Ok(page.finish(rows))
+    let filter = ("$3 IS NULL OR status = $3", &[status][..]);
+    let table = ("broadcasts", LIST_COLUMNS);
+    Ok(crate::store::team_rows::list_where(app, table, team_id, page, filter).await?)
 }
 
 /// Binds `$1` (id), `$2` (team) and the content `$3`–`$11` (name, segment, topic, from,

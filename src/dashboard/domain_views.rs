@@ -220,20 +220,10 @@ impl RecordRow {
     fn new(record: &RecordState) -> Self {
         let expected = &record.expected;
         // An MX record names a host: while there is none, no value is shown, only why.
-        if let Some(warning) = crate::domains::records::warning(expected) {
-            return Self {
-                key: expected.key.as_str(),
-                group: expected.group,
-                group_help: None,
-                rtype: expected.rtype,
-                name: expected.name.clone(),
-                fqdn: expected.fqdn.clone(),
-                value: String::new(),
-                priority: expected.priority.map(|p| p.to_string()).unwrap_or_default(),
-                badge: Badge::of(&record.status),
-                message: Some(warning.to_string()),
-            };
-        }
+        let (value, message) = match crate::domains::records::warning(expected) {
+            Some(warning) => (String::new(), Some(warning.to_string())),
+            None => (expected.value.clone(), record.message.clone()),
+        };
         Self {
             key: expected.key.as_str(),
             group: expected.group,
@@ -241,10 +231,10 @@ impl RecordRow {
             rtype: expected.rtype,
             name: expected.name.clone(),
             fqdn: expected.fqdn.clone(),
-            value: expected.value.clone(),
+            value,
             priority: expected.priority.map(|p| p.to_string()).unwrap_or_default(),
             badge: Badge::of(&record.status),
-            message: record.message.clone(),
+            message,
         }
     }
 }

@@ -21,7 +21,7 @@ use super::csrf::CsrfForm;
 use super::email_views::{
     AttachmentItem, AttachmentKind, EmailListRow, EventBadge, TimelineRow, status_choices,
 };
-use super::pages::{PageError, Shell, keyset_page, pager, render, sandboxed_preview};
+use super::pages::{PageError, Shell, keyset_page, list_href, pager, render, sandboxed_preview};
 use super::session::CurrentSession;
 use super::{email_views, format};
 use crate::app::App;
@@ -115,22 +115,18 @@ struct EmailPage {
 
 /// The list's address with these filters and a cursor.
 fn href(params: &ListParams, cursor: (&str, &str)) -> String {
-    let mut query = url::form_urlencoded::Serializer::new(String::new());
-    for (name, value) in [
-        ("status", &params.filter.status),
-        ("from", &params.filter.from),
-        ("to", &params.filter.to),
-        ("subject", &params.filter.subject),
-        ("since", &params.filter.since),
-        ("until", &params.filter.until),
-        ("tag", &params.filter.tag),
-    ] {
-        if let Some(v) = crate::filters::text_param(value) {
-            query.append_pair(name, &v);
-        }
-    }
-    query.append_pair(cursor.0, cursor.1);
-    format!("{LIST}?{}", query.finish())
+    use crate::filters::text_param;
+    let filter = &params.filter;
+    let filters = [
+        ("status", text_param(&filter.status)),
+        ("from", text_param(&filter.from)),
+        ("to", text_param(&filter.to)),
+        ("subject", text_param(&filter.subject)),
+        ("since", text_param(&filter.since)),
+        ("until", text_param(&filter.until)),
+        ("tag", text_param(&filter.tag)),
+    ];
+    list_href(LIST, &filters, cursor)
 }
 
 async fn list_page(

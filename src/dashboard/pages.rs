@@ -60,6 +60,19 @@ pub fn pager<T>(
     (newer, older)
 }
 
+/// The address of the list page `list` with its filters (`filters`: name and value; blank
+/// ones are left out) and a cursor (`after`/`before`, id).
+pub fn list_href(list: &str, filters: &[(&str, Option<String>)], cursor: (&str, &str)) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in filters {
+        if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
+            query.append_pair(name, value);
+        }
+    }
+    query.append_pair(cursor.0, cursor.1);
+    format!("{list}?{}", query.finish())
+}
+
 /// The keyset page a list page's `after` / `before` parameters ask for, `size` rows long; a
 /// cursor that does not read is a 400 page.
 pub fn keyset_page(

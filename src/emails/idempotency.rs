@@ -189,14 +189,12 @@ pub async fn claim(app: &App, team_id: &str, key: &str, hash: &str) -> EmailResu
 
 /// Forgets a claim whose request failed, so the key can be used again.
 pub async fn release(app: &App, claim: &Claim) -> EmailResult<()> {
-    on_db!(app.db(), |pool| sqlx::query(
-        "DELETE FROM idempotency_keys WHERE team_id = $1 AND key = $2 AND response_status IS NULL"
+    let forget = crate::store::sql::Stmt::new(
+        "DELETE FROM idempotency_keys WHERE team_id = $1 AND key = $2 AND response_status IS NULL",
     )
-    .bind(&claim.team_id)
-    .bind(&claim.key)
-    .execute(pool)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .text(&claim.team_id)
+    .text(&claim.key);
+    crate::store::sql::run(app.db(), &[forget]).await?;
     Ok(())
 }
 

@@ -40,25 +40,28 @@ pub async fn list<T: Row>(
     team_id: &str,
     page: &Page,
 ) -> AppResult<ListResponse<T>> {
-    list_where(app, table, team_id, page, "TRUE").await
+    list_where(app, table, team_id, page, ("TRUE", &[])).await
 }
 
-/// One page of the team's rows of `table` that pass `filter` (a trusted SQL fragment).
+/// One page of the team's rows of `table` that pass `filter` (a trusted SQL fragment), which
+/// reads `values` from `$3` on (`None` is NULL).
 pub async fn list_where<T: Row>(
     app: &App,
     (table, columns): (&str, &str),
     team_id: &str,
     page: &Page,
-    filter: &str,
+    (filter, values): (&str, &[Option<&str>]),
 ) -> AppResult<ListResponse<T>> {
     let sql = page.sql(columns, table, filter);
-    let rows = on_db!(app.db(), |pool| sqlx::query_as::<_, T>(
-        sqlx::AssertSqlSafe(sql.clone())
-    )
-    .bind(team_id)
-    .bind(page.cursor_id())
-    .fetch_all(pool)
-    .await)?;
+    let rows = on_db!(app.db(), |pool| {
+        let mut query = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(team_id)
+            .bind(page.cursor_id());
+        for value in values {
+            query = query.bind(*value);
+        }
+        query.fetch_all(pool).await
+    })?;
     Ok(page.finish(rows))
 }
 

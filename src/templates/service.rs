@@ -301,6 +301,30 @@ async fn insert(app: &App, team_id: &str, template: &Template) -> TemplateResult
     }
 }
 
+/// A new draft template named `name` (and `alias`) whose first version holds `content`.
+async fn insert_draft(
+    app: &App,
+    team_id: &str,
+    (name, alias): (String, Option<String>),
+    content: Content,
+    now: i64,
+) -> TemplateResult<Template> {
+    let template = Template {
+        id: new_id(),
+        name,
+        alias,
+        status: DRAFT.to_string(),
+        current_version_id: new_id(),
+        published_version_id: None,
+        published_at: None,
+        created_at: now,
+        updated_at: now,
+        content,
+    };
+    insert(app, team_id, &template).await?;
+    Ok(template)
+}
+
 async fn alias_in_use(app: &App, team_id: &str, alias: &str, except: &str) -> TemplateResult<bool> {
     let found: Option<String> = on_db!(app.db(), |pool| sqlx::query_scalar(
         "SELECT id FROM templates WHERE team_id = $1 AND alias = $2 AND id <> $3"
@@ -322,20 +346,7 @@ pub async fn create(app: &App, team_id: &str, input: TemplateInput) -> TemplateR
     let now = app.now_ms();
     let mut content = Content::default();
     apply_content(&mut content, input, now)?;
-    let template = Template {
-        id: new_id(),
-        name,
-        alias,
-        status: DRAFT.to_string(),
-        current_version_id: new_id(),
-        published_version_id: None,
-        published_at: None,
-        created_at: now,
-        updated_at: now,
-        content,
-    };
-    insert(app, team_id, &template).await?;
-    Ok(template)
+    insert_draft(app, team_id, (name, alias), content, now).await
 }
 
 pub async fn list(app: &App, team_id: &str, page: &Page) -> TemplateResult<ListResponse<Summary>> {
@@ -534,20 +545,7 @@ pub async fn duplicate(app: &App, team_id: &str, id_or_alias: &str) -> TemplateR
     if name.chars().count() > MAX_NAME_CHARS {
         name = name.chars().take(MAX_NAME_CHARS).collect();
     }
-    let template = Template {
-        id: new_id(),
-        name,
-        alias: None,
-        status: DRAFT.to_string(),
-        current_version_id: new_id(),
-        published_version_id: None,
-        published_at: None,
-        created_at: now,
-        updated_at: now,
-        content,
-    };
-    insert(app, team_id, &template).await?;
-    Ok(template)
+    insert_draft(app, team_id, (name, None), content, now).await
 }
 
 /// Deletes a template and its versions; emails sent with it keep their content.

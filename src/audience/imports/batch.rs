@@ -18,6 +18,7 @@ use crate::error::AppResult;
 use crate::on_db;
 use crate::store::new_id;
 use crate::store::sql::{self, Arg, BindArgs, Placeholders, Stmt, bulk_insert};
+use crate::store::team_rows::Row;
 
 /// What applies to every row of an import.
 #[derive(Debug, Clone)]
@@ -82,18 +83,23 @@ async fn existing_contacts(
         emails,
         Some(team_id),
     );
-    let rows: Vec<Existing> = on_db!(app.db(), |pool| {
-        // Planned for each batch: a plan cached while the table was empty would outlive it.
-        sqlx::query_as(sqlx::AssertSqlSafe(probe.sql.clone()))
-            .persistent(false)
-            .bind_args(&probe.args)
-            .fetch_all(pool)
-            .await
-    })?;
+    let rows: Vec<Existing> = fetch_probed(app, &probe).await?;
     Ok(rows
         .into_iter()
         .map(|r| (r.email_lower.clone(), r))
         .collect())
+}
+
+/// The rows `probe` selects, planned for each batch: a plan cached while the table was empty
+/// would outlive it.
+async fn fetch_probed<T: Row>(app: &App, probe: &Stmt) -> AppResult<Vec<T>> {
+    Ok(on_db!(app.db(), |pool| sqlx::query_as(
+        sqlx::AssertSqlSafe(probe.sql.clone())
+    )
+    .persistent(false)
+    .bind_args(&probe.args)
+    .fetch_all(pool)
+    .await)?)
 }
 
 /// (contact id, other id) → value, for rows of `table` about these contacts; `columns` are
@@ -115,14 +121,7 @@ async fn existing_pairs(
         &ids,
         None,
     );
-    let rows: Vec<(String, String, String)> = on_db!(app.db(), |pool| {
-        // Planned for each batch: a plan cached while the table was empty would outlive it.
-        sqlx::query_as(sqlx::AssertSqlSafe(probe.sql.clone()))
-            .persistent(false)
-            .bind_args(&probe.args)
-            .fetch_all(pool)
-            .await
-    })?;
+    let rows: Vec<(String, String, String)> = fetch_probed(app, &probe).await?;
     Ok(rows.into_iter().map(|(c, o, v)| ((c, o), v)).collect())
 }
 

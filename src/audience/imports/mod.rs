@@ -116,16 +116,8 @@ pub async fn list(
     } else {
         "status <> 'uploading' AND $3 IS NULL"
     };
-    let sql = page.sql(COLUMNS, "contact_imports", filter);
-    let rows = on_db!(app.db(), |pool| sqlx::query_as::<_, ContactImport>(
-        sqlx::AssertSqlSafe(sql.clone())
-    )
-    .bind(team_id)
-    .bind(page.cursor_id())
-    .bind(status)
-    .fetch_all(pool)
-    .await)?;
-    Ok(page.finish(rows))
+    let table = ("contact_imports", COLUMNS);
+    crate::store::team_rows::list_where(app, table, team_id, page, (filter, &[status])).await
 }
 
 #[derive(Debug, Clone, FromRow, Serialize, utoipa::ToSchema)]

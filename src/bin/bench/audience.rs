@@ -30,14 +30,21 @@ pub struct ImportArgs {
     segment: bool,
 }
 
+/// A team's list of contacts and the database that holds it (`contacts-page`, `export`).
+#[derive(clap::Args)]
+pub struct ListArgs {
+    #[arg(long, default_value_t = 1_000_000)]
+    pub contacts: usize,
+    #[arg(long, value_enum, default_value_t = Backend::Sqlite)]
+    pub database: Backend,
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    pub pg_url: String,
+}
+
 #[derive(clap::Args)]
 pub struct ContactsPageArgs {
-    #[arg(long, default_value_t = 1_000_000)]
-    contacts: usize,
-    #[arg(long, value_enum, default_value_t = Backend::Sqlite)]
-    database: Backend,
-    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
-    pg_url: String,
+    #[command(flatten)]
+    list: ListArgs,
     /// Requests timed at each depth.
     #[arg(long, default_value_t = 50)]
     repeat: usize,
@@ -204,12 +211,11 @@ pub(super) async fn fill(app: &App, team: &str, contacts: usize) -> anyhow::Resu
 /// A fresh database (see [`open`]) whose team has `contacts` contacts; prints how long
 /// filling it took.
 pub(super) async fn filled(
-    database: Backend,
-    pg_url: &str,
+    list: &ListArgs,
     dir: &std::path::Path,
-    contacts: usize,
 ) -> anyhow::Result<(App, String)> {
-    let (app, team) = open(database, pg_url, dir).await?;
+    let contacts = list.contacts;
+    let (app, team) = open(list.database, &list.pg_url, dir).await?;
     let filling = Instant::now();
     fill(&app, &team, contacts).await?;
     println!(
@@ -222,7 +228,7 @@ pub(super) async fn filled(
 
 pub async fn contacts_page(args: ContactsPageArgs) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let (app, team) = filled(args.database, &args.pg_url, dir.path(), args.contacts).await?;
+    let (app, team) = filled(&args.list, dir.path()).await?;
     let key = herald::auth::api_keys::create(
         &app,
         &team,
@@ -241,11 +247,11 @@ pub async fn contacts_page(args: ContactsPageArgs) -> anyhow::Result<()> {
         0,
         1_000,
         100_000,
-        args.contacts / 2,
-        args.contacts.saturating_sub(200),
+        args.list.contacts / 2,
+        args.list.contacts.saturating_sub(200),
     ]
     .into_iter()
-    .filter(|d| *d < args.contacts)
+    .filter(|d| *d < args.list.contacts)
     .collect();
     for depth in depths {
         // The cursor: the contact at this depth, newest first.
@@ -288,5 +294,5 @@ pub async fn contacts_page(args: ContactsPageArgs) -> anyhow::Result<()> {
     }
     println!("peak_rss_mb={:.1}", peak_rss_mb());
     running.stop().await;
-    drop_database(&app, &args.pg_url).await
+    drop_database(&app, &args.list.pg_url).await
 }

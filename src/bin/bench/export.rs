@@ -10,17 +10,13 @@ use std::time::Instant;
 
 use herald::exports::{self, Kind};
 
-use super::audience_bench::{drop_database, filled};
-use super::{Backend, peak_rss_mb};
+use super::audience_bench::{ListArgs, drop_database, filled};
+use super::peak_rss_mb;
 
 #[derive(clap::Args)]
 pub struct ExportArgs {
-    #[arg(long, default_value_t = 1_000_000)]
-    contacts: usize,
-    #[arg(long, value_enum, default_value_t = Backend::Sqlite)]
-    database: Backend,
-    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
-    pg_url: String,
+    #[command(flatten)]
+    list: ListArgs,
 }
 
 /// Resets the peak resident memory (`VmHWM`) to the current one (Linux), so what follows
@@ -31,7 +27,7 @@ fn reset_peak_rss() {
 
 pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let (app, team) = filled(args.database, &args.pg_url, dir.path(), args.contacts).await?;
+    let (app, team) = filled(&args.list, dir.path()).await?;
     reset_peak_rss();
     println!("rss_mb_before={:.1}", peak_rss_mb());
 
@@ -42,7 +38,7 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
     let secs = started.elapsed().as_secs_f64();
     let done = exports::get(&app, &team, &export.id).await?;
     anyhow::ensure!(
-        done.status == exports::READY && done.rows_done == args.contacts as i64,
+        done.status == exports::READY && done.rows_done == args.list.contacts as i64,
         "the export is ready with every contact ({} {})",
         done.status,
         done.rows_done
@@ -70,5 +66,5 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
         std::fs::metadata(&path)?.len() as f64 / (1024.0 * 1024.0),
         peak_rss_mb()
     );
-    drop_database(&app, &args.pg_url).await
+    drop_database(&app, &args.list.pg_url).await
 }

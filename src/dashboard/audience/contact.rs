@@ -327,11 +327,7 @@ async fn add_segment(
         .await?
         .ok_or(PageError::BadRequest)?;
     segments::add_contact(&app, team, &contact, &segment).await?;
-    Ok(Redirect::to(&format!(
-        "{}?notice=segment-added",
-        contact_href(&contact.id)
-    ))
-    .into_response())
+    Ok(done(&contact_href(&contact.id), "segment-added"))
 }
 
 async fn remove_segment(
@@ -345,11 +341,7 @@ async fn remove_segment(
         .await?
         .ok_or(PageError::NotFound)?;
     segments::remove_contact(&app, team, &contact, &segment).await?;
-    Ok(Redirect::to(&format!(
-        "{}?notice=segment-removed",
-        contact_href(&contact.id)
-    ))
-    .into_response())
+    Ok(done(&contact_href(&contact.id), "segment-removed"))
 }
 
 async fn set_topic(
@@ -372,7 +364,7 @@ async fn set_topic(
                 e.into()
             }
         })?;
-    Ok(Redirect::to(&format!("{}?notice=topic", contact_href(&contact.id))).into_response())
+    Ok(done(&contact_href(&contact.id), "topic"))
 }
 
 async fn confirm_delete(

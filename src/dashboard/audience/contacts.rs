@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::super::csrf::{CsrfForm, FormFields};
 use super::super::format;
-use super::super::pages::{PageError, Shell, keyset_page, pager, render};
+use super::super::pages::{PageError, Shell, keyset_page, list_href, pager, render};
 use super::super::session::CurrentSession;
 use super::{CONTACTS, SECTION, Tab, tabs};
 use crate::app::App;
@@ -98,18 +98,13 @@ struct ListParams {
 
 /// The list's address with these filters and a cursor.
 fn href(params: &ListParams, cursor: (&str, &str)) -> String {
-    let mut query = url::form_urlencoded::Serializer::new(String::new());
-    for (name, value) in [
-        ("q", &params.filter.q),
-        ("status", &params.filter.status),
-        ("segment", &params.filter.segment),
-    ] {
-        if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
-            query.append_pair(name, v);
-        }
-    }
-    query.append_pair(cursor.0, cursor.1);
-    format!("{CONTACTS}?{}", query.finish())
+    let filter = &params.filter;
+    let filters = [
+        ("q", filter.q.clone()),
+        ("status", filter.status.clone()),
+        ("segment", filter.segment.clone()),
+    ];
+    list_href(CONTACTS, &filters, cursor)
 }
 
 async fn list_page(
