@@ -74,19 +74,17 @@ pub async fn create(app: &App, team_id: &str, input: NewSegment) -> AppResult<Se
         created_at: app.now_ms(),
         contacts: 0,
     };
-    on_db!(app.db(), |pool| sqlx::query(
+    let insert = Stmt::new(
         "INSERT INTO segments (id, team_id, name, audience_id, filter, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)"
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
-    .bind(&segment.id)
-    .bind(team_id)
-    .bind(&segment.name)
-    .bind(&segment.audience_id)
-    .bind(&segment.filter)
-    .bind(segment.created_at)
-    .execute(pool)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .text(&segment.id)
+    .text(team_id)
+    .text(&segment.name)
+    .opt_text(segment.audience_id.clone())
+    .opt_text(segment.filter.clone())
+    .int(segment.created_at);
+    sql::run(app.db(), &[insert]).await?;
     Ok(segment)
 }
 

@@ -94,20 +94,18 @@ pub async fn create(app: &App, team_id: &str, input: TopicInput) -> AppResult<To
         visibility: parse_visibility(input.visibility.as_deref().unwrap_or("private"))?.to_string(),
         created_at: app.now_ms(),
     };
-    on_db!(app.db(), |pool| sqlx::query(
+    let insert = Stmt::new(
         "INSERT INTO topics (id, team_id, name, description, default_subscription, visibility, \
-         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
-    .bind(&topic.id)
-    .bind(team_id)
-    .bind(&topic.name)
-    .bind(&topic.description)
-    .bind(&topic.default_subscription)
-    .bind(&topic.visibility)
-    .bind(topic.created_at)
-    .execute(pool)
-    .await
-    .map(|r| r.rows_affected()))?;
+    .text(&topic.id)
+    .text(team_id)
+    .text(&topic.name)
+    .opt_text(topic.description.clone())
+    .text(&topic.default_subscription)
+    .text(&topic.visibility)
+    .int(topic.created_at);
+    sql::run(app.db(), &[insert]).await?;
     Ok(topic)
 }
 
