@@ -1118,29 +1118,63 @@ fn waiting_client() -> reqwest::Client {
         .unwrap()
 }
 
+/// The real binary on a fresh database, for the tests that weigh its peak memory (VmHWM).
+/// Requests take turns for the memory budget: each may wait as long as the others need (a
+/// slow debug build on a busy machine included), so every one is accepted.
+struct Measured {
+    server: crate::emails_crash::Server,
+    key: String,
+    pid: u32,
+    _database: crate::helpers::TestDatabase,
+    _dir: tempfile::TempDir,
+}
+
+impl Measured {
+    /// `None` where there is no /proc to read the peak from.
+    async fn start() -> Option<Measured> {
+        std::fs::metadata("/proc/self/status").ok()?;
+        let dir = tempfile::tempdir().unwrap();
+        let database = crate::helpers::TestDatabase::new().await;
+        std::fs::copy(env!("CARGO_BIN_EXE_herald"), dir.path().join("herald")).unwrap();
+        let server = crate::emails_crash::start_with(
+            dir.path(),
+            &database.url,
+            true,
+            "request_memory_wait_secs = 3600\n",
+        )
+        .await;
+        let key = server.key.clone().expect("first start prints a key");
+        let pid = server.child.id().expect("running");
+        Some(Measured {
+            server,
+            key,
+            pid,
+            _database: database,
+            _dir: dir,
+        })
+    }
+
+    /// The process's peak resident memory so far, in kB.
+    fn peak_kb(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM")
+    }
+}
+
 /// Issue 11 point 2, measured on the real binary: six ~39 MB emails sent at once (each near
 /// Resend's 40 MB limit) keep the process's peak memory (VmHWM) near one email's, where they
 /// took about 450 MB before the body budget.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_near_limit_emails_keep_memory_bounded() {
-    let Ok(_) = std::fs::metadata("/proc/self/status") else {
+    let Some(measured) = Measured::start().await else {
         println!("SKIPPED: no /proc on this system");
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let database = crate::helpers::TestDatabase::new().await;
-    std::fs::copy(env!("CARGO_BIN_EXE_herald"), dir.path().join("herald")).unwrap();
-    // They take turns: each may wait as long as the others need (a slow debug build on a
-    // busy machine included), so every one is accepted.
-    let server = crate::emails_crash::start_with(
-        dir.path(),
-        &database.url,
-        true,
-        "request_memory_wait_secs = 3600\n",
-    )
-    .await;
-    let key = server.key.clone().expect("first start prints a key");
-    let pid = server.child.id().expect("running");
+    let (server, key) = (&measured.server, measured.key.clone());
     let part = 13 * 1024 * 1024 / 4 * 3;
     let attachments: Vec<Value> = (0..3u8)
         .map(|i| {
@@ -1171,12 +1205,7 @@ async fn concurrent_near_limit_emails_keep_memory_bounded() {
     });
     let statuses = futures::future::join_all(sends).await;
     assert_eq!(statuses, vec![200; 6]);
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let peak_kb: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM");
+    let peak_kb = measured.peak_kb();
     println!(
         "peak memory of herald with six 39 MB emails at once: {} MB",
         peak_kb / 1024
@@ -1300,22 +1329,11 @@ async fn template_output_waits_for_its_share_of_the_memory_budget() {
 /// (VmHWM) within the goal: the rendered html waits for its share of the request budget.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_hostile_template_sends_keep_memory_bounded() {
-    let Ok(_) = std::fs::metadata("/proc/self/status") else {
+    let Some(measured) = Measured::start().await else {
         println!("SKIPPED: no /proc on this system");
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let database = crate::helpers::TestDatabase::new().await;
-    std::fs::copy(env!("CARGO_BIN_EXE_herald"), dir.path().join("herald")).unwrap();
-    let server = crate::emails_crash::start_with(
-        dir.path(),
-        &database.url,
-        true,
-        "request_memory_wait_secs = 3600\n",
-    )
-    .await;
-    let key = server.key.clone().expect("first start prints a key");
-    let pid = server.child.id().expect("running");
+    let (server, key) = (&measured.server, measured.key.clone());
     let client = waiting_client();
     let post = async |path: &str, body: Value| {
         let resp = client
@@ -1344,12 +1362,7 @@ async fn concurrent_hostile_template_sends_keep_memory_bounded() {
         })
         .collect();
     assert_eq!(statuses.len(), 8);
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let peak_kb: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM");
+    let peak_kb = measured.peak_kb();
     println!(
         "peak memory of herald with eight 19 MB template batches at once: {} MB",
         peak_kb / 1024
