@@ -1235,16 +1235,12 @@ async fn hostile_template(app_post: impl AsyncFn(&str, Value) -> (u16, Value)) -
     id
 }
 
-/// Issue 11 point 2: what a template renders is charged to the request's share of the
-/// memory budget, like a body. With the budget taken, a send that would render 9 MB gets
-/// Resend's 503 with `Retry-After` and stores nothing; once the budget is free it goes
-/// through, and its share (body and rendered html) is given back with the answer. A render
-/// larger than the whole budget takes all of it and runs alone.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn template_output_waits_for_its_share_of_the_memory_budget() {
+/// An app with a request budget of `mb` and no wait, and a send of [`hostile_template`]
+/// whose rendered html is 9 MB.
+async fn budgeted_template_send(mb: usize) -> (TestApp, Value) {
     let app = spawn_app_with(Options {
-        configure: Some(Box::new(|s| {
-            s.request_memory_mb = 16;
+        configure: Some(Box::new(move |s| {
+            s.request_memory_mb = mb;
             s.request_memory_wait_secs = 0;
         })),
         ..Options::default()
@@ -1259,6 +1255,17 @@ async fn template_output_waits_for_its_share_of_the_memory_budget() {
         "to": "delivered@resend.dev",
         "template": {"id": id, "variables": {"A": "a".repeat(900)}},
     });
+    (app, item)
+}
+
+/// Issue 11 point 2: what a template renders is charged to the request's share of the
+/// memory budget, like a body. With the budget taken, a send that would render 9 MB gets
+/// Resend's 503 with `Retry-After` and stores nothing; once the budget is free it goes
+/// through, and its share (body and rendered html) is given back with the answer. A render
+/// larger than the whole budget takes all of it and runs alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn template_output_waits_for_its_share_of_the_memory_budget() {
+    let (app, item) = budgeted_template_send(16).await;
     let budget = app.app.body_budget().clone();
     let taken = budget.hold(10 * 1024 * 1024).await.expect("free budget");
 
@@ -1301,23 +1308,7 @@ async fn template_output_waits_for_its_share_of_the_memory_budget() {
     assert!(budget.peak_bytes() <= budget.total_bytes());
 
     // A budget smaller than one render: the request takes all of it and runs alone.
-    let small = spawn_app_with(Options {
-        configure: Some(Box::new(|s| {
-            s.request_memory_mb = 1;
-            s.request_memory_wait_secs = 0;
-        })),
-        ..Options::default()
-    })
-    .await;
-    let id = hostile_template(async |path, body| {
-        let reply = small.post(path, body).await;
-        (reply.status, reply.body)
-    })
-    .await;
-    let item = json!({
-        "to": "delivered@resend.dev",
-        "template": {"id": id, "variables": {"A": "a".repeat(900)}},
-    });
+    let (small, item) = budgeted_template_send(1).await;
     let sent = small.post("/emails/batch", json!([item, item])).await;
     assert_eq!(sent.status, 200, "{}", sent.body);
     let budget = small.app.body_budget();
