@@ -4,16 +4,15 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use axum::routing::get;
 
-use super::crud::{Confirm, NoticeParams, admin_delete, done};
+use super::crud::{Confirm, Notice, admin_delete, done};
 use super::csrf::FormFields;
 use super::format::{self, Activity};
-use super::pages::{PageError, Shell, refusal, render};
-use super::session::{AdminForm, AdminSession, CurrentSession};
+use super::pages::{PageError, PageResult, Shell, refusal, render};
+use super::session::{AdminForm, AdminSession, CurrentSession, Item};
 use crate::app::App;
 use crate::auth::api_keys::{self, ApiKey, KeyInput, MAX_NAME_LEN, Permission};
 use crate::auth::sessions::Session;
@@ -131,7 +130,7 @@ async fn list_response(
     status: StatusCode,
     created: Option<NewKey>,
     notice: Option<&'static str>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let team = &session.user.team_id;
     let everything = Page::everything();
     let keys = api_keys::list(app, team, &everything).await?;
@@ -152,12 +151,8 @@ async fn list_response(
     Ok(render(status, &page))
 }
 
-async fn list_page(
-    State(app): State<App>,
-    current: CurrentSession,
-    Query(params): Query<NoticeParams>,
-) -> Result<Response, PageError> {
-    let notice = params.message(&[
+async fn list_page(State(app): State<App>, current: CurrentSession, notice: Notice) -> PageResult {
+    let notice = notice.message(&[
         ("updated", "API key updated."),
         ("deleted", "API key deleted."),
     ]);
@@ -184,7 +179,7 @@ async fn form_page(
     key_id: Option<String>,
     input: &KeyInput,
     error: Option<String>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let page = FormPage {
         shell: Shell::of(session),
         key_id,
@@ -207,12 +202,12 @@ fn form_error(err: AppError) -> Result<String, PageError> {
     refusal(err)
 }
 
-async fn new_form(State(app): State<App>, current: AdminSession) -> Result<Response, PageError> {
+async fn new_form(State(app): State<App>, current: AdminSession) -> PageResult {
     let input = KeyInput::default();
     form_page(&app, &current.session, StatusCode::OK, None, &input, None).await
 }
 
-async fn create(State(app): State<App>, form: AdminForm) -> Result<Response, PageError> {
+async fn create(State(app): State<App>, form: AdminForm) -> PageResult {
     let session = &form.session;
     let input = key_input(&form.fields);
     match api_keys::create(&app, &session.user.team_id, input.clone()).await {
@@ -230,13 +225,9 @@ async fn create(State(app): State<App>, form: AdminForm) -> Result<Response, Pag
     }
 }
 
-async fn edit_form(
-    State(app): State<App>,
-    current: AdminSession,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
+async fn edit_form(State(app): State<App>, current: Item<AdminSession>) -> PageResult {
     let session = &current.session;
-    let key = api_keys::get(&app, &session.user.team_id, &id).await?;
+    let key = api_keys::get(&app, &session.user.team_id, &current.id).await?;
     let input = KeyInput {
         name: Some(key.name),
         permission: Some(key.permission),
@@ -245,16 +236,12 @@ async fn edit_form(
     form_page(&app, session, StatusCode::OK, Some(key.id), &input, None).await
 }
 
-async fn update(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: AdminForm,
-) -> Result<Response, PageError> {
+async fn update(State(app): State<App>, form: Item<AdminForm>) -> PageResult {
     let session = &form.session;
     // An unknown key is a 404 page; any other refusal is shown in the form.
-    api_keys::get(&app, &session.user.team_id, &id).await?;
+    api_keys::get(&app, &session.user.team_id, &form.id).await?;
     let input = key_input(&form.fields);
-    match api_keys::update(&app, &session.user.team_id, &id, input.clone()).await {
+    match api_keys::update(&app, &session.user.team_id, &form.id, input.clone()).await {
         Ok(_) => Ok(done(LIST, "updated")),
         Err(err) => {
             let status = StatusCode::UNPROCESSABLE_ENTITY;
@@ -262,7 +249,7 @@ async fn update(
                 &app,
                 session,
                 status,
-                Some(id),
+                Some(form.id.clone()),
                 &input,
                 Some(form_error(err)?),
             )
@@ -271,14 +258,10 @@ async fn update(
     }
 }
 
-async fn confirm_delete(
-    State(app): State<App>,
-    current: AdminSession,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
+async fn confirm_delete(State(app): State<App>, current: Item<AdminSession>) -> PageResult {
     let session = &current.session;
     let team = &session.user.team_id;
-    let key = api_keys::get(&app, team, &id).await?;
+    let key = api_keys::get(&app, team, &current.id).await?;
     let domains = domains::names_for_team(&app, team).await?;
     let page = DeletePage {
         shell: Shell::of(session),

@@ -3,12 +3,12 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 
-use super::crud::{NoticeParams, done};
+use super::crud::{Notice, done};
 use super::pages::{PageError, Shell, placed, render};
 use super::session::{AdminForm, CurrentSession};
 use crate::app::App;
@@ -61,11 +61,11 @@ fn page(
 async fn show(
     State(app): State<App>,
     current: CurrentSession,
-    Query(params): Query<NoticeParams>,
+    notice: Notice,
 ) -> Result<Response, PageError> {
     let session = &current.session;
     let branding = branding::get(&app, &session.user.team_id).await?;
-    let notice = params.message(&[("saved", "Branding saved.")]);
+    let notice = notice.message(&[("saved", "Branding saved.")]);
     let page = page(session, input_of(&branding), None, notice);
     Ok(render(StatusCode::OK, &page))
 }

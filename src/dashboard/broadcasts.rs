@@ -13,7 +13,7 @@ use std::borrow::Cow;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -25,10 +25,10 @@ use super::crud::{Confirm, ConfirmPage, done};
 use super::csrf::{CsrfForm, FormFields};
 use super::format;
 use super::pages::{
-    PageError, Shell, about, form_addresses, form_text, keyset_page, pager, placed, plain_error,
-    refusal, render, sandboxed_preview,
+    PageError, PageResult, Shell, about, form_addresses, form_text, keyset_page, pager, placed,
+    plain_error, refusal, render, sandboxed_preview,
 };
-use super::session::CurrentSession;
+use super::session::{CurrentSession, Item};
 use crate::app::App;
 use crate::audience::{properties, segments, topics};
 use crate::auth::sessions::Session;
@@ -190,7 +190,7 @@ async fn list_page(
     State(app): State<App>,
     current: CurrentSession,
     Query(params): Query<ListParams>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let session = &current.session;
     let team = &session.user.team_id;
     let page = keyset_page(PAGE_SIZE, &params.after, &params.before)?;
@@ -581,7 +581,7 @@ async fn editor_page(
     })
 }
 
-async fn new_form(State(app): State<App>, current: CurrentSession) -> Result<Response, PageError> {
+async fn new_form(State(app): State<App>, current: CurrentSession) -> PageResult {
     let page = editor_page(
         &app,
         &current.session,
@@ -622,7 +622,7 @@ fn style_problem(form: &EditorForm, parse_error: Option<String>) -> Option<Strin
     })
 }
 
-async fn create(State(app): State<App>, form: CsrfForm) -> Result<Response, PageError> {
+async fn create(State(app): State<App>, form: CsrfForm) -> PageResult {
     let session = &form.current.session;
     let team = &session.user.team_id;
     let (typed, parse_error) = EditorForm::of(&form.fields);
@@ -650,12 +650,11 @@ struct EditParams {
 
 async fn edit_page(
     State(app): State<App>,
-    current: CurrentSession,
-    Path(id): Path<String>,
+    current: Item<CurrentSession>,
     Query(params): Query<EditParams>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let session = &current.session;
-    let b = service::get(&app, &session.user.team_id, &id).await?;
+    let b = service::get(&app, &session.user.team_id, &current.id).await?;
     if b.status() != Status::Draft {
         return Ok(Redirect::to(&page_of(&b)).into_response());
     }
@@ -677,17 +676,13 @@ async fn edit_page(
     Ok(render(StatusCode::OK, &page))
 }
 
-async fn update(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: CsrfForm,
-) -> Result<Response, PageError> {
+async fn update(State(app): State<App>, form: Item<CsrfForm>) -> PageResult {
     let session = &form.current.session;
     let team = &session.user.team_id;
     let (typed, parse_error) = EditorForm::of(&form.fields);
     let refused = match style_problem(&typed, parse_error) {
         Some(problem) => problem,
-        None => match service::update(&app, team, &id, typed.input()).await {
+        None => match service::update(&app, team, &form.id, typed.input()).await {
             Ok(b) => {
                 compose::save_design(&app, &b.id, &typed.design()).await?;
                 return Ok(Redirect::to(&format!("{LIST}/{}?notice=saved", b.id)).into_response());
@@ -695,7 +690,7 @@ async fn update(
             Err(err) => placed_in_editor(refusal(err)?, &typed),
         },
     };
-    let b = service::get(&app, team, &id).await?;
+    let b = service::get(&app, team, &form.id).await?;
     let page = editor_page(
         &app,
         session,
@@ -736,34 +731,26 @@ async fn live_preview(form: CsrfForm) -> Response {
     preview_of(&typed.content_html())
 }
 
-async fn saved_preview(
-    State(app): State<App>,
-    current: CurrentSession,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
-    let b = service::get(&app, &current.session.user.team_id, &id).await?;
+async fn saved_preview(State(app): State<App>, current: Item<CurrentSession>) -> PageResult {
+    let b = service::get(&app, &current.session.user.team_id, &current.id).await?;
     Ok(preview_of(b.html.as_deref().unwrap_or("")))
 }
 
-async fn send_test(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: CsrfForm,
-) -> Result<Response, PageError> {
+async fn send_test(State(app): State<App>, form: Item<CsrfForm>) -> PageResult {
     let session = &form.current.session;
     let team = &session.user.team_id;
     let to = form.fields.text("to").trim().to_string();
-    match service::send_test(&app, team, &id, &to).await {
+    match service::send_test(&app, team, &form.id, &to).await {
         Ok(email_id) => {
             let mut query = url::form_urlencoded::Serializer::new(String::new());
             query.append_pair("notice", "test");
             query.append_pair("to", &to);
             query.append_pair("email", &email_id);
-            Ok(Redirect::to(&format!("{LIST}/{id}?{}", query.finish())).into_response())
+            Ok(Redirect::to(&format!("{LIST}/{}?{}", form.id, query.finish())).into_response())
         }
         Err(err) => {
             let message = refusal(err)?;
-            let b = service::get(&app, team, &id).await?;
+            let b = service::get(&app, team, &form.id).await?;
             let design = compose::design(&app, &b.id).await?;
             let form = EditorForm::of_broadcast(&b, design);
             let mut page = editor_page(
@@ -839,13 +826,9 @@ async fn send_page(
     })
 }
 
-async fn confirm_send(
-    State(app): State<App>,
-    current: CurrentSession,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
+async fn confirm_send(State(app): State<App>, current: Item<CurrentSession>) -> PageResult {
     let session = &current.session;
-    let b = service::get(&app, &session.user.team_id, &id).await?;
+    let b = service::get(&app, &session.user.team_id, &current.id).await?;
     if !b.is_editable() {
         return Ok(Redirect::to(&page_of(&b)).into_response());
     }
@@ -853,11 +836,7 @@ async fn confirm_send(
     Ok(render(StatusCode::OK, &page))
 }
 
-async fn send(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: CsrfForm,
-) -> Result<Response, PageError> {
+async fn send(State(app): State<App>, form: Item<CsrfForm>) -> PageResult {
     let session = &form.current.session;
     let team = &session.user.team_id;
     let later = form.fields.text("when") == "later";
@@ -872,7 +851,7 @@ async fn send(
         } else {
             When::Now
         };
-        match service::send(&app, team, &id, when).await {
+        match service::send(&app, team, &form.id, when).await {
             Ok(b) if later => {
                 return Ok(
                     Redirect::to(&format!("{LIST}/{}?notice=scheduled", b.id)).into_response()
@@ -884,46 +863,34 @@ async fn send(
             Err(err) => refusal(err)?,
         }
     };
-    let b = service::get(&app, team, &id).await?;
+    let b = service::get(&app, team, &form.id).await?;
     let page = send_page(&app, session, &b, later, at, Some(refused)).await?;
     Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }
 
-async fn cancel(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: CsrfForm,
-) -> Result<Response, PageError> {
-    let b = service::cancel(&app, &form.current.session.user.team_id, &id).await;
+async fn cancel(State(app): State<App>, form: Item<CsrfForm>) -> PageResult {
+    let b = service::cancel(&app, &form.current.session.user.team_id, &form.id).await;
     match b {
         Ok(b) => Ok(Redirect::to(&format!("{}?notice=canceled", page_of(&b))).into_response()),
         Err(err) => {
             refusal(err)?;
-            Ok(Redirect::to(&format!("{LIST}/{id}")).into_response())
+            Ok(Redirect::to(&format!("{LIST}/{}", form.id)).into_response())
         }
     }
 }
 
-async fn duplicate(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: CsrfForm,
-) -> Result<Response, PageError> {
+async fn duplicate(State(app): State<App>, form: Item<CsrfForm>) -> PageResult {
     let team = &form.current.session.user.team_id;
-    let copy = service::duplicate(&app, team, &id).await?;
-    if let Some(design) = compose::design(&app, &id).await? {
+    let copy = service::duplicate(&app, team, &form.id).await?;
+    if let Some(design) = compose::design(&app, &form.id).await? {
         compose::save_design(&app, &copy.id, &design).await?;
     }
     Ok(Redirect::to(&format!("{LIST}/{}?notice=duplicated", copy.id)).into_response())
 }
 
-async fn confirm_delete(
-    State(app): State<App>,
-    current: CurrentSession,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
+async fn confirm_delete(State(app): State<App>, current: Item<CurrentSession>) -> PageResult {
     let session = &current.session;
-    let b = service::get(&app, &session.user.team_id, &id).await?;
+    let b = service::get(&app, &session.user.team_id, &current.id).await?;
     let confirm = Confirm::delete(
         ("Broadcasts", LIST),
         &b.id,
@@ -936,16 +903,12 @@ async fn confirm_delete(
     ))
 }
 
-async fn delete(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: CsrfForm,
-) -> Result<Response, PageError> {
-    match service::delete(&app, &form.current.session.user.team_id, &id).await {
+async fn delete(State(app): State<App>, form: Item<CsrfForm>) -> PageResult {
+    match service::delete(&app, &form.current.session.user.team_id, &form.id).await {
         Ok(()) => Ok(done(LIST, "deleted")),
         Err(err) => {
             refusal(err)?;
-            Ok(Redirect::to(&format!("{LIST}/{id}")).into_response())
+            Ok(Redirect::to(&format!("{LIST}/{}", form.id)).into_response())
         }
     }
 }
@@ -1108,13 +1071,12 @@ struct NoticeParam {
 
 async fn performance_page(
     State(app): State<App>,
-    current: CurrentSession,
-    Path(id): Path<String>,
+    current: Item<CurrentSession>,
     Query(params): Query<NoticeParam>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let session = &current.session;
     let team = &session.user.team_id;
-    let b = service::get(&app, team, &id).await?;
+    let b = service::get(&app, team, &current.id).await?;
     let names = segment_names(&app, team).await?;
     let sent = match (b.sent_at, b.scheduled_at) {
         (Some(at), _) => format!("Sent {}", format::exact(at)),
@@ -1134,13 +1096,9 @@ async fn performance_page(
     Ok(render(StatusCode::OK, &page))
 }
 
-async fn performance_live(
-    State(app): State<App>,
-    current: CurrentSession,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
+async fn performance_live(State(app): State<App>, current: Item<CurrentSession>) -> PageResult {
     let session = &current.session;
-    let b = service::get(&app, &session.user.team_id, &id).await?;
+    let b = service::get(&app, &session.user.team_id, &current.id).await?;
     let part = LivePart {
         live: live(&app, session, &b).await?,
     };

@@ -7,20 +7,34 @@
 //! through `pages::refusal` and `m::field_error` / `m::form_error`.
 
 use askama::Template;
+use axum::extract::{FromRequestParts, Query};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::pages::{PageError, Shell, refusal, render};
 use crate::error::AppError;
 
-/// The `?notice=` a list page shows once after a change.
+/// The `?notice=` a page shows once after a change, an extractor of its own (a page whose
+/// query has more reads it with [`notice_text`]).
 #[derive(Debug, Default, Deserialize)]
-pub struct NoticeParams {
+pub struct Notice {
     notice: Option<String>,
 }
 
-impl NoticeParams {
+impl<S: Send + Sync> FromRequestParts<S> for Notice {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        let Query(notice) = Query::<Notice>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(notice)
+    }
+}
+
+impl Notice {
     /// The message `known` gives for the notice, if any: only fixed texts, nothing from the
     /// query string reaches the page.
     pub fn message(&self, known: &[(&str, &'static str)]) -> Option<&'static str> {

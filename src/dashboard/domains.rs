@@ -5,17 +5,17 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 
-use super::crud::{Confirm, NoticeParams, admin_delete, done};
+use super::crud::{Confirm, Notice, admin_delete, done};
 use super::csrf::FormFields;
 use super::domain_views::{AuthPanel, DomainRow, REGIONS, RecordRow, setup_warnings, status_help};
 use super::format;
-use super::pages::{PageError, Shell, refusal, render};
-use super::session::{AdminForm, AdminSession, CurrentSession};
+use super::pages::{PageError, PageResult, Shell, refusal, render};
+use super::session::{AdminForm, AdminSession, CurrentSession, Item};
 use crate::app::App;
 use crate::auth::api_keys;
 use crate::auth::sessions::Session;
@@ -92,13 +92,9 @@ struct DeletePage {
     restricted_keys: Vec<String>,
 }
 
-async fn list_page(
-    State(app): State<App>,
-    current: CurrentSession,
-    Query(params): Query<NoticeParams>,
-) -> Result<Response, PageError> {
+async fn list_page(State(app): State<App>, current: CurrentSession, notice: Notice) -> PageResult {
     let session = &current.session;
-    let notice = params.message(&[("deleted", "Domain deleted.")]);
+    let notice = notice.message(&[("deleted", "Domain deleted.")]);
     let everything = Page::everything();
     let found = domains::list(&app, &session.user.team_id, &everything).await?;
     let page = ListPage {
@@ -128,7 +124,7 @@ fn form_page(
     render(status, &page)
 }
 
-async fn new_form(current: AdminSession) -> Result<Response, PageError> {
+async fn new_form(current: AdminSession) -> PageResult {
     Ok(form_page(
         &current.session,
         StatusCode::OK,
@@ -148,7 +144,7 @@ fn domain_input(fields: &FormFields) -> DomainInput {
     }
 }
 
-async fn create(State(app): State<App>, form: AdminForm) -> Result<Response, PageError> {
+async fn create(State(app): State<App>, form: AdminForm) -> PageResult {
     let session = &form.session;
     match domains::create(&app, &session.user.team_id, domain_input(&form.fields)).await {
         Ok(domain) => Ok(done(&detail_url(&domain.id), "added")),
@@ -166,18 +162,17 @@ async fn create(State(app): State<App>, form: AdminForm) -> Result<Response, Pag
 
 async fn detail_page(
     State(app): State<App>,
-    current: CurrentSession,
-    Path(id): Path<String>,
-    Query(params): Query<NoticeParams>,
-) -> Result<Response, PageError> {
+    current: Item<CurrentSession>,
+    notice: Notice,
+) -> PageResult {
     let session = &current.session;
     // Verification has one state on the page, the status note, which updates itself: no
     // notice for `verifying`.
-    let notice = params.message(&[
+    let notice = notice.message(&[
         ("added", "Domain added."),
         ("tracking", "Tracking settings saved."),
     ]);
-    let domain = domains::get(&app, &session.user.team_id, &id).await?;
+    let domain = domains::get(&app, &session.user.team_id, &current.id).await?;
     let records = domains::records(&app, &domain).await?;
     let now = app.now_ms();
     let page = DetailPage {
@@ -199,23 +194,15 @@ async fn detail_page(
     Ok(render(StatusCode::OK, &page))
 }
 
-async fn verify(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: AdminForm,
-) -> Result<Response, PageError> {
+async fn verify(State(app): State<App>, form: Item<AdminForm>) -> PageResult {
     let session = &form.session;
-    domains::start_verification(&app, &session.user.team_id, &id).await?;
-    Ok(done(&detail_url(&id), "verifying"))
+    domains::start_verification(&app, &session.user.team_id, &form.id).await?;
+    Ok(done(&detail_url(&form.id), "verifying"))
 }
 
 /// A tracking switch: the button pressed sends `open_tracking` or `click_tracking` with the
 /// new value.
-async fn tracking(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: AdminForm,
-) -> Result<Response, PageError> {
+async fn tracking(State(app): State<App>, form: Item<AdminForm>) -> PageResult {
     let session = &form.session;
     let flag = |name| form.fields.get(name).map(|v| v == "true");
     let input = DomainInput {
@@ -226,18 +213,14 @@ async fn tracking(
     if input.open_tracking.is_none() && input.click_tracking.is_none() {
         return Err(PageError::BadRequest);
     }
-    domains::update(&app, &session.user.team_id, &id, input).await?;
-    Ok(done(&detail_url(&id), "tracking"))
+    domains::update(&app, &session.user.team_id, &form.id, input).await?;
+    Ok(done(&detail_url(&form.id), "tracking"))
 }
 
-async fn confirm_delete(
-    State(app): State<App>,
-    current: AdminSession,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
+async fn confirm_delete(State(app): State<App>, current: Item<AdminSession>) -> PageResult {
     let session = &current.session;
     let team = &session.user.team_id;
-    let domain = domains::get(&app, team, &id).await?;
+    let domain = domains::get(&app, team, &current.id).await?;
     let everything = Page::everything();
     let keys = api_keys::list(&app, team, &everything).await?;
     let page = DeletePage {

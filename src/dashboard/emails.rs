@@ -16,7 +16,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::crud::{NoticeParams, done};
+use super::crud::{Notice, done};
 use super::csrf::CsrfForm;
 use super::email_views::{
     AttachmentItem, AttachmentKind, EmailListRow, EventBadge, TimelineRow, status_choices,
@@ -184,9 +184,9 @@ async fn email_page(
     State(app): State<App>,
     current: CurrentSession,
     Path(id): Path<String>,
-    Query(params): Query<NoticeParams>,
+    notice: Notice,
 ) -> Result<Response, PageError> {
-    let notice = params.message(&[
+    let notice = notice.message(&[
         ("canceled", "The email was canceled; it will not be sent."),
         ("rescheduled", "The email was rescheduled."),
     ]);

@@ -15,7 +15,7 @@ use axum::routing::{get, post};
 use futures::TryStreamExt;
 use serde::Deserialize;
 
-use super::crud::NoticeParams;
+use super::crud::Notice;
 use super::csrf::CsrfForm;
 use super::format;
 use super::pages::{PageError, Shell, pager, render};
@@ -260,11 +260,11 @@ async fn export_page(
     State(app): State<App>,
     current: CurrentSession,
     Path(id): Path<String>,
-    Query(params): Query<NoticeParams>,
+    notice: Notice,
 ) -> Result<Response, PageError> {
     let session: &Session = &current.session;
     let export = exports::get(&app, &session.user.team_id, &id).await?;
-    let notice = params.message(&[(
+    let notice = notice.message(&[(
         "queued",
         "The export is being prepared. Every admin of the team gets an email with a link when \
          it is ready.",

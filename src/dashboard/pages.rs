@@ -207,6 +207,9 @@ pub fn error_in(message: &str, fields: &str) -> bool {
     !field.is_empty() && fields.split(',').any(|f| f.trim() == field)
 }
 
+/// What a page's handler returns: the page, or the error page.
+pub type PageResult<T = Response> = Result<T, PageError>;
+
 /// Renders a template with a status; a template that fails to render is a 500.
 pub fn render(status: StatusCode, page: &impl Template) -> Response {
     match page.render() {

@@ -1,8 +1,11 @@
 //! Who is signed in: the `herald_session` cookie, looked up in the sessions table.
 //! Pages take [`CurrentSession`] as an extractor ([`AdminSession`] / [`AdminForm`] for
-//! admin-only pages and forms); without a valid session the browser is sent to `/login`.
+//! admin-only pages and forms, each wrapped in [`Item`] for a page or form about one thing
+//! of a path's `{id}`); without a valid session the browser is sent to `/login`.
 
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use std::ops::Deref;
+
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -71,6 +74,52 @@ impl FromRequest<App> for AdminForm {
             session,
             fields: form.fields,
         })
+    }
+}
+
+/// A page or form about one thing: the `{id}` of its path, and who asks, one of the
+/// extractors above (`Item<CurrentSession>`, `Item<AdminSession>`, `Item<CsrfForm>`,
+/// `Item<AdminForm>`), which the item derefs to (`item.session`, `item.fields`). A handler
+/// of one thing takes this one extractor after the app's state.
+pub struct Item<S> {
+    pub id: String,
+    by: S,
+}
+
+impl<S> Deref for Item<S> {
+    type Target = S;
+
+    fn deref(&self) -> &S {
+        &self.by
+    }
+}
+
+/// The `{id}` of the path (a route with one parameter, so it is always there).
+async fn path_id(parts: &mut Parts, app: &App) -> Result<String, Response> {
+    let Path(id) = Path::<String>::from_request_parts(parts, app)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    Ok(id)
+}
+
+impl<S: FromRequestParts<App, Rejection = Response>> FromRequestParts<App> for Item<S> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Response> {
+        let id = path_id(parts, app).await?;
+        let by = S::from_request_parts(parts, app).await?;
+        Ok(Item { id, by })
+    }
+}
+
+impl<S: FromRequest<App, Rejection = Response>> FromRequest<App> for Item<S> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, app: &App) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let id = path_id(&mut parts, app).await?;
+        let by = S::from_request(Request::from_parts(parts, body), app).await?;
+        Ok(Item { id, by })
     }
 }
 

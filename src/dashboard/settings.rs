@@ -8,12 +8,12 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
-use super::crud::{NoticeParams, done};
+use super::crud::{Notice, done};
 use super::csrf::{self, CsrfForm};
 use super::format;
 use super::pages::{PageError, Shell, about, placed, refusal, render};
@@ -168,9 +168,9 @@ async fn team_response(
 async fn team_page(
     State(app): State<App>,
     current: CurrentSession,
-    Query(params): Query<NoticeParams>,
+    notice: Notice,
 ) -> Result<Response, PageError> {
-    let notice = params.message(&[
+    let notice = notice.message(&[
         ("role", "Role changed."),
         ("removed", "Member removed. Their sessions have ended."),
         ("revoked", "Invitation withdrawn. Its link no longer works."),
@@ -345,11 +345,8 @@ struct AccountPage {
     error: Option<String>,
 }
 
-async fn account_page(
-    current: CurrentSession,
-    Query(params): Query<NoticeParams>,
-) -> Result<Response, PageError> {
-    let notice = params.message(&[(
+async fn account_page(current: CurrentSession, notice: Notice) -> Result<Response, PageError> {
+    let notice = notice.message(&[(
         "password",
         "Password changed. Your other sessions have been signed out.",
     )]);

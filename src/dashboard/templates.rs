@@ -11,19 +11,18 @@ use std::borrow::Cow;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::Value;
 
-use super::crud::{Confirm, ConfirmPage, NoticeParams, done};
+use super::crud::{Confirm, ConfirmPage, Notice, done};
 use super::csrf::{CsrfForm, FormFields};
 use super::format;
 use super::pages::{
-    PageError, Shell, form_addresses, form_text, refusal, render, sandboxed_preview,
+    PageResult, Shell, form_addresses, form_text, refusal, render, sandboxed_preview,
 };
-use super::session::CurrentSession;
+use super::session::{CurrentSession, Item};
 use crate::app::App;
 use crate::auth::sessions::Session;
 use crate::http::pagination::Page;
@@ -212,11 +211,7 @@ impl Summary {
 }
 
 /// Every template of the team (newest first); teams keep tens, not thousands.
-async fn list_page(
-    State(app): State<App>,
-    current: CurrentSession,
-    Query(params): Query<NoticeParams>,
-) -> Result<Response, PageError> {
+async fn list_page(State(app): State<App>, current: CurrentSession, notice: Notice) -> PageResult {
     let session = &current.session;
     let page = Page::everything();
     let rows = service::list(&app, &session.user.team_id, &page)
@@ -231,7 +226,7 @@ async fn list_page(
             name: t.name,
         })
         .collect();
-    let notice = params.message(&[("deleted", "Template deleted.")]);
+    let notice = notice.message(&[("deleted", "Template deleted.")]);
     let page = ListPage {
         shell: Shell::in_section(session, SECTION),
         rows,
@@ -256,7 +251,7 @@ fn form_page(
     }
 }
 
-async fn new_form(current: CurrentSession) -> Result<Response, PageError> {
+async fn new_form(current: CurrentSession) -> PageResult {
     let form = TemplateForm {
         html: "<p>Hi {{{NAME|there}}},</p>\n".into(),
         variables: "NAME string".into(),
@@ -266,7 +261,7 @@ async fn new_form(current: CurrentSession) -> Result<Response, PageError> {
     Ok(render(StatusCode::OK, &page))
 }
 
-async fn create(State(app): State<App>, form: CsrfForm) -> Result<Response, PageError> {
+async fn create(State(app): State<App>, form: CsrfForm) -> PageResult {
     let session = &form.current.session;
     let typed = TemplateForm::of(&form.fields);
     match service::create(&app, &session.user.team_id, typed.input()).await {
@@ -281,13 +276,12 @@ async fn create(State(app): State<App>, form: CsrfForm) -> Result<Response, Page
 
 async fn edit_page(
     State(app): State<App>,
-    current: CurrentSession,
-    Path(id): Path<String>,
-    Query(params): Query<NoticeParams>,
-) -> Result<Response, PageError> {
+    current: Item<CurrentSession>,
+    notice: Notice,
+) -> PageResult {
     let session = &current.session;
-    let template = service::get(&app, &session.user.team_id, &id).await?;
-    let notice = params.message(&[
+    let template = service::get(&app, &session.user.team_id, &current.id).await?;
+    let notice = notice.message(&[
         (
             "created",
             "Template created as a draft. Publish it to send with it.",
@@ -309,19 +303,15 @@ async fn edit_page(
     Ok(render(StatusCode::OK, &page))
 }
 
-async fn update(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: CsrfForm,
-) -> Result<Response, PageError> {
+async fn update(State(app): State<App>, form: Item<CsrfForm>) -> PageResult {
     let session = &form.current.session;
     let team = &session.user.team_id;
     let typed = TemplateForm::of(&form.fields);
-    match service::update(&app, team, &id, typed.input()).await {
+    match service::update(&app, team, &form.id, typed.input()).await {
         Ok(t) => Ok(done(&format!("{LIST}/{}", t.id), "saved")),
         Err(err) => {
             let err = placed(refusal(err)?);
-            let template = service::get(&app, team, &id).await?;
+            let template = service::get(&app, team, &form.id).await?;
             let page = form_page(
                 session,
                 Some(Summary::of(&template)),
@@ -334,31 +324,19 @@ async fn update(
     }
 }
 
-async fn publish(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: CsrfForm,
-) -> Result<Response, PageError> {
-    let t = service::publish(&app, &form.current.session.user.team_id, &id).await?;
+async fn publish(State(app): State<App>, form: Item<CsrfForm>) -> PageResult {
+    let t = service::publish(&app, &form.current.session.user.team_id, &form.id).await?;
     Ok(done(&format!("{LIST}/{}", t.id), "published"))
 }
 
-async fn duplicate(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: CsrfForm,
-) -> Result<Response, PageError> {
-    let t = service::duplicate(&app, &form.current.session.user.team_id, &id).await?;
+async fn duplicate(State(app): State<App>, form: Item<CsrfForm>) -> PageResult {
+    let t = service::duplicate(&app, &form.current.session.user.team_id, &form.id).await?;
     Ok(done(&format!("{LIST}/{}", t.id), "duplicated"))
 }
 
-async fn confirm_delete(
-    State(app): State<App>,
-    current: CurrentSession,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
+async fn confirm_delete(State(app): State<App>, current: Item<CurrentSession>) -> PageResult {
     let session = &current.session;
-    let t = service::get(&app, &session.user.team_id, &id).await?;
+    let t = service::get(&app, &session.user.team_id, &current.id).await?;
     let confirm = Confirm::delete(
         ("Templates", LIST),
         &t.id,
@@ -372,12 +350,8 @@ async fn confirm_delete(
     ))
 }
 
-async fn delete(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: CsrfForm,
-) -> Result<Response, PageError> {
-    service::delete(&app, &form.current.session.user.team_id, &id).await?;
+async fn delete(State(app): State<App>, form: Item<CsrfForm>) -> PageResult {
+    service::delete(&app, &form.current.session.user.team_id, &form.id).await?;
     Ok(done(LIST, "deleted"))
 }
 
@@ -398,12 +372,8 @@ impl Values for Sample<'_> {
 }
 
 /// The current version's HTML with sample values, for the frame on the template's page.
-async fn preview(
-    State(app): State<App>,
-    current: CurrentSession,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
-    let template = service::get(&app, &current.session.user.team_id, &id).await?;
+async fn preview(State(app): State<App>, current: Item<CurrentSession>) -> PageResult {
+    let template = service::get(&app, &current.session.user.team_id, &current.id).await?;
     let content = &template.content;
     let html = substitute::render(&content.html, Target::Html, &Sample(&content.variables))
         .unwrap_or_else(|_| content.html.clone());

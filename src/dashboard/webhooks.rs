@@ -9,17 +9,17 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::crud::{Confirm, NoticeParams, admin_delete, done, notice_text};
+use super::crud::{Confirm, Notice, admin_delete, done, notice_text};
 use super::csrf::FormFields;
 use super::format;
-use super::pages::{PageError, Shell, keyset_page, pager, refusal, render};
-use super::session::{AdminForm, AdminSession, CurrentSession};
+use super::pages::{PageError, PageResult, Shell, keyset_page, pager, refusal, render};
+use super::session::{AdminForm, AdminSession, CurrentSession, Item};
 use crate::app::App;
 use crate::auth::sessions::Session;
 use crate::clock::Millis;
@@ -195,13 +195,9 @@ struct DetailParams {
     before: Option<String>,
 }
 
-async fn list_page(
-    State(app): State<App>,
-    current: CurrentSession,
-    Query(params): Query<NoticeParams>,
-) -> Result<Response, PageError> {
+async fn list_page(State(app): State<App>, current: CurrentSession, notice: Notice) -> PageResult {
     let session = &current.session;
-    let notice = params.message(&[("deleted", "Webhook deleted.")]);
+    let notice = notice.message(&[("deleted", "Webhook deleted.")]);
     let everything = Page::everything();
     let found = webhooks::list(&app, &session.user.team_id, &everything).await?;
     let page = ListPage {
@@ -246,7 +242,7 @@ fn webhook_input(fields: &FormFields) -> WebhookInput {
     }
 }
 
-async fn new_form(current: AdminSession) -> Result<Response, PageError> {
+async fn new_form(current: AdminSession) -> PageResult {
     Ok(form_page(
         &current.session,
         StatusCode::OK,
@@ -257,7 +253,7 @@ async fn new_form(current: AdminSession) -> Result<Response, PageError> {
     ))
 }
 
-async fn create(State(app): State<App>, form: AdminForm) -> Result<Response, PageError> {
+async fn create(State(app): State<App>, form: AdminForm) -> PageResult {
     let session = &form.session;
     let input = webhook_input(&form.fields);
     match webhooks::create(&app, &session.user.team_id, input.clone()).await {
@@ -284,7 +280,7 @@ async fn detail_response(
     id: &str,
     params: &DetailParams,
     secret: bool,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let team = &session.user.team_id;
     let webhook = webhooks::get(app, team, id).await?;
     let page = keyset_page(DELIVERIES_PER_PAGE, &params.after, &params.before)?;
@@ -333,30 +329,21 @@ async fn detail_response(
 
 async fn detail_page(
     State(app): State<App>,
-    current: CurrentSession,
-    Path(id): Path<String>,
+    current: Item<CurrentSession>,
     Query(params): Query<DetailParams>,
-) -> Result<Response, PageError> {
-    detail_response(&app, &current.session, &id, &params, false).await
+) -> PageResult {
+    detail_response(&app, &current.session, &current.id, &params, false).await
 }
 
 /// The webhook page with the secret shown (htmx swaps in just the secret's box).
-async fn reveal_secret(
-    State(app): State<App>,
-    current: AdminSession,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
+async fn reveal_secret(State(app): State<App>, current: Item<AdminSession>) -> PageResult {
     let params = DetailParams::default();
-    detail_response(&app, &current.session, &id, &params, true).await
+    detail_response(&app, &current.session, &current.id, &params, true).await
 }
 
-async fn edit_form(
-    State(app): State<App>,
-    current: AdminSession,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
+async fn edit_form(State(app): State<App>, current: Item<AdminSession>) -> PageResult {
     let session = &current.session;
-    let webhook = webhooks::get(&app, &session.user.team_id, &id).await?;
+    let webhook = webhooks::get(&app, &session.user.team_id, &current.id).await?;
     Ok(form_page(
         session,
         StatusCode::OK,
@@ -367,21 +354,17 @@ async fn edit_form(
     ))
 }
 
-async fn update(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: AdminForm,
-) -> Result<Response, PageError> {
+async fn update(State(app): State<App>, form: Item<AdminForm>) -> PageResult {
     let session = &form.session;
     // An unknown webhook is a 404 page; any other refusal is shown in the form.
-    webhooks::get(&app, &session.user.team_id, &id).await?;
+    webhooks::get(&app, &session.user.team_id, &form.id).await?;
     let input = webhook_input(&form.fields);
-    match webhooks::update(&app, &session.user.team_id, &id, input.clone()).await {
-        Ok(_) => Ok(done(&detail_url(&id), "updated")),
+    match webhooks::update(&app, &session.user.team_id, &form.id, input.clone()).await {
+        Ok(_) => Ok(done(&detail_url(&form.id), "updated")),
         Err(err) => Ok(form_page(
             session,
             StatusCode::UNPROCESSABLE_ENTITY,
-            Some(id),
+            Some(form.id.clone()),
             input.endpoint.as_deref().unwrap_or(""),
             input.events.as_deref().unwrap_or(&[]),
             Some(refusal(err)?),
@@ -390,11 +373,7 @@ async fn update(
 }
 
 /// Enable or disable: the button pressed sends `status`.
-async fn set_status(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: AdminForm,
-) -> Result<Response, PageError> {
+async fn set_status(State(app): State<App>, form: Item<AdminForm>) -> PageResult {
     let session = &form.session;
     let status = form.fields.text("status");
     if ![webhooks::ENABLED, webhooks::DISABLED].contains(&status) {
@@ -404,17 +383,13 @@ async fn set_status(
         status: Some(status.to_string()),
         ..WebhookInput::default()
     };
-    webhooks::update(&app, &session.user.team_id, &id, input).await?;
-    Ok(done(&detail_url(&id), status))
+    webhooks::update(&app, &session.user.team_id, &form.id, input).await?;
+    Ok(done(&detail_url(&form.id), status))
 }
 
-async fn confirm_delete(
-    State(app): State<App>,
-    current: AdminSession,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
+async fn confirm_delete(State(app): State<App>, current: Item<AdminSession>) -> PageResult {
     let session = &current.session;
-    let webhook = webhooks::get(&app, &session.user.team_id, &id).await?;
+    let webhook = webhooks::get(&app, &session.user.team_id, &current.id).await?;
     let mut confirm = Confirm::delete(("Webhooks", LIST), &webhook.id, ("webhook", ""), "");
     confirm.heading = "Delete this webhook?".into();
     confirm.crumbs.truncate(1);

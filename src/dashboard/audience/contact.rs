@@ -5,7 +5,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -13,8 +13,8 @@ use serde_json::{Map, Value};
 use super::super::crud::{Confirm, done};
 use super::super::csrf::{CsrfForm, FormFields};
 use super::super::format;
-use super::super::pages::{PageError, Shell, about, error_field, render};
-use super::super::session::CurrentSession;
+use super::super::pages::{PageError, PageResult, Shell, about, error_field, render};
+use super::super::session::{CurrentSession, Item};
 use super::{AudienceConfirm, CONTACTS, SECTION, Tab, refusal, tabs};
 use crate::app::App;
 use crate::audience::contacts::{self, Contact, ContactInput};
@@ -143,13 +143,12 @@ struct ShowParams {
 
 async fn show(
     State(app): State<App>,
-    current: CurrentSession,
-    Path(id): Path<String>,
+    current: Item<CurrentSession>,
     Query(params): Query<ShowParams>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let session = &current.session;
     let team = &session.user.team_id;
-    let contact = contacts::find(&app, team, &id)
+    let contact = contacts::find(&app, team, &current.id)
         .await
         .map_err(|_| PageError::NotFound)?
         .ok_or(PageError::NotFound)?;
@@ -217,13 +216,9 @@ async fn contact_of(app: &App, team: &str, id: &str) -> Result<Contact, PageErro
         .ok_or(PageError::NotFound)
 }
 
-async fn edit_form(
-    State(app): State<App>,
-    current: CurrentSession,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
+async fn edit_form(State(app): State<App>, current: Item<CurrentSession>) -> PageResult {
     let session = &current.session;
-    let contact = contact_of(&app, &session.user.team_id, &id).await?;
+    let contact = contact_of(&app, &session.user.team_id, &current.id).await?;
     let defs = properties::all(&app, &session.user.team_id).await?;
     let page = EditPage {
         shell: Shell::in_section(session, SECTION),
@@ -268,14 +263,10 @@ fn edit_input(fields: &FormFields, defs: &[ContactProperty]) -> Result<ContactIn
     })
 }
 
-async fn save(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: CsrfForm,
-) -> Result<Response, PageError> {
+async fn save(State(app): State<App>, form: Item<CsrfForm>) -> PageResult {
     let session = &form.current.session;
     let team = &session.user.team_id;
-    let contact = contact_of(&app, team, &id).await?;
+    let contact = contact_of(&app, team, &form.id).await?;
     let defs = properties::all(&app, team).await?;
     let result = match edit_input(&form.fields, &defs) {
         Ok(input) => contacts::update(&app, team, &contact.id, input)
@@ -316,13 +307,9 @@ async fn save(
     }
 }
 
-async fn add_segment(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: CsrfForm,
-) -> Result<Response, PageError> {
+async fn add_segment(State(app): State<App>, form: Item<CsrfForm>) -> PageResult {
     let team = &form.current.session.user.team_id;
-    let contact = contact_of(&app, team, &id).await?;
+    let contact = contact_of(&app, team, &form.id).await?;
     let segment = segments::find(&app, team, form.fields.text("segment_id"))
         .await?
         .ok_or(PageError::BadRequest)?;
@@ -334,7 +321,7 @@ async fn remove_segment(
     State(app): State<App>,
     Path((id, segment)): Path<(String, String)>,
     form: CsrfForm,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let team = &form.current.session.user.team_id;
     let contact = contact_of(&app, team, &id).await?;
     let segment = segments::find(&app, team, &segment)
@@ -344,13 +331,9 @@ async fn remove_segment(
     Ok(done(&contact_href(&contact.id), "segment-removed"))
 }
 
-async fn set_topic(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: CsrfForm,
-) -> Result<Response, PageError> {
+async fn set_topic(State(app): State<App>, form: Item<CsrfForm>) -> PageResult {
     let team = &form.current.session.user.team_id;
-    let contact = contact_of(&app, team, &id).await?;
+    let contact = contact_of(&app, team, &form.id).await?;
     let choice = Choice {
         id: Some(form.fields.text("topic_id").to_string()),
         subscription: Some(form.fields.text("subscription").to_string()),
@@ -367,13 +350,9 @@ async fn set_topic(
     Ok(done(&contact_href(&contact.id), "topic"))
 }
 
-async fn confirm_delete(
-    State(app): State<App>,
-    current: CurrentSession,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
+async fn confirm_delete(State(app): State<App>, current: Item<CurrentSession>) -> PageResult {
     let session = &current.session;
-    let contact = contact_of(&app, &session.user.team_id, &id).await?;
+    let contact = contact_of(&app, &session.user.team_id, &current.id).await?;
     let message = "Its properties, segment memberships, topic choices and history are deleted \
                    too. This cannot be undone.";
     let mut confirm = Confirm::delete(
@@ -387,13 +366,9 @@ async fn confirm_delete(
     Ok(AudienceConfirm::page(session, "Contacts", confirm))
 }
 
-async fn delete(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: CsrfForm,
-) -> Result<Response, PageError> {
+async fn delete(State(app): State<App>, form: Item<CsrfForm>) -> PageResult {
     let team = &form.current.session.user.team_id;
-    let contact = contact_of(&app, team, &id).await?;
+    let contact = contact_of(&app, team, &form.id).await?;
     contacts::delete(&app, team, &contact.id).await?;
     Ok(done(CONTACTS, "contact-deleted"))
 }

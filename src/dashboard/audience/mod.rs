@@ -20,7 +20,7 @@ use axum::response::{Redirect, Response};
 use axum::routing::get;
 
 use super::crud::Confirm;
-pub use super::crud::{NoticeParams, after_change, done};
+pub use super::crud::{Notice, after_change, done};
 pub use super::pages::refusal;
 use super::pages::{Shell, render};
 use crate::app::App;

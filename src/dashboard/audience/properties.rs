@@ -3,17 +3,16 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::Value;
 
 use super::super::csrf::FormFields;
 use super::super::format;
-use super::super::pages::{PageError, Shell, placed, render};
-use super::super::session::{AdminForm, AdminSession, CurrentSession};
-use super::{AudienceConfirm, NoticeParams, SECTION, Tab, after_change, tabs};
+use super::super::pages::{PageError, PageResult, Shell, placed, render};
+use super::super::session::{AdminForm, AdminSession, CurrentSession, Item};
+use super::{AudienceConfirm, Notice, SECTION, Tab, after_change, tabs};
 use crate::app::App;
 use crate::audience::properties::{self, MAX_KEY_LEN, NewProperty, PropertyType};
 use crate::auth::sessions::Session;
@@ -69,7 +68,7 @@ async fn list_response(
     typed: (&str, &str, &str),
     error: Option<String>,
     notice: Option<&'static str>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let rows = properties::all(app, &session.user.team_id)
         .await?
         .into_iter()
@@ -96,12 +95,8 @@ async fn list_response(
     Ok(render(status, &page))
 }
 
-async fn list_page(
-    State(app): State<App>,
-    current: CurrentSession,
-    Query(params): Query<NoticeParams>,
-) -> Result<Response, PageError> {
-    let notice = params.message(&[
+async fn list_page(State(app): State<App>, current: CurrentSession, notice: Notice) -> PageResult {
+    let notice = notice.message(&[
         ("created", "Property created."),
         ("updated", "Fallback value saved."),
         ("deleted", "Property deleted."),
@@ -141,7 +136,7 @@ fn new_property(fields: &FormFields) -> Result<NewProperty, AppError> {
     })
 }
 
-async fn create(State(app): State<App>, form: AdminForm) -> Result<Response, PageError> {
+async fn create(State(app): State<App>, form: AdminForm) -> PageResult {
     let session = &form.session;
     let result = match new_property(&form.fields) {
         Ok(input) => properties::create(&app, &session.user.team_id, input).await,
@@ -163,24 +158,20 @@ async fn refused(
     session: &Session,
     typed: (&str, &str, &str),
     error: String,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let status = StatusCode::UNPROCESSABLE_ENTITY;
     list_response(app, session, status, typed, Some(error), None).await
 }
 
-async fn update(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: AdminForm,
-) -> Result<Response, PageError> {
+async fn update(State(app): State<App>, form: Item<AdminForm>) -> PageResult {
     let session = &form.session;
     let team = &session.user.team_id;
-    let property = properties::get(&app, team, &id)
+    let property = properties::get(&app, team, &form.id)
         .await
         .map_err(|_| PageError::NotFound)?;
     // The row's own small form: a refusal shows at the top of the page, naming the key.
     let result = match typed_fallback(&property.kind, form.fields.text("fallback_value")) {
-        Ok(fallback) => properties::update(&app, team, &id, None, Some(fallback)).await,
+        Ok(fallback) => properties::update(&app, team, &form.id, None, Some(fallback)).await,
         Err(_) => Err(AppError::validation(format!(
             "The fallback value of {} must be a {}.",
             property.key, property.kind
@@ -192,31 +183,23 @@ async fn update(
     .await
 }
 
-async fn confirm_delete(
-    State(app): State<App>,
-    current: AdminSession,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
+async fn confirm_delete(State(app): State<App>, current: Item<AdminSession>) -> PageResult {
     let session = &current.session;
-    let property = properties::get(&app, &session.user.team_id, &id)
+    let property = properties::get(&app, &session.user.team_id, &current.id)
         .await
         .map_err(|_| PageError::NotFound)?;
     Ok(AudienceConfirm::delete_page(
         session,
         ("Properties", LIST),
-        &id,
+        &current.id,
         ("property", &property.key),
         "Every contact's value for it is removed too. This cannot be undone.",
     ))
 }
 
-async fn delete(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: AdminForm,
-) -> Result<Response, PageError> {
+async fn delete(State(app): State<App>, form: Item<AdminForm>) -> PageResult {
     let session = &form.session;
-    let result = properties::delete(&app, &session.user.team_id, &id).await;
+    let result = properties::delete(&app, &session.user.team_id, &form.id).await;
     after_change(result, LIST, "deleted", |error| {
         refused(&app, session, ("", "string", ""), error)
     })

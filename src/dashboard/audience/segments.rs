@@ -3,16 +3,15 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use axum::routing::get;
 
 use super::super::crud::admin_delete;
 use super::super::format;
-use super::super::pages::{PageError, Shell, render};
-use super::super::session::{AdminForm, AdminSession, CurrentSession};
-use super::{AudienceConfirm, NoticeParams, SECTION, Tab, after_change, tabs};
+use super::super::pages::{PageError, PageResult, Shell, render};
+use super::super::session::{AdminForm, AdminSession, CurrentSession, Item};
+use super::{AudienceConfirm, Notice, SECTION, Tab, after_change, tabs};
 use crate::app::App;
 use crate::audience::segments::{self, NewSegment};
 use crate::auth::sessions::Session;
@@ -53,7 +52,7 @@ async fn list_response(
     name: &str,
     error: Option<String>,
     notice: Option<&'static str>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let rows = segments::all_with_counts(app, &session.user.team_id)
         .await?
         .into_iter()
@@ -75,19 +74,15 @@ async fn list_response(
     Ok(render(status, &page))
 }
 
-async fn list_page(
-    State(app): State<App>,
-    current: CurrentSession,
-    Query(params): Query<NoticeParams>,
-) -> Result<Response, PageError> {
-    let notice = params.message(&[
+async fn list_page(State(app): State<App>, current: CurrentSession, notice: Notice) -> PageResult {
+    let notice = notice.message(&[
         ("created", "Segment created."),
         ("deleted", "Segment deleted."),
     ]);
     list_response(&app, &current.session, StatusCode::OK, "", None, notice).await
 }
 
-async fn create(State(app): State<App>, form: AdminForm) -> Result<Response, PageError> {
+async fn create(State(app): State<App>, form: AdminForm) -> PageResult {
     let session = &form.session;
     let input = NewSegment {
         name: Some(form.fields.text("name").to_string()),
@@ -108,19 +103,15 @@ async fn create(State(app): State<App>, form: AdminForm) -> Result<Response, Pag
     .await
 }
 
-async fn confirm_delete(
-    State(app): State<App>,
-    current: AdminSession,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
+async fn confirm_delete(State(app): State<App>, current: Item<AdminSession>) -> PageResult {
     let session = &current.session;
-    let segment = segments::find(&app, &session.user.team_id, &id)
+    let segment = segments::find(&app, &session.user.team_id, &current.id)
         .await?
         .ok_or(PageError::NotFound)?;
     Ok(AudienceConfirm::delete_page(
         session,
         ("Segments", LIST),
-        &id,
+        &current.id,
         ("segment", &segment.name),
         "Its contacts stay; they are only no longer grouped in it.",
     ))

@@ -3,16 +3,15 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use axum::routing::get;
 
 use super::super::csrf::FormFields;
 use super::super::format;
-use super::super::pages::{PageError, Shell, render};
-use super::super::session::{AdminForm, AdminSession, CurrentSession};
-use super::{AudienceConfirm, NoticeParams, SECTION, Tab, after_change, done, tabs};
+use super::super::pages::{PageError, PageResult, Shell, render};
+use super::super::session::{AdminForm, AdminSession, CurrentSession, Item};
+use super::{AudienceConfirm, Notice, SECTION, Tab, after_change, done, tabs};
 use crate::app::App;
 use crate::audience::topics::{self, MAX_DESCRIPTION_LEN, MAX_NAME_LEN, Topic, TopicInput};
 use crate::auth::sessions::Session;
@@ -142,7 +141,7 @@ async fn list_response(
     form: TopicForm,
     error: Option<String>,
     notice: Option<&'static str>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let rows = topics::all(app, &session.user.team_id)
         .await?
         .into_iter()
@@ -161,12 +160,8 @@ async fn list_response(
     Ok(render(status, &page))
 }
 
-async fn list_page(
-    State(app): State<App>,
-    current: CurrentSession,
-    Query(params): Query<NoticeParams>,
-) -> Result<Response, PageError> {
-    let notice = params.message(&[
+async fn list_page(State(app): State<App>, current: CurrentSession, notice: Notice) -> PageResult {
+    let notice = notice.message(&[
         ("created", "Topic created."),
         ("updated", "Topic saved."),
         ("deleted", "Topic deleted."),
@@ -182,7 +177,7 @@ async fn list_page(
     .await
 }
 
-async fn create(State(app): State<App>, form: AdminForm) -> Result<Response, PageError> {
+async fn create(State(app): State<App>, form: AdminForm) -> PageResult {
     let session = &form.session;
     let typed = TopicForm::of(&form.fields);
     let result = topics::create(&app, &session.user.team_id, typed.input(true)).await;
@@ -193,13 +188,9 @@ async fn create(State(app): State<App>, form: AdminForm) -> Result<Response, Pag
     .await
 }
 
-async fn edit_form(
-    State(app): State<App>,
-    current: AdminSession,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
+async fn edit_form(State(app): State<App>, current: Item<AdminSession>) -> PageResult {
     let session = &current.session;
-    let topic = topics::find(&app, &session.user.team_id, &id)
+    let topic = topics::find(&app, &session.user.team_id, &current.id)
         .await?
         .ok_or(PageError::NotFound)?;
     let row = TopicRow::from(topic);
@@ -215,51 +206,39 @@ async fn edit_form(
     ))
 }
 
-async fn update(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: AdminForm,
-) -> Result<Response, PageError> {
+async fn update(State(app): State<App>, form: Item<AdminForm>) -> PageResult {
     let session = &form.session;
     let team = &session.user.team_id;
-    let topic = topics::find(&app, team, &id)
+    let topic = topics::find(&app, team, &form.id)
         .await?
         .ok_or(PageError::NotFound)?;
     let mut typed = TopicForm::of(&form.fields);
     typed.opt_in = topic.default_subscription == topics::OPT_IN;
-    let result = topics::update(&app, team, &id, typed.input(false)).await;
+    let result = topics::update(&app, team, &form.id, typed.input(false)).await;
     after_change(result, LIST, "updated", |error| async move {
-        let page = EditPage::new(session, id, typed, Some(error));
+        let page = EditPage::new(session, topic.id, typed, Some(error));
         Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
     })
     .await
 }
 
-async fn confirm_delete(
-    State(app): State<App>,
-    current: AdminSession,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
+async fn confirm_delete(State(app): State<App>, current: Item<AdminSession>) -> PageResult {
     let session = &current.session;
-    let topic = topics::find(&app, &session.user.team_id, &id)
+    let topic = topics::find(&app, &session.user.team_id, &current.id)
         .await?
         .ok_or(PageError::NotFound)?;
     Ok(AudienceConfirm::delete_page(
         session,
         ("Topics", LIST),
-        &id,
+        &current.id,
         ("topic", &topic.name),
         "Contacts' choices for this topic are removed too.",
     ))
 }
 
-async fn delete(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: AdminForm,
-) -> Result<Response, PageError> {
+async fn delete(State(app): State<App>, form: Item<AdminForm>) -> PageResult {
     let session = &form.session;
-    topics::delete(&app, &session.user.team_id, &id)
+    topics::delete(&app, &session.user.team_id, &form.id)
         .await
         .map_err(|_| PageError::NotFound)?;
     Ok(done(LIST, "deleted"))
