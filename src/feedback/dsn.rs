@@ -25,6 +25,9 @@ pub(super) struct DsnRecipient {
     pub reply_code: Option<u16>,
     pub diagnostic: Option<String>,
     pub remote_mta: Option<String>,
+    /// The reporting MTA's own classification of the failure (PowerMTA's
+    /// `X-PowerMTA-BounceCategory`, e.g. `bad-mailbox`).
+    pub category: Option<String>,
 }
 
 pub(super) fn parse(text: &str) -> DeliveryStatus {
@@ -87,6 +90,9 @@ fn recipient(block: &Fields) -> Option<DsnRecipient> {
         reply_code,
         diagnostic,
         remote_mta: block.get("remote-mta").map(typed_text),
+        category: block
+            .get("x-powermta-bouncecategory")
+            .map(|c| c.trim().to_ascii_lowercase()),
     })
 }
 
@@ -136,5 +142,17 @@ mod tests {
         assert_eq!(gone.remote_mta.as_deref(), Some("mx.dest.test"));
         assert_eq!(report.recipients[1].status, Some([4, 4, 1]));
         assert_eq!(report.recipients[1].reply_code, None);
+        assert_eq!(gone.category, None);
+    }
+
+    #[test]
+    fn the_reporting_mtas_bounce_category() {
+        let body = "Final-Recipient: rfc822; gone@dest.test\r\nAction: failed\r\n\
+                    Status: 5.0.0\r\nX-PowerMTA-BounceCategory: Bad-Mailbox\r\n";
+        let report = parse(body);
+        assert_eq!(
+            report.recipients[0].category.as_deref(),
+            Some("bad-mailbox")
+        );
     }
 }

@@ -278,6 +278,11 @@ fn from_dsn(r: dsn::DsnRecipient, report_text: &str, subject: &str) -> Recipient
             reason = in_text;
         }
     }
+    // The reporting MTA's own category of the failure says more than our reading of the
+    // remote reply (a "no such user" whose SMTP stage we cannot see, for example).
+    if let Some(stated) = r.category.as_deref().and_then(reason::from_category) {
+        reason = stated;
+    }
     let permanent = is_permanent(r.status, r.reply_code, r.action.as_deref());
     Recipient {
         hard: reason.is_hard(permanent),
@@ -642,6 +647,52 @@ mod tests {
         );
         assert_eq!(feedback.original.to, vec!["gone@dest.test"]);
         assert_eq!(feedback.original.header("subject"), Some("hi"));
+    }
+
+    #[test]
+    fn an_ses_event_in_a_base64_email_body_is_recognised() {
+        // The event-publishing form (`eventType`), delivered as an email whose body is
+        // base64: the notification is read from the decoded text.
+        use base64::Engine as _;
+        let event = r#"{"eventType":"Bounce","bounce":{"bounceType":"Permanent",
+            "bounceSubType":"General","bouncedRecipients":[{"emailAddress":"gone@dest.test",
+            "action":"failed","status":"5.1.1","diagnosticCode":"smtp; 550 5.1.1 no such user"}]},
+            "mail":{"source":"bounces+e9@herald.test","destination":["gone@dest.test"]}}"#;
+        let body = base64::engine::general_purpose::STANDARD.encode(event);
+        let raw = format!(
+            "From: no-reply@sns.test\r\nTo: feedback@herald.test\r\n\
+             Subject: AWS Notification Message\r\nMIME-Version: 1.0\r\n\
+             Content-Type: text/plain; charset=UTF-8\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{body}\r\n"
+        );
+        let feedback = parse(raw.as_bytes());
+        assert_eq!(feedback.kind, Kind::Bounce);
+        let r = &feedback.recipients[0];
+        assert_eq!(
+            (r.address.as_str(), r.reason, r.hard),
+            ("gone@dest.test", Reason::UserUnknown, true)
+        );
+        assert_eq!(
+            feedback.original.return_path.as_deref(),
+            Some("bounces+e9@herald.test")
+        );
+    }
+
+    #[test]
+    fn the_reporting_mtas_bounce_category_is_taken_over_the_text() {
+        // "no such user" at a stage the report does not show would be `filtered`; the
+        // reporting MTA says the mailbox is bad.
+        let raw = "From: postmaster@mta.test\r\nTo: b@herald.test\r\nSubject: Delivery failure\r\n\
+            Content-Type: multipart/report; report-type=delivery-status; boundary=x\r\n\r\n\
+            --x\r\nContent-Type: message/delivery-status\r\n\r\n\
+            Final-Recipient: rfc822; gone@dest.test\r\nAction: failed\r\nStatus: 5.0.0\r\n\
+            Diagnostic-Code: smtp;554 delivery error: no such user here\r\n\
+            X-PowerMTA-BounceCategory: bad-mailbox\r\n\r\n--x--\r\n";
+        let r = &parse(raw.as_bytes()).recipients[0];
+        assert_eq!((r.reason, r.hard), (Reason::UserUnknown, true));
+        let without = raw.replace("X-PowerMTA-BounceCategory: bad-mailbox\r\n", "");
+        let r = &parse(without.as_bytes()).recipients[0];
+        assert_eq!((r.reason, r.hard), (Reason::Filtered, false));
     }
 
     #[test]

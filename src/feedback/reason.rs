@@ -17,7 +17,9 @@
 //!      full, moved, filtered, blocked, the sender was refused or the domain takes no mail;
 //!      or a "no such user" phrase with any code (a `4.x.x` code too, as Sisimai does) when
 //!      the refusal answered `RCPT TO` (named in the diagnostic or the report's text), or
-//!      when the reporting system says so itself (no remote reply code is quoted);
+//!      when the reporting system says so itself (no remote reply code is quoted); or a
+//!      bare "recipient address rejected" with a permanent code in answer to `RCPT TO` when
+//!      the text gives no other reason;
 //!    - `filtered`: a "no such user" or filter phrase after `DATA` (the recipient was
 //!      accepted, the content was refused) or in a quoted remote reply whose stage is not
 //!      known, or a `5.2.0`/`x.2.4` status with those phrases;
@@ -32,6 +34,12 @@
 //!    `x.6.x` `contenterror`), a reply code (`521`/`556`: `notaccept`; `500`–`504`:
 //!    `syntaxerror`), a delayed action (`expired`), a refusal at `HELO` (`blocked`), an
 //!    auto-reply (`vacation`); else `onhold` when there is a diagnostic, `undefined` when not.
+//!
+//! Last, a refusal in answer to `MAIL FROM` is about the sender: no recipient had been named,
+//! so `userunknown`, `hostunknown` and `hasmoved` there become `rejected` (soft).
+//!
+//! A reporting MTA's own bounce category ([`from_category`], PowerMTA's
+//! `X-PowerMTA-BounceCategory`) is taken over all of this by the DSN reader.
 //!
 //! A phrase is matched on the lower-cased text with its whitespace collapsed; `*` in a phrase
 //! stands for any text (`"mailbox*full"`). The rules were written from the RFCs and the
@@ -1051,10 +1059,54 @@ fn lower_collapsed(text: &str) -> String {
         .to_lowercase()
 }
 
+/// The bounce categories a reporting MTA may state for a recipient (PowerMTA's
+/// `X-PowerMTA-BounceCategory`): its own reading of the remote reply, taken over ours when
+/// it names a reason. `other` and `unknown` name none.
+const CATEGORIES: &[(&str, Reason)] = &[
+    ("bad-mailbox", UserUnknown),
+    ("bad-domain", HostUnknown),
+    ("inactive-mailbox", Suspend),
+    ("quota-issues", MailboxFull),
+    ("message-expired", Expired),
+    ("no-answer-from-host", NetworkError),
+    ("bad-connection", NetworkError),
+    ("routing-errors", SystemError),
+    ("relaying-issues", NoRelaying),
+    ("invalid-sender", Rejected),
+    ("policy-related", PolicyViolation),
+    ("spam-related", SpamDetected),
+    ("virus-related", VirusDetected),
+    ("content-related", ContentError),
+    ("protocol-errors", SyntaxError),
+];
+
+/// The reason a reporting MTA's bounce category names, if it names one.
+pub fn from_category(category: &str) -> Option<Reason> {
+    CATEGORIES
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(category.trim()))
+        .map(|(_, reason)| *reason)
+}
+
 /// The reason for a failure, and what it was based on.
 pub fn classify(evidence: &Evidence<'_>) -> (Reason, Basis) {
-    let text = lower_collapsed(evidence.diagnostic);
     let command = command(evidence.diagnostic).or_else(|| command(evidence.context));
+    let (reason, basis) = classify_at(evidence, command);
+    // A refusal of `MAIL FROM` answers the sender: no recipient had been named yet, so the
+    // recipient's mailbox or domain cannot be what was refused.
+    if command == Some(Command::Mail) && matches!(reason, UserUnknown | HostUnknown | HasMoved) {
+        return (Rejected, basis);
+    }
+    (reason, basis)
+}
+
+/// A bare refusal of the recipient's address (Postfix's wording without a reason after it):
+/// a mailbox that does not exist when the refusal is permanent and answered `RCPT TO`, and
+/// no other reason is given.
+const RECIPIENT_REFUSED: &str = "recipient address rejected";
+
+fn classify_at(evidence: &Evidence<'_>, command: Option<Command>) -> (Reason, Basis) {
+    let text = lower_collapsed(evidence.diagnostic);
     let by_code = evidence.status.and_then(from_status);
     let text_says = |reason: Reason| reason.row().matches_text(&text);
 
@@ -1072,9 +1124,21 @@ pub fn classify(evidence: &Evidence<'_>) -> (Reason, Basis) {
                         || BLOCKED_PHRASES.iter().any(|p| contains_in_order(&text, p));
                     !contradicted
                 } else {
-                    by_text
-                        && (command == Some(Command::Rcpt)
-                            || (command.is_none() && evidence.reply_code.is_none()))
+                    let permanent = evidence.status.map_or_else(
+                        || evidence.reply_code.is_some_and(|code| code >= 500),
+                        |[class, ..]| class == 5,
+                    );
+                    let bare_refusal = permanent
+                        && command == Some(Command::Rcpt)
+                        && text.contains(RECIPIENT_REFUSED)
+                        && !TABLE
+                            .iter()
+                            .filter(|row| row.reason != UserUnknown)
+                            .any(|row| row.matches_text(&text));
+                    bare_refusal
+                        || (by_text
+                            && (command == Some(Command::Rcpt)
+                                || (command.is_none() && evidence.reply_code.is_none())))
                 }
             }
             Filtered => {
@@ -1166,6 +1230,281 @@ mod tests {
     fn hard(status: &str, reply: Option<u16>, diagnostic: &str) -> bool {
         let permanent = !status.starts_with('4') && reply.is_none_or(|r| r >= 500);
         why(status, reply, diagnostic).is_hard(permanent)
+    }
+
+    /// One self-written failure per row of the table: its status, reply code and text, the
+    /// reason they give and whether that is hard. `Feedback` comes from complaints, never
+    /// from a failure's codes, so only its verdict is checked.
+    const ROW_EXAMPLES: &[(Reason, &str, Option<u16>, &str, bool)] = &[
+        (
+            UserUnknown,
+            "5.0.0",
+            Some(550),
+            "RCPT TO:<a@b.test> 550 No such user here",
+            true,
+        ),
+        (
+            HostUnknown,
+            "5.0.0",
+            None,
+            "Host or domain name not found",
+            true,
+        ),
+        (
+            HasMoved,
+            "5.0.0",
+            Some(550),
+            "a@b.test has been replaced by c@d.test",
+            true,
+        ),
+        (
+            NotAccept,
+            "5.0.0",
+            Some(556),
+            "Domain does not accept mail",
+            true,
+        ),
+        (MailboxFull, "5.0.0", Some(552), "Mailbox full", false),
+        (
+            MesgTooBig,
+            "5.0.0",
+            Some(552),
+            "Message size exceeds the limit",
+            false,
+        ),
+        (
+            ExceedLimit,
+            "5.0.0",
+            Some(552),
+            "Message length exceeds administrative limit",
+            false,
+        ),
+        (
+            Suspend,
+            "5.0.0",
+            Some(550),
+            "This account has been suspended",
+            false,
+        ),
+        (NoRelaying, "5.7.1", Some(554), "Relay access denied", false),
+        (
+            AuthFailure,
+            "5.7.1",
+            Some(550),
+            "Rejected by the sender domain's DMARC policy",
+            false,
+        ),
+        (
+            Filtered,
+            "5.0.0",
+            Some(550),
+            "User unknown (in reply to end of DATA command)",
+            false,
+        ),
+        (
+            Rejected,
+            "5.0.0",
+            Some(553),
+            "Sender address rejected (in reply to MAIL FROM command)",
+            false,
+        ),
+        (
+            RequirePtr,
+            "5.7.1",
+            Some(550),
+            "Client host has no PTR record",
+            false,
+        ),
+        (
+            NotCompliantRfc,
+            "5.7.1",
+            Some(550),
+            "Message not RFC 5322 compliant",
+            false,
+        ),
+        (
+            BadReputation,
+            "5.7.1",
+            Some(550),
+            "Poor sender reputation",
+            false,
+        ),
+        (ContentError, "5.0.0", Some(554), "Header error", false),
+        (
+            SpamDetected,
+            "5.7.1",
+            Some(550),
+            "Message rejected as spam",
+            false,
+        ),
+        (
+            VirusDetected,
+            "5.7.1",
+            Some(554),
+            "Virus found in message",
+            false,
+        ),
+        (
+            PolicyViolation,
+            "5.7.1",
+            Some(550),
+            "Rejected by policy",
+            false,
+        ),
+        (
+            Speeding,
+            "4.7.0",
+            Some(421),
+            "Rate limit exceeded, slow down",
+            false,
+        ),
+        (
+            TooManyConn,
+            "4.3.0",
+            Some(421),
+            "Too many connections",
+            false,
+        ),
+        (
+            Blocked,
+            "5.7.1",
+            Some(554),
+            "Client host blocked using a DNSBL",
+            false,
+        ),
+        (
+            SecurityError,
+            "5.7.0",
+            Some(530),
+            "Authentication required",
+            false,
+        ),
+        (
+            FailedStartTls,
+            "5.7.10",
+            None,
+            "Must issue a STARTTLS command first",
+            false,
+        ),
+        (
+            SystemError,
+            "4.3.0",
+            Some(451),
+            "Temporary local problem",
+            false,
+        ),
+        (
+            SystemFull,
+            "4.3.1",
+            Some(452),
+            "Insufficient system storage",
+            false,
+        ),
+        (
+            NetworkError,
+            "5.0.0",
+            None,
+            "connect to mx.test[192.0.2.1]:25: Connection refused",
+            false,
+        ),
+        (Expired, "4.4.7", None, "Retry timeout exceeded", false),
+        (MailerError, "5.0.0", None, "X-Unix; 127", false),
+        (
+            SyntaxError,
+            "5.5.2",
+            Some(500),
+            "Syntax error, command unrecognized",
+            false,
+        ),
+        (
+            Suppressed,
+            "5.0.0",
+            Some(550),
+            "Address is on the suppression list",
+            false,
+        ),
+        (Delivered, "2.0.0", Some(250), "Ok", false),
+        (
+            Vacation,
+            "",
+            None,
+            "I am out of the office until Monday",
+            false,
+        ),
+        (Feedback, "", None, "", false),
+        (OnHold, "5.0.0", Some(550), "Go away", false),
+        (Undefined, "", None, "", false),
+    ];
+
+    #[test]
+    fn each_row_has_an_example_that_selects_it_with_its_verdict() {
+        for row in TABLE {
+            let examples: Vec<_> = ROW_EXAMPLES
+                .iter()
+                .filter(|(reason, ..)| *reason == row.reason)
+                .collect();
+            assert_eq!(examples.len(), 1, "{:?} needs one example", row.reason);
+            let &(reason, status, reply, text, hard_bounce) = examples[0];
+            if reason != Feedback {
+                assert_eq!(why(status, reply, text), reason, "{text}");
+            }
+            let permanent = !status.starts_with('4') && reply.is_none_or(|r| r >= 500);
+            assert_eq!(reason.is_hard(permanent), hard_bounce, "{reason:?}");
+            if reason != Feedback {
+                assert_eq!(hard(status, reply, text), hard_bounce, "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_refusal_of_mail_from_is_about_the_sender() {
+        // no recipient had been named: whatever the code says, the address is not bad
+        for text in [
+            "SMTP error from remote mail server after MAIL FROM:<s@a.test>: 553 5.1.0 s does not exist",
+            "SMTP error from remote mail server after MAIL FROM:<s@a.test>: 550 5.1.1 unknown user",
+            "550 Domain not found (in reply to MAIL FROM command)",
+        ] {
+            assert_eq!(why("5.1.0", Some(553), text), Rejected, "{text}");
+            assert!(!hard("5.1.0", Some(553), text), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_bare_recipient_refusal_at_rcpt() {
+        let text = "550 <a@b.test>: Recipient address rejected. (in reply to RCPT TO command)";
+        assert_eq!(why("5.0.0", Some(550), text), UserUnknown);
+        // temporary (greylisting), or with a reason of its own: not a missing mailbox
+        assert!(!hard(
+            "4.0.0",
+            Some(450),
+            "450 <a@b.test>: Recipient address rejected: Greylisted (in reply to RCPT TO command)"
+        ));
+        assert_eq!(
+            why(
+                "5.0.0",
+                Some(550),
+                "550 <a@b.test>: Recipient address rejected: Mailbox full (in reply to RCPT TO command)"
+            ),
+            MailboxFull
+        );
+        // without the stage it says nothing
+        assert_eq!(
+            why("5.0.0", Some(550), "550 Recipient address rejected"),
+            OnHold
+        );
+    }
+
+    #[test]
+    fn a_reporting_mtas_bounce_category_names_a_reason() {
+        assert_eq!(from_category("bad-mailbox"), Some(UserUnknown));
+        assert_eq!(from_category("Bad-Domain"), Some(HostUnknown));
+        assert_eq!(from_category("quota-issues"), Some(MailboxFull));
+        assert_eq!(from_category("spam-related"), Some(SpamDetected));
+        assert_eq!(from_category("other"), None);
+        assert_eq!(from_category("unknown"), None);
+        for (_, reason) in CATEGORIES {
+            assert!(TABLE.iter().any(|row| row.reason == *reason));
+        }
     }
 
     #[test]

@@ -74,6 +74,15 @@ fn fixture_corpus_match_rates() {
                 .as_ref()
                 .map_or(Value::Null, |c| Value::from(c.feedback_type.clone())),
         ];
+        if std::env::var("HERALD_FIXTURES_VERBOSE").is_ok_and(|v| v == "1") {
+            println!(
+                "{file:32} expected {:16} {:5} got {:16} {:5}",
+                case["reason"].as_str().unwrap_or("-"),
+                case["hard"].to_string(),
+                first.map_or("-", |r| r.reason.name()),
+                got[4].to_string(),
+            );
+        }
         for (i, field) in FIELDS.iter().enumerate() {
             let want = match (field, &case[field]) {
                 (&"recipient", Value::String(s)) => Value::from(s.to_lowercase()),
@@ -96,7 +105,7 @@ fn fixture_corpus_match_rates() {
     }
     println!("differences:\n  {}", differences.join("\n  "));
     // Floors a little under today's rates: a regression fails, small churn does not.
-    let floors = [97, 96, 97, 96, 90, 99];
+    let floors = [97, 96, 97, 96, 92, 99];
     for ((field, n), floor) in FIELDS.iter().zip(matches).zip(floors) {
         assert!(
             n >= floor,
