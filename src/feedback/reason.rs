@@ -19,7 +19,8 @@
 //!      the refusal answered `RCPT TO` (named in the diagnostic or the report's text), or
 //!      when the reporting system says so itself (no remote reply code is quoted); or a
 //!      bare "recipient address rejected" with a permanent code in answer to `RCPT TO` when
-//!      the text gives no other reason;
+//!      the text gives no other reason; or, at any stage, text saying outright that the
+//!      account does not exist ([`ACCOUNT_ABSENT`]);
 //!    - `filtered`: a "no such user" or filter phrase after `DATA` (the recipient was
 //!      accepted, the content was refused) or in a quoted remote reply whose stage is not
 //!      known, or a `5.2.0`/`x.2.4` status with those phrases;
@@ -1105,6 +1106,19 @@ pub fn classify(evidence: &Evidence<'_>) -> (Reason, Basis) {
 /// no other reason is given.
 const RECIPIENT_REFUSED: &str = "recipient address rejected";
 
+/// Phrases that say outright that the recipient's account does not exist. Unlike "user
+/// unknown" or "no such user", which a filter may also answer after `DATA` (`filtered`),
+/// they mean a missing mailbox at whatever stage they come (some providers check the
+/// recipient only after `DATA`).
+const ACCOUNT_ABSENT: &[&str] = &[
+    "doesn't have a*account",
+    "does not have a*account",
+    "account*does not exist",
+    "account*doesn't exist",
+    "mailbox does not exist",
+    "address does not exist",
+];
+
 fn classify_at(evidence: &Evidence<'_>, command: Option<Command>) -> (Reason, Basis) {
     let text = lower_collapsed(evidence.diagnostic);
     let by_code = evidence.status.and_then(from_status);
@@ -1135,7 +1149,9 @@ fn classify_at(evidence: &Evidence<'_>, command: Option<Command>) -> (Reason, Ba
                             .iter()
                             .filter(|row| row.reason != UserUnknown)
                             .any(|row| row.matches_text(&text));
+                    let absent = ACCOUNT_ABSENT.iter().any(|p| contains_in_order(&text, p));
                     bare_refusal
+                        || absent
                         || (by_text
                             && (command == Some(Command::Rcpt)
                                 || (command.is_none() && evidence.reply_code.is_none())))
@@ -1467,6 +1483,20 @@ mod tests {
             assert_eq!(why("5.1.0", Some(553), text), Rejected, "{text}");
             assert!(!hard("5.1.0", Some(553), text), "{text}");
         }
+    }
+
+    #[test]
+    fn an_account_said_not_to_exist_is_unknown_at_any_stage() {
+        // a provider that checks recipients after DATA, saying so outright
+        let text =
+            ">>> DATA <<< 554 delivery error: This user doesn't have an example.test account";
+        assert_eq!(why("5.0.0", Some(554), text), UserUnknown);
+        assert!(hard("5.0.0", Some(554), text));
+        // a bare "unknown user" after DATA stays a filter's answer
+        assert_eq!(
+            why("5.0.0", Some(550), ">>> DATA <<< 550 Unknown user"),
+            Filtered
+        );
     }
 
     #[test]
