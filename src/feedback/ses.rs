@@ -83,11 +83,37 @@ struct CommonHeaders {
     subject: Option<String>,
 }
 
-/// The first JSON object in `text` (text before it and after it is ignored).
+/// The first JSON object in `text` (text before it and after it is ignored). A mail system
+/// may have broken a long line inside a JSON string (a raw line break there is not JSON):
+/// when the text does not parse, it is read again with the line breaks inside strings
+/// removed, as a folded header line is unfolded.
 fn first_object(text: &str) -> Option<Value> {
     let start = text.find('{')?;
-    let mut values = serde_json::Deserializer::from_str(&text[start..]).into_iter::<Value>();
-    values.next()?.ok().filter(Value::is_object)
+    let parse = |text: &str| {
+        let mut values = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+        values.next()?.ok().filter(Value::is_object)
+    };
+    parse(&text[start..]).or_else(|| parse(&unbreak_strings(&text[start..])))
+}
+
+/// `text` without the CR and LF characters that stand inside JSON strings.
+fn unbreak_strings(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in text.chars() {
+        if in_string && matches!(c, '\r' | '\n') {
+            continue;
+        }
+        out.push(c);
+        if escaped {
+            escaped = false;
+        } else if in_string && c == '\\' {
+            escaped = true;
+        } else if c == '"' {
+            in_string = !in_string;
+        }
+    }
+    out
 }
 
 /// The notification in a body: the object itself, or the `Message` of an SNS envelope.
@@ -302,6 +328,33 @@ mod tests {
         assert_eq!(feedback.kind, Kind::Bounce);
         assert_eq!(r.reason, Reason::MailboxFull);
         assert!(!r.permanent && !r.hard);
+    }
+
+    #[test]
+    fn an_sns_envelope_with_a_line_broken_inside_a_string() {
+        // The mail system that delivered the notification broke a long line inside the
+        // `Message` string (a raw line break is not valid JSON): still recognised, with
+        // the email's return path from `mail.source`.
+        let message = r#"{"notificationType":"Bounce","bounce":{"bounceType":"Permanent",
+            "bouncedRecipients":[{"emailAddress":"gone@dest.test","status":"5.1.1",
+            "diagnosticCode":"smtp; 550 5.1.1 user unknown"}]},
+            "mail":{"source":"bounces+abc@send.herald.test","destination":["gone@dest.test"],
+            "headers":[{"name":"Subject","value":"A long subject"}]}}"#;
+        let envelope = serde_json::json!({"Type": "Notification", "Message": message})
+            .to_string()
+            .replace("A long subject", "A long\r\n subject");
+        assert!(serde_json::from_str::<Value>(&envelope).is_err());
+        let feedback = parse(&[envelope]).unwrap();
+        assert_eq!(feedback.kind, Kind::Bounce);
+        let r = &feedback.recipients[0];
+        assert_eq!((r.address.as_str(), r.hard), ("gone@dest.test", true));
+        assert_eq!(
+            feedback.original.return_path.as_deref(),
+            Some("bounces+abc@send.herald.test")
+        );
+        // an escaped quote or backslash inside a string does not end it
+        let value = unbreak_strings("{\"a\":\"x\\\"\r\ny\\\\\",\r\n\"b\":1}");
+        assert_eq!(value, "{\"a\":\"x\\\"y\\\\\",\r\n\"b\":1}");
     }
 
     #[test]
