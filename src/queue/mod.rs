@@ -16,7 +16,7 @@ use sqlx::FromRow;
 
 use crate::clock::Millis;
 use crate::on_db;
-use crate::store::sql::{Placeholders, Stmt};
+use crate::store::sql::{Arg, Placeholders, Stmt, bulk_insert};
 use crate::store::{Db, new_id};
 
 /// How long a claim is exclusive before another worker may take the job over.
@@ -76,68 +76,63 @@ impl NewJob {
     }
 }
 
-/// Jobs per multi-row statement (12 values a row, well under SQLite's 32,766).
-const ROWS_PER_INSERT: usize = 500;
+/// The columns of every job row, in the order of [`row`].
+const INSERT_HEAD: &str = "INSERT INTO jobs (id, kind, payload, region, state, run_at, attempts, \
+                           max_attempts, unique_key, created_at, updated_at)";
+
+fn conflict_tail(job_skips: bool) -> &'static str {
+    if job_skips {
+        " ON CONFLICT (unique_key) DO NOTHING"
+    } else {
+        ""
+    }
+}
+
+/// A new job's values, in [`INSERT_HEAD`]'s order.
+fn row(job: &NewJob, now: Millis) -> Vec<Arg> {
+    vec![
+        Arg::Text(Some(new_id())),
+        Arg::Text(Some(job.kind.to_string())),
+        Arg::Text(Some(job.payload.clone())),
+        Arg::Text(job.region.clone()),
+        Arg::Text(Some("queued".to_string())),
+        Arg::Int(job.run_at),
+        Arg::Int(0),
+        Arg::Int(i64::from(job.max_attempts)),
+        Arg::Text(job.unique_key.clone()),
+        Arg::Int(now),
+        Arg::Int(now),
+    ]
+}
 
 /// The statements inserting `jobs` (the only `INSERT INTO jobs`), to run in the caller's
 /// transaction with [`crate::exec_stmts!`] or in a statement list with
-/// [`crate::store::sql::run`]. Multi-row, so a group of hundreds of jobs is a few round
+/// [`crate::store::sql::run`]. Bulk ([`bulk_insert`]): one statement over column arrays on
+/// PostgreSQL, multi-row `VALUES` on SQLite, so a group of hundreds of jobs is a few round
 /// trips.
 pub fn insert(style: Placeholders, jobs: &[NewJob], now: Millis) -> Vec<Stmt> {
     let mut stmts = Vec::new();
     for skip in [false, true] {
-        let jobs: Vec<&NewJob> = jobs.iter().filter(|j| j.skip_duplicate == skip).collect();
-        for chunk in jobs.chunks(ROWS_PER_INSERT) {
-            stmts.push(insert_rows(style, chunk, now, skip));
-        }
+        let rows: Vec<Vec<Arg>> = jobs
+            .iter()
+            .filter(|j| j.skip_duplicate == skip)
+            .map(|j| row(j, now))
+            .collect();
+        stmts.extend(bulk_insert(style, INSERT_HEAD, rows, conflict_tail(skip)));
     }
     stmts
 }
 
-fn insert_rows(style: Placeholders, jobs: &[&NewJob], now: Millis, skip: bool) -> Stmt {
-    let mut stmt = Stmt::new("");
-    let mut values = Vec::with_capacity(jobs.len());
-    let param = |stmt: &Stmt| style.list(stmt.next_placeholder(), 1);
-    for job in jobs {
-        let id = param(&stmt);
-        stmt = stmt.text(new_id());
-        let kind = param(&stmt);
-        stmt = stmt.text(job.kind);
-        let payload = param(&stmt);
-        stmt = stmt.text(&job.payload);
-        let region = param(&stmt);
-        stmt = stmt.opt_text(job.region.clone());
-        let run_at = param(&stmt);
-        stmt = stmt.int(job.run_at);
-        let max_attempts = param(&stmt);
-        stmt = stmt.int(i64::from(job.max_attempts));
-        let key = param(&stmt);
-        stmt = stmt.opt_text(job.unique_key.clone());
-        let created = param(&stmt);
-        stmt = stmt.int(now);
-        let updated = param(&stmt);
-        stmt = stmt.int(now);
-        values.push(format!(
-            "({id}, {kind}, {payload}, {region}, 'queued', {run_at}, 0, {max_attempts}, {key}, \
-             {created}, {updated})"
-        ));
-    }
-    stmt.sql = format!(
-        "INSERT INTO jobs (id, kind, payload, region, state, run_at, attempts, max_attempts, \
-         unique_key, created_at, updated_at) VALUES {}{}",
-        values.join(", "),
-        if skip {
-            " ON CONFLICT (unique_key) DO NOTHING"
-        } else {
-            ""
-        }
-    );
-    stmt
-}
-
 /// The statement inserting one job (portable: numbered placeholders, one row).
 pub fn insert_one(job: &NewJob, now: Millis) -> Stmt {
-    insert_rows(Placeholders::Numbered, &[job], now, job.skip_duplicate)
+    let args = row(job, now);
+    let mut stmt = Stmt::new(format!(
+        "{INSERT_HEAD} VALUES ({}){}",
+        Placeholders::Numbered.list(1, args.len()),
+        conflict_tail(job.skip_duplicate)
+    ));
+    stmt.args = args;
+    stmt
 }
 
 /// Inserts a job inside the caller's transaction (any sqlx executor of either backend):
