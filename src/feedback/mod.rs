@@ -679,6 +679,29 @@ mod tests {
     }
 
     #[test]
+    fn an_ses_complaint_by_email_with_a_line_split_for_length() {
+        // SNS's plain email: the notification then its footer; a relay split the long line
+        // inside a JSON string (Sendmail's `!`, line break, space).
+        let raw = "From: SES <no-reply@sns.test>\r\nTo: feedback@herald.test\r\n\
+            Subject: AWS Notification Message\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n\
+            {\"notificationType\":\"Complaint\",\"complaint\":{\"complainedRecipients\":\
+            [{\"emailAddress\":\"reader@isp.test\"}],\"complaintFeedbackType\":\"abuse\"},\
+            \"mail\":{\"source\":\"bounces+e7@herald.test\",\"destination\":\
+            [\"reader@i!\r\n sp.test\"]}}\r\n\r\n--\r\nIf you wish to stop receiving \
+            notifications from this topic, please click or visit the link below to \
+            unsubscribe:\r\nhttps://sns.test/unsubscribe\r\n";
+        let feedback = parse(raw.as_bytes());
+        assert_eq!(feedback.kind, Kind::Complaint);
+        assert_eq!(feedback.recipients[0].address, "reader@isp.test");
+        assert_eq!(feedback.complaint.unwrap().feedback_type, "abuse");
+        assert_eq!(
+            feedback.original.return_path.as_deref(),
+            Some("bounces+e7@herald.test")
+        );
+        assert_eq!(feedback.original.to, vec!["reader@isp.test"]);
+    }
+
+    #[test]
     fn the_reporting_mtas_bounce_category_is_taken_over_the_text() {
         // "no such user" at a stage the report does not show would be `filtered`; the
         // reporting MTA says the mailbox is bad.

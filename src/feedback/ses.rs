@@ -85,8 +85,7 @@ struct CommonHeaders {
 
 /// The first JSON object in `text` (text before it and after it is ignored). A mail system
 /// may have broken a long line inside a JSON string (a raw line break there is not JSON):
-/// when the text does not parse, it is read again with the line breaks inside strings
-/// removed, as a folded header line is unfolded.
+/// when the text does not parse, it is read again with such breaks undone.
 fn first_object(text: &str) -> Option<Value> {
     let start = text.find('{')?;
     let parse = |text: &str| {
@@ -96,12 +95,22 @@ fn first_object(text: &str) -> Option<Value> {
     parse(&text[start..]).or_else(|| parse(&unbreak_strings(&text[start..])))
 }
 
-/// `text` without the CR and LF characters that stand inside JSON strings.
+/// `text` with the line breaks inside JSON strings undone: a bare CR or LF is dropped, and
+/// so is Sendmail's mark of a line it split for length (`!` before the break, a space after
+/// it), so `"complaint@sim!\n ulator.test"` reads `"complaint@simulator.test"` again.
 fn unbreak_strings(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let (mut in_string, mut escaped) = (false, false);
-    for c in text.chars() {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
         if in_string && matches!(c, '\r' | '\n') {
+            if c == '\r' && chars.peek() == Some(&'\n') {
+                chars.next();
+            }
+            if out.ends_with('!') && chars.peek() == Some(&' ') {
+                out.pop();
+                chars.next();
+            }
             continue;
         }
         out.push(c);
@@ -351,6 +360,11 @@ mod tests {
         assert_eq!(
             feedback.original.return_path.as_deref(),
             Some("bounces+abc@send.herald.test")
+        );
+        // Sendmail's mark of a split line goes with the break
+        assert_eq!(
+            unbreak_strings("{\"to\":[\"complaint@sim!\r\n ulator.test\"]}"),
+            "{\"to\":[\"complaint@simulator.test\"]}"
         );
         // an escaped quote or backslash inside a string does not end it
         let value = unbreak_strings("{\"a\":\"x\\\"\r\ny\\\\\",\r\n\"b\":1}");
