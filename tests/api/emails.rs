@@ -548,3 +548,26 @@ async fn sending_keys_send_only_and_only_from_their_domain() {
         assert_error(&reply, 401, "restricted_api_key");
     }
 }
+
+/// On PostgreSQL an email's body is compressed with lz4 (migration 0151), not the default
+/// pglz, which cost the server about as much CPU per 50 KB email as everything Herald does
+/// to send it (docs/performance.md).
+#[tokio::test]
+async fn large_bodies_are_compressed_with_lz4_on_postgres() {
+    let app = spawn_app().await;
+    if !app.app.db().is_postgres() {
+        return;
+    }
+    let paragraph = "<p>Our news this month, told at some length so that it compresses.</p>";
+    let mut email = test_email("delivered@resend.dev");
+    email["html"] = Value::from(paragraph.repeat(300));
+    let id = id_of(&app.post("/emails", email).await);
+    let method: Option<String> = on_db!(app.app.db(), |pool| sqlx::query_scalar(
+        "SELECT pg_column_compression(html)::text FROM emails WHERE id = $1"
+    )
+    .bind(&id)
+    .fetch_one(pool)
+    .await
+    .unwrap());
+    assert_eq!(method.as_deref(), Some("lz4"));
+}
