@@ -260,19 +260,11 @@ pub async fn of_contact(
     contact_id: &str,
     page: &Page,
 ) -> AppResult<ListResponse<ContactSegment>> {
-    let sql = page.sql(
+    let table = (
+        "segments",
         "id, name, created_at, (SELECT cs.created_at FROM contact_segments cs \
          WHERE cs.segment_id = segments.id AND cs.contact_id = $3) AS added_at",
-        "segments",
-        "id IN (SELECT segment_id FROM contact_segments WHERE contact_id = $3)",
     );
-    let rows = on_db!(app.db(), |pool| sqlx::query_as::<_, ContactSegment>(
-        sqlx::AssertSqlSafe(sql.clone())
-    )
-    .bind(team_id)
-    .bind(page.cursor_id())
-    .bind(contact_id)
-    .fetch_all(pool)
-    .await)?;
-    Ok(page.finish(rows))
+    let filter = "id IN (SELECT segment_id FROM contact_segments WHERE contact_id = $3)";
+    team_rows::list_where(app, table, team_id, page, (filter, &[Some(contact_id)])).await
 }

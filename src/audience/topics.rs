@@ -301,20 +301,12 @@ pub async fn of_contact(
     contact_id: &str,
     page: &Page,
 ) -> AppResult<ListResponse<ContactTopic>> {
-    let sql = page.sql(
+    let table = (
+        "topics",
         "id, name, description, default_subscription, created_at, COALESCE((SELECT \
          ct.subscription FROM contact_topics ct WHERE ct.topic_id = topics.id AND \
          ct.contact_id = $3), default_subscription) AS subscription",
-        "topics",
-        "$3 IS NOT NULL",
     );
-    let rows = on_db!(app.db(), |pool| sqlx::query_as::<_, ContactTopic>(
-        sqlx::AssertSqlSafe(sql.clone())
-    )
-    .bind(team_id)
-    .bind(page.cursor_id())
-    .bind(contact_id)
-    .fetch_all(pool)
-    .await)?;
-    Ok(page.finish(rows))
+    let filter = "$3 IS NOT NULL";
+    team_rows::list_where(app, table, team_id, page, (filter, &[Some(contact_id)])).await
 }

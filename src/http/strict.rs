@@ -52,6 +52,14 @@ fn wrap<V>(inner: V) -> Wrap<V> {
     }
 }
 
+/// A visitor of a struct's value, which only an object may be.
+fn wrap_struct<V>(inner: V) -> Wrap<V> {
+    Wrap {
+        inner,
+        object_only: true,
+    }
+}
+
 macro_rules! forward_deserialize {
     ($($method:ident),* $(,)?) => {
         $(
@@ -132,11 +140,8 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Strict<D> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
-        let visitor = Wrap {
-            inner: visitor,
-            object_only: true,
-        };
-        self.0.deserialize_struct(name, fields, visitor)
+        self.0
+            .deserialize_struct(name, fields, wrap_struct(visitor))
     }
 
     fn deserialize_enum<V: Visitor<'de>>(
@@ -322,11 +327,7 @@ impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Variant<A> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
-        let visitor = Wrap {
-            inner: visitor,
-            object_only: true,
-        };
-        self.0.struct_variant(fields, visitor)
+        self.0.struct_variant(fields, wrap_struct(visitor))
     }
 }
 

@@ -95,15 +95,16 @@ impl From<&LogDetail> for LogView {
     fn from(log: &LogDetail) -> Self {
         let parse =
             |text: &Option<String>| text.as_deref().and_then(|t| serde_json::from_str(t).ok());
-        let row = &log.row;
+        // The summary's fields, read from the row the one way.
+        let summary = LogSummary::from(&log.row);
         Self {
             object: "log",
-            id: row.id.clone(),
-            created_at: resend_timestamp(row.created_at),
-            endpoint: row.path.clone(),
-            method: row.method.clone(),
-            response_status: row.status,
-            user_agent: row.user_agent.clone(),
+            id: summary.id,
+            created_at: summary.created_at,
+            endpoint: summary.endpoint,
+            method: summary.method,
+            response_status: summary.response_status,
+            user_agent: summary.user_agent,
             request_body: parse(&log.request_body),
             response_body: parse(&log.response_body),
         }

@@ -152,7 +152,6 @@ async fn run(suite: Suite) {
     })
     .await;
     let result = run_child(&suite, &program, &root, &app, &limited).await;
-    limited.stop().await;
 
     let output = result.unwrap_or_else(|e| panic!("{}: {e}", suite.name));
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -282,7 +282,7 @@ async fn bad_paths_are_refused() {
             .await;
         assert_error(&reply, 422, "invalid_attachment");
     }
-    app.stop().await;
+    drop(app);
 
     // Without `allow_private_urls`, loopback is out of reach.
     let guarded = spawn_app_with(Options {

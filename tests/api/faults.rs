@@ -530,5 +530,4 @@ async fn a_thousand_keep_alive_connections_are_held_and_served() {
         assert_eq!(streams.len(), CONNECTIONS);
     }
     drop(streams);
-    app.stop().await;
 }
