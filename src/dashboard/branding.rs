@@ -5,11 +5,10 @@ use askama::Template;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use axum::routing::get;
 
 use super::crud::{Notice, done};
-use super::pages::{PageError, Shell, placed, render};
+use super::pages::{PageResult, Shell, placed, render};
 use super::session::{AdminForm, CurrentSession};
 use crate::app::App;
 use crate::auth::sessions::Session;
@@ -58,11 +57,7 @@ fn page(
     }
 }
 
-async fn show(
-    State(app): State<App>,
-    current: CurrentSession,
-    notice: Notice,
-) -> Result<Response, PageError> {
+async fn show(State(app): State<App>, current: CurrentSession, notice: Notice) -> PageResult {
     let session = &current.session;
     let branding = branding::get(&app, &session.user.team_id).await?;
     let notice = notice.message(&[("saved", "Branding saved.")]);
@@ -70,7 +65,7 @@ async fn show(
     Ok(render(StatusCode::OK, &page))
 }
 
-async fn save(State(app): State<App>, form: AdminForm) -> Result<Response, PageError> {
+async fn save(State(app): State<App>, form: AdminForm) -> PageResult {
     let session = &form.session;
     let f = &form.fields;
     let input = BrandingInput {

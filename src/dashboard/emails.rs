@@ -10,9 +10,8 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, RawQuery, State};
+use axum::extract::{Query, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
@@ -21,8 +20,10 @@ use super::csrf::CsrfForm;
 use super::email_views::{
     AttachmentItem, AttachmentKind, EmailListRow, EventBadge, TimelineRow, status_choices,
 };
-use super::pages::{PageError, Shell, keyset_page, list_href, pager, render, sandboxed_preview};
-use super::session::CurrentSession;
+use super::pages::{
+    PageError, PageResult, Shell, keyset_page, list_href, pager, render, sandboxed_preview,
+};
+use super::session::{CurrentSession, Item};
 use super::{email_views, format};
 use crate::app::App;
 use crate::emails::search;
@@ -134,7 +135,7 @@ async fn list_page(
     current: CurrentSession,
     Query(params): Query<ListParams>,
     RawQuery(raw): RawQuery,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let session = &current.session;
     let page = keyset_page(PAGE_SIZE, &params.after, &params.before)?;
     let (filter, problem) = search::read_filter(&params.filter);
@@ -182,15 +183,14 @@ async fn list_page(
 
 async fn email_page(
     State(app): State<App>,
-    current: CurrentSession,
-    Path(id): Path<String>,
+    current: Item<CurrentSession>,
     notice: Notice,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let notice = notice.message(&[
         ("canceled", "The email was canceled; it will not be sent."),
         ("rescheduled", "The email was rescheduled."),
     ]);
-    let page = detail(&app, &current.session, &id, notice, None).await?;
+    let page = detail(&app, &current.session, &current.id, notice, None).await?;
     Ok(render(StatusCode::OK, &page))
 }
 
@@ -249,23 +249,19 @@ async fn detail(
 }
 
 /// Cancels a scheduled email (as `POST /emails/{id}/cancel`).
-async fn cancel(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: CsrfForm,
-) -> Result<Response, PageError> {
+async fn cancel(State(app): State<App>, form: Item<CsrfForm>) -> PageResult {
     let session = &form.current.session;
-    match service::cancel(&app, &session.user.team_id, &id)
+    match service::cancel(&app, &session.user.team_id, &form.id)
         .await
         .map_err(AppError::from)
     {
-        Ok(()) => Ok(done(&format!("{LIST}/{id}"), "canceled")),
+        Ok(()) => Ok(done(&format!("{LIST}/{}", form.id), "canceled")),
         Err(err) if err.is_not_found() => Err(PageError::NotFound),
         Err(err) if err.status < 500 => {
             let page = detail(
                 &app,
                 session,
-                &id,
+                &form.id,
                 None,
                 Some((plain(&err.message), String::new())),
             )
@@ -277,11 +273,7 @@ async fn cancel(
 }
 
 /// Moves a scheduled email to the time of the form's `datetime-local` input (read as UTC).
-async fn reschedule(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: CsrfForm,
-) -> Result<Response, PageError> {
+async fn reschedule(State(app): State<App>, form: Item<CsrfForm>) -> PageResult {
     let session = &form.current.session;
     let typed = form.fields.text("scheduled_at").trim().to_string();
     let result = if typed.is_empty() {
@@ -290,7 +282,7 @@ async fn reschedule(
         service::reschedule(
             &app,
             &session.user.team_id,
-            &id,
+            &form.id,
             serde_json::Value::String(typed.clone()),
         )
         .await
@@ -310,10 +302,10 @@ async fn reschedule(
         })
     };
     match result {
-        Ok(()) => Ok(done(&format!("{LIST}/{id}"), "rescheduled")),
+        Ok(()) => Ok(done(&format!("{LIST}/{}", form.id), "rescheduled")),
         Err(message) if message.is_empty() => Err(PageError::NotFound),
         Err(message) => {
-            let page = detail(&app, session, &id, None, Some((message, typed))).await?;
+            let page = detail(&app, session, &form.id, None, Some((message, typed))).await?;
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
     }
@@ -325,11 +317,7 @@ fn plain(message: &str) -> String {
 }
 
 /// The email's HTML, alone, for the sandboxed frame of the email page.
-async fn preview(
-    State(app): State<App>,
-    current: CurrentSession,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
-    let email = store::get(&app, &current.session.user.team_id, &id).await?;
+async fn preview(State(app): State<App>, current: Item<CurrentSession>) -> PageResult {
+    let email = store::get(&app, &current.session.user.team_id, &current.id).await?;
     Ok(sandboxed_preview(email.html.unwrap_or_default()))
 }

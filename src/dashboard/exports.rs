@@ -8,7 +8,7 @@
 use askama::Template;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, Query, RawQuery, State};
+use axum::extract::{Query, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -18,8 +18,8 @@ use serde::Deserialize;
 use super::crud::Notice;
 use super::csrf::CsrfForm;
 use super::format;
-use super::pages::{PageError, Shell, pager, render};
-use super::session::{AdminSession, CurrentSession};
+use super::pages::{PageError, PageResult, Shell, pager, render};
+use super::session::{AdminSession, CurrentSession, Item};
 use super::settings::{NAV, Nav, shell};
 use crate::app::App;
 use crate::auth::sessions::Session;
@@ -85,7 +85,7 @@ async fn confirm_page(
     State(app): State<App>,
     current: CurrentSession,
     RawQuery(query): RawQuery,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let query = query.unwrap_or_default();
     let param: KindParam = query_params(&query);
     let kind = param
@@ -128,7 +128,7 @@ fn csv_response(name: &str, body: Body) -> Response {
 
 /// Confirms an export: an admin's small export downloads at once (and is kept with the
 /// others); anything else is written by the job, and the admins get an email.
-async fn create(State(app): State<App>, form: CsrfForm) -> Result<Response, PageError> {
+async fn create(State(app): State<App>, form: CsrfForm) -> PageResult {
     let session = &form.current.session;
     let team = &session.user.team_id;
     let kind = Kind::parse(form.fields.text("kind")).ok_or(PageError::BadRequest)?;
@@ -220,7 +220,7 @@ async fn list_page(
     State(app): State<App>,
     current: CurrentSession,
     Query(mut query): Query<ListQuery>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let session = &current.session;
     query.limit = Some("50".into());
     let page = Page::from_query(&query, None).map_err(|_| PageError::BadRequest)?;
@@ -258,12 +258,11 @@ struct ExportPage {
 
 async fn export_page(
     State(app): State<App>,
-    current: CurrentSession,
-    Path(id): Path<String>,
+    current: Item<CurrentSession>,
     notice: Notice,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let session: &Session = &current.session;
-    let export = exports::get(&app, &session.user.team_id, &id).await?;
+    let export = exports::get(&app, &session.user.team_id, &current.id).await?;
     let notice = notice.message(&[(
         "queued",
         "The export is being prepared. Every admin of the team gets an email with a link when \
@@ -289,13 +288,9 @@ async fn export_page(
 }
 
 /// The file, streamed from its stored chunks: admins of the export's team only.
-async fn download(
-    State(app): State<App>,
-    current: AdminSession,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
+async fn download(State(app): State<App>, current: Item<AdminSession>) -> PageResult {
     let session = &current.session;
-    let export = exports::get(&app, &session.user.team_id, &id).await?;
+    let export = exports::get(&app, &session.user.team_id, &current.id).await?;
     if export.status != exports::READY {
         return Err(PageError::NotFound);
     }

@@ -9,12 +9,11 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 
 use super::format;
-use super::pages::{PageError, Shell, keyset_page, pager, render};
+use super::pages::{PageError, PageResult, Shell, keyset_page, pager, render};
 use super::session::CurrentSession;
 use crate::app::App;
 use crate::auth::api_keys;
@@ -151,7 +150,7 @@ async fn list_page(
     State(app): State<App>,
     current: CurrentSession,
     Query(params): Query<ListParams>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let session = &current.session;
     let team = &session.user.team_id;
     let page = keyset_page(PAGE_SIZE, &params.after, &params.before)?;
@@ -219,7 +218,7 @@ async fn log_page(
     State(app): State<App>,
     current: CurrentSession,
     Path(id): Path<String>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let session = &current.session;
     let team = &session.user.team_id;
     if uuid::Uuid::parse_str(&id).is_err() {

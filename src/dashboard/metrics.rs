@@ -7,14 +7,13 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::chart::{self, Series};
 use super::format;
-use super::pages::{PageError, Shell, render};
+use super::pages::{PageError, PageResult, Shell, render};
 use super::session::CurrentSession;
 use crate::app::App;
 use crate::metrics::{self, Params, Report};
@@ -125,7 +124,7 @@ async fn page(
     State(app): State<App>,
     current: CurrentSession,
     Query(params): Query<PageParams>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let session = &current.session;
     let team = &session.user.team_id;
     let days = params.days.filter(|d| RANGES.contains(d)).unwrap_or(30);

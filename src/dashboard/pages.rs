@@ -349,7 +349,9 @@ page_error_from!(
     crate::audience::contacts::ContactError,
     crate::templates::error::TemplateError,
     crate::broadcasts::error::BroadcastError,
-    crate::emails::error::EmailError
+    crate::emails::error::EmailError,
+    crate::suppressions::SuppressionError,
+    crate::webhooks::WebhookError
 );
 
 impl From<AppError> for PageError {

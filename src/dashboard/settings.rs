@@ -10,14 +10,14 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Request, State};
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 
 use super::crud::{Notice, done};
 use super::csrf::{self, CsrfForm};
 use super::format;
-use super::pages::{PageError, Shell, about, placed, refusal, render};
-use super::session::{self, AdminForm, CurrentSession};
+use super::pages::{PageError, PageResult, Shell, about, placed, refusal, render};
+use super::session::{self, AdminForm, CurrentSession, Item};
 use crate::app::App;
 use crate::auth::invitations::{self, Invitation};
 use crate::auth::members::{self, Member};
@@ -122,7 +122,7 @@ async fn team_response(
     session: &Session,
     status: StatusCode,
     state: TeamState,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let team = &session.user.team_id;
     let now = app.now_ms();
     let list = members::list(app, team).await?;
@@ -165,11 +165,7 @@ async fn team_response(
     Ok(render(status, &page))
 }
 
-async fn team_page(
-    State(app): State<App>,
-    current: CurrentSession,
-    notice: Notice,
-) -> Result<Response, PageError> {
+async fn team_page(State(app): State<App>, current: CurrentSession, notice: Notice) -> PageResult {
     let notice = notice.message(&[
         ("role", "Role changed."),
         ("removed", "Member removed. Their sessions have ended."),
@@ -185,7 +181,7 @@ async fn team_page(
     team_response(&app, &current.session, StatusCode::OK, state).await
 }
 
-async fn invite(State(app): State<App>, form: AdminForm) -> Result<Response, PageError> {
+async fn invite(State(app): State<App>, form: AdminForm) -> PageResult {
     let session = &form.session;
     let team = &session.user.team_id;
     let email = form.fields.text("email").to_string();
@@ -232,17 +228,13 @@ async fn invite(State(app): State<App>, form: AdminForm) -> Result<Response, Pag
     team_response(&app, session, StatusCode::OK, state).await
 }
 
-async fn revoke(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: AdminForm,
-) -> Result<Response, PageError> {
+async fn revoke(State(app): State<App>, form: Item<AdminForm>) -> PageResult {
     let session = &form.session;
-    invitations::revoke(&app, &session.user.team_id, &id).await?;
+    invitations::revoke(&app, &session.user.team_id, &form.id).await?;
     Ok(done(TEAM, "revoked"))
 }
 
-async fn refused(app: &App, session: &Session, message: String) -> Result<Response, PageError> {
+async fn refused(app: &App, session: &Session, message: String) -> PageResult {
     let state = TeamState {
         notice: None,
         error: Some(message),
@@ -253,14 +245,10 @@ async fn refused(app: &App, session: &Session, message: String) -> Result<Respon
     team_response(app, session, StatusCode::CONFLICT, state).await
 }
 
-async fn set_role(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: AdminForm,
-) -> Result<Response, PageError> {
+async fn set_role(State(app): State<App>, form: Item<AdminForm>) -> PageResult {
     let session = &form.session;
     let role = form.fields.text("role");
-    match members::set_role(&app, &session.user.team_id, &id, role).await {
+    match members::set_role(&app, &session.user.team_id, &form.id, role).await {
         Ok(()) => Ok(done(TEAM, "role")),
         Err(err) => {
             let message = refusal(err)?;
@@ -287,14 +275,10 @@ fn may_remove(session: &Session, user_id: &str) -> Result<(), PageError> {
     }
 }
 
-async fn confirm_remove(
-    State(app): State<App>,
-    current: CurrentSession,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
+async fn confirm_remove(State(app): State<App>, current: Item<CurrentSession>) -> PageResult {
     let session = &current.session;
-    may_remove(session, &id)?;
-    let m = members::get(&app, &session.user.team_id, &id).await?;
+    may_remove(session, &current.id)?;
+    let m = members::get(&app, &session.user.team_id, &current.id).await?;
     let page = RemovePage {
         shell: shell(session),
         tab: "team",
@@ -311,15 +295,11 @@ async fn confirm_remove(
     Ok(render(StatusCode::OK, &page))
 }
 
-async fn remove(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: CsrfForm,
-) -> Result<Response, PageError> {
+async fn remove(State(app): State<App>, form: Item<CsrfForm>) -> PageResult {
     let session = &form.current.session;
-    may_remove(session, &id)?;
-    match members::remove(&app, &session.user.team_id, &id).await {
-        Ok(()) if id == session.user.id => Ok((
+    may_remove(session, &form.id)?;
+    match members::remove(&app, &session.user.team_id, &form.id).await {
+        Ok(()) if form.id == session.user.id => Ok((
             [(
                 header::SET_COOKIE,
                 session::clear_cookie(&app, sessions::SESSION_COOKIE, "/"),
@@ -345,7 +325,7 @@ struct AccountPage {
     error: Option<String>,
 }
 
-async fn account_page(current: CurrentSession, notice: Notice) -> Result<Response, PageError> {
+async fn account_page(current: CurrentSession, notice: Notice) -> PageResult {
     let notice = notice.message(&[(
         "password",
         "Password changed. Your other sessions have been signed out.",
@@ -360,7 +340,7 @@ async fn account_page(current: CurrentSession, notice: Notice) -> Result<Respons
     Ok(render(StatusCode::OK, &page))
 }
 
-async fn change_password(State(app): State<App>, form: CsrfForm) -> Result<Response, PageError> {
+async fn change_password(State(app): State<App>, form: CsrfForm) -> PageResult {
     let session = &form.current.session;
     let (current, new, again) = (
         form.fields.text("current_password"),
@@ -408,7 +388,7 @@ async fn invitation_response(
     token: String,
     status: StatusCode,
     error: Option<String>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let invitation = match invitations::open(app, &token).await {
         Ok(invitation) => invitation,
         Err(err) if err.is_not_found() => {
@@ -437,20 +417,13 @@ struct InvitationGone {
     message: String,
 }
 
-async fn invitation_page(
-    State(app): State<App>,
-    Path(token): Path<String>,
-) -> Result<Response, PageError> {
+async fn invitation_page(State(app): State<App>, Path(token): Path<String>) -> PageResult {
     invitation_response(&app, token, StatusCode::OK, None).await
 }
 
 /// The form is signed-out: the same-site check applies, and the link's signed token in the
 /// path is the secret a forged request would need.
-async fn accept(
-    State(app): State<App>,
-    Path(token): Path<String>,
-    req: Request,
-) -> Result<Response, PageError> {
+async fn accept(State(app): State<App>, Path(token): Path<String>, req: Request) -> PageResult {
     if !csrf::same_origin(&app, req.headers()) {
         return Err(PageError::Csrf);
     }

@@ -5,17 +5,18 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::crud::done;
 use super::csrf::CsrfForm;
 use super::format;
-use super::pages::{PageError, Shell, keyset_page, pager, plain_error, render};
-use super::session::CurrentSession;
+use super::pages::{
+    PageError, PageResult, Shell, keyset_page, pager, plain_error, refusal, render,
+};
+use super::session::{CurrentSession, Item};
 use crate::app::App;
 use crate::auth::sessions::Session;
 use crate::suppressions::{self, Suppression};
@@ -150,13 +151,13 @@ async fn list_page(
     State(app): State<App>,
     current: CurrentSession,
     Query(params): Query<ListParams>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let page = page(&app, &current.session, &params, None, String::new()).await?;
     Ok(render(StatusCode::OK, &page))
 }
 
 /// Adds an address by hand (origin `manual`).
-async fn add(State(app): State<App>, form: CsrfForm) -> Result<Response, PageError> {
+async fn add(State(app): State<App>, form: CsrfForm) -> PageResult {
     let session = &form.current.session;
     let typed = form.fields.text("email").trim().to_string();
     let refused = if typed.is_empty() {
@@ -172,8 +173,7 @@ async fn add(State(app): State<App>, form: CsrfForm) -> Result<Response, PageErr
         .await
         {
             Ok(_) => None,
-            Err(err) if (400..500).contains(&err.status) => Some(plain_error(&err.message)),
-            Err(err) => return Err(err.into()),
+            Err(err) => Some(plain_error(&refusal(err)?)),
         }
     };
     match refused {
@@ -186,11 +186,7 @@ async fn add(State(app): State<App>, form: CsrfForm) -> Result<Response, PageErr
     }
 }
 
-async fn remove(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: CsrfForm,
-) -> Result<Response, PageError> {
-    suppressions::remove(&app, &form.current.session.user.team_id, &id).await?;
+async fn remove(State(app): State<App>, form: Item<CsrfForm>) -> PageResult {
+    suppressions::remove(&app, &form.current.session.user.team_id, &form.id).await?;
     Ok(done(LIST, "removed"))
 }

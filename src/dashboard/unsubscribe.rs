@@ -25,7 +25,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::csrf::{read_form, same_origin};
-use super::pages::{PageError, render};
+use super::pages::{PageError, PageResult, render};
 use crate::app::App;
 use crate::auth::tokens::{keyed_hash, same};
 use crate::branding::{self, Branding};
@@ -89,7 +89,7 @@ async fn show(
     State(app): State<App>,
     Path(token): Path<String>,
     Query(params): Query<ShowParams>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let who = subscriber(&app, &token)?;
     let prefs: Preferences = unsub::preferences(&app, &who).await?;
     let branding = branding::get(&app, &who.team_id).await?;
@@ -147,11 +147,7 @@ fn public_headers(response: &mut Response, csp: &str) {
     }
 }
 
-async fn change(
-    State(app): State<App>,
-    Path(token): Path<String>,
-    req: Request,
-) -> Result<Response, PageError> {
+async fn change(State(app): State<App>, Path(token): Path<String>, req: Request) -> PageResult {
     let who = subscriber(&app, &token)?;
     if !same_origin(&app, req.headers()) {
         return Err(PageError::Csrf);

@@ -12,7 +12,9 @@ use crate::broadcasts::error::BroadcastError;
 use crate::domains::DomainError;
 use crate::emails::error::EmailError;
 use crate::error::AppError;
+use crate::suppressions::SuppressionError;
 use crate::templates::error::TemplateError;
+use crate::webhooks::WebhookError;
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
@@ -47,6 +49,30 @@ impl From<ContactError> for AppError {
             ContactError::BadKey => AppError::invalid_parameter(message),
             ContactError::NotFound => AppError::not_found(message),
             ContactError::Other(err) => err,
+        }
+    }
+}
+
+impl From<SuppressionError> for AppError {
+    fn from(err: SuppressionError) -> Self {
+        let message = err.to_string();
+        match err {
+            SuppressionError::Invalid(_) => AppError::validation(message),
+            SuppressionError::BadKey => AppError::invalid_parameter(message),
+            SuppressionError::NotFound => AppError::not_found(message),
+            SuppressionError::Other(err) => err,
+        }
+    }
+}
+
+impl From<WebhookError> for AppError {
+    fn from(err: WebhookError) -> Self {
+        let message = err.to_string();
+        match err {
+            WebhookError::Missing(field) => AppError::missing_field(field),
+            WebhookError::Invalid(_) => AppError::validation(message),
+            WebhookError::NotFound => AppError::not_found(message),
+            WebhookError::Other(err) => err,
         }
     }
 }

@@ -13,11 +13,14 @@ use sqlx::FromRow;
 
 use crate::app::App;
 use crate::emails::address::Mailbox;
-use crate::error::{AppError, AppResult};
+use crate::error::AppError;
 use crate::on_db;
 use crate::store::new_id;
 use crate::store::page::{ListResponse, Page};
 use crate::store::sql::{self, Arg, Placeholders, Stmt, bulk_insert};
+
+mod error;
+pub use error::{SuppressionError, SuppressionResult};
 
 pub const BOUNCE: &str = "bounce";
 pub const COMPLAINT: &str = "complaint";
@@ -75,9 +78,9 @@ pub fn insert(style: Placeholders, rows: &[NewSuppression]) -> Vec<Stmt> {
 }
 
 /// The form an address is stored and compared in.
-pub fn normalize(email: &str) -> AppResult<String> {
+pub fn normalize(email: &str) -> SuppressionResult<String> {
     let mailbox = Mailbox::parse(email).map_err(|why| {
-        AppError::validation(format!(
+        SuppressionError::Invalid(format!(
             "Invalid email address `{email}` ({why}). It needs to follow the \
              `email@example.com` format."
         ))
@@ -85,16 +88,12 @@ pub fn normalize(email: &str) -> AppResult<String> {
     Ok(mailbox.email.to_lowercase())
 }
 
-fn not_found() -> AppError {
-    AppError::not_found("Suppression not found")
-}
-
-fn check_origin(origin: &str) -> AppResult<()> {
+fn check_origin(origin: &str) -> SuppressionResult<()> {
     if ORIGINS.contains(&origin) {
         Ok(())
     } else {
-        Err(AppError::validation(
-            "The `origin` must be one of `bounce`, `complaint` or `manual`.",
+        Err(SuppressionError::Invalid(
+            "The `origin` must be one of `bounce`, `complaint` or `manual`.".into(),
         ))
     }
 }
@@ -107,12 +106,12 @@ pub async fn add_many(
     emails: &[String],
     origin: &str,
     source_id: Option<&str>,
-) -> AppResult<Vec<Suppression>> {
+) -> SuppressionResult<Vec<Suppression>> {
     check_origin(origin)?;
     let emails = emails
         .iter()
         .map(|e| normalize(e))
-        .collect::<AppResult<Vec<_>>>()?;
+        .collect::<SuppressionResult<Vec<_>>>()?;
     let now = app.now_ms();
     let rows: Vec<NewSuppression> = emails
         .iter()
@@ -138,11 +137,11 @@ pub async fn add(
     email: &str,
     origin: &str,
     source_id: Option<&str>,
-) -> AppResult<Suppression> {
+) -> SuppressionResult<Suppression> {
     add_many(app, team_id, &[email.to_string()], origin, source_id)
         .await?
         .pop()
-        .ok_or_else(|| AppError::internal("the suppression was not stored"))
+        .ok_or_else(|| AppError::internal("the suppression was not stored").into())
 }
 
 /// The team's entries for these (normalized) addresses, by address.
@@ -150,7 +149,7 @@ pub async fn find(
     app: &App,
     team_id: &str,
     emails: &[String],
-) -> AppResult<HashMap<String, Suppression>> {
+) -> SuppressionResult<HashMap<String, Suppression>> {
     if emails.is_empty() {
         return Ok(HashMap::new());
     }
@@ -175,7 +174,7 @@ pub async fn list(
     team_id: &str,
     origin: Option<&str>,
     page: &Page,
-) -> AppResult<ListResponse<Suppression>> {
+) -> SuppressionResult<ListResponse<Suppression>> {
     if let Some(origin) = origin {
         check_origin(origin)?;
     }
@@ -198,19 +197,20 @@ pub async fn list(
 }
 
 /// `key` is an entry's id or its address.
-fn by_key(key: &str) -> AppResult<(&'static str, String)> {
+fn by_key(key: &str) -> SuppressionResult<(&'static str, String)> {
     if key.contains('@') {
-        Ok(("email", normalize(key).map_err(|_| not_found())?))
+        Ok((
+            "email",
+            normalize(key).map_err(|_| SuppressionError::NotFound)?,
+        ))
     } else if uuid::Uuid::parse_str(key).is_ok() {
         Ok(("id", key.to_string()))
     } else {
-        Err(AppError::invalid_parameter(
-            "The `suppression` must be a suppression id (a UUID) or an email address.",
-        ))
+        Err(SuppressionError::BadKey)
     }
 }
 
-pub async fn get(app: &App, team_id: &str, key: &str) -> AppResult<Suppression> {
+pub async fn get(app: &App, team_id: &str, key: &str) -> SuppressionResult<Suppression> {
     let (column, value) = by_key(key)?;
     let sql = format!("SELECT {COLUMNS} FROM suppressions WHERE team_id = $1 AND {column} = $2");
     let row = on_db!(app.db(), |pool| sqlx::query_as::<_, Suppression>(
@@ -220,11 +220,11 @@ pub async fn get(app: &App, team_id: &str, key: &str) -> AppResult<Suppression> 
     .bind(&value)
     .fetch_optional(pool)
     .await)?;
-    row.ok_or_else(not_found)
+    row.ok_or(SuppressionError::NotFound)
 }
 
 /// Removes one entry; returns it.
-pub async fn remove(app: &App, team_id: &str, key: &str) -> AppResult<Suppression> {
+pub async fn remove(app: &App, team_id: &str, key: &str) -> SuppressionResult<Suppression> {
     let entry = get(app, team_id, key).await?;
     remove_ids(app, team_id, std::slice::from_ref(&entry.id)).await?;
     Ok(entry)
@@ -237,12 +237,12 @@ pub async fn remove_many(
     team_id: &str,
     keys: &[String],
     by_email: bool,
-) -> AppResult<Vec<String>> {
+) -> SuppressionResult<Vec<String>> {
     let ids: Vec<String> = if by_email {
         let emails = keys
             .iter()
             .map(|e| normalize(e))
-            .collect::<AppResult<Vec<_>>>()?;
+            .collect::<SuppressionResult<Vec<_>>>()?;
         let found = find(app, team_id, &emails).await?;
         emails
             .iter()
@@ -251,7 +251,7 @@ pub async fn remove_many(
     } else {
         for id in keys {
             if uuid::Uuid::parse_str(id).is_err() {
-                return Err(AppError::validation(format!(
+                return Err(SuppressionError::Invalid(format!(
                     "`{id}` is not a suppression id (a UUID)."
                 )));
             }
@@ -262,7 +262,7 @@ pub async fn remove_many(
     Ok(ids.into_iter().filter(|id| removed.contains(id)).collect())
 }
 
-async fn remove_ids(app: &App, team_id: &str, ids: &[String]) -> AppResult<Vec<String>> {
+async fn remove_ids(app: &App, team_id: &str, ids: &[String]) -> SuppressionResult<Vec<String>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -283,7 +283,7 @@ async fn remove_ids(app: &App, team_id: &str, ids: &[String]) -> AppResult<Vec<S
 }
 
 /// Whether the team suppresses `email` (compared lower-case).
-pub async fn contains(app: &App, team_id: &str, email: &str) -> AppResult<bool> {
+pub async fn contains(app: &App, team_id: &str, email: &str) -> SuppressionResult<bool> {
     let found: Option<String> = on_db!(app.db(), |pool| sqlx::query_scalar(
         "SELECT id FROM suppressions WHERE team_id = $1 AND email = $2"
     )

@@ -11,6 +11,7 @@
 //! because the API shows them again on `GET /webhooks/{id}`.
 
 pub mod delivery;
+mod error;
 pub mod outbox;
 pub mod payload;
 pub mod scan;
@@ -24,8 +25,9 @@ use sqlx::FromRow;
 use crate::app::App;
 use crate::clock::resend_timestamp;
 use crate::domains::dkim_keys;
-use crate::error::{AppError, AppResult};
+pub use error::{WebhookError, WebhookResult};
 use crate::on_db;
+use crate::store::team_rows;
 use crate::store::new_id;
 use crate::store::page::{ListResponse, Page};
 
@@ -136,34 +138,35 @@ pub fn generate_secret() -> String {
     )
 }
 
-fn validate_endpoint(app: &App, endpoint: &str) -> AppResult<String> {
+fn validate_endpoint(app: &App, endpoint: &str) -> WebhookResult<String> {
     let endpoint = endpoint.trim();
     if endpoint.is_empty() {
-        return Err(AppError::missing_field("endpoint"));
+        return Err(WebhookError::Missing("endpoint"));
     }
-    let invalid =
-        || AppError::validation("The `endpoint` field must be a valid http or https URL.");
+    let invalid = || {
+        WebhookError::Invalid("The `endpoint` field must be a valid http or https URL.".into())
+    };
     let url = url::Url::parse(endpoint).map_err(|_| invalid())?;
     if url.host_str().is_none_or(str::is_empty) {
         return Err(invalid());
     }
     crate::net::check_url(app.settings(), &url).map_err(|why| {
-        AppError::validation(format!("The `endpoint` field is not allowed: {why}."))
+        WebhookError::Invalid(format!("The `endpoint` field is not allowed: {why}."))
     })?;
     // Kept as written (the API shows it back); it parses, so delivery can use it.
     Ok(endpoint.to_string())
 }
 
-fn validate_events(events: &[String]) -> AppResult<Vec<String>> {
+fn validate_events(events: &[String]) -> WebhookResult<Vec<String>> {
     if events.is_empty() {
-        return Err(AppError::validation(
-            "The `events` field must list at least one event type.",
+        return Err(WebhookError::Invalid(
+            "The `events` field must list at least one event type.".into(),
         ));
     }
     let mut out: Vec<String> = Vec::new();
     for event in events {
         if !EVENT_TYPES.contains(&event.as_str()) {
-            return Err(AppError::validation(format!(
+            return Err(WebhookError::Invalid(format!(
                 "Invalid event type `{event}` in the `events` field. Valid types: {}.",
                 EVENT_TYPES.join(", ")
             )));
@@ -175,24 +178,20 @@ fn validate_events(events: &[String]) -> AppResult<Vec<String>> {
     Ok(out)
 }
 
-fn validate_status(status: &str) -> AppResult<String> {
+fn validate_status(status: &str) -> WebhookResult<String> {
     match status {
         ENABLED | DISABLED => Ok(status.to_string()),
-        _ => Err(AppError::validation(
-            "The `status` field must be \"enabled\" or \"disabled\".",
+        _ => Err(WebhookError::Invalid(
+            "The `status` field must be \"enabled\" or \"disabled\".".into(),
         )),
     }
 }
 
-fn not_found() -> AppError {
-    AppError::not_found("Webhook not found")
-}
-
 /// Creates an enabled endpoint; returns it with its secret in clear.
-pub async fn create(app: &App, team_id: &str, input: WebhookInput) -> AppResult<(Webhook, String)> {
+pub async fn create(app: &App, team_id: &str, input: WebhookInput) -> WebhookResult<(Webhook, String)> {
     let endpoint = validate_endpoint(app, input.endpoint.as_deref().unwrap_or(""))?;
     let Some(events) = input.events else {
-        return Err(AppError::missing_field("events"));
+        return Err(WebhookError::Missing("events"));
     };
     let events = validate_events(&events)?;
     let status = validate_status(input.status.as_deref().unwrap_or(ENABLED))?;
@@ -226,12 +225,12 @@ pub async fn create(app: &App, team_id: &str, input: WebhookInput) -> AppResult<
     Ok((webhook, secret))
 }
 
-pub async fn list(app: &App, team_id: &str, page: &Page) -> AppResult<ListResponse<Webhook>> {
-    crate::store::team_rows::list(app, ("webhooks", COLUMNS), team_id, page).await
+pub async fn list(app: &App, team_id: &str, page: &Page) -> WebhookResult<ListResponse<Webhook>> {
+    Ok(team_rows::list(app, ("webhooks", COLUMNS), team_id, page).await?)
 }
 
 /// A webhook by id, whatever its team (the delivery job's look-up).
-pub async fn find(app: &App, id: &str) -> AppResult<Option<Webhook>> {
+pub async fn find(app: &App, id: &str) -> WebhookResult<Option<Webhook>> {
     Ok(on_db!(app.db(), |pool| sqlx::query_as::<_, Webhook>(
         sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM webhooks WHERE id = $1"))
     )
@@ -240,14 +239,14 @@ pub async fn find(app: &App, id: &str) -> AppResult<Option<Webhook>> {
     .await)?)
 }
 
-pub async fn get(app: &App, team_id: &str, id: &str) -> AppResult<Webhook> {
+pub async fn get(app: &App, team_id: &str, id: &str) -> WebhookResult<Webhook> {
     match find(app, id).await? {
         Some(webhook) if webhook.team_id == team_id => Ok(webhook),
-        _ => Err(not_found()),
+        _ => Err(WebhookError::NotFound),
     }
 }
 
-pub async fn update(app: &App, team_id: &str, id: &str, input: WebhookInput) -> AppResult<Webhook> {
+pub async fn update(app: &App, team_id: &str, id: &str, input: WebhookInput) -> WebhookResult<Webhook> {
     let mut webhook = get(app, team_id, id).await?;
     if let Some(endpoint) = &input.endpoint {
         webhook.endpoint = validate_endpoint(app, endpoint)?;
@@ -275,9 +274,9 @@ pub async fn update(app: &App, team_id: &str, id: &str, input: WebhookInput) -> 
 }
 
 /// Deletes an endpoint and its recorded attempts; queued deliveries to it stop.
-pub async fn delete(app: &App, team_id: &str, id: &str) -> AppResult<()> {
-    if !crate::store::team_rows::delete(app, "webhooks", team_id, id).await? {
-        return Err(not_found());
+pub async fn delete(app: &App, team_id: &str, id: &str) -> WebhookResult<()> {
+    if !team_rows::delete(app, "webhooks", team_id, id).await? {
+        return Err(WebhookError::NotFound);
     }
     Ok(())
 }
@@ -307,18 +306,11 @@ pub async fn attempts(
     team_id: &str,
     webhook_id: &str,
     page: &Page,
-) -> AppResult<ListResponse<Attempt>> {
+) -> WebhookResult<ListResponse<Attempt>> {
     get(app, team_id, webhook_id).await?;
-    let sql = page.sql(ATTEMPT_COLUMNS, "webhook_deliveries", "webhook_id = $3");
-    let rows = on_db!(app.db(), |pool| sqlx::query_as::<_, Attempt>(
-        sqlx::AssertSqlSafe(sql.clone())
-    )
-    .bind(team_id)
-    .bind(page.cursor_id())
-    .bind(webhook_id)
-    .fetch_all(pool)
-    .await)?;
-    Ok(page.finish(rows))
+    let table = ("webhook_deliveries", ATTEMPT_COLUMNS);
+    let filter = ("webhook_id = $3", &[Some(webhook_id)][..]);
+    Ok(team_rows::list_where(app, table, team_id, page, filter).await?)
 }
 
 #[cfg(test)]

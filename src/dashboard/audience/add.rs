@@ -5,16 +5,16 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::multipart::{Multipart, MultipartRejection};
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
 use super::super::csrf::{self, CsrfForm};
 use super::super::format;
-use super::super::pages::{PageError, Shell, about, placed, plain_error, render};
-use super::super::session::CurrentSession;
+use super::super::pages::{PageError, PageResult, Shell, about, placed, plain_error, render};
+use super::super::session::{CurrentSession, Item};
 use super::{SECTION, Tab, refusal, tabs};
 use crate::app::App;
 use crate::audience::contacts::{self, ContactInput};
@@ -171,7 +171,7 @@ async fn add_response(
     manual_text: String,
     result: Option<ManualResult>,
     upload_error: Option<String>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let team = &session.user.team_id;
     let page = AddPage {
         shell: Shell::in_section(session, SECTION),
@@ -185,7 +185,7 @@ async fn add_response(
     Ok(render(status, &page))
 }
 
-async fn add_page(State(app): State<App>, current: CurrentSession) -> Result<Response, PageError> {
+async fn add_page(State(app): State<App>, current: CurrentSession) -> PageResult {
     add_response(
         &app,
         &current.session,
@@ -209,7 +209,7 @@ fn split_addresses(text: &str) -> Vec<String> {
     seen
 }
 
-async fn add_manually(State(app): State<App>, form: CsrfForm) -> Result<Response, PageError> {
+async fn add_manually(State(app): State<App>, form: CsrfForm) -> PageResult {
     let session = &form.current.session;
     let team = &session.user.team_id;
     let segment: Vec<String> = Some(form.fields.text("segment_id"))
@@ -292,7 +292,7 @@ async fn upload_file(
     headers: HeaderMap,
     charge: Option<axum::Extension<crate::http::guard::BodyCharge>>,
     form: Result<Multipart, MultipartRejection>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     // The file is stored chunk by chunk as it arrives, not held whole.
     if let Some(axum::Extension(charge)) = charge {
         charge.set(2 * crate::audience::imports::CHUNK_BYTES as u64);
@@ -428,7 +428,7 @@ async fn map_response(
     upsert: bool,
     error: Option<String>,
     topic_ids: Vec<String>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let team = &session.user.team_id;
     let (header, rows) = upload::preview(app, &draft.id, PREVIEW_ROWS).await?;
     let keys = custom_properties(app, team).await?;
@@ -505,13 +505,9 @@ async fn map_response(
     Ok(render(status, &page))
 }
 
-async fn map_page(
-    State(app): State<App>,
-    current: CurrentSession,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
+async fn map_page(State(app): State<App>, current: Item<CurrentSession>) -> PageResult {
     let session = &current.session;
-    let draft = Draft::resume(&app, &session.user.team_id, &id).await?;
+    let draft = Draft::resume(&app, &session.user.team_id, &current.id).await?;
     map_response(
         &app,
         session,
@@ -545,13 +541,9 @@ fn column_map_json(header: &[String], chosen: &[String]) -> String {
     Value::Object(map).to_string()
 }
 
-async fn start(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    form: CsrfForm,
-) -> Result<Response, PageError> {
+async fn start(State(app): State<App>, form: Item<CsrfForm>) -> PageResult {
     let session = &form.current.session;
-    let mut draft = Draft::resume(&app, &session.user.team_id, &id).await?;
+    let mut draft = Draft::resume(&app, &session.user.team_id, &form.id).await?;
     let header = draft.header().to_vec();
     let chosen: Vec<String> = (0..header.len())
         .map(|i| form.fields.text(&format!("col:{i}")).to_string())
@@ -619,27 +611,19 @@ async fn view_of(app: &App, team: &str, id: &str) -> Result<ImportView, PageErro
     Ok(ImportView::new(&import, app.now_ms(), failures))
 }
 
-async fn import_page(
-    State(app): State<App>,
-    current: CurrentSession,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
+async fn import_page(State(app): State<App>, current: Item<CurrentSession>) -> PageResult {
     let session = &current.session;
     let page = ImportPage {
         shell: Shell::in_section(session, SECTION),
         tabs: tabs("Contacts"),
-        progress: view_of(&app, &session.user.team_id, &id).await?,
+        progress: view_of(&app, &session.user.team_id, &current.id).await?,
     };
     Ok(render(StatusCode::OK, &page))
 }
 
-async fn progress_fragment(
-    State(app): State<App>,
-    current: CurrentSession,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
+async fn progress_fragment(State(app): State<App>, current: Item<CurrentSession>) -> PageResult {
     let fragment = ProgressFragment {
-        progress: view_of(&app, &current.session.user.team_id, &id).await?,
+        progress: view_of(&app, &current.session.user.team_id, &current.id).await?,
     };
     Ok(render(StatusCode::OK, &fragment))
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::super::csrf::{CsrfForm, FormFields};
 use super::super::format;
-use super::super::pages::{PageError, Shell, keyset_page, list_href, pager, render};
+use super::super::pages::{PageError, PageResult, Shell, keyset_page, list_href, pager, render};
 use super::super::session::CurrentSession;
 use super::{CONTACTS, SECTION, Tab, tabs};
 use crate::app::App;
@@ -112,7 +112,7 @@ async fn list_page(
     current: CurrentSession,
     Query(params): Query<ListParams>,
     RawQuery(raw): RawQuery,
-) -> Result<Response, PageError> {
+) -> PageResult {
     let session = &current.session;
     let team = &session.user.team_id;
     let page = keyset_page(PAGE_SIZE, &params.after, &params.before)?;
@@ -186,7 +186,7 @@ fn back(notice: &str) -> Response {
     Redirect::to(&format!("{CONTACTS}?notice={notice}")).into_response()
 }
 
-async fn bulk(State(app): State<App>, form: CsrfForm) -> Result<Response, PageError> {
+async fn bulk(State(app): State<App>, form: CsrfForm) -> PageResult {
     let session = &form.current.session;
     let team = &session.user.team_id;
     let selected = chosen_contacts(&app, team, &form.fields).await?;
@@ -228,7 +228,7 @@ async fn bulk(State(app): State<App>, form: CsrfForm) -> Result<Response, PageEr
     }
 }
 
-async fn bulk_delete(State(app): State<App>, form: CsrfForm) -> Result<Response, PageError> {
+async fn bulk_delete(State(app): State<App>, form: CsrfForm) -> PageResult {
     let team = &form.current.session.user.team_id;
     let selected = form.fields.suffixes("c:");
     contacts::delete_many(&app, team, &selected).await?;
