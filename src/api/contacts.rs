@@ -480,7 +480,7 @@ async fn list_segments(
         team,
         &contact_id,
         &query,
-        async |contact, page| segments::of_contact(&app, team, &contact.id, page).await,
+        async |contact, page| Ok(segments::of_contact(&app, team, &contact.id, page).await?),
         |s| ContactSegmentItem {
             id: s.id,
             name: s.name,
@@ -580,7 +580,7 @@ async fn list_topics(
         team,
         &contact_id,
         &query,
-        async |contact, page| topics::of_contact(&app, team, &contact.id, page).await,
+        async |contact, page| Ok(topics::of_contact(&app, team, &contact.id, page).await?),
         |t| ContactTopicItem {
             id: t.id,
             name: t.name,

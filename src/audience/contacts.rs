@@ -45,7 +45,11 @@ pub enum ContactError {
 
 pub type ContactResult<T> = Result<T, ContactError>;
 
-crate::passes_through!(ContactError: sqlx::Error);
+crate::passes_through!(
+    ContactError: sqlx::Error,
+    super::segments::SegmentError,
+    super::topics::TopicError
+);
 
 pub const MAX_NAME_LEN: usize = 255;
 

@@ -7,7 +7,7 @@ use sqlx::FromRow;
 use super::contacts::{self, Contact};
 use super::history;
 use crate::app::App;
-use crate::error::{AppError, AppResult};
+use crate::error::AppError;
 use crate::on_db;
 use crate::store::new_id;
 use crate::store::page::{ListResponse, Page};
@@ -43,6 +43,26 @@ const TABLE: (&str, &str) = ("segments", "id, name, audience_id, filter, created
 /// The resource name in "not found" messages: Resend still says "Audience".
 pub const NOT_FOUND: &str = "Segment not found";
 
+/// What the segments service refuses, in its own words: `http::error` maps each case to
+/// Resend's status and error name.
+#[derive(Debug, thiserror::Error)]
+pub enum SegmentError {
+    /// A field has a value the rules refuse; the message names the field.
+    #[error("{0}")]
+    Invalid(String),
+    /// The team has no such segment.
+    #[error("{NOT_FOUND}")]
+    NotFound,
+    /// A shared rule's refusal (the name, an id a request names) or a failure under the
+    /// service (the database), passed through.
+    #[error(transparent)]
+    Other(#[from] AppError),
+}
+
+pub type SegmentResult<T> = Result<T, SegmentError>;
+
+crate::passes_through!(SegmentError: sqlx::Error);
+
 #[derive(Debug, Default, Clone)]
 pub struct NewSegment {
     pub name: Option<String>,
@@ -51,18 +71,18 @@ pub struct NewSegment {
 }
 
 /// A segment's name: required, trimmed, at most [`MAX_NAME_LEN`] characters.
-fn valid_name(name: Option<&str>) -> AppResult<&str> {
-    crate::fields::required_name(name, MAX_NAME_LEN)
+fn valid_name(name: Option<&str>) -> SegmentResult<&str> {
+    Ok(crate::fields::required_name(name, MAX_NAME_LEN)?)
 }
 
-pub async fn create(app: &App, team_id: &str, input: NewSegment) -> AppResult<Segment> {
+pub async fn create(app: &App, team_id: &str, input: NewSegment) -> SegmentResult<Segment> {
     let name = valid_name(input.name.as_deref())?;
     let filter = match input.filter {
         None | Some(Value::Null) => None,
         Some(f @ Value::Object(_)) => Some(f.to_string()),
         Some(_) => {
-            return Err(AppError::validation(
-                "The `filter` field must be an object.",
+            return Err(SegmentError::Invalid(
+                "The `filter` field must be an object.".into(),
             ));
         }
     };
@@ -88,12 +108,12 @@ pub async fn create(app: &App, team_id: &str, input: NewSegment) -> AppResult<Se
     Ok(segment)
 }
 
-pub async fn list(app: &App, team_id: &str, page: &Page) -> AppResult<ListResponse<Segment>> {
-    team_rows::list(app, TABLE, team_id, page).await
+pub async fn list(app: &App, team_id: &str, page: &Page) -> SegmentResult<ListResponse<Segment>> {
+    Ok(team_rows::list(app, TABLE, team_id, page).await?)
 }
 
 /// Every segment of the team with its contact count, by name (dashboard).
-pub async fn all_with_counts(app: &App, team_id: &str) -> AppResult<Vec<Segment>> {
+pub async fn all_with_counts(app: &App, team_id: &str) -> SegmentResult<Vec<Segment>> {
     Ok(on_db!(app.db(), |pool| sqlx::query_as::<_, Segment>(
         "SELECT id, name, audience_id, filter, created_at, \
          (SELECT COUNT(*) FROM contact_segments cs WHERE cs.segment_id = segments.id) AS contacts \
@@ -104,18 +124,21 @@ pub async fn all_with_counts(app: &App, team_id: &str) -> AppResult<Vec<Segment>
     .await)?)
 }
 
-pub async fn find(app: &App, team_id: &str, id: &str) -> AppResult<Option<Segment>> {
-    team_rows::find(app, TABLE, team_id, id).await
+pub async fn find(app: &App, team_id: &str, id: &str) -> SegmentResult<Option<Segment>> {
+    Ok(team_rows::find(app, TABLE, team_id, id).await?)
 }
 
-pub async fn get(app: &App, team_id: &str, id: &str) -> AppResult<Segment> {
-    find(app, team_id, id)
-        .await?
-        .ok_or_else(|| AppError::not_found(NOT_FOUND))
+pub async fn get(app: &App, team_id: &str, id: &str) -> SegmentResult<Segment> {
+    find(app, team_id, id).await?.ok_or(SegmentError::NotFound)
 }
 
 /// Renames a segment (`PATCH /segments/{id}`); its contacts and filter stay as they are.
-pub async fn rename(app: &App, team_id: &str, id: &str, name: Option<&str>) -> AppResult<Segment> {
+pub async fn rename(
+    app: &App,
+    team_id: &str,
+    id: &str,
+    name: Option<&str>,
+) -> SegmentResult<Segment> {
     let name = valid_name(name)?;
     let renamed = on_db!(app.db(), |pool| sqlx::query(
         "UPDATE segments SET name = $3 WHERE id = $1 AND team_id = $2"
@@ -127,18 +150,18 @@ pub async fn rename(app: &App, team_id: &str, id: &str, name: Option<&str>) -> A
     .await
     .map(|r| r.rows_affected()))?;
     if renamed == 0 {
-        return Err(AppError::not_found(NOT_FOUND));
+        return Err(SegmentError::NotFound);
     }
     get(app, team_id, id).await
 }
 
 /// Deletes a segment (its memberships go with it). Unknown ids are not an error.
-pub async fn delete(app: &App, team_id: &str, id: &str) -> AppResult<bool> {
-    team_rows::delete(app, TABLE.0, team_id, id).await
+pub async fn delete(app: &App, team_id: &str, id: &str) -> SegmentResult<bool> {
+    Ok(team_rows::delete(app, TABLE.0, team_id, id).await?)
 }
 
 /// Looks every id up; an unknown one is a 404 naming it. Duplicates are dropped.
-pub async fn require_all(app: &App, team_id: &str, ids: &[String]) -> AppResult<Vec<Segment>> {
+pub async fn require_all(app: &App, team_id: &str, ids: &[String]) -> SegmentResult<Vec<Segment>> {
     let mut found: Vec<Segment> = Vec::new();
     for id in ids {
         if !found.iter().any(|s| &s.id == id) {
@@ -166,7 +189,7 @@ pub fn add_stmts(contact_id: &str, segment: &Segment, now: i64, already: bool) -
 }
 
 /// The segment ids a contact is in.
-pub async fn ids_of_contact(app: &App, contact_id: &str) -> AppResult<Vec<String>> {
+pub async fn ids_of_contact(app: &App, contact_id: &str) -> SegmentResult<Vec<String>> {
     Ok(on_db!(app.db(), |pool| sqlx::query_scalar::<_, String>(
         "SELECT segment_id FROM contact_segments WHERE contact_id = $1"
     )
@@ -182,7 +205,7 @@ pub async fn add_contact(
     team_id: &str,
     contact: &Contact,
     segment: &Segment,
-) -> AppResult<()> {
+) -> SegmentResult<()> {
     set_membership(app, (team_id, contact), segment, true).await
 }
 
@@ -193,7 +216,7 @@ pub async fn remove_contact(
     team_id: &str,
     contact: &Contact,
     segment: &Segment,
-) -> AppResult<()> {
+) -> SegmentResult<()> {
     set_membership(app, (team_id, contact), segment, false).await
 }
 
@@ -204,7 +227,7 @@ async fn set_membership(
     (team_id, contact): (&str, &Contact),
     segment: &Segment,
     member: bool,
-) -> AppResult<()> {
+) -> SegmentResult<()> {
     let mut ids = ids_of_contact(app, &contact.id).await?;
     if ids.contains(&segment.id) == member {
         return Ok(());
@@ -238,10 +261,10 @@ async fn set_membership(
 }
 
 /// Runs a membership change; one that another request made first (a conflict) is done.
-async fn run_unless_raced(app: &App, stmts: &[Stmt]) -> AppResult<()> {
+async fn run_unless_raced(app: &App, stmts: &[Stmt]) -> SegmentResult<()> {
     match sql::run(app.db(), stmts).await {
         Err(err) if sql::is_conflict(&err) => Ok(()),
-        other => other.map(|_| ()),
+        other => Ok(other.map(|_| ())?),
     }
 }
 
@@ -259,12 +282,12 @@ pub async fn of_contact(
     team_id: &str,
     contact_id: &str,
     page: &Page,
-) -> AppResult<ListResponse<ContactSegment>> {
+) -> SegmentResult<ListResponse<ContactSegment>> {
     let table = (
         "segments",
         "id, name, created_at, (SELECT cs.created_at FROM contact_segments cs \
          WHERE cs.segment_id = segments.id AND cs.contact_id = $3) AS added_at",
     );
     let filter = "id IN (SELECT segment_id FROM contact_segments WHERE contact_id = $3)";
-    team_rows::list_where(app, table, team_id, page, (filter, &[Some(contact_id)])).await
+    Ok(team_rows::list_where(app, table, team_id, page, (filter, &[Some(contact_id)])).await?)
 }

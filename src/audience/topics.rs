@@ -6,7 +6,7 @@ use sqlx::FromRow;
 
 use super::history;
 use crate::app::App;
-use crate::error::{AppError, AppResult};
+use crate::error::AppError;
 use crate::on_db;
 use crate::store::new_id;
 use crate::store::page::{ListResponse, Page};
@@ -19,32 +19,55 @@ pub const MAX_DESCRIPTION_LEN: usize = 200;
 pub const OPT_IN: &str = "opt_in";
 pub const OPT_OUT: &str = "opt_out";
 
-pub fn parse_subscription(value: Option<&str>, field: &str) -> AppResult<&'static str> {
+/// What the topics service refuses, in its own words: `http::error` maps each case to
+/// Resend's status and error name.
+#[derive(Debug, thiserror::Error)]
+pub enum TopicError {
+    /// A required field is empty or absent.
+    #[error("Missing `{0}` field.")]
+    Missing(&'static str),
+    /// A field has a value the rules refuse; the message names the field.
+    #[error("{0}")]
+    Invalid(String),
+    /// The team has no such topic.
+    #[error("Topic not found")]
+    NotFound,
+    /// A shared rule's refusal (the name, an id a request names) or a failure under the
+    /// service (the database), passed through.
+    #[error(transparent)]
+    Other(#[from] AppError),
+}
+
+pub type TopicResult<T> = Result<T, TopicError>;
+
+crate::passes_through!(TopicError: sqlx::Error);
+
+pub fn parse_subscription(value: Option<&str>, field: &'static str) -> TopicResult<&'static str> {
     match value {
         Some(OPT_IN) => Ok(OPT_IN),
         Some(OPT_OUT) => Ok(OPT_OUT),
-        None => Err(AppError::missing_field(field)),
-        Some(_) => Err(AppError::validation(format!(
+        None => Err(TopicError::Missing(field)),
+        Some(_) => Err(TopicError::Invalid(format!(
             "The `{field}` field must be \"opt_in\" or \"opt_out\"."
         ))),
     }
 }
 
-fn parse_visibility(value: &str) -> AppResult<&'static str> {
+fn parse_visibility(value: &str) -> TopicResult<&'static str> {
     match value {
         "public" => Ok("public"),
         "private" => Ok("private"),
-        _ => Err(AppError::validation(
-            "The `visibility` field must be \"public\" or \"private\".",
+        _ => Err(TopicError::Invalid(
+            "The `visibility` field must be \"public\" or \"private\".".into(),
         )),
     }
 }
 
-fn validate_name(name: Option<&str>) -> AppResult<String> {
+fn validate_name(name: Option<&str>) -> TopicResult<String> {
     Ok(crate::fields::required_name(name, MAX_NAME_LEN)?.to_string())
 }
 
-fn validate_description(description: Option<String>) -> AppResult<Option<String>> {
+fn validate_description(description: Option<String>) -> TopicResult<Option<String>> {
     let description = description
         .map(|d| d.trim().to_string())
         .filter(|d| !d.is_empty());
@@ -52,7 +75,7 @@ fn validate_description(description: Option<String>) -> AppResult<Option<String>
         .as_ref()
         .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_LEN)
     {
-        return Err(AppError::validation(format!(
+        return Err(TopicError::Invalid(format!(
             "The `description` field must be at most {MAX_DESCRIPTION_LEN} characters."
         )));
     }
@@ -80,7 +103,7 @@ pub struct TopicInput {
     pub visibility: Option<String>,
 }
 
-pub async fn create(app: &App, team_id: &str, input: TopicInput) -> AppResult<Topic> {
+pub async fn create(app: &App, team_id: &str, input: TopicInput) -> TopicResult<Topic> {
     let name = validate_name(input.name.as_deref())?;
     let default_subscription = parse_subscription(
         input.default_subscription.as_deref(),
@@ -109,12 +132,12 @@ pub async fn create(app: &App, team_id: &str, input: TopicInput) -> AppResult<To
     Ok(topic)
 }
 
-pub async fn list(app: &App, team_id: &str, page: &Page) -> AppResult<ListResponse<Topic>> {
-    team_rows::list(app, TABLE, team_id, page).await
+pub async fn list(app: &App, team_id: &str, page: &Page) -> TopicResult<ListResponse<Topic>> {
+    Ok(team_rows::list(app, TABLE, team_id, page).await?)
 }
 
 /// Every topic of the team, by name (dashboard).
-pub async fn all(app: &App, team_id: &str) -> AppResult<Vec<Topic>> {
+pub async fn all(app: &App, team_id: &str) -> TopicResult<Vec<Topic>> {
     Ok(on_db!(app.db(), |pool| sqlx::query_as::<_, Topic>(
         sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM topics WHERE team_id = $1 ORDER BY name, id"
@@ -125,26 +148,24 @@ pub async fn all(app: &App, team_id: &str) -> AppResult<Vec<Topic>> {
     .await)?)
 }
 
-pub async fn find(app: &App, team_id: &str, id: &str) -> AppResult<Option<Topic>> {
-    team_rows::find(app, TABLE, team_id, id).await
+pub async fn find(app: &App, team_id: &str, id: &str) -> TopicResult<Option<Topic>> {
+    Ok(team_rows::find(app, TABLE, team_id, id).await?)
 }
 
-pub async fn get(app: &App, team_id: &str, id: &str) -> AppResult<Topic> {
-    find(app, team_id, id)
-        .await?
-        .ok_or_else(|| AppError::not_found("Topic not found"))
+pub async fn get(app: &App, team_id: &str, id: &str) -> TopicResult<Topic> {
+    find(app, team_id, id).await?.ok_or(TopicError::NotFound)
 }
 
 /// Changes name, description or visibility; the default subscription is fixed.
-pub async fn update(app: &App, team_id: &str, id: &str, input: TopicInput) -> AppResult<Topic> {
+pub async fn update(app: &App, team_id: &str, id: &str, input: TopicInput) -> TopicResult<Topic> {
     let mut topic = get(app, team_id, id).await?;
     if input
         .default_subscription
         .as_deref()
         .is_some_and(|d| d != topic.default_subscription)
     {
-        return Err(AppError::validation(
-            "The `default_subscription` of a topic cannot be changed after creation.",
+        return Err(TopicError::Invalid(
+            "The `default_subscription` of a topic cannot be changed after creation.".into(),
         ));
     }
     if input.name.is_some() {
@@ -172,9 +193,9 @@ pub async fn update(app: &App, team_id: &str, id: &str, input: TopicInput) -> Ap
     Ok(topic)
 }
 
-pub async fn delete(app: &App, team_id: &str, id: &str) -> AppResult<()> {
+pub async fn delete(app: &App, team_id: &str, id: &str) -> TopicResult<()> {
     if !team_rows::delete(app, TABLE.0, team_id, id).await? {
-        return Err(AppError::not_found("Topic not found"));
+        return Err(TopicError::NotFound);
     }
     Ok(())
 }
@@ -199,11 +220,11 @@ pub async fn check_choices(
     app: &App,
     team_id: &str,
     choices: &[Choice],
-) -> AppResult<Vec<CheckedChoice>> {
+) -> TopicResult<Vec<CheckedChoice>> {
     let mut checked: Vec<CheckedChoice> = Vec::new();
     for choice in choices {
         let Some(id) = choice.id.as_deref().filter(|i| !i.is_empty()) else {
-            return Err(AppError::missing_field("topics[].id"));
+            return Err(TopicError::Missing("topics[].id"));
         };
         let subscription = parse_subscription(choice.subscription.as_deref(), "subscription")?;
         let topic: Topic = team_rows::require(app, TABLE, team_id, "topic", id).await?;
@@ -217,7 +238,10 @@ pub async fn check_choices(
 }
 
 /// A contact's explicit choices: (topic id, subscription).
-pub async fn explicit_of_contact(app: &App, contact_id: &str) -> AppResult<Vec<(String, String)>> {
+pub async fn explicit_of_contact(
+    app: &App,
+    contact_id: &str,
+) -> TopicResult<Vec<(String, String)>> {
     Ok(on_db!(app.db(), |pool| sqlx::query_as::<
         _,
         (String, String),
@@ -273,7 +297,7 @@ pub async fn set_for_contact(
     team_id: &str,
     contact_id: &str,
     choices: &[Choice],
-) -> AppResult<Vec<CheckedChoice>> {
+) -> TopicResult<Vec<CheckedChoice>> {
     let checked = check_choices(app, team_id, choices).await?;
     let current = explicit_of_contact(app, contact_id).await?;
     sql::run(
@@ -300,7 +324,7 @@ pub async fn of_contact(
     team_id: &str,
     contact_id: &str,
     page: &Page,
-) -> AppResult<ListResponse<ContactTopic>> {
+) -> TopicResult<ListResponse<ContactTopic>> {
     let table = (
         "topics",
         "id, name, description, default_subscription, created_at, COALESCE((SELECT \
@@ -308,5 +332,5 @@ pub async fn of_contact(
          ct.contact_id = $3), default_subscription) AS subscription",
     );
     let filter = "$3 IS NOT NULL";
-    team_rows::list_where(app, table, team_id, page, (filter, &[Some(contact_id)])).await
+    Ok(team_rows::list_where(app, table, team_id, page, (filter, &[Some(contact_id)])).await?)
 }

@@ -36,4 +36,6 @@ crate::passes_through!(
     serde_json::Error,
     crate::emails::error::EmailError,
     crate::audience::contacts::ContactError,
+    crate::audience::segments::SegmentError,
+    crate::audience::topics::TopicError,
 );

@@ -56,8 +56,8 @@ pub fn done(list: &str, notice: &str) -> Response {
 
 /// After a form post on a list page: back to the list on success; on a refusal, the page
 /// again (`again`, given the message) with 422; anything else is an error page.
-pub async fn after_change<T, F>(
-    result: Result<T, AppError>,
+pub async fn after_change<T, E: Into<AppError>, F>(
+    result: Result<T, E>,
     list: &str,
     notice: &str,
     again: impl FnOnce(String) -> F,

@@ -351,7 +351,9 @@ page_error_from!(
     crate::broadcasts::error::BroadcastError,
     crate::emails::error::EmailError,
     crate::suppressions::SuppressionError,
-    crate::webhooks::WebhookError
+    crate::webhooks::WebhookError,
+    crate::audience::segments::SegmentError,
+    crate::audience::topics::TopicError
 );
 
 impl From<AppError> for PageError {

@@ -8,6 +8,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::audience::contacts::ContactError;
+use crate::audience::segments::SegmentError;
+use crate::audience::topics::TopicError;
 use crate::broadcasts::error::BroadcastError;
 use crate::domains::DomainError;
 use crate::emails::error::EmailError;
@@ -73,6 +75,29 @@ impl From<WebhookError> for AppError {
             WebhookError::Invalid(_) => AppError::validation(message),
             WebhookError::NotFound => AppError::not_found(message),
             WebhookError::Other(err) => err,
+        }
+    }
+}
+
+impl From<SegmentError> for AppError {
+    fn from(err: SegmentError) -> Self {
+        let message = err.to_string();
+        match err {
+            SegmentError::Invalid(_) => AppError::validation(message),
+            SegmentError::NotFound => AppError::not_found(message),
+            SegmentError::Other(err) => err,
+        }
+    }
+}
+
+impl From<TopicError> for AppError {
+    fn from(err: TopicError) -> Self {
+        let message = err.to_string();
+        match err {
+            TopicError::Missing(field) => AppError::missing_field(field),
+            TopicError::Invalid(_) => AppError::validation(message),
+            TopicError::NotFound => AppError::not_found(message),
+            TopicError::Other(err) => err,
         }
     }
 }

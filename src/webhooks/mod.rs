@@ -25,11 +25,11 @@ use sqlx::FromRow;
 use crate::app::App;
 use crate::clock::resend_timestamp;
 use crate::domains::dkim_keys;
-pub use error::{WebhookError, WebhookResult};
 use crate::on_db;
-use crate::store::team_rows;
 use crate::store::new_id;
 use crate::store::page::{ListResponse, Page};
+use crate::store::team_rows;
+pub use error::{WebhookError, WebhookResult};
 
 pub use outbox::{Event, emit};
 
@@ -143,9 +143,8 @@ fn validate_endpoint(app: &App, endpoint: &str) -> WebhookResult<String> {
     if endpoint.is_empty() {
         return Err(WebhookError::Missing("endpoint"));
     }
-    let invalid = || {
-        WebhookError::Invalid("The `endpoint` field must be a valid http or https URL.".into())
-    };
+    let invalid =
+        || WebhookError::Invalid("The `endpoint` field must be a valid http or https URL.".into());
     let url = url::Url::parse(endpoint).map_err(|_| invalid())?;
     if url.host_str().is_none_or(str::is_empty) {
         return Err(invalid());
@@ -188,7 +187,11 @@ fn validate_status(status: &str) -> WebhookResult<String> {
 }
 
 /// Creates an enabled endpoint; returns it with its secret in clear.
-pub async fn create(app: &App, team_id: &str, input: WebhookInput) -> WebhookResult<(Webhook, String)> {
+pub async fn create(
+    app: &App,
+    team_id: &str,
+    input: WebhookInput,
+) -> WebhookResult<(Webhook, String)> {
     let endpoint = validate_endpoint(app, input.endpoint.as_deref().unwrap_or(""))?;
     let Some(events) = input.events else {
         return Err(WebhookError::Missing("events"));
@@ -246,7 +249,12 @@ pub async fn get(app: &App, team_id: &str, id: &str) -> WebhookResult<Webhook> {
     }
 }
 
-pub async fn update(app: &App, team_id: &str, id: &str, input: WebhookInput) -> WebhookResult<Webhook> {
+pub async fn update(
+    app: &App,
+    team_id: &str,
+    id: &str,
+    input: WebhookInput,
+) -> WebhookResult<Webhook> {
     let mut webhook = get(app, team_id, id).await?;
     if let Some(endpoint) = &input.endpoint {
         webhook.endpoint = validate_endpoint(app, endpoint)?;

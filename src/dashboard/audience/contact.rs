@@ -341,6 +341,7 @@ async fn set_topic(State(app): State<App>, form: Item<CsrfForm>) -> PageResult {
     topics::set_for_contact(&app, team, &contact.id, &[choice])
         .await
         .map_err(|e| {
+            let e = AppError::from(e);
             if e.status < 500 {
                 PageError::BadRequest
             } else {
