@@ -210,6 +210,19 @@ pub async fn run(db: &Db, stmts: &[Stmt]) -> AppResult<Vec<u64>> {
     })
 }
 
+/// The placeholder style each backend takes (see [`Placeholders::of_tx`]).
+pub trait Backend: sqlx::Database {
+    const STYLE: Placeholders;
+}
+
+impl Backend for sqlx::Sqlite {
+    const STYLE: Placeholders = Placeholders::Positional;
+}
+
+impl Backend for sqlx::Postgres {
+    const STYLE: Placeholders = Placeholders::Numbered;
+}
+
 /// How a backend numbers bulk parameters. SQLite gets plain `?` (positional): sqlx looks
 /// every `$N` up by name, which SQLite answers with a linear scan, so a statement with
 /// thousands of `$N` costs O(n²) to bind (measured: 70% of an import's time).
@@ -226,6 +239,12 @@ impl Placeholders {
         } else {
             Self::Positional
         }
+    }
+
+    /// The style of the backend of an open transaction `tx`, where only the transaction is
+    /// at hand (inside `on_db!`, e.g. `emit_in!`).
+    pub fn of_tx<DB: Backend>(_tx: &sqlx::Transaction<'_, DB>) -> Self {
+        DB::STYLE
     }
 
     /// `count` placeholders, numbered from `first`, separated by commas.

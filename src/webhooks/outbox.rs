@@ -87,7 +87,8 @@ macro_rules! emit_in {
     ($tx:ident, $event:expr) => {
         async {
             let events = std::slice::from_ref($event);
-            let style = $crate::store::sql::Placeholders::Numbered;
+            // The backend's own style: bulk statements (the deliveries' jobs) differ.
+            let style = $crate::store::sql::Placeholders::of_tx(&$tx);
             $crate::exec_stmts!($tx, &$crate::webhooks::emit(style, events))?;
             $crate::fan_out_in!($tx, style, events, events[0].created_at)
         }
