@@ -9,7 +9,8 @@
 //! the scripts of the Postfix side-by-side kit (`--postfix-bench DIR` or
 //! `POSTFIX_BENCH_DIR`; they are not part of this repository). Printed per run:
 //! messages/s end to end, peak RSS of the `herald` process, its CPU per message, storage
-//! per message, and the 1-minute load average; then medians and paired ratios to Postfix.
+//! per message (while it runs, and at rest once it has stopped), and the 1-minute load
+//! average; then medians and paired ratios to Postfix.
 //!
 //!   herald-bench relay --postfix-bench ../shared/bench --size 5k
 //!   herald-bench relay --postfix-bench ../shared/bench --size 50k,500k,5m --database postgres
@@ -225,7 +226,11 @@ struct Run {
     peak_mib: f64,
     cpu_ms_per_msg: f64,
     milter_cpu_ms_per_msg: f64,
+    /// Bytes on disk per message while Herald runs (SQLite: with its write-ahead log).
     storage_per_msg: f64,
+    /// The same once Herald has stopped (SQLite: the log checkpointed into the database and
+    /// removed), which is what the messages keep taking.
+    storage_at_rest_per_msg: f64,
     load_start: String,
     load_end: String,
 }
@@ -338,7 +343,8 @@ pub async fn relay(args: RelayArgs) -> anyhow::Result<()> {
             "size={} n={n} herald msg/s={:.0} postfix={:.0} postfix+opendkim={:.0} \
              herald/postfix={} herald/postfix+opendkim={} herald_peak_rss_mib={:.0} \
              herald_cpu_ms/msg={:.2} postfix_cpu_ms/msg={:.2} opendkim_cpu_ms/msg={:.2} \
-             postfix_peak_pss_mib={:.0} storage_per_msg={:.0} B ({:.2}x content {} B)",
+             postfix_peak_pss_mib={:.0} storage_per_msg={:.0} B ({:.2}x content {} B) \
+             at_rest={:.0} B ({:.2}x)",
             size.name(),
             med(&herald_runs, |r| r.rate),
             med(&postfix_runs, |r| r.rate),
@@ -352,7 +358,9 @@ pub async fn relay(args: RelayArgs) -> anyhow::Result<()> {
             postfix_runs.iter().map(|r| r.peak_mib).fold(0.0, f64::max),
             med(&herald_runs, |r| r.storage_per_msg),
             med(&herald_runs, |r| r.storage_per_msg) / size.bytes() as f64,
-            size.bytes()
+            size.bytes(),
+            med(&herald_runs, |r| r.storage_at_rest_per_msg),
+            med(&herald_runs, |r| r.storage_at_rest_per_msg) / size.bytes() as f64,
         );
     }
     Ok(())
@@ -372,7 +380,10 @@ fn print_run(setup: &str, size: RelaySize, rep: usize, n: usize, run: &Run) {
         line += &format!(" opendkim_cpu_ms/msg={:.2}", run.milter_cpu_ms_per_msg);
     }
     if run.storage_per_msg > 0.0 {
-        line += &format!(" storage_per_msg={:.0}", run.storage_per_msg);
+        line += &format!(
+            " storage_per_msg={:.0} at_rest={:.0}",
+            run.storage_per_msg, run.storage_at_rest_per_msg
+        );
     }
     println!("{line} loadavg_1min={}->{}", run.load_start, run.load_end);
 }
@@ -472,6 +483,7 @@ async fn postfix_run(
         cpu_ms_per_msg: per_msg(cpu),
         milter_cpu_ms_per_msg: per_msg(milter),
         storage_per_msg: 0.0,
+        storage_at_rest_per_msg: 0.0,
         load_start,
         load_end: load_average(),
     })
@@ -828,6 +840,10 @@ async fn herald_measure(
         Backend::Postgres => pg_size(&settings.database_url).await?,
     };
     herald.stop();
+    let at_rest = match args.database {
+        Backend::Sqlite => dir_bytes(&settings.data_dir),
+        Backend::Postgres => pg_size(&settings.database_url).await?,
+    };
     let delivered = n - bad;
     Ok(Run {
         rate: delivered as f64 / elapsed.as_secs_f64(),
@@ -836,6 +852,7 @@ async fn herald_measure(
         cpu_ms_per_msg: cpu as f64 * 1000.0 / clock_ticks_per_s() / delivered.max(1) as f64,
         milter_cpu_ms_per_msg: 0.0,
         storage_per_msg: stored.saturating_sub(base_size) as f64 / delivered.max(1) as f64,
+        storage_at_rest_per_msg: at_rest.saturating_sub(base_size) as f64 / delivered.max(1) as f64,
         load_start,
         load_end,
     })
