@@ -549,7 +549,7 @@ async fn transaction(client: &mut SmtpClient<Box<dyn Io>>, envelope: &Envelope<'
         .message
         .strip_suffix(b"\r\n")
         .unwrap_or(envelope.message);
-    let (verdict, reusable) = match client.data(message).await {
+    let (verdict, reusable) = match data(client, message).await {
         Ok(reply) => (Verdict::from_reply(&reply), true),
         Err(mail_send::Error::UnexpectedReply(reply)) => (Verdict::from_reply(&reply), true),
         // The connection broke during DATA: the server may or may not have the message.
@@ -559,4 +559,35 @@ async fn transaction(client: &mut SmtpClient<Box<dyn Io>>, envelope: &Envelope<'
         verdicts[i] = verdict.clone();
     }
     Attempt::Done(verdicts, reusable)
+}
+
+/// DATA with the message, as mail-send's `SmtpClient::data` sends it (the same transparency:
+/// a dot that follows a CR or an LF gets a second dot, RFC 5321 section 4.5.2), but finding
+/// the dots with memchr instead of looking at every byte: the per-byte loop was 8% of the
+/// CPU of a 5 MB relay.
+async fn data(
+    client: &mut SmtpClient<Box<dyn Io>>,
+    message: &[u8],
+) -> mail_send::Result<Response<String>> {
+    use mail_send::smtp::AssertReply;
+    use tokio::io::AsyncWriteExt;
+    client.cmd(b"DATA\r\n").await?.assert_code(354)?;
+    let timeout = client.timeout;
+    tokio::time::timeout(timeout, async {
+        let mut start = 0;
+        for dot in memchr::memchr_iter(b'.', message) {
+            if dot > 0 && matches!(message[dot - 1], b'\r' | b'\n') {
+                client.stream.write_all(&message[start..dot]).await?;
+                client.stream.write_all(b".").await?;
+                start = dot;
+            }
+        }
+        client.stream.write_all(&message[start..]).await?;
+        client.stream.write_all(b"\r\n.\r\n").await?;
+        client.stream.flush().await?;
+        client.read().await
+    })
+    .await
+    .map_err(|_| mail_send::Error::Timeout)??
+    .into_positive_completion()
 }

@@ -408,6 +408,31 @@ async fn html_only_email_stores_its_content_once_and_still_sends_a_text_part() {
 }
 
 #[tokio::test]
+async fn lines_starting_with_a_dot_arrive_unchanged() {
+    // SMTP transparency (RFC 5321 section 4.5.2): Herald doubles a line's leading dot and
+    // the receiver removes it, so the message (and its DKIM body hash) arrives as signed.
+    let w = world().await;
+    let text = ".first line\nmiddle\n..two dots\n.\nend.\n";
+    let mut body = email_to(json!("anna@dest.dev"));
+    body["text"] = json!(text);
+    body["attachments"] = json!([{"filename": "dots.txt", "content": "Li4uCg=="}]);
+    let id = w.send(body).await;
+    w.deliver().await;
+    assert_eq!(w.last_event(&id).await, "delivered");
+    let messages = w.sink.messages();
+    assert_eq!(messages.len(), 1);
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&messages[0].data)
+        .expect("a MIME message");
+    let got = parsed.body_text(0).expect("a text part");
+    assert_eq!(got.replace("\r\n", "\n"), text);
+    assert!(
+        dkim_passes(&w.dns, &messages[0].data).await,
+        "DKIM must verify"
+    );
+}
+
+#[tokio::test]
 async fn greylisting_delays_then_delivers_on_the_retry_schedule() {
     let w = world().await;
     w.sink.add_rule(
