@@ -177,14 +177,18 @@ fn cut_bytes(value: &Value) -> usize {
 }
 
 /// The length of `text` once written as a JSON string's content.
+/// Counted by bytes (a character other than these takes its UTF-8 length), so the loop
+/// vectorises: the cut tail of a 5 MB attachment is 7 MB of base64.
 fn escaped_len(text: &str) -> usize {
-    text.chars()
-        .map(|c| match c {
-            '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
-            c if c < ' ' => 6,
-            c => c.len_utf8(),
-        })
-        .sum()
+    text.len()
+        + text
+            .bytes()
+            .map(|b| match b {
+                b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 1,
+                b if b < b' ' => 5,
+                _ => 0,
+            })
+            .sum::<usize>()
 }
 
 fn capped_string(text: &str) -> Value {
@@ -251,6 +255,22 @@ impl<'de> serde::de::Visitor<'de> for CappedVisitor {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn escaped_len_is_the_length_serde_json_writes() {
+        for text in [
+            "",
+            "plain",
+            "a\"b\\c",
+            "\n\r\t\u{8}\u{c}",
+            "\u{1}\u{1f}",
+            "Zoë ✓ 𝄞",
+            "/+=",
+        ] {
+            let written = Value::String(text.to_string()).to_string();
+            assert_eq!(escaped_len(text), written.len() - 2, "{text:?}");
+        }
+    }
 
     fn kept(value: Value) -> Value {
         serde_json::from_str(&sanitize(value.to_string().as_bytes()).unwrap()).unwrap()
