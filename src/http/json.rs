@@ -49,6 +49,16 @@ where
     }
 }
 
+/// The escape of NUL, matched ignoring case; aho-corasick's search is vectorised, where a
+/// window-by-window comparison cost 4% of the CPU of a 5 MB send.
+static NUL_ESCAPE: std::sync::LazyLock<aho_corasick::AhoCorasick> =
+    std::sync::LazyLock::new(|| {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(["\\u0000"])
+            .expect("a fixed pattern")
+    });
+
 pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     // JSON's white space only (a form feed is not JSON, and not an empty body).
     let trimmed = bytes
@@ -64,7 +74,7 @@ pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     let text: &[u8] = if trimmed.is_empty() { b"{}" } else { trimmed };
     // NUL can only arrive escaped (raw control characters are invalid JSON): look closer
     // only when the escape appears at all.
-    if text.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000"))
+    if NUL_ESCAPE.is_match(text)
         && let Ok(value) = serde_json::from_slice::<serde_json::Value>(text)
         && let Some(field) = nul_field(&value, String::new())
     {
