@@ -360,6 +360,11 @@ async fn add_verified_domain(app: &App, team_id: &str, name: &str) -> anyhow::Re
 }
 
 /// A body of about `bytes` bytes: lines of text, like a real newsletter.
+/// A text column of a fill's rows (see `herald::store::sql::bulk_insert`).
+fn text(value: impl Into<String>) -> herald::store::sql::Arg {
+    herald::store::sql::Arg::Text(Some(value.into()))
+}
+
 fn body_text(bytes: usize) -> String {
     const WORDS: &[&str] = &[
         "delivery",

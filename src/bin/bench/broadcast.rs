@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 
 use herald::app::{self, App};
 use herald::smtp::sink::{Sink, SinkOptions};
+use herald::store::sql::{self, Arg, Placeholders};
 
-use super::{Backend, current_rss_mb, load_average, peak_rss_mb};
+use super::{Backend, current_rss_mb, load_average, peak_rss_mb, text};
 
 #[derive(clap::Args)]
 pub struct BroadcastArgs {
@@ -43,43 +44,47 @@ async fn fill(app: &App, team: &str, segment: &str, n: usize) -> anyhow::Result<
     while i < n {
         let end = (i + CHUNK).min(n);
         let ids: Vec<String> = (i..end).map(|_| herald::store::new_id()).collect();
-        herald::on_db!(app.db(), |pool| {
-            let mut tx = pool.begin().await?;
-            sqlx::QueryBuilder::new(
-                "INSERT INTO contacts (id, team_id, email, email_lower, first_name, \
-                 unsubscribed, properties, created_at, updated_at) ",
-            )
-            .push_values((i..end).zip(&ids), |mut row, (k, id)| {
+        let contacts = (i..end)
+            .zip(&ids)
+            .map(|(k, id)| {
                 let email = format!("reader{k}@example.com");
-                row.push_bind(id.clone())
-                    .push_bind(team)
-                    .push_bind(email.clone())
-                    .push_bind(email)
-                    .push_bind(format!("Reader {k}"))
-                    .push_bind(false)
-                    .push_bind(if k % 3 == 0 {
-                        r#"{"plan":"pro"}"#
-                    } else {
-                        "{}"
-                    })
-                    .push_bind(now)
-                    .push_bind(now);
+                let properties = if k % 3 == 0 {
+                    r#"{"plan":"pro"}"#
+                } else {
+                    "{}"
+                };
+                vec![
+                    text(id),
+                    text(team),
+                    text(&email),
+                    text(email),
+                    text(format!("Reader {k}")),
+                    Arg::Bool(false),
+                    text(properties),
+                    Arg::Int(now),
+                    Arg::Int(now),
+                ]
             })
-            .build()
-            .execute(&mut *tx)
-            .await?;
-            sqlx::QueryBuilder::new(
-                "INSERT INTO contact_segments (segment_id, contact_id, created_at) ",
-            )
-            .push_values(&ids, |mut row, id| {
-                row.push_bind(segment).push_bind(id.clone()).push_bind(now);
-            })
-            .build()
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok::<_, sqlx::Error>(())
-        })?;
+            .collect();
+        let members = ids
+            .iter()
+            .map(|id| vec![text(segment), text(id), Arg::Int(now)])
+            .collect();
+        let style = Placeholders::of(app.db());
+        let mut stmts = sql::bulk_insert(
+            style,
+            "INSERT INTO contacts (id, team_id, email, email_lower, first_name, unsubscribed, \
+             properties, created_at, updated_at)",
+            contacts,
+            "",
+        );
+        stmts.extend(sql::bulk_insert(
+            style,
+            "INSERT INTO contact_segments (segment_id, contact_id, created_at)",
+            members,
+            "",
+        ));
+        sql::run(app.db(), &stmts).await?;
         i = end;
     }
     Ok(())

@@ -8,8 +8,9 @@ use std::time::Instant;
 
 use herald::app::App;
 use herald::config::Settings;
+use herald::store::sql::{self, Arg, Placeholders};
 
-use super::{Backend, load_average, peak_rss_mb};
+use super::{Backend, load_average, peak_rss_mb, text};
 
 #[derive(clap::Args)]
 pub struct MetricsArgs {
@@ -56,53 +57,57 @@ async fn fill(app: &App, team: &str, events: usize) -> anyhow::Result<()> {
             evs.push((id.clone(), "opened", "{}".into(), at + 60_000));
             evs.push((id.clone(), "opened", "{}".into(), at + 120_000));
         }
-        herald::on_db!(app.db(), |pool| {
-            let mut tx = pool.begin().await?;
-            sqlx::QueryBuilder::new(
-                "INSERT INTO emails (id, team_id, from_address, to_addresses, cc_addresses, \
-                 bcc_addresses, reply_to, subject, headers, tags, last_event, message_id, \
-                 created_at, updated_at) ",
-            )
-            .push_values(&rows, |mut row, (id, at, domain)| {
-                row.push_bind(id.clone())
-                    .push_bind(team)
-                    .push_bind(format!("News <news@{domain}>"))
-                    .push_bind(r#"["reader@example.com"]"#)
-                    .push_bind("[]")
-                    .push_bind("[]")
-                    .push_bind("[]")
-                    .push_bind("Hello")
-                    .push_bind("{}")
-                    .push_bind("[]")
-                    .push_bind("opened")
-                    .push_bind(format!("<{id}@bench>"))
-                    .push_bind(*at)
-                    .push_bind(*at);
+        let emails = rows
+            .iter()
+            .map(|(id, at, domain)| {
+                vec![
+                    text(id),
+                    text(team),
+                    text(format!("News <news@{domain}>")),
+                    text(r#"["reader@example.com"]"#),
+                    text("[]"),
+                    text("[]"),
+                    text("[]"),
+                    text("Hello"),
+                    text("{}"),
+                    text("[]"),
+                    text("opened"),
+                    text(format!("<{id}@bench>")),
+                    Arg::Int(*at),
+                    Arg::Int(*at),
+                ]
             })
-            .build()
-            .execute(&mut *tx)
-            .await?;
-            for part in evs.chunks(2_000) {
-                sqlx::QueryBuilder::new(
-                    "INSERT INTO email_events (id, email_id, team_id, type, recipient, data, \
-                     created_at) ",
-                )
-                .push_values(part, |mut row, (email, kind, data, at)| {
-                    row.push_bind(herald::store::new_id())
-                        .push_bind(email.clone())
-                        .push_bind(team)
-                        .push_bind(*kind)
-                        .push_bind("reader@example.com")
-                        .push_bind(data.clone())
-                        .push_bind(*at);
-                })
-                .build()
-                .execute(&mut *tx)
-                .await?;
-            }
-            tx.commit().await?;
-            Ok::<_, sqlx::Error>(())
-        })?;
+            .collect();
+        let events = evs
+            .into_iter()
+            .map(|(email, kind, data, at)| {
+                vec![
+                    text(herald::store::new_id()),
+                    text(email),
+                    text(team),
+                    text(kind),
+                    text("reader@example.com"),
+                    text(data),
+                    Arg::Int(at),
+                ]
+            })
+            .collect();
+        let style = Placeholders::of(app.db());
+        let mut stmts = sql::bulk_insert(
+            style,
+            "INSERT INTO emails (id, team_id, from_address, to_addresses, cc_addresses, \
+             bcc_addresses, reply_to, subject, headers, tags, last_event, message_id, \
+             created_at, updated_at)",
+            emails,
+            "",
+        );
+        stmts.extend(sql::bulk_insert(
+            style,
+            "INSERT INTO email_events (id, email_id, team_id, type, recipient, data, created_at)",
+            events,
+            "",
+        ));
+        sql::run(app.db(), &stmts).await?;
         i = end;
         if i % 100_000 < CHUNK {
             eprintln!("  {} events written", i * 5);
