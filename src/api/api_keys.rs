@@ -1,7 +1,7 @@
 //! `/api-keys`: create (token shown once), list, update, delete.
 
+use super::{Created, created};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -80,17 +80,14 @@ async fn create(
     State(app): State<App>,
     Extension(auth): Extension<AuthKey>,
     LenientJson(body): LenientJson<CreateApiKeyRequest>,
-) -> AppResult<(StatusCode, Json<CreateApiKeyResponse>)> {
+) -> AppResult<Created<CreateApiKeyResponse>> {
     let input = KeyInput {
         name: body.name,
         permission: body.permission,
         domain_id: body.domain_id,
     };
     let (key, token) = api_keys::create(&app, &auth.team_id, input).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CreateApiKeyResponse { id: key.id, token }),
-    ))
+    Ok(created(CreateApiKeyResponse { id: key.id, token }))
 }
 
 #[utoipa::path(get, path = "/api-keys", tag = "API Keys", operation_id = "api-keys/list",

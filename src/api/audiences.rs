@@ -4,8 +4,8 @@
 //! to the audience's segment. Contacts are global now, so deleting through an audience
 //! deletes the contact.
 
+use super::{Created, created};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::routing::get as get_route;
 use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
@@ -107,20 +107,17 @@ async fn create(
     State(app): State<App>,
     Extension(auth): Extension<AuthKey>,
     LenientJson(body): LenientJson<CreateAudienceOptions>,
-) -> AppResult<(StatusCode, Json<CreateAudienceResponseSuccess>)> {
+) -> AppResult<Created<CreateAudienceResponseSuccess>> {
     let input = NewSegment {
         name: body.name,
         ..NewSegment::default()
     };
     let segment = segments::create(&app, &auth.team_id, input).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CreateAudienceResponseSuccess {
-            id: segment.id,
-            object: "audience",
-            name: segment.name,
-        }),
-    ))
+    Ok(created(CreateAudienceResponseSuccess {
+        id: segment.id,
+        object: "audience",
+        name: segment.name,
+    }))
 }
 
 #[utoipa::path(get, path = "/audiences", tag = TAG, operation_id = "audiences/list",
@@ -186,7 +183,7 @@ async fn create_audience_contact(
     Extension(auth): Extension<AuthKey>,
     Path(id): Path<String>,
     LenientJson(body): LenientJson<CreateContactOptions>,
-) -> AppResult<(StatusCode, Json<CreateContactResponseSuccess>)> {
+) -> AppResult<Created<CreateContactResponseSuccess>> {
     let segment = audience(&app, &auth.team_id, &id).await?;
     create_contact(&app, &auth.team_id, body, Some(segment.id)).await
 }

@@ -1,8 +1,8 @@
 //! `/broadcasts`: create, list, get, update, delete, send, cancel, duplicate, recipients and
 //! clicked links (see `broadcasts::service` and `broadcasts::stats`).
 
+use super::{Created, created};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -284,7 +284,7 @@ async fn create(
     State(app): State<App>,
     Extension(auth): Extension<AuthKey>,
     LenientJson(body): LenientJson<CreateBroadcastOptions>,
-) -> AppResult<(StatusCode, Json<CreateBroadcastResponseSuccess>)> {
+) -> AppResult<Created<CreateBroadcastResponseSuccess>> {
     let scheduled = body.scheduled_at.filter(|s| !s.trim().is_empty());
     let send = match (body.send.unwrap_or(false), scheduled) {
         (true, None) => Some(When::Now),
@@ -308,13 +308,10 @@ async fn create(
         topic_id: Some(body.topic_id),
     };
     let b = service::create(&app, &auth.team_id, input, send).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CreateBroadcastResponseSuccess {
-            id: b.id,
-            object: "broadcast",
-        }),
-    ))
+    Ok(created(CreateBroadcastResponseSuccess {
+        id: b.id,
+        object: "broadcast",
+    }))
 }
 
 #[utoipa::path(get, path = "/broadcasts", tag = TAG, operation_id = "broadcasts/list",

@@ -2,9 +2,9 @@
 //! background, and follow its progress. The upload is stored and the job queued before the
 //! `201`; see `audience::imports`.
 
+use super::{Created, created};
 use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -174,7 +174,7 @@ async fn create(
     Extension(auth): Extension<AuthKey>,
     charge: Option<Extension<crate::http::guard::BodyCharge>>,
     form: Result<Multipart, MultipartRejection>,
-) -> AppResult<(StatusCode, Json<CreateContactImportResponseSuccess>)> {
+) -> AppResult<Created<CreateContactImportResponseSuccess>> {
     // The file is stored chunk by chunk as it arrives, not held whole.
     if let Some(Extension(charge)) = charge {
         charge.set(2 * crate::audience::imports::CHUNK_BYTES as u64);
@@ -186,13 +186,10 @@ async fn create(
         Err(err) => Err(err),
     };
     match result {
-        Ok(import) => Ok((
-            StatusCode::CREATED,
-            Json(CreateContactImportResponseSuccess {
-                object: "contact_import",
-                id: import.id,
-            }),
-        )),
+        Ok(import) => Ok(created(CreateContactImportResponseSuccess {
+            object: "contact_import",
+            id: import.id,
+        })),
         Err(err) => {
             draft.abandon().await;
             Err(err)

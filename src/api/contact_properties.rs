@@ -2,8 +2,8 @@
 //! fallback, delete). The defaults `email`, `first_name`, `last_name`, `unsubscribed` are
 //! listed too and cannot be changed.
 
+use super::{Created, created};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -109,20 +109,17 @@ async fn create(
     State(app): State<App>,
     Extension(auth): Extension<AuthKey>,
     LenientJson(body): LenientJson<CreateContactPropertyOptions>,
-) -> AppResult<(StatusCode, Json<CreateContactPropertyResponseSuccess>)> {
+) -> AppResult<Created<CreateContactPropertyResponseSuccess>> {
     let input = NewProperty {
         key: body.key,
         kind: body.kind,
         fallback_value: body.fallback_value,
     };
     let property = properties::create(&app, &auth.team_id, input).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CreateContactPropertyResponseSuccess {
-            id: property.id,
-            object: "contact_property",
-        }),
-    ))
+    Ok(created(CreateContactPropertyResponseSuccess {
+        id: property.id,
+        object: "contact_property",
+    }))
 }
 
 #[utoipa::path(get, path = "/contact-properties", tag = TAG, operation_id = "contact-properties/list",

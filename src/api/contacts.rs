@@ -3,8 +3,8 @@
 //! (`/contacts/{id}/segments[/{segment_id}]`) and topic subscriptions (`/contacts/{id}/topics`).
 //! The helpers here also serve the deprecated `/audiences/{id}/contacts…` routes.
 
+use super::{Created, created};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -319,15 +319,12 @@ pub async fn create_contact(
     team_id: &str,
     body: CreateContactOptions,
     extra_segment: Option<String>,
-) -> AppResult<(StatusCode, Json<CreateContactResponseSuccess>)> {
+) -> AppResult<Created<CreateContactResponseSuccess>> {
     let (contact, _) = contacts::create(app, team_id, body.into_input(extra_segment)).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CreateContactResponseSuccess {
-            object: "contact",
-            id: contact.id,
-        }),
-    ))
+    Ok(created(CreateContactResponseSuccess {
+        object: "contact",
+        id: contact.id,
+    }))
 }
 
 /// Lists contacts, all or one segment's (an unknown segment is a 404).
@@ -412,7 +409,7 @@ async fn create(
     State(app): State<App>,
     Extension(auth): Extension<AuthKey>,
     LenientJson(body): LenientJson<CreateContactOptions>,
-) -> AppResult<(StatusCode, Json<CreateContactResponseSuccess>)> {
+) -> AppResult<Created<CreateContactResponseSuccess>> {
     create_contact(&app, &auth.team_id, body, None).await
 }
 

@@ -1,8 +1,8 @@
 //! `/domains`: create (with its DKIM key and the records to publish), list, get (records with
 //! per-record status, plus Herald's `dmarc` and `bimi` findings), update, delete, verify.
 
+use super::{Created, created};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -210,7 +210,7 @@ async fn create(
     State(app): State<App>,
     Extension(auth): Extension<AuthKey>,
     LenientJson(body): LenientJson<CreateDomainRequest>,
-) -> AppResult<(StatusCode, Json<CreateDomainResponse>)> {
+) -> AppResult<Created<CreateDomainResponse>> {
     let (sending, receiving) = split_capabilities(body.capabilities);
     let input = DomainInput {
         name: body.name,
@@ -225,7 +225,7 @@ async fn create(
     };
     let domain = domains::create(&app, &auth.team_id, input).await?;
     let view = view(&app, domain).await?;
-    Ok((StatusCode::CREATED, Json(CreateDomainResponse(view))))
+    Ok(created(CreateDomainResponse(view)))
 }
 
 #[utoipa::path(get, path = "/domains", tag = "Domains", operation_id = "domains/list",

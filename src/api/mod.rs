@@ -53,6 +53,13 @@ pub fn routes_and_spec() -> (Router<App>, utoipa::openapi::OpenApi) {
     (router, spec)
 }
 
+/// A `201 Created` answer with its JSON body.
+pub type Created<T> = (axum::http::StatusCode, axum::Json<T>);
+
+pub fn created<T>(body: T) -> Created<T> {
+    (axum::http::StatusCode::CREATED, axum::Json(body))
+}
+
 /// Path ids are UUIDs; anything else is Resend's 422 `invalid_parameter`.
 pub fn require_uuid(value: &str, what: &str) -> crate::error::AppResult<()> {
     uuid::Uuid::parse_str(value).map(|_| ()).map_err(|_| {

@@ -1,8 +1,8 @@
 //! `/segments`: create, list, get, update (rename), delete; and `GET /segments/{id}/contacts`, which the
 //! SDKs call to list a segment's contacts although the spec lacks it.
 
+use super::{Created, created};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::routing::get as get_route;
 use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
@@ -116,21 +116,18 @@ async fn create(
     State(app): State<App>,
     Extension(auth): Extension<AuthKey>,
     LenientJson(body): LenientJson<CreateSegmentOptions>,
-) -> AppResult<(StatusCode, Json<CreateSegmentResponseSuccess>)> {
+) -> AppResult<Created<CreateSegmentResponseSuccess>> {
     let input = NewSegment {
         name: body.name,
         audience_id: body.audience_id,
         filter: body.filter,
     };
     let segment = segments::create(&app, &auth.team_id, input).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CreateSegmentResponseSuccess {
-            id: segment.id,
-            object: "segment",
-            name: segment.name,
-        }),
-    ))
+    Ok(created(CreateSegmentResponseSuccess {
+        id: segment.id,
+        object: "segment",
+        name: segment.name,
+    }))
 }
 
 #[utoipa::path(get, path = "/segments", tag = TAG, operation_id = "segments/list",

@@ -1,8 +1,8 @@
 //! `/suppressions`: list (with an origin filter), add, batch add and remove, get and remove
 //! one by id or by address.
 
+use super::{Created, created};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -139,13 +139,13 @@ async fn add(
     State(app): State<App>,
     Extension(auth): Extension<AuthKey>,
     LenientJson(body): LenientJson<CreateSuppressionRequest>,
-) -> AppResult<(StatusCode, Json<SuppressionRef>)> {
+) -> AppResult<Created<SuppressionRef>> {
     let email = body
         .email
         .filter(|e| !e.trim().is_empty())
         .ok_or_else(|| AppError::missing_field("email"))?;
     let entry = suppressions::add(&app, &auth.team_id, &email, suppressions::MANUAL, None).await?;
-    Ok((StatusCode::CREATED, Json(reference(&entry))))
+    Ok(created(reference(&entry)))
 }
 
 #[utoipa::path(get, path = "/suppressions", tag = "Suppressions", operation_id = "suppressions/list",
@@ -175,16 +175,13 @@ async fn batch_add(
     State(app): State<App>,
     Extension(auth): Extension<AuthKey>,
     LenientJson(body): LenientJson<BatchAddSuppressionsRequest>,
-) -> AppResult<(StatusCode, Json<BatchAddSuppressionsResponse>)> {
+) -> AppResult<Created<BatchAddSuppressionsResponse>> {
     let emails = batch("emails", body.emails)?;
     let entries =
         suppressions::add_many(&app, &auth.team_id, &emails, suppressions::MANUAL, None).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(BatchAddSuppressionsResponse {
-            data: entries.iter().map(reference).collect(),
-        }),
-    ))
+    Ok(created(BatchAddSuppressionsResponse {
+        data: entries.iter().map(reference).collect(),
+    }))
 }
 
 #[utoipa::path(post, path = "/suppressions/batch/remove", tag = "Suppressions",

@@ -2,8 +2,8 @@
 //! template's id or its alias. Content edits after a publish go to a draft version until the
 //! next publish (see `templates::service`).
 
+use super::{Created, created};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -256,7 +256,7 @@ async fn create(
     State(app): State<App>,
     Extension(auth): Extension<AuthKey>,
     LenientJson(body): LenientJson<CreateTemplateRequest>,
-) -> AppResult<(StatusCode, Json<CreateTemplateResponseSuccess>)> {
+) -> AppResult<Created<CreateTemplateResponseSuccess>> {
     let input = TemplateInput {
         name: body.name,
         alias: Some(body.alias),
@@ -268,13 +268,10 @@ async fn create(
         variables: Some(body.variables.map(convert)),
     };
     let template = service::create(&app, &auth.team_id, input).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CreateTemplateResponseSuccess {
-            id: template.id,
-            object: "template",
-        }),
-    ))
+    Ok(created(CreateTemplateResponseSuccess {
+        id: template.id,
+        object: "template",
+    }))
 }
 
 #[utoipa::path(get, path = "/templates", tag = TAG, operation_id = "templates/list",

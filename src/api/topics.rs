@@ -1,7 +1,7 @@
 //! `/topics`: create, list, get, update (name, description, visibility), delete.
 
+use super::{Created, created};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -106,7 +106,7 @@ async fn create(
     State(app): State<App>,
     Extension(auth): Extension<AuthKey>,
     LenientJson(body): LenientJson<CreateTopicOptions>,
-) -> AppResult<(StatusCode, Json<CreateTopicResponseSuccess>)> {
+) -> AppResult<Created<CreateTopicResponseSuccess>> {
     let input = TopicInput {
         name: body.name,
         description: body.description,
@@ -114,13 +114,10 @@ async fn create(
         visibility: body.visibility,
     };
     let topic = topics::create(&app, &auth.team_id, input).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CreateTopicResponseSuccess {
-            id: topic.id,
-            object: "topic",
-        }),
-    ))
+    Ok(created(CreateTopicResponseSuccess {
+        id: topic.id,
+        object: "topic",
+    }))
 }
 
 #[utoipa::path(get, path = "/topics", tag = TAG, operation_id = "topics/list",

@@ -1,8 +1,8 @@
 //! `/webhooks`: create (secret shown), list, get (secret shown), update, delete, and
 //! Herald's own `GET /webhooks/{id}/deliveries` (recent delivery attempts).
 
+use super::{Created, created};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -136,21 +136,18 @@ async fn create(
     State(app): State<App>,
     Extension(auth): Extension<AuthKey>,
     LenientJson(body): LenientJson<CreateWebhookRequest>,
-) -> AppResult<(StatusCode, Json<CreateWebhookResponse>)> {
+) -> AppResult<Created<CreateWebhookResponse>> {
     let input = WebhookInput {
         endpoint: body.endpoint,
         events: body.events,
         status: None,
     };
     let (webhook, secret) = webhooks::create(&app, &auth.team_id, input).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CreateWebhookResponse {
-            object: "webhook",
-            id: webhook.id,
-            signing_secret: secret,
-        }),
-    ))
+    Ok(created(CreateWebhookResponse {
+        object: "webhook",
+        id: webhook.id,
+        signing_secret: secret,
+    }))
 }
 
 #[utoipa::path(get, path = "/webhooks", tag = "Webhooks", operation_id = "webhooks/list",
