@@ -25,7 +25,7 @@ use super::crud::{Confirm, ConfirmPage, done};
 use super::csrf::{CsrfForm, FormFields};
 use super::format;
 use super::pages::{
-    PageError, PageResult, Shell, about, form_addresses, form_text, keyset_page, pager, placed,
+    KeysetList, PageError, PageResult, Shell, about, form_addresses, form_text, pager, placed,
     plain_error, refusal, render, sandboxed_preview,
 };
 use super::session::{CurrentSession, Item};
@@ -39,7 +39,7 @@ use crate::templates::substitute::{self, Target, Values};
 
 const LIST: &str = "/dashboard/broadcasts";
 const SECTION: &str = "broadcasts";
-const PAGE_SIZE: &str = "25";
+const PAGE_SIZE: u32 = 25;
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -153,8 +153,6 @@ struct ListPage {
 struct ListParams {
     #[serde(flatten)]
     filter: service::FilterParams,
-    after: Option<String>,
-    before: Option<String>,
     notice: Option<String>,
 }
 
@@ -188,18 +186,15 @@ fn name_of(names: &[(String, String)], id: Option<&str>) -> String {
 
 async fn list_page(
     State(app): State<App>,
-    current: CurrentSession,
-    Query(params): Query<ListParams>,
+    request: KeysetList<ListParams, PAGE_SIZE>,
 ) -> PageResult {
-    let session = &current.session;
-    let team = &session.user.team_id;
-    let page = keyset_page(PAGE_SIZE, &params.after, &params.before)?;
-    let filter = service::read_filter(&params.filter);
+    let team = &request.session.user.team_id;
+    let filter = service::read_filter(&request.params.filter);
     let status_text = filter.status.map(Status::as_str);
-    let list = service::list(&app, team, &page, &filter).await?;
+    let list = service::list(&app, team, &request.page, &filter).await?;
     let names = segment_names(&app, team).await?;
     let (newer, older) = pager(
-        &page,
+        &request.page,
         &list,
         |r| &r.id,
         |direction, id| list_href(status_text, (direction, id)),
@@ -237,12 +232,12 @@ async fn list_page(
         Status::ALL.iter().map(|s| (s.as_str(), s.label())),
         status_text.unwrap_or(""),
     ));
-    let notice = match params.notice.as_deref() {
+    let notice = match request.params.notice.as_deref() {
         Some("deleted") => Some("Broadcast deleted."),
         _ => None,
     };
     let page = ListPage {
-        shell: Shell::in_section(session, SECTION),
+        shell: Shell::in_section(&request.session, SECTION),
         rows,
         statuses,
         filtered: status_text.is_some(),

@@ -10,7 +10,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Query, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -21,7 +21,7 @@ use super::email_views::{
     AttachmentItem, AttachmentKind, EmailListRow, EventBadge, TimelineRow, status_choices,
 };
 use super::pages::{
-    PageError, PageResult, Shell, keyset_page, list_href, pager, render, sandboxed_preview,
+    KeysetList, PageError, PageResult, Shell, list_href, pager, render, sandboxed_preview,
 };
 use super::session::{CurrentSession, Item};
 use super::{email_views, format};
@@ -32,7 +32,7 @@ use crate::error::AppError;
 
 const LIST: &str = "/dashboard/emails";
 const SECTION: &str = "emails";
-const PAGE_SIZE: &str = "50";
+const PAGE_SIZE: u32 = 50;
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
 pub fn routes() -> Router<App> {
@@ -52,8 +52,6 @@ pub fn preview_routes() -> Router<App> {
 struct ListParams {
     #[serde(flatten)]
     filter: search::FilterParams,
-    after: Option<String>,
-    before: Option<String>,
 }
 
 /// What the filter form shows back.
@@ -132,19 +130,16 @@ fn href(params: &ListParams, cursor: (&str, &str)) -> String {
 
 async fn list_page(
     State(app): State<App>,
-    current: CurrentSession,
-    Query(params): Query<ListParams>,
+    request: KeysetList<ListParams, PAGE_SIZE>,
     RawQuery(raw): RawQuery,
 ) -> PageResult {
-    let session = &current.session;
-    let page = keyset_page(PAGE_SIZE, &params.after, &params.before)?;
-    let (filter, problem) = search::read_filter(&params.filter);
-    let list = search::list(&app, &session.user.team_id, &page, &filter).await?;
+    let (filter, problem) = search::read_filter(&request.params.filter);
+    let list = search::list(&app, &request.session.user.team_id, &request.page, &filter).await?;
     let (newer, older) = pager(
-        &page,
+        &request.page,
         &list,
         |r| &r.id,
-        |direction, id| href(&params, (direction, id)),
+        |direction, id| href(&request.params, (direction, id)),
     );
     let now = app.now_ms();
     let fields = FilterFields {
@@ -164,7 +159,7 @@ async fn list_page(
             .unwrap_or_default(),
     };
     let page = ListPage {
-        shell: Shell::in_section(session, SECTION),
+        shell: Shell::in_section(&request.session, SECTION),
         rows: list
             .data
             .iter()

@@ -7,13 +7,13 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use serde::Deserialize;
 
 use super::format;
-use super::pages::{PageError, PageResult, Shell, keyset_page, pager, render};
+use super::pages::{KeysetList, PageError, PageResult, Shell, pager, render};
 use super::session::CurrentSession;
 use crate::app::App;
 use crate::auth::api_keys;
@@ -22,7 +22,7 @@ use crate::logs::{self, LogRow, StatusClass};
 
 const LIST: &str = "/dashboard/logs";
 const SECTION: &str = "logs";
-const PAGE_SIZE: &str = "50";
+const PAGE_SIZE: u32 = 50;
 const DAY_MS: i64 = 24 * 3600 * 1000;
 const STATUSES: &[&str] = &["2xx", "4xx", "5xx"];
 
@@ -36,8 +36,6 @@ pub fn routes() -> Router<App> {
 struct ListParams {
     #[serde(flatten)]
     filter: logs::FilterParams,
-    after: Option<String>,
-    before: Option<String>,
 }
 
 /// What the filter form shows back.
@@ -148,25 +146,22 @@ fn item(row: &LogRow, names: &HashMap<&str, &str>, now: i64) -> LogItem {
 
 async fn list_page(
     State(app): State<App>,
-    current: CurrentSession,
-    Query(params): Query<ListParams>,
+    request: KeysetList<ListParams, PAGE_SIZE>,
 ) -> PageResult {
-    let session = &current.session;
-    let team = &session.user.team_id;
-    let page = keyset_page(PAGE_SIZE, &params.after, &params.before)?;
-    let (filter, problem) = logs::read_filter(&params.filter);
-    let list = logs::list(&app, team, &page, &filter).await?;
+    let team = &request.session.user.team_id;
+    let (filter, problem) = logs::read_filter(&request.params.filter);
+    let list = logs::list(&app, team, &request.page, &filter).await?;
     let keys = key_names(&app, team).await?;
     let names: HashMap<&str, &str> = keys
         .iter()
         .map(|(id, name)| (id.as_str(), name.as_str()))
         .collect();
     let (newer, older) = pager(
-        &page,
+        &request.page,
         &list,
         |r| &r.id,
         |direction, id| {
-            let mut query = filter_query(&params);
+            let mut query = filter_query(&request.params);
             query.append_pair(direction, id);
             format!("{LIST}?{}", query.finish())
         },
@@ -185,7 +180,7 @@ async fn list_page(
     };
     let rows = list.data.iter().map(|r| item(r, &names, now)).collect();
     let page = ListPage {
-        shell: Shell::in_section(session, SECTION),
+        shell: Shell::in_section(&request.session, SECTION),
         rows,
         filtered: !filter.is_empty(),
         fields,
@@ -196,9 +191,9 @@ async fn list_page(
         older,
         export: super::exports::link(
             crate::exports::Kind::Logs,
-            Some(&filter_query(&params).finish()),
+            Some(&filter_query(&request.params).finish()),
         ),
-        query: filter_query(&params).finish(),
+        query: filter_query(&request.params).finish(),
         keys,
     };
     Ok(render(StatusCode::OK, &page))

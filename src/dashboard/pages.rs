@@ -88,6 +88,49 @@ pub fn keyset_page(
     crate::http::pagination::Page::from_query(&query, None).map_err(|_| PageError::BadRequest)
 }
 
+/// What a keyset list page reads from its request: the signed-in session (signed out, the
+/// way to `/login`), the query's parameters `P` (its filters) and the page of `SIZE` rows its
+/// `after` / `before` ask for ([`keyset_page`]: a cursor that does not read is a 400 page).
+pub struct KeysetList<P, const SIZE: u32> {
+    pub session: Session,
+    pub params: P,
+    pub page: crate::http::pagination::Page,
+}
+
+#[derive(serde::Deserialize)]
+struct Cursor {
+    after: Option<String>,
+    before: Option<String>,
+}
+
+impl<P, const SIZE: u32> axum::extract::FromRequestParts<crate::app::App> for KeysetList<P, SIZE>
+where
+    P: serde::de::DeserializeOwned + Send,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        app: &crate::app::App,
+    ) -> Result<Self, Response> {
+        use axum::extract::Query;
+        let current = super::session::CurrentSession::from_request_parts(parts, app).await?;
+        let Query(params) = Query::<P>::from_request_parts(parts, app)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Query(cursor) = Query::<Cursor>::from_request_parts(parts, app)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let page = keyset_page(&SIZE.to_string(), &cursor.after, &cursor.before)
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self {
+            session: current.session,
+            params,
+            page,
+        })
+    }
+}
+
 /// A refusal to show in the form (a 4xx other than 404: the input is to fix); anything else
 /// is an error page. Every form's handler goes through this, with `AppError` or a service's
 /// own error (mapped as the API maps it).

@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Query, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -12,15 +12,14 @@ use serde::Deserialize;
 
 use super::super::csrf::{CsrfForm, FormFields};
 use super::super::format;
-use super::super::pages::{PageError, PageResult, Shell, keyset_page, list_href, pager, render};
-use super::super::session::CurrentSession;
+use super::super::pages::{KeysetList, PageError, PageResult, Shell, list_href, pager, render};
 use super::{CONTACTS, SECTION, Tab, tabs};
 use crate::app::App;
 use crate::audience::contacts::{self, Contact, ListFilter, Status};
 use crate::audience::segments::{self, Segment};
 use crate::audience::topics::{self, Topic};
 
-const PAGE_SIZE: &str = "50";
+const PAGE_SIZE: u32 = 50;
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -91,8 +90,6 @@ struct BulkDeletePage {
 struct ListParams {
     #[serde(flatten)]
     filter: contacts::FilterParams,
-    after: Option<String>,
-    before: Option<String>,
     notice: Option<String>,
 }
 
@@ -109,24 +106,21 @@ fn href(params: &ListParams, cursor: (&str, &str)) -> String {
 
 async fn list_page(
     State(app): State<App>,
-    current: CurrentSession,
-    Query(params): Query<ListParams>,
+    request: KeysetList<ListParams, PAGE_SIZE>,
     RawQuery(raw): RawQuery,
 ) -> PageResult {
-    let session = &current.session;
-    let team = &session.user.team_id;
-    let page = keyset_page(PAGE_SIZE, &params.after, &params.before)?;
-    let filter = contacts::read_filter(&params.filter);
+    let team = &request.session.user.team_id;
+    let filter = contacts::read_filter(&request.params.filter);
     let segment = filter.segment_id.clone();
-    let list = contacts::list(&app, team, &page, &filter).await?;
+    let list = contacts::list(&app, team, &request.page, &filter).await?;
     let total = contacts::count(&app, team, &filter).await?;
     let (newer, older) = pager(
-        &page,
+        &request.page,
         &list,
         |r| &r.id,
-        |direction, id| href(&params, (direction, id)),
+        |direction, id| href(&request.params, (direction, id)),
     );
-    let (notice, problem) = match params.notice.as_deref() {
+    let (notice, problem) = match request.params.notice.as_deref() {
         Some("deleted") => (Some("The selected contacts were deleted."), None),
         Some("segments") => (
             Some("The selected contacts were added to the segments."),
@@ -143,11 +137,11 @@ async fn list_page(
         _ => (None, None),
     };
     let page = ListPage {
-        shell: Shell::in_section(session, SECTION),
+        shell: Shell::in_section(&request.session, SECTION),
         tabs: tabs("Contacts"),
         rows: list.data.iter().map(Into::into).collect(),
         filtered: filter.search.is_some() || filter.status.is_some() || segment.is_some(),
-        q: params.filter.q.clone().unwrap_or_default(),
+        q: request.params.filter.q.clone().unwrap_or_default(),
         status: filter.status.map(|s| s.as_str()).unwrap_or("").to_string(),
         segment: segment.unwrap_or_default(),
         segments: segments::all_with_counts(&app, team).await?,
