@@ -524,7 +524,6 @@ async fn an_export_whose_place_was_deleted_fails_instead_of_ending_early() {
     let (admin, _) = sign_in_admin(&app).await;
     insert_contacts(&app, 3).await;
     let team = team_id(&app).await;
-    // As if a run had written a first chunk up to a contact deleted since, then died.
     let export = herald::exports::create_queued(
         &app.app,
         &team,
@@ -534,17 +533,49 @@ async fn an_export_whose_place_was_deleted_fails_instead_of_ending_early() {
     )
     .await
     .unwrap();
-    on_db!(app.app.db(), |pool| sqlx::query(
-        "UPDATE exports SET cursor = 'deleted-contact', chunk_count = 1, rows_done = 1000 \
-         WHERE id = $1"
-    )
-    .bind(&export.id)
-    .execute(pool)
-    .await
-    .map(|r| r.rows_affected())
-    .unwrap());
+    // Its job runs first (here, or on the app's own workers): changing the export under a
+    // run in progress would look to that run like another run that took over.
+    let key = format!("export:{}", export.id);
+    for _ in 0..1500 {
+        app.run_pending_jobs().await;
+        let state: String = on_db!(app.app.db(), |pool| sqlx::query_scalar(
+            "SELECT state FROM jobs WHERE unique_key = $1"
+        )
+        .bind(&key)
+        .fetch_one(pool)
+        .await
+        .unwrap());
+        if state == "done" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let path = format!("{EXPORTS}/{}", export.id);
+    // Then, as if that run had written a first chunk up to a contact deleted since and died:
+    // the export is processing from that cursor, and its job is retried.
+    on_db!(app.app.db(), |pool| {
+        let mut tx = pool.begin().await.unwrap();
+        sqlx::query(
+            "UPDATE exports SET status = 'processing', cursor = 'deleted-contact', \
+             chunk_count = 1, rows_done = 1000, completed_at = NULL, expires_at = NULL \
+             WHERE id = $1",
+        )
+        .bind(&export.id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        sqlx::query(
+            "UPDATE jobs SET state = 'queued', run_at = 0, locked_by = NULL, \
+             locked_until = NULL WHERE unique_key = $1",
+        )
+        .bind(&key)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    });
     app.run_pending_jobs().await;
-    let page = wait_for_status(&admin, &format!("{EXPORTS}/{}", export.id), "Failed").await;
+    let page = wait_for_status(&admin, &path, "Failed").await;
     assert!(
         page.html.contains("was deleted while it was written"),
         "{}",
