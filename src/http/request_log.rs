@@ -8,8 +8,8 @@
 //! the handler reads them (and, once the JSON extractor has gathered them into one buffer,
 //! that buffer instead, [`BodyTap::replace`]), and the response body of an API answer is
 //! already one buffer.
-//! What waits in the channel is bounded ([`MAX_QUEUED_BODY_BYTES`]): past it, entries are
-//! still logged but their bodies are replaced by a marker.
+//! What waits in the channel or is being written is bounded ([`MAX_QUEUED_BODY_BYTES`]): past
+//! it, entries are still logged but their bodies are replaced by a marker.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -82,7 +82,8 @@ const CAPACITY: usize = 65_536;
 const BATCH: usize = 500;
 /// Logs stored per transaction (see [`write_batch`]).
 const WRITE_CHUNK: usize = 100;
-/// Body bytes allowed to wait for the writer; more are not kept (the entry still is).
+/// Body bytes allowed to wait for the writer or be in its hands; more are not kept (the
+/// entry still is).
 pub const MAX_QUEUED_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 pub struct RequestLog {
@@ -155,13 +156,20 @@ pub fn spawn_writer(app: &App, shutdown: CancellationToken) -> tokio::task::Join
                 }
             }
             if !batch.is_empty() {
-                for entry in &batch {
-                    app.request_log().release(entry);
-                }
+                // The bodies count against the bound until they are written, not only while
+                // they wait: a batch being redacted still holds them.
+                let held: usize = batch
+                    .iter()
+                    .filter_map(|entry| entry.bodies.as_ref())
+                    .map(Bodies::size)
+                    .sum();
                 let entries = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
                 if let Err(err) = write_batch(&app, entries).await {
                     tracing::error!(error = %err, "writing request logs");
                 }
+                app.request_log()
+                    .queued_body_bytes
+                    .fetch_sub(held, Ordering::Relaxed);
             }
             if stopping {
                 return;
