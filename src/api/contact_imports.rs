@@ -182,7 +182,10 @@ async fn create(
     let form = form.map_err(bad_form)?;
     let mut draft = Draft::begin(&app, &auth.team_id).await?;
     let result = match receive(&mut draft, form).await {
-        Ok(options) => draft.finish(&options, app.now_ms()).await,
+        Ok(options) => draft
+            .finish(&options, app.now_ms())
+            .await
+            .map_err(AppError::from),
         Err(err) => Err(err),
     };
     match result {

@@ -21,7 +21,7 @@ use crate::auth::api_keys::AuthKey;
 use crate::clock::resend_timestamp;
 use crate::error::{AppError, AppResult};
 use crate::http::json::LenientJson;
-use crate::http::pagination::{ListQuery, ListResponse, Page};
+use crate::http::pagination::{ListQuery, Page};
 
 pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
@@ -195,15 +195,12 @@ pub struct ListContactsResponseSuccess {
     data: Vec<ContactListItem>,
 }
 
+/// A contact: its list item's fields, its properties and its history.
 #[derive(Serialize, ToSchema)]
 pub struct GetContactResponseSuccess {
     object: &'static str,
-    id: String,
-    email: String,
-    first_name: Option<String>,
-    last_name: Option<String>,
-    created_at: String,
-    unsubscribed: bool,
+    #[serde(flatten)]
+    contact: ContactListItem,
     /// Each custom property's value with its type: `{"plan": {"type": "string", "value": "pro"}}`.
     #[schema(value_type = Object)]
     properties: Map<String, Value>,
@@ -362,12 +359,7 @@ pub async fn get_contact(
     Ok(Json(GetContactResponseSuccess {
         object: "contact",
         properties: schema.typed(contact.properties_map()),
-        id: contact.id,
-        email: contact.email,
-        first_name: contact.first_name,
-        last_name: contact.last_name,
-        created_at: resend_timestamp(contact.created_at),
-        unsubscribed: contact.unsubscribed,
+        contact: ContactListItem::from(&contact),
         history,
     }))
 }
@@ -471,42 +463,34 @@ async fn list_segments(
     Path(contact_id): Path<String>,
     Query(query): Query<ListQuery>,
 ) -> AppResult<Json<ListContactSegmentsResponseSuccess>> {
-    let team = &auth.team_id;
-    let (has_more, data) = contact_list(
-        &app,
-        team,
-        &contact_id,
-        &query,
-        async |contact, page| Ok(segments::of_contact(&app, team, &contact.id, page).await?),
-        |s| ContactSegmentItem {
-            id: s.id,
-            name: s.name,
-            created_at: resend_timestamp(s.added_at),
-        },
-    )
-    .await?;
+    let (contact, page) = contact_page(&app, &auth.team_id, &contact_id, &query).await?;
+    let list = segments::of_contact(&app, &auth.team_id, &contact.id, &page).await?;
     Ok(Json(ListContactSegmentsResponseSuccess {
         object: "list",
-        has_more,
-        data,
+        has_more: list.has_more,
+        data: list
+            .data
+            .into_iter()
+            .map(|s| ContactSegmentItem {
+                id: s.id,
+                name: s.name,
+                created_at: resend_timestamp(s.added_at),
+            })
+            .collect(),
     }))
 }
 
-/// A list about one contact (its segments, its topics): the contact named by id or email,
-/// then one page of `load`, each row made an API item by `item`; returns `has_more` and the
-/// items.
-async fn contact_list<R, I>(
+/// What a list about one contact (its segments, its topics) reads: the contact named by id
+/// or email, and the page asked for.
+async fn contact_page(
     app: &App,
     team_id: &str,
     contact_id: &str,
     query: &ListQuery,
-    load: impl AsyncFnOnce(&Contact, &Page) -> AppResult<ListResponse<R>>,
-    item: impl FnMut(R) -> I,
-) -> AppResult<(bool, Vec<I>)> {
+) -> AppResult<(Contact, Page)> {
     let page = Page::from_query(query, None)?;
     let contact = contacts::get(app, team_id, contact_id).await?;
-    let list = load(&contact, &page).await?;
-    Ok((list.has_more, list.data.into_iter().map(item).collect()))
+    Ok((contact, page))
 }
 
 /// The contact and segment a membership route names.
@@ -571,26 +555,22 @@ async fn list_topics(
     Path(contact_id): Path<String>,
     Query(query): Query<ListQuery>,
 ) -> AppResult<Json<GetContactTopicsResponseSuccess>> {
-    let team = &auth.team_id;
-    let (has_more, data) = contact_list(
-        &app,
-        team,
-        &contact_id,
-        &query,
-        async |contact, page| Ok(topics::of_contact(&app, team, &contact.id, page).await?),
-        |t| ContactTopicItem {
-            id: t.id,
-            name: t.name,
-            description: t.description,
-            subscription: t.subscription,
-            created_at: resend_timestamp(t.created_at),
-        },
-    )
-    .await?;
+    let (contact, page) = contact_page(&app, &auth.team_id, &contact_id, &query).await?;
+    let list = topics::of_contact(&app, &auth.team_id, &contact.id, &page).await?;
     Ok(Json(GetContactTopicsResponseSuccess {
         object: "list",
-        has_more,
-        data,
+        has_more: list.has_more,
+        data: list
+            .data
+            .into_iter()
+            .map(|t| ContactTopicItem {
+                id: t.id,
+                name: t.name,
+                description: t.description,
+                subscription: t.subscription,
+                created_at: resend_timestamp(t.created_at),
+            })
+            .collect(),
     }))
 }
 

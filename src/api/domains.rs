@@ -76,21 +76,14 @@ pub struct UpdateDomainOptions {
     custom_return_path: Option<String>,
 }
 
-/// A domain as `GET /domains/{id}` returns it.
+/// A domain as `GET /domains/{id}` returns it: its list item's fields and the rest.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = Domain)]
 pub struct DomainView {
     object: &'static str,
-    id: String,
-    name: String,
-    /// `not_started`, `pending`, `verified`, `failed` or `temporary_failure`.
-    status: String,
-    created_at: String,
-    region: String,
-    open_tracking: bool,
-    click_tracking: bool,
+    #[serde(flatten)]
+    item: ListDomainsItem,
     tracking_subdomain: Option<String>,
-    capabilities: DomainCapabilities,
     records: Vec<DomainRecord>,
     /// Herald extension: `opportunistic` or `enforced`.
     tls: String,
@@ -102,31 +95,16 @@ pub struct DomainView {
     bimi: Option<BimiReport>,
 }
 
-fn capabilities(d: &Domain) -> DomainCapabilities {
-    DomainCapabilities {
-        sending: Some(d.sending.clone()),
-        receiving: Some(d.receiving.clone()),
-    }
-}
-
 impl DomainView {
     fn new(d: Domain, records: Vec<RecordState>) -> Self {
-        let report = d.auth_report();
-        let (dmarc, bimi) = match report {
+        let (dmarc, bimi) = match d.auth_report() {
             Some(r) => (Some(r.dmarc), Some(r.bimi)),
             None => (None, None),
         };
         Self {
             object: "domain",
-            capabilities: capabilities(&d),
-            created_at: resend_timestamp(d.created_at),
+            item: ListDomainsItem::from(&d),
             records: records.iter().map(DomainRecord::new).collect(),
-            id: d.id,
-            name: d.name,
-            status: d.status,
-            region: d.region,
-            open_tracking: d.open_tracking,
-            click_tracking: d.click_tracking,
             tracking_subdomain: d.tracking_subdomain,
             tls: d.tls,
             custom_return_path: d.custom_return_path,
@@ -145,6 +123,7 @@ pub struct CreateDomainResponse(DomainView);
 pub struct ListDomainsItem {
     id: String,
     name: String,
+    /// `not_started`, `pending`, `verified`, `failed` or `temporary_failure`.
     status: String,
     created_at: String,
     region: String,
@@ -153,17 +132,20 @@ pub struct ListDomainsItem {
     capabilities: DomainCapabilities,
 }
 
-impl From<Domain> for ListDomainsItem {
-    fn from(d: Domain) -> Self {
+impl From<&Domain> for ListDomainsItem {
+    fn from(d: &Domain) -> Self {
         Self {
-            capabilities: capabilities(&d),
+            id: d.id.clone(),
+            name: d.name.clone(),
+            status: d.status.clone(),
             created_at: resend_timestamp(d.created_at),
-            id: d.id,
-            name: d.name,
-            status: d.status,
-            region: d.region,
+            region: d.region.clone(),
             open_tracking: d.open_tracking,
             click_tracking: d.click_tracking,
+            capabilities: DomainCapabilities {
+                sending: Some(d.sending.clone()),
+                receiving: Some(d.receiving.clone()),
+            },
         }
     }
 }
@@ -241,7 +223,7 @@ async fn list(
     Ok(Json(ListDomainsResponse {
         object: "list",
         has_more: found.has_more,
-        data: found.data.into_iter().map(ListDomainsItem::from).collect(),
+        data: found.data.iter().map(ListDomainsItem::from).collect(),
     }))
 }
 

@@ -47,6 +47,7 @@ pub type ContactResult<T> = Result<T, ContactError>;
 
 crate::passes_through!(
     ContactError: sqlx::Error,
+    super::properties::PropertyError,
     super::segments::SegmentError,
     super::topics::TopicError
 );
@@ -193,8 +194,10 @@ pub const WEBHOOK_UPDATED: &str = "contact.updated";
 pub const WEBHOOK_DELETED: &str = "contact.deleted";
 
 /// The `contact.*` webhook event about `contact` as it is after the change (before it, for a
-/// deletion), in `segment_ids`; recorded with the change.
+/// deletion), in `segment_ids`; recorded with the change, in the backend's `style`
+/// ([`Placeholders::of`] the database the statements run on).
 pub fn webhook_event(
+    style: Placeholders,
     team_id: &str,
     kind: &str,
     contact: &Contact,
@@ -219,7 +222,7 @@ pub fn webhook_event(
     }
     // One event is one statement.
     webhooks::emit(
-        Placeholders::Numbered,
+        style,
         &[webhooks::Event::resource(team_id, kind, &data, now)],
     )
     .remove(0)
@@ -232,12 +235,15 @@ struct Memberships {
     segment_ids: Vec<String>,
     /// Whether it joined any segment.
     joined: bool,
+    /// The placeholders of the database the statements run on.
+    style: Placeholders,
 }
 
 impl Memberships {
     /// The statements, then the contact's `kind` event with its segments after the change.
     fn with_event(mut self, team_id: &str, kind: &str, contact: &Contact, now: i64) -> Vec<Stmt> {
         self.stmts.push(webhook_event(
+            self.style,
             team_id,
             kind,
             contact,
@@ -293,6 +299,7 @@ async fn memberships(
         stmts,
         segment_ids,
         joined,
+        style: Placeholders::of(app.db()),
     })
 }
 
@@ -452,6 +459,7 @@ pub async fn delete_many(app: &App, team_id: &str, ids: &[String]) -> ContactRes
                     .expect_rows(1),
             );
             stmts.push(webhook_event(
+                Placeholders::of(app.db()),
                 team_id,
                 WEBHOOK_DELETED,
                 &contact,

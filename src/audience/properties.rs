@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use sqlx::FromRow;
 
 use crate::app::App;
-use crate::error::{AppError, AppResult};
+use crate::error::AppError;
 use crate::on_db;
 use crate::store::new_id;
 use crate::store::page::{ListResponse, Page};
@@ -19,7 +19,27 @@ use crate::store::sql::{self, Stmt};
 
 pub const MAX_KEY_LEN: usize = 50;
 
-const NOT_FOUND: &str = "Contact property not found";
+/// What the contact properties service refuses, without HTTP: `http::error` maps each case
+/// to Resend's status and error name.
+#[derive(Debug, thiserror::Error)]
+pub enum PropertyError {
+    /// A required field is empty or absent.
+    #[error("Missing `{0}` field.")]
+    Missing(&'static str),
+    /// A field has a value the rules refuse; the message names the field.
+    #[error("{0}")]
+    Invalid(String),
+    /// The team has no such property (or none the API shows).
+    #[error("Contact property not found")]
+    NotFound,
+    /// A failure under the service (the database), passed through.
+    #[error(transparent)]
+    Other(#[from] AppError),
+}
+
+pub type PropertyResult<T> = Result<T, PropertyError>;
+
+crate::passes_through!(PropertyError: sqlx::Error);
 
 /// The default properties and their types; they cannot be changed or deleted.
 pub const DEFAULTS: [(&str, &str); 4] = [
@@ -40,12 +60,12 @@ pub enum PropertyType {
 }
 
 impl PropertyType {
-    pub fn parse(value: &str) -> AppResult<Self> {
+    pub fn parse(value: &str) -> PropertyResult<Self> {
         match value {
             "string" => Ok(Self::String),
             "number" => Ok(Self::Number),
-            _ => Err(AppError::validation(
-                "The `type` field must be \"string\" or \"number\".",
+            _ => Err(PropertyError::Invalid(
+                "The `type` field must be \"string\" or \"number\".".into(),
             )),
         }
     }
@@ -82,28 +102,28 @@ impl PropertyType {
 }
 
 /// Letters, digits and underscore, 1 to 50 characters.
-pub fn validate_key(key: Option<&str>) -> AppResult<&str> {
+pub fn validate_key(key: Option<&str>) -> PropertyResult<&str> {
     let Some(key) = key.filter(|k| !k.is_empty()) else {
-        return Err(AppError::missing_field("key"));
+        return Err(PropertyError::Missing("key"));
     };
     if key.chars().count() > MAX_KEY_LEN {
-        return Err(AppError::validation(format!(
+        return Err(PropertyError::Invalid(format!(
             "The `key` field must be at most {MAX_KEY_LEN} characters."
         )));
     }
     if !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(AppError::validation(
-            "The `key` field may only contain letters, digits and underscores.",
+        return Err(PropertyError::Invalid(
+            "The `key` field may only contain letters, digits and underscores.".into(),
         ));
     }
     Ok(key)
 }
 
-fn check_fallback(ty: PropertyType, fallback: &Value) -> AppResult<()> {
+fn check_fallback(ty: PropertyType, fallback: &Value) -> PropertyResult<()> {
     if fallback.is_null() || ty.accepts(fallback) {
         Ok(())
     } else {
-        Err(AppError::validation(format!(
+        Err(PropertyError::Invalid(format!(
             "The `fallback_value` field must be a {} to match the property's type.",
             ty.as_str()
         )))
@@ -144,7 +164,7 @@ impl Schema {
         Self(pairs.into_iter().collect())
     }
 
-    pub async fn load(app: &App, team_id: &str) -> AppResult<Schema> {
+    pub async fn load(app: &App, team_id: &str) -> PropertyResult<Schema> {
         let rows: Vec<(String, String)> = on_db!(app.db(), |pool| sqlx::query_as(
             "SELECT key, type FROM contact_properties WHERE team_id = $1"
         )
@@ -186,22 +206,22 @@ impl Schema {
 
     /// Every key must be an existing custom property and every value of its type
     /// (`null` removes a value). The first problem is the error.
-    pub fn check(&self, values: &Map<String, Value>) -> AppResult<()> {
+    pub fn check(&self, values: &Map<String, Value>) -> PropertyResult<()> {
         for (key, value) in values {
             if is_default(key) {
-                return Err(AppError::validation(format!(
+                return Err(PropertyError::Invalid(format!(
                     "`{key}` is a default property: set it with the contact's `{key}` field, \
                      not in `properties`."
                 )));
             }
             let Some(ty) = self.get(key) else {
-                return Err(AppError::validation(format!(
+                return Err(PropertyError::Invalid(format!(
                     "The contact property `{key}` does not exist. Create it first with \
                      POST /contact-properties (keys are case-sensitive)."
                 )));
             };
             if !value.is_null() && !ty.accepts(value) {
-                return Err(AppError::validation(format!(
+                return Err(PropertyError::Invalid(format!(
                     "The contact property `{key}` must be a {}.",
                     ty.as_str()
                 )));
@@ -225,7 +245,7 @@ pub fn merge(stored: &str, changes: &Map<String, Value>) -> String {
 }
 
 /// Creates the default properties of a team the first time they are needed.
-async fn ensure_defaults(app: &App, team_id: &str) -> AppResult<()> {
+async fn ensure_defaults(app: &App, team_id: &str) -> PropertyResult<()> {
     let present: i64 = on_db!(app.db(), |pool| sqlx::query_scalar(
         "SELECT COUNT(*) FROM contact_properties WHERE team_id = $1 AND key IN \
          ('email', 'first_name', 'last_name', 'unsubscribed')"
@@ -264,16 +284,20 @@ pub struct NewProperty {
     pub fallback_value: Option<Value>,
 }
 
-pub async fn create(app: &App, team_id: &str, input: NewProperty) -> AppResult<ContactProperty> {
+pub async fn create(
+    app: &App,
+    team_id: &str,
+    input: NewProperty,
+) -> PropertyResult<ContactProperty> {
     let key = validate_key(input.key.as_deref())?.to_string();
     let Some(kind) = input.kind.as_deref().filter(|k| !k.is_empty()) else {
-        return Err(AppError::missing_field("type"));
+        return Err(PropertyError::Missing("type"));
     };
     let kind = PropertyType::parse(kind)?;
     let fallback = input.fallback_value.unwrap_or(Value::Null);
     check_fallback(kind, &fallback)?;
     if is_default(&key) {
-        return Err(AppError::validation(format!(
+        return Err(PropertyError::Invalid(format!(
             "`{key}` is a default property and already exists."
         )));
     }
@@ -298,7 +322,7 @@ pub async fn create(app: &App, team_id: &str, input: NewProperty) -> AppResult<C
     .await
     .map(|r| r.rows_affected()))?;
     if inserted == 0 {
-        return Err(AppError::validation(format!(
+        return Err(PropertyError::Invalid(format!(
             "A contact property with the key `{}` already exists.",
             property.key
         )));
@@ -316,7 +340,7 @@ pub async fn list(
     app: &App,
     team_id: &str,
     page: &Page,
-) -> AppResult<ListResponse<ContactProperty>> {
+) -> PropertyResult<ListResponse<ContactProperty>> {
     list_where(app, team_id, page, API_TYPES).await
 }
 
@@ -325,33 +349,33 @@ async fn list_where(
     team_id: &str,
     page: &Page,
     filter: &str,
-) -> AppResult<ListResponse<ContactProperty>> {
+) -> PropertyResult<ListResponse<ContactProperty>> {
     ensure_defaults(app, team_id).await?;
     let table = ("contact_properties", COLUMNS);
-    crate::store::team_rows::list_where(app, table, team_id, page, (filter, &[])).await
+    Ok(crate::store::team_rows::list_where(app, table, team_id, page, (filter, &[])).await?)
 }
 
 /// Every property of the team, defaults included, oldest first (dashboard, import mapping).
-pub async fn all(app: &App, team_id: &str) -> AppResult<Vec<ContactProperty>> {
+pub async fn all(app: &App, team_id: &str) -> PropertyResult<Vec<ContactProperty>> {
     let everything = Page::everything();
     let mut rows = list_where(app, team_id, &everything, "TRUE").await?.data;
     rows.reverse();
     Ok(rows)
 }
 
-pub async fn get(app: &App, team_id: &str, id: &str) -> AppResult<ContactProperty> {
+pub async fn get(app: &App, team_id: &str, id: &str) -> PropertyResult<ContactProperty> {
     ensure_defaults(app, team_id).await?;
     crate::store::team_rows::find(app, ("contact_properties", COLUMNS), team_id, id)
         .await?
-        .ok_or_else(|| AppError::not_found(NOT_FOUND))
+        .ok_or(PropertyError::NotFound)
 }
 
 /// A property as the API shows it: one of a type the API lacks (see [`list`]) is not found.
-pub async fn get_for_api(app: &App, team_id: &str, id: &str) -> AppResult<ContactProperty> {
+pub async fn get_for_api(app: &App, team_id: &str, id: &str) -> PropertyResult<ContactProperty> {
     let property = get(app, team_id, id).await?;
     match PropertyType::parse(&property.kind) {
         Ok(_) => Ok(property),
-        Err(_) => Err(AppError::not_found(NOT_FOUND)),
+        Err(_) => Err(PropertyError::NotFound),
     }
 }
 
@@ -362,17 +386,17 @@ pub async fn update(
     id: &str,
     kind: Option<&str>,
     fallback_value: Option<Value>,
-) -> AppResult<ContactProperty> {
+) -> PropertyResult<ContactProperty> {
     let mut property = get(app, team_id, id).await?;
     if property.is_default() {
-        return Err(AppError::validation(
-            "Default contact properties cannot be changed.",
+        return Err(PropertyError::Invalid(
+            "Default contact properties cannot be changed.".into(),
         ));
     }
     let ty = PropertyType::parse(&property.kind)?;
     if kind.is_some_and(|k| k != property.kind) {
-        return Err(AppError::validation(
-            "The `type` of a contact property cannot be changed.",
+        return Err(PropertyError::Invalid(
+            "The `type` of a contact property cannot be changed.".into(),
         ));
     }
     let Some(fallback) = fallback_value else {
@@ -393,11 +417,11 @@ pub async fn update(
 }
 
 /// Deletes a property and removes its values from every contact of the team.
-pub async fn delete(app: &App, team_id: &str, id: &str) -> AppResult<()> {
+pub async fn delete(app: &App, team_id: &str, id: &str) -> PropertyResult<()> {
     let property = get(app, team_id, id).await?;
     if property.is_default() {
-        return Err(AppError::validation(
-            "Default contact properties cannot be deleted.",
+        return Err(PropertyError::Invalid(
+            "Default contact properties cannot be deleted.".into(),
         ));
     }
     // The one place JSON is edited in SQL; the dialects spell it differently.
@@ -432,12 +456,12 @@ mod tests {
         assert!(validate_key(Some("company_name")).is_ok());
         assert!(validate_key(Some("A1_b")).is_ok());
         assert_eq!(
-            validate_key(None).unwrap_err().name,
+            AppError::from(validate_key(None).unwrap_err()).name,
             "missing_required_field"
         );
         for bad in ["has space", "dash-ed", "dot.ted", "ünï", &"k".repeat(51)] {
             assert_eq!(
-                validate_key(Some(bad)).unwrap_err().name,
+                AppError::from(validate_key(Some(bad)).unwrap_err()).name,
                 "validation_error",
                 "{bad}"
             );

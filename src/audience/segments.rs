@@ -11,7 +11,7 @@ use crate::error::AppError;
 use crate::on_db;
 use crate::store::new_id;
 use crate::store::page::{ListResponse, Page};
-use crate::store::sql::{self, Stmt};
+use crate::store::sql::{self, Placeholders, Stmt};
 use crate::store::team_rows;
 
 pub const MAX_NAME_LEN: usize = 255;
@@ -250,6 +250,7 @@ async fn set_membership(
         ]
     };
     stmts.push(contacts::webhook_event(
+        Placeholders::of(app.db()),
         team_id,
         contacts::WEBHOOK_UPDATED,
         contact,

@@ -4,10 +4,10 @@
 use serde::Serialize;
 use sqlx::FromRow;
 
+use super::error::{AuthError, AuthResult};
 use super::tokens::{keyed_hash, random_alphanumeric};
 use crate::app::App;
 use crate::clock::resend_timestamp;
-use crate::error::{AppError, AppResult};
 use crate::on_db;
 use crate::store::new_id;
 use crate::store::page::{ListResponse, Page};
@@ -22,15 +22,11 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub fn parse(value: &str) -> AppResult<Self> {
+    pub fn parse(value: &str) -> AuthResult<Self> {
         match value {
             "full_access" => Ok(Self::FullAccess),
             "sending_access" => Ok(Self::SendingAccess),
-            _ => Err(AppError::new(
-                422,
-                "invalid_access",
-                "Access must be \"full_access\" | \"sending_access\".",
-            )),
+            _ => Err(AuthError::InvalidAccess),
         }
     }
 
@@ -111,7 +107,7 @@ fn hash_token(app: &App, token: &str) -> String {
     keyed_hash(app.secret_key(), token)
 }
 
-fn validate_name(name: &str) -> AppResult<String> {
+fn validate_name(name: &str) -> AuthResult<String> {
     Ok(crate::fields::required_name(Some(name), MAX_NAME_LEN)?.to_string())
 }
 
@@ -121,13 +117,13 @@ async fn validate_domain(
     team_id: &str,
     permission: Permission,
     domain_id: Option<&str>,
-) -> AppResult<()> {
+) -> AuthResult<()> {
     let Some(domain_id) = domain_id else {
         return Ok(());
     };
     if permission != Permission::SendingAccess {
-        return Err(AppError::validation(
-            "The `domain_id` field can only be used with `sending_access` permission.",
+        return Err(AuthError::Invalid(
+            "The `domain_id` field can only be used with `sending_access` permission.".into(),
         ));
     }
     let found: Option<String> = on_db!(app.db(), |pool| sqlx::query_scalar(
@@ -138,13 +134,13 @@ async fn validate_domain(
     .fetch_optional(pool)
     .await)?;
     if found.is_none() {
-        return Err(AppError::not_found("Domain not found"));
+        return Err(AuthError::NotFound("Domain"));
     }
     Ok(())
 }
 
 /// Creates a key and returns it with its token, which is never available again.
-pub async fn create(app: &App, team_id: &str, input: KeyInput) -> AppResult<(ApiKey, String)> {
+pub async fn create(app: &App, team_id: &str, input: KeyInput) -> AuthResult<(ApiKey, String)> {
     let name = validate_name(input.name.as_deref().unwrap_or(""))?;
     let permission = Permission::parse(input.permission.as_deref().unwrap_or("full_access"))?;
     let domain_id = input.domain_id.flatten().filter(|d| !d.is_empty());
@@ -181,17 +177,17 @@ pub async fn create(app: &App, team_id: &str, input: KeyInput) -> AppResult<(Api
     Ok((key, token))
 }
 
-pub async fn list(app: &App, team_id: &str, page: &Page) -> AppResult<ListResponse<ApiKey>> {
-    crate::store::team_rows::list(app, ("api_keys", COLUMNS), team_id, page).await
+pub async fn list(app: &App, team_id: &str, page: &Page) -> AuthResult<ListResponse<ApiKey>> {
+    Ok(crate::store::team_rows::list(app, ("api_keys", COLUMNS), team_id, page).await?)
 }
 
-pub async fn get(app: &App, team_id: &str, id: &str) -> AppResult<ApiKey> {
+pub async fn get(app: &App, team_id: &str, id: &str) -> AuthResult<ApiKey> {
     crate::store::team_rows::find(app, ("api_keys", COLUMNS), team_id, id)
         .await?
-        .ok_or_else(|| AppError::not_found("API key not found"))
+        .ok_or(AuthError::NotFound("API key"))
 }
 
-pub async fn update(app: &App, team_id: &str, id: &str, input: KeyInput) -> AppResult<ApiKey> {
+pub async fn update(app: &App, team_id: &str, id: &str, input: KeyInput) -> AuthResult<ApiKey> {
     let mut key = get(app, team_id, id).await?;
     if let Some(name) = &input.name {
         key.name = validate_name(name)?;
@@ -224,9 +220,9 @@ pub async fn update(app: &App, team_id: &str, id: &str, input: KeyInput) -> AppR
     Ok(key)
 }
 
-pub async fn delete(app: &App, team_id: &str, id: &str) -> AppResult<()> {
+pub async fn delete(app: &App, team_id: &str, id: &str) -> AuthResult<()> {
     if !crate::store::team_rows::delete(app, "api_keys", team_id, id).await? {
-        return Err(AppError::not_found("API key not found"));
+        return Err(AuthError::NotFound("API key"));
     }
     app.forget_cached_keys();
     Ok(())
@@ -241,7 +237,7 @@ struct AuthRow {
 }
 
 /// Looks a bearer token up. `None` when no key has this token.
-pub async fn authenticate(app: &App, token: &str) -> AppResult<Option<AuthKey>> {
+pub async fn authenticate(app: &App, token: &str) -> AuthResult<Option<AuthKey>> {
     let hash = hash_token(app, token);
     if let Some(hit) = app.cached_key(&hash) {
         return Ok(Some(hit));

@@ -6,11 +6,11 @@
 
 use sqlx::FromRow;
 
+use super::error::{AuthError, AuthResult};
 use super::passwords;
 use super::sessions::{self, Role, User, check_new_password};
 use super::tokens::{keyed_hash, same};
 use crate::app::App;
-use crate::error::{AppError, AppResult};
 use crate::on_db;
 use crate::store::{BeginWrite, new_id};
 
@@ -56,7 +56,7 @@ pub async fn create(
     invited_by: &str,
     email: &str,
     role: &str,
-) -> AppResult<Invitation> {
+) -> AuthResult<Invitation> {
     let email = email.trim().to_lowercase();
     let valid = email.len() <= 254
         && email
@@ -64,8 +64,8 @@ pub async fn create(
             .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.contains('@'))
         && !email.chars().any(|c| c.is_whitespace() || c.is_control());
     if !valid {
-        return Err(AppError::validation(
-            "Enter a valid email address to invite.",
+        return Err(AuthError::Invalid(
+            "Enter a valid email address to invite.".into(),
         ));
     }
     let role = Role::parse(role)?;
@@ -76,8 +76,8 @@ pub async fn create(
     .fetch_one(pool)
     .await)?;
     if taken > 0 {
-        return Err(AppError::validation(
-            "A user with this email address already exists.",
+        return Err(AuthError::Invalid(
+            "A user with this email address already exists.".into(),
         ));
     }
     let now = app.now_ms();
@@ -119,7 +119,7 @@ pub async fn create(
 }
 
 /// The team's invitations not yet accepted (expired ones included, marked by the caller).
-pub async fn pending(app: &App, team_id: &str) -> AppResult<Vec<Invitation>> {
+pub async fn pending(app: &App, team_id: &str) -> AuthResult<Vec<Invitation>> {
     Ok(on_db!(app.db(), |pool| sqlx::query_as::<_, Invitation>(
         sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM invitations WHERE team_id = $1 AND accepted_at IS NULL \
@@ -131,7 +131,7 @@ pub async fn pending(app: &App, team_id: &str) -> AppResult<Vec<Invitation>> {
     .await)?)
 }
 
-pub async fn get(app: &App, team_id: &str, id: &str) -> AppResult<Invitation> {
+pub async fn get(app: &App, team_id: &str, id: &str) -> AuthResult<Invitation> {
     on_db!(app.db(), |pool| sqlx::query_as::<_, Invitation>(
         sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM invitations WHERE team_id = $1 AND id = $2"
@@ -141,11 +141,11 @@ pub async fn get(app: &App, team_id: &str, id: &str) -> AppResult<Invitation> {
     .bind(id)
     .fetch_optional(pool)
     .await)?
-    .ok_or_else(|| AppError::not_found("Invitation not found"))
+    .ok_or(AuthError::NotFound("Invitation"))
 }
 
 /// Withdraws a pending invitation: its link stops working.
-pub async fn revoke(app: &App, team_id: &str, id: &str) -> AppResult<()> {
+pub async fn revoke(app: &App, team_id: &str, id: &str) -> AuthResult<()> {
     let gone = on_db!(app.db(), |pool| sqlx::query(
         "DELETE FROM invitations WHERE team_id = $1 AND id = $2 AND accepted_at IS NULL"
     )
@@ -155,25 +155,18 @@ pub async fn revoke(app: &App, team_id: &str, id: &str) -> AppResult<()> {
     .await
     .map(|r| r.rows_affected()))?;
     if gone == 0 {
-        return Err(AppError::not_found("Invitation not found"));
+        return Err(AuthError::NotFound("Invitation"));
     }
     Ok(())
 }
 
-fn unusable() -> AppError {
-    AppError::not_found(
-        "This invitation link is not valid: it may have expired, been withdrawn or used \
-         already. Ask an admin of the team for a new one.",
-    )
-}
-
 /// The pending, unexpired invitation a link's token opens.
-pub async fn open(app: &App, token: &str) -> AppResult<Invitation> {
+pub async fn open(app: &App, token: &str) -> AuthResult<Invitation> {
     let Some((id, sig)) = token.split_once('.') else {
-        return Err(unusable());
+        return Err(AuthError::UnusableInvitation);
     };
     if id.len() > 64 || !same(sig, &signature(app, id)) {
-        return Err(unusable());
+        return Err(AuthError::UnusableInvitation);
     }
     let found = on_db!(app.db(), |pool| sqlx::query_as::<_, Invitation>(
         sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM invitations WHERE id = $1"))
@@ -183,13 +176,13 @@ pub async fn open(app: &App, token: &str) -> AppResult<Invitation> {
     .await)?;
     match found {
         Some(inv) if inv.accepted_at.is_none() && inv.expires_at > app.now_ms() => Ok(inv),
-        _ => Err(unusable()),
+        _ => Err(AuthError::UnusableInvitation),
     }
 }
 
 /// Accepts an invitation: creates the user with `password` and the invited role, marks the
 /// invitation used, and opens a session (the returned cookie token).
-pub async fn accept(app: &App, token: &str, password: &str) -> AppResult<(User, String)> {
+pub async fn accept(app: &App, token: &str, password: &str) -> AuthResult<(User, String)> {
     let invitation = open(app, token).await?;
     check_new_password(password)?;
     let hash = passwords::hash(password.to_string()).await?;
@@ -237,14 +230,14 @@ pub async fn accept(app: &App, token: &str, password: &str) -> AppResult<(User, 
         .await
     });
     if !created? {
-        return Err(unusable());
+        return Err(AuthError::UnusableInvitation);
     }
     let session = sessions::open(app, &user.id).await?;
     Ok((user, session))
 }
 
 /// Sends the invitation's link to the invited address through Herald's own delivery.
-pub async fn send(app: &App, invitation: &Invitation, team_name: &str) -> AppResult<String> {
+pub async fn send(app: &App, invitation: &Invitation, team_name: &str) -> AuthResult<String> {
     let text = format!(
         "{} invited you to join the team \"{team_name}\" on Herald as {}.\n\n\
          Choose a password to accept the invitation:\n{}\n\n\
@@ -266,5 +259,5 @@ pub async fn send(app: &App, invitation: &Invitation, team_name: &str) -> AppRes
         &text,
     )
     .await
-    .map_err(AppError::from)
+    .map_err(|err| AuthError::Other(err.into()))
 }

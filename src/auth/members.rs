@@ -5,9 +5,9 @@
 
 use sqlx::FromRow;
 
+use super::error::{AuthError, AuthResult};
 use super::sessions::Role;
 use crate::app::App;
-use crate::error::{AppError, AppResult};
 use crate::on_db;
 use crate::store::BeginWrite;
 
@@ -26,7 +26,7 @@ impl Member {
 }
 
 /// Every member of the team, oldest first.
-pub async fn list(app: &App, team_id: &str) -> AppResult<Vec<Member>> {
+pub async fn list(app: &App, team_id: &str) -> AuthResult<Vec<Member>> {
     Ok(on_db!(app.db(), |pool| sqlx::query_as::<_, Member>(
         "SELECT id, email, role, created_at FROM users WHERE team_id = $1 \
          ORDER BY created_at, id"
@@ -36,7 +36,7 @@ pub async fn list(app: &App, team_id: &str) -> AppResult<Vec<Member>> {
     .await)?)
 }
 
-pub async fn get(app: &App, team_id: &str, user_id: &str) -> AppResult<Member> {
+pub async fn get(app: &App, team_id: &str, user_id: &str) -> AuthResult<Member> {
     on_db!(app.db(), |pool| sqlx::query_as::<_, Member>(
         "SELECT id, email, role, created_at FROM users WHERE team_id = $1 AND id = $2"
     )
@@ -44,11 +44,11 @@ pub async fn get(app: &App, team_id: &str, user_id: &str) -> AppResult<Member> {
     .bind(user_id)
     .fetch_optional(pool)
     .await)?
-    .ok_or_else(|| AppError::not_found("Member not found"))
+    .ok_or(AuthError::NotFound("Member"))
 }
 
 /// The email addresses of the team's admins (who hear about finished exports).
-pub async fn admin_emails(app: &App, team_id: &str) -> AppResult<Vec<String>> {
+pub async fn admin_emails(app: &App, team_id: &str) -> AuthResult<Vec<String>> {
     Ok(on_db!(app.db(), |pool| sqlx::query_scalar::<_, String>(
         "SELECT email FROM users WHERE team_id = $1 AND role = 'admin' ORDER BY created_at, id"
     )
@@ -57,22 +57,14 @@ pub async fn admin_emails(app: &App, team_id: &str) -> AppResult<Vec<String>> {
     .await)?)
 }
 
-fn last_admin() -> AppError {
-    AppError::new(
-        409,
-        "validation_error",
-        "A team needs at least one admin: make another member an admin first.",
-    )
-}
-
 /// What a change does to the member's row.
 enum Change<'a> {
     Role(&'a str),
     Remove,
 }
 
-async fn apply(app: &App, team_id: &str, user_id: &str, change: Change<'_>) -> AppResult<()> {
-    let outcome: Result<Result<(), AppError>, sqlx::Error> = on_db!(app.db(), |pool| {
+async fn apply(app: &App, team_id: &str, user_id: &str, change: Change<'_>) -> AuthResult<()> {
+    let outcome: Result<Result<(), AuthError>, sqlx::Error> = on_db!(app.db(), |pool| {
         async {
             let mut tx = pool.begin_write().await?;
             // The team's row lock serialises membership changes.
@@ -87,7 +79,7 @@ async fn apply(app: &App, team_id: &str, user_id: &str, change: Change<'_>) -> A
                     .fetch_optional(&mut *tx)
                     .await?;
             let Some(role) = role else {
-                return Ok(Err(AppError::not_found("Member not found")));
+                return Ok(Err(AuthError::NotFound("Member")));
             };
             let loses_admin = role == Role::Admin.as_str()
                 && !matches!(change, Change::Role(r) if r == Role::Admin.as_str());
@@ -100,7 +92,7 @@ async fn apply(app: &App, team_id: &str, user_id: &str, change: Change<'_>) -> A
                 .fetch_one(&mut *tx)
                 .await?;
                 if others == 0 {
-                    return Ok(Err(last_admin()));
+                    return Ok(Err(AuthError::LastAdmin));
                 }
             }
             match change {
@@ -134,12 +126,12 @@ async fn apply(app: &App, team_id: &str, user_id: &str, change: Change<'_>) -> A
 }
 
 /// Gives a member a role; the last admin cannot be demoted.
-pub async fn set_role(app: &App, team_id: &str, user_id: &str, role: &str) -> AppResult<()> {
+pub async fn set_role(app: &App, team_id: &str, user_id: &str, role: &str) -> AuthResult<()> {
     let role = Role::parse(role)?;
     apply(app, team_id, user_id, Change::Role(role.as_str())).await
 }
 
 /// Removes a member (or lets one leave) and ends their sessions; never the last admin.
-pub async fn remove(app: &App, team_id: &str, user_id: &str) -> AppResult<()> {
+pub async fn remove(app: &App, team_id: &str, user_id: &str) -> AuthResult<()> {
     apply(app, team_id, user_id, Change::Remove).await
 }

@@ -3,10 +3,10 @@
 
 use sqlx::FromRow;
 
+use super::error::{AuthError, AuthResult};
 use super::passwords;
 use super::tokens::{keyed_hash, random_alphanumeric};
 use crate::app::App;
-use crate::error::{AppError, AppResult};
 use crate::on_db;
 use crate::store::{BeginWrite, new_id};
 
@@ -20,12 +20,12 @@ pub enum Role {
 }
 
 impl Role {
-    pub fn parse(value: &str) -> AppResult<Role> {
+    pub fn parse(value: &str) -> AuthResult<Role> {
         match value {
             "admin" => Ok(Role::Admin),
             "member" => Ok(Role::Member),
-            _ => Err(AppError::validation(
-                "Role must be \"admin\" or \"member\".",
+            _ => Err(AuthError::Invalid(
+                "Role must be \"admin\" or \"member\".".into(),
             )),
         }
     }
@@ -64,11 +64,11 @@ pub async fn create_user(
     email: &str,
     password: &str,
     role: Role,
-) -> AppResult<User> {
+) -> AuthResult<User> {
     let email = email.trim().to_lowercase();
     if !email.contains('@') {
-        return Err(AppError::validation(
-            "The user's email address is not valid.",
+        return Err(AuthError::Invalid(
+            "The user's email address is not valid.".into(),
         ));
     }
     check_new_password(password)?;
@@ -93,8 +93,8 @@ pub async fn create_user(
     .await
     .map(|r| r.rows_affected()))?;
     if inserted == 0 {
-        return Err(AppError::validation(
-            "A user with this email address already exists.",
+        return Err(AuthError::Invalid(
+            "A user with this email address already exists.".into(),
         ));
     }
     Ok(user)
@@ -114,18 +114,11 @@ pub async fn login(
     email: &str,
     password: &str,
     client: Option<std::net::IpAddr>,
-) -> AppResult<Option<String>> {
+) -> AuthResult<Option<String>> {
     let throttle = app.login_throttle();
     let wait = throttle.wait_ms(email, client, app.now_ms());
     if wait > 0 {
-        return Err(AppError::new(
-            429,
-            "rate_limit_exceeded",
-            format!(
-                "Too many failed sign-ins. Try again in {} seconds.",
-                (wait + 999) / 1000
-            ),
-        ));
+        return Err(AuthError::Throttled((wait + 999) / 1000));
     }
     let row = on_db!(app.db(), |pool| sqlx::query_as::<_, Credentials>(
         "SELECT id, password_hash FROM users WHERE email = $1"
@@ -162,7 +155,7 @@ async fn dummy_hash() -> String {
 
 /// Opens a session for a user whose identity is already established (a checked password,
 /// an accepted invitation); returns the cookie token.
-pub async fn open(app: &App, user_id: &str) -> AppResult<String> {
+pub async fn open(app: &App, user_id: &str) -> AuthResult<String> {
     let token = random_alphanumeric(43);
     let now = app.now_ms();
     on_db!(app.db(), |pool| sqlx::query(
@@ -181,15 +174,15 @@ pub async fn open(app: &App, user_id: &str) -> AppResult<String> {
 }
 
 /// Checks a new password's rules (the same for new users and changes).
-pub fn check_new_password(password: &str) -> AppResult<()> {
+pub fn check_new_password(password: &str) -> AuthResult<()> {
     if password.chars().count() < 8 {
-        return Err(AppError::validation(
-            "Passwords must be at least 8 characters.",
+        return Err(AuthError::Invalid(
+            "Passwords must be at least 8 characters.".into(),
         ));
     }
     if password.len() > 1024 {
-        return Err(AppError::validation(
-            "Passwords must be at most 1024 bytes.",
+        return Err(AuthError::Invalid(
+            "Passwords must be at most 1024 bytes.".into(),
         ));
     }
     Ok(())
@@ -203,16 +196,18 @@ pub async fn change_password(
     keep_token: &str,
     current: &str,
     new: &str,
-) -> AppResult<()> {
+) -> AuthResult<()> {
     let stored = on_db!(app.db(), |pool| sqlx::query_scalar::<_, String>(
         "SELECT password_hash FROM users WHERE id = $1"
     )
     .bind(user_id)
     .fetch_optional(pool)
     .await)?
-    .ok_or_else(|| AppError::not_found("User not found"))?;
+    .ok_or(AuthError::NotFound("User"))?;
     if !passwords::verify(current.to_string(), stored).await {
-        return Err(AppError::validation("The current password is not correct."));
+        return Err(AuthError::Invalid(
+            "The current password is not correct.".into(),
+        ));
     }
     check_new_password(new)?;
     let hash = passwords::hash(new.to_string()).await?;
@@ -243,7 +238,7 @@ struct SessionRow {
     csrf_token: String,
 }
 
-pub async fn find(app: &App, token: &str) -> AppResult<Option<Session>> {
+pub async fn find(app: &App, token: &str) -> AuthResult<Option<Session>> {
     let row = on_db!(app.db(), |pool| sqlx::query_as::<_, SessionRow>(
         "SELECT u.id, u.team_id, u.email, u.role, s.csrf_token FROM sessions s \
          JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2"
@@ -263,7 +258,7 @@ pub async fn find(app: &App, token: &str) -> AppResult<Option<Session>> {
     }))
 }
 
-pub async fn logout(app: &App, token: &str) -> AppResult<()> {
+pub async fn logout(app: &App, token: &str) -> AuthResult<()> {
     on_db!(app.db(), |pool| sqlx::query(
         "DELETE FROM sessions WHERE token_hash = $1"
     )

@@ -6,11 +6,11 @@
 use serde_json::json;
 use sqlx::FromRow;
 
+use super::error::BroadcastResult;
 use crate::app::App;
 use crate::audience::history::{self, HistoryEntry};
 use crate::clock::resend_timestamp;
 use crate::emails::events;
-use crate::error::AppResult;
 use crate::on_db;
 
 #[derive(FromRow)]
@@ -56,7 +56,7 @@ pub async fn for_contact(
     app: &App,
     team_id: &str,
     contact_id: &str,
-) -> AppResult<Vec<HistoryEntry>> {
+) -> BroadcastResult<Vec<HistoryEntry>> {
     let sent: Vec<SentRow> = on_db!(app.db(), |pool| sqlx::query_as(
         "SELECT e.id AS email_id, e.broadcast_id, b.name, b.subject, e.created_at, \
          (SELECT MIN(v.created_at) FROM email_events v WHERE v.email_id = e.id AND v.type = $3) \

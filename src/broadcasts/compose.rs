@@ -18,8 +18,9 @@ use pulldown_cmark::{Alignment, Event, HeadingLevel, Options, Parser, Tag, TagEn
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 
+use super::error::BroadcastResult;
 use crate::app::App;
-use crate::error::{AppError, AppResult};
+use crate::error::AppError;
 use crate::on_db;
 
 use crate::branding::is_colour;
@@ -674,7 +675,7 @@ struct DesignRow {
     styles: String,
 }
 
-pub async fn design(app: &App, broadcast_id: &str) -> AppResult<Option<Design>> {
+pub async fn design(app: &App, broadcast_id: &str) -> BroadcastResult<Option<Design>> {
     let row: Option<DesignRow> = on_db!(app.db(), |pool| sqlx::query_as(
         "SELECT mode, markdown, styles FROM broadcast_designs WHERE broadcast_id = $1"
     )
@@ -688,7 +689,7 @@ pub async fn design(app: &App, broadcast_id: &str) -> AppResult<Option<Design>> 
     }))
 }
 
-pub async fn save_design(app: &App, broadcast_id: &str, design: &Design) -> AppResult<()> {
+pub async fn save_design(app: &App, broadcast_id: &str, design: &Design) -> BroadcastResult<()> {
     let styles =
         serde_json::to_string(&design.styles).map_err(|e| AppError::internal(e.to_string()))?;
     let markdown = (design.mode == Mode::Markdown).then_some(design.markdown.as_str());

@@ -23,6 +23,9 @@ pub enum BroadcastError {
     /// The team has no such broadcast.
     #[error("Broadcast not found")]
     NotFound,
+    /// An unsubscribe link that names no contact (any more).
+    #[error("Link not found.")]
+    LinkNotFound,
     /// A refusal of a shared rule (an address, a schedule) or a failure under the service
     /// (the database, the queue), passed through.
     #[error("{}", .0.message)]
@@ -36,6 +39,7 @@ crate::passes_through!(
     serde_json::Error,
     crate::emails::error::EmailError,
     crate::audience::contacts::ContactError,
+    crate::audience::properties::PropertyError,
     crate::audience::segments::SegmentError,
     crate::audience::topics::TopicError,
 );

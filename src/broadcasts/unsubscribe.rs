@@ -13,9 +13,10 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
+use super::error::{BroadcastError, BroadcastResult};
 use crate::app::App;
 use crate::audience::{contacts, topics};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::on_db;
 
 pub use crate::audience::unsubscribe_link::{PATH, Subscriber, headers, token, url, verify};
@@ -40,17 +41,15 @@ pub struct TopicChoice {
     pub subscribed: bool,
 }
 
-fn gone() -> AppError {
-    AppError::not_found("Link not found.")
-}
-
-async fn contact(app: &App, who: &Subscriber) -> AppResult<contacts::Contact> {
+async fn contact(app: &App, who: &Subscriber) -> BroadcastResult<contacts::Contact> {
     let found = contacts::find(app, &who.team_id, &who.contact_id).await?;
-    found.filter(|c| c.id == who.contact_id).ok_or_else(gone)
+    found
+        .filter(|c| c.id == who.contact_id)
+        .ok_or(BroadcastError::LinkNotFound)
 }
 
 /// The page's data for a verified subscriber; 404 when the contact is gone.
-pub async fn preferences(app: &App, who: &Subscriber) -> AppResult<Preferences> {
+pub async fn preferences(app: &App, who: &Subscriber) -> BroadcastResult<Preferences> {
     let c = contact(app, who).await?;
     let team_name: Option<String> = on_db!(app.db(), |pool| sqlx::query_scalar(
         "SELECT name FROM teams WHERE id = $1"
@@ -87,7 +86,7 @@ pub async fn preferences(app: &App, who: &Subscriber) -> AppResult<Preferences> 
 
 /// Unsubscribes the contact from everything (fires `contact.updated`, records the history
 /// entry and counts for the broadcast's performance). Doing it twice is harmless.
-pub async fn unsubscribe_all(app: &App, who: &Subscriber) -> AppResult<()> {
+pub async fn unsubscribe_all(app: &App, who: &Subscriber) -> BroadcastResult<()> {
     let c = contact(app, who).await?;
     if !c.unsubscribed {
         let input = contacts::ContactInput {
@@ -120,7 +119,7 @@ pub async fn set_topics(
     who: &Subscriber,
     choices: &[(String, bool)],
     resubscribe: bool,
-) -> AppResult<()> {
+) -> BroadcastResult<()> {
     let c = contact(app, who).await?;
     let shown = preferences(app, who).await?.topics;
     let choices: Vec<topics::Choice> = choices
@@ -149,7 +148,7 @@ pub fn routes() -> Router<App> {
 }
 
 async fn one_click(State(app): State<App>, Path(token): Path<String>) -> AppResult<Response> {
-    let who = verify(app.secret_key(), &token).ok_or_else(gone)?;
+    let who = verify(app.secret_key(), &token).ok_or(BroadcastError::LinkNotFound)?;
     unsubscribe_all(&app, &who).await?;
     Ok((
         StatusCode::OK,

@@ -195,7 +195,8 @@ async fn form_page(
 
 /// A service refusal shown in the form; anything else is an error page. The key itself is
 /// looked up before, so a 404 here is the form's domain, which the form shows.
-fn form_error(err: AppError) -> Result<String, PageError> {
+fn form_error(err: impl Into<AppError>) -> Result<String, PageError> {
+    let err = err.into();
     if err.is_not_found() {
         return Ok(err.message);
     }

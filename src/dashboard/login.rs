@@ -10,6 +10,7 @@ use super::csrf::{self, CsrfForm};
 use super::pages::{PageError, render};
 use super::session::{self, CurrentSession};
 use crate::app::App;
+use crate::auth::AuthError;
 use crate::auth::sessions::{self, SESSION_COOKIE};
 use crate::auth::tokens::{random_alphanumeric, same};
 
@@ -101,12 +102,12 @@ pub async fn submit(State(app): State<App>, req: Request) -> Response {
             email,
             Some("Wrong email or password."),
         ),
-        Err(err) if err.status == 429 => login_page(
+        Err(err @ AuthError::Throttled(_)) => login_page(
             &app,
             &cookie_token,
             StatusCode::TOO_MANY_REQUESTS,
             email,
-            Some(&err.message),
+            Some(&err.to_string()),
         ),
         Err(err) => PageError::from(err).into_response(),
     }

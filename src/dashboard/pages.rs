@@ -388,8 +388,11 @@ macro_rules! page_error_from {
 }
 
 page_error_from!(
+    crate::auth::AuthError,
     crate::domains::DomainError,
     crate::audience::contacts::ContactError,
+    crate::audience::properties::PropertyError,
+    crate::audience::imports::ImportError,
     crate::templates::error::TemplateError,
     crate::broadcasts::error::BroadcastError,
     crate::emails::error::EmailError,

@@ -389,7 +389,7 @@ async fn invitation_response(
     status: StatusCode,
     error: Option<String>,
 ) -> PageResult {
-    let invitation = match invitations::open(app, &token).await {
+    let invitation = match invitations::open(app, &token).await.map_err(AppError::from) {
         Ok(invitation) => invitation,
         Err(err) if err.is_not_found() => {
             return Ok(render(
@@ -432,7 +432,9 @@ async fn accept(State(app): State<App>, Path(token): Path<String>, req: Request)
     let result = if password != again {
         Err(AppError::validation("The two passwords differ."))
     } else {
-        invitations::accept(&app, &token, password).await
+        invitations::accept(&app, &token, password)
+            .await
+            .map_err(AppError::from)
     };
     match result {
         Ok((_, session_token)) => Ok((

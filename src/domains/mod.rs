@@ -30,6 +30,7 @@ use crate::on_db;
 use crate::store::BeginWrite;
 use crate::store::new_id;
 use crate::store::page::{ListResponse, Page};
+use crate::store::sql::{Arg, Stmt};
 pub use error::{DomainError, DomainResult};
 use records::{Expected, RecordKey};
 use report::AuthReport;
@@ -65,7 +66,23 @@ const COLUMNS: &str = "id, team_id, name, status, region, created_at, custom_ret
     open_tracking, click_tracking, tls, sending, receiving, tracking_subdomain, dkim_selector, \
     dkim_public_key, verify_started_at, failing_since, checked_at, check_token, auth_report";
 
+/// The settings an owner may change, in the order [`Domain::settings`] gives them: the
+/// create and the update write them the one way.
+const SETTINGS: &str = "open_tracking, click_tracking, tls, sending, receiving, tracking_subdomain";
+
 impl Domain {
+    /// The values of [`SETTINGS`], to bind.
+    fn settings(&self) -> [Arg; 6] {
+        [
+            Arg::Bool(self.open_tracking),
+            Arg::Bool(self.click_tracking),
+            Arg::Text(Some(self.tls.clone())),
+            Arg::Text(Some(self.sending.clone())),
+            Arg::Text(Some(self.receiving.clone())),
+            Arg::Text(self.tracking_subdomain.clone()),
+        ]
+    }
+
     /// The DMARC/BIMI report of the last verification run, if any.
     pub fn auth_report(&self) -> Option<AuthReport> {
         serde_json::from_str(self.auth_report.as_deref()?).ok()
@@ -177,11 +194,7 @@ pub async fn create(app: &App, team_id: &str, input: DomainInput) -> DomainResul
     .fetch_optional(pool)
     .await)?;
     if taken.is_some() {
-        return Err(DomainError::Invalid(format!(
-            "The domain `{}` has already been added. To use it in another region, add a \
-             subdomain of it (e.g. `eu.{}`).",
-            domain.name, domain.name
-        )));
+        return Err(DomainError::AlreadyAdded(domain.name));
     }
 
     // Key generation and the key file are blocking work.
@@ -204,38 +217,53 @@ pub async fn create(app: &App, team_id: &str, input: DomainInput) -> DomainResul
         &record_states(app, d, HashMap::new()),
         d.created_at,
     );
+    let mut insert = Stmt::new(format!(
+        "INSERT INTO domains (id, team_id, name, status, region, created_at, \
+         custom_return_path, {SETTINGS}, dkim_selector, dkim_public_key, dkim_private_key, \
+         updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $6)"
+    ))
+    .text(&d.id)
+    .text(&d.team_id)
+    .text(&d.name)
+    .text(&d.status)
+    .text(&d.region)
+    .int(d.created_at)
+    .text(&d.custom_return_path);
+    insert.args.extend(d.settings());
+    let insert = insert
+        .text(&d.dkim_selector)
+        .text(&d.dkim_public_key)
+        .text(sealed);
+    write(app, &d.id, &insert, false, &event).await?;
+    Ok(domain)
+}
+
+/// Writes domain `id`'s row (`stmt`) and the webhook event that tells of it in one
+/// transaction, then wakes the workers to deliver the event. With `new_tracking`, the checks
+/// of the tracking records go in the same transaction: they were about the old name.
+async fn write(
+    app: &App,
+    id: &str,
+    stmt: &Stmt,
+    new_tracking: bool,
+    event: &crate::webhooks::Event,
+) -> DomainResult<()> {
+    let forget = new_tracking.then(|| {
+        Stmt::new("DELETE FROM domain_records WHERE domain_id = $1 AND kind IN ($2, $3)")
+            .text(id)
+            .text(RecordKey::Tracking.as_str())
+            .text(RecordKey::TrackingCaa.as_str())
+    });
     on_db!(app.db(), |pool| async {
         let mut tx = pool.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO domains (id, team_id, name, status, region, created_at, \
-             custom_return_path, open_tracking, click_tracking, tls, sending, receiving, \
-             tracking_subdomain, dkim_selector, dkim_public_key, dkim_private_key, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $6)",
-        )
-        .bind(&d.id)
-        .bind(&d.team_id)
-        .bind(&d.name)
-        .bind(&d.status)
-        .bind(&d.region)
-        .bind(d.created_at)
-        .bind(&d.custom_return_path)
-        .bind(d.open_tracking)
-        .bind(d.click_tracking)
-        .bind(&d.tls)
-        .bind(&d.sending)
-        .bind(&d.receiving)
-        .bind(&d.tracking_subdomain)
-        .bind(&d.dkim_selector)
-        .bind(&d.dkim_public_key)
-        .bind(&sealed)
-        .execute(&mut *tx)
-        .await?;
-        crate::emit_in!(tx, &event)?;
+        crate::exec_stmts!(tx, std::iter::once(stmt).chain(&forget))?;
+        crate::emit_in!(tx, event)?;
         tx.commit().await
     }
     .await)?;
     app.notify_jobs();
-    Ok(domain)
+    Ok(())
 }
 
 pub async fn list(app: &App, team_id: &str, page: &Page) -> DomainResult<ListResponse<Domain>> {
@@ -382,36 +410,20 @@ pub async fn update(
         stored.remove(&RecordKey::TrackingCaa);
     }
     let event = events::event(events::UPDATED, d, &record_states(app, d, stored), now);
-    on_db!(app.db(), |pool| async {
-        let mut tx = pool.begin_write().await?;
-        sqlx::query(
-            "UPDATE domains SET open_tracking = $2, click_tracking = $3, tls = $4, sending = $5, \
-             receiving = $6, tracking_subdomain = $7, updated_at = $8 WHERE id = $1",
-        )
-        .bind(&d.id)
-        .bind(d.open_tracking)
-        .bind(d.click_tracking)
-        .bind(&d.tls)
-        .bind(&d.sending)
-        .bind(&d.receiving)
-        .bind(&d.tracking_subdomain)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        if old_tracking != d.tracking_subdomain {
-            // A new name: the old result says nothing about it.
-            sqlx::query("DELETE FROM domain_records WHERE domain_id = $1 AND kind IN ($2, $3)")
-                .bind(&d.id)
-                .bind(RecordKey::Tracking.as_str())
-                .bind(RecordKey::TrackingCaa.as_str())
-                .execute(&mut *tx)
-                .await?;
-        }
-        crate::emit_in!(tx, &event)?;
-        tx.commit().await
-    }
-    .await)?;
-    app.notify_jobs();
+    let mut update = Stmt::new(format!(
+        "UPDATE domains SET ({SETTINGS}, updated_at) = ($2, $3, $4, $5, $6, $7, $8) \
+         WHERE id = $1"
+    ))
+    .text(&d.id);
+    update.args.extend(d.settings());
+    write(
+        app,
+        &d.id,
+        &update.int(now),
+        old_tracking != d.tracking_subdomain,
+        &event,
+    )
+    .await?;
     // This node's deliveries see a new `tls` at once (other nodes within 30 seconds).
     app.delivery().forget_domain(team_id, &domain.name);
     Ok(domain)

@@ -179,7 +179,7 @@ pub async fn timeline(
     app: &crate::app::App,
     team_id: &str,
     email_id: &str,
-) -> crate::error::AppResult<Vec<Event>> {
+) -> super::error::EmailResult<Vec<Event>> {
     Ok(crate::on_db!(app.db(), |pool| sqlx::query_as::<_, Event>(
         "SELECT id, type, recipient, data, created_at FROM email_events \
          WHERE email_id = $1 AND team_id = $2 ORDER BY created_at, id"

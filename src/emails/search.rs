@@ -3,10 +3,10 @@
 //! Pages are keyset pages on `(created_at, id)` like every list (never `OFFSET`): the scan
 //! walks the team's index in order and stops once a page of matches is found.
 
+use super::error::EmailResult;
 use super::store::{EmailRow, LIST_COLUMNS};
 use crate::app::App;
 use crate::clock::Millis;
-use crate::error::AppResult;
 use crate::filters::{DATE_PROBLEM, day_range, text_param};
 use crate::on_db;
 use crate::store::page::{ListResponse, Page};
@@ -147,7 +147,7 @@ pub async fn list(
     team_id: &str,
     page: &Page,
     filter: &EmailFilter,
-) -> AppResult<ListResponse<EmailRow>> {
+) -> EmailResult<ListResponse<EmailRow>> {
     let (filter_sql, binds) = conditions(filter, app.db().is_postgres());
     let sql = page.sql(LIST_COLUMNS, "emails", &filter_sql);
     let rows = on_db!(app.db(), |pool| {

@@ -371,7 +371,7 @@ pub async fn get(app: &App, team_id: &str, id: &str) -> EmailResult<EmailRow> {
 }
 
 /// The team's emails, newest first (see [`super::search::list`] for filters).
-pub async fn list(app: &App, team_id: &str, page: &Page) -> AppResult<ListResponse<EmailRow>> {
+pub async fn list(app: &App, team_id: &str, page: &Page) -> EmailResult<ListResponse<EmailRow>> {
     super::search::list(app, team_id, page, &super::search::EmailFilter::default()).await
 }
 
@@ -421,7 +421,7 @@ pub fn addresses(json_text: &str) -> Vec<String> {
 }
 
 /// The job state of an email's job (`None` if it has none).
-pub async fn job_state(app: &App, email_id: &str) -> AppResult<Option<(String, Millis)>> {
+pub async fn job_state(app: &App, email_id: &str) -> EmailResult<Option<(String, Millis)>> {
     Ok(queue::state_by_key(app.db(), &job_key(email_id)).await?)
 }
 

@@ -8,8 +8,11 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::audience::contacts::ContactError;
+use crate::audience::imports::ImportError;
+use crate::audience::properties::PropertyError;
 use crate::audience::segments::SegmentError;
 use crate::audience::topics::TopicError;
+use crate::auth::AuthError;
 use crate::broadcasts::error::BroadcastError;
 use crate::domains::DomainError;
 use crate::emails::error::EmailError;
@@ -79,6 +82,44 @@ impl From<WebhookError> for AppError {
     }
 }
 
+impl From<AuthError> for AppError {
+    fn from(err: AuthError) -> Self {
+        let message = err.to_string();
+        match err {
+            AuthError::Invalid(_) => AppError::validation(message),
+            AuthError::InvalidAccess => AppError::new(422, "invalid_access", message),
+            AuthError::Throttled(_) => AppError::new(429, "rate_limit_exceeded", message),
+            AuthError::LastAdmin => AppError::new(409, "validation_error", message),
+            AuthError::UnusableInvitation | AuthError::NotFound(_) => AppError::not_found(message),
+            AuthError::Other(err) => err,
+        }
+    }
+}
+
+impl From<ImportError> for AppError {
+    fn from(err: ImportError) -> Self {
+        let message = err.to_string();
+        match err {
+            ImportError::Missing(field) => AppError::missing_field(field),
+            ImportError::Invalid(_) => AppError::validation(message),
+            ImportError::NotFound => AppError::not_found(message),
+            ImportError::Other(err) => err,
+        }
+    }
+}
+
+impl From<PropertyError> for AppError {
+    fn from(err: PropertyError) -> Self {
+        let message = err.to_string();
+        match err {
+            PropertyError::Missing(field) => AppError::missing_field(field),
+            PropertyError::Invalid(_) => AppError::validation(message),
+            PropertyError::NotFound => AppError::not_found(message),
+            PropertyError::Other(err) => err,
+        }
+    }
+}
+
 impl From<SegmentError> for AppError {
     fn from(err: SegmentError) -> Self {
         let message = err.to_string();
@@ -123,7 +164,7 @@ impl From<BroadcastError> for AppError {
             BroadcastError::Invalid(_) => AppError::validation(message),
             BroadcastError::InvalidFrom(_) => AppError::new(422, "invalid_from_address", message),
             BroadcastError::UnverifiedDomain(_) => AppError::new(403, "validation_error", message),
-            BroadcastError::NotFound => AppError::not_found(message),
+            BroadcastError::NotFound | BroadcastError::LinkNotFound => AppError::not_found(message),
             BroadcastError::Other(err) => err,
         }
     }

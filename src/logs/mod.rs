@@ -74,17 +74,13 @@ impl From<&LogRow> for LogSummary {
     }
 }
 
-/// `GET /logs/{id}` (Resend's `Log`).
+/// `GET /logs/{id}` (Resend's `Log`): the summary's fields and the bodies.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = Log)]
 pub struct LogView {
     pub object: &'static str,
-    pub id: String,
-    pub created_at: String,
-    pub endpoint: String,
-    pub method: String,
-    pub response_status: i32,
-    pub user_agent: Option<String>,
+    #[serde(flatten)]
+    pub summary: LogSummary,
     #[schema(value_type = Option<Object>)]
     pub request_body: Option<serde_json::Value>,
     #[schema(value_type = Option<Object>)]
@@ -95,16 +91,9 @@ impl From<&LogDetail> for LogView {
     fn from(log: &LogDetail) -> Self {
         let parse =
             |text: &Option<String>| text.as_deref().and_then(|t| serde_json::from_str(t).ok());
-        // The summary's fields, read from the row the one way.
-        let summary = LogSummary::from(&log.row);
         Self {
             object: "log",
-            id: summary.id,
-            created_at: summary.created_at,
-            endpoint: summary.endpoint,
-            method: summary.method,
-            response_status: summary.response_status,
-            user_agent: summary.user_agent,
+            summary: LogSummary::from(&log.row),
             request_body: parse(&log.request_body),
             response_body: parse(&log.response_body),
         }

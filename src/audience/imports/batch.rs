@@ -8,13 +8,13 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Map, Value};
 use sqlx::FromRow;
 
+use super::error::ImportResult;
 use super::rows::{ContactRow, ParsedRow};
 use super::{IN_PROGRESS, MAX_LISTED_FAILURES};
 use crate::app::App;
 use crate::audience::history;
 use crate::audience::segments::Segment;
 use crate::audience::topics::Topic;
-use crate::error::AppResult;
 use crate::on_db;
 use crate::store::new_id;
 use crate::store::sql::{self, Arg, BindArgs, Placeholders, Stmt, bulk_insert};
@@ -69,7 +69,7 @@ async fn existing_contacts(
     app: &App,
     team_id: &str,
     emails: &[&str],
-) -> AppResult<HashMap<String, Existing>> {
+) -> ImportResult<HashMap<String, Existing>> {
     if emails.is_empty() {
         return Ok(HashMap::new());
     }
@@ -92,7 +92,7 @@ async fn existing_contacts(
 
 /// The rows `probe` selects, planned for each batch: a plan cached while the table was empty
 /// would outlive it.
-async fn fetch_probed<T: Row>(app: &App, probe: &Stmt) -> AppResult<Vec<T>> {
+async fn fetch_probed<T: Row>(app: &App, probe: &Stmt) -> ImportResult<Vec<T>> {
     Ok(on_db!(app.db(), |pool| sqlx::query_as(
         sqlx::AssertSqlSafe(probe.sql.clone())
     )
@@ -109,7 +109,7 @@ async fn existing_pairs(
     table: &str,
     columns: &str,
     contact_ids: &[String],
-) -> AppResult<HashMap<(String, String), String>> {
+) -> ImportResult<HashMap<(String, String), String>> {
     if contact_ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -137,7 +137,7 @@ pub async fn write(
     batch: Batch,
     rows_done: i64,
     failures_listed: i64,
-) -> AppResult<Counts> {
+) -> ImportResult<Counts> {
     let now = app.now_ms();
     let style = Placeholders::of(app.db());
     let mut counts = Counts::default();
@@ -295,7 +295,7 @@ async fn membership_stmts(
     touched: &[(String, bool)],
     now: i64,
     events: &mut Vec<Stmt>,
-) -> AppResult<Vec<Stmt>> {
+) -> ImportResult<Vec<Stmt>> {
     let style = Placeholders::of(app.db());
     let mut stmts = Vec::new();
     if touched.is_empty() || (ctx.segments.is_empty() && ctx.topics.is_empty()) {

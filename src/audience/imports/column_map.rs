@@ -8,8 +8,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::error::{ImportError, ImportResult};
 use crate::audience::properties::{PropertyType, Schema, is_default};
-use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PropertyColumn {
@@ -57,12 +57,12 @@ fn normalized(header: &str) -> String {
     header.trim().to_lowercase()
 }
 
-fn column_of(header: &[String], name: &str, field: &str) -> AppResult<usize> {
+fn column_of(header: &[String], name: &str, field: &str) -> ImportResult<usize> {
     header
         .iter()
         .position(|h| h.trim() == name.trim())
         .ok_or_else(|| {
-            AppError::validation(format!(
+            ImportError::Invalid(format!(
                 "The `column_map` maps `{field}` to the column `{name}`, which the CSV header \
                  does not have."
             ))
@@ -81,27 +81,26 @@ pub fn resolve(
     header: &[String],
     requested: Option<&str>,
     schema: &Schema,
-) -> AppResult<ResolvedMap> {
-    let requested: Option<Value> =
-        match requested.map(str::trim).filter(|t| !t.is_empty()) {
-            None => None,
-            Some(text) => Some(serde_json::from_str(text).map_err(|_| {
-                AppError::validation("The `column_map` field must be a JSON object.")
-            })?),
-        };
+) -> ImportResult<ResolvedMap> {
+    let requested: Option<Value> = match requested.map(str::trim).filter(|t| !t.is_empty()) {
+        None => None,
+        Some(text) => Some(serde_json::from_str(text).map_err(|_| {
+            ImportError::Invalid("The `column_map` field must be a JSON object.".into())
+        })?),
+    };
     let Some(map) = requested else {
         return Ok(guessed(header, schema));
     };
     let Some(map) = map.as_object() else {
-        return Err(AppError::validation(
-            "The `column_map` field must be a JSON object.",
+        return Err(ImportError::Invalid(
+            "The `column_map` field must be a JSON object.".into(),
         ));
     };
-    let field = |name: &str| -> AppResult<Option<usize>> {
+    let field = |name: &str| -> ImportResult<Option<usize>> {
         match map.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(column)) => column_of(header, column, name).map(Some),
-            Some(_) => Err(AppError::validation(format!(
+            Some(_) => Err(ImportError::Invalid(format!(
                 "The `column_map.{name}` field must be a column name."
             ))),
         }
@@ -109,7 +108,9 @@ pub fn resolve(
     let email = field("email")?
         .or_else(|| guess(header, "email"))
         .ok_or_else(|| {
-            AppError::validation("The CSV has no email column: map one with `column_map.email`.")
+            ImportError::Invalid(
+                "The CSV has no email column: map one with `column_map.email`.".into(),
+            )
         })?;
     let mut properties = Vec::new();
     match map.get("properties") {
@@ -120,8 +121,8 @@ pub fn resolve(
             }
         }
         Some(_) => {
-            return Err(AppError::validation(
-                "The `column_map.properties` field must be an object.",
+            return Err(ImportError::Invalid(
+                "The `column_map.properties` field must be an object.".into(),
             ));
         }
     }
@@ -139,28 +140,28 @@ fn property_column(
     key: &str,
     spec: &Value,
     schema: &Schema,
-) -> AppResult<PropertyColumn> {
+) -> ImportResult<PropertyColumn> {
     let (column, kind) = match spec {
         Value::String(column) => (column.as_str(), None),
         Value::Object(o) => (
             o.get("column").and_then(Value::as_str).ok_or_else(|| {
-                AppError::validation(format!("`column_map.properties.{key}` needs a `column`."))
+                ImportError::Invalid(format!("`column_map.properties.{key}` needs a `column`."))
             })?,
             o.get("type").and_then(Value::as_str),
         ),
         _ => {
-            return Err(AppError::validation(format!(
+            return Err(ImportError::Invalid(format!(
                 "`column_map.properties.{key}` must be a column name or {{\"column\", \"type\"}}."
             )));
         }
     };
     if is_default(key) {
-        return Err(AppError::validation(format!(
+        return Err(ImportError::Invalid(format!(
             "`{key}` is a default property: map it at the top level of `column_map`."
         )));
     }
     let Some(ty) = schema.get(key) else {
-        return Err(AppError::validation(format!(
+        return Err(ImportError::Invalid(format!(
             "The contact property `{key}` does not exist. Create it first with \
              POST /contact-properties (keys are case-sensitive)."
         )));
@@ -168,7 +169,7 @@ fn property_column(
     if let Some(kind) = kind
         && kind != ty.as_str()
     {
-        return Err(AppError::validation(format!(
+        return Err(ImportError::Invalid(format!(
             "`column_map.properties.{key}` has type `{kind}`, but the property is a {}.",
             ty.as_str()
         )));
@@ -204,10 +205,11 @@ fn guessed(header: &[String], schema: &Schema) -> ResolvedMap {
 }
 
 /// Refuses a map without an email column (possible only when guessing).
-pub fn require_email(map: &ResolvedMap) -> AppResult<()> {
+pub fn require_email(map: &ResolvedMap) -> ImportResult<()> {
     if map.email == usize::MAX {
-        Err(AppError::validation(
-            "The CSV has no email column: name it `email` or map it with `column_map.email`.",
+        Err(ImportError::Invalid(
+            "The CSV has no email column: name it `email` or map it with `column_map.email`."
+                .into(),
         ))
     } else {
         Ok(())
@@ -217,6 +219,7 @@ pub fn require_email(map: &ResolvedMap) -> AppResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::AppError;
 
     fn header() -> Vec<String> {
         ["E-Mail", "First Name", "Last", "Plan", "age"]
@@ -259,7 +262,7 @@ mod tests {
             r#"{"properties":{"first_name":"Plan"}}"#,
             "not json",
         ] {
-            let err = resolve(&header(), Some(bad), &schema()).unwrap_err();
+            let err = AppError::from(resolve(&header(), Some(bad), &schema()).unwrap_err());
             assert_eq!(err.name, "validation_error", "{bad}");
         }
         let no_email = vec!["name".to_string()];

@@ -10,15 +10,17 @@
 
 pub mod batch;
 pub mod column_map;
+pub mod error;
 pub mod job;
 pub mod rows;
 pub mod upload;
+
+pub use error::{ImportError, ImportResult};
 
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 
 use crate::app::App;
-use crate::error::{AppError, AppResult};
 use crate::on_db;
 use crate::store::page::{ListResponse, Page};
 
@@ -43,13 +45,13 @@ pub const FAILED: &str = "failed";
 /// Still receiving the file; not shown anywhere.
 pub const UPLOADING: &str = "uploading";
 
-pub fn parse_status(value: &str) -> AppResult<&'static str> {
+pub fn parse_status(value: &str) -> ImportResult<&'static str> {
     [QUEUED, IN_PROGRESS, COMPLETED, FAILED]
         .into_iter()
         .find(|s| *s == value)
         .ok_or_else(|| {
-            AppError::validation(
-                "The `status` parameter must be queued, in_progress, completed or failed.",
+            ImportError::Invalid(
+                "The `status` parameter must be queued, in_progress, completed or failed.".into(),
             )
         })
 }
@@ -87,7 +89,7 @@ const COLUMNS: &str = "id, team_id, status, file_name, file_bytes, chunk_count, 
      failed_count, error, created_at, started_at, completed_at";
 
 /// Loads an import of any team (workers).
-pub async fn load(app: &App, id: &str) -> AppResult<Option<ContactImport>> {
+pub async fn load(app: &App, id: &str) -> ImportResult<Option<ContactImport>> {
     Ok(on_db!(app.db(), |pool| {
         sqlx::query_as::<_, ContactImport>(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM contact_imports WHERE id = $1"
@@ -98,11 +100,11 @@ pub async fn load(app: &App, id: &str) -> AppResult<Option<ContactImport>> {
     })?)
 }
 
-pub async fn get(app: &App, team_id: &str, id: &str) -> AppResult<ContactImport> {
+pub async fn get(app: &App, team_id: &str, id: &str) -> ImportResult<ContactImport> {
     load(app, id)
         .await?
         .filter(|i| i.team_id == team_id && i.status != UPLOADING)
-        .ok_or_else(|| AppError::not_found("Contact import not found"))
+        .ok_or(ImportError::NotFound)
 }
 
 pub async fn list(
@@ -110,14 +112,14 @@ pub async fn list(
     team_id: &str,
     page: &Page,
     status: Option<&str>,
-) -> AppResult<ListResponse<ContactImport>> {
+) -> ImportResult<ListResponse<ContactImport>> {
     let filter = if status.is_some() {
         "status = $3"
     } else {
         "status <> 'uploading' AND $3 IS NULL"
     };
     let table = ("contact_imports", COLUMNS);
-    crate::store::team_rows::list_where(app, table, team_id, page, (filter, &[status])).await
+    Ok(crate::store::team_rows::list_where(app, table, team_id, page, (filter, &[status])).await?)
 }
 
 #[derive(Debug, Clone, FromRow, Serialize, utoipa::ToSchema)]
@@ -127,7 +129,7 @@ pub struct Failure {
 }
 
 /// The first `limit` failed rows of an import, by line.
-pub async fn failures(app: &App, import_id: &str, limit: i64) -> AppResult<Vec<Failure>> {
+pub async fn failures(app: &App, import_id: &str, limit: i64) -> ImportResult<Vec<Failure>> {
     Ok(on_db!(app.db(), |pool| {
         sqlx::query_as::<_, Failure>(
         "SELECT line, reason FROM contact_import_failures WHERE import_id = $1 ORDER BY line LIMIT $2"

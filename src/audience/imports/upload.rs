@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::column_map::{self, ResolvedMap};
+use super::error::{ImportError, ImportResult};
 use super::{CHUNK_BYTES, ContactImport, JOB, JobPayload, MAX_FILE_BYTES, QUEUED, UPLOADING, load};
 use crate::app::App;
 use crate::audience::properties::Schema;
@@ -13,7 +14,7 @@ use crate::audience::segments;
 use crate::audience::topics::{self, Choice};
 use crate::clock::Millis;
 use crate::enqueue_in;
-use crate::error::{AppError, AppResult};
+use crate::error::AppError;
 use crate::on_db;
 use crate::queue::NewJob;
 use crate::store::new_id;
@@ -57,7 +58,7 @@ fn json_field<T: serde::de::DeserializeOwned>(
     text: Option<&str>,
     field: &str,
     shape: &str,
-) -> AppResult<Vec<T>> {
+) -> ImportResult<Vec<T>> {
     match text.map(str::trim).filter(|t| !t.is_empty()) {
         None => Ok(Vec::new()),
         Some(text) => {
@@ -66,7 +67,7 @@ fn json_field<T: serde::de::DeserializeOwned>(
                 .and_then(|value| deserializer.end().map(|()| value))
         }
         .map_err(|_| {
-            AppError::validation(format!(
+            ImportError::Invalid(format!(
                 "The `{field}` field must be a JSON array of {shape}."
             ))
         }),
@@ -79,13 +80,13 @@ pub async fn check_options(
     team_id: &str,
     header: &[String],
     options: &ImportOptions,
-) -> AppResult<Plan> {
+) -> ImportResult<Plan> {
     let upsert = match options.on_conflict.as_deref().map(str::trim) {
         None | Some("") | Some("skip") => false,
         Some("upsert") => true,
         Some(_) => {
-            return Err(AppError::validation(
-                "The `on_conflict` field must be \"upsert\" or \"skip\".",
+            return Err(ImportError::Invalid(
+                "The `on_conflict` field must be \"upsert\" or \"skip\".".into(),
             ));
         }
     };
@@ -127,7 +128,7 @@ pub async fn check_options(
 }
 
 /// The header (first record) of a CSV file's first bytes.
-pub fn read_header(first_bytes: &[u8]) -> AppResult<Vec<String>> {
+pub fn read_header(first_bytes: &[u8]) -> ImportResult<Vec<String>> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -136,13 +137,13 @@ pub fn read_header(first_bytes: &[u8]) -> AppResult<Vec<String>> {
     let mut record = csv::ByteRecord::new();
     let found = reader
         .read_byte_record(&mut record)
-        .map_err(|e| AppError::validation(format!("The CSV file could not be read: {e}")))?;
+        .map_err(|e| ImportError::Invalid(format!("The CSV file could not be read: {e}")))?;
     if !found {
-        return Err(AppError::validation("The CSV file is empty."));
+        return Err(ImportError::Invalid("The CSV file is empty.".into()));
     }
     if record.iter().any(|cell| cell.contains(&0)) {
-        return Err(AppError::validation(
-            "The CSV file's header line must not contain NUL characters.",
+        return Err(ImportError::Invalid(
+            "The CSV file's header line must not contain NUL characters.".into(),
         ));
     }
     let header: Vec<String> = record
@@ -229,7 +230,7 @@ pub struct Draft {
 }
 
 impl Draft {
-    pub async fn begin(app: &App, team_id: &str) -> AppResult<Draft> {
+    pub async fn begin(app: &App, team_id: &str) -> ImportResult<Draft> {
         let now = app.now_ms();
         let id = new_id();
         sql::run(
@@ -268,10 +269,12 @@ impl Draft {
     }
 
     /// Appends bytes of the file, storing each full chunk.
-    pub async fn push(&mut self, bytes: &[u8]) -> AppResult<()> {
+    pub async fn push(&mut self, bytes: &[u8]) -> ImportResult<()> {
         self.bytes += bytes.len();
         if self.bytes > MAX_FILE_BYTES {
-            return Err(AppError::validation("The `file` must be at most 50 MB."));
+            return Err(ImportError::Invalid(
+                "The `file` must be at most 50 MB.".into(),
+            ));
         }
         self.records.feed(bytes);
         self.buffer.extend_from_slice(bytes);
@@ -283,7 +286,7 @@ impl Draft {
         Ok(())
     }
 
-    async fn store(&mut self, chunk: Vec<u8>) -> AppResult<()> {
+    async fn store(&mut self, chunk: Vec<u8>) -> ImportResult<()> {
         if self.chunks == 0 {
             self.header = Some(read_header(&chunk)?);
         }
@@ -307,16 +310,16 @@ impl Draft {
         &mut self,
         options: &ImportOptions,
         run_at: Millis,
-    ) -> AppResult<ContactImport> {
+    ) -> ImportResult<ContactImport> {
         if !self.buffer.is_empty() {
             let last = std::mem::take(&mut self.buffer);
             self.store(last).await?;
         }
         let Some(header) = self.header.clone() else {
             if self.file_received {
-                return Err(AppError::validation("The CSV file is empty."));
+                return Err(ImportError::Invalid("The CSV file is empty.".into()));
             }
-            return Err(AppError::missing_field("file"));
+            return Err(ImportError::Missing("file"));
         };
         let plan = check_options(&self.app, &self.team_id, &header, options).await?;
         let now = self.app.now_ms();
@@ -364,21 +367,21 @@ impl Draft {
         self.app.notify_jobs();
         load(&self.app, &self.id)
             .await?
-            .ok_or_else(|| AppError::internal("The import vanished after its upload."))
+            .ok_or_else(|| AppError::internal("The import vanished after its upload.").into())
     }
 
     /// Stores what is left of the file and keeps the draft for a later [`Draft::finish`]
     /// (the dashboard asks for the column mapping between the two).
-    pub async fn park(&mut self) -> AppResult<()> {
+    pub async fn park(&mut self) -> ImportResult<()> {
         if !self.buffer.is_empty() {
             let last = std::mem::take(&mut self.buffer);
             self.store(last).await?;
         }
         if self.header.is_none() {
             return Err(if self.file_received {
-                AppError::validation("The CSV file is empty.")
+                ImportError::Invalid("The CSV file is empty.".into())
             } else {
-                AppError::missing_field("file")
+                ImportError::Missing("file")
             });
         }
         self.records.finish();
@@ -399,7 +402,7 @@ impl Draft {
     }
 
     /// The records after the header of a parked upload, counted when it was stored.
-    pub async fn rows(app: &App, id: &str) -> AppResult<Option<i64>> {
+    pub async fn rows(app: &App, id: &str) -> ImportResult<Option<i64>> {
         Ok(on_db!(app.db(), |pool| sqlx::query_scalar(
             "SELECT file_rows FROM contact_imports WHERE id = $1"
         )
@@ -410,11 +413,11 @@ impl Draft {
     }
 
     /// A parked draft of the team.
-    pub async fn resume(app: &App, team_id: &str, id: &str) -> AppResult<Draft> {
+    pub async fn resume(app: &App, team_id: &str, id: &str) -> ImportResult<Draft> {
         let import = load(app, id)
             .await?
             .filter(|i| i.team_id == team_id && i.status == UPLOADING && i.chunk_count > 0)
-            .ok_or_else(|| AppError::not_found("Contact import not found"))?;
+            .ok_or(ImportError::NotFound)?;
         let (header, _) = preview(app, id, 0).await?;
         Ok(Draft {
             app: app.clone(),
@@ -455,7 +458,7 @@ pub async fn from_reader(
     mut reader: impl tokio::io::AsyncRead + Unpin,
     options: &ImportOptions,
     run_at: Millis,
-) -> AppResult<ContactImport> {
+) -> ImportResult<ContactImport> {
     use tokio::io::AsyncReadExt;
     let mut draft = Draft::begin(app, team_id).await?;
     draft.file_name = file_name;
@@ -466,13 +469,13 @@ pub async fn from_reader(
             let n = reader
                 .read(&mut buf)
                 .await
-                .map_err(|e| AppError::validation(format!("The file could not be read: {e}")))?;
+                .map_err(|e| ImportError::Invalid(format!("The file could not be read: {e}")))?;
             if n == 0 {
                 break;
             }
             draft.push(&buf[..n]).await?;
         }
-        Ok::<(), AppError>(())
+        Ok::<(), ImportError>(())
     }
     .await;
     let result = match result {
@@ -490,7 +493,7 @@ pub async fn preview(
     app: &App,
     id: &str,
     rows: usize,
-) -> AppResult<(Vec<String>, Vec<Vec<String>>)> {
+) -> ImportResult<(Vec<String>, Vec<Vec<String>>)> {
     let first: Vec<u8> = on_db!(app.db(), |pool| sqlx::query_scalar(
         "SELECT data FROM contact_import_chunks WHERE import_id = $1 AND seq = 0"
     )

@@ -139,7 +139,9 @@ fn new_property(fields: &FormFields) -> Result<NewProperty, AppError> {
 async fn create(State(app): State<App>, form: AdminForm) -> PageResult {
     let session = &form.session;
     let result = match new_property(&form.fields) {
-        Ok(input) => properties::create(&app, &session.user.team_id, input).await,
+        Ok(input) => properties::create(&app, &session.user.team_id, input)
+            .await
+            .map_err(AppError::from),
         Err(err) => Err(err),
     };
     let f = &form.fields;
@@ -171,7 +173,9 @@ async fn update(State(app): State<App>, form: Item<AdminForm>) -> PageResult {
         .map_err(|_| PageError::NotFound)?;
     // The row's own small form: a refusal shows at the top of the page, naming the key.
     let result = match typed_fallback(&property.kind, form.fields.text("fallback_value")) {
-        Ok(fallback) => properties::update(&app, team, &form.id, None, Some(fallback)).await,
+        Ok(fallback) => properties::update(&app, team, &form.id, None, Some(fallback))
+            .await
+            .map_err(AppError::from),
         Err(_) => Err(AppError::validation(format!(
             "The fallback value of {} must be a {}.",
             property.key, property.kind
