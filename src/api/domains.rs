@@ -176,8 +176,27 @@ pub struct DeleteDomainResponse {
     deleted: bool,
 }
 
-fn split_capabilities(c: Option<DomainCapabilities>) -> (Option<String>, Option<String>) {
-    c.map(|c| (c.sending, c.receiving)).unwrap_or_default()
+/// The service's input from a create or an update body: both carry the same fields (an
+/// update's `name`, `region` and `custom_return_path` only to be refused when they differ),
+/// and `tracking_subdomain` as the route reads it (an update tells absent from `null`).
+macro_rules! domain_input {
+    ($body:ident, $tracking_subdomain:expr) => {{
+        let (sending, receiving) = $body
+            .capabilities
+            .map(|c| (c.sending, c.receiving))
+            .unwrap_or_default();
+        DomainInput {
+            name: $body.name,
+            region: $body.region,
+            custom_return_path: $body.custom_return_path,
+            open_tracking: $body.open_tracking,
+            click_tracking: $body.click_tracking,
+            tls: $body.tls,
+            sending,
+            receiving,
+            tracking_subdomain: $tracking_subdomain,
+        }
+    }};
 }
 
 async fn view(app: &App, domain: Domain) -> AppResult<DomainView> {
@@ -193,18 +212,7 @@ async fn create(
     Extension(auth): Extension<AuthKey>,
     LenientJson(body): LenientJson<CreateDomainRequest>,
 ) -> AppResult<Created<CreateDomainResponse>> {
-    let (sending, receiving) = split_capabilities(body.capabilities);
-    let input = DomainInput {
-        name: body.name,
-        region: body.region,
-        custom_return_path: body.custom_return_path,
-        open_tracking: body.open_tracking,
-        click_tracking: body.click_tracking,
-        tls: body.tls,
-        sending,
-        receiving,
-        tracking_subdomain: Some(body.tracking_subdomain),
-    };
+    let input = domain_input!(body, Some(body.tracking_subdomain));
     let domain = domains::create(&app, &auth.team_id, input).await?;
     let view = view(&app, domain).await?;
     Ok(created(CreateDomainResponse(view)))
@@ -251,18 +259,7 @@ async fn update(
     LenientJson(body): LenientJson<UpdateDomainOptions>,
 ) -> AppResult<Json<UpdateDomainResponseSuccess>> {
     super::require_uuid(&id, "domain_id")?;
-    let (sending, receiving) = split_capabilities(body.capabilities);
-    let input = DomainInput {
-        name: body.name,
-        region: body.region,
-        custom_return_path: body.custom_return_path,
-        open_tracking: body.open_tracking,
-        click_tracking: body.click_tracking,
-        tls: body.tls,
-        sending,
-        receiving,
-        tracking_subdomain: body.tracking_subdomain,
-    };
+    let input = domain_input!(body, body.tracking_subdomain);
     let domain = domains::update(&app, &auth.team_id, &id, input).await?;
     Ok(Json(UpdateDomainResponseSuccess {
         object: "domain",

@@ -188,6 +188,20 @@ pub async fn get(app: &App, team_id: &str, id_or_email: &str) -> ContactResult<C
         .ok_or(ContactError::NotFound)
 }
 
+/// The statement removing the value of property `key` from every contact of the team, for
+/// the property's deletion (`audience::properties::delete` runs it with its own). The one
+/// place JSON is edited in SQL; the dialects spell it differently.
+pub fn strip_property(db: &crate::store::Db, team_id: &str, key: &str) -> Stmt {
+    let sql = if db.is_postgres() {
+        "UPDATE contacts SET properties = (properties::jsonb - $2)::text \
+         WHERE team_id = $1 AND jsonb_exists(properties::jsonb, $2)"
+    } else {
+        "UPDATE contacts SET properties = json_remove(properties, '$.\"' || $2 || '\"') \
+         WHERE team_id = $1 AND json_type(properties, '$.\"' || $2 || '\"') IS NOT NULL"
+    };
+    Stmt::new(sql).text(team_id).text(key)
+}
+
 /// The `contact.*` webhook types.
 pub const WEBHOOK_CREATED: &str = "contact.created";
 pub const WEBHOOK_UPDATED: &str = "contact.updated";

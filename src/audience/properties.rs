@@ -424,21 +424,13 @@ pub async fn delete(app: &App, team_id: &str, id: &str) -> PropertyResult<()> {
             "Default contact properties cannot be deleted.".into(),
         ));
     }
-    // The one place JSON is edited in SQL; the dialects spell it differently.
-    let strip = if app.db().is_postgres() {
-        "UPDATE contacts SET properties = (properties::jsonb - $2)::text \
-         WHERE team_id = $1 AND jsonb_exists(properties::jsonb, $2)"
-    } else {
-        "UPDATE contacts SET properties = json_remove(properties, '$.\"' || $2 || '\"') \
-         WHERE team_id = $1 AND json_type(properties, '$.\"' || $2 || '\"') IS NOT NULL"
-    };
     sql::run(
         app.db(),
         &[
             Stmt::new("DELETE FROM contact_properties WHERE id = $1 AND team_id = $2")
                 .text(id)
                 .text(team_id),
-            Stmt::new(strip).text(team_id).text(property.key),
+            super::contacts::strip_property(app.db(), team_id, &property.key),
         ],
     )
     .await?;

@@ -396,6 +396,8 @@ page_error_from!(
     crate::templates::error::TemplateError,
     crate::broadcasts::error::BroadcastError,
     crate::emails::error::EmailError,
+    crate::exports::ExportError,
+    crate::metrics::MetricsError,
     crate::suppressions::SuppressionError,
     crate::webhooks::WebhookError,
     crate::audience::segments::SegmentError,

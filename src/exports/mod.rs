@@ -14,15 +14,17 @@
 //! records (cells neutralised for spreadsheets).
 
 pub mod csv;
+pub mod error;
 pub mod job;
 pub mod sources;
+
+pub use error::{ExportError, ExportResult};
 
 use futures::Stream;
 use sqlx::FromRow;
 
 use crate::app::App;
 use crate::clock::Millis;
-use crate::error::{AppError, AppResult};
 use crate::on_db;
 use crate::queue::{self, NewJob};
 use crate::store::new_id;
@@ -232,7 +234,7 @@ pub async fn create_ready(
     by: &str,
     file: Vec<u8>,
     rows: i64,
-) -> AppResult<Export> {
+) -> ExportResult<Export> {
     let mut export = new_export(app, team_id, kind, filters, by);
     export.status = READY.to_string();
     export.rows_done = rows;
@@ -260,7 +262,7 @@ pub async fn create_queued(
     kind: Kind,
     filters: &str,
     by: &str,
-) -> AppResult<Export> {
+) -> ExportResult<Export> {
     let export = new_export(app, team_id, kind, filters, by);
     let job = NewJob::new(
         JOB,
@@ -280,7 +282,7 @@ pub async fn create_queued(
 }
 
 /// The export of any team (the job's view).
-pub async fn load(app: &App, id: &str) -> AppResult<Option<Export>> {
+pub async fn load(app: &App, id: &str) -> ExportResult<Option<Export>> {
     let sql = format!("SELECT {COLUMNS} FROM exports WHERE id = $1");
     Ok(on_db!(app.db(), |pool| sqlx::query_as::<_, Export>(
         sqlx::AssertSqlSafe(sql.clone())
@@ -291,19 +293,19 @@ pub async fn load(app: &App, id: &str) -> AppResult<Option<Export>> {
 }
 
 /// One export of the team; 404 for another team's or an unknown id.
-pub async fn get(app: &App, team_id: &str, id: &str) -> AppResult<Export> {
+pub async fn get(app: &App, team_id: &str, id: &str) -> ExportResult<Export> {
     team_rows::find(app, ("exports", COLUMNS), team_id, id)
         .await?
-        .ok_or_else(|| AppError::not_found("Export not found"))
+        .ok_or(ExportError::NotFound)
 }
 
 /// The team's exports, newest first, in keyset pages.
-pub async fn list(app: &App, team_id: &str, page: &Page) -> AppResult<ListResponse<Export>> {
-    team_rows::list(app, ("exports", COLUMNS), team_id, page).await
+pub async fn list(app: &App, team_id: &str, page: &Page) -> ExportResult<ListResponse<Export>> {
+    Ok(team_rows::list(app, ("exports", COLUMNS), team_id, page).await?)
 }
 
 /// The file of a ready export, one stored chunk at a time (memory holds one chunk).
-pub fn file(app: App, export: &Export) -> impl Stream<Item = Result<Vec<u8>, AppError>> + use<> {
+pub fn file(app: App, export: &Export) -> impl Stream<Item = ExportResult<Vec<u8>>> + use<> {
     let id = export.id.clone();
     let count = export.chunk_count;
     futures::stream::unfold(0, move |seq| {
@@ -321,7 +323,7 @@ pub fn file(app: App, export: &Export) -> impl Stream<Item = Result<Vec<u8>, App
             .await);
             let item = match data {
                 Ok(Some(data)) => Ok(data),
-                Ok(None) => Err(AppError::not_found("Export file not found")),
+                Ok(None) => Err(ExportError::FileNotFound),
                 Err(err) => Err(err.into()),
             };
             Some((item, seq + 1))
@@ -338,7 +340,7 @@ const EXPIRE_EXPORTS: i64 = 100;
 /// statement with a pause between statements (SQLite's writers get the lock in between),
 /// and marks them expired. Every node runs it with the queue's purge; returns how many
 /// exports expired.
-pub async fn expire(app: &App) -> AppResult<u64> {
+pub async fn expire(app: &App) -> ExportResult<u64> {
     let now = app.now_ms();
     let due: Vec<String> = on_db!(app.db(), |pool| sqlx::query_scalar(
         "SELECT id FROM exports WHERE status = 'ready' AND expires_at <= $1 \

@@ -17,6 +17,8 @@ use crate::broadcasts::error::BroadcastError;
 use crate::domains::DomainError;
 use crate::emails::error::EmailError;
 use crate::error::AppError;
+use crate::exports::ExportError;
+use crate::metrics::MetricsError;
 use crate::suppressions::SuppressionError;
 use crate::templates::error::TemplateError;
 use crate::webhooks::WebhookError;
@@ -104,6 +106,26 @@ impl From<ImportError> for AppError {
             ImportError::Invalid(_) => AppError::validation(message),
             ImportError::NotFound => AppError::not_found(message),
             ImportError::Other(err) => err,
+        }
+    }
+}
+
+impl From<ExportError> for AppError {
+    fn from(err: ExportError) -> Self {
+        let message = err.to_string();
+        match err {
+            ExportError::NotFound | ExportError::FileNotFound => AppError::not_found(message),
+            ExportError::Other(err) => err,
+        }
+    }
+}
+
+impl From<MetricsError> for AppError {
+    fn from(err: MetricsError) -> Self {
+        let message = err.to_string();
+        match err {
+            MetricsError::Invalid(_) => AppError::validation(message),
+            MetricsError::Other(err) => err,
         }
     }
 }

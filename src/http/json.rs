@@ -2,7 +2,7 @@
 //! (Node sends none on body-less POSTs), unknown fields are ignored by the DTOs, and bad JSON
 //! gets Resend's error body instead of axum's plain-text rejection. It is not lenient about
 //! shapes: a struct is read from an object only, never positionally from an array
-//! ([`crate::http::strict`]).
+//! ([`crate::serde_util::strict`]).
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
@@ -84,7 +84,7 @@ pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     }
     // Structs are read from objects only (`[null, null]` is not a body with two fields).
     let mut deserializer = serde_json::Deserializer::from_slice(text);
-    crate::http::strict::deserialize(&mut deserializer)
+    crate::serde_util::strict::deserialize(&mut deserializer)
         .and_then(|value| deserializer.end().map(|()| value))
         .map_err(|e| {
             if e.is_syntax() || e.is_eof() {

@@ -10,7 +10,6 @@ pub mod pagination;
 pub mod prometheus;
 pub mod rate_limit;
 pub mod request_log;
-pub mod strict;
 
 use axum::Router;
 use axum::extract::Request;

@@ -9,7 +9,10 @@
 //! are exact and cost the same whatever the team's history: a week is at most 168 rollup
 //! hours plus the events of the unsealed hour.
 
+pub mod error;
 pub mod rollup;
+
+pub use error::{MetricsError, MetricsResult};
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -18,7 +21,6 @@ use jiff::{Timestamp, Unit, ZonedDateTime as Zoned, ZonedDateTimeRound as ZonedR
 
 use crate::app::App;
 use crate::clock::Millis;
-use crate::error::{AppError, AppResult};
 use crate::on_db;
 
 /// The counted metrics, in the order Resend lists them.
@@ -239,8 +241,8 @@ pub struct Request {
     pub broadcast_ids: Vec<String>,
 }
 
-fn invalid(message: impl Into<String>) -> AppError {
-    AppError::validation(message)
+fn invalid(message: impl Into<String>) -> MetricsError {
+    MetricsError::Invalid(message.into())
 }
 
 /// Splits comma-separated values and drops empty ones.
@@ -254,7 +256,7 @@ fn split(values: &[String]) -> Vec<String> {
         .collect()
 }
 
-fn uuids(values: &[String], field: &str) -> AppResult<Vec<String>> {
+fn uuids(values: &[String], field: &str) -> MetricsResult<Vec<String>> {
     let values = split(values);
     if values.len() > MAX_IDS {
         return Err(invalid(format!(
@@ -278,7 +280,7 @@ fn uuids(values: &[String], field: &str) -> AppResult<Vec<String>> {
 
 /// An ISO 8601 date (the start of that day in `tz`, or of the next day when `end`) or
 /// datetime (with an offset, or read in `tz` without one).
-fn parse_date(text: &str, tz: &TimeZone, end: bool, field: &str) -> AppResult<Millis> {
+fn parse_date(text: &str, tz: &TimeZone, end: bool, field: &str) -> MetricsResult<Millis> {
     let text = text.trim();
     let bad = || {
         invalid(format!(
@@ -312,7 +314,7 @@ impl Request {
     /// Checks `params` at `now`: Resend's defaults (the last 7 days up to now, UTC, daily,
     /// every metric, no dimension) and its rules (`email` with neither the `broadcast`
     /// dimension nor `broadcast_id`, at most 100 ids per filter, at most 10,000 periods).
-    pub fn from_params(params: &Params, now: Millis) -> AppResult<Self> {
+    pub fn from_params(params: &Params, now: Millis) -> MetricsResult<Self> {
         let tz_name = params.timezone.as_deref().map(str::trim).unwrap_or("UTC");
         let tz_name = if tz_name.is_empty() { "UTC" } else { tz_name };
         let tz = TimeZone::get(tz_name).map_err(|_| {
@@ -544,7 +546,7 @@ fn values(
 }
 
 /// The team's domains by lowercase name: name → id.
-pub async fn team_domains(app: &App, team_id: &str) -> AppResult<HashMap<String, String>> {
+pub async fn team_domains(app: &App, team_id: &str) -> MetricsResult<HashMap<String, String>> {
     let rows: Vec<(String, String)> = on_db!(app.db(), |pool| sqlx::query_as(
         "SELECT id, name FROM domains WHERE team_id = $1"
     )
@@ -557,7 +559,10 @@ pub async fn team_domains(app: &App, team_id: &str) -> AppResult<HashMap<String,
         .collect())
 }
 
-async fn broadcast_names(app: &App, team_id: &str) -> AppResult<HashMap<String, Option<String>>> {
+async fn broadcast_names(
+    app: &App,
+    team_id: &str,
+) -> MetricsResult<HashMap<String, Option<String>>> {
     let rows: Vec<(String, Option<String>, String)> = on_db!(app.db(), |pool| sqlx::query_as(
         "SELECT id, name, subject FROM broadcasts WHERE team_id = $1"
     )
@@ -571,7 +576,7 @@ async fn broadcast_names(app: &App, team_id: &str) -> AppResult<HashMap<String, 
 }
 
 /// Answers `request` for the team.
-pub async fn report(app: &App, team_id: &str, request: Request) -> AppResult<Report> {
+pub async fn report(app: &App, team_id: &str, request: Request) -> MetricsResult<Report> {
     let domains = team_domains(app, team_id).await?;
     // The names of the domains the filter asks for (an unknown id matches nothing).
     let domain_filter: Option<Vec<String>> = (!request.domain_ids.is_empty()).then(|| {
@@ -683,6 +688,7 @@ pub async fn report(app: &App, team_id: &str, request: Request) -> AppResult<Rep
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::AppError;
 
     fn ms(text: &str) -> Millis {
         text.parse::<Timestamp>().unwrap().as_millisecond()
@@ -722,7 +728,7 @@ mod tests {
         assert_eq!(r.start, ms("2026-07-02T00:00:00Z"));
         assert_eq!(r.granularity, Granularity::Daily);
         assert_eq!(r.metrics.len(), COUNTS.len() + RATES.len());
-        let bad = |p: Params| Request::from_params(&p, now).unwrap_err().status;
+        let bad = |p: Params| AppError::from(Request::from_params(&p, now).unwrap_err()).status;
         assert_eq!(
             bad(Params {
                 metrics: vec!["sent,nope".into()],

@@ -63,7 +63,7 @@ fn json_field<T: serde::de::DeserializeOwned>(
         None => Ok(Vec::new()),
         Some(text) => {
             let mut deserializer = serde_json::Deserializer::from_str(text);
-            crate::http::strict::deserialize(&mut deserializer)
+            crate::serde_util::strict::deserialize(&mut deserializer)
                 .and_then(|value| deserializer.end().map(|()| value))
         }
         .map_err(|_| {

@@ -1,4 +1,9 @@
-//! Small serde helpers for request bodies.
+//! Small serde helpers for request bodies, and [`strict`], the deserializer that reads
+//! structs from JSON objects only. A leaf module: `http::json` reads request bodies through
+//! it, and services that read JSON fields themselves (an import's form fields) use it too,
+//! without importing the HTTP layer.
+
+pub mod strict;
 
 use serde::{Deserialize, Deserializer};
 
@@ -11,7 +16,7 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
-/// `T` read from a JSON object only. [`crate::http::strict`] refuses arrays where a struct
+/// `T` read from a JSON object only. [`crate::serde_util::strict`] refuses arrays where a struct
 /// is expected, but a `#[serde(untagged)]` enum buffers its input and reads it again outside
 /// that wrapper, where serde would fill a struct positionally from an array; its struct
 /// variants hold an `Object<…>` instead.
@@ -22,7 +27,7 @@ impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for Object<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         use serde::de::Error;
         match serde_json::Value::deserialize(deserializer)? {
-            value @ serde_json::Value::Object(_) => crate::http::strict::deserialize(value)
+            value @ serde_json::Value::Object(_) => crate::serde_util::strict::deserialize(value)
                 .map(Object)
                 .map_err(D::Error::custom),
             _ => Err(D::Error::custom("expected a JSON object")),
@@ -52,7 +57,7 @@ mod tests {
         }
         let read = |text: &str| {
             let mut de = serde_json::Deserializer::from_str(text);
-            crate::http::strict::deserialize::<Vec<Ref>, _>(&mut de)
+            crate::serde_util::strict::deserialize::<Vec<Ref>, _>(&mut de)
         };
         let refs = read(r#"["a", {"id": "b"}]"#).unwrap();
         assert!(matches!(&refs[0], Ref::Id(id) if id == "a"));
