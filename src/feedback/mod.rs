@@ -444,6 +444,11 @@ fn collect_parts<'x>(message: &'x Message<'x>) -> Parts<'x> {
             }
             (_, _, PartType::Text(text)) => parts.texts.push(text.to_string()),
             (_, _, PartType::Html(html)) => parts.texts.push(html_to_text(html)),
+            // A multipart whose boundary is missing (a `boundary=` line left unfolded) cannot
+            // be split: its parts, text included, are read as one text.
+            ("multipart", _, PartType::Binary(raw) | PartType::InlineBinary(raw)) => {
+                parts.texts.push(String::from_utf8_lossy(raw).into());
+            }
             _ => {}
         }
     }
@@ -612,6 +617,25 @@ mod tests {
                 context: &context,
             });
         }
+    }
+
+    #[test]
+    fn a_multipart_without_its_boundary_is_read_as_text() {
+        // the inner part's `boundary=` sits on an unfolded line, so it cannot be split
+        let raw = "From: postmaster@provider.test\r\nTo: bounces+e1@herald.test\r\n\
+            Subject: Re: hello\r\nMIME-Version: 1.0\r\n\
+            Content-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n\
+            --outer\r\nContent-Type: multipart/alternative;\r\nboundary=\"inner\"\r\n\r\n\
+            --inner\r\nContent-Type: text/plain\r\n\r\n\
+            Error: Invalid user address\r\n550 - Requested action not taken: no such user here\r\n\
+            MAIL FROM: sender@herald.test\r\nRCPT TO: gone@provider.test\r\n\r\n\
+            --inner--\r\n\r\n--outer--\r\n";
+        let feedback = parse(raw.as_bytes());
+        assert_eq!(feedback.kind, Kind::Bounce);
+        let r = &feedback.recipients[0];
+        assert_eq!(r.address, "gone@provider.test");
+        assert_eq!(r.reason, Reason::UserUnknown);
+        assert!(r.hard);
     }
 
     #[test]

@@ -226,6 +226,12 @@ pub const TABLE: &[Row] = &[
             "can't accept user",
             "address not present in directory",
             "recipient address rejected: access denied",
+            // IMail's wording for a local part it has no mailbox for
+            "invalid final delivery userid",
+            // Lotus Notes/Domino in Japanese: "not in the directory's list", "not found in
+            // the directory" (the English "not listed in ... directory")
+            "ディレクトリ*ありません",
+            "ディレクトリ*見つかりません",
         ],
     },
     Row {
@@ -812,6 +818,11 @@ const NETWORK_PHRASES: &[&str] = &[
     "dns error",
     "dns failure",
     "temporary dns",
+    // A look-up that failed without an answer (SERVFAIL, a malformed reply, TRY_AGAIN) says
+    // nothing about whether the domain exists: only NXDOMAIN ("host not found") does.
+    "malformed or unexpected name server reply",
+    "host not found, try again",
+    "servfail",
 ];
 
 /// Rows tried first, in this order (specific evidence; see the module documentation).
@@ -1638,6 +1649,50 @@ mod tests {
         assert!(hard("5.1.2", None, ""));
         // a code saying "bad domain" over a network fault is a network error
         assert_eq!(why("5.4.4", None, "connection timed out"), NetworkError);
+    }
+
+    #[test]
+    fn an_invalid_final_delivery_userid_is_an_unknown_user() {
+        // IMail names no code: the reporting system says so itself
+        let text = "Invalid final delivery userid: a@b.test";
+        assert_eq!(why("", None, text), UserUnknown);
+        assert!(hard("", None, text));
+    }
+
+    #[test]
+    fn a_name_missing_from_a_japanese_notes_directory_is_an_unknown_user() {
+        // Domino's directory lookup in Japanese, with no code beyond 5.0.0
+        let text = "ユーザー Neko (a@b.test) は Domino ディレクトリには見つかりません。";
+        assert_eq!(why("5.0.0", None, text), UserUnknown);
+        assert!(hard("5.0.0", None, text));
+        assert_eq!(
+            why("", None, "ディレクトリのリストにありません a@b.test"),
+            UserUnknown
+        );
+    }
+
+    #[test]
+    fn a_dns_lookup_without_an_answer_is_not_a_missing_domain() {
+        // Postfix's wording for a SERVFAIL or malformed reply, with the 5.4.4 it reports
+        let failed = "Name service error for name=example.org type=MX: \
+                      Malformed or unexpected name server reply";
+        assert_eq!(why("5.4.4", None, failed), NetworkError);
+        assert!(!hard("5.4.4", None, failed));
+        assert_eq!(
+            why("4.4.3", None, "Host not found, try again"),
+            NetworkError
+        );
+        assert_eq!(why("5.4.4", None, "lookup failed: SERVFAIL"), NetworkError);
+        // NXDOMAIN is still a missing domain
+        assert_eq!(
+            why(
+                "5.4.4",
+                None,
+                "Host or domain name not found. Name service error for \
+                 name=example.org type=A: Host not found"
+            ),
+            HostUnknown
+        );
     }
 
     #[test]

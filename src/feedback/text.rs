@@ -73,17 +73,27 @@ pub(super) fn find(report: &str, exclude: &[String], hint: Option<&str>) -> Opti
     let lower = lower_in_place(report);
     let usable = |text: &str| addresses(text).into_iter().find(|a| !exclude.contains(a));
     let after = |at: usize| usable(report.get(at..).unwrap_or_default());
-    let introduced = RECIPIENT_INTRODUCTIONS
+    let introduction = RECIPIENT_INTRODUCTIONS
         .iter()
         .filter_map(|phrase| lower.find(phrase))
-        .min()
+        .min();
+    let introduced = introduction
         .and_then(after)
         // a session transcript names the recipient in its RCPT command
         .or_else(|| lower.find("rcpt to:").and_then(after));
     let (address, introduced) = match (hint, introduced) {
         (Some(hint), _) => (hint.to_lowercase(), true),
         (None, Some(address)) => (address, true),
-        (None, None) => (usable(report)?, false),
+        (None, None) => match usable(report) {
+            Some(address) => (address, false),
+            // No other address anywhere: the one introduced as failed is the bounce's own (a
+            // message its sender sent to itself). Not counted as introduced, so the caller
+            // still wants a reply code or a bounce's sender before believing it.
+            None => {
+                let rest = report.get(introduction?..).unwrap_or_default();
+                (addresses(rest).into_iter().next()?, false)
+            }
+        },
     };
     // From the line naming the recipient to the end of the report.
     let at = lower.find(&address).unwrap_or(0);
@@ -195,5 +205,18 @@ mod tests {
         .unwrap();
         assert_eq!(found.address, "other@dest.test");
         assert!(find("nothing here", &[], None).is_none());
+    }
+
+    #[test]
+    fn a_bounce_of_a_message_sent_to_oneself_names_the_sender() {
+        let own = ["me@herald.test".to_string()];
+        let report = "I wasn't able to deliver your message to the following addresses.\n\
+                      <me@herald.test>:\nRemote host said: 552 disk quota exceeded";
+        let found = find(report, &own, None).unwrap();
+        assert_eq!(found.address, "me@herald.test");
+        assert!(!found.introduced);
+        assert_eq!(found.reply_code, Some(552));
+        // without an introduction, the bounce's own address is still never taken
+        assert!(find("Hello me@herald.test", &own, None).is_none());
     }
 }

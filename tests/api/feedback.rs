@@ -113,3 +113,59 @@ fn fixture_corpus_match_rates() {
         );
     }
 }
+
+/// Agreement with Sisimai's hard/soft verdict on a hold-out of real bounces kept outside the
+/// repository (never committed): `HERALD_HOLDOUT_DIR` holds the messages and `holdout.json`,
+/// a list of `{"file", "mta", "reason", "hard"}` taken from Sisimai's own test tables.
+/// Skips when the variable is unset. Prints agreement overall and per MTA, and each
+/// disagreement with the reason Herald chose.
+#[test]
+fn holdout_corpus_agreement() {
+    let Ok(dir) = std::env::var("HERALD_HOLDOUT_DIR").map(PathBuf::from) else {
+        println!("SKIPPED: HERALD_HOLDOUT_DIR not set");
+        return;
+    };
+    let cases: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("holdout.json")).unwrap()).unwrap();
+    let mut per_mta: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
+    let mut agree = 0;
+    let mut unread = 0;
+    let mut disagreements = Vec::new();
+    for case in &cases {
+        let file = case["file"].as_str().unwrap();
+        let mta = case["mta"].as_str().unwrap().to_string();
+        let want = case["hard"].as_bool().unwrap();
+        let parsed = feedback::parse(&std::fs::read(dir.join(file)).unwrap());
+        let first = parsed.recipients.first();
+        let got = first.is_some_and(|r| r.hard);
+        let entry = per_mta.entry(mta).or_default();
+        entry.1 += 1;
+        // A message not read as a bounce at all gives no verdict: it never agrees.
+        if first.is_none() {
+            unread += 1;
+        }
+        if first.is_some() && got == want {
+            agree += 1;
+            entry.0 += 1;
+        } else {
+            disagreements.push(format!(
+                "{file:34} sisimai {:15} {want:5} herald {:15} {got:5} status {:?} reply {:?} kind {:?}",
+                case["reason"].as_str().unwrap_or("-"),
+                first.map_or("-", |r| r.reason.name()),
+                first.and_then(|r| r.status.clone()),
+                first.and_then(|r| r.reply_code),
+                parsed.kind,
+            ));
+        }
+    }
+    println!(
+        "hold-out agreement: {agree}/{} ({:.1}%) over {} MTAs; {unread} not read as feedback",
+        cases.len(),
+        100.0 * agree as f64 / cases.len().max(1) as f64,
+        per_mta.len()
+    );
+    for (mta, (ok, n)) in &per_mta {
+        println!("  {mta:16} {ok:3}/{n}");
+    }
+    println!("disagreements:\n  {}", disagreements.join("\n  "));
+}
