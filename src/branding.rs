@@ -7,8 +7,27 @@ use serde::Serialize;
 use sqlx::FromRow;
 
 use crate::app::App;
-use crate::error::{AppError, AppResult};
+use crate::error::AppError;
 use crate::on_db;
+
+/// What the branding service refuses, without HTTP: `http::error` maps each case to
+/// Resend's status and error name, and the dashboard shows `Invalid` under its field.
+#[derive(Debug, thiserror::Error)]
+pub enum BrandingError {
+    /// A field of the branding is refused; the message names it.
+    #[error("{0}")]
+    Invalid(String),
+    /// The team does not exist.
+    #[error("Team not found.")]
+    TeamNotFound,
+    /// A failure under the service (the database), passed through.
+    #[error(transparent)]
+    Other(#[from] AppError),
+}
+
+pub type BrandingResult<T> = Result<T, BrandingError>;
+
+crate::passes_through!(BrandingError: sqlx::Error);
 
 pub const DEFAULT_ACCENT: &str = "#4f46e5";
 const MAX_NAME: usize = 100;
@@ -62,7 +81,7 @@ pub fn is_colour(text: &str) -> bool {
 }
 
 /// The team's branding (defaults when it saved none).
-pub async fn get(app: &App, team_id: &str) -> AppResult<Branding> {
+pub async fn get(app: &App, team_id: &str) -> BrandingResult<Branding> {
     let row: Option<Row> = on_db!(app.db(), |pool| sqlx::query_as(
         "SELECT t.name AS team_name, b.name, b.logo_url, b.accent_color, b.footer_text \
          FROM teams t LEFT JOIN team_branding b ON b.team_id = t.id WHERE t.id = $1"
@@ -70,7 +89,7 @@ pub async fn get(app: &App, team_id: &str) -> AppResult<Branding> {
     .bind(team_id)
     .fetch_optional(pool)
     .await)?;
-    let row = row.ok_or_else(|| AppError::not_found("Team not found."))?;
+    let row = row.ok_or(BrandingError::TeamNotFound)?;
     let mut branding = Branding::default_for(&row.team_name);
     if let Some(name) = row.name.filter(|n| !n.is_empty()) {
         branding.name = name;
@@ -114,15 +133,9 @@ fn validate(input: &BrandingInput) -> Result<(), String> {
     Ok(())
 }
 
-/// Saves the team's branding. `Err(Ok(message))` is input to fix.
-pub async fn save(
-    app: &App,
-    team_id: &str,
-    input: &BrandingInput,
-) -> AppResult<Result<Branding, String>> {
-    if let Err(message) = validate(input) {
-        return Ok(Err(message));
-    }
+/// Saves the team's branding; `Invalid` is input to fix.
+pub async fn save(app: &App, team_id: &str, input: &BrandingInput) -> BrandingResult<Branding> {
+    validate(input).map_err(BrandingError::Invalid)?;
     let accent = optional(&input.accent_color).unwrap_or_else(|| DEFAULT_ACCENT.into());
     let now = app.now_ms();
     on_db!(app.db(), |pool| {
@@ -142,7 +155,7 @@ pub async fn save(
     .await
     .map(|r| r.rows_affected())
     })?;
-    Ok(Ok(get(app, team_id).await?))
+    get(app, team_id).await
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use super::pages::{PageResult, Shell, placed, render};
 use super::session::{AdminForm, CurrentSession};
 use crate::app::App;
 use crate::auth::sessions::Session;
-use crate::branding::{self, Branding, BrandingInput};
+use crate::branding::{self, Branding, BrandingError, BrandingInput};
 
 pub const PATH: &str = "/dashboard/settings/branding";
 const SECTION: &str = "settings";
@@ -74,9 +74,9 @@ async fn save(State(app): State<App>, form: AdminForm) -> PageResult {
         accent_color: f.text("accent_color").to_string(),
         footer_text: f.text("footer_text").to_string(),
     };
-    match branding::save(&app, &session.user.team_id, &input).await? {
+    match branding::save(&app, &session.user.team_id, &input).await {
         Ok(_) => Ok(done(PATH, "saved")),
-        Err(message) => {
+        Err(BrandingError::Invalid(message)) => {
             let words = [
                 ("name", "name"),
                 ("logo", "logo_url"),
@@ -87,5 +87,6 @@ async fn save(State(app): State<App>, form: AdminForm) -> PageResult {
             let page = page(session, input, Some(message), None);
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
+        Err(err) => Err(err.into()),
     }
 }

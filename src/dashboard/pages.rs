@@ -397,6 +397,7 @@ page_error_from!(
     crate::broadcasts::error::BroadcastError,
     crate::emails::error::EmailError,
     crate::exports::ExportError,
+    crate::branding::BrandingError,
     crate::metrics::MetricsError,
     crate::suppressions::SuppressionError,
     crate::webhooks::WebhookError,

@@ -13,6 +13,7 @@ use crate::audience::properties::PropertyError;
 use crate::audience::segments::SegmentError;
 use crate::audience::topics::TopicError;
 use crate::auth::AuthError;
+use crate::branding::BrandingError;
 use crate::broadcasts::error::BroadcastError;
 use crate::domains::DomainError;
 use crate::emails::error::EmailError;
@@ -126,6 +127,17 @@ impl From<MetricsError> for AppError {
         match err {
             MetricsError::Invalid(_) => AppError::validation(message),
             MetricsError::Other(err) => err,
+        }
+    }
+}
+
+impl From<BrandingError> for AppError {
+    fn from(err: BrandingError) -> Self {
+        let message = err.to_string();
+        match err {
+            BrandingError::Invalid(_) => AppError::validation(message),
+            BrandingError::TeamNotFound => AppError::not_found(message),
+            BrandingError::Other(err) => err,
         }
     }
 }
