@@ -91,11 +91,7 @@ fn bookkeeping_db(db: &Db) -> Db {
                 .synchronous(sqlx::sqlite::SqliteSynchronous::Normal);
             // One connection: these writes take turns here rather than in SQLite's busy
             // handler, which sleeps.
-            Db::Sqlite(
-                sqlx::sqlite::SqlitePoolOptions::new()
-                    .max_connections(1)
-                    .connect_lazy_with(options),
-            )
+            Db::Sqlite(crate::store::sqlite_pool(1).connect_lazy_with(options))
         }
     }
 }

@@ -6,6 +6,7 @@
 //! Portable rules: ids are TEXT (UUID strings), times are BIGINT epoch milliseconds bound
 //! from the app's clock, JSON is TEXT, booleans are BOOLEAN.
 
+mod busy;
 pub mod page;
 pub mod sql;
 pub mod team_rows;
@@ -107,8 +108,7 @@ impl Db {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+        let pool = sqlite_pool(8)
             .connect_with(options)
             .await
             .context("opening the SQLite database")?;
@@ -197,6 +197,15 @@ impl BeginKeyRange for PgPool {
             .await?;
         Ok(tx)
     }
+}
+
+/// Options of every SQLite pool Herald opens: at most `max_connections`, each connection
+/// waiting for SQLite's write lock with [`busy::install`]'s short steps instead of SQLite's
+/// own sleeps of 1, 2, 5, 10… ms.
+pub fn sqlite_pool(max_connections: u32) -> SqlitePoolOptions {
+    SqlitePoolOptions::new()
+        .max_connections(max_connections)
+        .after_connect(|conn, _| Box::pin(async move { busy::install(conn).await }))
 }
 
 /// A new time-ordered id (UUID v7, hyphenated): keyset pagination and B-tree inserts

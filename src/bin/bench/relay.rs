@@ -138,6 +138,11 @@ pub struct RelayArgs {
     /// Seconds a run may take before it is given up.
     #[arg(long, default_value_t = 600)]
     timeout: u64,
+    /// A setting for `herald serve` as its environment variable, e.g.
+    /// `--herald-env HERALD_DELIVERY__RELAY_CONNECTIONS=64` (repeatable): for sweeping
+    /// settings against the defaults. Printed with the run's figures.
+    #[arg(long = "herald-env", value_name = "NAME=VALUE", value_parser = parse_env_setting)]
+    herald_env: Vec<(String, String)>,
 }
 
 /// The kit's scripts, run with our state folder and ports.
@@ -293,6 +298,9 @@ pub async fn relay(args: RelayArgs) -> anyhow::Result<()> {
          loadavg_1min_start={load_at_start}",
         args.database, args.clients, args.api, args.reps, args.postfix_concurrency
     );
+    for (name, value) in &args.herald_env {
+        println!("herald setting: {name}={value}");
+    }
     let mut summary = Vec::new();
     for &size in &args.size {
         let n = args.emails.unwrap_or(size.default_emails());
@@ -661,6 +669,9 @@ async fn herald_measure(
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(folder.join("herald.log"))?)
         .stderr(std::fs::File::create(folder.join("herald.err"))?);
+    for (name, value) in &args.herald_env {
+        cmd.env(name, value);
+    }
     if single {
         // One request per email: the default 100 requests/s per team would be the limit.
         cmd.env("HERALD_RATE_LIMIT", "1000000");
@@ -856,4 +867,13 @@ async fn herald_measure(
         load_start,
         load_end,
     })
+}
+
+fn parse_env_setting(arg: &str) -> Result<(String, String), String> {
+    match arg.split_once('=') {
+        Some((name, value)) if name.starts_with("HERALD_") || name == "DATABASE_URL" => {
+            Ok((name.to_string(), value.to_string()))
+        }
+        _ => Err(format!("{arg:?}: expected HERALD_NAME=VALUE")),
+    }
 }
