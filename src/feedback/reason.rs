@@ -1143,9 +1143,21 @@ fn classify_at(evidence: &Evidence<'_>, command: Option<Command>) -> (Reason, Ba
         let found = match reason {
             UserUnknown => {
                 if by_code == Some(UserUnknown) {
-                    let contradicted = [MailboxFull, HasMoved, Rejected, NotAccept, Filtered]
-                        .iter()
-                        .any(|&other| text_says(other))
+                    // The text names another cause outright (a full or moved mailbox, a
+                    // disabled account, a rate or recipient limit): it is more precise than
+                    // the code, which some servers answer to every refusal at RCPT.
+                    let contradicted = [
+                        MailboxFull,
+                        HasMoved,
+                        Rejected,
+                        NotAccept,
+                        Filtered,
+                        Suspend,
+                        Speeding,
+                        TooManyConn,
+                    ]
+                    .iter()
+                    .any(|&other| text_says(other))
                         || BLOCKED_PHRASES.iter().any(|p| contains_in_order(&text, p));
                     !contradicted
                 } else {
@@ -1153,7 +1165,14 @@ fn classify_at(evidence: &Evidence<'_>, command: Option<Command>) -> (Reason, Ba
                         || evidence.reply_code.is_some_and(|code| code >= 500),
                         |[class, ..]| class == 5,
                     );
+                    // RFC 3463: only an addressing status (x.1.x) or an undefined one
+                    // (x.0.x) leaves the refusal to mean the address; 5.7.1 is a policy
+                    // refusal, 5.6.0 one of the content, whatever words precede them.
+                    let addressing = evidence
+                        .status
+                        .is_none_or(|[_, subject, _]| subject == 0 || subject == 1);
                     let bare_refusal = permanent
+                        && addressing
                         && command == Some(Command::Rcpt)
                         && text.contains(RECIPIENT_REFUSED)
                         && !TABLE
@@ -1532,6 +1551,27 @@ mod tests {
         assert_eq!(
             why("5.0.0", Some(550), "550 Recipient address rejected"),
             OnHold
+        );
+        // a policy or content status after the same words is not about the address
+        for status in ["5.7.1", "5.6.0"] {
+            let text = format!(
+                "RCPT TO:<a@b.test> 550 {status} <a@b.test>: Recipient address rejected: \
+                 Delivery not authorized"
+            );
+            assert!(!hard(status, Some(550), &text), "{status}");
+        }
+    }
+
+    #[test]
+    fn text_naming_another_cause_outweighs_a_bad_mailbox_code() {
+        let limit = "550 5.1.1 <a@b.test> has sent to too many recipients this hour";
+        assert!(!hard("5.1.1", Some(550), limit));
+        let disabled = "550 5.1.1 <a@b.test>: the account has been disabled";
+        assert_eq!(why("5.1.1", Some(550), disabled), Suspend);
+        // the code alone, or with its usual words, is still a missing mailbox
+        assert_eq!(
+            why("5.1.1", Some(550), "550 5.1.1 User unknown"),
+            UserUnknown
         );
     }
 
