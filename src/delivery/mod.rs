@@ -89,8 +89,8 @@ fn bookkeeping_db(db: &Db) -> Db {
             let options = (*pool.connect_options())
                 .clone()
                 .synchronous(sqlx::sqlite::SqliteSynchronous::Normal);
-            // One connection: these writes take turns here rather than in SQLite's busy
-            // handler, which sleeps.
+            // One connection: these writes take turns here rather than polling for the
+            // write lock in SQLite's busy handler.
             Db::Sqlite(crate::store::sqlite_pool(1).connect_lazy_with(options))
         }
     }

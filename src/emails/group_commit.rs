@@ -66,7 +66,7 @@ pub async fn commit(app: &App, accepted: Accepted) -> AppResult<()> {
 /// The writer's turn on SQLite (`None` on PostgreSQL), for writes made on another connection
 /// to the same file (the request log's batches): holding it, they wait here for a commit of
 /// accepted emails to finish instead of colliding with it in SQLite's busy handler, which
-/// sleeps for milliseconds at a time while both sides hold up requests.
+/// polls for the lock (`store::busy`) while both sides hold up requests.
 pub async fn writer_turn(app: &App) -> Option<tokio::sync::OwnedMutexGuard<()>> {
     match app.db() {
         Db::Sqlite(pool) => Some(committer_for(pool).turn.clone().lock_owned().await),

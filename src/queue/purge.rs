@@ -101,7 +101,7 @@ pub async fn delete_in_batches(
             return Ok(total);
         }
         // A pause between batches: SQLite writers waiting in the busy handler (accepted
-        // emails) poll for the lock every few milliseconds and must find it free.
+        // emails) poll for the lock every 25 µs to 1 ms (`store::busy`) and must find it free.
         tokio::time::sleep(PAUSE).await;
     }
 }

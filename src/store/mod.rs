@@ -106,6 +106,8 @@ impl Db {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
+            // Pools from `sqlite_pool` replace this with `busy`'s handler (the same 10 s);
+            // it stays for a connection opened from these options outside a pool.
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         let pool = sqlite_pool(8)
