@@ -132,6 +132,19 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
+/// A statement list's conflict is 409 `concurrent_write` (the request may be retried); a
+/// database error is as above.
+impl From<crate::store::sql::StoreError> for AppError {
+    fn from(err: crate::store::sql::StoreError) -> Self {
+        match err {
+            crate::store::sql::StoreError::Conflict => {
+                Self::new(409, "concurrent_write", err.to_string())
+            }
+            crate::store::sql::StoreError::Database(err) => err.into(),
+        }
+    }
+}
+
 impl From<anyhow::Error> for AppError {
     fn from(err: anyhow::Error) -> Self {
         if let Some(app) = err.downcast_ref::<AppError>() {

@@ -46,7 +46,7 @@ pub enum ContactError {
 pub type ContactResult<T> = Result<T, ContactError>;
 
 crate::passes_through!(
-    ContactError: sqlx::Error,
+    ContactError: sqlx::Error, crate::store::sql::StoreError,
     super::properties::PropertyError,
     super::segments::SegmentError,
     super::topics::TopicError

@@ -39,7 +39,7 @@ pub enum PropertyError {
 
 pub type PropertyResult<T> = Result<T, PropertyError>;
 
-crate::passes_through!(PropertyError: sqlx::Error);
+crate::passes_through!(PropertyError: sqlx::Error, crate::store::sql::StoreError);
 
 /// The default properties and their types; they cannot be changed or deleted.
 pub const DEFAULTS: [(&str, &str); 4] = [

@@ -61,7 +61,7 @@ pub enum SegmentError {
 
 pub type SegmentResult<T> = Result<T, SegmentError>;
 
-crate::passes_through!(SegmentError: sqlx::Error);
+crate::passes_through!(SegmentError: sqlx::Error, crate::store::sql::StoreError);
 
 #[derive(Debug, Default, Clone)]
 pub struct NewSegment {

@@ -40,7 +40,7 @@ pub enum TopicError {
 
 pub type TopicResult<T> = Result<T, TopicError>;
 
-crate::passes_through!(TopicError: sqlx::Error);
+crate::passes_through!(TopicError: sqlx::Error, crate::store::sql::StoreError);
 
 pub fn parse_subscription(value: Option<&str>, field: &'static str) -> TopicResult<&'static str> {
     match value {

@@ -35,7 +35,7 @@ pub enum BroadcastError {
 pub type BroadcastResult<T> = Result<T, BroadcastError>;
 
 crate::passes_through!(
-    BroadcastError: sqlx::Error,
+    BroadcastError: sqlx::Error, crate::store::sql::StoreError,
     serde_json::Error,
     crate::emails::error::EmailError,
     crate::audience::contacts::ContactError,

@@ -49,6 +49,9 @@ pub enum EmailError {
     /// The email has no such attachment.
     #[error("Attachment not found")]
     AttachmentNotFound,
+    /// The accepted emails were not committed (the writer stopped without an answer).
+    #[error("The email could not be stored.")]
+    NotStored,
     /// One email of a strict batch is refused: the batch is, with the email's index.
     #[error("Email at index {0}: {1}")]
     AtIndex(usize, Box<EmailError>),
@@ -62,6 +65,7 @@ pub type EmailResult<T> = Result<T, EmailError>;
 
 crate::passes_through!(
     EmailError: sqlx::Error,
+    crate::store::sql::StoreError,
     serde_json::Error,
     anyhow::Error,
     crate::templates::error::TemplateError,

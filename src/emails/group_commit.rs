@@ -18,14 +18,15 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::SqliteConnectOptions;
 use tokio::sync::oneshot;
 
+use super::error::{EmailError, EmailResult};
 use super::store::{self, Accepted};
 use crate::app::App;
-use crate::error::{AppError, AppResult};
 use crate::store::Db;
+use crate::store::sql::StoreResult;
 
 struct Pending {
     accepted: Accepted,
-    done: oneshot::Sender<AppResult<()>>,
+    done: oneshot::Sender<StoreResult<()>>,
 }
 
 #[derive(Default)]
@@ -36,9 +37,9 @@ struct Committer {
 }
 
 /// Commits what a request accepted; returns once it is durable.
-pub async fn commit(app: &App, accepted: Accepted) -> AppResult<()> {
+pub async fn commit(app: &App, accepted: Accepted) -> EmailResult<()> {
     let pool = match app.db() {
-        Db::Postgres(_) => return store::insert_accepted(app, &[accepted]).await,
+        Db::Postgres(_) => return Ok(store::insert_accepted(app, &[accepted]).await?),
         Db::Sqlite(pool) => pool,
     };
     let committer = committer_for(pool);
@@ -58,9 +59,11 @@ pub async fn commit(app: &App, accepted: Accepted) -> AppResult<()> {
             drop(turn);
         });
     }
-    result
-        .await
-        .unwrap_or_else(|_| Err(AppError::internal("The email could not be stored.")))
+    match result.await {
+        Ok(stored) => Ok(stored?),
+        // The writer went away without an answer.
+        Err(_) => Err(EmailError::NotStored),
+    }
 }
 
 /// The writer's turn on SQLite (`None` on PostgreSQL), for writes made on another connection
@@ -84,14 +87,16 @@ async fn write(app: &App, pending: Vec<Pending>) {
             }
         }
         // One failing request must not fail the rest of the group: retry them one by one.
-        Err(_) if accepted.len() > 1 => {
+        Err(err) if accepted.len() > 1 => {
+            tracing::warn!(error = %err, "a group commit failed; committing its requests one by one");
             for (one, done) in accepted.into_iter().zip(done) {
                 let _ = done.send(store::insert_accepted(app, &[one]).await);
             }
         }
+        // A group of one: its request gets the error.
         Err(err) => {
-            for done in done {
-                let _ = done.send(Err(err.clone()));
+            if let Some(done) = done.into_iter().next() {
+                let _ = done.send(Err(err));
             }
         }
     }

@@ -10,13 +10,12 @@ use super::events;
 use super::idempotency::Claim;
 use crate::app::App;
 use crate::clock::Millis;
-use crate::error::{AppError, AppResult};
 use crate::on_db;
 use crate::queue::{self, NewJob};
 use crate::store::BeginWrite;
 use crate::store::new_id;
 use crate::store::page::{ListResponse, Page};
-use crate::store::sql::{self, Placeholders, Stmt};
+use crate::store::sql::{self, Placeholders, Stmt, StoreError, StoreResult};
 
 /// An accepted email, ready to insert. Address lists and tags are JSON text.
 #[derive(Debug)]
@@ -89,19 +88,19 @@ const ROWS_PER_INSERT: usize = 500;
 /// Stores what one or more requests accepted (emails with their attachments, first events
 /// and jobs, and idempotency responses) in one transaction. Emails, events and jobs go in
 /// multi-row `INSERT`s: a statement is a round trip, and a group may hold hundreds of emails.
-pub async fn insert_accepted(app: &App, accepted: &[Accepted]) -> AppResult<()> {
+pub async fn insert_accepted(app: &App, accepted: &[Accepted]) -> StoreResult<()> {
     insert_accepted_guarded(app, accepted, &[]).await
 }
 
 /// [`insert_accepted`], with `guard` statements run first in the same transaction: when one
-/// does not affect the rows it expects, nothing is stored and the answer is a
-/// `concurrent_write` conflict (`store::sql::is_conflict`). The broadcast fan-out moves
-/// its cursor this way, so a batch of emails and the progress that covers it commit together.
+/// does not affect the rows it expects, nothing is stored and the answer is
+/// [`StoreError::Conflict`]. The broadcast fan-out moves its cursor this way, so a batch of
+/// emails and the progress that covers it commit together.
 pub async fn insert_accepted_guarded(
     app: &App,
     accepted: &[Accepted],
     guard: &[Stmt],
-) -> AppResult<()> {
+) -> StoreResult<()> {
     let emails: Vec<&NewEmail> = accepted.iter().flat_map(|a| &a.emails).collect();
     let style = Placeholders::of(app.db());
     // A delivery runs in the region (sending pool) of its sending domain, looked up once per
@@ -190,7 +189,7 @@ pub async fn insert_accepted_guarded(
             .await?;
         }
         tx.commit().await?;
-        Ok::<_, AppError>(())
+        Ok::<_, StoreError>(())
     })
 }
 
@@ -496,7 +495,7 @@ pub async fn cancel(app: &App, team_id: &str, id: &str) -> EmailResult<()> {
 }
 
 /// A statement list's conflict means the email's job started (or it was canceled) meanwhile.
-fn changed_meanwhile(err: AppError, row: &EmailRow, action: &str) -> EmailError {
+fn changed_meanwhile(err: StoreError, row: &EmailRow, action: &str) -> EmailError {
     if sql::is_conflict(&err) {
         not_changeable(row, action)
     } else {

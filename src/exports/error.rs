@@ -20,4 +20,4 @@ pub enum ExportError {
 
 pub type ExportResult<T> = Result<T, ExportError>;
 
-crate::passes_through!(ExportError: sqlx::Error);
+crate::passes_through!(ExportError: sqlx::Error, crate::store::sql::StoreError);

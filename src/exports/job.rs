@@ -202,7 +202,7 @@ async fn commit(
     after: &Progress,
     data: Vec<u8>,
     done: bool,
-) -> Result<(), crate::error::AppError> {
+) -> sql::StoreResult<()> {
     let now = app.now_ms();
     let mut stmts = vec![
         Stmt::new(

@@ -224,6 +224,7 @@ impl From<EmailError> for AppError {
                 AppError::new(409, "concurrent_idempotent_requests", message)
             }
             EmailError::NotFound | EmailError::AttachmentNotFound => AppError::not_found(message),
+            EmailError::NotStored => AppError::internal(message),
             // The email's own refusal, with the batch's index in front of its message.
             EmailError::AtIndex(_, cause) => AppError {
                 message,

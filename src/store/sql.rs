@@ -2,7 +2,6 @@
 //! either backend. Services validate everything, build a list of [`Stmt`]s, and call
 //! [`run`]: either every statement commits or none does, so a refused request changes nothing.
 
-use crate::error::{AppError, AppResult};
 use crate::on_db;
 use crate::store::Db;
 
@@ -140,19 +139,27 @@ impl Stmt {
     }
 }
 
-/// Raised when a statement's `expect_rows` does not hold; nothing was written.
-pub fn is_conflict(err: &AppError) -> bool {
-    let expected = conflict();
-    err.status == expected.status && err.name == expected.name
+/// What running statements can end in: the database's own error, or a statement whose
+/// `expect_rows` did not hold (nothing was written). Services pass it on inside their own
+/// error type; the HTTP layer answers a conflict with 409 `concurrent_write`.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("The data changed while this request was running; try again.")]
+    Conflict,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Whether `err` is a statement list's [`StoreError::Conflict`]: nothing was written.
+pub fn is_conflict(err: &StoreError) -> bool {
+    matches!(err, StoreError::Conflict)
 }
 
 /// The error of a statement list whose `expect_rows` did not hold; nothing was written.
-pub fn conflict() -> AppError {
-    AppError::new(
-        409,
-        "concurrent_write",
-        "The data changed while this request was running; try again.",
-    )
+pub fn conflict() -> StoreError {
+    StoreError::Conflict
 }
 
 /// Runs one [`Stmt`] on any executor of either backend (a pool, or `&mut *tx` inside the
@@ -195,7 +202,7 @@ macro_rules! exec_stmts {
 }
 
 /// Runs the statements in order in one transaction; returns the rows each affected.
-pub async fn run(db: &Db, stmts: &[Stmt]) -> AppResult<Vec<u64>> {
+pub async fn run(db: &Db, stmts: &[Stmt]) -> StoreResult<Vec<u64>> {
     if stmts.is_empty() {
         return Ok(Vec::new());
     }

@@ -21,4 +21,4 @@ pub enum SuppressionError {
 
 pub type SuppressionResult<T> = Result<T, SuppressionError>;
 
-crate::passes_through!(SuppressionError: sqlx::Error);
+crate::passes_through!(SuppressionError: sqlx::Error, crate::store::sql::StoreError);

@@ -25,4 +25,4 @@ pub enum TemplateError {
 
 pub type TemplateResult<T> = Result<T, TemplateError>;
 
-crate::passes_through!(TemplateError: sqlx::Error, serde_json::Error, crate::emails::error::EmailError);
+crate::passes_through!(TemplateError: sqlx::Error, crate::store::sql::StoreError, serde_json::Error, crate::emails::error::EmailError);

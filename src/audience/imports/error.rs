@@ -23,7 +23,7 @@ pub enum ImportError {
 pub type ImportResult<T> = Result<T, ImportError>;
 
 crate::passes_through!(
-    ImportError: sqlx::Error,
+    ImportError: sqlx::Error, crate::store::sql::StoreError,
     serde_json::Error,
     crate::audience::properties::PropertyError,
     crate::audience::segments::SegmentError,
