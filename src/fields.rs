@@ -1,7 +1,23 @@
 //! Rules on request fields that several services share, with Resend's refusals: a leaf
 //! module under every layer, like `files` and `clock`.
 
+use serde::Deserialize;
+use serde_json::Value;
+
 use crate::error::{AppError, AppResult};
+
+/// A key declared with a type and a fallback value, as a request gives it: a contact property
+/// (`audience::properties::NewProperty`) and a template variable
+/// (`templates::variables::VariableInput`) are declared alike; each service checks its own
+/// keys, types and fallbacks.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Declaration {
+    pub key: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// Used when no value is given; must match `type`.
+    pub fallback_value: Option<Value>,
+}
 
 /// A required `name`: trimmed, not blank (422 `missing_required_field`), at most
 /// `max_chars` characters (422 `validation_error`). API keys, topics, segments and

@@ -25,19 +25,13 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(get, update, remove))
 }
 
+/// A property declaration: `key` (letters, digits and underscores, at most 50 characters;
+/// case-sensitive), `type` (`string` or `number`) and `fallback_value` (used when a contact
+/// has no value). Its schema in the document is written out in `openapi::RULES`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
-pub struct CreateContactPropertyOptions {
-    /// Letters, digits and underscores, at most 50 characters; case-sensitive.
-    #[schema(required = true, max_length = 50)]
-    key: Option<String>,
-    /// `string` or `number`.
-    #[serde(rename = "type")]
-    #[schema(required = true)]
-    kind: Option<String>,
-    /// Used when a contact has no value; must match `type`.
-    #[schema(value_type = Option<Object>)]
-    fallback_value: Option<Value>,
-}
+#[serde(transparent)]
+#[schema(value_type = Object)]
+pub struct CreateContactPropertyOptions(NewProperty);
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct UpdateContactPropertyOptions {
@@ -110,12 +104,7 @@ async fn create(
     Extension(auth): Extension<AuthKey>,
     LenientJson(body): LenientJson<CreateContactPropertyOptions>,
 ) -> AppResult<Created<CreateContactPropertyResponseSuccess>> {
-    let input = NewProperty {
-        key: body.key,
-        kind: body.kind,
-        fallback_value: body.fallback_value,
-    };
-    let property = properties::create(&app, &auth.team_id, input).await?;
+    let property = properties::create(&app, &auth.team_id, body.0).await?;
     Ok(created(CreateContactPropertyResponseSuccess {
         id: property.id,
         object: "contact_property",

@@ -66,26 +66,54 @@ impl From<TopicSubscription> for Choice {
     }
 }
 
-#[derive(Debug, Default, Deserialize, ToSchema)]
-pub struct CreateContactOptions {
-    #[schema(required = true)]
-    email: Option<String>,
-    #[serde(default, deserialize_with = "crate::serde_util::double_option")]
-    #[schema(value_type = Option<String>)]
-    first_name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "crate::serde_util::double_option")]
-    #[schema(value_type = Option<String>)]
-    last_name: Option<Option<String>>,
-    unsubscribed: Option<bool>,
-    /// Values of existing contact properties, by key.
-    #[schema(value_type = Option<Object>)]
-    properties: Option<Map<String, Value>>,
-    /// Segment ids (or `{"id"}` objects) to add the contact to.
-    #[schema(value_type = Option<Vec<String>>)]
-    segments: Option<Vec<SegmentRef>>,
-    topics: Option<Vec<TopicSubscription>>,
-    /// Deprecated: an audience (segment) to add the contact to.
-    audience_id: Option<String>,
+/// Declares a contact request body: the fields `POST /contacts` and `PATCH /contacts/{id}`
+/// share, each named once in the body (`email`, `properties`, with that body's attributes),
+/// then the body's own fields. Not a `#[serde(flatten)]`ed struct: serde reads flattened
+/// fields outside [`crate::serde_util::strict`], and utoipa shows them as `allOf`.
+macro_rules! contact_body {
+    (
+        $(#[$attr:meta])*
+        pub struct $name:ident {
+            $(#[$email:meta])*
+            email,
+            $(#[$properties:meta])*
+            properties,
+            $($own:tt)*
+        }
+    ) => {
+        $(#[$attr])*
+        #[derive(Debug, Default, Deserialize, ToSchema)]
+        pub struct $name {
+            $(#[$email])*
+            email: Option<String>,
+            #[serde(default, deserialize_with = "crate::serde_util::double_option")]
+            #[schema(value_type = Option<String>)]
+            first_name: Option<Option<String>>,
+            #[serde(default, deserialize_with = "crate::serde_util::double_option")]
+            #[schema(value_type = Option<String>)]
+            last_name: Option<Option<String>>,
+            unsubscribed: Option<bool>,
+            $(#[$properties])*
+            #[schema(value_type = Option<Object>)]
+            properties: Option<Map<String, Value>>,
+            $($own)*
+        }
+    };
+}
+
+contact_body! {
+    pub struct CreateContactOptions {
+        #[schema(required = true)]
+        email,
+        /// Values of existing contact properties, by key.
+        properties,
+        /// Segment ids (or `{"id"}` objects) to add the contact to.
+        #[schema(value_type = Option<Vec<String>>)]
+        segments: Option<Vec<SegmentRef>>,
+        topics: Option<Vec<TopicSubscription>>,
+        /// Deprecated: an audience (segment) to add the contact to.
+        audience_id: Option<String>,
+    }
 }
 
 impl CreateContactOptions {
@@ -115,19 +143,12 @@ impl CreateContactOptions {
     }
 }
 
-#[derive(Debug, Default, Deserialize, ToSchema)]
-pub struct UpdateContactOptions {
-    email: Option<String>,
-    #[serde(default, deserialize_with = "crate::serde_util::double_option")]
-    #[schema(value_type = Option<String>)]
-    first_name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "crate::serde_util::double_option")]
-    #[schema(value_type = Option<String>)]
-    last_name: Option<Option<String>>,
-    unsubscribed: Option<bool>,
-    /// Values to set (`null` removes one); other stored values stay.
-    #[schema(value_type = Option<Object>)]
-    properties: Option<Map<String, Value>>,
+contact_body! {
+    pub struct UpdateContactOptions {
+        email,
+        /// Values to set (`null` removes one); other stored values stay.
+        properties,
+    }
 }
 
 impl From<UpdateContactOptions> for ContactInput {

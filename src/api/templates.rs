@@ -28,31 +28,15 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(duplicate))
 }
 
-/// A variable declaration.
+/// A variable declaration: `key` (ASCII letters, digits and `_`, at most 50 characters;
+/// case-sensitive; FIRST_NAME, LAST_NAME, EMAIL, UNSUBSCRIBE_URL, RESEND_UNSUBSCRIBE_URL,
+/// contact and this are reserved), `type` (`string`, `number`, `boolean`, `object` or
+/// `list`) and `fallback_value` (used when a send gives none; required for object and list).
+/// Its schema in the document is written out in `openapi::RULES`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
-pub struct TemplateVariableInput {
-    /// ASCII letters, digits and `_`, at most 50 characters; case-sensitive. Reserved:
-    /// FIRST_NAME, LAST_NAME, EMAIL, UNSUBSCRIBE_URL, RESEND_UNSUBSCRIBE_URL, contact, this.
-    #[schema(required = true)]
-    key: Option<String>,
-    /// `string`, `number`, `boolean`, `object` or `list`.
-    #[serde(rename = "type")]
-    #[schema(required = true)]
-    kind: Option<String>,
-    /// Used when a send gives no value; must match `type`; required for object and list.
-    #[schema(value_type = Option<Object>)]
-    fallback_value: Option<Value>,
-}
-
-impl From<TemplateVariableInput> for VariableInput {
-    fn from(v: TemplateVariableInput) -> Self {
-        VariableInput {
-            key: v.key,
-            kind: v.kind,
-            fallback_value: v.fallback_value,
-        }
-    }
-}
+#[serde(transparent)]
+#[schema(value_type = Object)]
+pub struct TemplateVariableInput(VariableInput);
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct CreateTemplateRequest {
@@ -100,7 +84,7 @@ pub struct UpdateTemplateOptions {
 }
 
 fn convert(variables: Vec<TemplateVariableInput>) -> Vec<VariableInput> {
-    variables.into_iter().map(Into::into).collect()
+    variables.into_iter().map(|v| v.0).collect()
 }
 
 /// `{id, object}`, the answer of create, update, publish and duplicate.

@@ -277,12 +277,8 @@ async fn ensure_defaults(app: &App, team_id: &str) -> PropertyResult<()> {
     Ok(())
 }
 
-#[derive(Debug, Default, Clone)]
-pub struct NewProperty {
-    pub key: Option<String>,
-    pub kind: Option<String>,
-    pub fallback_value: Option<Value>,
-}
+/// A property as a request declares it.
+pub type NewProperty = crate::fields::Declaration;
 
 pub async fn create(
     app: &App,

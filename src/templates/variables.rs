@@ -102,13 +102,7 @@ impl Variable {
 }
 
 /// A declaration as a request gives it.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct VariableInput {
-    pub key: Option<String>,
-    #[serde(rename = "type")]
-    pub kind: Option<String>,
-    pub fallback_value: Option<Value>,
-}
+pub type VariableInput = crate::fields::Declaration;
 
 /// Checks `inputs` and makes them the new declarations; a key declared before keeps its id
 /// and creation time.
