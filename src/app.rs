@@ -249,9 +249,9 @@ impl Running {
     }
 
     /// Stops accepting requests, lets workers finish their current job, flushes logs.
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
         self.shutdown.cancel();
-        for task in self.tasks {
+        for task in std::mem::take(&mut self.tasks) {
             let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
         }
         self.app.delivery().bookkeeping().close().await;
@@ -260,6 +260,14 @@ impl Running {
 
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shutdown.clone()
+    }
+}
+
+/// A server whose handle is dropped is told to stop, without waiting for it ([`Running::stop`]
+/// waits).
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
     }
 }
 

@@ -236,7 +236,6 @@ async fn every_eligible_contact_gets_one_email_across_sigkills() {
     db.close().await;
     server.child.start_kill().unwrap();
     server.child.wait().await.unwrap();
-    sink.stop().await;
 }
 
 /// Two instances run the same fan-out job at once (as when a lease runs out while its

@@ -157,6 +157,4 @@ async fn rate_limit_is_shared_by_nodes_on_postgres() {
     let fresh = call(second_node.base_url()).await;
     assert_eq!(fresh.status, 200);
     assert_eq!(fresh.headers["ratelimit-remaining"], "3");
-    second_node.stop().await;
-    second.db().close().await;
 }

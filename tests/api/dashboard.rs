@@ -7,7 +7,7 @@ use herald::on_db;
 use reqwest::Method;
 use reqwest::header::{HeaderMap, SET_COOKIE};
 
-use crate::helpers::{DAY_MS, TestApp, assert_error, spawn_app};
+use crate::helpers::{DAY_MS, Options, TestApp, assert_error, spawn_app, spawn_app_with};
 
 pub struct Visitor {
     client: reqwest::Client,
@@ -709,24 +709,20 @@ async fn assets_are_served_from_the_binary() {
 
 /// Installs reached over HTTPS mark their cookies `Secure`, and accept form posts whose
 /// `Origin` is the public URL even when the `Host` header (behind a proxy) differs.
-/// Started by hand because the shared harness has no public-URL option; SQLite is enough here.
 #[tokio::test]
 async fn https_installs_get_secure_cookies() {
-    let dir = tempfile::tempdir().unwrap();
-    let settings = herald::config::Settings {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_path_buf(),
-        public_url: "https://herald.example".into(),
-        ..Default::default()
-    };
-    let app = herald::app::App::open(settings, None).await.unwrap();
-    let first = herald::teams::bootstrap(&app).await.unwrap().unwrap();
-    let running = herald::app::start(app).await.unwrap();
+    let app = spawn_app_with(Options {
+        configure: Some(Box::new(|settings| {
+            settings.public_url = "https://herald.example".into();
+        })),
+        ..Options::default()
+    })
+    .await;
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let url = format!("{}/login", running.base_url());
+    let url = app.url("/login");
 
     let form = client.get(&url).send().await.unwrap();
     let login_cookie = form.headers()[SET_COOKIE].to_str().unwrap().to_string();
@@ -735,8 +731,8 @@ async fn https_installs_get_secure_cookies() {
     let token = pair.split_once('=').unwrap().1.to_string();
     let fields = [
         ("csrf_token", token.as_str()),
-        ("email", first.admin_email.as_str()),
-        ("password", first.admin_password.as_str()),
+        ("email", app.admin_email.as_str()),
+        ("password", app.admin_password.as_str()),
     ];
     let foreign = client
         .post(&url)
@@ -764,5 +760,4 @@ async fn https_installs_get_secure_cookies() {
         .find(|c| c.starts_with("herald_session="))
         .unwrap();
     assert!(session.contains("; Secure"), "{session}");
-    running.stop().await;
 }

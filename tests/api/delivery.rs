@@ -132,6 +132,17 @@ impl World {
         self.clock.advance(ms);
     }
 
+    /// Sends `body` to one recipient, delivers it, checks it was delivered, and returns its
+    /// id with the one message the sink received.
+    pub async fn send_one(&self, body: Value) -> (String, ReceivedMessage) {
+        let id = self.send(body).await;
+        self.deliver().await;
+        assert_eq!(self.last_event(&id).await, "delivered");
+        let mut messages = self.sink.messages();
+        assert_eq!(messages.len(), 1);
+        (id, messages.remove(0))
+    }
+
     pub async fn last_event(&self, id: &str) -> String {
         let email = self.app.get(&format!("/emails/{id}")).await;
         email.body["last_event"]
@@ -416,20 +427,13 @@ async fn lines_starting_with_a_dot_arrive_unchanged() {
     let mut body = email_to(json!("anna@dest.dev"));
     body["text"] = json!(text);
     body["attachments"] = json!([{"filename": "dots.txt", "content": "Li4uCg=="}]);
-    let id = w.send(body).await;
-    w.deliver().await;
-    assert_eq!(w.last_event(&id).await, "delivered");
-    let messages = w.sink.messages();
-    assert_eq!(messages.len(), 1);
+    let (_, message) = w.send_one(body).await;
     let parsed = mail_parser::MessageParser::default()
-        .parse(&messages[0].data)
+        .parse(&message.data)
         .expect("a MIME message");
     let got = parsed.body_text(0).expect("a text part");
     assert_eq!(got.replace("\r\n", "\n"), text);
-    assert!(
-        dkim_passes(&w.dns, &messages[0].data).await,
-        "DKIM must verify"
-    );
+    assert!(dkim_passes(&w.dns, &message.data).await, "DKIM must verify");
 }
 
 #[tokio::test]

@@ -193,5 +193,4 @@ async fn every_accepted_email_is_delivered_across_a_sigkill() {
     db.close().await;
     server.child.start_kill().unwrap();
     server.child.wait().await.unwrap();
-    sink.stop().await;
 }

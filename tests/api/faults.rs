@@ -449,6 +449,7 @@ async fn postgres_stopped_for_30_seconds_while_sending_loses_nothing() {
         accepted.len()
     );
     ticking.abort();
+    // Herald's workers must finish before the PostgreSQL server under them goes away.
     w.stop().await;
     drop(pg);
 }

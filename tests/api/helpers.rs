@@ -25,20 +25,12 @@ pub struct TestApp {
     pub admin_password: String,
     pub app: App,
     pub client: reqwest::Client,
+    /// A test that ends, passed or failed, stops its server (dropping [`Running`] tells it to)
+    /// and then drops its database and folder: fields drop in this order. Tests call `stop`
+    /// only to stop a server in the middle of a test.
     running: Option<Running>,
-    // Dropped after the server is told to stop (fields drop in this order).
     _database: TestDatabase,
     _dir: tempfile::TempDir,
-}
-
-/// A test that ends, passed or failed, stops its server and drops its database here: tests
-/// call `stop` only to stop a server in the middle of a test.
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some(running) = self.running.take() {
-            running.shutdown_token().cancel();
-        }
-    }
 }
 
 pub fn using_postgres() -> bool {

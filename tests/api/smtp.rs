@@ -187,7 +187,6 @@ async fn mail_send_delivers_and_the_sink_records_envelope_and_bytes() {
     );
     assert_eq!(sink.count(), 2);
     assert_eq!(sink.connections(), 1);
-    sink.stop().await;
 }
 
 #[tokio::test]
@@ -232,7 +231,6 @@ async fn pipelined_commands_get_their_replies_in_order() {
     );
     assert_eq!(received[0].envelope.declared_size, 100);
     assert!(received[0].envelope.smtputf8);
-    sink.stop().await;
 }
 
 const SMUGGLING: &str = concat!(
@@ -268,7 +266,6 @@ async fn bare_lf_cannot_end_data_or_smuggle_a_second_message() {
     // normalized: the bare LFs became CRLF
     assert!(data.starts_with("Subject: first\r\n\r\nhello\r\n.\r\nMAIL FROM"));
     assert!(!data.replace("\r\n", "").contains('\n'));
-    sink.stop().await;
 
     // The strict policy refuses such content outright.
     let sink = small_sink(Limits {
@@ -288,7 +285,6 @@ async fn bare_lf_cannot_end_data_or_smuggle_a_second_message() {
     raw.send("RCPT TO:<b@dest.test>\r\n").await;
     raw.expect("503").await;
     assert_eq!(sink.count(), 0);
-    sink.stop().await;
 }
 
 #[tokio::test]
@@ -341,7 +337,6 @@ async fn oversize_messages_are_refused_and_the_session_goes_on() {
         .await
         .unwrap_err();
     assert_eq!(reply_of(err), (552, [5, 3, 4]));
-    sink.stop().await;
 }
 
 #[tokio::test]
@@ -369,7 +364,6 @@ async fn connections_over_the_cap_are_told_to_come_back() {
         }
     };
     third.hello().await;
-    sink.stop().await;
 }
 
 #[tokio::test]
@@ -409,7 +403,6 @@ async fn protocol_errors_sequence_and_refused_commands() {
     raw.expect("502").await; // the eighth error: the server gives up
     raw.expect("421 4.7.0").await;
     raw.closed().await;
-    sink.stop().await;
 }
 
 #[tokio::test]
@@ -422,7 +415,6 @@ async fn an_idle_client_times_out() {
     let mut raw = Raw::greeted(sink.addr()).await;
     raw.expect("421 4.4.2").await;
     raw.closed().await;
-    sink.stop().await;
 }
 
 #[tokio::test]
@@ -431,6 +423,7 @@ async fn stopping_tells_connected_clients_and_waits_for_them() {
     let mut raw = Raw::greeted(sink.addr()).await;
     raw.hello().await;
     let addr = sink.addr();
+    // Stopping is what this test is about.
     sink.stop().await;
     raw.expect("421 4.3.2").await;
     raw.closed().await;
@@ -466,7 +459,6 @@ async fn greylisting_then_success_on_retry() {
             .unwrap();
     }
     assert_eq!(sink.count(), 2);
-    sink.stop().await;
 }
 
 #[tokio::test]
@@ -540,7 +532,6 @@ async fn scripted_refusals_at_each_stage() {
     client.rset().await.unwrap();
     client.send(message(&["a@d.test"], body)).await.unwrap();
     assert_eq!(sink.count(), 1, "refused messages are not recorded");
-    sink.stop().await;
 }
 
 /// Sends one message with mail-send and returns the error it ended with.
@@ -604,7 +595,6 @@ async fn scripted_disconnects_at_each_stage() {
         .await
         .unwrap();
     assert_eq!(sink.count(), 2);
-    sink.stop().await;
 }
 
 #[tokio::test]
@@ -630,7 +620,6 @@ async fn a_slow_sink_trips_an_impatient_client() {
         .await
         .unwrap();
     assert_eq!(sink.count(), 1);
-    sink.stop().await;
 }
 
 #[tokio::test]
@@ -654,7 +643,6 @@ async fn counting_mode_keeps_no_bytes() {
     // mail-send adds a CRLF to a body that already ends in one
     assert_eq!(sink.bytes(), (sends * (body.len() + 2)) as u64);
     assert!(sink.messages().is_empty());
-    sink.stop().await;
 }
 
 /// A handler of its own: refuses senders from one domain, answers with a queue id.
@@ -776,7 +764,6 @@ async fn starttls_upgrades_and_drops_what_was_pipelined_before_the_handshake() {
     assert_eq!(messages.len(), 1);
     assert!(messages[0].envelope.tls);
     assert_eq!(messages[0].envelope.mail_from, "sender@herald.test");
-    sink.stop().await;
 }
 
 #[tokio::test]
@@ -788,5 +775,4 @@ async fn starttls_is_neither_offered_nor_accepted_without_a_certificate() {
     assert!(!ehlo.contains("STARTTLS"), "{ehlo}");
     raw.send("STARTTLS\r\n").await;
     raw.expect("502").await;
-    sink.stop().await;
 }

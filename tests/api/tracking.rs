@@ -29,13 +29,9 @@ async fn set_tracking(w: &World, opens: bool, clicks: bool) {
 async fn send_and_receive(w: &World) -> (String, String) {
     let mut body = email_to(json!(["anna@dest.dev"]));
     body["html"] = json!(HTML);
-    let id = w.send(body).await;
-    w.deliver().await;
-    assert_eq!(w.last_event(&id).await, "delivered");
-    let messages = w.sink.messages();
-    assert_eq!(messages.len(), 1);
+    let (id, message) = w.send_one(body).await;
     let parsed = mail_parser::MessageParser::default()
-        .parse(&messages[0].data)
+        .parse(&message.data)
         .expect("parse");
     let html = parsed.body_html(0).expect("an html part").to_string();
     (id, html)
