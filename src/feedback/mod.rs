@@ -639,6 +639,28 @@ mod tests {
     }
 
     #[test]
+    fn a_qmail_report_of_a_recipient_refused_at_rcpt_is_hard() {
+        // qmail names the stage in words on the line before the remote reply
+        let raw = "From: MAILER-DAEMON@relay.test\r\nTo: bounces+e1@herald.test\r\n\
+            Subject: failure notice\r\n\r\n\
+            Hi. This is the qmail-send program at relay.test.\r\n\
+            I'm afraid I wasn't able to deliver your message to the following addresses.\r\n\r\n\
+            <gone@dest.test>:\r\n192.0.2.7 does not like recipient.\r\n\
+            Remote host said: 550 gone@dest.test... No such user\r\n\r\n\
+            --- Below this line is a copy of the message.\r\n";
+        let r = &parse(raw.as_bytes()).recipients[0];
+        assert_eq!(r.address, "gone@dest.test");
+        assert_eq!((r.reason, r.hard), (Reason::UserUnknown, true));
+        // refused after the message was sent: a filter's answer, soft
+        let after = raw.replace(
+            "192.0.2.7 does not like recipient.",
+            "192.0.2.7 failed after I sent the message.",
+        );
+        let r = &parse(after.as_bytes()).recipients[0];
+        assert_eq!((r.reason, r.hard), (Reason::Filtered, false));
+    }
+
+    #[test]
     fn a_standard_dsn_with_the_returned_headers() {
         let raw = "From: MAILER-DAEMON@mx.herald.test\r\nTo: bounces+e1@herald.test\r\n\
             Subject: Undelivered Mail\r\nMIME-Version: 1.0\r\n\

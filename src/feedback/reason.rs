@@ -5,7 +5,8 @@
 //! form). [`TABLE`] holds one row per reason: its verdict, the enhanced status codes (RFC 3463)
 //! and SMTP reply codes (RFC 5321, RFC 7504) that select it, and the phrases of diagnostic
 //! text that select it. [`classify`] reads the status code, the reply code, the diagnostic
-//! text and the SMTP command the text names **together**, in this order of precedence:
+//! text and the SMTP command the text names (or, as qmail does, describes: [`command`])
+//! **together**, in this order of precedence:
 //!
 //! 1. A success status (`2.x.x`) is `delivered`.
 //! 2. **Specific evidence** ([`FIRST_PASS`], in order): a row matches when its phrases are in
@@ -226,6 +227,9 @@ pub const TABLE: &[Row] = &[
             "can't accept user",
             "address not present in directory",
             "recipient address rejected: access denied",
+            // Sisimai's list: a mailbox missing, or an address not (or no longer) in use
+            "no mailbox found",
+            "not an active address",
             // IMail's wording for a local part it has no mailbox for
             "invalid final delivery userid",
             // Lotus Notes/Domino in Japanese: "not in the directory's list", "not found in
@@ -321,8 +325,8 @@ pub const TABLE: &[Row] = &[
             "message too big",
             "message is too large",
             "message is too big",
-            "message size exceeds",
-            "message size*exceeds",
+            // "exceeds", "exceeded" ("max message size exceeded")
+            "message size*exceed",
             "exceeds the maximum message size",
             "exceeds maximum message size",
             "size exceeds the maximum",
@@ -1041,7 +1045,8 @@ fn from_reply(code: u16) -> Option<Reason> {
 }
 
 /// The latest-stage SMTP command the text names (`RCPT TO`, `in reply to end of DATA
-/// command`, `>>> MAIL FROM`…), in the upper case SMTP transcripts use.
+/// command`, `>>> MAIL FROM`…), in the upper case SMTP transcripts use, or describes in
+/// words ([`STAGE_PHRASES`]).
 pub fn command(diagnostic: &str) -> Option<Command> {
     const WORDS: &[(&str, Command)] = &[
         ("HELO", Command::Helo),
@@ -1052,17 +1057,27 @@ pub fn command(diagnostic: &str) -> Option<Command> {
     ];
     let bytes = diagnostic.as_bytes();
     let is_word = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'@');
-    WORDS
-        .iter()
-        .filter(|(word, _)| {
-            diagnostic.match_indices(word).any(|(at, _)| {
-                !is_word(at.checked_sub(1).and_then(|i| bytes.get(i)))
-                    && !is_word(bytes.get(at + word.len()))
-            })
+    let lower = lower_collapsed(diagnostic);
+    let named = WORDS.iter().filter(|(word, _)| {
+        diagnostic.match_indices(word).any(|(at, _)| {
+            !is_word(at.checked_sub(1).and_then(|i| bytes.get(i)))
+                && !is_word(bytes.get(at + word.len()))
         })
-        .map(|(_, command)| *command)
-        .max()
+    });
+    let described = STAGE_PHRASES
+        .iter()
+        .filter(|(phrase, _)| lower.contains(phrase));
+    named.chain(described).map(|(_, command)| *command).max()
 }
+
+/// Wordings that say which SMTP command a refusal answered without naming it: qmail's
+/// remote delivery reports ("<host> does not like recipient.", "Connected to <host> but
+/// sender was rejected.", "<host> failed after I sent the message.").
+pub const STAGE_PHRASES: &[(&str, Command)] = &[
+    ("does not like recipient", Command::Rcpt),
+    ("but sender was rejected", Command::Mail),
+    ("failed after i sent the message", Command::Data),
+];
 
 fn lower_collapsed(text: &str) -> String {
     text.split_whitespace()
@@ -1667,6 +1682,26 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_or_inactive_mailbox_refused_at_rcpt_is_an_unknown_user() {
+        // Sisimai's wordings for a mailbox that is not there; at RCPT TO the address itself
+        // was refused, whatever the (policy) status beside it
+        let missing = "said: 550 5.7.1 No mailbox found for a@b.test (in reply to RCPT TO command)";
+        assert_eq!(why("5.7.1", Some(550), missing), UserUnknown);
+        assert!(hard("5.7.1", Some(550), missing));
+        let inactive =
+            "said: 550 a@b.test is not an active address here (in reply to RCPT TO command)";
+        assert_eq!(why("5.0.0", Some(550), inactive), UserUnknown);
+        assert!(hard("5.0.0", Some(550), inactive));
+        // qmail names the stage in words
+        let qmail =
+            "192.0.2.1 does not like recipient.\nRemote host said: 550 a@b.test... No such user";
+        assert_eq!(why("", Some(550), qmail), UserUnknown);
+        // after DATA the same words may be a filter's: not hard
+        let after_data = "said: 550 No mailbox found (in reply to end of DATA command)";
+        assert!(!hard("5.0.0", Some(550), after_data));
+    }
+
+    #[test]
     fn hostunknown() {
         assert_eq!(why("5.1.2", None, ""), HostUnknown);
         assert_eq!(why("5.4.4", None, "Unrouteable address"), HostUnknown);
@@ -1785,6 +1820,23 @@ mod tests {
             ExceedLimit
         );
         assert!(!hard("5.3.4", Some(552), ""));
+    }
+
+    #[test]
+    fn a_size_limit_outweighs_a_bad_mailbox_code() {
+        // a server answering 5.1.1 to any refusal at RCPT (SIZE= given in MAIL FROM), with
+        // text saying the message is over its size limit: soft, not a missing mailbox
+        let text = "550 RCPT TO:<a@b.test> Maximum message size exceeded";
+        assert_eq!(why("5.1.1", Some(550), text), MesgTooBig);
+        assert!(!hard("5.1.1", Some(550), text));
+        assert_eq!(
+            why(
+                "5.0.0",
+                Some(552),
+                "the message size (40 MB) exceeded our limit"
+            ),
+            MesgTooBig
+        );
     }
 
     #[test]
@@ -2022,6 +2074,19 @@ mod tests {
         assert_eq!(
             command("SMTP error from remote mail server after MAIL FROM:<a@b>"),
             Some(Command::Mail)
+        );
+        // qmail says which stage in words
+        assert_eq!(
+            command("192.0.2.1 does not like recipient.\nRemote host said: 550 no"),
+            Some(Command::Rcpt)
+        );
+        assert_eq!(
+            command("Connected to 192.0.2.1 but sender was rejected."),
+            Some(Command::Mail)
+        );
+        assert_eq!(
+            command("192.0.2.1 failed after I sent the message."),
+            Some(Command::Data)
         );
         assert_eq!(command("DATABASE@EXAMPLE.JP unknown"), None);
         assert_eq!(command("user unknown"), None);
