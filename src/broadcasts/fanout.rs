@@ -7,17 +7,23 @@
 //! the `cursor`; the batch's emails (with their delivery jobs, through the emails' store)
 //! and the cursor's move commit in one transaction, guarded by the cursor's previous value.
 //! So a run stopped at any point (crash, `kill -9`, lease taken over by another node)
-//! resumes after the last committed batch: no contact is skipped or sent twice. Memory is
-//! one batch; the segment is never loaded whole.
+//! resumes after the last committed batch: no contact is skipped or sent twice. On
+//! PostgreSQL two batches are written at once, each in its own transaction: the second
+//! inserts its rows while the first commits and moves the cursor only after that commit
+//! (a refused first batch refuses the second). Memory is a few batches; the segment is
+//! never loaded whole.
 //!
 //! A run works for [`SLICE`] at most and then puts itself back in the queue, so a long
 //! fan-out never outlives its lease.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde_json::json;
 use sqlx::FromRow;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 use super::content::{ContactValues, Prepared, Properties};
 use super::unsubscribe::{self, Subscriber};
@@ -143,65 +149,115 @@ pub async fn run_job(app: &App, job: &Job) -> anyhow::Result<()> {
 
     let plan = Plan::new(app, &b).await?;
     let started = Instant::now();
-    let mut batch = Batch::next(app, &b, &plan, &cursor, snapshot_at).await?;
-    loop {
-        let Some(last) = batch.last.take() else {
-            finish(app, &b.id).await?;
-            return Ok(());
+    // Batches being written, oldest first. On PostgreSQL a batch is written while the one
+    // before it commits (each waits for that commit before moving the cursor); SQLite has
+    // one writer, so there a batch is written while the next is read.
+    let depth = if app.db().is_postgres() { 2 } else { 1 };
+    let mut writes = VecDeque::new();
+    let mut turn = None;
+    let outcome = async {
+        let mut batch = Batch::next(app, &b, &plan, &cursor, snapshot_at).await?;
+        loop {
+            let Some(last) = batch.last.take() else {
+                return Ok(true);
+            };
+            while writes.len() >= depth {
+                settle(app, writes.pop_front()).await?;
+            }
+            let guard = Stmt::new(
+                "UPDATE broadcasts SET cursor = $3, recipients = recipients + $4, \
+                 updated_at = $5 WHERE id = $1 AND status = 'sending' \
+                 AND COALESCE(cursor, '') = $2",
+            )
+            .text(&b.id)
+            .text(&cursor)
+            .text(&last)
+            .int(batch.emails.len() as i64)
+            .int(app.now_ms())
+            .expect_rows(1);
+            writes.push_back(write(
+                app,
+                std::mem::take(&mut batch.emails),
+                guard,
+                &mut turn,
+            ));
+            cursor = last;
+            if !batch.full {
+                return Ok(true);
+            }
+            if started.elapsed() > SLICE {
+                return Ok(false);
+            }
+            batch = Batch::next(app, &b, &plan, &cursor, snapshot_at).await?;
+        }
+    }
+    .await;
+    // Every write this run started ends (committed or refused) before the run does; the
+    // first failure is the run's.
+    let mut outcome: anyhow::Result<bool> = outcome;
+    while !writes.is_empty() {
+        let settled = settle(app, writes.pop_front()).await;
+        if let (Ok(_), Err(err)) = (&outcome, settled) {
+            outcome = Err(err);
+        }
+    }
+    if outcome? {
+        finish(app, &b.id).await
+    } else {
+        Err(RetryAt {
+            at: app.now_ms(),
+            reason: "continuing the fan-out in a new run".into(),
+        }
+        .into())
+    }
+}
+
+/// Writes a batch's emails and moves the cursor with `guard` in one transaction, in a task
+/// of its own, committing only after the previous write (`turn`) committed.
+fn write(
+    app: &App,
+    emails: Vec<NewEmail>,
+    guard: Stmt,
+    turn: &mut Option<oneshot::Receiver<bool>>,
+) -> JoinHandle<sql::StoreResult<()>> {
+    let (done, next_turn) = oneshot::channel();
+    let previous = turn.replace(next_turn);
+    let app = app.clone();
+    tokio::spawn(async move {
+        let my_turn = async move {
+            match previous {
+                Some(previous) => previous.await.unwrap_or(false),
+                None => true,
+            }
         };
-        let count = batch.emails.len() as i64;
-        let guard = [Stmt::new(
-            "UPDATE broadcasts SET cursor = $3, recipients = recipients + $4, updated_at = $5 \
-             WHERE id = $1 AND status = 'sending' AND COALESCE(cursor, '') = $2",
-        )
-        .text(&b.id)
-        .text(&cursor)
-        .text(&last)
-        .int(count)
-        .int(app.now_ms())
-        .expect_rows(1)];
         let accepted = [Accepted {
-            emails: std::mem::take(&mut batch.emails),
+            emails,
             idempotent: None,
         }];
-        // The next batch is read and built while this one is written: the database works
-        // on one while this task builds the other.
-        let full = batch.full;
-        let (stored, next) = tokio::join!(
-            crate::emails::store::insert_accepted_guarded(app, &accepted, &guard),
-            async {
-                if full {
-                    Batch::next(app, &b, &plan, &last, snapshot_at).await
-                } else {
-                    Ok(Batch::default())
-                }
-            }
-        );
-        match stored {
-            Ok(()) => app.notify_jobs(),
-            Err(err) if sql::is_conflict(&err) => {
-                // Canceled, or another run moved the cursor: look again shortly.
-                return Err(RetryAt {
-                    at: app.now_ms() + 5_000,
-                    reason: "the broadcast's progress moved under this run".into(),
-                }
-                .into());
-            }
-            Err(err) => return Err(err.into()),
+        let stored =
+            crate::emails::store::insert_accepted_guarded(&app, &accepted, my_turn, &[guard]).await;
+        let _ = done.send(stored.is_ok());
+        stored
+    })
+}
+
+/// Waits for a write: committed, its emails are due for delivery; refused because the
+/// broadcast was canceled or another run moved the cursor, the run looks again shortly.
+async fn settle(app: &App, write: Option<JoinHandle<sql::StoreResult<()>>>) -> anyhow::Result<()> {
+    let Some(write) = write else {
+        return Ok(());
+    };
+    match write.await? {
+        Ok(()) => {
+            app.notify_jobs();
+            Ok(())
         }
-        cursor = last;
-        if !full {
-            finish(app, &b.id).await?;
-            return Ok(());
+        Err(err) if sql::is_conflict(&err) => Err(RetryAt {
+            at: app.now_ms() + 5_000,
+            reason: "the broadcast's progress moved under this run".into(),
         }
-        batch = next?;
-        if started.elapsed() > SLICE {
-            return Err(RetryAt {
-                at: app.now_ms(),
-                reason: "continuing the fan-out in a new run".into(),
-            }
-            .into());
-        }
+        .into()),
+        Err(err) => Err(err.into()),
     }
 }
 

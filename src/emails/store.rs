@@ -89,16 +89,21 @@ const ROWS_PER_INSERT: usize = 500;
 /// and jobs, and idempotency responses) in one transaction. Emails, events and jobs go in
 /// multi-row `INSERT`s: a statement is a round trip, and a group may hold hundreds of emails.
 pub async fn insert_accepted(app: &App, accepted: &[Accepted]) -> StoreResult<()> {
-    insert_accepted_guarded(app, accepted, &[]).await
+    insert_accepted_guarded(app, accepted, std::future::ready(true), &[]).await
 }
 
-/// [`insert_accepted`], with `guard` statements run first in the same transaction: when one
-/// does not affect the rows it expects, nothing is stored and the answer is
-/// [`StoreError::Conflict`]. The broadcast fan-out moves its cursor this way, so a batch of
-/// emails and the progress that covers it commit together.
+/// [`insert_accepted`], committed only once `turn` is ready and with `guard` statements run
+/// last in the same transaction. When `turn` gives `false`, or a guard statement does not
+/// affect the rows it expects, nothing is stored and the answer is
+/// [`StoreError::Conflict`]. The broadcast fan-out moves its cursor this way, so
+/// a batch of emails and the progress that covers it commit together; `turn` is the
+/// previous batch's outcome, so that on PostgreSQL a batch is written while the one before
+/// it commits, and its guard is checked only after that commit. (On SQLite the open write
+/// transaction holds the one write lock: `turn` must be ready when the transaction starts.)
 pub async fn insert_accepted_guarded(
     app: &App,
     accepted: &[Accepted],
+    turn: impl std::future::Future<Output = bool>,
     guard: &[Stmt],
 ) -> StoreResult<()> {
     let emails: Vec<&NewEmail> = accepted.iter().flat_map(|a| &a.emails).collect();
@@ -136,10 +141,6 @@ pub async fn insert_accepted_guarded(
     let mut stmts = events::record(style, &first_events, events::LastEvent::Inserted);
     on_db!(app.db(), |pool| {
         let mut tx = pool.begin_write().await?;
-        if crate::exec_stmts!(tx, guard)?.is_none() {
-            tx.rollback().await?;
-            return Err(sql::conflict());
-        }
         let mut regions = Vec::with_capacity(senders.len());
         for (team_id, domain) in &senders {
             let region: Option<Option<String>> =
@@ -187,6 +188,10 @@ pub async fn insert_accepted_guarded(
             .bind(body)
             .execute(&mut *tx)
             .await?;
+        }
+        if !turn.await || crate::exec_stmts!(tx, guard)?.is_none() {
+            tx.rollback().await?;
+            return Err(sql::conflict());
         }
         tx.commit().await?;
         Ok::<_, StoreError>(())
