@@ -127,7 +127,7 @@ struct AcceptArgs {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
+    let outcome = match Cli::parse().command {
         Command::Accept(args) => accept(args).await,
         Command::Import(args) => audience_bench::import(args).await,
         Command::ContactsPage(args) => audience_bench::contacts_page(args).await,
@@ -136,7 +136,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Metrics(args) => metrics_bench::metrics(args).await,
         Command::Export(args) => export_bench::export(args).await,
         Command::Relay(args) => relay_bench::relay(args).await,
-    }
+    };
+    drop_fresh_databases().await;
+    outcome
 }
 
 #[path = "bench/audience.rs"]
@@ -151,6 +153,9 @@ mod metrics_bench;
 mod relay_bench;
 use audience_bench::{ContactsPageArgs, ImportArgs};
 
+/// The PostgreSQL databases this run created (server URL, name), dropped when it ends.
+static FRESH_DATABASES: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+
 async fn fresh_postgres(server: &str) -> anyhow::Result<String> {
     use sqlx::Connection;
     let name = format!("herald_bench_{}", uuid::Uuid::new_v4().simple());
@@ -158,8 +163,38 @@ async fn fresh_postgres(server: &str) -> anyhow::Result<String> {
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&mut conn)
         .await?;
+    FRESH_DATABASES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((server.to_string(), name.clone()));
     let (prefix, _) = server.rsplit_once('/').unwrap_or((server, ""));
     Ok(format!("{prefix}/{name}"))
+}
+
+/// Drops the databases [`fresh_postgres`] created (a 1M broadcast leaves 4 GB behind), with
+/// `FORCE` since a pool may still hold connections; `KEEP_BENCH_DATABASES=1` keeps
+/// them for a look afterwards.
+async fn drop_fresh_databases() {
+    use sqlx::Connection;
+    let created = std::mem::take(&mut *FRESH_DATABASES.lock().unwrap_or_else(|e| e.into_inner()));
+    for (server, name) in created {
+        if std::env::var_os("KEEP_BENCH_DATABASES").is_some() {
+            eprintln!("kept database {name}");
+            continue;
+        }
+        let dropped = async {
+            let mut conn = sqlx::PgConnection::connect(&server).await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut conn)
+            .await
+        }
+        .await;
+        if let Err(err) = dropped {
+            eprintln!("could not drop database {name}: {err}");
+        }
+    }
 }
 
 /// Points `settings` at a fresh database of its own on `pg_url`'s server when `database` is
