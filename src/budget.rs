@@ -31,8 +31,6 @@ use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::error::AppError;
-
 /// Bytes of memory shared by the requests of this node.
 #[derive(Clone)]
 pub struct Budget(Arc<Inner>);
@@ -112,7 +110,7 @@ impl Share {
 
     /// Adds `bytes` to the share, waiting like a body for them (at most the configured wait;
     /// then 503). Never past the whole budget: a request holding all of it runs alone.
-    pub async fn grow(&self, bytes: u64) -> Result<(), AppError> {
+    pub async fn grow(&self, bytes: u64) -> Result<(), Busy> {
         let held_kib = self.bytes() / 1024;
         let kib = bytes
             .div_ceil(1024)
@@ -122,7 +120,7 @@ impl Share {
         }
         let Some(more) = self.budget.hold(kib * 1024).await else {
             self.refuse();
-            return Err(busy());
+            return Err(Busy);
         };
         let mut held = self.lock();
         match held.as_mut() {
@@ -185,8 +183,8 @@ impl Budget {
     }
 
     /// [`Budget::hold`], or the 503 a request gets when the wait ran out.
-    pub async fn hold_or_refuse(&self, bytes: u64) -> Result<Held, AppError> {
-        self.hold(bytes).await.ok_or_else(busy)
+    pub async fn hold_or_refuse(&self, bytes: u64) -> Result<Held, Busy> {
+        self.hold(bytes).await.ok_or(Busy)
     }
 
     /// Bytes held now.
@@ -205,16 +203,13 @@ impl Budget {
     }
 }
 
-/// The answer of a request that waited too long for its share.
-pub fn busy() -> AppError {
-    AppError::new(
-        503,
-        "service_unavailable",
-        "The server is handling as much request data as it is allowed to hold; retry shortly.",
-    )
-}
+/// A request waited too long for its share: the HTTP layer answers 503 `service_unavailable`
+/// with `Retry-After` (`http::error`, `http::guard`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("The server is handling as much request data as it is allowed to hold; retry shortly.")]
+pub struct Busy;
 
-/// Seconds a client is told to wait before retrying after [`busy`].
+/// Seconds a client is told to wait before retrying after [`Busy`].
 pub const RETRY_AFTER_SECS: u64 = 1;
 
 #[cfg(test)]
@@ -239,7 +234,8 @@ mod tests {
         // Larger than the whole budget: takes all of it.
         let all = budget.hold(50 * 1024 * 1024).await.expect("alone");
         assert_eq!(budget.held_bytes(), budget.total_bytes());
-        assert_eq!(budget.hold_or_refuse(1).await.err().unwrap().status, 503);
+        let refused = budget.hold_or_refuse(1).await.err().unwrap();
+        assert_eq!(crate::error::AppError::from(refused).status, 503);
         drop(all);
         assert!(budget.hold(1).await.is_some());
     }
@@ -260,7 +256,8 @@ mod tests {
         share.grow(1).await.unwrap();
         // Another request cannot grow meanwhile: refused, and noted for its answer.
         let other = Share::new(budget.clone());
-        assert_eq!(other.grow(1).await.unwrap_err().status, 503);
+        let refused = other.grow(1).await.unwrap_err();
+        assert_eq!(crate::error::AppError::from(refused).status, 503);
         assert!(other.refused() && !share.refused());
         share.release();
         assert_eq!((share.bytes(), budget.held_bytes()), (0, 0));

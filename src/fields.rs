@@ -4,7 +4,19 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::error::{AppError, AppResult};
+/// A request field the shared rules refuse. Services take it into their own error type
+/// (a `Field` variant); the HTTP layer answers 422 (`http::error`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FieldError {
+    /// Absent or blank (`missing_required_field`).
+    #[error("Missing `{0}` field.")]
+    Missing(&'static str),
+    /// A value the rules refuse; the message names the field (`validation_error`).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub type FieldResult<T> = Result<T, FieldError>;
 
 /// A key declared with a type and a fallback value, as a request gives it: a contact property
 /// (`audience::properties::NewProperty`) and a template variable
@@ -22,13 +34,13 @@ pub struct Declaration {
 /// A required `name`: trimmed, not blank (422 `missing_required_field`), at most
 /// `max_chars` characters (422 `validation_error`). API keys, topics, segments and
 /// templates name things this way.
-pub fn required_name(name: Option<&str>, max_chars: usize) -> AppResult<&str> {
+pub fn required_name(name: Option<&str>, max_chars: usize) -> FieldResult<&str> {
     let name = name.map(str::trim).unwrap_or("");
     if name.is_empty() {
-        return Err(AppError::missing_field("name"));
+        return Err(FieldError::Missing("name"));
     }
     if name.chars().count() > max_chars {
-        return Err(AppError::validation(format!(
+        return Err(FieldError::Invalid(format!(
             "The `name` field must be at most {max_chars} characters."
         )));
     }

@@ -2,10 +2,10 @@
 //! password and a full-access API key, printed once.
 
 use crate::app::App;
+use crate::auth::AuthResult;
 use crate::auth::api_keys::{self, KeyInput};
 use crate::auth::sessions::{self, Role};
 use crate::auth::tokens::random_alphanumeric;
-use crate::error::AppResult;
 use crate::on_db;
 use crate::store::new_id;
 
@@ -20,7 +20,7 @@ pub struct FirstStart {
     pub api_key: String,
 }
 
-pub async fn create_team(app: &App, name: &str) -> AppResult<String> {
+pub async fn create_team(app: &App, name: &str) -> sqlx::Result<String> {
     let id = new_id();
     on_db!(app.db(), |pool| sqlx::query(
         "INSERT INTO teams (id, name, created_at) VALUES ($1, $2, $3)"
@@ -35,7 +35,7 @@ pub async fn create_team(app: &App, name: &str) -> AppResult<String> {
 }
 
 /// A team's display name.
-pub async fn name(app: &App, team_id: &str) -> AppResult<String> {
+pub async fn name(app: &App, team_id: &str) -> sqlx::Result<String> {
     Ok(on_db!(app.db(), |pool| sqlx::query_scalar::<_, String>(
         "SELECT name FROM teams WHERE id = $1"
     )
@@ -45,17 +45,17 @@ pub async fn name(app: &App, team_id: &str) -> AppResult<String> {
     .unwrap_or_default())
 }
 
-pub async fn first_team_id(app: &App) -> AppResult<Option<String>> {
-    Ok(on_db!(app.db(), |pool| sqlx::query_scalar::<_, String>(
+pub async fn first_team_id(app: &App) -> sqlx::Result<Option<String>> {
+    on_db!(app.db(), |pool| sqlx::query_scalar::<_, String>(
         "SELECT id FROM teams ORDER BY created_at, id LIMIT 1"
     )
     .fetch_optional(pool)
-    .await)?)
+    .await)
 }
 
 /// Creates the first team, admin and key when the database has no team yet.
 /// Several nodes may start at once on PostgreSQL: the instance-settings row acts as the lock.
-pub async fn bootstrap(app: &App) -> AppResult<Option<FirstStart>> {
+pub async fn bootstrap(app: &App) -> AuthResult<Option<FirstStart>> {
     let claimed = on_db!(app.db(), |pool| {
         sqlx::query(
         "INSERT INTO instance_settings (key, value) VALUES ('bootstrapped', $1) ON CONFLICT (key) DO NOTHING"

@@ -18,6 +18,8 @@ pub mod segments;
 pub mod suppressions;
 pub mod templates;
 pub mod topics;
+pub mod tracking;
+pub mod unsubscribe;
 pub mod webhooks;
 
 use axum::Router;

@@ -37,6 +37,9 @@ pub enum ContactError {
     /// The team has no such contact.
     #[error("Contact not found")]
     NotFound,
+    /// A field the shared rules (`crate::fields`) refuse.
+    #[error(transparent)]
+    Field(#[from] crate::fields::FieldError),
     /// A refusal of a shared rule (an address, a property) or a failure under the service
     /// (the database, the outbox), passed through.
     #[error(transparent)]

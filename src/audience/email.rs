@@ -3,7 +3,7 @@
 
 use email_address::{EmailAddress, Options};
 
-use crate::error::{AppError, AppResult};
+use crate::fields::{FieldError, FieldResult};
 
 pub const MAX_LEN: usize = 254;
 
@@ -32,12 +32,12 @@ pub fn parse(raw: &str) -> Result<String, &'static str> {
 }
 
 /// [`parse`] for request fields: a missing or invalid address is Resend's 422.
-pub fn require(raw: Option<&str>) -> AppResult<String> {
+pub fn require(raw: Option<&str>) -> FieldResult<String> {
     let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
-        return Err(AppError::missing_field("email"));
+        return Err(FieldError::Missing("email"));
     };
     parse(raw).map_err(|why| {
-        AppError::validation(format!("Invalid `email` field: `{}` {why}.", raw.trim()))
+        FieldError::Invalid(format!("Invalid `email` field: `{}` {why}.", raw.trim()))
     })
 }
 

@@ -9,7 +9,6 @@ use sqlx::FromRow;
 
 use crate::app::App;
 use crate::clock::resend_timestamp;
-use crate::error::AppResult;
 use crate::on_db;
 use crate::store::new_id;
 use crate::store::sql::Stmt;
@@ -158,7 +157,11 @@ impl HistoryEntry {
 }
 
 /// The newest events of a contact, newest first, ending with its creation.
-pub async fn recent(app: &App, contact_id: &str, created_at: i64) -> AppResult<Vec<HistoryEntry>> {
+pub async fn recent(
+    app: &App,
+    contact_id: &str,
+    created_at: i64,
+) -> sqlx::Result<Vec<HistoryEntry>> {
     let rows: Vec<EventRow> = on_db!(app.db(), |pool| sqlx::query_as(
         "SELECT id, type, data, created_at FROM contact_events WHERE contact_id = $1 \
          ORDER BY created_at DESC, id DESC LIMIT $2"

@@ -53,6 +53,12 @@ pub enum SegmentError {
     /// The team has no such segment.
     #[error("{NOT_FOUND}")]
     NotFound,
+    /// A field the shared rules (`crate::fields`) refuse.
+    #[error(transparent)]
+    Field(#[from] crate::fields::FieldError),
+    /// A row the request names by id is malformed or missing (`store::team_rows::require`).
+    #[error(transparent)]
+    Row(#[from] crate::store::team_rows::RowError),
     /// A shared rule's refusal (the name, an id a request names) or a failure under the
     /// service (the database), passed through.
     #[error(transparent)]

@@ -32,6 +32,12 @@ pub enum TopicError {
     /// The team has no such topic.
     #[error("Topic not found")]
     NotFound,
+    /// A field the shared rules (`crate::fields`) refuse.
+    #[error(transparent)]
+    Field(#[from] crate::fields::FieldError),
+    /// A row the request names by id is malformed or missing (`store::team_rows::require`).
+    #[error(transparent)]
+    Row(#[from] crate::store::team_rows::RowError),
     /// A shared rule's refusal (the name, an id a request names) or a failure under the
     /// service (the database), passed through.
     #[error(transparent)]

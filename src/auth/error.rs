@@ -27,6 +27,9 @@ pub enum AuthError {
     /// The team has no such thing (`API key`, `Domain`, `Invitation`, `Member`, `User`).
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// A field the shared rules (`crate::fields`) refuse.
+    #[error(transparent)]
+    Field(#[from] crate::fields::FieldError),
     /// A failure under the service (the database, hashing, sending), passed through.
     #[error(transparent)]
     Other(#[from] AppError),

@@ -20,7 +20,6 @@ use sqlx::FromRow;
 
 use super::error::BroadcastResult;
 use crate::app::App;
-use crate::error::AppError;
 use crate::on_db;
 
 use crate::branding::is_colour;
@@ -690,8 +689,7 @@ pub async fn design(app: &App, broadcast_id: &str) -> BroadcastResult<Option<Des
 }
 
 pub async fn save_design(app: &App, broadcast_id: &str, design: &Design) -> BroadcastResult<()> {
-    let styles =
-        serde_json::to_string(&design.styles).map_err(|e| AppError::internal(e.to_string()))?;
+    let styles = serde_json::to_string(&design.styles)?;
     let markdown = (design.mode == Mode::Markdown).then_some(design.markdown.as_str());
     let now = app.now_ms();
     on_db!(app.db(), |pool| {

@@ -10,7 +10,6 @@ use super::error::{BroadcastError, BroadcastResult};
 use super::store;
 use crate::app::App;
 use crate::clock::Millis;
-use crate::error::AppResult;
 use crate::on_db;
 use crate::store::page::{Cursor, ListResponse, Page};
 
@@ -212,9 +211,14 @@ fn parse_offset(id: &str) -> BroadcastResult<usize> {
         .ok_or_else(bad)
 }
 
-/// A page of `items` (already in order) for `query`, the page the request asked for (or why
-/// it could not be read, reported only after the other checks); each item gets its offset id.
-fn page<T>(items: Vec<T>, query: &AppResult<Page>) -> BroadcastResult<ListResponse<(String, T)>> {
+/// A page of `items` (already in order) for `query`, the page the request asked for (or the
+/// caller's refusal of it, reported only after the other checks); each item gets its offset
+/// id.
+fn page<T, E>(items: Vec<T>, query: &Result<Page, E>) -> BroadcastResult<ListResponse<(String, T)>>
+where
+    E: Clone,
+    BroadcastError: From<E>,
+{
     let p = query.clone()?;
     let limit = p.limit.unwrap_or(20) as usize;
     let (from, to) = match &p.cursor {
@@ -281,13 +285,19 @@ pub struct Recipient {
     pub clicked_links: Option<Vec<(String, i64)>>,
 }
 
-pub async fn recipients(
+/// The recipients of broadcast `id` in `filter`'s group; `query` is the page asked for, or
+/// the caller's refusal of it (reported after the broadcast and the filter are checked).
+pub async fn recipients<E>(
     app: &App,
     team_id: &str,
     id: &str,
     filter: &RecipientFilter,
-    query: &AppResult<Page>,
-) -> BroadcastResult<ListResponse<Recipient>> {
+    query: &Result<Page, E>,
+) -> BroadcastResult<ListResponse<Recipient>>
+where
+    E: Clone,
+    BroadcastError: From<E>,
+{
     let b = store::get(app, team_id, id).await?;
     let kind = filter
         .kind
@@ -399,12 +409,16 @@ pub async fn recipients(
 }
 
 /// Clicked links with opaque cursor ids, most clicked first.
-pub async fn clicked_links(
+pub async fn clicked_links<E>(
     app: &App,
     team_id: &str,
     id: &str,
-    query: &AppResult<Page>,
-) -> BroadcastResult<ListResponse<(String, ClickedLink)>> {
+    query: &Result<Page, E>,
+) -> BroadcastResult<ListResponse<(String, ClickedLink)>>
+where
+    E: Clone,
+    BroadcastError: From<E>,
+{
     let perf = performance(app, team_id, id).await?;
     page(perf.links, query)
 }

@@ -1,22 +1,15 @@
 //! Unsubscribe links. `{public base}/u/{token}`: a `GET` shows the hosted page (rendered by
 //! the dashboard, `src/dashboard/`), a `POST` unsubscribes at once (RFC 8058 one-click: no
-//! login, no confirmation; [`routes`]).
+//! login, no confirmation; `api::unsubscribe`).
 //!
 //! A token is `base64url(fields).hex(HMAC-SHA256)` under the instance secret, as the
 //! tracking links: fields are the team, the contact (by id: the URL does not show the
 //! address), and the broadcast or topic the message was sent for. A forged or altered token
 //! verifies to nothing: the routes answer 404 and change nothing.
 
-use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-
 use super::error::{BroadcastError, BroadcastResult};
 use crate::app::App;
 use crate::audience::{contacts, topics};
-use crate::error::AppResult;
 use crate::on_db;
 
 pub use crate::audience::unsubscribe_link::{PATH, Subscriber, headers, token, url, verify};
@@ -139,21 +132,4 @@ pub async fn set_topics(
         contacts::update(app, &who.team_id, &c.id, input).await?;
     }
     Ok(())
-}
-
-/// `POST /u/{token}`: RFC 8058 one-click unsubscribe (mail clients post
-/// `List-Unsubscribe=One-Click`; any body is accepted). No login, no confirmation.
-pub fn routes() -> Router<App> {
-    Router::new().route("/u/{token}", post(one_click))
-}
-
-async fn one_click(State(app): State<App>, Path(token): Path<String>) -> AppResult<Response> {
-    let who = verify(app.secret_key(), &token).ok_or(BroadcastError::LinkNotFound)?;
-    unsubscribe_all(&app, &who).await?;
-    Ok((
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        "You have been unsubscribed.\n",
-    )
-        .into_response())
 }

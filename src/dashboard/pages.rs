@@ -402,7 +402,9 @@ page_error_from!(
     crate::suppressions::SuppressionError,
     crate::webhooks::WebhookError,
     crate::audience::segments::SegmentError,
-    crate::audience::topics::TopicError
+    crate::audience::topics::TopicError,
+    crate::store::sql::StoreError,
+    sqlx::Error
 );
 
 impl From<AppError> for PageError {

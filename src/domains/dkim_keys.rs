@@ -18,9 +18,9 @@ use aws_lc_rs::signature::KeyPair as _;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
+use super::error::{DomainError, DomainResult};
 use crate::app::App;
 use crate::config::Settings;
-use crate::error::{AppError, AppResult};
 use crate::on_db;
 
 /// Version prefix of sealed values, so the format can change later.
@@ -142,14 +142,14 @@ pub struct SigningKey {
 }
 
 /// Loads and decrypts the DKIM private key of a domain (for signing outgoing mail).
-pub async fn signing_key(app: &App, domain_id: &str) -> AppResult<SigningKey> {
+pub async fn signing_key(app: &App, domain_id: &str) -> DomainResult<SigningKey> {
     let row: Option<(String, String, String)> = on_db!(app.db(), |pool| sqlx::query_as(
         "SELECT name, dkim_selector, dkim_private_key FROM domains WHERE id = $1"
     )
     .bind(domain_id)
     .fetch_optional(pool)
     .await)?;
-    let (domain, selector, sealed) = row.ok_or_else(|| AppError::not_found("Domain not found"))?;
+    let (domain, selector, sealed) = row.ok_or(DomainError::NotFound)?;
     let key = encryption_key(app.settings())?;
     let private_key = open(&key, &sealed, domain_id)?;
     Ok(SigningKey {

@@ -20,4 +20,15 @@ pub enum ExportError {
 
 pub type ExportResult<T> = Result<T, ExportError>;
 
-crate::passes_through!(ExportError: sqlx::Error, crate::store::sql::StoreError);
+crate::passes_through!(
+    ExportError: sqlx::Error,
+    crate::store::sql::StoreError,
+    // The lists an export reads.
+    crate::audience::properties::PropertyError,
+    crate::audience::contacts::ContactError,
+    crate::audience::segments::SegmentError,
+    crate::auth::AuthError,
+    crate::emails::error::EmailError,
+    crate::broadcasts::error::BroadcastError,
+    crate::domains::DomainError,
+);

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::Kind;
+use super::error::ExportResult;
 use crate::app::App;
 use crate::audience::{contacts, properties, segments};
 use crate::auth::api_keys;
@@ -14,7 +15,6 @@ use crate::broadcasts::service as broadcasts;
 use crate::clock::{Millis, iso_timestamp};
 use crate::emails::search::{self, EmailFilter};
 use crate::emails::store as emails;
-use crate::error::AppResult;
 use crate::filters::query_params;
 use crate::logs::{self, LogFilter};
 use crate::store::page::{Cursor, ListResponse, Page};
@@ -71,7 +71,7 @@ fn cell(value: Option<&Value>) -> String {
 
 impl Source {
     /// The list of `kind` narrowed by `filters` (the list page's query string).
-    pub async fn open(app: &App, team_id: &str, kind: Kind, filters: &str) -> AppResult<Self> {
+    pub async fn open(app: &App, team_id: &str, kind: Kind, filters: &str) -> ExportResult<Self> {
         Ok(match kind {
             Kind::Emails => Source::Emails(search::read_filter(&query_params(filters)).0),
             Kind::Broadcasts => Source::Broadcasts(broadcasts::read_filter(&query_params(filters))),
@@ -185,7 +185,7 @@ impl Source {
         team_id: &str,
         after: Option<&str>,
         limit: i64,
-    ) -> AppResult<Batch> {
+    ) -> ExportResult<Batch> {
         let page = Page {
             limit: Some(limit),
             cursor: after.map_or(Cursor::Newest, |id| Cursor::After(id.to_string())),

@@ -19,6 +19,7 @@ use crate::domains::DomainError;
 use crate::emails::error::EmailError;
 use crate::error::AppError;
 use crate::exports::ExportError;
+use crate::fields::FieldError;
 use crate::metrics::MetricsError;
 use crate::suppressions::SuppressionError;
 use crate::templates::error::TemplateError;
@@ -33,6 +34,33 @@ impl IntoResponse for AppError {
             "name": self.name,
         });
         (status, Json(body)).into_response()
+    }
+}
+
+impl From<crate::budget::Busy> for AppError {
+    fn from(err: crate::budget::Busy) -> Self {
+        AppError::new(503, "service_unavailable", err.to_string())
+    }
+}
+
+impl From<crate::store::team_rows::RowError> for AppError {
+    fn from(err: crate::store::team_rows::RowError) -> Self {
+        use crate::store::team_rows::RowError;
+        let message = err.to_string();
+        match err {
+            RowError::NotUuid { .. } => AppError::validation(message),
+            RowError::NotFound { .. } => AppError::not_found(message),
+            RowError::Database(err) => err.into(),
+        }
+    }
+}
+
+impl From<FieldError> for AppError {
+    fn from(err: FieldError) -> Self {
+        match err {
+            FieldError::Missing(field) => AppError::missing_field(field),
+            FieldError::Invalid(message) => AppError::validation(message),
+        }
     }
 }
 
@@ -56,6 +84,7 @@ impl From<ContactError> for AppError {
             ContactError::Invalid(_) | ContactError::EmailTaken(_) => AppError::validation(message),
             ContactError::BadKey => AppError::invalid_parameter(message),
             ContactError::NotFound => AppError::not_found(message),
+            ContactError::Field(err) => err.into(),
             ContactError::Other(err) => err,
         }
     }
@@ -94,6 +123,7 @@ impl From<AuthError> for AppError {
             AuthError::Throttled(_) => AppError::new(429, "rate_limit_exceeded", message),
             AuthError::LastAdmin => AppError::new(409, "validation_error", message),
             AuthError::UnusableInvitation | AuthError::NotFound(_) => AppError::not_found(message),
+            AuthError::Field(err) => err.into(),
             AuthError::Other(err) => err,
         }
     }
@@ -160,6 +190,8 @@ impl From<SegmentError> for AppError {
         match err {
             SegmentError::Invalid(_) => AppError::validation(message),
             SegmentError::NotFound => AppError::not_found(message),
+            SegmentError::Field(err) => err.into(),
+            SegmentError::Row(err) => err.into(),
             SegmentError::Other(err) => err,
         }
     }
@@ -172,6 +204,8 @@ impl From<TopicError> for AppError {
             TopicError::Missing(field) => AppError::missing_field(field),
             TopicError::Invalid(_) => AppError::validation(message),
             TopicError::NotFound => AppError::not_found(message),
+            TopicError::Field(err) => err.into(),
+            TopicError::Row(err) => err.into(),
             TopicError::Other(err) => err,
         }
     }
@@ -184,6 +218,7 @@ impl From<TemplateError> for AppError {
             TemplateError::Missing(field) => AppError::missing_field(field),
             TemplateError::Invalid(_) => AppError::validation(message),
             TemplateError::NotFound | TemplateError::Unknown(_) => AppError::not_found(message),
+            TemplateError::Field(err) => err.into(),
             TemplateError::Other(err) => err,
         }
     }

@@ -111,7 +111,7 @@ async fn checked(app: &App, mut req: Request, next: Next) -> Response {
         // back.
         share.release();
         if share.refused() {
-            response = crate::budget::busy().into_response();
+            response = AppError::from(crate::budget::Busy).into_response();
             response.headers_mut().insert(
                 header::RETRY_AFTER,
                 HeaderValue::from(crate::budget::RETRY_AFTER_SECS),

@@ -30,8 +30,8 @@ pub fn router(app: App) -> Router {
     Router::new()
         .merge(api)
         .merge(crate::api::emails::public_routes())
-        .merge(crate::tracking::routes::public_routes())
-        .merge(crate::broadcasts::unsubscribe::routes())
+        .merge(crate::api::tracking::public_routes())
+        .merge(crate::api::unsubscribe::routes())
         .merge(crate::dashboard::routes())
         .route(
             "/openapi.json",

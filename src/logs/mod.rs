@@ -13,7 +13,6 @@ use utoipa::ToSchema;
 
 use crate::app::App;
 use crate::clock::{Millis, resend_timestamp};
-use crate::error::AppResult;
 use crate::on_db;
 use crate::store::Db;
 use crate::store::page::{ListResponse, Page};
@@ -222,7 +221,7 @@ pub async fn list(
     team_id: &str,
     page: &Page,
     filter: &LogFilter,
-) -> AppResult<ListResponse<LogRow>> {
+) -> sqlx::Result<ListResponse<LogRow>> {
     let (filter_sql, binds) = filter.conditions();
     let sql = page.sql(COLUMNS, "request_logs", &filter_sql);
     let rows = on_db!(app.db(), |pool| {
@@ -237,7 +236,7 @@ pub async fn list(
 }
 
 /// One of the team's logs with its bodies.
-pub async fn get(app: &App, team_id: &str, id: &str) -> AppResult<Option<LogDetail>> {
+pub async fn get(app: &App, team_id: &str, id: &str) -> sqlx::Result<Option<LogDetail>> {
     let sql = format!(
         "SELECT {COLUMNS}, request_body, response_body FROM request_logs \
          WHERE id = $1 AND team_id = $2"
@@ -254,7 +253,7 @@ pub async fn get(app: &App, team_id: &str, id: &str) -> AppResult<Option<LogDeta
 
 /// Stores a batch of logs (only when `store_rows`: `[logs] enabled`) and folds it into each
 /// key's `last_used_at` and request count, in one transaction.
-pub async fn insert_batch(db: &Db, logs: Vec<NewLog>, store_rows: bool) -> AppResult<()> {
+pub async fn insert_batch(db: &Db, logs: Vec<NewLog>, store_rows: bool) -> sql::StoreResult<()> {
     let mut usage: HashMap<String, (i64, Millis)> = HashMap::new();
     for log in &logs {
         if let Some(key) = &log.detail.row.api_key_id {

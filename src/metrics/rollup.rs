@@ -17,7 +17,6 @@ use tokio_util::sync::CancellationToken;
 use super::{COUNTED_EVENTS, COUNTS, Counted, HOUR, count_event, sender_domain};
 use crate::app::App;
 use crate::clock::Millis;
-use crate::error::AppResult;
 use crate::on_db;
 
 /// How long after an hour ends before it is sealed: an event is stamped when its
@@ -62,7 +61,7 @@ async fn scan(
     app: &App,
     scope: &Scope<'_>,
     mut add: impl FnMut(&str, Counted<'_>),
-) -> AppResult<()> {
+) -> sqlx::Result<()> {
     let kinds = COUNTED_EVENTS
         .iter()
         .map(|k| format!("'{k}'"))
@@ -175,12 +174,12 @@ pub(super) async fn count_events(
     app: &App,
     scope: Scope<'_>,
     mut add: impl FnMut(Counted<'_>),
-) -> AppResult<()> {
+) -> sqlx::Result<()> {
     scan(app, &scope, |_, counted| add(counted)).await
 }
 
 /// Where the rollup stands: every hour before this is in `email_metrics_hourly`.
-pub async fn sealed_until(app: &App) -> AppResult<Millis> {
+pub async fn sealed_until(app: &App) -> sqlx::Result<Millis> {
     let sealed: Option<i64> = on_db!(app.db(), |pool| sqlx::query_scalar(
         "SELECT sealed_until FROM metrics_rollup WHERE id = 1"
     )
@@ -196,7 +195,7 @@ pub(super) async fn read(
     from: Millis,
     to: Millis,
     mut add: impl FnMut(Counted<'_>),
-) -> AppResult<()> {
+) -> sqlx::Result<()> {
     let rows: Vec<(i64, String, String, String, i64)> = on_db!(app.db(), |pool| {
         sqlx::query_as(
             "SELECT hour, domain, broadcast_id, metric, count FROM email_metrics_hourly \
@@ -226,7 +225,7 @@ pub(super) async fn read(
 
 /// Seals the hours that ended before `now` (less the margin), at most `max_hours` of them;
 /// returns how many this call sealed.
-pub async fn seal(app: &App, now: Millis, max_hours: usize) -> AppResult<usize> {
+pub async fn seal(app: &App, now: Millis, max_hours: usize) -> sqlx::Result<usize> {
     let target = (now - MARGIN).div_euclid(HOUR) * HOUR;
     // The first run starts at the hour of the oldest event.
     let oldest: Option<i64> = on_db!(app.db(), |pool| sqlx::query_scalar(
@@ -260,7 +259,7 @@ pub async fn seal(app: &App, now: Millis, max_hours: usize) -> AppResult<usize> 
 }
 
 /// Counts the hour starting at `hour` and writes it; `false` when another node did.
-async fn seal_hour(app: &App, hour: Millis) -> AppResult<bool> {
+async fn seal_hour(app: &App, hour: Millis) -> sqlx::Result<bool> {
     let mut counts: HashMap<(String, String, String, &'static str), i64> = HashMap::new();
     let scope = Scope {
         team_id: None,

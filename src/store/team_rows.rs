@@ -7,7 +7,6 @@ use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 
 use crate::app::App;
-use crate::error::{AppError, AppResult};
 use crate::on_db;
 use crate::store::page::{ListResponse, Page};
 
@@ -22,15 +21,15 @@ pub async fn find<T: Row>(
     (table, columns): (&str, &str),
     team_id: &str,
     id: &str,
-) -> AppResult<Option<T>> {
+) -> sqlx::Result<Option<T>> {
     let sql = format!("SELECT {columns} FROM {table} WHERE id = $1 AND team_id = $2");
-    Ok(on_db!(app.db(), |pool| sqlx::query_as::<_, T>(
+    on_db!(app.db(), |pool| sqlx::query_as::<_, T>(
         sqlx::AssertSqlSafe(sql.clone())
     )
     .bind(id)
     .bind(team_id)
     .fetch_optional(pool)
-    .await)?)
+    .await)
 }
 
 /// One page of the team's rows of `table`.
@@ -39,7 +38,7 @@ pub async fn list<T: Row>(
     table: (&str, &str),
     team_id: &str,
     page: &Page,
-) -> AppResult<ListResponse<T>> {
+) -> sqlx::Result<ListResponse<T>> {
     list_where(app, table, team_id, page, ("TRUE", &[])).await
 }
 
@@ -51,7 +50,7 @@ pub async fn list_where<T: Row>(
     team_id: &str,
     page: &Page,
     (filter, values): (&str, &[Option<&str>]),
-) -> AppResult<ListResponse<T>> {
+) -> sqlx::Result<ListResponse<T>> {
     let sql = page.sql(columns, table, filter);
     let rows = on_db!(app.db(), |pool| {
         let mut query = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql.clone()))
@@ -66,7 +65,7 @@ pub async fn list_where<T: Row>(
 }
 
 /// Deletes the row `id` of `table` if the team owns it; returns whether it did.
-pub async fn delete(app: &App, table: &str, team_id: &str, id: &str) -> AppResult<bool> {
+pub async fn delete(app: &App, table: &str, team_id: &str, id: &str) -> sqlx::Result<bool> {
     let sql = format!("DELETE FROM {table} WHERE id = $1 AND team_id = $2");
     let deleted = on_db!(app.db(), |pool| sqlx::query(sqlx::AssertSqlSafe(
         sql.clone()
@@ -79,25 +78,42 @@ pub async fn delete(app: &App, table: &str, team_id: &str, id: &str) -> AppResul
     Ok(deleted > 0)
 }
 
-/// A row a request names by id (`what`: "segment", "topic"): a UUID the team owns, or a
-/// validation error or a 404 naming it.
+/// Why a row a request names by id cannot be used: the HTTP layer answers 422
+/// `validation_error` for a malformed id and 404 `not_found` for a missing row.
+#[derive(Debug, thiserror::Error)]
+pub enum RowError {
+    #[error("The {what} id `{id}` must be a valid UUID.")]
+    NotUuid { what: &'static str, id: String },
+    #[error("{} `{id}` not found", capitalized(what))]
+    NotFound { what: &'static str, id: String },
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+fn capitalized(what: &str) -> String {
+    let mut name = what.to_string();
+    name[..1].make_ascii_uppercase();
+    name
+}
+
+/// A row a request names by id (`what`: "segment", "topic"): a UUID the team owns.
 pub async fn require<T: Row>(
     app: &App,
     (table, columns): (&str, &str),
     team_id: &str,
-    what: &str,
+    what: &'static str,
     id: &str,
-) -> AppResult<T> {
+) -> Result<T, RowError> {
     if uuid::Uuid::parse_str(id).is_err() {
-        return Err(AppError::validation(format!(
-            "The {what} id `{id}` must be a valid UUID."
-        )));
+        return Err(RowError::NotUuid {
+            what,
+            id: id.to_string(),
+        });
     }
     find(app, (table, columns), team_id, id)
         .await?
-        .ok_or_else(|| {
-            let mut name = what.to_string();
-            name[..1].make_ascii_uppercase();
-            AppError::not_found(format!("{name} `{id}` not found"))
+        .ok_or_else(|| RowError::NotFound {
+            what,
+            id: id.to_string(),
         })
 }

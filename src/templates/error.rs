@@ -17,6 +17,9 @@ pub enum TemplateError {
     /// A send names a template the team does not have.
     #[error("Template `{0}` not found.")]
     Unknown(String),
+    /// A field the shared rules (`crate::fields`) refuse.
+    #[error(transparent)]
+    Field(#[from] crate::fields::FieldError),
     /// A refusal of a shared rule (an address, a size limit) or a failure under the service
     /// (the database), passed through.
     #[error("{}", .0.message)]
@@ -25,4 +28,4 @@ pub enum TemplateError {
 
 pub type TemplateResult<T> = Result<T, TemplateError>;
 
-crate::passes_through!(TemplateError: sqlx::Error, crate::store::sql::StoreError, serde_json::Error, crate::emails::error::EmailError);
+crate::passes_through!(TemplateError: sqlx::Error, crate::store::sql::StoreError, crate::budget::Busy, serde_json::Error, crate::emails::error::EmailError);

@@ -1,6 +1,6 @@
 //! Open and click tracking. When the sending domain has it on, delivery passes the HTML
 //! through [`rewrite_html`]: links go through `{base}/t/click/{token}` and a 1x1 pixel
-//! `{base}/t/open/{token}` is appended. The public routes ([`routes`]) check the token,
+//! `{base}/t/open/{token}` is appended. The public routes (`api::tracking`) check the token,
 //! record an `opened` / `clicked` event (the webhook fan-out picks it up like any event) and
 //! answer the pixel or a redirect.
 //!
@@ -9,12 +9,16 @@
 //! email can be redirected to (no open redirect).
 
 pub mod html;
-pub mod routes;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use crate::app::App;
 use crate::auth::tokens::{keyed_hash, same};
+use crate::emails::events;
+use crate::on_db;
+use crate::store::BeginWrite;
+use crate::store::sql::Placeholders;
 
 /// What a tracking link stands for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,12 +153,8 @@ pub fn for_delivery(
 /// The base URL of links in mail sent from `domain` (tracking links, unsubscribe links):
 /// `https://{tracking host}` when the domain has a tracking subdomain whose CNAME is
 /// verified, else the public base URL.
-pub async fn link_base(
-    app: &crate::app::App,
-    team_id: &str,
-    domain: &str,
-) -> crate::error::AppResult<String> {
-    let row: Option<(Option<String>, Option<String>)> = crate::on_db!(app.db(), |pool| {
+pub async fn link_base(app: &crate::app::App, team_id: &str, domain: &str) -> sqlx::Result<String> {
+    let row: Option<(Option<String>, Option<String>)> = on_db!(app.db(), |pool| {
         sqlx::query_as(
             "SELECT d.tracking_subdomain, r.status FROM domains d LEFT JOIN domain_records r \
              ON r.domain_id = d.id AND r.kind = 'tracking' WHERE d.team_id = $1 AND d.name = $2",
@@ -169,6 +169,43 @@ pub async fn link_base(
             format!("https://{sub}.{domain}")
         }
         _ => app.public_base_url(),
+    })
+}
+
+/// Adds the event and makes it the email's `last_event`, in one transaction; the webhook
+/// fan-out sends `email.opened` / `email.clicked` from the event row. `false` when the
+/// email no longer exists (nothing is recorded).
+pub async fn record(
+    app: &App,
+    target: &Target,
+    kind: &str,
+    data: serde_json::Value,
+) -> sqlx::Result<bool> {
+    let now = app.now_ms();
+    let recipient = (!target.recipient.is_empty()).then_some(target.recipient.as_str());
+    let data = data.to_string();
+    let style = Placeholders::of(app.db());
+    on_db!(app.db(), |pool| {
+        let mut tx = pool.begin_write().await?;
+        let team_id: Option<String> =
+            sqlx::query_scalar("SELECT team_id FROM emails WHERE id = $1")
+                .bind(&target.email_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some(team_id) = &team_id {
+            let event = events::NewEvent {
+                email_id: &target.email_id,
+                team_id,
+                kind,
+                recipient,
+                data: &data,
+                at: now,
+            };
+            let stmts = events::record(style, &[event], events::LastEvent::Update(now));
+            crate::exec_stmts!(tx, &stmts)?;
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(team_id.is_some())
     })
 }
 

@@ -1,5 +1,6 @@
-//! The public tracking routes (no API key: mail clients call them). A token that does not
-//! verify, or names an email that no longer exists, is a plain 404 and records nothing.
+//! The public tracking routes (no API key: mail clients call them; see `tracking`). A token
+//! that does not verify, or names an email that no longer exists, is a plain 404 and
+//! records nothing.
 
 use std::net::SocketAddr;
 
@@ -11,14 +12,11 @@ use axum::response::Response;
 use axum::routing::get;
 use serde_json::json;
 
-use super::Target;
 use crate::app::App;
 use crate::clock::iso_timestamp;
 use crate::emails::events;
 use crate::error::{AppError, AppResult};
-use crate::on_db;
-use crate::store::BeginWrite;
-use crate::store::sql::Placeholders;
+use crate::tracking;
 
 /// A 1x1 transparent GIF.
 const PIXEL: &[u8] = &[
@@ -56,7 +54,7 @@ async fn open(
     Path(token): Path<String>,
     req: Request,
 ) -> AppResult<Response> {
-    let target = super::verify_open(app.secret_key(), &token).ok_or_else(not_found)?;
+    let target = tracking::verify_open(app.secret_key(), &token).ok_or_else(not_found)?;
     let (ip, agent) = visitor(&req);
     let now = app.now_ms();
     let data = json!({"open": {
@@ -64,7 +62,9 @@ async fn open(
         "ipAddress": ip,
         "userAgent": agent,
     }});
-    record(&app, &target, events::OPENED, data).await?;
+    if !tracking::record(&app, &target, events::OPENED, data).await? {
+        return Err(not_found());
+    }
     Response::builder()
         .header(header::CONTENT_TYPE, "image/gif")
         .header(
@@ -82,7 +82,7 @@ async fn click(
     Path(token): Path<String>,
     req: Request,
 ) -> AppResult<Response> {
-    let target = super::verify_click(app.secret_key(), &token).ok_or_else(not_found)?;
+    let target = tracking::verify_click(app.secret_key(), &token).ok_or_else(not_found)?;
     let link = target.link.clone().unwrap_or_default();
     let location = HeaderValue::from_str(&link).map_err(|_| not_found())?;
     let (ip, agent) = visitor(&req);
@@ -93,43 +93,13 @@ async fn click(
         "ipAddress": ip,
         "userAgent": agent,
     }});
-    record(&app, &target, events::CLICKED, data).await?;
+    if !tracking::record(&app, &target, events::CLICKED, data).await? {
+        return Err(not_found());
+    }
     Response::builder()
         .status(StatusCode::FOUND)
         .header(header::LOCATION, location)
         .header(header::CACHE_CONTROL, "no-store")
         .body(Body::empty())
         .map_err(|e| AppError::internal(e.to_string()))
-}
-
-/// Adds the event and makes it the email's `last_event`, in one transaction; the webhook
-/// fan-out sends `email.opened` / `email.clicked` from the event row.
-async fn record(app: &App, target: &Target, kind: &str, data: serde_json::Value) -> AppResult<()> {
-    let now = app.now_ms();
-    let recipient = (!target.recipient.is_empty()).then_some(target.recipient.as_str());
-    let data = data.to_string();
-    let style = Placeholders::of(app.db());
-    let found: bool = on_db!(app.db(), |pool| {
-        let mut tx = pool.begin_write().await?;
-        let team_id: Option<String> =
-            sqlx::query_scalar("SELECT team_id FROM emails WHERE id = $1")
-                .bind(&target.email_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if let Some(team_id) = &team_id {
-            let event = events::NewEvent {
-                email_id: &target.email_id,
-                team_id,
-                kind,
-                recipient,
-                data: &data,
-                at: now,
-            };
-            let stmts = events::record(style, &[event], events::LastEvent::Update(now));
-            crate::exec_stmts!(tx, &stmts)?;
-        }
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(team_id.is_some())
-    })?;
-    if found { Ok(()) } else { Err(not_found()) }
 }
