@@ -14,6 +14,9 @@ pub enum FieldError {
     /// A value the rules refuse; the message names the field (`validation_error`).
     #[error("{0}")]
     Invalid(String),
+    /// A well-formed id naming nothing the team has; the message names it (`not_found`).
+    #[error("{0}")]
+    Unknown(String),
 }
 
 pub type FieldResult<T> = Result<T, FieldError>;
@@ -21,8 +24,10 @@ pub type FieldResult<T> = Result<T, FieldError>;
 /// A key declared with a type and a fallback value, as a request gives it: a contact property
 /// (`audience::properties::NewProperty`) and a template variable
 /// (`templates::variables::VariableInput`) are declared alike; each service checks its own
-/// keys, types and fallbacks.
+/// keys, types and fallbacks. A body that is not an object is refused as "expected a JSON
+/// object", as `serde_util::strict` refuses an array.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(expecting = "a JSON object")]
 pub struct Declaration {
     pub key: Option<String>,
     #[serde(rename = "type")]

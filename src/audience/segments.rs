@@ -47,20 +47,17 @@ pub const NOT_FOUND: &str = "Segment not found";
 /// Resend's status and error name.
 #[derive(Debug, thiserror::Error)]
 pub enum SegmentError {
+    /// A field a shared rule refuses: the name (`fields::required_name`), an id the request
+    /// names (`store::team_rows::require`).
+    #[error(transparent)]
+    Field(#[from] crate::fields::FieldError),
     /// A field has a value the rules refuse; the message names the field.
     #[error("{0}")]
     Invalid(String),
     /// The team has no such segment.
     #[error("{NOT_FOUND}")]
     NotFound,
-    /// A field the shared rules (`crate::fields`) refuse.
-    #[error(transparent)]
-    Field(#[from] crate::fields::FieldError),
-    /// A row the request names by id is malformed or missing (`store::team_rows::require`).
-    #[error(transparent)]
-    Row(#[from] crate::store::team_rows::RowError),
-    /// A shared rule's refusal (the name, an id a request names) or a failure under the
-    /// service (the database), passed through.
+    /// A failure under the service (the database), passed through.
     #[error(transparent)]
     Other(#[from] AppError),
 }
@@ -171,7 +168,7 @@ pub async fn require_all(app: &App, team_id: &str, ids: &[String]) -> SegmentRes
     let mut found: Vec<Segment> = Vec::new();
     for id in ids {
         if !found.iter().any(|s| &s.id == id) {
-            found.push(team_rows::require(app, TABLE, team_id, "segment", id).await?);
+            found.push(team_rows::require(app, TABLE, team_id, "segment", id).await??);
         }
     }
     Ok(found)

@@ -23,6 +23,10 @@ pub const OPT_OUT: &str = "opt_out";
 /// Resend's status and error name.
 #[derive(Debug, thiserror::Error)]
 pub enum TopicError {
+    /// A field a shared rule refuses: the name (`fields::required_name`), an id the request
+    /// names (`store::team_rows::require`).
+    #[error(transparent)]
+    Field(#[from] crate::fields::FieldError),
     /// A required field is empty or absent.
     #[error("Missing `{0}` field.")]
     Missing(&'static str),
@@ -32,14 +36,7 @@ pub enum TopicError {
     /// The team has no such topic.
     #[error("Topic not found")]
     NotFound,
-    /// A field the shared rules (`crate::fields`) refuse.
-    #[error(transparent)]
-    Field(#[from] crate::fields::FieldError),
-    /// A row the request names by id is malformed or missing (`store::team_rows::require`).
-    #[error(transparent)]
-    Row(#[from] crate::store::team_rows::RowError),
-    /// A shared rule's refusal (the name, an id a request names) or a failure under the
-    /// service (the database), passed through.
+    /// A failure under the service (the database), passed through.
     #[error(transparent)]
     Other(#[from] AppError),
 }
@@ -233,7 +230,7 @@ pub async fn check_choices(
             return Err(TopicError::Missing("topics[].id"));
         };
         let subscription = parse_subscription(choice.subscription.as_deref(), "subscription")?;
-        let topic: Topic = team_rows::require(app, TABLE, team_id, "topic", id).await?;
+        let topic: Topic = team_rows::require(app, TABLE, team_id, "topic", id).await??;
         checked.retain(|c| c.topic.id != topic.id);
         checked.push(CheckedChoice {
             topic,

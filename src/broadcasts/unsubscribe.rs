@@ -44,12 +44,7 @@ async fn contact(app: &App, who: &Subscriber) -> BroadcastResult<contacts::Conta
 /// The page's data for a verified subscriber; 404 when the contact is gone.
 pub async fn preferences(app: &App, who: &Subscriber) -> BroadcastResult<Preferences> {
     let c = contact(app, who).await?;
-    let team_name: Option<String> = on_db!(app.db(), |pool| sqlx::query_scalar(
-        "SELECT name FROM teams WHERE id = $1"
-    )
-    .bind(&who.team_id)
-    .fetch_optional(pool)
-    .await)?;
+    let team_name = crate::teams::name(app, &who.team_id).await?;
     let explicit = topics::explicit_of_contact(app, &c.id).await?;
     let topics = topics::all(app, &who.team_id)
         .await?
@@ -70,7 +65,7 @@ pub async fn preferences(app: &App, who: &Subscriber) -> BroadcastResult<Prefere
         })
         .collect();
     Ok(Preferences {
-        team_name: team_name.unwrap_or_default(),
+        team_name,
         unsubscribed: c.unsubscribed,
         topics,
         topic_id: who.topic_id.clone(),

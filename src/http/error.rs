@@ -43,23 +43,12 @@ impl From<crate::budget::Busy> for AppError {
     }
 }
 
-impl From<crate::store::team_rows::RowError> for AppError {
-    fn from(err: crate::store::team_rows::RowError) -> Self {
-        use crate::store::team_rows::RowError;
-        let message = err.to_string();
-        match err {
-            RowError::NotUuid { .. } => AppError::validation(message),
-            RowError::NotFound { .. } => AppError::not_found(message),
-            RowError::Database(err) => err.into(),
-        }
-    }
-}
-
 impl From<FieldError> for AppError {
     fn from(err: FieldError) -> Self {
         match err {
             FieldError::Missing(field) => AppError::missing_field(field),
             FieldError::Invalid(message) => AppError::validation(message),
+            FieldError::Unknown(message) => AppError::not_found(message),
         }
     }
 }
@@ -191,7 +180,6 @@ impl From<SegmentError> for AppError {
             SegmentError::Invalid(_) => AppError::validation(message),
             SegmentError::NotFound => AppError::not_found(message),
             SegmentError::Field(err) => err.into(),
-            SegmentError::Row(err) => err.into(),
             SegmentError::Other(err) => err,
         }
     }
@@ -205,7 +193,6 @@ impl From<TopicError> for AppError {
             TopicError::Invalid(_) => AppError::validation(message),
             TopicError::NotFound => AppError::not_found(message),
             TopicError::Field(err) => err.into(),
-            TopicError::Row(err) => err.into(),
             TopicError::Other(err) => err,
         }
     }

@@ -7,6 +7,7 @@ use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 
 use crate::app::App;
+use crate::fields::FieldError;
 use crate::on_db;
 use crate::store::page::{ListResponse, Page};
 
@@ -78,42 +79,26 @@ pub async fn delete(app: &App, table: &str, team_id: &str, id: &str) -> sqlx::Re
     Ok(deleted > 0)
 }
 
-/// Why a row a request names by id cannot be used: the HTTP layer answers 422
-/// `validation_error` for a malformed id and 404 `not_found` for a missing row.
-#[derive(Debug, thiserror::Error)]
-pub enum RowError {
-    #[error("The {what} id `{id}` must be a valid UUID.")]
-    NotUuid { what: &'static str, id: String },
-    #[error("{} `{id}` not found", capitalized(what))]
-    NotFound { what: &'static str, id: String },
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
-}
-
-fn capitalized(what: &str) -> String {
-    let mut name = what.to_string();
-    name[..1].make_ascii_uppercase();
-    name
-}
-
-/// A row a request names by id (`what`: "segment", "topic"): a UUID the team owns.
+/// A row a request names by id (`what`: "segment", "topic"): a UUID the team owns. The outer
+/// error is the database's; the inner one the request's refusal (a malformed id, 422; no such
+/// row, 404), which services take in as their `Field` variant.
 pub async fn require<T: Row>(
     app: &App,
     (table, columns): (&str, &str),
     team_id: &str,
-    what: &'static str,
+    what: &str,
     id: &str,
-) -> Result<T, RowError> {
+) -> sqlx::Result<Result<T, FieldError>> {
     if uuid::Uuid::parse_str(id).is_err() {
-        return Err(RowError::NotUuid {
-            what,
-            id: id.to_string(),
-        });
+        return Ok(Err(FieldError::Invalid(format!(
+            "The {what} id `{id}` must be a valid UUID."
+        ))));
     }
-    find(app, (table, columns), team_id, id)
+    Ok(find(app, (table, columns), team_id, id)
         .await?
-        .ok_or_else(|| RowError::NotFound {
-            what,
-            id: id.to_string(),
-        })
+        .ok_or_else(|| {
+            let mut name = what.to_string();
+            name[..1].make_ascii_uppercase();
+            FieldError::Unknown(format!("{name} `{id}` not found"))
+        }))
 }
