@@ -2,11 +2,10 @@
 //! upload included), admin-only definitions, and unknown ids. The full flows run in a real
 //! browser (tests/browser/audience.mjs).
 
-use herald::auth::sessions::{self, Role};
 use reqwest::multipart::{Form, Part};
 use serde_json::json;
 
-use crate::dashboard::team_id;
+use crate::dashboard::{MEMBER_EMAIL, MEMBER_PASSWORD, add_member};
 use crate::helpers::{TestApp, spawn_app};
 
 /// A cookie-keeping client that does not follow redirects.
@@ -175,17 +174,8 @@ async fn forms_need_a_session_a_token_and_the_right_role() {
     assert_eq!(status, 303);
 
     // Members manage contacts but not properties, segments or topics.
-    let team = team_id(&app).await;
-    sessions::create_user(
-        &app.app,
-        &team,
-        "member@example.com",
-        "member-password",
-        Role::Member,
-    )
-    .await
-    .unwrap();
-    let member = Browser::sign_in(&app, "member@example.com", "member-password").await;
+    add_member(&app, MEMBER_EMAIL, MEMBER_PASSWORD).await;
+    let member = Browser::sign_in(&app, MEMBER_EMAIL, MEMBER_PASSWORD).await;
     let (status, _) = member
         .post(
             "/dashboard/audience/contacts/manual",

@@ -3,29 +3,10 @@
 //! delete, the performance page and its live part, the contact history entries, Settings →
 //! Branding, and the hosted unsubscribe page (signed links, signed forms, CSRF).
 
-use herald::auth::sessions::{self, Role};
 use serde_json::json;
 
-use crate::dashboard::{Visitor, add_domain, sign_in_admin, team_id};
+use crate::dashboard::{Visitor, add_domain, sign_in_admin, sign_in_member, team_id};
 use crate::helpers::{TestApp, spawn_app};
-
-async fn sign_in_member(app: &TestApp) -> (Visitor, String) {
-    let team = team_id(app).await;
-    sessions::create_user(
-        &app.app,
-        &team,
-        "member@example.com",
-        "member-password",
-        Role::Member,
-    )
-    .await
-    .unwrap();
-    let visitor = Visitor::new(app);
-    let csrf = visitor
-        .sign_in("member@example.com", "member-password")
-        .await;
-    (visitor, csrf)
-}
 
 #[tokio::test]
 async fn branding_settings() {

@@ -8,9 +8,8 @@
 use std::path::{Path, PathBuf};
 
 use herald::auth::api_keys::{self, KeyInput};
-use herald::auth::sessions::{self, Role};
 
-use crate::dashboard::{add_domain, set_usage, team_id};
+use crate::dashboard::{MEMBER_EMAIL, MEMBER_PASSWORD, add_domain, add_member, set_usage, team_id};
 use crate::helpers::{DAY_MS, TestApp, spawn_app};
 
 pub const CHROMIUM: &str = "/usr/bin/chromium";
@@ -131,10 +130,8 @@ async fn api_keys_page_in_chromium() {
         312,
     )
     .await;
-    let (member_email, member_password) = ("member@example.com", "member-password");
-    sessions::create_user(&app.app, &team, member_email, member_password, Role::Member)
-        .await
-        .unwrap();
+    let (member_email, member_password) = (MEMBER_EMAIL, MEMBER_PASSWORD);
+    add_member(&app, member_email, member_password).await;
     let env = [
         ("HERALD_DOMAIN", domain),
         ("HERALD_IDLE_KEY", idle.name.as_str()),
@@ -153,11 +150,8 @@ async fn audience_pages_in_chromium() {
         return;
     };
     let app = spawn_app().await;
-    let team = team_id(&app).await;
-    let (member_email, member_password) = ("member@example.com", "member-password");
-    sessions::create_user(&app.app, &team, member_email, member_password, Role::Member)
-        .await
-        .unwrap();
+    let (member_email, member_password) = (MEMBER_EMAIL, MEMBER_PASSWORD);
+    add_member(&app, member_email, member_password).await;
     let env = [
         ("HERALD_MEMBER_EMAIL", member_email),
         ("HERALD_MEMBER_PASSWORD", member_password),

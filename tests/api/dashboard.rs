@@ -159,6 +159,26 @@ pub async fn sign_in_admin(app: &TestApp) -> (Visitor, String) {
     (visitor, csrf)
 }
 
+/// The member (not an admin) account tests sign in with.
+pub const MEMBER_EMAIL: &str = "member@example.com";
+pub const MEMBER_PASSWORD: &str = "member-password";
+
+/// Adds a member (not an admin) to the first team.
+pub async fn add_member(app: &TestApp, email: &str, password: &str) {
+    let team = team_id(app).await;
+    sessions::create_user(&app.app, &team, email, password, Role::Member)
+        .await
+        .unwrap();
+}
+
+/// Adds the member [`MEMBER_EMAIL`] and signs them in: the visitor and its CSRF token.
+pub async fn sign_in_member(app: &TestApp) -> (Visitor, String) {
+    add_member(app, MEMBER_EMAIL, MEMBER_PASSWORD).await;
+    let visitor = Visitor::new(app);
+    let csrf = visitor.sign_in(MEMBER_EMAIL, MEMBER_PASSWORD).await;
+    (visitor, csrf)
+}
+
 pub async fn team_id(app: &TestApp) -> String {
     herald::teams::first_team_id(&app.app)
         .await
@@ -354,20 +374,7 @@ async fn state_changes_need_the_session_csrf_token() {
 #[tokio::test]
 async fn members_see_keys_but_cannot_change_them() {
     let app = spawn_app().await;
-    let team = team_id(&app).await;
-    sessions::create_user(
-        &app.app,
-        &team,
-        "member@example.com",
-        "member-password",
-        Role::Member,
-    )
-    .await
-    .unwrap();
-    let visitor = Visitor::new(&app);
-    let csrf = visitor
-        .sign_in("member@example.com", "member-password")
-        .await;
+    let (visitor, csrf) = sign_in_member(&app).await;
     let id = app.get("/api-keys").await.body["data"][0]["id"]
         .as_str()
         .unwrap()

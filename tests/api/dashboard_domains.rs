@@ -6,11 +6,10 @@
 use std::time::Duration;
 
 use herald::auth::api_keys::{self, KeyInput};
-use herald::auth::sessions::{self, Role};
 use herald::domains::{self, DomainInput};
 use serde_json::Value;
 
-use crate::dashboard::{Visitor, sign_in_admin, team_id};
+use crate::dashboard::{sign_in_admin, sign_in_member, team_id};
 use crate::dns_server::TestDns;
 use crate::domains::spawn_configured;
 use crate::helpers::{Options, TestApp};
@@ -445,20 +444,7 @@ async fn domain_changes_need_the_session_csrf_token() {
 async fn members_see_domains_but_cannot_change_them() {
     let (app, _dns) = spawn_with_dns().await;
     let id = create_domain(&app, "updates.example.com").await;
-    let team = team_id(&app).await;
-    sessions::create_user(
-        &app.app,
-        &team,
-        "member@example.com",
-        "member-password",
-        Role::Member,
-    )
-    .await
-    .unwrap();
-    let visitor = Visitor::new(&app);
-    let csrf = visitor
-        .sign_in("member@example.com", "member-password")
-        .await;
+    let (visitor, csrf) = sign_in_member(&app).await;
 
     let list = visitor.get("/dashboard/domains").await;
     assert_eq!(list.status, 200);

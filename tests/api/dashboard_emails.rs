@@ -9,7 +9,7 @@ use herald::auth::sessions::{self, Role};
 use herald::clock::ManualClock;
 use serde_json::{Value, json};
 
-use crate::dashboard::{Page, Visitor, sign_in_admin, team_id};
+use crate::dashboard::{Page, Visitor, sign_in_admin, sign_in_member};
 use crate::emails::settle;
 use crate::helpers::{DAY_MS, START_MS};
 use crate::helpers::{TestApp, spawn_app, spawn_app_with_clock};
@@ -437,20 +437,7 @@ async fn members_see_emails_and_other_teams_do_not() {
         ),
     )
     .await;
-    let team = team_id(&app).await;
-    sessions::create_user(
-        &app.app,
-        &team,
-        "member@example.com",
-        "member-password",
-        Role::Member,
-    )
-    .await
-    .unwrap();
-    let member = Visitor::new(&app);
-    member
-        .sign_in("member@example.com", "member-password")
-        .await;
+    let (member, _) = sign_in_member(&app).await;
     assert_eq!(
         email_ids(&member.get("/dashboard/emails").await.html),
         [id.as_str()]

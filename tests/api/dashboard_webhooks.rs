@@ -5,11 +5,10 @@
 
 use std::sync::Arc;
 
-use herald::auth::sessions::{self, Role};
 use herald::clock::ManualClock;
 use serde_json::Value;
 
-use crate::dashboard::{Page, Visitor, sign_in_admin, team_id};
+use crate::dashboard::{Page, sign_in_admin, sign_in_member};
 use crate::emails::test_email;
 use crate::helpers::START_MS;
 use crate::helpers::{Options, TestApp, spawn_app, spawn_app_with, spawn_app_with_clock};
@@ -357,20 +356,7 @@ async fn members_view_webhooks_but_cannot_change_them_or_see_the_secret() {
     let app = spawn_app().await;
     let (id, secret) =
         create_webhook(&app, "https://hooks.example.com/herald", &["email.sent"]).await;
-    let team = team_id(&app).await;
-    sessions::create_user(
-        &app.app,
-        &team,
-        "member@example.com",
-        "member-password",
-        Role::Member,
-    )
-    .await
-    .unwrap();
-    let member = Visitor::new(&app);
-    let csrf = member
-        .sign_in("member@example.com", "member-password")
-        .await;
+    let (member, csrf) = sign_in_member(&app).await;
 
     let list = member.get("/dashboard/webhooks").await;
     assert_eq!(list.status, 200);

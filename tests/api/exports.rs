@@ -7,7 +7,7 @@ use herald::auth::sessions::{self, Role};
 use herald::on_db;
 use serde_json::json;
 
-use crate::dashboard::{Page, Visitor, sign_in_admin, team_id};
+use crate::dashboard::{Page, Visitor, add_member, sign_in_admin, team_id};
 use crate::delivery::{SENDER_DOMAIN, WorldOptions, world_with};
 use crate::helpers::DAY_MS;
 use crate::helpers::{TestApp, spawn_app};
@@ -30,10 +30,7 @@ fn unescape(text: &str) -> String {
 }
 
 async fn sign_in_member(app: &TestApp, email: &str) -> (Visitor, String) {
-    let team = team_id(app).await;
-    sessions::create_user(&app.app, &team, email, "member-password-1", Role::Member)
-        .await
-        .unwrap();
+    add_member(app, email, "member-password-1").await;
     let visitor = Visitor::new(app);
     let csrf = visitor.sign_in(email, "member-password-1").await;
     (visitor, csrf)
