@@ -249,7 +249,7 @@ async fn settle(app: &App, write: Option<JoinHandle<sql::StoreResult<()>>>) -> a
     };
     match write.await? {
         Ok(()) => {
-            app.notify_jobs();
+            app.notify_job_kinds([crate::emails::DELIVER_JOB, crate::emails::SIMULATE_JOB]);
             Ok(())
         }
         Err(err) if sql::is_conflict(&err) => Err(RetryAt {

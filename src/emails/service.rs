@@ -232,26 +232,30 @@ async fn commit(
         }
         return Ok(());
     }
-    let wake = wakes_workers(app, &emails);
+    let wake: Vec<&'static str> = wakes_workers(app, &emails);
     let accepted = Accepted {
         emails,
         idempotent: claim.map(|c| (c, body.to_string())),
     };
     group_commit::commit(app, accepted).await?;
-    if wake {
-        app.notify_jobs();
-    }
+    app.notify_job_kinds(wake);
     Ok(())
 }
 
-/// Whether accepting `emails` gives this node's workers something to do now. Waking them
-/// for a job kind no worker runs (delivery, until it exists) would only make them poll the
-/// queue, which on SQLite competes with the accept path for the write lock.
-fn wakes_workers(app: &App, emails: &[NewEmail]) -> bool {
+/// The job kinds to which accepting `emails` gives something to do now: only their workers
+/// are woken. Waking a kind with nothing new (or one no worker runs here) would only make
+/// its worker look at the queue, a query each, which on SQLite competes with the accept
+/// path.
+fn wakes_workers(app: &App, emails: &[NewEmail]) -> Vec<&'static str> {
     let handled = app.job_kinds();
-    emails
-        .iter()
-        .any(|e| e.scheduled_at.is_none() && handled.contains(e.job_kind))
+    let mut kinds: Vec<&'static str> = Vec::new();
+    for e in emails {
+        if e.scheduled_at.is_none() && handled.contains(e.job_kind) && !kinds.contains(&e.job_kind)
+        {
+            kinds.push(e.job_kind);
+        }
+    }
+    kinds
 }
 
 fn batch_items(request: BatchBody) -> EmailResult<Vec<SendBody>> {

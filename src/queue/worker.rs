@@ -285,7 +285,7 @@ async fn run_kind(
         }
         tokio::select! {
             _ = shutdown.cancelled() => break,
-            _ = app.jobs_notified() => {}
+            _ = app.jobs_notified(kind) => {}
             _ = freed.notified() => {}
             _ = tokio::time::sleep(POLL) => {}
         }
