@@ -44,7 +44,8 @@
 //! `X-PowerMTA-BounceCategory`) is taken over all of this by the DSN reader.
 //!
 //! A phrase is matched on the lower-cased text with its whitespace collapsed; `*` in a phrase
-//! stands for any text (`"mailbox*full"`). The rules were written from the RFCs and the
+//! stands for any text (`"mailbox*full"`), `<address>` for one word that is an email address
+//! (`"mailbox <address> unavailable"`). The rules were written from the RFCs and the
 //! meaning of each reason, not from particular messages.
 
 use serde::Serialize;
@@ -204,6 +205,11 @@ pub const TABLE: &[Row] = &[
             "unknown local-part",
             "bad destination mailbox address",
             "requested action not taken: mailbox unavailable",
+            // RFC 5321's wording for 550 ("mailbox unavailable"), also with the address
+            // between (Sisimai's list: "mailbox <address> unavailable")
+            "mailbox unavailable",
+            "mailbox is unavailable",
+            "mailbox <address> unavailable",
             "recipnotfound",
             "non-existent user",
             "nonexistent user",
@@ -1017,8 +1023,33 @@ impl Row {
     }
 }
 
-/// `text` holds the parts of `phrase` (split at `*`) in order.
+/// `text` holds the parts of `phrase` (split at `*`) in order. `<address>` in a phrase stands
+/// for one word of the text that is an email address (`a@b.test`, `<a@b.test>`).
 fn contains_in_order(text: &str, phrase: &str) -> bool {
+    if phrase.contains(ADDRESS) {
+        return contains_parts(&mask_addresses(text), phrase);
+    }
+    contains_parts(text, phrase)
+}
+
+/// What stands for an email address in a phrase.
+const ADDRESS: &str = "<address>";
+
+/// The text with each word that is an email address replaced by [`ADDRESS`].
+fn mask_addresses(text: &str) -> String {
+    text.split(' ')
+        .map(|word| {
+            let bare = word.trim_matches(|c: char| "<>()[]{}\"',;:".contains(c));
+            match bare.split_once('@') {
+                Some((local, domain)) if !local.is_empty() && domain.contains('.') => ADDRESS,
+                _ => word,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn contains_parts(text: &str, phrase: &str) -> bool {
     let mut rest = text;
     for part in phrase.split('*') {
         match rest.find(part) {
@@ -1699,6 +1730,53 @@ mod tests {
         // after DATA the same words may be a filter's: not hard
         let after_data = "said: 550 No mailbox found (in reply to end of DATA command)";
         assert!(!hard("5.0.0", Some(550), after_data));
+    }
+
+    #[test]
+    fn an_unavailable_mailbox_refused_at_rcpt_is_an_unknown_user() {
+        // RFC 5321's reply text for 550, bare or with the address between the words
+        for text in [
+            "said: 550 mailbox a@b.test unavailable (in reply to RCPT TO command)",
+            "said: 550 Mailbox <a@b.test> unavailable (in reply to RCPT TO command)",
+            "said: 550 Mailbox unavailable (in reply to RCPT TO command)",
+            "said: 550 The mailbox is unavailable (in reply to RCPT TO command)",
+        ] {
+            assert_eq!(why("", Some(550), text), UserUnknown, "{text}");
+            assert!(hard("", Some(550), text), "{text}");
+        }
+        // after DATA the same words may be a filter's; "temporarily" is not the address
+        let after_data = "said: 550 mailbox a@b.test unavailable (in reply to end of DATA command)";
+        assert_eq!(why("", Some(550), after_data), Filtered);
+        let temporary =
+            "said: 450 mailbox a@b.test temporarily unavailable (in reply to RCPT TO command)";
+        assert!(!hard("", Some(450), temporary));
+        // a disabled or refused mailbox keeps its own reason
+        let denied = "said: 550 Mailbox unavailable or access denied (in reply to RCPT TO command)";
+        assert_eq!(why("", Some(550), denied), Suspend);
+    }
+
+    #[test]
+    fn an_address_in_a_phrase_stands_for_one_address_word() {
+        assert!(contains_in_order(
+            "mailbox <a.b@c.test>: unavailable",
+            "mailbox <address> unavailable"
+        ));
+        assert!(contains_in_order(
+            "550 mailbox <a.b@c.test> unavailable",
+            "mailbox <address> unavailable"
+        ));
+        assert!(!contains_in_order(
+            "mailbox of a@b.test is unavailable",
+            "mailbox <address> unavailable"
+        ));
+        assert!(!contains_in_order(
+            "mailbox @ unavailable",
+            "mailbox <address> unavailable"
+        ));
+        assert_eq!(
+            mask_addresses("to a@b.test, (c@d.test) x@y"),
+            "to <address> <address> x@y"
+        );
     }
 
     #[test]
