@@ -82,13 +82,7 @@ pub fn is_colour(text: &str) -> bool {
 
 /// The team's branding (defaults when it saved none).
 pub async fn get(app: &App, team_id: &str) -> BrandingResult<Branding> {
-    let row: Option<Row> = on_db!(app.db(), |pool| sqlx::query_as(
-        "SELECT t.name AS team_name, b.name, b.logo_url, b.accent_color, b.footer_text \
-         FROM teams t LEFT JOIN team_branding b ON b.team_id = t.id WHERE t.id = $1"
-    )
-    .bind(team_id)
-    .fetch_optional(pool)
-    .await)?;
+    let row: Option<Row> = crate::teams::with_branding(app, team_id).await?;
     let row = row.ok_or(BrandingError::TeamNotFound)?;
     let mut branding = Branding::default_for(&row.team_name);
     if let Some(name) = row.name.filter(|n| !n.is_empty()) {

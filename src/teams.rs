@@ -8,6 +8,7 @@ use crate::auth::sessions::{self, Role};
 use crate::auth::tokens::random_alphanumeric;
 use crate::on_db;
 use crate::store::new_id;
+use crate::store::team_rows::Row;
 
 pub const FIRST_ADMIN_EMAIL: &str = "admin@herald.local";
 
@@ -43,6 +44,19 @@ pub async fn name(app: &App, team_id: &str) -> sqlx::Result<String> {
     .fetch_optional(pool)
     .await)?
     .unwrap_or_default())
+}
+
+/// The team's name with its saved branding (`team_name`, then `team_branding`'s `name`,
+/// `logo_url`, `accent_color`, `footer_text`, each NULL when nothing was saved) in one
+/// query, read into the caller's row type; `None` when there is no such team.
+pub async fn with_branding<T: Row>(app: &App, team_id: &str) -> sqlx::Result<Option<T>> {
+    on_db!(app.db(), |pool| sqlx::query_as::<_, T>(
+        "SELECT t.name AS team_name, b.name, b.logo_url, b.accent_color, b.footer_text \
+         FROM teams t LEFT JOIN team_branding b ON b.team_id = t.id WHERE t.id = $1"
+    )
+    .bind(team_id)
+    .fetch_optional(pool)
+    .await)
 }
 
 pub async fn first_team_id(app: &App) -> sqlx::Result<Option<String>> {

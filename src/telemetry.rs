@@ -15,7 +15,6 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use crate::app::App;
-use crate::on_db;
 
 /// The `Content-Type` of the text `/metrics` answers (Prometheus text format 0.0.4).
 pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
@@ -140,12 +139,7 @@ impl Telemetry {
     /// Every metric in Prometheus' text format, the queue depth read now.
     pub async fn render(&self, app: &App) -> anyhow::Result<String> {
         let _one = self.scrape.lock().await;
-        let rows: Vec<(String, String, i64)> = on_db!(app.db(), |pool| sqlx::query_as(
-            "SELECT kind, state, COUNT(*) FROM jobs WHERE state IN ('queued', 'running') \
-             GROUP BY kind, state"
-        )
-        .fetch_all(pool)
-        .await)?;
+        let rows = crate::queue::depth(app.db()).await?;
         self.queue.clear();
         for (kind, state, count) in rows {
             self.queue

@@ -126,14 +126,7 @@ async fn validate_domain(
             "The `domain_id` field can only be used with `sending_access` permission.".into(),
         ));
     }
-    let found: Option<String> = on_db!(app.db(), |pool| sqlx::query_scalar(
-        "SELECT id FROM domains WHERE id = $1 AND team_id = $2"
-    )
-    .bind(domain_id)
-    .bind(team_id)
-    .fetch_optional(pool)
-    .await)?;
-    if found.is_none() {
+    if !crate::domains::reads::exists(app, team_id, domain_id).await? {
         return Err(AuthError::NotFound("Domain"));
     }
     Ok(())

@@ -10,8 +10,7 @@ use super::error::BroadcastResult;
 use crate::app::App;
 use crate::audience::history::{self, HistoryEntry};
 use crate::clock::resend_timestamp;
-use crate::emails::events;
-use crate::on_db;
+use crate::emails::{events, reads};
 
 #[derive(FromRow)]
 struct SentRow {
@@ -57,33 +56,11 @@ pub async fn for_contact(
     team_id: &str,
     contact_id: &str,
 ) -> BroadcastResult<Vec<HistoryEntry>> {
-    let sent: Vec<SentRow> = on_db!(app.db(), |pool| sqlx::query_as(
-        "SELECT e.id AS email_id, e.broadcast_id, b.name, b.subject, e.created_at, \
-         (SELECT MIN(v.created_at) FROM email_events v WHERE v.email_id = e.id AND v.type = $3) \
-         AS opened_at \
-         FROM emails e LEFT JOIN broadcasts b ON b.id = e.broadcast_id \
-         WHERE e.contact_id = $1 AND e.team_id = $2 AND e.broadcast_id IS NOT NULL \
-         ORDER BY e.created_at DESC, e.id DESC LIMIT $4"
-    )
-    .bind(contact_id)
-    .bind(team_id)
-    .bind(events::OPENED)
-    .bind(history::SHOWN)
-    .fetch_all(pool)
-    .await)?;
-    let clicks: Vec<ClickRow> = on_db!(app.db(), |pool| sqlx::query_as(
-        "SELECT v.id, v.email_id, e.broadcast_id, b.name, b.subject, v.data, v.created_at \
-         FROM emails e JOIN email_events v ON v.email_id = e.id \
-         LEFT JOIN broadcasts b ON b.id = e.broadcast_id \
-         WHERE e.contact_id = $1 AND e.team_id = $2 AND e.broadcast_id IS NOT NULL \
-         AND v.type = $3 ORDER BY v.created_at DESC, v.id DESC LIMIT $4"
-    )
-    .bind(contact_id)
-    .bind(team_id)
-    .bind(events::CLICKED)
-    .bind(history::SHOWN)
-    .fetch_all(pool)
-    .await)?;
+    let sent: Vec<SentRow> =
+        reads::broadcasts_sent_to(app, team_id, contact_id, events::OPENED, history::SHOWN).await?;
+    let clicks: Vec<ClickRow> =
+        reads::broadcast_clicks_of(app, team_id, contact_id, events::CLICKED, history::SHOWN)
+            .await?;
     let mut entries = Vec::with_capacity(sent.len() * 2 + clicks.len());
     for row in sent {
         let data = json!({

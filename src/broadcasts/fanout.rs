@@ -29,14 +29,14 @@ use super::content::{ContactValues, Prepared, Properties};
 use super::unsubscribe::{self, Subscriber};
 use super::{Broadcast, Status, store};
 use crate::app::App;
-use crate::audience::properties;
+use crate::audience::{properties, segments};
 use crate::emails::address::Mailbox;
 use crate::emails::store::{Accepted, NewEmail};
 use crate::emails::test_recipients;
 use crate::on_db;
 use crate::queue::{Job, NewJob, RetryAt};
+use crate::store::new_id;
 use crate::store::sql::{self, Stmt};
-use crate::store::{BeginKeyRange, new_id};
 
 /// Job kind; its unique key is [`job_key`].
 pub const JOB: &str = "broadcast_fanout";
@@ -402,14 +402,8 @@ impl Plan {
 }
 
 /// The next [`BATCH`] members of the segment after `cursor`, in contact id order, each with
-/// its contact when eligible. The page is read first, alone, as a range of the
-/// `(segment_id, contact_id)` key, and only its rows are checked: so each batch costs the
-/// same however large the segment and whatever the planner's statistics say (a single
-/// filtered query let PostgreSQL, with statistics older than a bulk import, read and sort
-/// the whole rest of the segment for every batch: 4 s a batch at 1M contacts). The range is
-/// read in a [`BeginKeyRange`] transaction, so PostgreSQL reads it along the index even
-/// then (it had chosen a bitmap scan of the rest of the range and a sort). The cursor moves
-/// past ineligible members too.
+/// its contact when eligible (`audience::segments::sendable_page`). The cursor moves past
+/// ineligible members too.
 async fn next_page(
     app: &App,
     b: &Broadcast,
@@ -417,40 +411,16 @@ async fn next_page(
     cursor: &str,
     snapshot_at: i64,
 ) -> anyhow::Result<Vec<PageRow>> {
-    let segment_id = b.segment_id.clone().unwrap_or_default();
-    let topic_filter = if plan.topic.is_some() {
-        " AND COALESCE((SELECT ct.subscription FROM contact_topics ct \
-           WHERE ct.contact_id = c.id AND ct.topic_id = $5), $6) = 'opt_in'"
-    } else {
-        " AND $5 IS NULL AND $6 IS NULL"
+    let page = segments::Sendable {
+        team_id: &b.team_id,
+        segment_id: b.segment_id.as_deref().unwrap_or_default(),
+        after: cursor,
+        joined_by: snapshot_at,
+        topic: plan
+            .topic
+            .as_ref()
+            .map(|(id, default)| (id.as_str(), default.as_str())),
+        limit: BATCH,
     };
-    let sql = format!(
-        "WITH page AS MATERIALIZED (SELECT contact_id, created_at FROM contact_segments \
-           WHERE segment_id = $1 AND contact_id > $2 ORDER BY contact_id LIMIT {BATCH}) \
-         SELECT p.contact_id AS member_id, c.id, c.email, c.first_name, c.last_name, \
-           c.properties \
-         FROM page p LEFT JOIN contacts c ON c.id = p.contact_id AND p.created_at <= $3 \
-         AND c.unsubscribed = FALSE \
-         AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.team_id = $4 \
-           AND s.email = c.email_lower){topic_filter} \
-         ORDER BY p.contact_id"
-    );
-    let (topic_id, default) = match &plan.topic {
-        Some((id, default)) => (Some(id.clone()), Some(default.clone())),
-        None => (None, None),
-    };
-    Ok(on_db!(app.db(), |pool| {
-        let mut tx = pool.begin_key_range().await?;
-        let rows = sqlx::query_as::<_, PageRow>(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(&segment_id)
-            .bind(cursor)
-            .bind(snapshot_at)
-            .bind(&b.team_id)
-            .bind(&topic_id)
-            .bind(&default)
-            .fetch_all(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(rows)
-    })?)
+    Ok(segments::sendable_page(app, &page).await?)
 }

@@ -10,7 +10,6 @@ use crate::app::App;
 use crate::audience::{properties, segments, topics};
 use crate::emails::address::Mailbox;
 use crate::emails::request::Loose;
-use crate::on_db;
 use crate::queue;
 use crate::store::new_id;
 use crate::store::page::{ListResponse, Page};
@@ -312,13 +311,7 @@ async fn prepare_send(app: &App, b: &mut Broadcast, when: When) -> BroadcastResu
             "The segment `{segment_id}` no longer exists; choose another segment."
         )));
     }
-    let has_contacts: Option<i32> = on_db!(app.db(), |pool| sqlx::query_scalar(
-        "SELECT 1 FROM contact_segments WHERE segment_id = $1 LIMIT 1"
-    )
-    .bind(&segment_id)
-    .fetch_optional(pool)
-    .await)?;
-    if has_contacts.is_none() {
+    if !segments::has_members(app, &segment_id).await? {
         return Err(BroadcastError::Invalid(format!(
             "The segment `{segment_id}` has no contacts; there is nobody to send to."
         )));

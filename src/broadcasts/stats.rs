@@ -10,7 +10,6 @@ use super::error::{BroadcastError, BroadcastResult};
 use super::store;
 use crate::app::App;
 use crate::clock::Millis;
-use crate::on_db;
 use crate::store::page::{Cursor, ListResponse, Page};
 
 /// The performance page's figures. Opens and clicks are counted once per recipient
@@ -63,22 +62,7 @@ struct EventRow {
 }
 
 async fn events(app: &App, id: &str, kinds: &[&str]) -> BroadcastResult<Vec<EventRow>> {
-    let list = kinds
-        .iter()
-        .map(|k| format!("'{k}'"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!(
-        "SELECT ev.email_id, ev.type AS kind, m.contact_id, m.to_addresses, ev.data, \
-         ev.created_at FROM emails m JOIN email_events ev ON ev.email_id = m.id \
-         WHERE m.broadcast_id = $1 AND ev.type IN ({list}) ORDER BY ev.created_at, ev.id"
-    );
-    Ok(on_db!(app.db(), |pool| sqlx::query_as::<_, EventRow>(
-        sqlx::AssertSqlSafe(sql.clone())
-    )
-    .bind(id)
-    .fetch_all(pool)
-    .await)?)
+    Ok(crate::emails::reads::broadcast_events(app, id, kinds).await?)
 }
 
 fn click_link(data: &str) -> Option<String> {
@@ -111,12 +95,7 @@ pub async fn performance(app: &App, team_id: &str, id: &str) -> BroadcastResult<
         ],
     )
     .await?;
-    let unsubscribed: i64 = on_db!(app.db(), |pool| sqlx::query_scalar(
-        "SELECT COUNT(*) FROM broadcast_unsubscribes WHERE broadcast_id = $1"
-    )
-    .bind(&b.id)
-    .fetch_one(pool)
-    .await)?;
+    let unsubscribed = super::unsubscribe::count(app, &b.id).await?;
     let mut unique: HashMap<&str, HashSet<&str>> = HashMap::new();
     let mut perf = Performance {
         recipients: b.recipients,
@@ -329,13 +308,7 @@ where
         .map(str::to_lowercase);
     let mut out: Vec<Recipient> = Vec::new();
     if kind == "unsubscribed" {
-        let rows: Vec<(String, String)> = on_db!(app.db(), |pool| sqlx::query_as(
-            "SELECT c.id, c.email FROM broadcast_unsubscribes u JOIN contacts c \
-             ON c.id = u.contact_id WHERE u.broadcast_id = $1 ORDER BY c.email_lower"
-        )
-        .bind(&b.id)
-        .fetch_all(pool)
-        .await)?;
+        let rows = super::unsubscribe::contacts(app, &b.id).await?;
         out.extend(rows.into_iter().map(|(contact_id, email)| Recipient {
             id: String::new(),
             contact_id: Some(contact_id),

@@ -103,3 +103,16 @@ pub fn update_stmt(b: &Broadcast, before: Millis) -> Stmt {
         .int(before)
         .expect_rows(1)
 }
+
+/// Every broadcast of the team: (id, name, subject).
+pub async fn names(
+    app: &App,
+    team_id: &str,
+) -> sqlx::Result<Vec<(String, Option<String>, String)>> {
+    on_db!(app.db(), |pool| sqlx::query_as(
+        "SELECT id, name, subject FROM broadcasts WHERE team_id = $1"
+    )
+    .bind(team_id)
+    .fetch_all(pool)
+    .await)
+}

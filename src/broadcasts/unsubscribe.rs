@@ -10,7 +10,9 @@
 use super::error::{BroadcastError, BroadcastResult};
 use crate::app::App;
 use crate::audience::{contacts, topics};
+use crate::clock::Millis;
 use crate::on_db;
+use crate::store::team_rows::Row;
 
 pub use crate::audience::unsubscribe_link::{PATH, Subscriber, headers, token, url, verify};
 
@@ -127,4 +129,56 @@ pub async fn set_topics(
         contacts::update(app, &who.team_id, &c.id, input).await?;
     }
     Ok(())
+}
+
+/// How many contacts unsubscribed through broadcast `broadcast_id`'s link.
+pub async fn count(app: &App, broadcast_id: &str) -> sqlx::Result<i64> {
+    on_db!(app.db(), |pool| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM broadcast_unsubscribes WHERE broadcast_id = $1"
+    )
+    .bind(broadcast_id)
+    .fetch_one(pool)
+    .await)
+}
+
+/// The contacts (id, address) who unsubscribed through broadcast `broadcast_id`'s link, by
+/// address (a join of `contacts`).
+pub async fn contacts(app: &App, broadcast_id: &str) -> sqlx::Result<Vec<(String, String)>> {
+    on_db!(app.db(), |pool| sqlx::query_as(
+        "SELECT c.id, c.email FROM broadcast_unsubscribes u JOIN contacts c \
+         ON c.id = u.contact_id WHERE u.broadcast_id = $1 ORDER BY c.email_lower"
+    )
+    .bind(broadcast_id)
+    .fetch_all(pool)
+    .await)
+}
+
+/// The unsubscribes from `from` (included) to `to` (excluded), of one team or all, with
+/// their broadcast's team and sender (a join of `broadcasts`: `team_id, created_at,
+/// from_address, broadcast_id`), for the metrics.
+pub async fn in_range<T: Row>(
+    app: &App,
+    from: Millis,
+    to: Millis,
+    team_id: Option<&str>,
+) -> sqlx::Result<Vec<T>> {
+    let team_filter = if team_id.is_some() {
+        " AND b.team_id = $3"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT b.team_id, u.created_at, b.from_address, u.broadcast_id \
+         FROM broadcast_unsubscribes u JOIN broadcasts b ON b.id = u.broadcast_id \
+         WHERE u.created_at >= $1 AND u.created_at < $2{team_filter}"
+    );
+    on_db!(app.db(), |pool| {
+        let mut query = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(from)
+            .bind(to);
+        if let Some(team) = team_id {
+            query = query.bind(team);
+        }
+        query.fetch_all(pool).await
+    })
 }

@@ -33,7 +33,6 @@ use crate::app::App;
 use crate::clock::Millis;
 use crate::emails::address::Mailbox;
 use crate::emails::{events, test_recipients};
-use crate::on_db;
 use crate::queue::{Job, RetryAt};
 
 const MINUTE: Millis = 60_000;
@@ -199,38 +198,14 @@ enum Decision {
     Failed(String),
 }
 
-/// The email, then its attachments: two queries, so that the html and text are read once
-/// and not once per attachment (a join repeats them on every row).
+/// The email and its attachments (`emails::reads::for_delivery`: two queries, so that the
+/// html is read once).
 async fn load(app: &App, email_id: &str) -> anyhow::Result<Option<(EmailRow, Vec<Attachment>)>> {
-    let email = on_db!(app.db(), |pool| sqlx::query_as::<_, EmailRow>(
-        "SELECT team_id, from_address, to_addresses, cc_addresses, bcc_addresses, reply_to, \
-         subject, html, text, headers, message_id, created_at, scheduled_at, last_event \
-         FROM emails WHERE id = $1"
-    )
-    .bind(email_id)
-    .fetch_optional(pool)
-    .await)?;
-    let Some(email) = email else {
-        return Ok(None);
-    };
-    let attachments = on_db!(app.db(), |pool| sqlx::query_as::<_, Attachment>(
-        "SELECT filename, content_type, content_id, content FROM email_attachments \
-         WHERE email_id = $1 ORDER BY position"
-    )
-    .bind(email_id)
-    .fetch_all(pool)
-    .await)?;
-    Ok(Some((email, attachments)))
+    Ok(crate::emails::reads::for_delivery(app, email_id).await?)
 }
 
 async fn recipient_states(app: &App, email_id: &str) -> anyhow::Result<HashMap<String, String>> {
-    let rows: Vec<(String, String)> = on_db!(app.db(), |pool| sqlx::query_as(
-        "SELECT recipient, state FROM delivery_recipients WHERE email_id = $1"
-    )
-    .bind(email_id)
-    .fetch_all(pool)
-    .await)?;
-    Ok(rows.into_iter().collect())
+    Ok(record::recipient_states(app, email_id).await?)
 }
 
 /// Every address of `to`, `cc`, `bcc` once, in that order.

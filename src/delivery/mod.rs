@@ -28,7 +28,6 @@ use crate::app::App;
 use crate::config::Settings;
 use crate::domains::dkim_keys;
 use crate::domains::dns::Dns;
-use crate::on_db;
 use crate::store::Db;
 
 /// How much email content a node's deliveries hold at once (`delivery.memory_mb`), so that
@@ -161,14 +160,7 @@ impl Engine {
             return Ok(Some(domain.clone()));
         }
         type Row = (String, String, String, String, String, bool, bool);
-        let row: Option<Row> = on_db!(app.db(), |pool| sqlx::query_as(
-            "SELECT id, tls, custom_return_path, dkim_selector, dkim_private_key, \
-                 open_tracking, click_tracking FROM domains WHERE team_id = $1 AND name = $2"
-        )
-        .bind(team_id)
-        .bind(name)
-        .fetch_optional(pool)
-        .await)?;
+        let row: Option<Row> = crate::domains::reads::sending(app, team_id, name).await?;
         let Some((id, tls, return_path, selector, sealed, open_tracking, click_tracking)) = row
         else {
             return Ok(None);

@@ -197,3 +197,17 @@ async fn write(app: &App, outcomes: &[EmailOutcome]) -> Result<(), sqlx::Error> 
     })?;
     Ok(())
 }
+
+/// Each recipient's delivery state so far (`delivery_recipients`), by recipient key.
+pub async fn recipient_states(
+    app: &App,
+    email_id: &str,
+) -> sqlx::Result<std::collections::HashMap<String, String>> {
+    let rows: Vec<(String, String)> = on_db!(app.db(), |pool| sqlx::query_as(
+        "SELECT recipient, state FROM delivery_recipients WHERE email_id = $1"
+    )
+    .bind(email_id)
+    .fetch_all(pool)
+    .await)?;
+    Ok(rows.into_iter().collect())
+}

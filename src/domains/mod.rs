@@ -14,6 +14,7 @@ pub mod error;
 pub mod events;
 pub mod job;
 pub mod names;
+pub mod reads;
 pub mod records;
 pub mod report;
 pub mod status;
@@ -279,12 +280,7 @@ pub struct DomainName {
 
 /// The team's domains, by name.
 pub async fn names_for_team(app: &App, team_id: &str) -> DomainResult<Vec<DomainName>> {
-    Ok(on_db!(app.db(), |pool| sqlx::query_as::<_, DomainName>(
-        "SELECT id, name FROM domains WHERE team_id = $1 ORDER BY name, id"
-    )
-    .bind(team_id)
-    .fetch_all(pool)
-    .await)?)
+    Ok(reads::names(app, team_id).await?)
 }
 
 /// Any team's domain by id (the verification job has no team context).

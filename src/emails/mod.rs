@@ -20,6 +20,7 @@ pub mod group_commit;
 pub mod idempotency;
 pub mod limits;
 pub mod plain_text;
+pub mod reads;
 pub mod request;
 pub mod schedule;
 pub mod search;

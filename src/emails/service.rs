@@ -26,7 +26,6 @@ use crate::app::App;
 use crate::auth::api_keys::AuthKey;
 use crate::budget::Share;
 use crate::clock::Millis;
-use crate::on_db;
 use crate::store::new_id;
 use crate::templates::send::{self as template_send, TemplateCache};
 
@@ -480,16 +479,7 @@ pub(crate) async fn domain_is_verified(
         return Ok(true);
     }
     // Domain names are stored as lower-case A-labels, like `Mailbox` domains.
-    let row: Option<(String, String)> = on_db!(app.db(), |pool| sqlx::query_as(
-        "SELECT status, sending FROM domains WHERE team_id = $1 AND name = $2"
-    )
-    .bind(team_id)
-    .bind(domain)
-    .fetch_optional(pool)
-    .await)?;
-    let verified = row.is_some_and(|(status, sending)| {
-        status == crate::domains::status::VERIFIED && sending == "enabled"
-    });
+    let verified = crate::domains::reads::sends_from(app, team_id, domain).await?;
     if verified {
         let mut cache = VERIFIED.lock();
         let map = cache.get_or_insert_with(HashMap::new);

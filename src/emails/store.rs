@@ -15,7 +15,7 @@ use crate::queue::{self, NewJob};
 use crate::store::BeginWrite;
 use crate::store::new_id;
 use crate::store::page::{ListResponse, Page};
-use crate::store::sql::{self, Placeholders, Stmt, StoreError, StoreResult};
+use crate::store::sql::{self, BindArgs as _, Placeholders, Stmt, StoreError, StoreResult};
 
 /// An accepted email, ready to insert. Address lists and tags are JSON text.
 #[derive(Debug)]
@@ -143,13 +143,13 @@ pub async fn insert_accepted_guarded(
         let mut tx = pool.begin_write().await?;
         let mut regions = Vec::with_capacity(senders.len());
         for (team_id, domain) in &senders {
-            let region: Option<Option<String>> =
-                sqlx::query_scalar("SELECT region FROM domains WHERE team_id = $1 AND name = $2")
-                    .bind(team_id)
-                    .bind(domain)
+            let query = crate::domains::reads::region(team_id, domain);
+            let region: Option<(Option<String>,)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(query.sql.as_str()))
+                    .bind_args(&query.args)
                     .fetch_optional(&mut *tx)
                     .await?;
-            regions.push(region.flatten());
+            regions.push(region.and_then(|(region,)| region));
         }
         for (job, sender) in jobs.iter_mut().zip(&of_email) {
             job.region = sender.and_then(|at| regions[at].clone());

@@ -24,10 +24,11 @@ use super::{Feedback, Kind, Reason, Recipient};
 use crate::app::App;
 use crate::emails::address::Mailbox;
 use crate::emails::events;
+use crate::emails::reads::{self, Reference};
 use crate::on_db;
 use crate::smtp::{Envelope, Limits, Reply, SessionHandler, SmtpServer, Verdict};
 use crate::store::BeginWrite;
-use crate::store::sql::Placeholders;
+use crate::store::sql::{BindArgs as _, Placeholders};
 use crate::suppressions;
 
 /// Resend's name for the event of a delay report.
@@ -76,12 +77,7 @@ pub async fn token_recipient(app: &App, rcpt: &str) -> Result<Option<ReturnPath>
     let Some((token, host)) = verp::parse_address(app.secret_key(), rcpt) else {
         return Ok(None);
     };
-    let domain: Option<(String, String)> = on_db!(app.db(), |pool| sqlx::query_as(
-        "SELECT id, team_id FROM domains WHERE LOWER(custom_return_path || '.' || name) = $1"
-    )
-    .bind(&host)
-    .fetch_optional(pool)
-    .await)?;
+    let domain = crate::domains::reads::by_return_path_host(app, &host).await?;
     Ok(domain.map(|(domain_id, team_id)| ReturnPath {
         token,
         team_id,
@@ -199,19 +195,11 @@ async fn find_email(
     return_path: &ReturnPath,
     feedback: &Feedback,
 ) -> Result<Option<(ReportedEmail, Token)>, sqlx::Error> {
-    const COLUMNS: &str = "id, to_addresses, cc_addresses, bcc_addresses";
-    let by_id = |token: Token| {
-        let sql = format!("SELECT {COLUMNS} FROM emails WHERE team_id = $1 AND id = $2");
-        async move {
-            let row: Option<EmailRow> = on_db!(app.db(), |pool| sqlx::query_as(
-                sqlx::AssertSqlSafe(sql.clone())
-            )
-            .bind(&return_path.team_id)
-            .bind(token.email_id.to_string())
-            .fetch_optional(pool)
-            .await)?;
-            Ok::<_, sqlx::Error>(row.map(|row| (ReportedEmail::from(row), token)))
-        }
+    let by_id = |token: Token| async move {
+        let id = token.email_id.to_string();
+        let row: Option<EmailRow> =
+            reads::reported(app, &return_path.team_id, Reference::Id, &id).await?;
+        Ok::<_, sqlx::Error>(row.map(|row| (ReportedEmail::from(row), token)))
     };
     let reported_token = feedback
         .original
@@ -230,19 +218,13 @@ async fn find_email(
         .filter(|id| uuid::Uuid::parse_str(id.trim()).is_ok());
     let message_id = feedback.original.message_id.as_deref().map(bracketed);
     let by_reference = [
-        ("message_id", message_id.as_deref()),
-        ("id", envelope_id.as_deref().map(str::trim)),
+        (Reference::MessageId, message_id.as_deref()),
+        (Reference::Id, envelope_id.as_deref().map(str::trim)),
     ];
     for (column, value) in by_reference {
         let Some(value) = value else { continue };
-        let sql = format!("SELECT {COLUMNS} FROM emails WHERE team_id = $1 AND {column} = $2");
-        let row: Option<EmailRow> = on_db!(app.db(), |pool| sqlx::query_as(sqlx::AssertSqlSafe(
-            sql.clone()
-        ))
-        .bind(&return_path.team_id)
-        .bind(value)
-        .fetch_optional(pool)
-        .await)?;
+        let row: Option<EmailRow> =
+            reads::reported(app, &return_path.team_id, column, value).await?;
         if let Some(row) = row {
             let token = if row.id == return_path.token.email_id.to_string() {
                 return_path.token
@@ -408,14 +390,11 @@ pub async fn record(
         let mut tx = pool.begin_write().await?;
         let mut done = Vec::new();
         for (recipient, data, suppress) in &planned {
-            let seen: Option<String> = sqlx::query_scalar(
-                "SELECT id FROM email_events WHERE email_id = $1 AND type = $2 AND recipient = $3",
-            )
-            .bind(&email.id)
-            .bind(kind)
-            .bind(recipient)
-            .fetch_optional(&mut *tx)
-            .await?;
+            let query = reads::recorded(&email.id, kind, recipient);
+            let seen: Option<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(query.sql.as_str()))
+                .bind_args(&query.args)
+                .fetch_optional(&mut *tx)
+                .await?;
             if seen.is_some() || done.iter().any(|(r, _, _)| r == recipient) {
                 continue;
             }

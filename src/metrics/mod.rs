@@ -21,7 +21,6 @@ use jiff::{Timestamp, Unit, ZonedDateTime as Zoned, ZonedDateTimeRound as ZonedR
 
 use crate::app::App;
 use crate::clock::Millis;
-use crate::on_db;
 
 /// The counted metrics, in the order Resend lists them.
 pub const COUNTS: &[&str] = &[
@@ -547,15 +546,10 @@ fn values(
 
 /// The team's domains by lowercase name: name → id.
 pub async fn team_domains(app: &App, team_id: &str) -> MetricsResult<HashMap<String, String>> {
-    let rows: Vec<(String, String)> = on_db!(app.db(), |pool| sqlx::query_as(
-        "SELECT id, name FROM domains WHERE team_id = $1"
-    )
-    .bind(team_id)
-    .fetch_all(pool)
-    .await)?;
-    Ok(rows
+    Ok(crate::domains::reads::names(app, team_id)
+        .await?
         .into_iter()
-        .map(|(id, name)| (name.to_ascii_lowercase(), id))
+        .map(|d| (d.name.to_ascii_lowercase(), d.id))
         .collect())
 }
 
@@ -563,12 +557,7 @@ async fn broadcast_names(
     app: &App,
     team_id: &str,
 ) -> MetricsResult<HashMap<String, Option<String>>> {
-    let rows: Vec<(String, Option<String>, String)> = on_db!(app.db(), |pool| sqlx::query_as(
-        "SELECT id, name, subject FROM broadcasts WHERE team_id = $1"
-    )
-    .bind(team_id)
-    .fetch_all(pool)
-    .await)?;
+    let rows = crate::broadcasts::store::names(app, team_id).await?;
     Ok(rows
         .into_iter()
         .map(|(id, name, subject)| (id, Some(name.unwrap_or(subject))))

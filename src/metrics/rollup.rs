@@ -11,12 +11,12 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use futures::TryStreamExt as _;
 use tokio_util::sync::CancellationToken;
 
 use super::{COUNTED_EVENTS, COUNTS, Counted, HOUR, count_event, sender_domain};
 use crate::app::App;
 use crate::clock::Millis;
+use crate::emails::reads;
 use crate::on_db;
 
 /// How long after an hour ends before it is sealed: an event is stamped when its
@@ -62,37 +62,6 @@ async fn scan(
     scope: &Scope<'_>,
     mut add: impl FnMut(&str, Counted<'_>),
 ) -> sqlx::Result<()> {
-    let kinds = COUNTED_EVENTS
-        .iter()
-        .map(|k| format!("'{k}'"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut filters = String::new();
-    if scope.team_id.is_some() {
-        filters.push_str(" AND ev.team_id = $3");
-    }
-    if !scope.email_ids.is_empty() {
-        // The ids were parsed as UUIDs and printed back: safe to write into the statement.
-        let list = scope
-            .email_ids
-            .iter()
-            .map(|id| format!("'{}'", id.replace('\'', "")))
-            .collect::<Vec<_>>()
-            .join(", ");
-        filters.push_str(&format!(" AND ev.email_id IN ({list})"));
-    }
-    // An open or click is also unique when the email has no earlier one of its kind
-    // (`email_events_email` answers that from the index).
-    let sql = format!(
-        "SELECT ev.team_id, ev.type AS kind, ev.email_id, ev.data, ev.created_at, \
-         m.from_address, m.broadcast_id, \
-         CAST(CASE WHEN ev.type IN ('opened', 'clicked') AND NOT EXISTS (\
-           SELECT 1 FROM email_events p WHERE p.email_id = ev.email_id AND p.type = ev.type \
-           AND (p.created_at < ev.created_at OR (p.created_at = ev.created_at AND p.id < ev.id))\
-         ) THEN 1 ELSE 0 END AS INTEGER) AS first \
-         FROM email_events ev JOIN emails m ON m.id = ev.email_id \
-         WHERE ev.created_at >= $1 AND ev.created_at < $2 AND ev.type IN ({kinds}){filters}"
-    );
     let mut domains: HashMap<String, String> = HashMap::new();
     let mut handle = |row: EventRow| {
         let domain: &str = domains
@@ -113,44 +82,21 @@ async fn scan(
             )
         });
     };
-    on_db!(app.db(), |pool| async {
-        let mut query = sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(scope.from)
-            .bind(scope.to);
-        if let Some(team) = scope.team_id {
-            query = query.bind(team);
-        }
-        let mut rows = query.fetch(pool);
-        while let Some(row) = rows.try_next().await? {
-            handle(row);
-        }
-        Ok::<(), sqlx::Error>(())
-    }
-    .await)?;
+    let counted = reads::Counted {
+        team_id: scope.team_id,
+        from: scope.from,
+        to: scope.to,
+        email_ids: scope.email_ids,
+        kinds: COUNTED_EVENTS,
+    };
+    reads::counted_events(app, &counted, &mut handle).await?;
 
     // Unsubscribes belong to a broadcast, not to one email.
     if !scope.email_ids.is_empty() {
         return Ok(());
     }
-    let team_filter = if scope.team_id.is_some() {
-        " AND b.team_id = $3"
-    } else {
-        ""
-    };
-    let sql = format!(
-        "SELECT b.team_id, u.created_at, b.from_address, u.broadcast_id \
-         FROM broadcast_unsubscribes u JOIN broadcasts b ON b.id = u.broadcast_id \
-         WHERE u.created_at >= $1 AND u.created_at < $2{team_filter}"
-    );
-    let rows: Vec<UnsubscribeRow> = on_db!(app.db(), |pool| {
-        let mut query = sqlx::query_as::<_, UnsubscribeRow>(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(scope.from)
-            .bind(scope.to);
-        if let Some(team) = scope.team_id {
-            query = query.bind(team);
-        }
-        query.fetch_all(pool).await
-    })?;
+    let rows: Vec<UnsubscribeRow> =
+        crate::broadcasts::unsubscribe::in_range(app, scope.from, scope.to, scope.team_id).await?;
     for row in rows {
         let domain = sender_domain(&row.from_address);
         add(
@@ -228,11 +174,7 @@ pub(super) async fn read(
 pub async fn seal(app: &App, now: Millis, max_hours: usize) -> sqlx::Result<usize> {
     let target = (now - MARGIN).div_euclid(HOUR) * HOUR;
     // The first run starts at the hour of the oldest event.
-    let oldest: Option<i64> = on_db!(app.db(), |pool| sqlx::query_scalar(
-        "SELECT MIN(created_at) FROM email_events"
-    )
-    .fetch_one(pool)
-    .await)?;
+    let oldest = reads::oldest_event_at(app).await?;
     let start = oldest
         .map_or(target, |t| t.div_euclid(HOUR) * HOUR)
         .min(target);

@@ -431,6 +431,17 @@ pub async fn count_in_state(db: &Db, kind: &str, state: &str) -> Result<i64, sql
     .await)
 }
 
+/// The queue's depth: how many jobs of each kind are `queued` and `running` (what
+/// `/metrics` reports at scrape time), one `GROUP BY` query.
+pub async fn depth(db: &Db) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+    on_db!(db, |pool| sqlx::query_as(
+        "SELECT kind, state, COUNT(*) FROM jobs WHERE state IN ('queued', 'running') \
+         GROUP BY kind, state"
+    )
+    .fetch_all(pool)
+    .await)
+}
+
 pub fn new_worker_id() -> String {
     format!("worker-{}", &new_id()[24..])
 }

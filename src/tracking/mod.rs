@@ -18,7 +18,7 @@ use crate::auth::tokens::{keyed_hash, same};
 use crate::emails::events;
 use crate::on_db;
 use crate::store::BeginWrite;
-use crate::store::sql::Placeholders;
+use crate::store::sql::{BindArgs as _, Placeholders};
 
 /// What a tracking link stands for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,22 +154,12 @@ pub fn for_delivery(
 /// `https://{tracking host}` when the domain has a tracking subdomain whose CNAME is
 /// verified, else the public base URL.
 pub async fn link_base(app: &crate::app::App, team_id: &str, domain: &str) -> sqlx::Result<String> {
-    let row: Option<(Option<String>, Option<String>)> = on_db!(app.db(), |pool| {
-        sqlx::query_as(
-            "SELECT d.tracking_subdomain, r.status FROM domains d LEFT JOIN domain_records r \
-             ON r.domain_id = d.id AND r.kind = 'tracking' WHERE d.team_id = $1 AND d.name = $2",
-        )
-        .bind(team_id)
-        .bind(domain)
-        .fetch_optional(pool)
-        .await
-    })?;
-    Ok(match row {
-        Some((Some(sub), Some(status))) if status == crate::domains::status::VERIFIED => {
-            format!("https://{sub}.{domain}")
-        }
-        _ => app.public_base_url(),
-    })
+    Ok(
+        match crate::domains::reads::tracking_host(app, team_id, domain).await? {
+            Some(host) => format!("https://{host}"),
+            None => app.public_base_url(),
+        },
+    )
 }
 
 /// Adds the event and makes it the email's `last_event`, in one transaction; the webhook
@@ -187,11 +177,12 @@ pub async fn record(
     let style = Placeholders::of(app.db());
     on_db!(app.db(), |pool| {
         let mut tx = pool.begin_write().await?;
-        let team_id: Option<String> =
-            sqlx::query_scalar("SELECT team_id FROM emails WHERE id = $1")
-                .bind(&target.email_id)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let query = crate::emails::reads::team_of(&target.email_id);
+        let team_id: Option<String> = sqlx::query_as(sqlx::AssertSqlSafe(query.sql.as_str()))
+            .bind_args(&query.args)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|(team_id,): (String,)| team_id);
         if let Some(team_id) = &team_id {
             let event = events::NewEvent {
                 email_id: &target.email_id,

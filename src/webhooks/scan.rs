@@ -177,18 +177,7 @@ pub fn emails_query(targets: &[Target]) -> Option<Stmt> {
         .iter()
         .filter_map(|(e, _)| e.email_id.as_deref())
         .collect();
-    if ids.is_empty() {
-        return None;
-    }
-    let mut query = Stmt::new(format!(
-        "SELECT id, from_address, to_addresses, subject, tags, headers, template_id, \
-         broadcast_id, message_id, created_at FROM emails WHERE id IN ({})",
-        placeholders(ids.len())
-    ));
-    for id in ids {
-        query = query.text(id);
-    }
-    Some(query)
+    crate::emails::reads::webhook_facts(ids.into_iter())
 }
 
 /// The first delivery job of every target to each of its endpoints, each event's body built
