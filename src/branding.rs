@@ -7,7 +7,6 @@ use serde::Serialize;
 use sqlx::FromRow;
 
 use crate::app::App;
-use crate::error::AppError;
 use crate::on_db;
 
 /// What the branding service refuses, without HTTP: `http::error` maps each case to
@@ -20,9 +19,10 @@ pub enum BrandingError {
     /// The team does not exist.
     #[error("Team not found.")]
     TeamNotFound,
-    /// A failure under the service (the database), passed through.
+    /// A failure under the service (the database, a statement list, JSON, the budget, an
+    /// unexpected error), passed through.
     #[error(transparent)]
-    Other(#[from] AppError),
+    Failed(crate::error::Failure),
 }
 
 pub type BrandingResult<T> = Result<T, BrandingError>;

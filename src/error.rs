@@ -1,6 +1,8 @@
-//! The one error type services return. It carries Resend's error triple
-//! (`statusCode`, `name`, `message`), so the HTTP layer renders it as is and the dashboard
-//! shows its message.
+//! `AppError`, Resend's error triple (`statusCode`, `name`, `message`), which the HTTP layer
+//! renders and the dashboard shows the message of; services never return it: they return
+//! their own error types, which `http::error` maps to it. [`Failure`] is what a service
+//! passes on from under it (the database, a statement list, JSON, the memory budget, an
+//! unexpected error), mapped here as its source is.
 
 use std::fmt;
 
@@ -13,20 +15,131 @@ pub struct AppError {
 
 pub type AppResult<T> = Result<T, AppError>;
 
+/// What a service passes on from under it, unchanged: the database, a statement list, JSON
+/// encoding, the memory budget, or an unexpected failure. It is no refusal of the service;
+/// `http::error` maps it as it maps its source. Its `Display` is the message the client
+/// reads.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error("{}", database_message(.0))]
+    Database(#[from] sqlx::Error),
+    #[error("{}", store_message(.0))]
+    Store(#[from] crate::store::sql::StoreError),
+    #[error("{JSON_MESSAGE}")]
+    Json(#[from] serde_json::Error),
+    #[error(transparent)]
+    Busy(#[from] crate::budget::Busy),
+    #[error("{}", unexpected_message(.0))]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl Failure {
+    /// Whether a client may be told to try again as it is (a statement list's conflict):
+    /// the only failure that is answered with a 4xx.
+    pub fn is_conflict(&self) -> bool {
+        matches!(
+            self,
+            Failure::Store(crate::store::sql::StoreError::Conflict)
+        )
+    }
+}
+
+const DATABASE_UNAVAILABLE: &str = "The database is unavailable for now; retry later.";
+const DATABASE_FAILED: &str = "An unexpected error occurred while accessing the database.";
+const JSON_MESSAGE: &str = "An unexpected error occurred while encoding data.";
+const UNEXPECTED: &str = "An unexpected error occurred.";
+
+fn database_message(err: &sqlx::Error) -> &'static str {
+    if database_unavailable(err) {
+        DATABASE_UNAVAILABLE
+    } else {
+        DATABASE_FAILED
+    }
+}
+
+fn store_message(err: &crate::store::sql::StoreError) -> String {
+    match err {
+        crate::store::sql::StoreError::Database(err) => database_message(err).to_string(),
+        conflict => conflict.to_string(),
+    }
+}
+
+fn unexpected_message(err: &anyhow::Error) -> String {
+    if let Some(app) = err.downcast_ref::<AppError>() {
+        return app.message.clone();
+    }
+    if database_unavailable_in(err) {
+        DATABASE_UNAVAILABLE.to_string()
+    } else {
+        UNEXPECTED.to_string()
+    }
+}
+
 /// Lets a service's own error type (`DomainError`, `TemplateError`…) take what comes from
-/// under the service (the database, JSON encoding, another module's refusal) into its
-/// `Other(AppError)` variant unchanged, so `?` works on those calls.
+/// under the service (the database, JSON encoding, the budget) into its `Failed(Failure)`
+/// variant unchanged, so `?` works on those calls.
 #[macro_export]
 macro_rules! passes_through {
     ($error:ident: $($from:ty),+ $(,)?) => {
         $(
             impl From<$from> for $error {
                 fn from(err: $from) -> Self {
-                    $error::Other(err.into())
+                    $error::Failed($crate::error::Failure::from(err))
                 }
             }
         )+
     };
+}
+
+/// The memory budget refused: 503 `service_unavailable` (`http::guard` adds `Retry-After`).
+impl From<crate::budget::Busy> for AppError {
+    fn from(err: crate::budget::Busy) -> Self {
+        Self::new(503, "service_unavailable", err.to_string())
+    }
+}
+
+/// Declares a service's error type: its own refusals as written, then one variant per other
+/// module (a service, the shared field rules) whose errors it passes through unchanged
+/// (`passes [Variant(Error), …]`, each filled by `?`), and `Failed(Failure)` for what comes from under it (`fails [sqlx::Error,
+/// …]`: the types `?` turns into it, see [`passes_through!`]).
+#[macro_export]
+macro_rules! service_error {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident { $($own:tt)* }
+        passes [ $($variant:ident($from:ty)),* $(,)? ]
+        fails [ $($failure:ty),+ $(,)? ]
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, thiserror::Error)]
+        $vis enum $name {
+            $($own)*
+            $(
+                /// A refusal or failure of another module (a service, a shared rule), passed
+                /// through.
+                #[error(transparent)]
+                $variant(#[from] $from),
+            )*
+            /// A failure under the service (the database, a statement list, JSON, the
+            /// budget, an unexpected error), passed through.
+            #[error(transparent)]
+            Failed($crate::error::Failure),
+        }
+
+        $crate::passes_through!($name: $($failure),+);
+    };
+}
+
+impl From<Failure> for AppError {
+    fn from(err: Failure) -> Self {
+        match err {
+            Failure::Database(err) => err.into(),
+            Failure::Store(err) => err.into(),
+            Failure::Json(err) => err.into(),
+            Failure::Busy(err) => err.into(),
+            Failure::Unexpected(err) => err.into(),
+        }
+    }
 }
 
 impl AppError {
@@ -113,11 +226,7 @@ pub fn database_unavailable_in(err: &anyhow::Error) -> bool {
 impl AppError {
     /// 503 `service_unavailable`: the database cannot be reached for now.
     pub fn unavailable() -> Self {
-        Self::new(
-            503,
-            "service_unavailable",
-            "The database is unavailable for now; retry later.",
-        )
+        Self::new(503, "service_unavailable", DATABASE_UNAVAILABLE)
     }
 }
 
@@ -128,7 +237,7 @@ impl From<sqlx::Error> for AppError {
             return Self::unavailable();
         }
         tracing::error!(error = %err, "database error");
-        Self::internal("An unexpected error occurred while accessing the database.")
+        Self::internal(DATABASE_FAILED)
     }
 }
 
@@ -155,13 +264,13 @@ impl From<anyhow::Error> for AppError {
             return Self::unavailable();
         }
         tracing::error!(error = ?err, "unexpected error");
-        Self::internal("An unexpected error occurred.")
+        Self::internal(UNEXPECTED)
     }
 }
 
 impl From<serde_json::Error> for AppError {
     fn from(err: serde_json::Error) -> Self {
         tracing::error!(error = %err, "json error");
-        Self::internal("An unexpected error occurred while encoding data.")
+        Self::internal(JSON_MESSAGE)
     }
 }

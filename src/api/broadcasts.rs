@@ -465,7 +465,8 @@ async fn recipients(
         after: q.after,
         before: q.before,
     };
-    let page = Page::from_query(&page, Some(20));
+    // A bad `limit` is reported after the broadcast and the filter are checked.
+    let page = Page::from_query(&page, Some(20)).map_err(|e| e.message);
     let list = stats::recipients(&app, &auth.team_id, &id, &filter, &page).await?;
     Ok(Json(ListBroadcastRecipientsResponseSuccess {
         object: "list",
@@ -501,7 +502,7 @@ async fn clicked_links(
     Query(query): Query<ListQuery>,
 ) -> AppResult<Json<ListBroadcastClickedLinksResponseSuccess>> {
     check_id(&id)?;
-    let page = Page::from_query(&query, Some(20));
+    let page = Page::from_query(&query, Some(20)).map_err(|e| e.message);
     let list = stats::clicked_links(&app, &auth.team_id, &id, &page).await?;
     Ok(Json(ListBroadcastClickedLinksResponseSuccess {
         object: "list",

@@ -13,7 +13,6 @@ use super::topics::{self, Choice};
 use super::{email, history};
 use crate::app::App;
 use crate::clock::iso_timestamp;
-use crate::error::AppError;
 use crate::on_db;
 use crate::store::new_id;
 use crate::store::page::{ListResponse, Page};
@@ -21,39 +20,47 @@ use crate::store::sql::{self, Placeholders, Stmt};
 use crate::store::team_rows::Row;
 use crate::webhooks;
 
-/// What the contacts service refuses, without HTTP: `http::error` maps each case to
-/// Resend's status and error name.
-#[derive(Debug, thiserror::Error)]
-pub enum ContactError {
-    /// A field has a value the rules refuse; the message names the field.
-    #[error("{0}")]
-    Invalid(String),
-    /// A contact is addressed by something that is neither an id nor an address.
-    #[error("The contact `id` must be a valid UUID or an email address.")]
-    BadKey,
-    /// Another contact of the team has this address.
-    #[error("Another contact already has the email address `{0}`.")]
-    EmailTaken(String),
-    /// The team has no such contact.
-    #[error("Contact not found")]
-    NotFound,
-    /// A field the shared rules (`crate::fields`) refuse.
-    #[error(transparent)]
-    Field(#[from] crate::fields::FieldError),
-    /// A refusal of a shared rule (an address, a property) or a failure under the service
-    /// (the database, the outbox), passed through.
-    #[error(transparent)]
-    Other(#[from] AppError),
+crate::service_error! {
+    /// What the contacts service refuses, without HTTP: `http::error` maps each case to
+    /// Resend's status and error name.
+    pub enum ContactError {
+        /// A field has a value the rules refuse; the message names the field.
+        #[error("{0}")]
+        Invalid(String),
+        /// A contact is addressed by something that is neither an id nor an address.
+        #[error("The contact `id` must be a valid UUID or an email address.")]
+        BadKey,
+        /// Another contact of the team has this address.
+        #[error("Another contact already has the email address `{0}`.")]
+        EmailTaken(String),
+        /// The team has no such contact.
+        #[error("Contact not found")]
+        NotFound,
+    }
+    passes [
+        Field(crate::fields::FieldError),
+        Property(crate::audience::properties::PropertyError),
+        Segment(crate::audience::segments::SegmentError),
+        Topic(crate::audience::topics::TopicError),
+    ]
+    fails [sqlx::Error, crate::store::sql::StoreError]
 }
 
 pub type ContactResult<T> = Result<T, ContactError>;
 
-crate::passes_through!(
-    ContactError: sqlx::Error, crate::store::sql::StoreError,
-    super::properties::PropertyError,
-    super::segments::SegmentError,
-    super::topics::TopicError
-);
+impl ContactError {
+    /// Whether this is a failure under the service rather than a refusal (see
+    /// `EmailError::is_failure`).
+    pub fn is_failure(&self) -> bool {
+        match self {
+            ContactError::Failed(err)
+            | ContactError::Property(properties::PropertyError::Failed(err))
+            | ContactError::Segment(segments::SegmentError::Failed(err))
+            | ContactError::Topic(topics::TopicError::Failed(err)) => !err.is_conflict(),
+            _ => false,
+        }
+    }
+}
 
 pub const MAX_NAME_LEN: usize = 255;
 

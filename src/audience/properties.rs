@@ -11,7 +11,6 @@ use serde_json::{Map, Value};
 use sqlx::FromRow;
 
 use crate::app::App;
-use crate::error::AppError;
 use crate::on_db;
 use crate::store::new_id;
 use crate::store::page::{ListResponse, Page};
@@ -32,9 +31,10 @@ pub enum PropertyError {
     /// The team has no such property (or none the API shows).
     #[error("Contact property not found")]
     NotFound,
-    /// A failure under the service (the database), passed through.
+    /// A failure under the service (the database, a statement list, JSON, the budget, an
+    /// unexpected error), passed through.
     #[error(transparent)]
-    Other(#[from] AppError),
+    Failed(crate::error::Failure),
 }
 
 pub type PropertyResult<T> = Result<T, PropertyError>;
@@ -438,6 +438,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::error::AppError;
 
     #[test]
     fn keys() {

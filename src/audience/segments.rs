@@ -7,7 +7,6 @@ use sqlx::FromRow;
 use super::contacts::{self, Contact};
 use super::history;
 use crate::app::App;
-use crate::error::AppError;
 use crate::on_db;
 use crate::store::page::{ListResponse, Page};
 use crate::store::sql::{self, Placeholders, Stmt};
@@ -57,9 +56,10 @@ pub enum SegmentError {
     /// The team has no such segment.
     #[error("{NOT_FOUND}")]
     NotFound,
-    /// A failure under the service (the database), passed through.
+    /// A failure under the service (the database, a statement list, JSON, the budget, an
+    /// unexpected error), passed through.
     #[error(transparent)]
-    Other(#[from] AppError),
+    Failed(crate::error::Failure),
 }
 
 pub type SegmentResult<T> = Result<T, SegmentError>;

@@ -6,7 +6,6 @@ use sqlx::FromRow;
 
 use super::history;
 use crate::app::App;
-use crate::error::AppError;
 use crate::on_db;
 use crate::store::new_id;
 use crate::store::page::{ListResponse, Page};
@@ -36,9 +35,10 @@ pub enum TopicError {
     /// The team has no such topic.
     #[error("Topic not found")]
     NotFound,
-    /// A failure under the service (the database), passed through.
+    /// A failure under the service (the database, a statement list, JSON, the budget, an
+    /// unexpected error), passed through.
     #[error(transparent)]
-    Other(#[from] AppError),
+    Failed(crate::error::Failure),
 }
 
 pub type TopicResult<T> = Result<T, TopicError>;

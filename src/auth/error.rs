@@ -2,8 +2,6 @@
 //! their own words and without HTTP: the outer layer maps each case to Resend's status and
 //! error name (`http::error`), or to a page.
 
-use crate::error::AppError;
-
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     /// A field has a value the rules refuse; the message names the field.
@@ -30,9 +28,13 @@ pub enum AuthError {
     /// A field the shared rules (`crate::fields`) refuse.
     #[error(transparent)]
     Field(#[from] crate::fields::FieldError),
-    /// A failure under the service (the database, hashing, sending), passed through.
+    /// A refusal or failure of emails, passed through.
     #[error(transparent)]
-    Other(#[from] AppError),
+    Email(#[from] crate::emails::error::EmailError),
+    /// A failure under the service (the database, a statement list, JSON, the budget, an
+    /// unexpected error), passed through.
+    #[error(transparent)]
+    Failed(crate::error::Failure),
 }
 
 pub type AuthResult<T> = Result<T, AuthError>;

@@ -259,5 +259,5 @@ pub async fn send(app: &App, invitation: &Invitation, team_name: &str) -> AuthRe
         &text,
     )
     .await
-    .map_err(|err| AuthError::Other(err.into()))
+    .map_err(AuthError::from)
 }

@@ -193,12 +193,11 @@ fn parse_offset(id: &str) -> BroadcastResult<usize> {
 /// A page of `items` (already in order) for `query`, the page the request asked for (or the
 /// caller's refusal of it, reported only after the other checks); each item gets its offset
 /// id.
-fn page<T, E>(items: Vec<T>, query: &Result<Page, E>) -> BroadcastResult<ListResponse<(String, T)>>
-where
-    E: Clone,
-    BroadcastError: From<E>,
-{
-    let p = query.clone()?;
+fn page<T>(
+    items: Vec<T>,
+    query: &Result<Page, String>,
+) -> BroadcastResult<ListResponse<(String, T)>> {
+    let p = query.clone().map_err(BroadcastError::Invalid)?;
     let limit = p.limit.unwrap_or(20) as usize;
     let (from, to) = match &p.cursor {
         Cursor::Newest => (0, limit),
@@ -265,18 +264,15 @@ pub struct Recipient {
 }
 
 /// The recipients of broadcast `id` in `filter`'s group; `query` is the page asked for, or
-/// the caller's refusal of it (reported after the broadcast and the filter are checked).
-pub async fn recipients<E>(
+/// the message of the caller's refusal of it (reported as `Invalid` after the broadcast and
+/// the filter are checked).
+pub async fn recipients(
     app: &App,
     team_id: &str,
     id: &str,
     filter: &RecipientFilter,
-    query: &Result<Page, E>,
-) -> BroadcastResult<ListResponse<Recipient>>
-where
-    E: Clone,
-    BroadcastError: From<E>,
-{
+    query: &Result<Page, String>,
+) -> BroadcastResult<ListResponse<Recipient>> {
     let b = store::get(app, team_id, id).await?;
     let kind = filter
         .kind
@@ -382,16 +378,12 @@ where
 }
 
 /// Clicked links with opaque cursor ids, most clicked first.
-pub async fn clicked_links<E>(
+pub async fn clicked_links(
     app: &App,
     team_id: &str,
     id: &str,
-    query: &Result<Page, E>,
-) -> BroadcastResult<ListResponse<(String, ClickedLink)>>
-where
-    E: Clone,
-    BroadcastError: From<E>,
-{
+    query: &Result<Page, String>,
+) -> BroadcastResult<ListResponse<(String, ClickedLink)>> {
     let perf = performance(app, team_id, id).await?;
     page(perf.links, query)
 }

@@ -1,8 +1,6 @@
 //! What the domains service refuses, in its own words and without HTTP: the outer layer maps
 //! each case to Resend's status and error name (`http::error`), or to a page (the dashboard).
 
-use crate::error::AppError;
-
 #[derive(Debug, thiserror::Error)]
 pub enum DomainError {
     /// A required field is empty or absent.
@@ -23,9 +21,13 @@ pub enum DomainError {
     /// The team has no such domain.
     #[error("Domain not found")]
     NotFound,
-    /// A failure under the service (the database, the queue, the outbox), passed through.
+    /// The blocking task generating a DKIM key stopped (it panicked or was canceled).
+    #[error("key generation stopped: {0}")]
+    KeyGeneration(String),
+    /// A failure under the service (the database, a statement list, JSON, the budget, an
+    /// unexpected error), passed through.
     #[error(transparent)]
-    Other(#[from] AppError),
+    Failed(crate::error::Failure),
 }
 
 pub type DomainResult<T> = Result<T, DomainError>;

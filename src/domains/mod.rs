@@ -26,7 +26,6 @@ use std::collections::HashMap;
 use sqlx::FromRow;
 
 use crate::app::App;
-use crate::error::AppError;
 use crate::on_db;
 use crate::store::BeginWrite;
 use crate::store::new_id;
@@ -208,7 +207,7 @@ pub async fn create(app: &App, team_id: &str, input: DomainInput) -> DomainResul
         anyhow::Ok((key.public_key, sealed))
     })
     .await
-    .map_err(|e| AppError::internal(format!("key generation stopped: {e}")))??;
+    .map_err(|e| DomainError::KeyGeneration(e.to_string()))??;
     domain.dkim_public_key = public_key;
 
     let d = &domain;

@@ -1,10 +1,9 @@
 //! What the emails service refuses, in its own words and without HTTP: the outer layer maps
 //! each case to Resend's status and error name (`http::error`), or to a page.
 //!
-//! Every variant's `Display` is the message the client reads, `Other` included (its
-//! `AppError`'s message), so a batch can list refusals by index without the HTTP layer.
-
-use crate::error::AppError;
+//! Every variant's `Display` is the message the client reads, `Failed` included (the
+//! message the mapping gives what failed), so a batch can list refusals by index without
+//! the HTTP layer.
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmailError {
@@ -55,19 +54,40 @@ pub enum EmailError {
     /// One email of a strict batch is refused: the batch is, with the email's index.
     #[error("Email at index {0}: {1}")]
     AtIndex(usize, Box<EmailError>),
-    /// A refusal of another service (a template) or a failure under the service (the
-    /// database, the queue), passed through.
-    #[error("{}", .0.message)]
-    Other(#[from] AppError),
+    /// A refusal or failure of templates, passed through.
+    #[error(transparent)]
+    Template(Box<crate::templates::error::TemplateError>),
+    /// A refusal or failure of contacts, passed through.
+    #[error(transparent)]
+    Contact(#[from] crate::audience::contacts::ContactError),
+    /// A failure under the service (the database, a statement list, JSON, the budget, an
+    /// unexpected error), passed through.
+    #[error(transparent)]
+    Failed(crate::error::Failure),
 }
 
 pub type EmailResult<T> = Result<T, EmailError>;
 
-crate::passes_through!(
-    EmailError: sqlx::Error,
-    crate::store::sql::StoreError,
-    serde_json::Error,
-    anyhow::Error,
-    crate::templates::error::TemplateError,
-    crate::audience::contacts::ContactError,
-);
+crate::passes_through!(EmailError: sqlx::Error, crate::store::sql::StoreError, serde_json::Error, anyhow::Error);
+
+impl From<crate::templates::error::TemplateError> for EmailError {
+    fn from(err: crate::templates::error::TemplateError) -> Self {
+        EmailError::Template(Box::new(err))
+    }
+}
+
+impl EmailError {
+    /// Whether this is a failure under the service (the request may work later) rather
+    /// than a refusal of the request: an export's notice is retried on a failure and
+    /// recorded as refused otherwise.
+    pub fn is_failure(&self) -> bool {
+        match self {
+            EmailError::NotStored => true,
+            EmailError::Failed(err) => !err.is_conflict(),
+            EmailError::AtIndex(_, cause) => cause.is_failure(),
+            EmailError::Template(err) => err.is_failure(),
+            EmailError::Contact(err) => err.is_failure(),
+            _ => false,
+        }
+    }
+}

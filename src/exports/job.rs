@@ -283,12 +283,11 @@ pub async fn notify(app: &App, export_id: &str) -> anyhow::Result<()> {
             &text,
         )
         .await
-        .map_err(crate::error::AppError::from)
         {
-            if err.status >= 500 {
+            if err.is_failure() {
                 return Err(err.into());
             }
-            refused = Some(err.message);
+            refused = Some(err.to_string());
         }
     }
     let now = app.now_ms();

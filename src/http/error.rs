@@ -37,12 +37,6 @@ impl IntoResponse for AppError {
     }
 }
 
-impl From<crate::budget::Busy> for AppError {
-    fn from(err: crate::budget::Busy) -> Self {
-        AppError::new(503, "service_unavailable", err.to_string())
-    }
-}
-
 impl From<FieldError> for AppError {
     fn from(err: FieldError) -> Self {
         match err {
@@ -61,7 +55,8 @@ impl From<DomainError> for AppError {
             DomainError::Invalid(_) | DomainError::AlreadyAdded(_) => AppError::validation(message),
             DomainError::UnknownRegion => AppError::new(422, "invalid_region", message),
             DomainError::NotFound => AppError::not_found(message),
-            DomainError::Other(err) => err,
+            DomainError::KeyGeneration(_) => AppError::internal(message),
+            DomainError::Failed(err) => err.into(),
         }
     }
 }
@@ -74,7 +69,10 @@ impl From<ContactError> for AppError {
             ContactError::BadKey => AppError::invalid_parameter(message),
             ContactError::NotFound => AppError::not_found(message),
             ContactError::Field(err) => err.into(),
-            ContactError::Other(err) => err,
+            ContactError::Property(err) => err.into(),
+            ContactError::Segment(err) => err.into(),
+            ContactError::Topic(err) => err.into(),
+            ContactError::Failed(err) => err.into(),
         }
     }
 }
@@ -86,7 +84,8 @@ impl From<SuppressionError> for AppError {
             SuppressionError::Invalid(_) => AppError::validation(message),
             SuppressionError::BadKey => AppError::invalid_parameter(message),
             SuppressionError::NotFound => AppError::not_found(message),
-            SuppressionError::Other(err) => err,
+            SuppressionError::NotStored => AppError::internal(message),
+            SuppressionError::Failed(err) => err.into(),
         }
     }
 }
@@ -98,7 +97,7 @@ impl From<WebhookError> for AppError {
             WebhookError::Missing(field) => AppError::missing_field(field),
             WebhookError::Invalid(_) => AppError::validation(message),
             WebhookError::NotFound => AppError::not_found(message),
-            WebhookError::Other(err) => err,
+            WebhookError::Failed(err) => err.into(),
         }
     }
 }
@@ -113,7 +112,8 @@ impl From<AuthError> for AppError {
             AuthError::LastAdmin => AppError::new(409, "validation_error", message),
             AuthError::UnusableInvitation | AuthError::NotFound(_) => AppError::not_found(message),
             AuthError::Field(err) => err.into(),
-            AuthError::Other(err) => err,
+            AuthError::Email(err) => err.into(),
+            AuthError::Failed(err) => err.into(),
         }
     }
 }
@@ -125,7 +125,11 @@ impl From<ImportError> for AppError {
             ImportError::Missing(field) => AppError::missing_field(field),
             ImportError::Invalid(_) => AppError::validation(message),
             ImportError::NotFound => AppError::not_found(message),
-            ImportError::Other(err) => err,
+            ImportError::Vanished => AppError::internal(message),
+            ImportError::Property(err) => err.into(),
+            ImportError::Segment(err) => err.into(),
+            ImportError::Topic(err) => err.into(),
+            ImportError::Failed(err) => err.into(),
         }
     }
 }
@@ -135,7 +139,14 @@ impl From<ExportError> for AppError {
         let message = err.to_string();
         match err {
             ExportError::NotFound | ExportError::FileNotFound => AppError::not_found(message),
-            ExportError::Other(err) => err,
+            ExportError::Property(err) => err.into(),
+            ExportError::Contact(err) => err.into(),
+            ExportError::Segment(err) => err.into(),
+            ExportError::Auth(err) => err.into(),
+            ExportError::Email(err) => err.into(),
+            ExportError::Broadcast(err) => err.into(),
+            ExportError::Domain(err) => err.into(),
+            ExportError::Failed(err) => err.into(),
         }
     }
 }
@@ -145,7 +156,7 @@ impl From<MetricsError> for AppError {
         let message = err.to_string();
         match err {
             MetricsError::Invalid(_) => AppError::validation(message),
-            MetricsError::Other(err) => err,
+            MetricsError::Failed(err) => err.into(),
         }
     }
 }
@@ -156,7 +167,7 @@ impl From<BrandingError> for AppError {
         match err {
             BrandingError::Invalid(_) => AppError::validation(message),
             BrandingError::TeamNotFound => AppError::not_found(message),
-            BrandingError::Other(err) => err,
+            BrandingError::Failed(err) => err.into(),
         }
     }
 }
@@ -168,7 +179,7 @@ impl From<PropertyError> for AppError {
             PropertyError::Missing(field) => AppError::missing_field(field),
             PropertyError::Invalid(_) => AppError::validation(message),
             PropertyError::NotFound => AppError::not_found(message),
-            PropertyError::Other(err) => err,
+            PropertyError::Failed(err) => err.into(),
         }
     }
 }
@@ -180,7 +191,7 @@ impl From<SegmentError> for AppError {
             SegmentError::Invalid(_) => AppError::validation(message),
             SegmentError::NotFound => AppError::not_found(message),
             SegmentError::Field(err) => err.into(),
-            SegmentError::Other(err) => err,
+            SegmentError::Failed(err) => err.into(),
         }
     }
 }
@@ -193,7 +204,7 @@ impl From<TopicError> for AppError {
             TopicError::Invalid(_) => AppError::validation(message),
             TopicError::NotFound => AppError::not_found(message),
             TopicError::Field(err) => err.into(),
-            TopicError::Other(err) => err,
+            TopicError::Failed(err) => err.into(),
         }
     }
 }
@@ -206,7 +217,8 @@ impl From<TemplateError> for AppError {
             TemplateError::Invalid(_) => AppError::validation(message),
             TemplateError::NotFound | TemplateError::Unknown(_) => AppError::not_found(message),
             TemplateError::Field(err) => err.into(),
-            TemplateError::Other(err) => err,
+            TemplateError::Email(err) => (*err).into(),
+            TemplateError::Failed(err) => err.into(),
         }
     }
 }
@@ -221,7 +233,12 @@ impl From<BroadcastError> for AppError {
             BroadcastError::InvalidFrom(_) => AppError::new(422, "invalid_from_address", message),
             BroadcastError::UnverifiedDomain(_) => AppError::new(403, "validation_error", message),
             BroadcastError::NotFound | BroadcastError::LinkNotFound => AppError::not_found(message),
-            BroadcastError::Other(err) => err,
+            BroadcastError::Email(err) => err.into(),
+            BroadcastError::Contact(err) => err.into(),
+            BroadcastError::Property(err) => err.into(),
+            BroadcastError::Segment(err) => err.into(),
+            BroadcastError::Topic(err) => err.into(),
+            BroadcastError::Failed(err) => err.into(),
         }
     }
 }
@@ -252,7 +269,9 @@ impl From<EmailError> for AppError {
                 message,
                 ..AppError::from(*cause)
             },
-            EmailError::Other(err) => err,
+            EmailError::Template(err) => (*err).into(),
+            EmailError::Contact(err) => err.into(),
+            EmailError::Failed(err) => err.into(),
         }
     }
 }

@@ -1,8 +1,6 @@
 //! What the suppressions service refuses, in its own words and without HTTP: the outer layer
 //! maps each case to Resend's status and error name (`http::error`), or to a page.
 
-use crate::error::AppError;
-
 #[derive(Debug, thiserror::Error)]
 pub enum SuppressionError {
     /// An address, an origin or an id the rules refuse; the message says which.
@@ -14,9 +12,13 @@ pub enum SuppressionError {
     /// The team has no such entry.
     #[error("Suppression not found")]
     NotFound,
-    /// A failure under the service (the database), passed through.
+    /// The entry was not found right after it was written (cannot happen).
+    #[error("the suppression was not stored")]
+    NotStored,
+    /// A failure under the service (the database, a statement list, JSON, the budget, an
+    /// unexpected error), passed through.
     #[error(transparent)]
-    Other(#[from] AppError),
+    Failed(crate::error::Failure),
 }
 
 pub type SuppressionResult<T> = Result<T, SuppressionError>;

@@ -13,7 +13,6 @@ use sqlx::FromRow;
 
 use crate::app::App;
 use crate::emails::address::Mailbox;
-use crate::error::AppError;
 use crate::on_db;
 use crate::store::new_id;
 use crate::store::page::{ListResponse, Page};
@@ -141,7 +140,7 @@ pub async fn add(
     add_many(app, team_id, &[email.to_string()], origin, source_id)
         .await?
         .pop()
-        .ok_or_else(|| AppError::internal("the suppression was not stored").into())
+        .ok_or(SuppressionError::NotStored)
 }
 
 /// The team's entries for these (normalized) addresses, by address.

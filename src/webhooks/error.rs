@@ -1,8 +1,6 @@
 //! What the webhooks service refuses, in its own words and without HTTP: the outer layer
 //! maps each case to Resend's status and error name (`http::error`), or to a page.
 
-use crate::error::AppError;
-
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
     /// A required field is empty or absent.
@@ -14,9 +12,10 @@ pub enum WebhookError {
     /// The team has no such webhook.
     #[error("Webhook not found")]
     NotFound,
-    /// A failure under the service (the database, sealing the secret), passed through.
+    /// A failure under the service (the database, a statement list, JSON, the budget, an
+    /// unexpected error), passed through.
     #[error(transparent)]
-    Other(#[from] AppError),
+    Failed(crate::error::Failure),
 }
 
 pub type WebhookResult<T> = Result<T, WebhookError>;

@@ -18,7 +18,6 @@ use super::rows::{ParsedRow, RowReader};
 use super::{COMPLETED, ContactImport, FAILED, IN_PROGRESS, JobPayload, QUEUED, load};
 use crate::app::App;
 use crate::audience::{segments, topics};
-use crate::error::AppError;
 use crate::on_db;
 use crate::queue::Job;
 use crate::store::sql::{self, Stmt};
@@ -133,8 +132,7 @@ pub async fn process(
             .bind(import_id)
             .bind(seq)
             .fetch_one(pool)
-            .await)
-            .map_err(AppError::from)?;
+            .await)?;
             if chunk_tx.send(data).await.is_err() {
                 break; // the parser stopped; its own result says why
             }

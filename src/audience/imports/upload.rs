@@ -14,7 +14,6 @@ use crate::audience::segments;
 use crate::audience::topics::{self, Choice};
 use crate::clock::Millis;
 use crate::enqueue_in;
-use crate::error::AppError;
 use crate::on_db;
 use crate::queue::NewJob;
 use crate::store::new_id;
@@ -367,7 +366,7 @@ impl Draft {
         self.app.notify_jobs();
         load(&self.app, &self.id)
             .await?
-            .ok_or_else(|| AppError::internal("The import vanished after its upload.").into())
+            .ok_or(ImportError::Vanished)
     }
 
     /// Stores what is left of the file and keeps the draft for a later [`Draft::finish`]
