@@ -107,7 +107,7 @@ fn custom_header(
     Ok((Cow::Owned(name.to_string()), value))
 }
 
-fn multipart(kind: &str, seed: &str, parts: Vec<MimePart<'static>>) -> MimePart<'static> {
+fn multipart<'x>(kind: &str, seed: &str, parts: Vec<MimePart<'x>>) -> MimePart<'x> {
     let content_type = ContentType::new(format!("multipart/{kind}"))
         .attribute("boundary", format!("=_{seed}_{kind}"));
     MimePart::new(content_type, parts)
@@ -125,15 +125,17 @@ fn refers_to(html: &str, cid: &str) -> bool {
     })
 }
 
-fn body(email: &Outgoing, seed: &str) -> MimePart<'static> {
+/// The body parts borrow the email's html, text and attachment contents: a large attachment
+/// is read from where it is and written out once, into the message, never copied beside it.
+fn body<'x>(email: &'x Outgoing, seed: &str) -> MimePart<'x> {
     let text = email
         .text
         .as_ref()
-        .map(|t| MimePart::new("text/plain", t.clone()));
+        .map(|t| MimePart::new("text/plain", t.as_str()));
     let html = email
         .html
         .as_ref()
-        .map(|h| MimePart::new("text/html", h.clone()));
+        .map(|h| MimePart::new("text/html", h.as_str()));
     let mut content = match (text, html) {
         (Some(text), Some(html)) => multipart("alternative", seed, vec![text, html]),
         (Some(part), None) | (None, Some(part)) => part,
@@ -156,9 +158,9 @@ fn body(email: &Outgoing, seed: &str) -> MimePart<'static> {
                     disposition.attribute("filename", crate::files::clean_file_name(name));
             }
             parts.push(
-                MimePart::new(a.content_type.clone(), a.content.clone())
+                MimePart::new(a.content_type.as_str(), a.content.as_slice())
                     .header("Content-Disposition", disposition)
-                    .cid(a.content_id.clone().unwrap_or_default()),
+                    .cid(a.content_id.as_deref().unwrap_or_default()),
             );
         }
         content = multipart("related", seed, parts);
@@ -172,9 +174,9 @@ fn body(email: &Outgoing, seed: &str) -> MimePart<'static> {
                 .map(crate::files::clean_file_name)
                 .unwrap_or_else(|| format!("attachment-{}", i + 1));
             let mut part =
-                MimePart::new(a.content_type.clone(), a.content.clone()).attachment(name);
+                MimePart::new(a.content_type.as_str(), a.content.as_slice()).attachment(name);
             if let Some(cid) = &a.content_id {
-                part = part.cid(cid.clone());
+                part = part.cid(cid.as_str());
             }
             parts.push(part);
         }
