@@ -17,7 +17,6 @@ use crate::clock::{Millis, SharedClock, SystemClock};
 use crate::config::Settings;
 use crate::http::rate_limit::RateLimiter;
 use crate::http::request_log::RequestLog;
-use crate::on_db;
 use crate::queue::purge::Sweep;
 use crate::queue::worker::Registry;
 use crate::store::Db;
@@ -228,20 +227,7 @@ impl App {
 
 async fn load_or_create_secret(db: &Db) -> anyhow::Result<Vec<u8>> {
     let fresh = hex::encode(crate::auth::tokens::random_bytes::<32>());
-    on_db!(db, |pool| {
-        sqlx::query(
-        "INSERT INTO instance_settings (key, value) VALUES ('secret_key', $1) ON CONFLICT (key) DO NOTHING"
-    )
-    .bind(&fresh)
-    .execute(pool)
-    .await
-    .map(|r| r.rows_affected())
-    })?;
-    let stored: String = on_db!(db, |pool| sqlx::query_scalar(
-        "SELECT value FROM instance_settings WHERE key = 'secret_key'"
-    )
-    .fetch_one(pool)
-    .await)?;
+    let stored = crate::teams::instance_secret(db, &fresh).await?;
     hex::decode(stored).context("instance secret is not hex")
 }
 

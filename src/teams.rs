@@ -59,6 +59,32 @@ pub async fn with_branding<T: Row>(app: &App, team_id: &str) -> sqlx::Result<Opt
     .await)
 }
 
+/// The statement that takes the team's row lock (an `UPDATE` that changes nothing), to run
+/// first in the caller's transaction: `auth::members` serialises membership changes with it.
+pub fn lock(team_id: &str) -> crate::store::sql::Stmt {
+    crate::store::sql::Stmt::new("UPDATE teams SET name = name WHERE id = $1").text(team_id)
+}
+
+/// The instance's secret (hex): `fresh` when none was stored yet, else the stored one (several
+/// nodes starting at once keep the first one stored).
+pub async fn instance_secret(db: &crate::store::Db, fresh: &str) -> sqlx::Result<String> {
+    on_db!(db, |pool| {
+        sqlx::query(
+            "INSERT INTO instance_settings (key, value) VALUES ('secret_key', $1) \
+             ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(fresh)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected())
+    })?;
+    on_db!(db, |pool| sqlx::query_scalar(
+        "SELECT value FROM instance_settings WHERE key = 'secret_key'"
+    )
+    .fetch_one(pool)
+    .await)
+}
+
 pub async fn first_team_id(app: &App) -> sqlx::Result<Option<String>> {
     on_db!(app.db(), |pool| sqlx::query_scalar::<_, String>(
         "SELECT id FROM teams ORDER BY created_at, id LIMIT 1"

@@ -11,6 +11,7 @@ use crate::clock::resend_timestamp;
 use crate::on_db;
 use crate::store::new_id;
 use crate::store::page::{ListResponse, Page};
+use crate::store::sql::Stmt;
 
 pub const MAX_NAME_LEN: usize = 50;
 
@@ -227,6 +228,27 @@ struct AuthRow {
     team_id: String,
     permission: String,
     domain_name: Option<String>,
+}
+
+/// The statement adding `count` requests, the last at `last`, to key `key_id`'s usage (the
+/// request log writer runs it with each batch).
+pub fn usage(key_id: &str, count: i64, last: i64) -> Stmt {
+    Stmt::new(
+        "UPDATE api_keys SET request_count = request_count + $2, last_used_at = \
+         CASE WHEN last_used_at IS NULL OR last_used_at < $3 THEN $3 ELSE last_used_at END \
+         WHERE id = $1",
+    )
+    .text(key_id)
+    .int(count)
+    .int(last)
+}
+
+/// The statement deleting the team's keys restricted to domain `domain_id` (with the domain,
+/// in its transaction: without the restriction they could send from every domain).
+pub fn delete_for_domain(team_id: &str, domain_id: &str) -> Stmt {
+    Stmt::new("DELETE FROM api_keys WHERE domain_id = $1 AND team_id = $2")
+        .text(domain_id)
+        .text(team_id)
 }
 
 /// Looks a bearer token up. `None` when no key has this token.

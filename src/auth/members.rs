@@ -68,10 +68,7 @@ async fn apply(app: &App, team_id: &str, user_id: &str, change: Change<'_>) -> A
         async {
             let mut tx = pool.begin_write().await?;
             // The team's row lock serialises membership changes.
-            sqlx::query("UPDATE teams SET name = name WHERE id = $1")
-                .bind(team_id)
-                .execute(&mut *tx)
-                .await?;
+            crate::exec_stmt!(&mut *tx, &crate::teams::lock(team_id))?;
             let role: Option<String> =
                 sqlx::query_scalar("SELECT role FROM users WHERE team_id = $1 AND id = $2")
                     .bind(team_id)
@@ -106,10 +103,7 @@ async fn apply(app: &App, team_id: &str, user_id: &str, change: Change<'_>) -> A
                 }
                 Change::Remove => {
                     // Sessions go first and explicitly: a removed user is signed out at once.
-                    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                        .bind(user_id)
-                        .execute(&mut *tx)
-                        .await?;
+                    crate::exec_stmt!(&mut *tx, &super::sessions::end_all(user_id))?;
                     sqlx::query("DELETE FROM users WHERE team_id = $1 AND id = $2")
                         .bind(team_id)
                         .bind(user_id)

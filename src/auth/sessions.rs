@@ -258,6 +258,12 @@ pub async fn find(app: &App, token: &str) -> AuthResult<Option<Session>> {
     }))
 }
 
+/// The statement ending every session of user `user_id` (a removed member is signed out at
+/// once), to run in the caller's transaction.
+pub fn end_all(user_id: &str) -> crate::store::sql::Stmt {
+    crate::store::sql::Stmt::new("DELETE FROM sessions WHERE user_id = $1").text(user_id)
+}
+
 pub async fn logout(app: &App, token: &str) -> AuthResult<()> {
     on_db!(app.db(), |pool| sqlx::query(
         "DELETE FROM sessions WHERE token_hash = $1"

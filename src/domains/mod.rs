@@ -432,11 +432,10 @@ pub async fn delete(app: &App, team_id: &str, id: &str) -> DomainResult<()> {
     let event = events::event(events::DELETED, &domain, &records(app, &domain).await?, now);
     let deleted = on_db!(app.db(), |pool| async {
         let mut tx = pool.begin_write().await?;
-        sqlx::query("DELETE FROM api_keys WHERE domain_id = $1 AND team_id = $2")
-            .bind(id)
-            .bind(team_id)
-            .execute(&mut *tx)
-            .await?;
+        crate::exec_stmt!(
+            &mut *tx,
+            &crate::auth::api_keys::delete_for_domain(team_id, id)
+        )?;
         let removed = sqlx::query("DELETE FROM domains WHERE id = $1 AND team_id = $2")
             .bind(id)
             .bind(team_id)

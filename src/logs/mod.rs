@@ -293,16 +293,7 @@ pub async fn insert_batch(db: &Db, logs: Vec<NewLog>, store_rows: bool) -> sql::
     let mut keys: Vec<_> = usage.into_iter().collect();
     keys.sort();
     for (key, (count, last)) in keys {
-        stmts.push(
-            sql::Stmt::new(
-                "UPDATE api_keys SET request_count = request_count + $2, last_used_at = \
-                 CASE WHEN last_used_at IS NULL OR last_used_at < $3 THEN $3 ELSE last_used_at END \
-                 WHERE id = $1",
-            )
-            .text(key)
-            .int(count)
-            .int(last),
-        );
+        stmts.push(crate::auth::api_keys::usage(&key, count, last));
     }
     sql::run(db, &stmts).await?;
     Ok(())
