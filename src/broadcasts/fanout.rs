@@ -33,7 +33,6 @@ use crate::audience::{properties, segments};
 use crate::emails::address::Mailbox;
 use crate::emails::store::{Accepted, NewEmail};
 use crate::emails::test_recipients;
-use crate::on_db;
 use crate::queue::{Job, NewJob, RetryAt};
 use crate::store::new_id;
 use crate::store::sql::{self, Stmt};
@@ -112,32 +111,20 @@ pub async fn run_job(app: &App, job: &Job) -> anyhow::Result<()> {
     }
     let now = app.now_ms();
     if b.status() != Status::Sending {
-        on_db!(app.db(), |pool| sqlx::query(
-            "UPDATE broadcasts SET status = 'sending', snapshot_at = COALESCE(snapshot_at, $2), \
-             updated_at = $2 WHERE id = $1 AND status IN ('draft', 'queued')"
-        )
-        .bind(&b.id)
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
+        store::start_sending(app, &b.id, now).await?;
     }
-    let progress: Option<(Progress, String)> = on_db!(app.db(), |pool| {
-        let row: Option<(Option<i64>, Option<String>, String)> =
-            sqlx::query_as("SELECT snapshot_at, cursor, status FROM broadcasts WHERE id = $1")
-                .bind(&b.id)
-                .fetch_optional(pool)
-                .await?;
-        Ok::<_, sqlx::Error>(row.map(|(snapshot_at, cursor, status)| {
-            (
-                Progress {
-                    snapshot_at,
-                    cursor,
-                },
-                status,
-            )
-        }))
-    })?;
+    let progress: Option<(Progress, String)> =
+        store::progress(app, &b.id)
+            .await?
+            .map(|(snapshot_at, cursor, status)| {
+                (
+                    Progress {
+                        snapshot_at,
+                        cursor,
+                    },
+                    status,
+                )
+            });
     let Some((progress, status)) = progress else {
         return Ok(());
     };
@@ -164,17 +151,12 @@ pub async fn run_job(app: &App, job: &Job) -> anyhow::Result<()> {
             while writes.len() >= depth {
                 settle(app, writes.pop_front()).await?;
             }
-            let guard = Stmt::new(
-                "UPDATE broadcasts SET cursor = $3, recipients = recipients + $4, \
-                 updated_at = $5 WHERE id = $1 AND status = 'sending' \
-                 AND COALESCE(cursor, '') = $2",
-            )
-            .text(&b.id)
-            .text(&cursor)
-            .text(&last)
-            .int(batch.emails.len() as i64)
-            .int(app.now_ms())
-            .expect_rows(1);
+            let guard = store::move_cursor(
+                &b.id,
+                (&cursor, &last),
+                batch.emails.len() as i64,
+                app.now_ms(),
+            );
             writes.push_back(write(
                 app,
                 std::mem::take(&mut batch.emails),
@@ -295,15 +277,7 @@ impl Batch {
 
 async fn finish(app: &App, id: &str) -> anyhow::Result<()> {
     let now = app.now_ms();
-    on_db!(app.db(), |pool| sqlx::query(
-        "UPDATE broadcasts SET status = 'sent', sent_at = $2, updated_at = $2 \
-         WHERE id = $1 AND status = 'sending'"
-    )
-    .bind(id)
-    .bind(now)
-    .execute(pool)
-    .await
-    .map(|r| r.rows_affected()))?;
+    store::mark_sent(app, id, now).await?;
     Ok(())
 }
 

@@ -257,10 +257,7 @@ pub async fn delete(app: &App, team_id: &str, id: &str) -> BroadcastResult<()> {
     let now = app.now_ms();
     let stmts = [
         queue::cancel_by_key(&fanout::job_key(id), now),
-        Stmt::new("DELETE FROM broadcasts WHERE id = $1 AND team_id = $2 AND status = 'draft'")
-            .text(id)
-            .text(team_id)
-            .expect_rows(1),
+        store::delete_draft(team_id, id),
     ];
     sql::run(app.db(), &stmts).await.map_err(|e| {
         if sql::is_conflict(&e) {
@@ -349,18 +346,7 @@ pub async fn send(app: &App, team_id: &str, id: &str, when: When) -> BroadcastRe
     }
     let before = b.updated_at;
     let job = prepare_send(app, &mut b, when).await?;
-    let mark = Stmt::new(
-        "UPDATE broadcasts SET status = $3, scheduled_at = $4, updated_at = $5 \
-         WHERE id = $1 AND team_id = $2 AND status = 'draft' AND scheduled_at IS NULL \
-         AND updated_at = $6",
-    )
-    .text(&b.id)
-    .text(team_id)
-    .text(&b.status)
-    .opt_int(b.scheduled_at)
-    .int(b.updated_at)
-    .int(before)
-    .expect_rows(1);
+    let mark = store::mark_sent_off(&b, before);
     sql::run(app.db(), &[mark, job]).await?;
     if b.status() == Status::Queued {
         app.notify_jobs();
@@ -387,14 +373,7 @@ pub async fn cancel(app: &App, team_id: &str, id: &str) -> BroadcastResult<Broad
     let now = app.now_ms();
     let stmts = [
         queue::cancel_by_key(&fanout::job_key(id), now),
-        Stmt::new(
-            "UPDATE broadcasts SET status = 'canceled', updated_at = $3 WHERE id = $1 \
-             AND team_id = $2 AND status IN ('draft', 'queued', 'sending')",
-        )
-        .text(id)
-        .text(team_id)
-        .int(now)
-        .expect_rows(1),
+        store::cancel(team_id, id, now),
     ];
     sql::run(app.db(), &stmts).await?;
     b.status = Status::Canceled.as_str().into();

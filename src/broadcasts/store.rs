@@ -116,3 +116,96 @@ pub async fn names(
     .fetch_all(pool)
     .await)
 }
+
+/// The statement deleting the team's draft `id` (none other: a conflict once it is sent).
+pub fn delete_draft(team_id: &str, id: &str) -> Stmt {
+    Stmt::new("DELETE FROM broadcasts WHERE id = $1 AND team_id = $2 AND status = 'draft'")
+        .text(id)
+        .text(team_id)
+        .expect_rows(1)
+}
+
+/// The statement giving draft `b` its new status and schedule (`b` as changed), if it is
+/// still the draft last updated at `before`.
+pub fn mark_sent_off(b: &Broadcast, before: Millis) -> Stmt {
+    Stmt::new(
+        "UPDATE broadcasts SET status = $3, scheduled_at = $4, updated_at = $5 \
+         WHERE id = $1 AND team_id = $2 AND status = 'draft' AND scheduled_at IS NULL \
+         AND updated_at = $6",
+    )
+    .text(&b.id)
+    .text(&b.team_id)
+    .text(&b.status)
+    .opt_int(b.scheduled_at)
+    .int(b.updated_at)
+    .int(before)
+    .expect_rows(1)
+}
+
+/// The statement canceling the team's broadcast `id` unless it was sent.
+pub fn cancel(team_id: &str, id: &str, now: Millis) -> Stmt {
+    Stmt::new(
+        "UPDATE broadcasts SET status = 'canceled', updated_at = $3 WHERE id = $1 \
+         AND team_id = $2 AND status IN ('draft', 'queued', 'sending')",
+    )
+    .text(id)
+    .text(team_id)
+    .int(now)
+    .expect_rows(1)
+}
+
+/// Moves a draft or queued broadcast to `sending`, its snapshot taken `now` (once).
+pub async fn start_sending(app: &App, id: &str, now: Millis) -> sqlx::Result<u64> {
+    on_db!(app.db(), |pool| sqlx::query(
+        "UPDATE broadcasts SET status = 'sending', snapshot_at = COALESCE(snapshot_at, $2), \
+         updated_at = $2 WHERE id = $1 AND status IN ('draft', 'queued')"
+    )
+    .bind(id)
+    .bind(now)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))
+}
+
+/// The fan-out's progress: (snapshot time, cursor, status).
+pub async fn progress(
+    app: &App,
+    id: &str,
+) -> sqlx::Result<Option<(Option<i64>, Option<String>, String)>> {
+    on_db!(app.db(), |pool| sqlx::query_as(
+        "SELECT snapshot_at, cursor, status FROM broadcasts WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await)
+}
+
+/// The statement moving a sending broadcast's cursor from `from` to `to` with `added`
+/// recipients, guarded by the cursor's previous value (a conflict when another run moved it
+/// or the broadcast was canceled).
+pub fn move_cursor(id: &str, (from, to): (&str, &str), added: i64, now: Millis) -> Stmt {
+    Stmt::new(
+        "UPDATE broadcasts SET cursor = $3, recipients = recipients + $4, \
+         updated_at = $5 WHERE id = $1 AND status = 'sending' \
+         AND COALESCE(cursor, '') = $2",
+    )
+    .text(id)
+    .text(from)
+    .text(to)
+    .int(added)
+    .int(now)
+    .expect_rows(1)
+}
+
+/// Marks a sending broadcast `sent` at `now`.
+pub async fn mark_sent(app: &App, id: &str, now: Millis) -> sqlx::Result<u64> {
+    on_db!(app.db(), |pool| sqlx::query(
+        "UPDATE broadcasts SET status = 'sent', sent_at = $2, updated_at = $2 \
+         WHERE id = $1 AND status = 'sending'"
+    )
+    .bind(id)
+    .bind(now)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))
+}
