@@ -15,7 +15,7 @@ use crate::queue::{self, NewJob};
 use crate::store::BeginWrite;
 use crate::store::new_id;
 use crate::store::page::{ListResponse, Page};
-use crate::store::sql::{self, BindArgs as _, Placeholders, Stmt, StoreError, StoreResult};
+use crate::store::sql::{self, Placeholders, Stmt, StoreError, StoreResult};
 
 /// An accepted email, ready to insert. Address lists and tags are JSON text.
 #[derive(Debug)]
@@ -85,6 +85,38 @@ pub struct Accepted {
 /// Rows per multi-row `INSERT` (SQLite allows 32,766 bound values per statement).
 const ROWS_PER_INSERT: usize = 500;
 
+/// Inserts the attachments of `emails`, one statement each (bound, each is a copy of its
+/// content), on `executor` (either backend; an open transaction):
+/// `insert_attachments!(executor, emails)` gives `Result<(), sqlx::Error>`.
+macro_rules! insert_attachments {
+    ($executor:expr, $emails:expr) => {
+        async {
+            for e in $emails {
+                for (position, a) in e.attachments.iter().enumerate() {
+                    sqlx::query(
+                        "INSERT INTO email_attachments (id, email_id, position, filename, \
+                         content_type, content_id, size, content, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    )
+                    .bind(new_id())
+                    .bind(&e.id)
+                    .bind(position as i32)
+                    .bind(&a.filename)
+                    .bind(&a.content_type)
+                    .bind(&a.content_id)
+                    .bind(a.content.len() as i64)
+                    .bind(&a.content[..])
+                    .bind(e.created_at)
+                    .execute($executor)
+                    .await?;
+                }
+            }
+            Ok::<(), sqlx::Error>(())
+        }
+        .await
+    };
+}
+
 /// Stores what one or more requests accepted (emails with their attachments, first events
 /// and jobs, and idempotency responses) in one transaction. Emails, events and jobs go in
 /// multi-row `INSERT`s: a statement is a round trip, and a group may hold hundreds of emails.
@@ -139,63 +171,166 @@ pub async fn insert_accepted_guarded(
         .max()
         .unwrap_or_default();
     let mut stmts = events::record(style, &first_events, events::LastEvent::Inserted);
-    on_db!(app.db(), |pool| {
-        let mut tx = pool.begin_write().await?;
-        let mut regions = Vec::with_capacity(senders.len());
-        for (team_id, domain) in &senders {
-            let query = crate::domains::reads::region(team_id, domain);
-            let region: Option<(Option<String>,)> =
-                sqlx::query_as(sqlx::AssertSqlSafe(query.sql.as_str()))
-                    .bind_args(&query.args)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            regions.push(region.and_then(|(region,)| region));
+    let mut regions = Vec::with_capacity(senders.len());
+    for (team_id, domain) in &senders {
+        regions.push(crate::domains::reads::region(app, team_id, domain).await?);
+    }
+    for (job, sender) in jobs.iter_mut().zip(&of_email) {
+        job.region = sender.and_then(|at| regions[at].clone());
+    }
+    stmts.extend(queue::insert(style, &jobs, now));
+    match app.db() {
+        crate::store::Db::Sqlite(pool) => {
+            insert_sqlite(pool, &emails, &stmts, accepted, turn, guard).await
         }
-        for (job, sender) in jobs.iter_mut().zip(&of_email) {
-            job.region = sender.and_then(|at| regions[at].clone());
-        }
-        stmts.extend(queue::insert(style, &jobs, now));
-        tx.insert_emails(&emails).await?;
-        // Their first events and jobs.
-        crate::exec_stmts!(tx, &stmts)?;
-        for e in &emails {
-            for (position, a) in e.attachments.iter().enumerate() {
+        crate::store::Db::Postgres(pool) => {
+            let mut tx = pool.begin_write().await?;
+            tx.insert_emails(&emails).await?;
+            // Their first events and jobs.
+            crate::exec_stmts!(tx, &stmts)?;
+            insert_attachments!(&mut *tx, &emails)?;
+            for (claim, body) in accepted.iter().filter_map(|a| a.idempotent.as_ref()) {
                 sqlx::query(
-                    "INSERT INTO email_attachments (id, email_id, position, filename, \
-                     content_type, content_id, size, content, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    "UPDATE idempotency_keys SET response_status = 200, response_body = $3 \
+                     WHERE team_id = $1 AND key = $2",
                 )
-                .bind(new_id())
-                .bind(&e.id)
-                .bind(position as i32)
-                .bind(&a.filename)
-                .bind(&a.content_type)
-                .bind(&a.content_id)
-                .bind(a.content.len() as i64)
-                .bind(&a.content[..])
-                .bind(e.created_at)
+                .bind(&claim.team_id)
+                .bind(&claim.key)
+                .bind(body)
                 .execute(&mut *tx)
                 .await?;
             }
+            if !turn.await || crate::exec_stmts!(tx, guard)?.is_none() {
+                tx.rollback().await?;
+                return Err(sql::conflict());
+            }
+            tx.commit().await?;
+            Ok(())
         }
-        for (claim, body) in accepted.iter().filter_map(|a| a.idempotent.as_ref()) {
-            sqlx::query(
-                "UPDATE idempotency_keys SET response_status = 200, response_body = $3 \
-                 WHERE team_id = $1 AND key = $2",
+    }
+}
+
+/// SQLite: the transaction's writes — `BEGIN IMMEDIATE`, the emails, `stmts` (first events
+/// and jobs), idempotency responses and, without a guard or attachments, `COMMIT` — go to
+/// the connection as one multi-statement query ([`sql::Trips`]). A statement is a hand-over
+/// to the connection's own thread and back, the largest cost of a small accept, so a single
+/// send makes one instead of seven. Attachments, then the guard's statements once `turn` is
+/// ready, and the `COMMIT` follow on the same connection. Any failure rolls the transaction
+/// back before the connection goes back to the pool.
+async fn insert_sqlite(
+    pool: &sqlx::SqlitePool,
+    emails: &[&NewEmail],
+    stmts: &[Stmt],
+    accepted: &[Accepted],
+    turn: impl std::future::Future<Output = bool>,
+    guard: &[Stmt],
+) -> StoreResult<()> {
+    let columns = INSERT_COLUMNS.split(',').count();
+    let row = format!("({})", vec!["?"; columns].join(", "));
+    let mut trips = sql::Trips::default();
+    trips.push("BEGIN IMMEDIATE");
+    for chunk in emails.chunks(ROWS_PER_INSERT) {
+        let rows = vec![row.as_str(); chunk.len()].join(", ");
+        trips.push(&format!(
+            "INSERT INTO emails ({INSERT_COLUMNS}) VALUES {rows}"
+        ));
+        for e in chunk {
+            trips.args(|q| {
+                q.bind(&e.id)
+                    .bind(&e.team_id)
+                    .bind(&e.api_key_id)
+                    .bind(&e.from)
+                    .bind(&e.to)
+                    .bind(&e.cc)
+                    .bind(&e.bcc)
+                    .bind(&e.reply_to)
+                    .bind(&e.subject)
+                    .bind(&e.html)
+                    .bind(&e.text)
+                    .bind(&e.headers)
+                    .bind(&e.tags)
+                    .bind(&e.topic_id)
+                    .bind(&e.template_id)
+                    .bind(e.scheduled_at)
+                    .bind(e.first_event())
+                    .bind(&e.message_id)
+                    .bind(e.created_at)
+                    .bind(e.created_at)
+                    .bind(&e.broadcast_id)
+                    .bind(&e.contact_id)
+            });
+        }
+    }
+    // Their first events and jobs.
+    for stmt in stmts {
+        trips.stmt(stmt);
+    }
+    for (claim, body) in accepted.iter().filter_map(|a| a.idempotent.as_ref()) {
+        trips
+            .push(
+                "UPDATE idempotency_keys SET response_status = 200, response_body = ? \
+                 WHERE team_id = ? AND key = ?",
             )
-            .bind(&claim.team_id)
-            .bind(&claim.key)
-            .bind(body)
-            .execute(&mut *tx)
-            .await?;
-        }
-        if !turn.await || crate::exec_stmts!(tx, guard)?.is_none() {
-            tx.rollback().await?;
+            .args(|q| q.bind(body).bind(&claim.team_id).bind(&claim.key));
+    }
+    // Attachments go one statement each after the trip: bound, each is a copy of its
+    // content, and a group's attachments together could be hundreds of megabytes.
+    let attachments = emails.iter().any(|e| !e.attachments.is_empty());
+    let one_trip = guard.is_empty() && !attachments;
+    if one_trip {
+        trips.push("COMMIT");
+    }
+    let mut turn = Some(turn);
+    let mut conn = OpenWrite(Some(pool.acquire().await?));
+    let outcome = async {
+        if guard.is_empty() && !turn.take().expect("the turn").await {
             return Err(sql::conflict());
         }
-        tx.commit().await?;
-        Ok::<_, StoreError>(())
-    })
+        trips.run(conn.get()).await?;
+        if one_trip {
+            return Ok(());
+        }
+        insert_attachments!(conn.get(), emails)?;
+        if let Some(turn) = turn.take() {
+            let tx = conn.get();
+            if !turn.await || crate::exec_stmts!(tx, guard)?.is_none() {
+                return Err(sql::conflict());
+            }
+        }
+        sqlx::query("COMMIT").execute(conn.get()).await?;
+        Ok(())
+    }
+    .await;
+    if outcome.is_err() {
+        // Undo what ran before the failure ("no transaction is active" when it ended it).
+        let _ = sqlx::query("ROLLBACK").execute(conn.get()).await;
+    }
+    conn.finish();
+    outcome
+}
+
+/// A SQLite connection inside a transaction its pool does not know about (begun by a
+/// statement, not by sqlx): dropped before [`OpenWrite::finish`] (the task was cancelled),
+/// it is closed rather than given back to the pool mid-transaction, which rolls it back.
+struct OpenWrite(Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>);
+
+impl OpenWrite {
+    fn get(&mut self) -> &mut sqlx::SqliteConnection {
+        self.0.as_mut().expect("an open write until finish")
+    }
+
+    /// The transaction has ended (committed or rolled back): back to the pool.
+    fn finish(mut self) {
+        self.0.take();
+    }
+}
+
+impl Drop for OpenWrite {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.as_mut() {
+            conn.close_on_drop();
+        }
+    }
 }
 
 /// The distinct (team, sending domain) pairs of the emails that are delivered (not
@@ -237,43 +372,6 @@ const INSERT_COLUMNS: &str = "id, team_id, api_key_id, from_address, to_addresse
 /// rows best.
 trait InsertEmails {
     async fn insert_emails(&mut self, emails: &[&NewEmail]) -> Result<(), sqlx::Error>;
-}
-
-/// SQLite: multi-row `VALUES`, [`ROWS_PER_INSERT`] rows a statement.
-impl InsertEmails for sqlx::Transaction<'_, sqlx::Sqlite> {
-    async fn insert_emails(&mut self, emails: &[&NewEmail]) -> Result<(), sqlx::Error> {
-        for chunk in emails.chunks(ROWS_PER_INSERT) {
-            sqlx::QueryBuilder::new(format!("INSERT INTO emails ({INSERT_COLUMNS}) "))
-                .push_values(chunk, |mut row, e| {
-                    row.push_bind(&e.id)
-                        .push_bind(&e.team_id)
-                        .push_bind(&e.api_key_id)
-                        .push_bind(&e.from)
-                        .push_bind(&e.to)
-                        .push_bind(&e.cc)
-                        .push_bind(&e.bcc)
-                        .push_bind(&e.reply_to)
-                        .push_bind(&e.subject)
-                        .push_bind(&e.html)
-                        .push_bind(&e.text)
-                        .push_bind(&e.headers)
-                        .push_bind(&e.tags)
-                        .push_bind(&e.topic_id)
-                        .push_bind(&e.template_id)
-                        .push_bind(e.scheduled_at)
-                        .push_bind(e.first_event())
-                        .push_bind(&e.message_id)
-                        .push_bind(e.created_at)
-                        .push_bind(e.created_at)
-                        .push_bind(&e.broadcast_id)
-                        .push_bind(&e.contact_id);
-                })
-                .build()
-                .execute(&mut **self)
-                .await?;
-        }
-        Ok(())
-    }
 }
 
 /// PostgreSQL: one statement over one array per column, whatever the number of rows. Its

@@ -207,6 +207,9 @@ impl BeginKeyRange for PgPool {
 pub fn sqlite_pool(max_connections: u32) -> SqlitePoolOptions {
     SqlitePoolOptions::new()
         .max_connections(max_connections)
+        // A ping before each use is a hand-over to the connection's thread and back; an
+        // in-process SQLite connection has no network to lose.
+        .test_before_acquire(false)
         .after_connect(|conn, _| Box::pin(async move { busy::install(conn).await }))
 }
 

@@ -84,6 +84,7 @@ bind_impl!(
     sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
     json_array
 );
+bind_impl!(Trip, json_array);
 bind_impl!(sqlx::Postgres, sqlx::postgres::PgRow, pg_array);
 bind_impl!(sqlx::Sqlite, sqlx::sqlite::SqliteRow, json_array);
 
@@ -406,9 +407,130 @@ pub fn probe(
     stmt
 }
 
+/// Statements for one SQLite connection, sent as one multi-statement query: a query is one
+/// hand-over to the connection's thread and back, where each statement alone would be one
+/// (two thread switches each). SQLite binds each statement's positional `?`s from where the
+/// previous statement's ended, so every placeholder is made positional (`$n` placeholders,
+/// in whatever order or repetition, get their arguments in the order they appear).
+/// Statements come in as [`Stmt`]s, or as text with positional `?`s whose arguments the
+/// caller binds next ([`Trips::push`], [`Trips::args`]).
+#[derive(Default)]
+pub struct Trips {
+    text: String,
+    args: Trip,
+}
+
+/// The arguments of the query being built (bound with `bind`, like a query's).
+#[derive(Default)]
+pub struct Trip(sqlx::sqlite::SqliteArguments);
+
+impl Trip {
+    pub fn bind<'q, T: sqlx::Encode<'q, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite> + 'q>(
+        mut self,
+        value: T,
+    ) -> Self {
+        use sqlx::Arguments as _;
+        // Encoding into SQLite's argument list does not fail for the types Herald binds.
+        let _ = self.0.add(value);
+        self
+    }
+}
+
+impl Trips {
+    /// Adds `sql`, with positional `?`s only; the caller binds their arguments next with
+    /// [`Trips::args`], in order.
+    pub fn push(&mut self, sql: &str) -> &mut Self {
+        debug_assert!(!sql.contains('$'), "positional placeholders only: {sql}");
+        self.text.push_str(sql);
+        self.text.push_str(";\n");
+        self
+    }
+
+    /// Adds a [`Stmt`] with its arguments.
+    pub fn stmt(&mut self, stmt: &Stmt) -> &mut Self {
+        let order = positional(&mut self.text, &stmt.sql);
+        self.text.push_str(";\n");
+        let mut args = std::mem::take(&mut self.args);
+        for n in order {
+            args = args.bind_arg(&stmt.args[n - 1]);
+        }
+        self.args = args;
+        self
+    }
+
+    /// Binds the next arguments of the last statement pushed.
+    pub fn args(&mut self, bind: impl FnOnce(Trip) -> Trip) -> &mut Self {
+        let args = std::mem::take(&mut self.args);
+        self.args = bind(args);
+        self
+    }
+
+    /// Runs the statements in order on `conn`; stops at the first error.
+    pub async fn run(self, conn: &mut sqlx::SqliteConnection) -> Result<(), sqlx::Error> {
+        sqlx::query_with(sqlx::AssertSqlSafe(self.text), self.args.0)
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Appends `sql` to `out` with every placeholder made a positional `?`, and returns, for
+/// each in order, the 1-based number of the argument it stands for (`$n`: n; the k-th
+/// positional `?`: k). Quoted literals and identifiers are copied as they are.
+fn positional(out: &mut String, sql: &str) -> Vec<usize> {
+    let mut order = Vec::new();
+    let mut quote: Option<char> = None;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if let Some(q) = quote {
+            out.push(c);
+            if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '\'' | '"' => {
+                quote = Some(c);
+                out.push(c);
+            }
+            '?' => {
+                order.push(order.len() + 1);
+                out.push('?');
+            }
+            '$' if chars.peek().is_some_and(char::is_ascii_digit) => {
+                let mut n = 0usize;
+                while let Some(d) = chars.peek().and_then(|c| c.to_digit(10)) {
+                    n = n * 10 + d as usize;
+                    chars.next();
+                }
+                order.push(n);
+                out.push('?');
+            }
+            _ => out.push(c),
+        }
+    }
+    order
+}
+
 #[cfg(test)]
 mod tests {
     use super::Placeholders;
+
+    #[test]
+    fn positional_placeholders() {
+        let mut out = String::new();
+        let order = super::positional(
+            &mut out,
+            "UPDATE t SET a = $2, b = 'x$1?' WHERE c = $1 OR d = $2",
+        );
+        assert_eq!(out, "UPDATE t SET a = ?, b = 'x$1?' WHERE c = ? OR d = ?");
+        assert_eq!(order, [2, 1, 2]);
+        out.clear();
+        let order = super::positional(&mut out, "INSERT INTO \"q?\" VALUES (?, 'it''s?', ?)");
+        assert_eq!(out, "INSERT INTO \"q?\" VALUES (?, 'it''s?', ?)");
+        assert_eq!(order, [1, 2]);
+    }
 
     #[test]
     fn placeholders() {
