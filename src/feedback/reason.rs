@@ -242,6 +242,32 @@ pub const TABLE: &[Row] = &[
             // the directory" (the English "not listed in ... directory")
             "ディレクトリ*ありません",
             "ディレクトリ*見つかりません",
+            // The rest of Sisimai's userunknown definition that names the recipient: a
+            // mailbox or account that is not there or not in use, an address in a list of
+            // refused ones, the same in French, Italian and Spanish, and "mail box" spelled
+            // apart
+            "no mailbox by that name is currently available",
+            "no mail box available for this user",
+            "invalid mailbox path",
+            "bad-recipient",
+            "bad_recipient",
+            "recipient not exist",
+            "user not exist",
+            "rcpt <address> does not exist",
+            "recipient address rejected: invalid user",
+            "recipient address rejected: invalid-recipient",
+            "your envelope recipient has been denied",
+            "in my badrecipientto list",
+            "not in my validrcptto list",
+            "isn't in my list of allowed rcpthosts",
+            "invalid or unknown virtual user",
+            "rejected: account unavailable",
+            "no matches to nameserver query",
+            "no*in name directory",
+            "utilisateur inconnu",
+            "nessun utente simile",
+            "no existe dicha persona",
+            "no existe ese usuario",
         ],
     },
     Row {
@@ -1710,6 +1736,44 @@ mod tests {
             assert_eq!(why("5.0.0", Some(550), text), UserUnknown, "{text}");
         }
         assert_eq!(why("", None, "Archived recipient"), UserUnknown);
+    }
+
+    #[test]
+    fn the_rest_of_sisimais_userunknown_wordings_name_a_missing_recipient() {
+        for text in [
+            "550 Sorry, no mailbox by that name is currently available",
+            "550 No mail box available for this user",
+            "550 Invalid mailbox path",
+            "550 5.1.1 BAD_RECIPIENT",
+            "550 Bad-recipient",
+            "550 Recipient not exist",
+            "550 User not exist",
+            "550 RCPT <a@b.test> does not exist",
+            "554 5.7.1 <a@b.test>: Recipient address rejected: Invalid user",
+            "550 Recipient address rejected: invalid-recipient",
+            "553 sorry, your envelope recipient has been denied",
+            "553 sorry, this recipient is in my badrecipientto list",
+            "553 sorry, this recipient is not in my validrcptto list",
+            "553 sorry, that domain or user isn't in my list of allowed rcpthosts",
+            "550 vdeliver: Invalid or unknown virtual user 'a'",
+            "550 No thank you rejected: Account Unavailable: a@b.test",
+            "550 No matches to nameserver query",
+            "550 No 'a' in name directory",
+            "550 Utilisateur inconnu !",
+            "550 Nessun utente simile in questo indirizzo",
+            "550 No existe dicha persona",
+            "550 No existe ese usuario",
+        ] {
+            let at_rcpt = format!("RCPT TO:<a@b.test> {text}");
+            assert_eq!(why("5.0.0", Some(550), &at_rcpt), UserUnknown, "{text}");
+            assert!(hard("5.0.0", Some(550), &at_rcpt), "{text}");
+            // with neither a code nor a stage, as the reporting system's own words
+            assert_eq!(why("", None, text), UserUnknown, "{text}");
+        }
+        // after DATA the same words may be a filter's
+        let after_data =
+            "550 No mail box available for this user (in reply to end of DATA command)";
+        assert!(!hard("5.0.0", Some(550), after_data));
     }
 
     #[test]
