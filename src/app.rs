@@ -1,10 +1,9 @@
 //! The running application: settings, database, clock and the shared in-process parts.
 //! [`App`] is cheap to clone; the HTTP handlers, dashboard, workers and CLI all use it.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use parking_lot::Mutex;
@@ -20,6 +19,7 @@ use crate::http::request_log::RequestLog;
 use crate::queue::purge::Sweep;
 use crate::queue::worker::Registry;
 use crate::store::Db;
+use crate::ttl_map::TtlMap;
 
 /// How long a key look-up is trusted before the database is asked again. Deleting or
 /// editing a key clears this node's cache at once; other nodes notice within this time.
@@ -37,7 +37,7 @@ struct Inner {
     jobs: Mutex<Vec<(&'static str, Arc<Notify>)>>,
     rate_limiter: RateLimiter,
     request_log: RequestLog,
-    key_cache: Mutex<HashMap<String, (AuthKey, Instant)>>,
+    key_cache: TtlMap<String, AuthKey>,
     login_throttle: crate::auth::throttle::LoginThrottle,
     /// Request bodies held at once (`request_memory_mb`).
     body_budget: crate::budget::Budget,
@@ -111,7 +111,7 @@ impl App {
             clock: clock.unwrap_or_else(|| Arc::new(SystemClock)),
             secret_key,
             jobs: Mutex::new(Vec::new()),
-            key_cache: Mutex::new(HashMap::new()),
+            key_cache: TtlMap::new(KEY_CACHE_TTL),
             login_throttle: Default::default(),
             body_budget,
             http_client,
@@ -207,21 +207,13 @@ impl App {
     }
 
     pub fn cached_key(&self, hash: &str) -> Option<AuthKey> {
-        let cache = self.0.key_cache.lock();
-        cache
-            .get(hash)
-            .filter(|(_, at)| at.elapsed() < KEY_CACHE_TTL)
-            .map(|(key, _)| key.clone())
+        self.0.key_cache.get(hash)
     }
     pub fn cache_key(&self, hash: String, key: AuthKey) {
-        let mut cache = self.0.key_cache.lock();
-        if cache.len() > 10_000 {
-            cache.clear();
-        }
-        cache.insert(hash, (key, Instant::now()));
+        self.0.key_cache.insert(hash, key);
     }
     pub fn forget_cached_keys(&self) {
-        self.0.key_cache.lock().clear();
+        self.0.key_cache.clear();
     }
 }
 

@@ -39,6 +39,7 @@ pub mod teams;
 pub mod telemetry;
 pub mod templates;
 pub mod tracking;
+pub mod ttl_map;
 pub mod webhooks;
 
 /// Sending regions, as Resend names them. The first is the default.

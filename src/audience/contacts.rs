@@ -16,7 +16,7 @@ use crate::clock::iso_timestamp;
 use crate::on_db;
 use crate::store::new_id;
 use crate::store::page::{ListResponse, Page};
-use crate::store::sql::{self, Placeholders, Stmt};
+use crate::store::sql::{self, Arg, Placeholders, Stmt};
 use crate::store::team_rows::Row;
 use crate::webhooks;
 
@@ -210,6 +210,97 @@ pub fn strip_property(db: &crate::store::Db, team_id: &str, key: &str) -> Stmt {
          WHERE team_id = $1 AND json_type(properties, '$.\"' || $2 || '\"') IS NOT NULL"
     };
     Stmt::new(sql).text(team_id).text(key)
+}
+
+/// What a CSV import needs of a contact it meets again.
+#[derive(Debug, FromRow)]
+pub struct Known {
+    pub id: String,
+    pub email_lower: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub unsubscribed: bool,
+    pub properties: String,
+}
+
+/// The team's contacts with these lower-cased addresses (an import's batch): one query, an
+/// index probe per address ([`sql::probe`]).
+pub async fn known_by_email(app: &App, team_id: &str, emails: &[&str]) -> sqlx::Result<Vec<Known>> {
+    sql::fetch_probe(
+        app.db(),
+        (
+            "t.id, t.email_lower, t.first_name, t.last_name, t.unsubscribed, t.properties",
+            "contacts",
+            "email_lower",
+        ),
+        emails,
+        Some(team_id),
+    )
+    .await
+}
+
+/// A contact as an import's bulk write stores it (`properties` as JSON text).
+#[derive(Debug)]
+pub struct Written {
+    pub id: String,
+    pub email: String,
+    pub email_lower: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub unsubscribed: bool,
+    pub properties: String,
+}
+
+const BULK_INSERT: &str = "INSERT INTO contacts (id, team_id, email, email_lower, first_name, \
+     last_name, unsubscribed, properties, created_at, updated_at)";
+
+fn bulk_rows(team_id: &str, rows: Vec<Written>, now: i64) -> Vec<Vec<Arg>> {
+    rows.into_iter()
+        .map(|c| {
+            vec![
+                Arg::Text(Some(c.id)),
+                Arg::Text(Some(team_id.to_string())),
+                Arg::Text(Some(c.email)),
+                Arg::Text(Some(c.email_lower)),
+                Arg::Text(c.first_name),
+                Arg::Text(c.last_name),
+                Arg::Bool(c.unsubscribed),
+                Arg::Text(Some(c.properties)),
+                Arg::Int(now),
+                Arg::Int(now),
+            ]
+        })
+        .collect()
+}
+
+/// Bulk inserts of new contacts of the team (an import's batch). When they fit in one
+/// statement it must insert every row: an address another writer created meanwhile fails
+/// the caller's transaction as a conflict, and the batch is retried.
+pub fn insert_many(style: Placeholders, team_id: &str, rows: Vec<Written>, now: i64) -> Vec<Stmt> {
+    let count = rows.len() as u64;
+    let mut stmts = sql::bulk_insert(
+        style,
+        BULK_INSERT,
+        bulk_rows(team_id, rows, now),
+        " ON CONFLICT (team_id, email_lower) DO NOTHING",
+    );
+    if let [only] = stmts.as_mut_slice() {
+        only.expect_rows = Some(count);
+    }
+    stmts
+}
+
+/// Bulk writes of existing contacts of the team (an import's batch, by address): names,
+/// unsubscribe flag and properties replace the stored ones.
+pub fn update_many(style: Placeholders, team_id: &str, rows: Vec<Written>, now: i64) -> Vec<Stmt> {
+    sql::bulk_insert(
+        style,
+        BULK_INSERT,
+        bulk_rows(team_id, rows, now),
+        " ON CONFLICT (team_id, email_lower) DO UPDATE SET first_name = excluded.first_name, \
+         last_name = excluded.last_name, unsubscribed = excluded.unsubscribed, \
+         properties = excluded.properties, updated_at = excluded.updated_at",
+    )
 }
 
 /// The `contact.*` webhook types.
@@ -584,7 +675,8 @@ fn like_pattern(text: &str) -> String {
     format!("%{escaped}%")
 }
 
-/// The conditions a filter adds to `team_id = $1` and their values, bound from `$first` on.
+/// The conditions a filter adds to `team_id = $1` and their values, bound from `$first` on
+/// (a segment reads `contact_segments` in a subquery).
 fn filter_conditions(filter: &ListFilter, first: usize) -> (Vec<String>, Vec<String>) {
     let mut conditions = vec!["TRUE".to_string()];
     let mut binds: Vec<String> = Vec::new();

@@ -11,7 +11,7 @@ use crate::app::App;
 use crate::clock::resend_timestamp;
 use crate::on_db;
 use crate::store::new_id;
-use crate::store::sql::Stmt;
+use crate::store::sql::{self, Arg, Placeholders, Stmt};
 
 /// How many events `GET /contacts/{id}` and the contact page show.
 pub const SHOWN: i64 = 100;
@@ -31,7 +31,7 @@ pub const BROADCAST_SENT: &str = "broadcast.sent";
 pub const BROADCAST_OPENED: &str = "broadcast.opened";
 pub const BROADCAST_CLICKED: &str = "broadcast.clicked";
 
-pub const INSERT_HEAD: &str = "INSERT INTO contact_events (id, contact_id, type, data, created_at)";
+const INSERT_HEAD: &str = "INSERT INTO contact_events (id, contact_id, type, data, created_at)";
 
 /// The insert of one event.
 pub fn event(contact_id: &str, kind: &str, data: Value, now: i64) -> Stmt {
@@ -41,6 +41,23 @@ pub fn event(contact_id: &str, kind: &str, data: Value, now: i64) -> Stmt {
         .text(kind)
         .text(data.to_string())
         .int(now)
+}
+
+/// Bulk inserts of `contact.imported` events, `(contact id, data)` each (an import's batch).
+pub fn imported_many(style: Placeholders, events: Vec<(&str, Value)>, now: i64) -> Vec<Stmt> {
+    let rows = events
+        .into_iter()
+        .map(|(contact, data)| {
+            vec![
+                Arg::Text(Some(new_id())),
+                Arg::Text(Some(contact.to_string())),
+                Arg::Text(Some(IMPORTED.to_string())),
+                Arg::Text(Some(data.to_string())),
+                Arg::Int(now),
+            ]
+        })
+        .collect();
+    sql::bulk_insert(style, INSERT_HEAD, rows, "")
 }
 
 pub fn segment_event(contact_id: &str, added: bool, id: &str, name: &str, now: i64) -> Stmt {

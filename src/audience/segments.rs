@@ -1,6 +1,8 @@
 //! Segments: named groups of contacts. The deprecated audiences are the same rows, so
 //! audience ids and segment ids are interchangeable.
 
+use std::collections::HashSet;
+
 use serde_json::Value;
 use sqlx::FromRow;
 
@@ -9,7 +11,7 @@ use super::history;
 use crate::app::App;
 use crate::on_db;
 use crate::store::page::{ListResponse, Page};
-use crate::store::sql::{self, Placeholders, Stmt};
+use crate::store::sql::{self, Arg, Placeholders, Stmt};
 use crate::store::team_rows;
 use crate::store::{BeginKeyRange, new_id};
 
@@ -180,15 +182,48 @@ pub fn add_stmts(contact_id: &str, segment: &Segment, now: i64, already: bool) -
         return Vec::new();
     }
     vec![
-        Stmt::new(
-            "INSERT INTO contact_segments (segment_id, contact_id, created_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (segment_id, contact_id) DO NOTHING",
-        )
-        .text(&segment.id)
-        .text(contact_id)
-        .int(now),
+        Stmt::new(format!("{MEMBER_INSERT} VALUES ($1, $2, $3){MEMBER_KEPT}"))
+            .text(&segment.id)
+            .text(contact_id)
+            .int(now),
         history::segment_event(contact_id, true, &segment.id, &segment.name, now),
     ]
+}
+
+const MEMBER_INSERT: &str = "INSERT INTO contact_segments (segment_id, contact_id, created_at)";
+/// A membership that exists stays as it is.
+const MEMBER_KEPT: &str = " ON CONFLICT (segment_id, contact_id) DO NOTHING";
+
+/// Bulk inserts adding contacts to segments, `(segment id, contact id)` each (an import's
+/// batch; its history events are the caller's); a membership that exists stays as it is.
+pub fn add_many(style: Placeholders, members: &[(&str, &str)], now: i64) -> Vec<Stmt> {
+    let rows = members
+        .iter()
+        .map(|(segment, contact)| {
+            vec![
+                Arg::Text(Some(segment.to_string())),
+                Arg::Text(Some(contact.to_string())),
+                Arg::Int(now),
+            ]
+        })
+        .collect();
+    sql::bulk_insert(style, MEMBER_INSERT, rows, MEMBER_KEPT)
+}
+
+/// The memberships, `(contact id, segment id)`, of these contacts (an import's batch): one
+/// query, an index probe per contact ([`sql::probe`]).
+pub async fn memberships_of(
+    app: &App,
+    contact_ids: &[String],
+) -> sqlx::Result<HashSet<(String, String)>> {
+    let columns = (
+        "t.contact_id, t.segment_id",
+        "contact_segments",
+        "contact_id",
+    );
+    let rows: Vec<(String, String)> =
+        sql::fetch_probe(app.db(), columns, contact_ids, None).await?;
+    Ok(rows.into_iter().collect())
 }
 
 /// The segment ids a contact is in.

@@ -2,6 +2,8 @@
 //! without an explicit choice for a topic has the topic's `default_subscription`, which is
 //! fixed when the topic is created.
 
+use std::collections::HashMap;
+
 use sqlx::FromRow;
 
 use super::history;
@@ -9,7 +11,7 @@ use crate::app::App;
 use crate::on_db;
 use crate::store::new_id;
 use crate::store::page::{ListResponse, Page};
-use crate::store::sql::{self, Stmt};
+use crate::store::sql::{self, Arg, Placeholders, Stmt};
 use crate::store::team_rows;
 
 pub const MAX_NAME_LEN: usize = 50;
@@ -256,6 +258,45 @@ pub async fn explicit_of_contact(
     .await)?)
 }
 
+const CHOICE_INSERT: &str =
+    "INSERT INTO contact_topics (contact_id, topic_id, subscription, updated_at)";
+/// A new choice replaces the contact's earlier one for the topic.
+const CHOICE_REPLACES: &str = " ON CONFLICT (contact_id, topic_id) DO UPDATE SET \
+     subscription = excluded.subscription, updated_at = excluded.updated_at";
+
+/// The explicit choices, `(contact id, topic id) → subscription`, of these contacts (an
+/// import's batch): one query, an index probe per contact ([`sql::probe`]).
+pub async fn choices_of(
+    app: &App,
+    contact_ids: &[String],
+) -> sqlx::Result<HashMap<(String, String), String>> {
+    let columns = (
+        "t.contact_id, t.topic_id, t.subscription",
+        "contact_topics",
+        "contact_id",
+    );
+    let rows: Vec<(String, String, String)> =
+        sql::fetch_probe(app.db(), columns, contact_ids, None).await?;
+    Ok(rows.into_iter().map(|(c, t, s)| ((c, t), s)).collect())
+}
+
+/// Bulk writes of choices, `(contact id, topic id, subscription)` each (an import's batch;
+/// its history events are the caller's): each replaces the contact's earlier choice.
+pub fn set_many(style: Placeholders, choices: &[(&str, &str, &str)], now: i64) -> Vec<Stmt> {
+    let rows = choices
+        .iter()
+        .map(|(contact, topic, subscription)| {
+            vec![
+                Arg::Text(Some(contact.to_string())),
+                Arg::Text(Some(topic.to_string())),
+                Arg::Text(Some(subscription.to_string())),
+                Arg::Int(now),
+            ]
+        })
+        .collect();
+    sql::bulk_insert(style, CHOICE_INSERT, rows, CHOICE_REPLACES)
+}
+
 /// Statements applying checked choices to a contact; only real changes are recorded in the
 /// history. `current` are the contact's explicit choices before the change.
 pub fn apply_stmts(
@@ -272,11 +313,9 @@ pub fn apply_stmts(
             .map(|(_, s)| s.as_str())
             .unwrap_or(choice.topic.default_subscription.as_str());
         stmts.push(
-            Stmt::new(
-                "INSERT INTO contact_topics (contact_id, topic_id, subscription, updated_at) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (contact_id, topic_id) \
-                 DO UPDATE SET subscription = excluded.subscription, updated_at = excluded.updated_at",
-            )
+            Stmt::new(format!(
+                "{CHOICE_INSERT} VALUES ($1, $2, $3, $4){CHOICE_REPLACES}"
+            ))
             .text(contact_id)
             .text(&choice.topic.id)
             .text(choice.subscription)

@@ -251,7 +251,8 @@ pub fn delete_for_domain(team_id: &str, domain_id: &str) -> Stmt {
         .text(team_id)
 }
 
-/// Looks a bearer token up. `None` when no key has this token.
+/// Looks a bearer token up (joining `domains` for a restricted key's domain name). `None`
+/// when no key has this token.
 pub async fn authenticate(app: &App, token: &str) -> AuthResult<Option<AuthKey>> {
     let hash = hash_token(app, token);
     if let Some(hit) = app.cached_key(&hash) {

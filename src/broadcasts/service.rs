@@ -289,7 +289,7 @@ async fn prepare_send(app: &App, b: &mut Broadcast, when: When) -> BroadcastResu
         return Err(BroadcastError::NoContent("before sending"));
     }
     let from = sender(b)?;
-    if !crate::emails::service::domain_is_verified(app, &b.team_id, from.domain()).await? {
+    if !crate::domains::reads::sends_from(app, &b.team_id, from.domain()).await? {
         return Err(BroadcastError::UnverifiedDomain(format!(
             "The {} domain is not verified (or has sending disabled). Verify it on the \
                  Domains page before sending a broadcast from it.",
@@ -427,9 +427,7 @@ pub async fn send_test(app: &App, team_id: &str, id: &str, to: &str) -> Broadcas
     }
     let from = sender(&b)?;
     let test_only = crate::emails::test_recipients::outcome(&to.email.to_lowercase()).is_some();
-    if !test_only
-        && !crate::emails::service::domain_is_verified(app, team_id, from.domain()).await?
-    {
+    if !test_only && !crate::domains::reads::sends_from(app, team_id, from.domain()).await? {
         return Err(BroadcastError::UnverifiedDomain(format!(
             "The {} domain is not verified; verify it before sending.",
             from.domain()

@@ -17,11 +17,9 @@ pub mod relay;
 pub mod route;
 pub mod verp;
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use parking_lot::Mutex;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::app::App;
@@ -29,6 +27,7 @@ use crate::config::Settings;
 use crate::domains::dkim_keys;
 use crate::domains::dns::Dns;
 use crate::store::Db;
+use crate::ttl_map::TtlMap;
 
 /// How much email content a node's deliveries hold at once (`delivery.memory_mb`), so that
 /// memory does not grow with `concurrency` times the size of what is queued.
@@ -95,8 +94,8 @@ fn bookkeeping_db(db: &Db) -> Db {
     }
 }
 
-/// Sending domains by (team, name), with when they were read.
-type DomainCache = HashMap<(String, String), (Arc<SendingDomain>, Instant)>;
+/// Sending domains by (team, name).
+type DomainCache = TtlMap<(String, String), Arc<SendingDomain>>;
 
 pub struct Engine {
     /// See [`Engine::bookkeeping`].
@@ -105,7 +104,7 @@ pub struct Engine {
     pub pool: client::Pool,
     pub relay: Option<relay::Relay>,
     pub recorder: record::Recorder,
-    domains: Mutex<DomainCache>,
+    domains: DomainCache,
     /// The memory budget (`delivery.memory_mb`).
     pub memory: MemoryBudget,
 }
@@ -118,7 +117,7 @@ impl Engine {
             pool: client::Pool::new(&settings.delivery)?,
             relay: relay::parse(&settings.relay)?,
             recorder: record::Recorder::default(),
-            domains: Mutex::new(HashMap::new()),
+            domains: TtlMap::new(DOMAIN_TTL),
             memory: MemoryBudget::new(settings.delivery.memory_mb),
         })
     }
@@ -141,7 +140,6 @@ impl Engine {
     /// Drops the cached settings of the team's domain `name`, after a change to them.
     pub fn forget_domain(&self, team_id: &str, name: &str) {
         self.domains
-            .lock()
             .remove(&(team_id.to_string(), name.to_string()));
     }
 
@@ -154,10 +152,8 @@ impl Engine {
         name: &str,
     ) -> anyhow::Result<Option<Arc<SendingDomain>>> {
         let key = (team_id.to_string(), name.to_string());
-        if let Some((domain, at)) = self.domains.lock().get(&key)
-            && at.elapsed() < DOMAIN_TTL
-        {
-            return Ok(Some(domain.clone()));
+        if let Some(domain) = self.domains.get(&key) {
+            return Ok(Some(domain));
         }
         type Row = (String, String, String, String, String, bool, bool);
         let row: Option<Row> = crate::domains::reads::sending(app, team_id, name).await?;
@@ -181,11 +177,7 @@ impl Engine {
             open_tracking,
             click_tracking,
         });
-        let mut cache = self.domains.lock();
-        if cache.len() > 10_000 {
-            cache.clear();
-        }
-        cache.insert(key, (domain.clone(), Instant::now()));
+        self.domains.insert(key, domain.clone());
         Ok(Some(domain))
     }
 }

@@ -193,6 +193,8 @@ async fn save(
         tx.commit().await
     }
     .await)?;
+    // Its status may have changed: this node's sender check asks again.
+    super::reads::forget(&domain.team_id, &domain.name);
     if event.is_some() {
         app.notify_jobs();
     }

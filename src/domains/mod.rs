@@ -235,23 +235,24 @@ pub async fn create(app: &App, team_id: &str, input: DomainInput) -> DomainResul
         .text(&d.dkim_selector)
         .text(&d.dkim_public_key)
         .text(sealed);
-    write(app, &d.id, &insert, false, &event).await?;
+    write(app, d, &insert, false, &event).await?;
     Ok(domain)
 }
 
-/// Writes domain `id`'s row (`stmt`) and the webhook event that tells of it in one
-/// transaction, then wakes the workers to deliver the event. With `new_tracking`, the checks
-/// of the tracking records go in the same transaction: they were about the old name.
+/// Writes domain `d`'s row (`stmt`) and the webhook event that tells of it in one
+/// transaction, then forgets what this node keeps of it and wakes the workers to deliver
+/// the event. With `new_tracking`, the checks of the tracking records go in the same
+/// transaction: they were about the old name.
 async fn write(
     app: &App,
-    id: &str,
+    d: &Domain,
     stmt: &Stmt,
     new_tracking: bool,
     event: &crate::webhooks::Event,
 ) -> DomainResult<()> {
     let forget = new_tracking.then(|| {
         Stmt::new("DELETE FROM domain_records WHERE domain_id = $1 AND kind IN ($2, $3)")
-            .text(id)
+            .text(&d.id)
             .text(RecordKey::Tracking.as_str())
             .text(RecordKey::TrackingCaa.as_str())
     });
@@ -262,6 +263,7 @@ async fn write(
         tx.commit().await
     }
     .await)?;
+    reads::forget(&d.team_id, &d.name);
     app.notify_jobs();
     Ok(())
 }
@@ -413,7 +415,7 @@ pub async fn update(
     update.args.extend(d.settings());
     write(
         app,
-        &d.id,
+        d,
         &update.int(now),
         old_tracking != d.tracking_subdomain,
         &event,
@@ -453,6 +455,7 @@ pub async fn delete(app: &App, team_id: &str, id: &str) -> DomainResult<()> {
         return Err(DomainError::NotFound);
     }
     app.forget_cached_keys();
+    reads::forget(team_id, &domain.name);
     app.notify_jobs();
     Ok(())
 }
@@ -506,6 +509,7 @@ pub async fn start_verification(app: &App, team_id: &str, id: &str) -> DomainRes
         tx.commit().await
     }
     .await)?;
+    reads::forget(team_id, &domain.name);
     app.notify_jobs();
     Ok(domain)
 }

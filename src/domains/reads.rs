@@ -3,21 +3,26 @@
 //! of links, the feedback listener's return-path host, an API key's domain, the metrics'
 //! domain names. The SQL of `domains` stays here and in the rest of this module.
 
-use std::collections::HashMap;
-use std::time::{Duration, Instant};
-
-use parking_lot::Mutex;
+use std::time::Duration;
 
 use crate::app::App;
 use crate::on_db;
 use crate::store::team_rows::Row;
+use crate::ttl_map::TtlMap;
 
 use super::DomainName;
 use super::status::VERIFIED;
 
 /// Whether the team may send from domain `name` (lower-case A-label): verified, with
-/// sending enabled.
+/// sending enabled. Positive answers are kept for [`TTL`] (a steady stream of sends then
+/// costs no query each); a negative one is not kept, so a newly verified domain works at
+/// once. A domain that loses its verification, has sending disabled or is deleted is refused
+/// at once on the node that changed it ([`forget`]) and within [`TTL`] on the others.
 pub async fn sends_from(app: &App, team_id: &str, name: &str) -> sqlx::Result<bool> {
+    let key = (team_id.to_string(), name.to_string());
+    if SENDING.get(&key).is_some() {
+        return Ok(true);
+    }
     let row: Option<(String, String)> = on_db!(app.db(), |pool| sqlx::query_as(
         "SELECT status, sending FROM domains WHERE team_id = $1 AND name = $2"
     )
@@ -25,22 +30,23 @@ pub async fn sends_from(app: &App, team_id: &str, name: &str) -> sqlx::Result<bo
     .bind(name)
     .fetch_optional(pool)
     .await)?;
-    Ok(row.is_some_and(|(status, sending)| status == VERIFIED && sending == "enabled"))
+    let sends = row.is_some_and(|(status, sending)| status == VERIFIED && sending == "enabled");
+    if sends {
+        SENDING.insert(key, ());
+    }
+    Ok(sends)
 }
 
 /// The region of the team's domain `name` (`None` when there is no such domain). A
-/// domain's region is fixed at creation, so answers are kept for [`REGION_TTL`]: the accept
-/// path asks for every email it stores, and a question answered from memory is one round
-/// trip less while the write lock is held. A domain deleted and added again in another region
-/// is seen within that time.
+/// domain's region is fixed at creation, so answers are kept for [`TTL`]: the accept path
+/// asks for every email it stores, and a question answered from memory is one round trip
+/// less while the write lock is held. A domain added, or deleted and added again in another
+/// region, is seen at once on the node that did it ([`forget`]) and within [`TTL`] on the
+/// others.
 pub async fn region(app: &App, team_id: &str, name: &str) -> sqlx::Result<Option<String>> {
-    type Regions = HashMap<(String, String), (Instant, Option<String>)>;
-    static REGIONS: Mutex<Option<Regions>> = Mutex::new(None);
     let key = (team_id.to_string(), name.to_string());
-    if let Some((seen, region)) = REGIONS.lock().as_ref().and_then(|m| m.get(&key))
-        && seen.elapsed() < REGION_TTL
-    {
-        return Ok(region.clone());
+    if let Some(region) = REGIONS.get(&key) {
+        return Ok(region);
     }
     let region: Option<Option<String>> = on_db!(app.db(), |pool| sqlx::query_scalar(
         "SELECT region FROM domains WHERE team_id = $1 AND name = $2"
@@ -50,17 +56,23 @@ pub async fn region(app: &App, team_id: &str, name: &str) -> sqlx::Result<Option
     .fetch_optional(pool)
     .await)?;
     let region = region.flatten();
-    let mut cache = REGIONS.lock();
-    let map = cache.get_or_insert_with(HashMap::new);
-    if map.len() > 10_000 {
-        map.clear();
-    }
-    map.insert(key, (Instant::now(), region.clone()));
+    REGIONS.insert(key, region.clone());
     Ok(region)
 }
 
-/// How long a domain's region is kept in memory (see [`region`]).
-const REGION_TTL: Duration = Duration::from_secs(10);
+/// How long [`sends_from`] and [`region`] trust what they read.
+const TTL: Duration = Duration::from_secs(10);
+
+static REGIONS: TtlMap<(String, String), Option<String>> = TtlMap::new(TTL);
+static SENDING: TtlMap<(String, String), ()> = TtlMap::new(TTL);
+
+/// Forgets what [`sends_from`] and [`region`] keep of the team's domain `name`: it was
+/// created, changed or deleted on this node.
+pub fn forget(team_id: &str, name: &str) {
+    let key = (team_id.to_string(), name.to_string());
+    REGIONS.remove(&key);
+    SENDING.remove(&key);
+}
 
 /// What delivery needs of the team's domain `name`, read into the caller's row type: `id,
 /// tls, custom_return_path, dkim_selector, dkim_private_key, open_tracking, click_tracking`.

@@ -7,9 +7,6 @@
 //! accepted email survives a crash.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
-
-use parking_lot::Mutex;
 
 use serde_json::{Value, json};
 
@@ -26,6 +23,7 @@ use crate::app::App;
 use crate::auth::api_keys::AuthKey;
 use crate::budget::Share;
 use crate::clock::Millis;
+use crate::domains::reads::sends_from;
 use crate::store::new_id;
 use crate::templates::send::{self as template_send, TemplateCache};
 
@@ -406,7 +404,8 @@ fn address_list(list: &[Mailbox]) -> String {
 
 /// The sender rules: a key restricted to a domain sends only from it, and mail to real
 /// recipients needs a verified domain of the team. Domain look-ups are remembered for the
-/// rest of the request (a batch usually sends from one domain).
+/// rest of the request (a batch usually sends from one domain), and positive ones for 10 s
+/// on this node (`domains::reads::sends_from`).
 struct SenderCheck<'a> {
     app: &'a App,
     auth: &'a AuthKey,
@@ -438,7 +437,7 @@ impl<'a> SenderCheck<'a> {
         let verified = match self.verified.get(domain) {
             Some(known) => *known,
             None => {
-                let found = domain_is_verified(self.app, &self.auth.team_id, domain).await?;
+                let found = sends_from(self.app, &self.auth.team_id, domain).await?;
                 self.verified.insert(domain.to_string(), found);
                 found
             }
@@ -452,43 +451,6 @@ impl<'a> SenderCheck<'a> {
         }
         Ok(())
     }
-}
-
-/// How long a "verified" answer is trusted before the database is asked again.
-const VERIFIED_TTL: Duration = Duration::from_secs(10);
-
-/// Domains recently found verified, by (team, domain). A steady stream of sends then costs
-/// no query each; only positive answers are kept, so a newly verified domain works at once
-/// and one that loses its verification is refused within [`VERIFIED_TTL`].
-static VERIFIED: Mutex<Option<HashMap<(String, String), Instant>>> = Mutex::new(None);
-
-/// Forgets cached domain verifications (call when a domain changes or is deleted).
-pub fn forget_verified_domains() {
-    *VERIFIED.lock() = None;
-}
-
-pub(crate) async fn domain_is_verified(
-    app: &App,
-    team_id: &str,
-    domain: &str,
-) -> EmailResult<bool> {
-    let key = (team_id.to_string(), domain.to_string());
-    if let Some(seen) = VERIFIED.lock().as_ref().and_then(|m| m.get(&key))
-        && seen.elapsed() < VERIFIED_TTL
-    {
-        return Ok(true);
-    }
-    // Domain names are stored as lower-case A-labels, like `Mailbox` domains.
-    let verified = crate::domains::reads::sends_from(app, team_id, domain).await?;
-    if verified {
-        let mut cache = VERIFIED.lock();
-        let map = cache.get_or_insert_with(HashMap::new);
-        if map.len() > 10_000 {
-            map.clear();
-        }
-        map.insert(key, Instant::now());
-    }
-    Ok(verified)
 }
 
 /// `PATCH /emails/{id}`: moves a scheduled email to a new time.

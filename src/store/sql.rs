@@ -4,6 +4,7 @@
 
 use crate::on_db;
 use crate::store::Db;
+use crate::store::team_rows::Row;
 
 #[derive(Debug, Clone)]
 pub enum Arg {
@@ -405,6 +406,28 @@ pub fn probe(
         stmt.args.push(Arg::Text(Some(team.to_string())));
     }
     stmt
+}
+
+/// The rows of a [`probe`] of `table` (none for no values), planned on each run: a plan
+/// cached while the table was empty (the first batches of an import) would outlive it.
+pub async fn fetch_probe<T: Row>(
+    db: &Db,
+    columns: (&str, &str, &str),
+    values: &[impl AsRef<str>],
+    team_id: Option<&str>,
+) -> sqlx::Result<Vec<T>> {
+    if values.is_empty() {
+        return Ok(Vec::new());
+    }
+    let values: Vec<&str> = values.iter().map(AsRef::as_ref).collect();
+    let probe = probe(Placeholders::of(db), columns, &values, team_id);
+    on_db!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
+        probe.sql.clone()
+    ))
+    .persistent(false)
+    .bind_args(&probe.args)
+    .fetch_all(pool)
+    .await)
 }
 
 /// Statements for one SQLite connection, sent as one multi-statement query: a query is one
