@@ -344,6 +344,7 @@ impl Plan {
             .collect();
         let id = new_id();
         let test_only = test_recipients::outcome(&c.email.to_lowercase()).is_some();
+        let body_zstd = crate::emails::body::pack(rendered.html.as_deref(), Some(&rendered.text));
         NewEmail {
             message_id: format!("<{id}@{}>", self.domain),
             id,
@@ -357,6 +358,7 @@ impl Plan {
             subject: rendered.subject,
             html: rendered.html,
             text: Some(rendered.text),
+            body_zstd,
             headers: serde_json::Value::Array(headers).to_string(),
             tags: "[]".into(),
             topic_id: b.topic_id.clone(),

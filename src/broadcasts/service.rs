@@ -470,6 +470,7 @@ pub async fn send_test(app: &App, team_id: &str, id: &str, to: &str) -> Broadcas
         properties: &props,
     };
     let rendered = prepared.render(&values);
+    let body_zstd = crate::emails::body::pack(rendered.html.as_deref(), Some(&rendered.text));
     let email = crate::emails::store::NewEmail {
         message_id: format!("<{email_id}@{}>", from.domain()),
         id: email_id.clone(),
@@ -483,6 +484,7 @@ pub async fn send_test(app: &App, team_id: &str, id: &str, to: &str) -> Broadcas
         subject: rendered.subject,
         html: rendered.html,
         text: Some(rendered.text),
+        body_zstd,
         headers: "[]".into(),
         tags: "[]".into(),
         topic_id: b.topic_id.clone(),

@@ -66,7 +66,10 @@ struct EmailRow {
     bcc_addresses: String,
     reply_to: String,
     subject: String,
+    /// From the email's stored content (`emails::reads::Content`), not a column.
+    #[sqlx(skip)]
     html: Option<String>,
+    #[sqlx(skip)]
     text: Option<String>,
     headers: String,
     message_id: String,
@@ -201,7 +204,15 @@ enum Decision {
 /// The email and its attachments (`emails::reads::for_delivery`: two queries, so that the
 /// html is read once).
 async fn load(app: &App, email_id: &str) -> anyhow::Result<Option<(EmailRow, Vec<Attachment>)>> {
-    Ok(crate::emails::reads::for_delivery(app, email_id).await?)
+    let found = crate::emails::reads::for_delivery(app, email_id).await?;
+    Ok(found.map(|(email, content, attachments)| {
+        let email = EmailRow {
+            html: content.html,
+            text: content.text,
+            ..email
+        };
+        (email, attachments)
+    }))
 }
 
 async fn recipient_states(app: &App, email_id: &str) -> anyhow::Result<HashMap<String, String>> {

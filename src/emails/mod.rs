@@ -4,6 +4,7 @@
 //! - [`request`] is the typed body of a send, parsed once by the handler; [`validate`] turns
 //!   it into a checked draft ([`address`], [`schedule`],
 //!   [`attachments`] parse the fields that need more than a type check);
+//! - [`body`] is how the html and text are stored (zstd-compressed, in `email_bodies`);
 //! - [`service`] runs the accept path (sender rules, [`idempotency`], one transaction in
 //!   [`store`], grouped by [`group_commit`]) and reschedule/cancel;
 //! - [`test_recipients`] plays out Resend's test addresses; [`events`] names what happens to
@@ -13,6 +14,7 @@
 
 pub mod address;
 pub mod attachments;
+pub mod body;
 pub mod downloads;
 pub mod error;
 pub mod events;

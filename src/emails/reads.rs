@@ -5,6 +5,9 @@
 //! else outside this module.
 
 use futures::TryStreamExt as _;
+use sqlx::FromRow as _;
+
+use super::body::Stored;
 
 use crate::app::App;
 use crate::clock::Millis;
@@ -12,26 +15,40 @@ use crate::on_db;
 use crate::store::sql::{Placeholders, Stmt};
 use crate::store::team_rows::Row;
 
+/// An email's content as delivery sends it: the html and the text given (none when only html
+/// was: the text part is generated from the html, it is not stored).
+#[derive(Debug, Default)]
+pub struct Content {
+    pub html: Option<String>,
+    pub text: Option<String>,
+}
+
 /// Delivery's load: the email (`team_id, from_address, to_addresses, cc_addresses,
-/// bcc_addresses, reply_to, subject, html, text, headers, message_id, created_at,
-/// scheduled_at, last_event`), then its attachments in order (`filename, content_type,
+/// bcc_addresses, reply_to, subject, headers, message_id, created_at, scheduled_at,
+/// last_event`) and its [`Content`], then its attachments in order (`filename, content_type,
 /// content_id, content`): two queries, so that the html and text are read once and not once
 /// per attachment (a join repeats them on every row).
 pub async fn for_delivery<E: Row, A: Row>(
     app: &App,
     email_id: &str,
-) -> sqlx::Result<Option<(E, Vec<A>)>> {
-    let email = on_db!(app.db(), |pool| sqlx::query_as::<_, E>(
-        "SELECT team_id, from_address, to_addresses, cc_addresses, bcc_addresses, reply_to, \
-         subject, html, text, headers, message_id, created_at, scheduled_at, last_event \
-         FROM emails WHERE id = $1"
-    )
-    .bind(email_id)
-    .fetch_optional(pool)
-    .await)?;
-    let Some(email) = email else {
+) -> sqlx::Result<Option<(E, Content, Vec<A>)>> {
+    let email = on_db!(app.db(), |pool| {
+        let row = sqlx::query(
+            "SELECT team_id, from_address, to_addresses, cc_addresses, bcc_addresses, \
+             reply_to, subject, html, text, body_zstd, headers, message_id, created_at, \
+             scheduled_at, last_event FROM emails LEFT JOIN email_bodies ON email_id = id \
+             WHERE id = $1",
+        )
+        .bind(email_id)
+        .fetch_optional(pool)
+        .await?;
+        row.map(|row| Ok::<_, sqlx::Error>((E::from_row(&row)?, Stored::from_row(&row)?)))
+            .transpose()?
+    });
+    let Some((email, stored)) = email else {
         return Ok(None);
     };
+    let (html, text) = stored.content()?;
     let attachments = on_db!(app.db(), |pool| sqlx::query_as::<_, A>(
         "SELECT filename, content_type, content_id, content FROM email_attachments \
          WHERE email_id = $1 ORDER BY position"
@@ -39,7 +56,7 @@ pub async fn for_delivery<E: Row, A: Row>(
     .bind(email_id)
     .fetch_all(pool)
     .await)?;
-    Ok(Some((email, attachments)))
+    Ok(Some((email, Content { html, text }, attachments)))
 }
 
 /// The `SELECT` of the team of email `email_id` (one row, none when it is gone), to run in

@@ -317,6 +317,7 @@ async fn prepare(
         .into_iter()
         .map(|(name, value)| json!({ "name": name, "value": value }))
         .collect();
+    let body_zstd = super::body::pack(draft.html.as_deref(), draft.text.as_deref());
     Ok(NewEmail {
         message_id: format!("<{id}@{}>", draft.from.domain()),
         id,
@@ -330,6 +331,7 @@ async fn prepare(
         subject: draft.subject,
         html: draft.html,
         text: draft.text,
+        body_zstd,
         headers: Value::Array(headers).to_string(),
         tags: serde_json::to_string(&draft.tags)?,
         topic_id: draft.topic_id,

@@ -5,6 +5,7 @@ use serde_json::json;
 use sqlx::FromRow;
 
 use super::attachments::Attachment;
+use super::body::Stored;
 use super::error::{EmailError, EmailResult};
 use super::events;
 use super::idempotency::Claim;
@@ -31,6 +32,9 @@ pub struct NewEmail {
     pub subject: String,
     pub html: Option<String>,
     pub text: Option<String>,
+    /// `html` and `text` packed and compressed ([`super::body::pack`]); when set, it is
+    /// stored (in `email_bodies`) instead of them.
+    pub body_zstd: Option<Vec<u8>>,
     pub headers: String,
     pub tags: String,
     pub topic_id: Option<String>,
@@ -58,6 +62,15 @@ impl NewEmail {
                 .iter()
                 .map(|a| a.content.len())
                 .sum::<usize>()
+    }
+
+    /// What the `html` and `text` columns hold: nothing when the content is packed.
+    fn stored_html(&self) -> Option<&str> {
+        self.html.as_deref().filter(|_| self.body_zstd.is_none())
+    }
+
+    fn stored_text(&self) -> Option<&str> {
+        self.text.as_deref().filter(|_| self.body_zstd.is_none())
     }
 
     pub fn first_event(&self) -> &'static str {
@@ -245,8 +258,8 @@ async fn insert_sqlite(
                     .bind(&e.bcc)
                     .bind(&e.reply_to)
                     .bind(&e.subject)
-                    .bind(&e.html)
-                    .bind(&e.text)
+                    .bind(e.stored_html())
+                    .bind(e.stored_text())
                     .bind(&e.headers)
                     .bind(&e.tags)
                     .bind(&e.topic_id)
@@ -259,6 +272,16 @@ async fn insert_sqlite(
                     .bind(&e.broadcast_id)
                     .bind(&e.contact_id)
             });
+        }
+    }
+    let packed: Vec<(&str, &[u8])> = packed_bodies(emails).collect();
+    for chunk in packed.chunks(ROWS_PER_INSERT) {
+        let rows = vec!["(?, ?)"; chunk.len()].join(", ");
+        trips.push(&format!(
+            "INSERT INTO email_bodies (email_id, body_zstd) VALUES {rows}"
+        ));
+        for (id, body) in chunk {
+            trips.args(|q| q.bind(*id).bind(*body));
         }
     }
     // Their first events and jobs.
@@ -363,6 +386,13 @@ fn sending_domains<'a>(emails: &[&'a NewEmail]) -> (Vec<(&'a str, String)>, Vec<
     (senders, of_email)
 }
 
+/// The `email_bodies` rows of `emails`: those whose content is packed.
+fn packed_bodies<'a>(emails: &[&'a NewEmail]) -> impl Iterator<Item = (&'a str, &'a [u8])> {
+    emails
+        .iter()
+        .filter_map(|e| Some((e.id.as_str(), e.body_zstd.as_deref()?)))
+}
+
 /// The `emails` columns an insert writes, in the order both backends bind them.
 const INSERT_COLUMNS: &str = "id, team_id, api_key_id, from_address, to_addresses, cc_addresses, \
      bcc_addresses, reply_to, subject, html, text, headers, tags, topic_id, template_id, \
@@ -409,8 +439,8 @@ impl InsertEmails for sqlx::Transaction<'_, sqlx::Postgres> {
         .bind(texts(emails, |e| &e.bcc))
         .bind(texts(emails, |e| &e.reply_to))
         .bind(texts(emails, |e| &e.subject))
-        .bind(opt_texts(emails, |e| e.html.as_deref()))
-        .bind(opt_texts(emails, |e| e.text.as_deref()))
+        .bind(opt_texts(emails, NewEmail::stored_html))
+        .bind(opt_texts(emails, NewEmail::stored_text))
         .bind(texts(emails, |e| &e.headers))
         .bind(texts(emails, |e| &e.tags))
         .bind(opt_texts(emails, |e| e.topic_id.as_deref()))
@@ -423,6 +453,17 @@ impl InsertEmails for sqlx::Transaction<'_, sqlx::Postgres> {
         .bind(opt_texts(emails, |e| e.contact_id.as_deref()))
         .execute(&mut **self)
         .await?;
+        let packed: Vec<(&str, &[u8])> = packed_bodies(emails).collect();
+        if !packed.is_empty() {
+            sqlx::query(
+                "INSERT INTO email_bodies (email_id, body_zstd) \
+                 SELECT * FROM UNNEST($1::text[], $2::bytea[])",
+            )
+            .bind(packed.iter().map(|p| p.0).collect::<Vec<_>>())
+            .bind(packed.iter().map(|p| p.1).collect::<Vec<_>>())
+            .execute(&mut **self)
+            .await?;
+        }
         Ok(())
     }
 }
@@ -458,16 +499,20 @@ pub(super) const LIST_COLUMNS: &str = "id, from_address, to_addresses, cc_addres
 
 pub async fn get(app: &App, team_id: &str, id: &str) -> EmailResult<EmailRow> {
     let sql = format!(
-        "SELECT {LIST_COLUMNS}, html, text, headers FROM emails WHERE id = $1 AND team_id = $2"
+        "SELECT {LIST_COLUMNS}, html, text, body_zstd, headers FROM emails \
+         LEFT JOIN email_bodies ON email_id = id WHERE id = $1 AND team_id = $2"
     );
-    let row = on_db!(app.db(), |pool| sqlx::query_as::<_, EmailRow>(
-        sqlx::AssertSqlSafe(sql.clone())
-    )
-    .bind(id)
-    .bind(team_id)
-    .fetch_optional(pool)
-    .await)?;
-    let mut row = row.ok_or(EmailError::NotFound)?;
+    let found = on_db!(app.db(), |pool| {
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(id)
+            .bind(team_id)
+            .fetch_optional(pool)
+            .await?;
+        row.map(|row| Ok::<_, sqlx::Error>((EmailRow::from_row(&row)?, Stored::from_row(&row)?)))
+            .transpose()?
+    });
+    let (mut row, stored) = found.ok_or(EmailError::NotFound)?;
+    (row.html, row.text) = stored.content()?;
     row.fill_generated_text();
     Ok(row)
 }
