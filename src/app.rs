@@ -94,7 +94,8 @@ pub fn job_kinds() -> Registry {
 impl App {
     /// Connects, migrates and loads the instance secret.
     pub async fn open(settings: Settings, clock: Option<SharedClock>) -> anyhow::Result<App> {
-        let db = Db::connect(&settings.database_url, &settings.data_dir).await?;
+        let db =
+            Db::connect_with(&settings.database_url, &settings.data_dir, &settings.sqlite).await?;
         db.migrate().await.context("running database migrations")?;
         let secret_key = load_or_create_secret(&db).await?;
         let http_client = crate::net::outbound_client(&settings)?;

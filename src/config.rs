@@ -69,6 +69,10 @@ pub struct Settings {
     /// CSV exports of the dashboard's lists.
     #[serde(default)]
     pub exports: ExportSettings,
+    /// How the embedded SQLite database uses memory and its write-ahead log (ignored on
+    /// PostgreSQL).
+    #[serde(default)]
+    pub sqlite: SqliteSettings,
     /// Bearer token that `/metrics` (Prometheus) requires; empty turns `/metrics` off (404).
     /// Never serialised, so `herald config check` does not print it.
     #[serde(default, skip_serializing)]
@@ -106,6 +110,31 @@ impl Default for ExportSettings {
             from: String::new(),
             keep_days: 7,
             inline_rows: 1000,
+        }
+    }
+}
+
+/// The `[sqlite]` table. The defaults come from the measurements in docs/performance.md
+/// ("SQLite settings"); durability does not depend on them (every commit is still fsynced).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SqliteSettings {
+    /// Megabytes of the database file each connection reads through a shared memory map
+    /// instead of copying pages into its own cache; 0 turns the map off.
+    pub mmap_size_mb: u64,
+    /// Megabytes of page cache per connection.
+    pub cache_size_mb: u64,
+    /// Pages the write-ahead log may hold before a commit copies them back into the database
+    /// file (a checkpoint); 0 leaves checkpoints to SQLite's own default (1000 pages).
+    pub wal_autocheckpoint_pages: u64,
+}
+
+impl Default for SqliteSettings {
+    fn default() -> Self {
+        Self {
+            mmap_size_mb: 0,
+            cache_size_mb: 2,
+            wal_autocheckpoint_pages: 1000,
         }
     }
 }
@@ -269,6 +298,7 @@ impl Default for Settings {
             notifications: NotificationSettings::default(),
             logs: LogSettings::default(),
             exports: ExportSettings::default(),
+            sqlite: SqliteSettings::default(),
             metrics_token: String::new(),
         }
     }

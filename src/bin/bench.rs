@@ -123,6 +123,15 @@ struct AcceptArgs {
     /// Turn the request log off (`[logs] enabled = false`), to measure what logging costs.
     #[arg(long)]
     no_logs: bool,
+    /// `[sqlite] mmap_size_mb` (default: Herald's).
+    #[arg(long)]
+    sqlite_mmap_mb: Option<u64>,
+    /// `[sqlite] cache_size_mb` (default: Herald's).
+    #[arg(long)]
+    sqlite_cache_mb: Option<u64>,
+    /// `[sqlite] wal_autocheckpoint_pages` (default: Herald's).
+    #[arg(long)]
+    sqlite_wal_autocheckpoint: Option<u64>,
 }
 
 #[tokio::main]
@@ -250,6 +259,18 @@ async fn accept(args: AcceptArgs) -> anyhow::Result<()> {
         ..Settings::default()
     };
     settings.logs.enabled = !args.no_logs;
+    let sqlite = &mut settings.sqlite;
+    sqlite.mmap_size_mb = args.sqlite_mmap_mb.unwrap_or(sqlite.mmap_size_mb);
+    sqlite.cache_size_mb = args.sqlite_cache_mb.unwrap_or(sqlite.cache_size_mb);
+    sqlite.wal_autocheckpoint_pages = args
+        .sqlite_wal_autocheckpoint
+        .unwrap_or(sqlite.wal_autocheckpoint_pages);
+    println!(
+        "sqlite: mmap_size_mb={} cache_size_mb={} wal_autocheckpoint_pages={}",
+        settings.sqlite.mmap_size_mb,
+        settings.sqlite.cache_size_mb,
+        settings.sqlite.wal_autocheckpoint_pages
+    );
     use_database(&mut settings, args.database, &args.pg_url).await?;
     let app = App::open(settings, None).await?;
     let first = first_start(&app).await?;

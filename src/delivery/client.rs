@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use mail_send::smtp::message::Parameters;
 use mail_send::{Credentials, SmtpClient};
 use parking_lot::Mutex;
-use smtp_proto::{EXT_START_TLS, EhloResponse, Response};
+use smtp_proto::{EXT_PIPELINING, EXT_START_TLS, EhloResponse, Response};
 use tokio::io::{AsyncRead, AsyncWrite, BufStream};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -156,6 +156,8 @@ pub struct Envelope<'a> {
 struct Connection {
     client: SmtpClient<Box<dyn Io>>,
     tls: Channel,
+    /// The server offered PIPELINING (RFC 2920) in its last EHLO reply.
+    pipelining: bool,
     last_used: Instant,
 }
 
@@ -265,7 +267,7 @@ impl Pool {
             // A reused connection may have been closed by the server meanwhile: if it fails
             // before the message was sent, try once more on a new connection.
             if let Some(mut connection) = self.take_idle(&key, options.tls) {
-                match transaction(&mut connection.client, envelope).await {
+                match transaction(&mut connection, envelope).await {
                     Attempt::Done(verdicts, reusable) => {
                         if reusable {
                             self.give_back(&key, connection);
@@ -277,14 +279,13 @@ impl Pool {
             }
             match self.connect(name, addrs, options).await {
                 Ok(mut connection) => {
-                    let (verdicts, reusable) =
-                        match transaction(&mut connection.client, envelope).await {
-                            Attempt::Done(verdicts, reusable) => (verdicts, reusable),
-                            Attempt::Stale => (
-                                temporary_for_all(envelope, "the connection closed at MAIL FROM"),
-                                false,
-                            ),
-                        };
+                    let (verdicts, reusable) = match transaction(&mut connection, envelope).await {
+                        Attempt::Done(verdicts, reusable) => (verdicts, reusable),
+                        Attempt::Stale => (
+                            temporary_for_all(envelope, "the connection closed at MAIL FROM"),
+                            false,
+                        ),
+                    };
                     if reusable {
                         self.give_back(&key, connection);
                     }
@@ -413,6 +414,7 @@ impl Pool {
         Ok(Connection {
             client,
             tls,
+            pipelining: ehlo.has_capability(EXT_PIPELINING),
             last_used: Instant::now(),
         })
     }
@@ -509,8 +511,157 @@ fn temporary_for_all(envelope: &Envelope<'_>, why: &str) -> Vec<Verdict> {
     vec![Verdict::Temporary(Diagnostic::error(why)); envelope.recipients.len()]
 }
 
-/// MAIL, RCPT for each recipient, DATA.
-async fn transaction(client: &mut SmtpClient<Box<dyn Io>>, envelope: &Envelope<'_>) -> Attempt {
+/// MAIL, RCPT for each recipient, DATA: pipelined when the server offers it.
+async fn transaction(connection: &mut Connection, envelope: &Envelope<'_>) -> Attempt {
+    if connection.pipelining {
+        pipelined(&mut connection.client, envelope).await
+    } else {
+        lock_step(&mut connection.client, envelope).await
+    }
+}
+
+/// RFC 2920: MAIL, every RCPT and DATA go out in one write and their replies are read
+/// together, so a message costs two round trips (commands, then content) instead of three
+/// plus one per recipient. Each reply still decides what it decided one by one: a refused
+/// recipient is refused alone, a refused MAIL refuses them all, and the content is sent
+/// only after DATA's 354 with at least one recipient accepted.
+async fn pipelined(client: &mut SmtpClient<Box<dyn Io>>, envelope: &Envelope<'_>) -> Attempt {
+    let mut commands = format!("MAIL FROM:<{}>\r\n", envelope.mail_from);
+    for rcpt in envelope.recipients {
+        commands.push_str("RCPT TO:<");
+        commands.push_str(rcpt);
+        commands.push_str(">\r\n");
+    }
+    commands.push_str("DATA\r\n");
+    // Replies are read with `read_many`, which keeps reading until it has one per command
+    // (they may come in one packet or several). No content has been sent whatever fails
+    // here, so a broken connection is `Stale`: on a reused one the server had closed it,
+    // and the message can go on a new one.
+    let want = envelope.recipients.len() + 2;
+    let (replies, broken) = send_commands(client, commands.as_bytes(), want).await;
+    let Some((mail, rest)) = replies.split_first() else {
+        return Attempt::Stale;
+    };
+    if let Some(err) = broken {
+        // The server answered some commands, then the connection broke (a `421` before
+        // closing, say): what MAIL got decides if it refused; otherwise nothing was sent.
+        let verdict = match mail.is_positive_completion() {
+            true => Verdict::from_error(&err),
+            false => Verdict::from_reply(mail),
+        };
+        return Attempt::Done(vec![verdict; envelope.recipients.len()], false);
+    }
+    let (data_reply, rcpt_replies) = rest.split_last().expect("one reply per command");
+    let data_open = data_reply.code == 354;
+    if !mail.is_positive_completion() {
+        let verdict = Verdict::from_reply(mail);
+        let reusable = close_data(client, data_open).await && client.rset().await.is_ok();
+        return Attempt::Done(vec![verdict; envelope.recipients.len()], reusable);
+    }
+    let mut verdicts = Vec::with_capacity(envelope.recipients.len());
+    let mut accepted = Vec::new();
+    for (i, reply) in rcpt_replies.iter().enumerate() {
+        if reply.is_positive_completion() {
+            accepted.push(i);
+            verdicts.push(Verdict::Temporary(Diagnostic::error("not sent")));
+        } else {
+            verdicts.push(Verdict::from_reply(reply));
+        }
+    }
+    if accepted.is_empty() || !data_open {
+        if !accepted.is_empty() {
+            // DATA refused: the accepted recipients get its reply.
+            let verdict = Verdict::from_reply(data_reply);
+            for &i in &accepted {
+                verdicts[i] = verdict.clone();
+            }
+        }
+        let reusable = close_data(client, data_open).await && client.rset().await.is_ok();
+        return Attempt::Done(verdicts, reusable);
+    }
+    finish_data(client, envelope, verdicts, accepted).await
+}
+
+/// Writes pipelined `commands` and reads up to `want` replies, in order, however the server
+/// splits them into packets. Returns the replies read and, if the connection broke or timed
+/// out before all of them came, why.
+async fn send_commands(
+    client: &mut SmtpClient<Box<dyn Io>>,
+    commands: &[u8],
+    want: usize,
+) -> (Vec<Response<String>>, Option<mail_send::Error>) {
+    use smtp_proto::response::parser::ResponseReceiver;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut replies = Vec::with_capacity(want);
+    let timeout = client.timeout;
+    let outcome = tokio::time::timeout(timeout, async {
+        client.stream.write_all(commands).await?;
+        client.stream.flush().await?;
+        let mut buf = vec![0u8; 1024];
+        let mut parser = ResponseReceiver::default();
+        while replies.len() < want {
+            let read = client.stream.read(&mut buf).await?;
+            if read == 0 {
+                return Err(mail_send::Error::UnparseableReply);
+            }
+            let mut bytes = buf[..read].iter();
+            while replies.len() < want {
+                match parser.parse(&mut bytes) {
+                    Ok(reply) => {
+                        replies.push(reply);
+                        parser.reset();
+                    }
+                    Err(smtp_proto::Error::NeedsMoreData { .. }) => break,
+                    Err(_) => return Err(mail_send::Error::UnparseableReply),
+                }
+            }
+        }
+        Ok(())
+    })
+    .await;
+    let broken = match outcome {
+        Ok(Ok(())) => None,
+        Ok(Err(err)) => Some(err),
+        Err(_) => Some(mail_send::Error::Timeout),
+    };
+    (replies, broken)
+}
+
+/// A server that answered DATA with 354 although nothing is to be sent (a refused MAIL or
+/// no recipient left; RFC 2920 says it should not) gets an empty message's end, which it
+/// then refuses for want of recipients. Whether the connection is still usable.
+async fn close_data(client: &mut SmtpClient<Box<dyn Io>>, data_open: bool) -> bool {
+    !data_open || client.cmd(b".\r\n").await.is_ok()
+}
+
+/// The content after DATA's 354, and the verdicts its final reply gives the accepted
+/// recipients.
+async fn finish_data(
+    client: &mut SmtpClient<Box<dyn Io>>,
+    envelope: &Envelope<'_>,
+    mut verdicts: Vec<Verdict>,
+    accepted: Vec<usize>,
+) -> Attempt {
+    // mail-send ends the data with CRLF . CRLF; the message's own final CRLF is part of it.
+    let message = envelope
+        .message
+        .strip_suffix(b"\r\n")
+        .unwrap_or(envelope.message);
+    let (verdict, reusable) = match content(client, message).await {
+        Ok(reply) => (Verdict::from_reply(&reply), true),
+        Err(mail_send::Error::UnexpectedReply(reply)) => (Verdict::from_reply(&reply), true),
+        // The connection broke during DATA: the server may or may not have the message.
+        Err(err) => (Verdict::from_error(&err), false),
+    };
+    for i in accepted {
+        verdicts[i] = verdict.clone();
+    }
+    Attempt::Done(verdicts, reusable)
+}
+
+/// MAIL, RCPT for each recipient, DATA, each waiting for its reply (servers without
+/// PIPELINING).
+async fn lock_step(client: &mut SmtpClient<Box<dyn Io>>, envelope: &Envelope<'_>) -> Attempt {
     let params = Parameters::default();
     if let Err(err) = client.mail_from(envelope.mail_from, &params).await {
         return match err {
@@ -544,47 +695,59 @@ async fn transaction(client: &mut SmtpClient<Box<dyn Io>>, envelope: &Envelope<'
         let reusable = client.rset().await.is_ok();
         return Attempt::Done(verdicts, reusable);
     }
-    // mail-send ends the data with CRLF . CRLF; the message's own final CRLF is part of it.
-    let message = envelope
-        .message
-        .strip_suffix(b"\r\n")
-        .unwrap_or(envelope.message);
-    let (verdict, reusable) = match data(client, message).await {
-        Ok(reply) => (Verdict::from_reply(&reply), true),
-        Err(mail_send::Error::UnexpectedReply(reply)) => (Verdict::from_reply(&reply), true),
-        // The connection broke during DATA: the server may or may not have the message.
-        Err(err) => (Verdict::from_error(&err), false),
-    };
-    for i in accepted {
-        verdicts[i] = verdict.clone();
+    use mail_send::smtp::AssertReply;
+    match client
+        .cmd(b"DATA\r\n")
+        .await
+        .and_then(|r| r.assert_code(354))
+    {
+        Ok(()) => finish_data(client, envelope, verdicts, accepted).await,
+        Err(mail_send::Error::UnexpectedReply(reply)) => {
+            let verdict = Verdict::from_reply(&reply);
+            for i in accepted {
+                verdicts[i] = verdict.clone();
+            }
+            Attempt::Done(verdicts, true)
+        }
+        Err(err) => {
+            let verdict = Verdict::from_error(&err);
+            for i in accepted {
+                verdicts[i] = verdict.clone();
+            }
+            Attempt::Done(verdicts, false)
+        }
     }
-    Attempt::Done(verdicts, reusable)
 }
 
-/// DATA with the message, as mail-send's `SmtpClient::data` sends it (the same transparency:
-/// a dot that follows a CR or an LF gets a second dot, RFC 5321 section 4.5.2), but finding
-/// the dots with memchr instead of looking at every byte: the per-byte loop was 8% of the
-/// CPU of a 5 MB relay.
-async fn data(
+/// Bytes of message content gathered before a write to the server.
+const CONTENT_BUFFER: usize = 64 * 1024;
+
+/// The message after DATA's 354, as mail-send's `SmtpClient::data` sends it (the same
+/// transparency: a dot that follows a CR or an LF gets a second dot, RFC 5321 section
+/// 4.5.2), but finding the dots with memchr instead of looking at every byte: the per-byte
+/// loop was 8% of the CPU of a 5 MB relay.
+async fn content(
     client: &mut SmtpClient<Box<dyn Io>>,
     message: &[u8],
 ) -> mail_send::Result<Response<String>> {
     use mail_send::smtp::AssertReply;
     use tokio::io::AsyncWriteExt;
-    client.cmd(b"DATA\r\n").await?.assert_code(354)?;
     let timeout = client.timeout;
     tokio::time::timeout(timeout, async {
+        // Through a buffer, so a small message and its end go out in one write; a piece
+        // larger than the buffer goes straight to the socket.
+        let mut out = tokio::io::BufWriter::with_capacity(CONTENT_BUFFER, &mut client.stream);
         let mut start = 0;
         for dot in memchr::memchr_iter(b'.', message) {
             if dot > 0 && matches!(message[dot - 1], b'\r' | b'\n') {
-                client.stream.write_all(&message[start..dot]).await?;
-                client.stream.write_all(b".").await?;
+                out.write_all(&message[start..dot]).await?;
+                out.write_all(b".").await?;
                 start = dot;
             }
         }
-        client.stream.write_all(&message[start..]).await?;
-        client.stream.write_all(b"\r\n.\r\n").await?;
-        client.stream.flush().await?;
+        out.write_all(&message[start..]).await?;
+        out.write_all(b"\r\n.\r\n").await?;
+        out.flush().await?;
         client.read().await
     })
     .await

@@ -55,6 +55,10 @@ pub struct Limits {
     pub offer_auth: bool,
     /// Offer STARTTLS with this certificate and key.
     pub tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    /// Advertise PIPELINING (RFC 2920). Commands sent ahead are served in order either way;
+    /// `false` makes clients that follow the EHLO reply wait for each reply (tests of such
+    /// clients).
+    pub pipelining: bool,
 }
 
 impl Default for Limits {
@@ -70,6 +74,7 @@ impl Default for Limits {
             bare_line_endings: BareLineEndings::Normalize,
             offer_auth: false,
             tls: None,
+            pipelining: true,
         }
     }
 }

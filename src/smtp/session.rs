@@ -370,15 +370,20 @@ impl<H: SessionHandler, S: AsyncRead + AsyncWrite + Unpin + Send> Session<H, S> 
             Request::Ehlo { host } => {
                 self.reset_transaction();
                 self.envelope.helo = host;
-                let mut lines = vec![
-                    format!("{} Hello {}", self.limits.hostname, self.envelope.helo),
-                    "PIPELINING".to_string(),
+                let mut lines = vec![format!(
+                    "{} Hello {}",
+                    self.limits.hostname, self.envelope.helo
+                )];
+                if self.limits.pipelining {
+                    lines.push("PIPELINING".to_string());
+                }
+                lines.extend([
                     format!("SIZE {}", self.limits.max_message_size),
                     "8BITMIME".to_string(),
                     "SMTPUTF8".to_string(),
                     "ENHANCEDSTATUSCODES".to_string(),
                     "CHUNKING".to_string(),
-                ];
+                ]);
                 if self.limits.tls.is_some() && !self.envelope.tls {
                     lines.push("STARTTLS".to_string());
                 }

@@ -16,6 +16,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context;
+
+use crate::config::SqliteSettings;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
@@ -66,8 +68,18 @@ impl Db {
             .is_ok())
     }
 
-    /// Opens the database `database_url` names, or SQLite in `data_dir` when it is empty.
+    /// Opens the database `database_url` names, or SQLite in `data_dir` when it is empty,
+    /// with the default `[sqlite]` settings.
     pub async fn connect(database_url: &str, data_dir: &Path) -> anyhow::Result<Db> {
+        Self::connect_with(database_url, data_dir, &SqliteSettings::default()).await
+    }
+
+    /// [`Db::connect`] with SQLite's memory and checkpoint settings (`[sqlite]`).
+    pub async fn connect_with(
+        database_url: &str,
+        data_dir: &Path,
+        sqlite: &SqliteSettings,
+    ) -> anyhow::Result<Db> {
         if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(database_url)
                 .context("parsing the PostgreSQL URL")?
@@ -109,7 +121,14 @@ impl Db {
             // Pools from `sqlite_pool` replace this with `busy`'s handler (the same 10 s);
             // it stays for a connection opened from these options outside a pool.
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Negative: a size in KiB rather than in pages.
+            .pragma("cache_size", format!("-{}", sqlite.cache_size_mb * 1024))
+            .pragma("mmap_size", (sqlite.mmap_size_mb * 1024 * 1024).to_string());
+        let options = match sqlite.wal_autocheckpoint_pages {
+            0 => options,
+            pages => options.pragma("wal_autocheckpoint", pages.to_string()),
+        };
         let pool = sqlite_pool(8)
             .connect_with(options)
             .await
@@ -237,5 +256,35 @@ mod tests {
             stems(&format!("{root}/migrations/sqlite")),
             stems(&format!("{root}/migrations/postgres"))
         );
+    }
+
+    /// `[sqlite]` reaches every connection, also a pool opened from the main pool's options
+    /// (as the delivery bookkeeping's is).
+    #[tokio::test]
+    async fn sqlite_settings_apply_to_every_connection() {
+        use super::{Db, SqliteSettings, sqlite_pool};
+        let dir = tempfile::tempdir().unwrap();
+        let settings = SqliteSettings {
+            mmap_size_mb: 3,
+            cache_size_mb: 5,
+            wal_autocheckpoint_pages: 4321,
+        };
+        let Db::Sqlite(pool) = Db::connect_with("", dir.path(), &settings).await.unwrap() else {
+            unreachable!()
+        };
+        let other = sqlite_pool(1).connect_lazy_with((*pool.connect_options()).clone());
+        for pool in [&pool, &other] {
+            let pragma = async |sql: &'static str| -> i64 {
+                sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+            };
+            assert_eq!(pragma("PRAGMA mmap_size").await, 3 * 1024 * 1024);
+            assert_eq!(pragma("PRAGMA cache_size").await, -5 * 1024);
+            assert_eq!(pragma("PRAGMA wal_autocheckpoint").await, 4321);
+            assert_eq!(
+                pragma("PRAGMA synchronous").await,
+                2,
+                "FULL stays whatever the settings"
+            );
+        }
     }
 }

@@ -809,6 +809,59 @@ async fn connections_are_reused() {
     assert_eq!(w.sink.connections(), 1);
 }
 
+/// The replies decide the same whether the server offers PIPELINING (MAIL, RCPT and DATA
+/// sent together, RFC 2920) or not (each command waits for its reply): a refused recipient
+/// alone is left out, a refused MAIL FROM delays the whole email, and the connection stays
+/// in use after either.
+#[tokio::test]
+async fn refusals_count_per_command_with_and_without_pipelining() {
+    for pipelining in [true, false] {
+        let defaults = SinkOptions::default();
+        let w = world_with(WorldOptions {
+            sink: Some(SinkOptions {
+                limits: herald::smtp::Limits {
+                    pipelining,
+                    ..defaults.limits
+                },
+                ..defaults
+            }),
+            ..WorldOptions::default()
+        })
+        .await;
+        w.sink.add_rule(
+            Rule::reply(Stage::Rcpt, Reply::new(550, "5.1.1", "No such user here"))
+                .for_recipients("nobody@*"),
+        );
+        w.send(email_to(json!([
+            "anna@dest.dev",
+            "nobody@dest.dev",
+            "bob@dest.dev"
+        ])))
+        .await;
+        w.deliver().await;
+        let messages = w.sink.messages();
+        assert_eq!(messages.len(), 1, "pipelining: {pipelining}");
+        assert_eq!(
+            messages[0].envelope.rcpt_to,
+            vec!["anna@dest.dev", "bob@dest.dev"],
+            "pipelining: {pipelining}"
+        );
+
+        w.sink.add_rule(
+            Rule::reply(Stage::Mail, Reply::new(451, "4.3.0", "Try again later")).times(1),
+        );
+        let later = w.send(email_to(json!("carl@dest.dev"))).await;
+        w.deliver().await;
+        assert_eq!(w.last_event(&later).await, "delivery_delayed");
+        assert_eq!(w.sink.count(), 1, "pipelining: {pipelining}");
+        w.advance(60_000);
+        w.deliver().await;
+        assert_eq!(w.last_event(&later).await, "delivered");
+        assert_eq!(w.sink.count(), 2, "pipelining: {pipelining}");
+        assert_eq!(w.sink.connections(), 1, "pipelining: {pipelining}");
+    }
+}
+
 #[tokio::test]
 async fn a_server_that_does_not_greet_in_time_is_retried_later() {
     let w = world_with(WorldOptions {

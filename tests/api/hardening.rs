@@ -527,6 +527,21 @@ fn every_documented_variable_works_through_the_environment() {
             "250".into(),
             "inline_rows = 250".into(),
         ),
+        (
+            "HERALD_SQLITE__MMAP_SIZE_MB",
+            "33".into(),
+            "mmap_size_mb = 33".into(),
+        ),
+        (
+            "HERALD_SQLITE__CACHE_SIZE_MB",
+            "5".into(),
+            "cache_size_mb = 5".into(),
+        ),
+        (
+            "HERALD_SQLITE__WAL_AUTOCHECKPOINT_PAGES",
+            "4321".into(),
+            "wal_autocheckpoint_pages = 4321".into(),
+        ),
     ];
     for name in documented_variables() {
         assert!(
