@@ -298,8 +298,11 @@ impl Writer {
                 while self.out.ends_with(' ') {
                     self.out.pop();
                 }
-                for _ in 0..self.breaks {
-                    self.out.push('\n');
+                // Only spaces so far (a `<pre> `): still the very start, no breaks.
+                if !self.out.is_empty() {
+                    for _ in 0..self.breaks {
+                        self.out.push('\n');
+                    }
                 }
             } else if self.space && !self.out.ends_with(['\n', ' ']) {
                 self.out.push(' ');
@@ -471,6 +474,8 @@ mod tests {
         assert_eq!(from_html("<div>a</div><div>b</div>"), "a\nb");
         assert_eq!(from_html("<em> x </em>y"), "*x* y");
         assert_eq!(from_html("<b></b>z"), "z");
+        // Only a space before the first block (found by the property test above).
+        assert_eq!(from_html("<pre> </div><li>"), "*");
     }
 
     #[test]
