@@ -533,10 +533,9 @@ async fn pipelined(client: &mut SmtpClient<Box<dyn Io>>, envelope: &Envelope<'_>
         commands.push_str(">\r\n");
     }
     commands.push_str("DATA\r\n");
-    // Replies are read with `read_many`, which keeps reading until it has one per command
-    // (they may come in one packet or several). No content has been sent whatever fails
-    // here, so a broken connection is `Stale`: on a reused one the server had closed it,
-    // and the message can go on a new one.
+    // One reply per command, however the server splits them into packets. No content has
+    // been sent whatever fails here: a connection that breaks before any reply is `Stale`
+    // (on a reused one the server had closed it; the message can go on a new one).
     let want = envelope.recipients.len() + 2;
     let (replies, broken) = send_commands(client, commands.as_bytes(), want).await;
     let Some((mail, rest)) = replies.split_first() else {
@@ -736,7 +735,9 @@ async fn content(
     tokio::time::timeout(timeout, async {
         // Through a buffer, so a small message and its end go out in one write; a piece
         // larger than the buffer goes straight to the socket.
-        let mut out = tokio::io::BufWriter::with_capacity(CONTENT_BUFFER, &mut client.stream);
+        // Room for the message, a few stuffed dots and its end, up to CONTENT_BUFFER.
+        let capacity = CONTENT_BUFFER.min(message.len() + 64);
+        let mut out = tokio::io::BufWriter::with_capacity(capacity, &mut client.stream);
         let mut start = 0;
         for dot in memchr::memchr_iter(b'.', message) {
             if dot > 0 && matches!(message[dot - 1], b'\r' | b'\n') {
