@@ -291,6 +291,10 @@ pub const TABLE: &[Row] = &[
             "recipient domain must exist",
             "mail domain*is unknown",
             "nxdomain",
+            // qmail's words when the destination has no host of that name (Sisimai's
+            // hostunknown list: "couldn't find any host by that name", "... host named")
+            "couldn't find any host",
+            "could not find any host",
         ],
     },
     Row {
@@ -1200,6 +1204,12 @@ const ACCOUNT_ABSENT: &[&str] = &[
     "account*doesn't exist",
     "mailbox does not exist",
     "address does not exist",
+    // Microsoft Exchange's address resolver: the recipient is not in the organisation's
+    // directory (Sisimai's userunknown list and its table of Exchange codes). The verdict of
+    // a directory look-up, not of a filter, whatever status code accompanies it.
+    "resolver.adr.recipnotfound",
+    "resolver.adr.exrecipnotfound",
+    "resolver.adr.recipientnotfound",
 ];
 
 fn classify_at(evidence: &Evidence<'_>, command: Option<Command>) -> (Reason, Basis) {
@@ -1840,6 +1850,48 @@ mod tests {
         assert_eq!(
             mask_addresses("to a@b.test, (c@d.test) x@y"),
             "to <address> <address> x@y"
+        );
+    }
+
+    #[test]
+    fn exchange_resolver_not_found_is_a_missing_mailbox_whatever_the_code_or_stage() {
+        for (status, text) in [
+            (
+                "5.1.10",
+                "550 5.1.10 RESOLVER.ADR.RecipientNotFound; no such address here",
+            ),
+            ("5.1.1", "550 5.1.1 RESOLVER.ADR.RecipNotFound; not found"),
+            ("5.0.0", "550 5.1.1 RESOLVER.ADR.ExRecipNotFound; not found"),
+        ] {
+            // a quoted remote reply whose SMTP stage is not known
+            assert_eq!(why(status, Some(550), text), UserUnknown, "{text}");
+            assert!(hard(status, Some(550), text), "{text}");
+            // after DATA too: the resolver looked the address up, no filter refused it
+            let after_data = format!("{text} (in reply to end of DATA command)");
+            assert_eq!(why(status, Some(550), &after_data), UserUnknown, "{text}");
+        }
+        // 5.1.10 without the resolver's words keeps RFC 7505's meaning (null MX)
+        assert_eq!(why("5.1.10", Some(550), "550 5.1.10 Null MX"), NotAccept);
+    }
+
+    #[test]
+    fn qmail_finding_no_host_of_that_name_is_an_unknown_host() {
+        for text in [
+            "Sorry, I couldn't find any host named mx.example.test. (#5.1.2)",
+            "Sorry, I couldn't find any host by that name. (#4.1.2)",
+            "I could not find any host for that domain",
+        ] {
+            assert_eq!(why("", None, text), HostUnknown, "{text}");
+            assert!(hard("", None, text), "{text}");
+        }
+        // no mail exchanger or address for a host that exists is a network fault
+        assert_ne!(
+            why(
+                "",
+                None,
+                "Sorry, I couldn't find a mail exchanger or IP address. (#4.4.1)"
+            ),
+            HostUnknown
         );
     }
 
