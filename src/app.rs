@@ -1,60 +1,27 @@
-//! The running application: settings, database, clock and the shared in-process parts.
-//! [`App`] is cheap to clone; the HTTP handlers, dashboard, workers and CLI all use it.
+//! The top of the crate, which ties the layers together: [`App::open`] makes the handle
+//! (`handle::App`) with every feature's state, [`job_kinds`] registers every feature's job
+//! handler, and [`start`] runs the HTTP server, the workers and the tickers. Nothing but the
+//! command line (`cli`) imports it.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use parking_lot::Mutex;
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::api_keys::AuthKey;
 use crate::clock::{Millis, SharedClock, SystemClock};
 use crate::config::Settings;
-use crate::http::rate_limit::RateLimiter;
-use crate::http::request_log::RequestLog;
+pub use crate::handle::App;
+use crate::handle::{Base, Parts};
 use crate::queue::purge::Sweep;
-use crate::queue::worker::Registry;
+use crate::queue::worker::{Host, Registry};
 use crate::store::Db;
-use crate::ttl_map::TtlMap;
-
-/// How long a key look-up is trusted before the database is asked again. Deleting or
-/// editing a key clears this node's cache at once; other nodes notice within this time.
-const KEY_CACHE_TTL: Duration = Duration::from_secs(10);
-
-#[derive(Clone)]
-pub struct App(Arc<Inner>);
-
-struct Inner {
-    settings: Settings,
-    db: Db,
-    clock: SharedClock,
-    secret_key: Vec<u8>,
-    /// One wake-up per job kind, made when its worker first waits.
-    jobs: Mutex<Vec<(&'static str, Arc<Notify>)>>,
-    rate_limiter: RateLimiter,
-    request_log: RequestLog,
-    key_cache: TtlMap<String, AuthKey>,
-    login_throttle: crate::auth::throttle::LoginThrottle,
-    /// Request bodies held at once (`request_memory_mb`).
-    body_budget: crate::budget::Budget,
-    http_client: reqwest::Client,
-    /// What deliveries share: DNS, SMTP connections, sending domains' keys.
-    delivery: crate::delivery::Engine,
-    /// This node's counters for Prometheus (`/metrics`).
-    telemetry: crate::telemetry::Telemetry,
-    /// The address the HTTP server actually bound (port 0 picks one), once started.
-    bound: std::sync::OnceLock<SocketAddr>,
-    /// The job kinds the workers run ([`job_kinds`]).
-    job_kinds: Registry,
-}
 
 /// Every feature's job handler, registered with the queue's workers: the one place that
 /// knows them all (the queue itself imports no feature).
-pub fn job_kinds() -> Registry {
+pub fn job_kinds() -> Registry<App> {
     Registry::default()
         .with(
             crate::emails::SIMULATE_JOB,
@@ -92,129 +59,57 @@ pub fn job_kinds() -> Registry {
 }
 
 impl App {
-    /// Connects, migrates and loads the instance secret.
+    /// Connects, migrates, loads the instance secret and makes every feature's state.
     pub async fn open(settings: Settings, clock: Option<SharedClock>) -> anyhow::Result<App> {
         let db =
             Db::connect_with(&settings.database_url, &settings.data_dir, &settings.sqlite).await?;
         db.migrate().await.context("running database migrations")?;
         let secret_key = load_or_create_secret(&db).await?;
-        let http_client = crate::net::outbound_client(&settings)?;
-        let delivery = crate::delivery::Engine::new(&settings, &db)?;
-        let body_budget = crate::budget::Budget::new(
-            settings.request_memory_mb,
-            std::time::Duration::from_secs(settings.request_memory_wait_secs),
-        );
-        let app = App(Arc::new(Inner {
-            rate_limiter: RateLimiter::new(settings.rate_limit, &db),
-            request_log: RequestLog::default(),
-            settings,
-            db,
+        let parts = Parts::default()
+            .with(crate::http::rate_limit::RateLimiter::new(
+                settings.rate_limit,
+                &db,
+            ))
+            .with(crate::http::request_log::RequestLog::default())
+            .with(crate::auth::api_keys::KeyCache::default())
+            .with(crate::auth::throttle::LoginThrottle::default())
+            .with(crate::delivery::Engine::new(&settings, &db)?)
+            .with(crate::telemetry::Telemetry::default());
+        let base = Base {
+            http_client: crate::net::outbound_client(&settings)?,
+            body_budget: crate::budget::Budget::new(
+                settings.request_memory_mb,
+                Duration::from_secs(settings.request_memory_wait_secs),
+            ),
+            job_kinds: job_kinds(),
             clock: clock.unwrap_or_else(|| Arc::new(SystemClock)),
             secret_key,
-            jobs: Mutex::new(Vec::new()),
-            key_cache: TtlMap::new(KEY_CACHE_TTL),
-            login_throttle: Default::default(),
-            body_budget,
-            http_client,
-            delivery,
-            telemetry: Default::default(),
-            bound: std::sync::OnceLock::new(),
-            job_kinds: job_kinds(),
-        }));
-        Ok(app)
-    }
-
-    pub fn settings(&self) -> &Settings {
-        &self.0.settings
-    }
-    pub fn db(&self) -> &Db {
-        &self.0.db
-    }
-    pub fn now_ms(&self) -> Millis {
-        self.0.clock.now_ms()
-    }
-    pub fn secret_key(&self) -> &[u8] {
-        &self.0.secret_key
-    }
-    pub fn rate_limiter(&self) -> &RateLimiter {
-        &self.0.rate_limiter
-    }
-    pub fn request_log(&self) -> &RequestLog {
-        &self.0.request_log
-    }
-    pub fn login_throttle(&self) -> &crate::auth::throttle::LoginThrottle {
-        &self.0.login_throttle
-    }
-    /// The memory budget of request bodies ([`crate::budget`]).
-    pub fn body_budget(&self) -> &crate::budget::Budget {
-        &self.0.body_budget
-    }
-    pub fn http_client(&self) -> &reqwest::Client {
-        &self.0.http_client
-    }
-    pub fn delivery(&self) -> &crate::delivery::Engine {
-        &self.0.delivery
-    }
-    pub fn telemetry(&self) -> &crate::telemetry::Telemetry {
-        &self.0.telemetry
-    }
-    /// The job kinds this node's workers run.
-    pub fn job_kinds(&self) -> &Registry {
-        &self.0.job_kinds
-    }
-
-    /// Base URL for links (no trailing slash): the configured `public_url`, else the address
-    /// the server is listening on.
-    pub fn public_base_url(&self) -> String {
-        match (self.0.settings.public_url.is_empty(), self.0.bound.get()) {
-            (true, Some(addr)) => format!("http://{addr}"),
-            _ => self.0.settings.public_base_url(),
-        }
-    }
-
-    /// Wakes this node's workers of every kind after work was enqueued.
-    pub fn notify_jobs(&self) {
-        for (_, notify) in self.0.jobs.lock().iter() {
-            notify.notify_waiters();
-        }
-    }
-
-    /// Wakes only the workers of `kinds`: each woken worker looks at the queue, so waking
-    /// every kind for one accepted email cost a query per kind (8 of the ~21 statements an
-    /// email took from accept to delivery on SQLite).
-    pub fn notify_job_kinds<'a>(&self, kinds: impl IntoIterator<Item = &'a str>) {
-        let jobs = self.0.jobs.lock();
-        for kind in kinds {
-            if let Some((_, notify)) = jobs.iter().find(|(k, _)| *k == kind) {
-                notify.notify_waiters();
-            }
-        }
-    }
-
-    /// Resolves when work of `kind` (or of every kind) was enqueued on this node.
-    pub async fn jobs_notified(&self, kind: &'static str) {
-        let notify = {
-            let mut jobs = self.0.jobs.lock();
-            match jobs.iter().find(|(k, _)| *k == kind) {
-                Some((_, notify)) => notify.clone(),
-                None => {
-                    let notify = Arc::new(Notify::new());
-                    jobs.push((kind, notify.clone()));
-                    notify
-                }
-            }
+            settings,
+            db,
         };
-        notify.notified().await
+        Ok(App::new(base, parts))
     }
+}
 
-    pub fn cached_key(&self, hash: &str) -> Option<AuthKey> {
-        self.0.key_cache.get(hash)
+/// The queue's workers and purge run on `App`.
+impl Host for App {
+    fn settings(&self) -> &Settings {
+        App::settings(self)
     }
-    pub fn cache_key(&self, hash: String, key: AuthKey) {
-        self.0.key_cache.insert(hash, key);
+    fn now_ms(&self) -> Millis {
+        App::now_ms(self)
     }
-    pub fn forget_cached_keys(&self) {
-        self.0.key_cache.clear();
+    fn db(&self) -> &Db {
+        App::db(self)
+    }
+    fn bookkeeping(&self) -> &Db {
+        self.delivery().bookkeeping()
+    }
+    fn job_kinds(&self) -> &Registry<App> {
+        App::job_kinds(self)
+    }
+    async fn jobs_notified(&self, kind: &'static str) {
+        App::jobs_notified(self, kind).await
     }
 }
 
@@ -225,7 +120,7 @@ async fn load_or_create_secret(db: &Db) -> anyhow::Result<Vec<u8>> {
 }
 
 /// The clean-ups the queue's purge ticker runs besides finished jobs.
-fn sweeps() -> Vec<Sweep> {
+fn sweeps() -> Vec<Sweep<App>> {
     vec![
         Sweep {
             what: "expired export files",
@@ -278,13 +173,56 @@ impl Drop for Running {
     }
 }
 
+/// Resend's API at the root (behind the gate), the public email, tracking and unsubscribe
+/// routes, the dashboard under `/dashboard`, `/openapi.json` and `/metrics`.
+pub fn router(app: App) -> axum::Router {
+    let (api, _) = crate::api::routes_and_spec();
+    let api = api.route_layer(axum::middleware::from_fn_with_state(
+        app.clone(),
+        crate::http::gate::api_gate,
+    ));
+    axum::Router::new()
+        .merge(api)
+        .merge(crate::api::emails::public_routes())
+        .merge(crate::api::tracking::public_routes())
+        .merge(crate::api::unsubscribe::routes())
+        .merge(crate::dashboard::routes())
+        .route(
+            "/openapi.json",
+            axum::routing::get(crate::api::openapi::serve),
+        )
+        .route(
+            crate::http::prometheus::PATH,
+            axum::routing::get(crate::http::prometheus::serve),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            crate::http::prometheus::time_routed,
+        ))
+        .fallback(crate::http::error::not_found)
+        .method_not_allowed_fallback(crate::http::error::method_not_allowed)
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::http::MAX_BODY_BYTES,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            crate::http::guard::guard,
+        ))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            axum::response::IntoResponse::into_response(crate::error::AppError::internal(
+                "An unexpected error occurred.",
+            ))
+        }))
+        .with_state(app)
+}
+
 /// Binds the listener (port 0 picks a free port) and starts everything.
 pub async fn start(app: App) -> anyhow::Result<Running> {
     let listener = TcpListener::bind(app.settings().listen)
         .await
         .with_context(|| format!("binding {}", app.settings().listen))?;
     let addr = listener.local_addr()?;
-    let _ = app.0.bound.set(addr);
+    app.set_bound(addr);
     let shutdown = CancellationToken::new();
     let feedback = crate::feedback::listener::start(&app, shutdown.clone()).await?;
     let mut tasks = Vec::new();
@@ -306,7 +244,7 @@ pub async fn start(app: App) -> anyhow::Result<Running> {
         addr
     });
 
-    let router = crate::http::router(app.clone());
+    let router = router(app.clone());
     let stop = shutdown.clone();
     tasks.push(tokio::spawn(async move {
         let service = tower::util::MapRequestLayer::new(crate::http::normalize_path);

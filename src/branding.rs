@@ -6,7 +6,7 @@
 use serde::Serialize;
 use sqlx::FromRow;
 
-use crate::app::App;
+use crate::handle::App;
 use crate::on_db;
 
 /// What the branding service refuses, without HTTP: `http::error` maps each case to

@@ -1,8 +1,10 @@
 //! Herald: a self-hostable email platform that speaks Resend's API.
 //!
-//! Layout: `http` (server, gate, errors, pagination) and `api` (Resend's routes) and
-//! `dashboard` (web pages) are the front ends; `auth`, `emails`, `teams` are the services they
-//! share; `queue` runs background work; `store` is the database layer for SQLite and PostgreSQL.
+//! Layout, top down: `app` (open, router, start) and `cli` tie everything together; `http`
+//! (gate, errors, pagination), `api` (Resend's routes) and `dashboard` (web pages) are the
+//! front ends; `auth`, `emails`, `teams`… are the services they share; `handle` is the `App`
+//! every part takes; `queue` runs background work; `store` is the database layer for SQLite
+//! and PostgreSQL. `layers` (a test) holds the order and checks that imports go down.
 
 pub mod api;
 pub mod app;
@@ -24,7 +26,10 @@ pub mod feedback;
 pub mod fields;
 pub mod files;
 pub mod filters;
+pub mod handle;
 pub mod http;
+#[cfg(test)]
+mod layers;
 pub mod logs;
 pub mod metrics;
 pub mod net;

@@ -1,11 +1,11 @@
 //! Teams and the first start: an empty database gets a team, an admin user with a random
 //! password and a full-access API key, printed once.
 
-use crate::app::App;
 use crate::auth::AuthResult;
 use crate::auth::api_keys::{self, KeyInput};
 use crate::auth::sessions::{self, Role};
 use crate::auth::tokens::random_alphanumeric;
+use crate::handle::App;
 use crate::on_db;
 use crate::store::new_id;
 use crate::store::team_rows::Row;

@@ -14,7 +14,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use crate::app::App;
+use crate::handle::App;
 
 /// The `Content-Type` of the text `/metrics` answers (Prometheus text format 0.0.4).
 pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
@@ -54,6 +54,13 @@ pub struct Telemetry {
     queue: Family<QueueLabels, Gauge>,
     /// One scrape at a time: each one clears and refills the queue gauges.
     scrape: tokio::sync::Mutex<()>,
+}
+
+impl App {
+    /// This node's counters for Prometheus (`/metrics`).
+    pub fn telemetry(&self) -> &Telemetry {
+        self.part()
+    }
 }
 
 impl Default for Telemetry {

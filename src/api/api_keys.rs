@@ -8,9 +8,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::App;
 use crate::auth::api_keys::{self, ApiKeyView, AuthKey, KeyInput};
 use crate::error::AppResult;
+use crate::handle::App;
 use crate::http::json::LenientJson;
 use crate::http::pagination::{ListQuery, ListResponse, Page};
 

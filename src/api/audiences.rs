@@ -19,11 +19,11 @@ use super::contacts::{
     UpdateContactOptions, UpdateContactResponseSuccess, create_contact, get_contact, list_contacts,
     remove_contact, update_contact,
 };
-use crate::app::App;
 use crate::audience::segments::{self, NewSegment};
 use crate::auth::api_keys::AuthKey;
 use crate::clock::resend_timestamp;
 use crate::error::{AppError, AppResult};
+use crate::handle::App;
 use crate::http::json::LenientJson;
 use crate::http::pagination::{ListQuery, Page};
 

@@ -10,12 +10,12 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::App;
 use crate::auth::api_keys::AuthKey;
 use crate::broadcasts::service::{self, BroadcastInput, ListFilter, When};
 use crate::broadcasts::{Broadcast, stats};
 use crate::clock::resend_timestamp;
 use crate::error::{AppError, AppResult};
+use crate::handle::App;
 use crate::http::json::LenientJson;
 use crate::http::pagination::{ListQuery, Page};
 

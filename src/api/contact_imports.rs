@@ -11,12 +11,12 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::App;
 use crate::audience::imports::upload::{Draft, ImportOptions};
 use crate::audience::imports::{self, ContactImport, Failure, MAX_FILE_BYTES};
 use crate::auth::api_keys::AuthKey;
 use crate::clock::resend_timestamp;
 use crate::error::{AppError, AppResult};
+use crate::handle::App;
 use crate::http::pagination::{ListQuery, Page};
 
 /// Failed rows shown by `GET /contacts/imports/{id}`.

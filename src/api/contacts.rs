@@ -12,7 +12,6 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::App;
 use crate::audience::contacts::{self, Contact, ContactInput, ListFilter};
 use crate::audience::history::{self, HistoryEntry};
 use crate::audience::topics::{self, Choice};
@@ -20,6 +19,7 @@ use crate::audience::{properties, segments};
 use crate::auth::api_keys::AuthKey;
 use crate::clock::resend_timestamp;
 use crate::error::{AppError, AppResult};
+use crate::handle::App;
 use crate::http::json::LenientJson;
 use crate::http::pagination::{ListQuery, Page};
 

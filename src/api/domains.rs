@@ -9,7 +9,6 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::App;
 use crate::auth::api_keys::AuthKey;
 use crate::clock::resend_timestamp;
 use crate::domains::bimi::BimiReport;
@@ -17,6 +16,7 @@ use crate::domains::records::DomainRecord;
 use crate::domains::report::DmarcReport;
 use crate::domains::{self, Domain, DomainInput, RecordState};
 use crate::error::AppResult;
+use crate::handle::App;
 use crate::http::json::LenientJson;
 use crate::http::pagination::{ListQuery, Page};
 

@@ -16,7 +16,6 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::App;
 use crate::auth::api_keys::AuthKey;
 use crate::budget::Share;
 use crate::clock::{Millis, iso_timestamp, resend_timestamp};
@@ -25,6 +24,7 @@ use crate::emails::service::{self, BatchMode};
 use crate::emails::store::{self, AttachmentRow, EmailRow};
 use crate::emails::{downloads, idempotency};
 use crate::error::{AppError, AppResult};
+use crate::handle::App;
 use crate::http::json::LenientJson;
 use crate::http::pagination::{Cursor, ListQuery, ListResponse, Page};
 

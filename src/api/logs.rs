@@ -7,9 +7,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::App;
 use crate::auth::api_keys::AuthKey;
 use crate::error::{AppError, AppResult};
+use crate::handle::App;
 use crate::http::pagination::{ListQuery, Page};
 use crate::logs::{self, LogFilter, LogSummary, LogView};
 

@@ -9,10 +9,10 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::App;
 use crate::auth::api_keys::AuthKey;
 use crate::clock::iso_timestamp;
 use crate::error::{AppError, AppResult};
+use crate::handle::App;
 use crate::metrics::{self, Params, Report};
 
 pub fn routes() -> OpenApiRouter<App> {

@@ -25,7 +25,7 @@ pub mod webhooks;
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::app::App;
+use crate::handle::App;
 
 fn documented_routes() -> OpenApiRouter<App> {
     OpenApiRouter::with_openapi(openapi::base())

@@ -12,11 +12,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::contacts::{ContactListQuery, ListContactsResponseSuccess, list_contacts};
-use crate::app::App;
 use crate::audience::segments::{self, NewSegment, Segment};
 use crate::auth::api_keys::AuthKey;
 use crate::clock::resend_timestamp;
 use crate::error::AppResult;
+use crate::handle::App;
 use crate::http::json::LenientJson;
 use crate::http::pagination::{ListQuery, Page};
 

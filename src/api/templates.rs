@@ -11,10 +11,10 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::App;
 use crate::auth::api_keys::AuthKey;
 use crate::clock::resend_timestamp;
 use crate::error::AppResult;
+use crate::handle::App;
 use crate::http::json::LenientJson;
 use crate::http::pagination::{ListQuery, Page};
 use crate::templates::service::{self, Summary, Template, TemplateInput};

@@ -12,10 +12,10 @@ use axum::response::Response;
 use axum::routing::get;
 use serde_json::json;
 
-use crate::app::App;
 use crate::clock::iso_timestamp;
 use crate::emails::events;
 use crate::error::{AppError, AppResult};
+use crate::handle::App;
 use crate::tracking;
 
 /// A 1x1 transparent GIF.

@@ -7,10 +7,10 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
-use crate::app::App;
 use crate::broadcasts::error::BroadcastError;
 use crate::broadcasts::unsubscribe::{unsubscribe_all, verify};
 use crate::error::AppResult;
+use crate::handle::App;
 
 /// `POST /u/{token}`: RFC 8058 one-click unsubscribe (mail clients post
 /// `List-Unsubscribe=One-Click`; any body is accepted). No login, no confirmation.

@@ -7,8 +7,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::FromRow;
 
-use crate::app::App;
 use crate::clock::resend_timestamp;
+use crate::handle::App;
 use crate::on_db;
 use crate::store::new_id;
 use crate::store::sql::{self, Arg, Placeholders, Stmt};

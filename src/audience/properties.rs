@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 use sqlx::FromRow;
 
-use crate::app::App;
+use crate::handle::App;
 use crate::on_db;
 use crate::store::new_id;
 use crate::store::page::{ListResponse, Page};
@@ -348,7 +348,7 @@ async fn list_where(
 ) -> PropertyResult<ListResponse<ContactProperty>> {
     ensure_defaults(app, team_id).await?;
     let table = ("contact_properties", COLUMNS);
-    Ok(crate::store::team_rows::list_where(app, table, team_id, page, (filter, &[])).await?)
+    Ok(crate::store::team_rows::list_where(app.db(), table, team_id, page, (filter, &[])).await?)
 }
 
 /// Every property of the team, defaults included, oldest first (dashboard, import mapping).
@@ -361,7 +361,7 @@ pub async fn all(app: &App, team_id: &str) -> PropertyResult<Vec<ContactProperty
 
 pub async fn get(app: &App, team_id: &str, id: &str) -> PropertyResult<ContactProperty> {
     ensure_defaults(app, team_id).await?;
-    crate::store::team_rows::find(app, ("contact_properties", COLUMNS), team_id, id)
+    crate::store::team_rows::find(app.db(), ("contact_properties", COLUMNS), team_id, id)
         .await?
         .ok_or(PropertyError::NotFound)
 }

@@ -8,7 +8,7 @@ use sqlx::FromRow;
 
 use super::contacts::{self, Contact};
 use super::history;
-use crate::app::App;
+use crate::handle::App;
 use crate::on_db;
 use crate::store::page::{ListResponse, Page};
 use crate::store::sql::{self, Arg, Placeholders, Stmt};
@@ -114,7 +114,7 @@ pub async fn create(app: &App, team_id: &str, input: NewSegment) -> SegmentResul
 }
 
 pub async fn list(app: &App, team_id: &str, page: &Page) -> SegmentResult<ListResponse<Segment>> {
-    Ok(team_rows::list(app, TABLE, team_id, page).await?)
+    Ok(team_rows::list(app.db(), TABLE, team_id, page).await?)
 }
 
 /// Every segment of the team with its contact count, by name (dashboard).
@@ -130,7 +130,7 @@ pub async fn all_with_counts(app: &App, team_id: &str) -> SegmentResult<Vec<Segm
 }
 
 pub async fn find(app: &App, team_id: &str, id: &str) -> SegmentResult<Option<Segment>> {
-    Ok(team_rows::find(app, TABLE, team_id, id).await?)
+    Ok(team_rows::find(app.db(), TABLE, team_id, id).await?)
 }
 
 pub async fn get(app: &App, team_id: &str, id: &str) -> SegmentResult<Segment> {
@@ -162,7 +162,7 @@ pub async fn rename(
 
 /// Deletes a segment (its memberships go with it). Unknown ids are not an error.
 pub async fn delete(app: &App, team_id: &str, id: &str) -> SegmentResult<bool> {
-    Ok(team_rows::delete(app, TABLE.0, team_id, id).await?)
+    Ok(team_rows::delete(app.db(), TABLE.0, team_id, id).await?)
 }
 
 /// Looks every id up; an unknown one is a 404 naming it. Duplicates are dropped.
@@ -170,7 +170,7 @@ pub async fn require_all(app: &App, team_id: &str, ids: &[String]) -> SegmentRes
     let mut found: Vec<Segment> = Vec::new();
     for id in ids {
         if !found.iter().any(|s| &s.id == id) {
-            found.push(team_rows::require(app, TABLE, team_id, "segment", id).await??);
+            found.push(team_rows::require(app.db(), TABLE, team_id, "segment", id).await??);
         }
     }
     Ok(found)
@@ -406,5 +406,6 @@ pub async fn of_contact(
          WHERE cs.segment_id = segments.id AND cs.contact_id = $3) AS added_at",
     );
     let filter = "id IN (SELECT segment_id FROM contact_segments WHERE contact_id = $3)";
-    Ok(team_rows::list_where(app, table, team_id, page, (filter, &[Some(contact_id)])).await?)
+    let values = [Some(contact_id)];
+    Ok(team_rows::list_where(app.db(), table, team_id, page, (filter, &values)).await?)
 }

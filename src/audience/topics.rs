@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use sqlx::FromRow;
 
 use super::history;
-use crate::app::App;
+use crate::handle::App;
 use crate::on_db;
 use crate::store::new_id;
 use crate::store::page::{ListResponse, Page};
@@ -138,7 +138,7 @@ pub async fn create(app: &App, team_id: &str, input: TopicInput) -> TopicResult<
 }
 
 pub async fn list(app: &App, team_id: &str, page: &Page) -> TopicResult<ListResponse<Topic>> {
-    Ok(team_rows::list(app, TABLE, team_id, page).await?)
+    Ok(team_rows::list(app.db(), TABLE, team_id, page).await?)
 }
 
 /// Every topic of the team, by name (dashboard).
@@ -154,7 +154,7 @@ pub async fn all(app: &App, team_id: &str) -> TopicResult<Vec<Topic>> {
 }
 
 pub async fn find(app: &App, team_id: &str, id: &str) -> TopicResult<Option<Topic>> {
-    Ok(team_rows::find(app, TABLE, team_id, id).await?)
+    Ok(team_rows::find(app.db(), TABLE, team_id, id).await?)
 }
 
 pub async fn get(app: &App, team_id: &str, id: &str) -> TopicResult<Topic> {
@@ -199,7 +199,7 @@ pub async fn update(app: &App, team_id: &str, id: &str, input: TopicInput) -> To
 }
 
 pub async fn delete(app: &App, team_id: &str, id: &str) -> TopicResult<()> {
-    if !team_rows::delete(app, TABLE.0, team_id, id).await? {
+    if !team_rows::delete(app.db(), TABLE.0, team_id, id).await? {
         return Err(TopicError::NotFound);
     }
     Ok(())
@@ -232,7 +232,7 @@ pub async fn check_choices(
             return Err(TopicError::Missing("topics[].id"));
         };
         let subscription = parse_subscription(choice.subscription.as_deref(), "subscription")?;
-        let topic: Topic = team_rows::require(app, TABLE, team_id, "topic", id).await??;
+        let topic: Topic = team_rows::require(app.db(), TABLE, team_id, "topic", id).await??;
         checked.retain(|c| c.topic.id != topic.id);
         checked.push(CheckedChoice {
             topic,
@@ -374,5 +374,6 @@ pub async fn of_contact(
          ct.contact_id = $3), default_subscription) AS subscription",
     );
     let filter = "$3 IS NOT NULL";
-    Ok(team_rows::list_where(app, table, team_id, page, (filter, &[Some(contact_id)])).await?)
+    let values = [Some(contact_id)];
+    Ok(team_rows::list_where(app.db(), table, team_id, page, (filter, &values)).await?)
 }

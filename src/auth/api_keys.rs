@@ -6,12 +6,13 @@ use sqlx::FromRow;
 
 use super::error::{AuthError, AuthResult};
 use super::tokens::{keyed_hash, random_alphanumeric};
-use crate::app::App;
 use crate::clock::resend_timestamp;
+use crate::handle::App;
 use crate::on_db;
 use crate::store::new_id;
 use crate::store::page::{ListResponse, Page};
 use crate::store::sql::Stmt;
+use crate::ttl_map::TtlMap;
 
 pub const MAX_NAME_LEN: usize = 50;
 
@@ -55,6 +56,31 @@ pub struct ApiKey {
 
 const COLUMNS: &str = "id, team_id, name, token_prefix, permission, domain_id, created_at, \
                        last_used_at, request_count";
+
+/// How long a key look-up is trusted before the database is asked again. Deleting or
+/// editing a key clears this node's cache at once; other nodes notice within this time.
+const KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// This node's keys looked up by token hash ([`authenticate`]), an `App` part.
+pub struct KeyCache(TtlMap<String, AuthKey>);
+
+impl Default for KeyCache {
+    fn default() -> Self {
+        Self(TtlMap::new(KEY_CACHE_TTL))
+    }
+}
+
+impl App {
+    pub fn cached_key(&self, hash: &str) -> Option<AuthKey> {
+        self.part::<KeyCache>().0.get(hash)
+    }
+    pub fn cache_key(&self, hash: String, key: AuthKey) {
+        self.part::<KeyCache>().0.insert(hash, key);
+    }
+    pub fn forget_cached_keys(&self) {
+        self.part::<KeyCache>().0.clear();
+    }
+}
 
 /// The key a request authenticated with.
 #[derive(Debug, Clone)]
@@ -172,11 +198,11 @@ pub async fn create(app: &App, team_id: &str, input: KeyInput) -> AuthResult<(Ap
 }
 
 pub async fn list(app: &App, team_id: &str, page: &Page) -> AuthResult<ListResponse<ApiKey>> {
-    Ok(crate::store::team_rows::list(app, ("api_keys", COLUMNS), team_id, page).await?)
+    Ok(crate::store::team_rows::list(app.db(), ("api_keys", COLUMNS), team_id, page).await?)
 }
 
 pub async fn get(app: &App, team_id: &str, id: &str) -> AuthResult<ApiKey> {
-    crate::store::team_rows::find(app, ("api_keys", COLUMNS), team_id, id)
+    crate::store::team_rows::find(app.db(), ("api_keys", COLUMNS), team_id, id)
         .await?
         .ok_or(AuthError::NotFound("API key"))
 }
@@ -215,7 +241,7 @@ pub async fn update(app: &App, team_id: &str, id: &str, input: KeyInput) -> Auth
 }
 
 pub async fn delete(app: &App, team_id: &str, id: &str) -> AuthResult<()> {
-    if !crate::store::team_rows::delete(app, "api_keys", team_id, id).await? {
+    if !crate::store::team_rows::delete(app.db(), "api_keys", team_id, id).await? {
         return Err(AuthError::NotFound("API key"));
     }
     app.forget_cached_keys();

@@ -10,7 +10,7 @@ use super::error::{AuthError, AuthResult};
 use super::passwords;
 use super::sessions::{self, Role, User, check_new_password};
 use super::tokens::{keyed_hash, same};
-use crate::app::App;
+use crate::handle::App;
 use crate::on_db;
 use crate::store::{BeginWrite, new_id};
 

@@ -7,7 +7,7 @@ use sqlx::FromRow;
 
 use super::error::{AuthError, AuthResult};
 use super::sessions::Role;
-use crate::app::App;
+use crate::handle::App;
 use crate::on_db;
 use crate::store::BeginWrite;
 

@@ -6,7 +6,7 @@ use sqlx::FromRow;
 use super::error::{AuthError, AuthResult};
 use super::passwords;
 use super::tokens::{keyed_hash, random_alphanumeric};
-use crate::app::App;
+use crate::handle::App;
 use crate::on_db;
 use crate::store::{BeginWrite, new_id};
 

@@ -12,6 +12,7 @@ use std::net::IpAddr;
 use parking_lot::Mutex;
 
 use crate::clock::Millis;
+use crate::handle::App;
 
 /// Failures allowed before delays start, per account and per client address (an address
 /// may be a shared proxy or office, so it gets more).
@@ -28,6 +29,12 @@ struct Entry {
     failures: u32,
     last_failure: Millis,
     locked_until: Millis,
+}
+
+impl App {
+    pub fn login_throttle(&self) -> &LoginThrottle {
+        self.part()
+    }
 }
 
 #[derive(Default)]

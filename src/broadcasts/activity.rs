@@ -7,10 +7,10 @@ use serde_json::json;
 use sqlx::FromRow;
 
 use super::error::BroadcastResult;
-use crate::app::App;
 use crate::audience::history::{self, HistoryEntry};
 use crate::clock::resend_timestamp;
 use crate::emails::{events, reads};
+use crate::handle::App;
 
 #[derive(FromRow)]
 struct SentRow {

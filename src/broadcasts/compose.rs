@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 
 use super::error::BroadcastResult;
-use crate::app::App;
+use crate::handle::App;
 use crate::on_db;
 
 use crate::branding::is_colour;

@@ -8,8 +8,8 @@ use base64::engine::general_purpose::STANDARD_NO_PAD;
 
 use super::error::{BroadcastError, BroadcastResult};
 use super::store;
-use crate::app::App;
 use crate::clock::Millis;
+use crate::handle::App;
 use crate::store::page::{Cursor, ListResponse, Page};
 
 /// The performance page's figures. Opens and clicks are counted once per recipient

@@ -2,8 +2,8 @@
 
 use super::Broadcast;
 use super::error::{BroadcastError, BroadcastResult};
-use crate::app::App;
 use crate::clock::Millis;
+use crate::handle::App;
 use crate::on_db;
 use crate::store::page::{ListResponse, Page};
 use crate::store::sql::Stmt;
@@ -54,7 +54,7 @@ pub async fn list(
 ) -> BroadcastResult<ListResponse<Broadcast>> {
     let filter = ("$3 IS NULL OR status = $3", &[status][..]);
     let table = ("broadcasts", LIST_COLUMNS);
-    Ok(crate::store::team_rows::list_where(app, table, team_id, page, filter).await?)
+    Ok(crate::store::team_rows::list_where(app.db(), table, team_id, page, filter).await?)
 }
 
 /// Binds `$1` (id), `$2` (team) and the content `$3`–`$11` (name, segment, topic, from,

@@ -8,9 +8,9 @@
 //! verifies to nothing: the routes answer 404 and change nothing.
 
 use super::error::{BroadcastError, BroadcastResult};
-use crate::app::App;
 use crate::audience::{contacts, topics};
 use crate::clock::Millis;
+use crate::handle::App;
 use crate::on_db;
 use crate::store::team_rows::Row;
 

@@ -13,11 +13,11 @@ use super::csrf::FormFields;
 use super::format::{self, Activity};
 use super::pages::{PageError, PageResult, Shell, refusal, render};
 use super::session::{AdminForm, AdminSession, CurrentSession, Item};
-use crate::app::App;
 use crate::auth::api_keys::{self, ApiKey, KeyInput, MAX_NAME_LEN, Permission};
 use crate::auth::sessions::Session;
 use crate::domains::{self, DomainName};
 use crate::error::AppError;
+use crate::handle::App;
 use crate::http::pagination::Page;
 
 const LIST: &str = "/dashboard/api-keys";

@@ -10,9 +10,9 @@ use axum::routing::get;
 use super::crud::{Notice, done};
 use super::pages::{PageResult, Shell, placed, render};
 use super::session::{AdminForm, CurrentSession};
-use crate::app::App;
 use crate::auth::sessions::Session;
 use crate::branding::{self, Branding, BrandingError, BrandingInput};
+use crate::handle::App;
 
 pub const PATH: &str = "/dashboard/settings/branding";
 const SECTION: &str = "settings";

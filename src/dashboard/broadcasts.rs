@@ -29,12 +29,12 @@ use super::pages::{
     plain_error, refusal, render, sandboxed_preview,
 };
 use super::session::{CurrentSession, Item};
-use crate::app::App;
 use crate::audience::{properties, segments, topics};
 use crate::auth::sessions::Session;
 use crate::broadcasts::compose::{self, ALIGNS, BLOCKS, Design, FONTS, Mode, Styles, WEIGHTS};
 use crate::broadcasts::service::{self, BroadcastInput, When};
 use crate::broadcasts::{Broadcast, Status, stats};
+use crate::handle::App;
 use crate::templates::substitute::{self, Target, Values};
 
 const LIST: &str = "/dashboard/broadcasts";

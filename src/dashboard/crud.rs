@@ -75,7 +75,7 @@ where
 /// service's `delete(app, team, id)`, then back to `list` with the "deleted" notice.
 macro_rules! admin_delete {
     ($delete:path, $list:expr) => {
-        |axum::extract::State(app): axum::extract::State<crate::app::App>,
+        |axum::extract::State(app): axum::extract::State<crate::handle::App>,
          axum::extract::Path(id): axum::extract::Path<String>,
          form: crate::dashboard::session::AdminForm| async move {
             $delete(&app, &form.session.user.team_id, &id).await?;

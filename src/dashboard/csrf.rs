@@ -13,8 +13,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::pages::PageError;
 use super::session::CurrentSession;
-use crate::app::App;
 use crate::auth::tokens::same;
+use crate::handle::App;
 
 pub const FORM_FIELD: &str = "csrf_token";
 pub const HEADER: &str = "x-csrf-token";

@@ -16,10 +16,10 @@ use super::domain_views::{AuthPanel, DomainRow, REGIONS, RecordRow, setup_warnin
 use super::format;
 use super::pages::{PageError, PageResult, Shell, refusal, render};
 use super::session::{AdminForm, AdminSession, CurrentSession, Item};
-use crate::app::App;
 use crate::auth::api_keys;
 use crate::auth::sessions::Session;
 use crate::domains::{self, DomainInput};
+use crate::handle::App;
 use crate::http::pagination::Page;
 
 const LIST: &str = "/dashboard/domains";

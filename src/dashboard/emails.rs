@@ -25,10 +25,10 @@ use super::pages::{
 };
 use super::session::{CurrentSession, Item};
 use super::{email_views, format};
-use crate::app::App;
 use crate::emails::search;
 use crate::emails::{downloads, events, service, store};
 use crate::error::AppError;
+use crate::handle::App;
 
 const LIST: &str = "/dashboard/emails";
 const SECTION: &str = "emails";

@@ -21,11 +21,11 @@ use super::format;
 use super::pages::{PageError, PageResult, Shell, pager, render};
 use super::session::{AdminSession, CurrentSession, Item};
 use super::settings::{NAV, Nav, shell};
-use crate::app::App;
 use crate::auth::sessions::Session;
 use crate::exports::csv::CsvBuf;
 use crate::exports::sources::Source;
 use crate::exports::{self, Export, Kind};
+use crate::handle::App;
 use crate::http::pagination::{ListQuery, Page};
 
 const NEW: &str = "/dashboard/exports/new";

@@ -9,10 +9,10 @@ use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use super::csrf::{self, CsrfForm};
 use super::pages::{PageError, render};
 use super::session::{self, CurrentSession};
-use crate::app::App;
 use crate::auth::AuthError;
 use crate::auth::sessions::{self, SESSION_COOKIE};
 use crate::auth::tokens::{random_alphanumeric, same};
+use crate::handle::App;
 
 const LOGIN_CSRF_COOKIE: &str = "herald_login_csrf";
 const LOGIN_CSRF_MAX_AGE: i64 = 3600;

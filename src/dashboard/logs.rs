@@ -15,8 +15,8 @@ use serde::Deserialize;
 use super::format;
 use super::pages::{KeysetList, PageError, PageResult, Shell, pager, render};
 use super::session::CurrentSession;
-use crate::app::App;
 use crate::auth::api_keys;
+use crate::handle::App;
 use crate::http::pagination::Page;
 use crate::logs::{self, LogRow, StatusClass};
 

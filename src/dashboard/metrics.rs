@@ -15,7 +15,7 @@ use super::chart::{self, Series};
 use super::format;
 use super::pages::{PageError, PageResult, Shell, render};
 use super::session::CurrentSession;
-use crate::app::App;
+use crate::handle::App;
 use crate::metrics::{self, Params, Report};
 
 const SECTION: &str = "metrics";

@@ -43,7 +43,7 @@ use axum::http::{HeaderValue, Method, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{any, get};
 
-use crate::app::App;
+use crate::handle::App;
 
 pub fn routes() -> Router<App> {
     let pages = Router::new()

@@ -103,7 +103,7 @@ struct Cursor {
     before: Option<String>,
 }
 
-impl<P, const SIZE: u32> axum::extract::FromRequestParts<crate::app::App> for KeysetList<P, SIZE>
+impl<P, const SIZE: u32> axum::extract::FromRequestParts<crate::handle::App> for KeysetList<P, SIZE>
 where
     P: serde::de::DeserializeOwned + Send,
 {
@@ -111,7 +111,7 @@ where
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
-        app: &crate::app::App,
+        app: &crate::handle::App,
     ) -> Result<Self, Response> {
         use axum::extract::Query;
         let current = super::session::CurrentSession::from_request_parts(parts, app).await?;

@@ -13,8 +13,8 @@ use axum_extra::extract::cookie::CookieJar;
 
 use super::csrf::{CsrfForm, FormFields};
 use super::pages::PageError;
-use crate::app::App;
 use crate::auth::sessions::{self, SESSION_COOKIE, SESSION_TTL_MS, Session};
+use crate::handle::App;
 
 pub struct CurrentSession {
     pub session: Session,

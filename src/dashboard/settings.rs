@@ -18,11 +18,11 @@ use super::csrf::{self, CsrfForm};
 use super::format;
 use super::pages::{PageError, PageResult, Shell, about, placed, refusal, render};
 use super::session::{self, AdminForm, CurrentSession, Item};
-use crate::app::App;
 use crate::auth::invitations::{self, Invitation};
 use crate::auth::members::{self, Member};
 use crate::auth::sessions::{self, Session};
 use crate::error::AppError;
+use crate::handle::App;
 
 /// The Settings side list: (tab key, label, link). A new section adds one line.
 pub const NAV: &[(&str, &str, &str)] = &[

@@ -17,8 +17,8 @@ use super::pages::{
     PageError, PageResult, Shell, keyset_page, pager, plain_error, refusal, render,
 };
 use super::session::{CurrentSession, Item};
-use crate::app::App;
 use crate::auth::sessions::Session;
+use crate::handle::App;
 use crate::suppressions::{self, Suppression};
 
 const LIST: &str = "/dashboard/suppressions";

@@ -23,8 +23,8 @@ use super::pages::{
     PageResult, Shell, form_addresses, form_text, refusal, render, sandboxed_preview,
 };
 use super::session::{CurrentSession, Item};
-use crate::app::App;
 use crate::auth::sessions::Session;
+use crate::handle::App;
 use crate::http::pagination::Page;
 use crate::templates::service::{self, TemplateInput};
 use crate::templates::substitute::{self, Target, Values};

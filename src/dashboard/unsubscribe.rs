@@ -26,10 +26,10 @@ use sha2::{Digest, Sha256};
 
 use super::csrf::{read_form, same_origin};
 use super::pages::{PageError, PageResult, render};
-use crate::app::App;
 use crate::auth::tokens::{keyed_hash, same};
 use crate::branding::{self, Branding};
 use crate::broadcasts::unsubscribe::{self as unsub, Preferences, Subscriber};
+use crate::handle::App;
 
 /// How long a shown page's forms stay valid.
 const FORM_TTL_MS: i64 = 24 * 3600 * 1000;

@@ -20,10 +20,10 @@ use super::csrf::FormFields;
 use super::format;
 use super::pages::{PageError, PageResult, Shell, keyset_page, pager, refusal, render};
 use super::session::{AdminForm, AdminSession, CurrentSession, Item};
-use crate::app::App;
 use crate::auth::sessions::Session;
 use crate::clock::Millis;
 use crate::error::AppError;
+use crate::handle::App;
 use crate::http::pagination::Page;
 use crate::webhooks::{self, Attempt, EVENT_TYPES, Webhook, WebhookInput};
 

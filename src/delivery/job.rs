@@ -29,10 +29,10 @@ use super::mime::{self, Attachment, Outgoing};
 use super::record::{self, EmailOutcome, RecipientOutcome};
 use super::route::{self, Route};
 use super::{SendingDomain, verp};
-use crate::app::App;
 use crate::clock::Millis;
 use crate::emails::address::Mailbox;
 use crate::emails::{events, test_recipients};
+use crate::handle::App;
 use crate::queue::{Job, RetryAt};
 
 const MINUTE: Millis = 60_000;

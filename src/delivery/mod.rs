@@ -22,10 +22,10 @@ use std::time::Duration;
 
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use crate::app::App;
 use crate::config::Settings;
 use crate::domains::dkim_keys;
 use crate::domains::dns::Dns;
+use crate::handle::App;
 use crate::store::Db;
 use crate::ttl_map::TtlMap;
 
@@ -107,6 +107,13 @@ pub struct Engine {
     domains: DomainCache,
     /// The memory budget (`delivery.memory_mb`).
     pub memory: MemoryBudget,
+}
+
+impl App {
+    /// What deliveries share: DNS, SMTP connections, sending domains' keys.
+    pub fn delivery(&self) -> &Engine {
+        self.part()
+    }
 }
 
 impl Engine {

@@ -13,9 +13,9 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
-use crate::app::App;
 use crate::clock::Millis;
 use crate::emails::events;
+use crate::handle::App;
 use crate::on_db;
 use crate::store::BeginWrite;
 use crate::store::sql::Placeholders;

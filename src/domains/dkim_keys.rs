@@ -19,8 +19,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
 use super::error::{DomainError, DomainResult};
-use crate::app::App;
 use crate::config::Settings;
+use crate::handle::App;
 use crate::on_db;
 
 /// Version prefix of sealed values, so the format can change later.

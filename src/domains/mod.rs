@@ -25,7 +25,7 @@ use std::collections::HashMap;
 
 use sqlx::FromRow;
 
-use crate::app::App;
+use crate::handle::App;
 use crate::on_db;
 use crate::store::BeginWrite;
 use crate::store::new_id;
@@ -269,7 +269,7 @@ async fn write(
 }
 
 pub async fn list(app: &App, team_id: &str, page: &Page) -> DomainResult<ListResponse<Domain>> {
-    Ok(crate::store::team_rows::list(app, ("domains", COLUMNS), team_id, page).await?)
+    Ok(crate::store::team_rows::list(app.db(), ("domains", COLUMNS), team_id, page).await?)
 }
 
 /// A domain's id and name, for pickers such as the API Keys form's domain select.

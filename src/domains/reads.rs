@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::app::App;
+use crate::handle::App;
 use crate::on_db;
 use crate::store::team_rows::Row;
 use crate::ttl_map::TtlMap;

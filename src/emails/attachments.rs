@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use super::error::{EmailError, EmailResult};
 use super::request::{AttachmentRequest, Loose};
-use crate::app::App;
+use crate::handle::App;
 
 /// Largest total size of an email's attachments, after base64 encoding.
 pub const MAX_TOTAL_BASE64_BYTES: usize = 40 * 1024 * 1024;

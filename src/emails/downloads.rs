@@ -3,9 +3,9 @@
 //! secret, so the public download route needs no API key and no stored state.
 
 use super::error::{EmailError, EmailResult};
-use crate::app::App;
 use crate::auth::tokens::{keyed_hash, same};
 use crate::clock::Millis;
+use crate::handle::App;
 
 /// How long a download link works.
 pub const LINK_TTL_MS: Millis = 60 * 60 * 1000;

@@ -176,7 +176,7 @@ impl Event {
 /// Everything that happened to an email of the team, oldest first (the email's timeline).
 /// Unknown emails give an empty list; callers look the email up first.
 pub async fn timeline(
-    app: &crate::app::App,
+    app: &crate::handle::App,
     team_id: &str,
     email_id: &str,
 ) -> super::error::EmailResult<Vec<Event>> {

@@ -20,7 +20,7 @@ use tokio::sync::oneshot;
 
 use super::error::{EmailError, EmailResult};
 use super::store::{self, Accepted};
-use crate::app::App;
+use crate::handle::App;
 use crate::store::Db;
 use crate::store::sql::StoreResult;
 

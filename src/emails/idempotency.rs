@@ -15,8 +15,8 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::error::{EmailError, EmailResult};
-use crate::app::App;
 use crate::clock::Millis;
+use crate::handle::App;
 use crate::on_db;
 
 pub const HEADER: &str = "idempotency-key";

@@ -9,8 +9,8 @@ use sqlx::FromRow as _;
 
 use super::body::Stored;
 
-use crate::app::App;
 use crate::clock::Millis;
+use crate::handle::App;
 use crate::on_db;
 use crate::store::sql::{Placeholders, Stmt};
 use crate::store::team_rows::Row;

@@ -5,9 +5,9 @@
 
 use super::error::EmailResult;
 use super::store::{EmailRow, LIST_COLUMNS};
-use crate::app::App;
 use crate::clock::Millis;
 use crate::filters::{DATE_PROBLEM, day_range, text_param};
+use crate::handle::App;
 use crate::on_db;
 use crate::store::page::{ListResponse, Page};
 

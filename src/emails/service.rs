@@ -19,11 +19,11 @@ use super::request::{BatchBody, Loose, SendBody, SendEmailRequest};
 use super::store::{self, Accepted, NewEmail};
 use super::test_recipients;
 use super::validate::{self, parse_draft};
-use crate::app::App;
 use crate::auth::api_keys::AuthKey;
 use crate::budget::Share;
 use crate::clock::Millis;
 use crate::domains::reads::sends_from;
+use crate::handle::App;
 use crate::store::new_id;
 use crate::templates::send::{self as template_send, TemplateCache};
 

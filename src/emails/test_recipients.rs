@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::address::Mailbox;
 use super::events;
-use crate::app::App;
+use crate::handle::App;
 use crate::on_db;
 use crate::queue::Job;
 use crate::store::sql::{self, Placeholders, Stmt};

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::csv::CsvBuf;
 use super::sources::Source;
 use super::{Export, FAILED, Kind, PROCESSING, READY, expiry, load};
-use crate::app::App;
+use crate::handle::App;
 use crate::queue::Job;
 use crate::store::sql::{self, Stmt};
 

@@ -23,8 +23,8 @@ pub use error::{ExportError, ExportResult};
 use futures::Stream;
 use sqlx::FromRow;
 
-use crate::app::App;
 use crate::clock::Millis;
+use crate::handle::App;
 use crate::on_db;
 use crate::queue::{self, NewJob};
 use crate::store::new_id;
@@ -294,14 +294,14 @@ pub async fn load(app: &App, id: &str) -> ExportResult<Option<Export>> {
 
 /// One export of the team; 404 for another team's or an unknown id.
 pub async fn get(app: &App, team_id: &str, id: &str) -> ExportResult<Export> {
-    team_rows::find(app, ("exports", COLUMNS), team_id, id)
+    team_rows::find(app.db(), ("exports", COLUMNS), team_id, id)
         .await?
         .ok_or(ExportError::NotFound)
 }
 
 /// The team's exports, newest first, in keyset pages.
 pub async fn list(app: &App, team_id: &str, page: &Page) -> ExportResult<ListResponse<Export>> {
-    Ok(team_rows::list(app, ("exports", COLUMNS), team_id, page).await?)
+    Ok(team_rows::list(app.db(), ("exports", COLUMNS), team_id, page).await?)
 }
 
 /// The file of a ready export, one stored chunk at a time (memory holds one chunk).

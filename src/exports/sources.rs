@@ -8,7 +8,6 @@ use serde_json::Value;
 
 use super::Kind;
 use super::error::ExportResult;
-use crate::app::App;
 use crate::audience::{contacts, properties, segments};
 use crate::auth::api_keys;
 use crate::broadcasts::service as broadcasts;
@@ -16,6 +15,7 @@ use crate::clock::{Millis, iso_timestamp};
 use crate::emails::search::{self, EmailFilter};
 use crate::emails::store as emails;
 use crate::filters::query_params;
+use crate::handle::App;
 use crate::logs::{self, LogFilter};
 use crate::store::page::{Cursor, ListResponse, Page};
 

@@ -21,10 +21,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::verp::{self, Token};
 use super::{Feedback, Kind, Reason, Recipient};
-use crate::app::App;
 use crate::emails::address::Mailbox;
 use crate::emails::events;
 use crate::emails::reads::{self, Reference};
+use crate::handle::App;
 use crate::on_db;
 use crate::smtp::{Envelope, Limits, Reply, SessionHandler, SmtpServer, Verdict};
 use crate::store::BeginWrite;

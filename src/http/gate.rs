@@ -10,9 +10,9 @@ use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::app::App;
 use crate::auth::api_keys::{self, AuthKey, Permission};
 use crate::error::AppError;
+use crate::handle::App;
 use crate::http::request_log::{Bodies, BodyTap, LogEntry};
 
 /// Routes a `sending_access` key may call.

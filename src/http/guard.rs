@@ -35,8 +35,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::app::App;
 use crate::error::AppError;
+use crate::handle::App;
 
 /// Time every request body gets, whatever its size.
 pub const BODY_TIMEOUT_BASE: std::time::Duration = std::time::Duration::from_secs(30);

@@ -1,5 +1,7 @@
-//! The HTTP server: Resend's API at the root, the dashboard under `/dashboard`, and
-//! `/openapi.json`. Every API response is JSON, unknown routes and wrong methods included.
+//! The HTTP server's parts: the gate every API request passes, the guard and body limit of
+//! every request, Resend's error body, the request log, `/metrics`. The router that puts
+//! them together with Resend's API (`api`) and the dashboard is `app::router`, above both.
+//! Every API response is JSON, unknown routes and wrong methods included.
 
 pub mod error;
 pub mod gate;
@@ -11,51 +13,11 @@ pub mod prometheus;
 pub mod rate_limit;
 pub mod request_log;
 
-use axum::Router;
 use axum::extract::Request;
 use axum::http::Uri;
-use tower_http::catch_panic::CatchPanicLayer;
-
-use crate::app::App;
 
 /// Largest request body accepted: Resend's 40 MB email limit plus JSON overhead.
 pub const MAX_BODY_BYTES: usize = 50 * 1024 * 1024;
-
-pub fn router(app: App) -> Router {
-    let (api, _) = crate::api::routes_and_spec();
-    let api = api.route_layer(axum::middleware::from_fn_with_state(
-        app.clone(),
-        gate::api_gate,
-    ));
-    Router::new()
-        .merge(api)
-        .merge(crate::api::emails::public_routes())
-        .merge(crate::api::tracking::public_routes())
-        .merge(crate::api::unsubscribe::routes())
-        .merge(crate::dashboard::routes())
-        .route(
-            "/openapi.json",
-            axum::routing::get(crate::api::openapi::serve),
-        )
-        .route(prometheus::PATH, axum::routing::get(prometheus::serve))
-        .route_layer(axum::middleware::from_fn_with_state(
-            app.clone(),
-            prometheus::time_routed,
-        ))
-        .fallback(error::not_found)
-        .method_not_allowed_fallback(error::method_not_allowed)
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn_with_state(
-            app.clone(),
-            guard::guard,
-        ))
-        .layer(CatchPanicLayer::custom(|_| {
-            axum::response::IntoResponse::into_response(crate::error::AppError::internal(
-                "An unexpected error occurred.",
-            ))
-        }))
-        .with_state(app)
-}
 
 /// Normalises the path before routing: repeated slashes are collapsed (the Node SDK joins
 /// its base URL and path without normalising, so `http://host/` gives `//emails`) and a

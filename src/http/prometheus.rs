@@ -10,8 +10,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 
-use crate::app::App;
 use crate::error::AppError;
+use crate::handle::App;
 
 pub const PATH: &str = "/metrics";
 

@@ -17,6 +17,7 @@ use parking_lot::Mutex;
 use sqlx::PgPool;
 
 use crate::clock::Millis;
+use crate::handle::App;
 use crate::store::Db;
 
 /// Windows older than this many seconds are deleted from the shared table.
@@ -29,6 +30,12 @@ pub struct RateLimiter {
     shared: Option<PgPool>,
     /// The second in which this node last pruned the shared table.
     pruned_at: AtomicI64,
+}
+
+impl App {
+    pub fn rate_limiter(&self) -> &RateLimiter {
+        self.part()
+    }
 }
 
 #[derive(Clone, Copy)]

@@ -20,8 +20,8 @@ use futures::TryStreamExt;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::App;
 use crate::clock::Millis;
+use crate::handle::App;
 use crate::logs::{LogDetail, LogRow, NewLog};
 use crate::store::new_id;
 
@@ -90,6 +90,12 @@ pub struct RequestLog {
     sender: mpsc::Sender<LogEntry>,
     receiver: parking_lot::Mutex<Option<mpsc::Receiver<LogEntry>>>,
     queued_body_bytes: AtomicUsize,
+}
+
+impl App {
+    pub fn request_log(&self) -> &RequestLog {
+        self.part()
+    }
 }
 
 impl Default for RequestLog {

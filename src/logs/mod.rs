@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::app::App;
 use crate::clock::{Millis, resend_timestamp};
+use crate::handle::App;
 use crate::on_db;
 use crate::store::Db;
 use crate::store::page::{ListResponse, Page};

@@ -19,8 +19,8 @@ use std::collections::{BTreeMap, HashMap};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, Unit, ZonedDateTime as Zoned, ZonedDateTimeRound as ZonedRound};
 
-use crate::app::App;
 use crate::clock::Millis;
+use crate::handle::App;
 
 /// The counted metrics, in the order Resend lists them.
 pub const COUNTS: &[&str] = &[

@@ -14,9 +14,9 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::{COUNTED_EVENTS, COUNTS, Counted, HOUR, count_event, sender_domain};
-use crate::app::App;
 use crate::clock::Millis;
 use crate::emails::reads;
+use crate::handle::App;
 use crate::on_db;
 
 /// How long after an hour ends before it is sealed: an event is stamped when its

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::app::App;
+use super::worker::Host;
 use crate::clock::Millis;
 use crate::on_db;
 use crate::store::Db;
@@ -35,14 +35,14 @@ pub struct Purged {
     pub failed: u64,
 }
 
-/// Deletes the finished jobs older than the settings allow at `app.now_ms()`, `batch` rows
+/// Deletes the finished jobs older than the settings allow at `host.now_ms()`, `batch` rows
 /// per statement.
-pub async fn purge_finished(app: &App, batch: i64) -> Result<Purged, sqlx::Error> {
-    let settings = &app.settings().jobs;
-    let now = app.now_ms();
+pub async fn purge_finished<H: Host>(host: &H, batch: i64) -> Result<Purged, sqlx::Error> {
+    let settings = &host.settings().jobs;
+    let now = host.now_ms();
     // Deleting finished rows only says what is over: the bookkeeping connection's
     // durability is enough (a delete lost in a power cut is done again next time).
-    let db = app.delivery().bookkeeping();
+    let db = host.bookkeeping();
     let mut purged = Purged::default();
     if settings.keep_done_minutes > 0 {
         let cutoff = now.saturating_sub(minutes_ms(settings.keep_done_minutes));
@@ -111,25 +111,25 @@ pub type SweepFuture<'a> = Pin<Box<dyn Future<Output = anyhow::Result<u64>> + Se
 /// Another clean-up the purge ticker runs (request logs past their days, expired export
 /// files), registered by `app::start` so the queue imports no feature: what it deletes, for
 /// the log, and how.
-pub struct Sweep {
+pub struct Sweep<H> {
     pub what: &'static str,
-    pub run: Box<dyn for<'a> Fn(&'a App) -> SweepFuture<'a> + Send + Sync>,
+    pub run: Box<dyn for<'a> Fn(&'a H) -> SweepFuture<'a> + Send + Sync>,
 }
 
 /// Purges about once every [`INTERVAL`], until `shutdown`: finished jobs, then `sweeps`.
-pub fn spawn_ticker(
-    app: &App,
+pub fn spawn_ticker<H: Host>(
+    host: &H,
     shutdown: CancellationToken,
-    sweeps: Vec<Sweep>,
+    sweeps: Vec<Sweep<H>>,
 ) -> tokio::task::JoinHandle<()> {
-    let app = app.clone();
+    let host = host.clone();
     tokio::spawn(async move {
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = tokio::time::sleep(INTERVAL) => {}
             }
-            match purge_finished(&app, BATCH).await {
+            match purge_finished(&host, BATCH).await {
                 Ok(purged) if purged != Purged::default() => {
                     tracing::debug!(done = purged.done, failed = purged.failed, "jobs purged");
                 }
@@ -137,7 +137,7 @@ pub fn spawn_ticker(
                 Err(err) => tracing::warn!(error = %err, "purging finished jobs"),
             }
             for sweep in &sweeps {
-                match (sweep.run)(&app).await {
+                match (sweep.run)(&host).await {
                     Ok(0) => {}
                     Ok(n) => tracing::debug!(deleted = n, what = sweep.what, "purged"),
                     Err(err) => tracing::warn!(error = %err, what = sweep.what, "purging"),

@@ -6,9 +6,9 @@ use sqlx::FromRow;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 
-use crate::app::App;
 use crate::fields::FieldError;
 use crate::on_db;
+use crate::store::Db;
 use crate::store::page::{ListResponse, Page};
 
 /// A row type either backend can read.
@@ -18,15 +18,15 @@ impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, 
 
 /// The row `id` of `table` if the team owns it.
 pub async fn find<T: Row>(
-    app: &App,
+    db: &Db,
     (table, columns): (&str, &str),
     team_id: &str,
     id: &str,
 ) -> sqlx::Result<Option<T>> {
     let sql = format!("SELECT {columns} FROM {table} WHERE id = $1 AND team_id = $2");
-    on_db!(app.db(), |pool| sqlx::query_as::<_, T>(
-        sqlx::AssertSqlSafe(sql.clone())
-    )
+    on_db!(db, |pool| sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(
+        sql.clone()
+    ))
     .bind(id)
     .bind(team_id)
     .fetch_optional(pool)
@@ -35,25 +35,25 @@ pub async fn find<T: Row>(
 
 /// One page of the team's rows of `table`.
 pub async fn list<T: Row>(
-    app: &App,
+    db: &Db,
     table: (&str, &str),
     team_id: &str,
     page: &Page,
 ) -> sqlx::Result<ListResponse<T>> {
-    list_where(app, table, team_id, page, ("TRUE", &[])).await
+    list_where(db, table, team_id, page, ("TRUE", &[])).await
 }
 
 /// One page of the team's rows of `table` that pass `filter` (a trusted SQL fragment), which
 /// reads `values` from `$3` on (`None` is NULL).
 pub async fn list_where<T: Row>(
-    app: &App,
+    db: &Db,
     (table, columns): (&str, &str),
     team_id: &str,
     page: &Page,
     (filter, values): (&str, &[Option<&str>]),
 ) -> sqlx::Result<ListResponse<T>> {
     let sql = page.sql(columns, table, filter);
-    let rows = on_db!(app.db(), |pool| {
+    let rows = on_db!(db, |pool| {
         let mut query = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql.clone()))
             .bind(team_id)
             .bind(page.cursor_id());
@@ -66,16 +66,14 @@ pub async fn list_where<T: Row>(
 }
 
 /// Deletes the row `id` of `table` if the team owns it; returns whether it did.
-pub async fn delete(app: &App, table: &str, team_id: &str, id: &str) -> sqlx::Result<bool> {
+pub async fn delete(db: &Db, table: &str, team_id: &str, id: &str) -> sqlx::Result<bool> {
     let sql = format!("DELETE FROM {table} WHERE id = $1 AND team_id = $2");
-    let deleted = on_db!(app.db(), |pool| sqlx::query(sqlx::AssertSqlSafe(
-        sql.clone()
-    ))
-    .bind(id)
-    .bind(team_id)
-    .execute(pool)
-    .await
-    .map(|r| r.rows_affected()))?;
+    let deleted = on_db!(db, |pool| sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(id)
+        .bind(team_id)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
     Ok(deleted > 0)
 }
 
@@ -83,7 +81,7 @@ pub async fn delete(app: &App, table: &str, team_id: &str, id: &str) -> sqlx::Re
 /// error is the database's; the inner one the request's refusal (a malformed id, 422; no such
 /// row, 404), which services take in as their `Field` variant.
 pub async fn require<T: Row>(
-    app: &App,
+    db: &Db,
     (table, columns): (&str, &str),
     team_id: &str,
     what: &str,
@@ -94,7 +92,7 @@ pub async fn require<T: Row>(
             "The {what} id `{id}` must be a valid UUID."
         ))));
     }
-    Ok(find(app, (table, columns), team_id, id)
+    Ok(find(db, (table, columns), team_id, id)
         .await?
         .ok_or_else(|| {
             let mut name = what.to_string();

@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use serde::Serialize;
 use sqlx::FromRow;
 
-use crate::app::App;
 use crate::emails::address::Mailbox;
+use crate::handle::App;
 use crate::on_db;
 use crate::store::new_id;
 use crate::store::page::{ListResponse, Page};

@@ -14,8 +14,8 @@ use super::error::{TemplateError, TemplateResult};
 use super::service::{self, Template};
 use super::substitute::{self, Target};
 use super::variables::SendValues;
-use crate::app::App;
 use crate::budget::Share;
+use crate::handle::App;
 
 /// Published templates looked up during one request (a batch often uses one template).
 #[derive(Default)]

@@ -14,9 +14,9 @@ use sqlx::FromRow;
 
 use super::error::{TemplateError, TemplateResult};
 use super::variables::{self, Variable, VariableInput};
-use crate::app::App;
 use crate::emails::address::Mailbox;
 use crate::emails::request::Loose;
+use crate::handle::App;
 use crate::on_db;
 use crate::store::new_id;
 use crate::store::page::{ListResponse, Page};
@@ -350,7 +350,10 @@ pub async fn create(app: &App, team_id: &str, input: TemplateInput) -> TemplateR
 }
 
 pub async fn list(app: &App, team_id: &str, page: &Page) -> TemplateResult<ListResponse<Summary>> {
-    Ok(crate::store::team_rows::list(app, ("templates", SUMMARY_COLUMNS), team_id, page).await?)
+    Ok(
+        crate::store::team_rows::list(app.db(), ("templates", SUMMARY_COLUMNS), team_id, page)
+            .await?,
+    )
 }
 
 /// Which version to load with the template.

@@ -13,9 +13,9 @@ pub mod html;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::app::App;
 use crate::auth::tokens::{keyed_hash, same};
 use crate::emails::events;
+use crate::handle::App;
 use crate::on_db;
 use crate::store::BeginWrite;
 use crate::store::sql::{BindArgs as _, Placeholders};
@@ -130,7 +130,7 @@ pub fn rewrite_html(
 /// `recipient` is the one address of the message, or empty when it has several (one message
 /// is built for all of them).
 pub fn for_delivery(
-    app: &crate::app::App,
+    app: &crate::handle::App,
     email_id: &str,
     recipient: &str,
     domain: &crate::delivery::SendingDomain,
@@ -153,7 +153,11 @@ pub fn for_delivery(
 /// The base URL of links in mail sent from `domain` (tracking links, unsubscribe links):
 /// `https://{tracking host}` when the domain has a tracking subdomain whose CNAME is
 /// verified, else the public base URL.
-pub async fn link_base(app: &crate::app::App, team_id: &str, domain: &str) -> sqlx::Result<String> {
+pub async fn link_base(
+    app: &crate::handle::App,
+    team_id: &str,
+    domain: &str,
+) -> sqlx::Result<String> {
     Ok(
         match crate::domains::reads::tracking_host(app, team_id, domain).await? {
             Some(host) => format!("https://{host}"),

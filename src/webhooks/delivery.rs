@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::{Webhook, signing};
-use crate::app::App;
 use crate::clock::Millis;
+use crate::handle::App;
 use crate::on_db;
 use crate::queue::{Job, NewJob};
 use crate::store::{BeginWrite, new_id};

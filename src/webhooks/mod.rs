@@ -22,9 +22,9 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde::Serialize;
 use sqlx::FromRow;
 
-use crate::app::App;
 use crate::clock::resend_timestamp;
 use crate::domains::dkim_keys;
+use crate::handle::App;
 use crate::on_db;
 use crate::store::new_id;
 use crate::store::page::{ListResponse, Page};
@@ -229,7 +229,7 @@ pub async fn create(
 }
 
 pub async fn list(app: &App, team_id: &str, page: &Page) -> WebhookResult<ListResponse<Webhook>> {
-    Ok(team_rows::list(app, ("webhooks", COLUMNS), team_id, page).await?)
+    Ok(team_rows::list(app.db(), ("webhooks", COLUMNS), team_id, page).await?)
 }
 
 /// A webhook by id, whatever its team (the delivery job's look-up).
@@ -283,7 +283,7 @@ pub async fn update(
 
 /// Deletes an endpoint and its recorded attempts; queued deliveries to it stop.
 pub async fn delete(app: &App, team_id: &str, id: &str) -> WebhookResult<()> {
-    if !team_rows::delete(app, "webhooks", team_id, id).await? {
+    if !team_rows::delete(app.db(), "webhooks", team_id, id).await? {
         return Err(WebhookError::NotFound);
     }
     Ok(())
@@ -318,7 +318,7 @@ pub async fn attempts(
     get(app, team_id, webhook_id).await?;
     let table = ("webhook_deliveries", ATTEMPT_COLUMNS);
     let filter = ("webhook_id = $3", &[Some(webhook_id)][..]);
-    Ok(team_rows::list_where(app, table, team_id, page, filter).await?)
+    Ok(team_rows::list_where(app.db(), table, team_id, page, filter).await?)
 }
 
 #[cfg(test)]

@@ -10,8 +10,8 @@
 
 use serde_json::Value;
 
-use crate::app::App;
 use crate::clock::Millis;
+use crate::handle::App;
 use crate::on_db;
 use crate::store::new_id;
 use crate::store::sql::{Arg, Placeholders, Stmt, bulk_insert};

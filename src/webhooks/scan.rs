@@ -18,7 +18,7 @@ use super::Webhook;
 use super::delivery::Delivery;
 use super::outbox::Event;
 use super::payload::{self, EmailFacts};
-use crate::app::App;
+use crate::handle::App;
 use crate::on_db;
 use crate::queue::{self, Job, NewJob};
 use crate::store::BeginWrite;

@@ -37,7 +37,7 @@ async fn nodes_claim_only_their_regions() {
 
     let ran = Arc::new(AtomicUsize::new(0));
     let seen = ran.clone();
-    let handler: Handler = Arc::new(move |_, job| {
+    let handler: Handler<herald::app::App> = Arc::new(move |_, job| {
         let seen = seen.clone();
         let region = job.region.clone();
         Box::pin(async move {

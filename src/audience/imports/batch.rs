@@ -12,10 +12,10 @@ use serde_json::{Map, Value};
 use super::error::ImportResult;
 use super::rows::{ContactRow, ParsedRow};
 use super::{IN_PROGRESS, MAX_LISTED_FAILURES};
-use crate::app::App;
 use crate::audience::segments::{self, Segment};
 use crate::audience::topics::{self, Topic};
 use crate::audience::{contacts, history};
+use crate::handle::App;
 use crate::store::new_id;
 use crate::store::sql::{self, Arg, Placeholders, Stmt, bulk_insert};
 

@@ -20,7 +20,7 @@ pub use error::{ImportError, ImportResult};
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 
-use crate::app::App;
+use crate::handle::App;
 use crate::on_db;
 use crate::store::page::{ListResponse, Page};
 
@@ -119,7 +119,10 @@ pub async fn list(
         "status <> 'uploading' AND $3 IS NULL"
     };
     let table = ("contact_imports", COLUMNS);
-    Ok(crate::store::team_rows::list_where(app, table, team_id, page, (filter, &[status])).await?)
+    Ok(
+        crate::store::team_rows::list_where(app.db(), table, team_id, page, (filter, &[status]))
+            .await?,
+    )
 }
 
 #[derive(Debug, Clone, FromRow, Serialize, utoipa::ToSchema)]

@@ -16,7 +16,6 @@ use super::super::format;
 use super::super::pages::{PageError, PageResult, Shell, about, placed, plain_error, render};
 use super::super::session::{CurrentSession, Item};
 use super::{SECTION, Tab, refusal, tabs};
-use crate::app::App;
 use crate::audience::contacts::{self, ContactInput};
 use crate::audience::imports::column_map;
 use crate::audience::imports::upload::{self, Draft, ImportOptions};
@@ -26,6 +25,7 @@ use crate::audience::segments::{self, Segment};
 use crate::audience::topics::{self, Topic};
 use crate::auth::sessions::Session;
 use crate::auth::tokens::same;
+use crate::handle::App;
 use crate::http::pagination::{ListQuery, Page};
 
 const ADD: &str = "/dashboard/audience/contacts/new";

@@ -16,7 +16,6 @@ use super::super::format;
 use super::super::pages::{PageError, PageResult, Shell, about, error_field, render};
 use super::super::session::{CurrentSession, Item};
 use super::{AudienceConfirm, CONTACTS, SECTION, Tab, refusal, tabs};
-use crate::app::App;
 use crate::audience::contacts::{self, Contact, ContactInput};
 use crate::audience::history::{self, HistoryEntry};
 use crate::audience::properties::{self, ContactProperty, PropertyType};
@@ -24,6 +23,7 @@ use crate::audience::segments::{self, Segment};
 use crate::audience::topics::{self, Choice};
 use crate::broadcasts::activity;
 use crate::error::AppError;
+use crate::handle::App;
 use crate::http::pagination::Page;
 
 pub fn routes() -> Router<App> {

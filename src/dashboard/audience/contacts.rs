@@ -14,10 +14,10 @@ use super::super::csrf::{CsrfForm, FormFields};
 use super::super::format;
 use super::super::pages::{KeysetList, PageError, PageResult, Shell, list_href, pager, render};
 use super::{CONTACTS, SECTION, Tab, tabs};
-use crate::app::App;
 use crate::audience::contacts::{self, Contact, ListFilter, Status};
 use crate::audience::segments::{self, Segment};
 use crate::audience::topics::{self, Topic};
+use crate::handle::App;
 
 const PAGE_SIZE: u32 = 50;
 

@@ -23,8 +23,8 @@ use super::crud::Confirm;
 pub use super::crud::{Notice, after_change, done};
 pub use super::pages::refusal;
 use super::pages::{Shell, render};
-use crate::app::App;
 use crate::auth::sessions::Session;
+use crate::handle::App;
 
 pub const BASE: &str = "/dashboard/audience";
 /// The sidebar entry of these pages.

@@ -13,10 +13,10 @@ use super::super::format;
 use super::super::pages::{PageError, PageResult, Shell, placed, render};
 use super::super::session::{AdminForm, AdminSession, CurrentSession, Item};
 use super::{AudienceConfirm, Notice, SECTION, Tab, after_change, tabs};
-use crate::app::App;
 use crate::audience::properties::{self, MAX_KEY_LEN, NewProperty, PropertyType};
 use crate::auth::sessions::Session;
 use crate::error::AppError;
+use crate::handle::App;
 
 const LIST: &str = "/dashboard/audience/properties";
 

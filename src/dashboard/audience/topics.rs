@@ -12,9 +12,9 @@ use super::super::format;
 use super::super::pages::{PageError, PageResult, Shell, render};
 use super::super::session::{AdminForm, AdminSession, CurrentSession, Item};
 use super::{AudienceConfirm, Notice, SECTION, Tab, after_change, done, tabs};
-use crate::app::App;
 use crate::audience::topics::{self, MAX_DESCRIPTION_LEN, MAX_NAME_LEN, Topic, TopicInput};
 use crate::auth::sessions::Session;
+use crate::handle::App;
 
 const LIST: &str = "/dashboard/audience/topics";
 
