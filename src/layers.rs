@@ -65,14 +65,10 @@ const LAYERS: &[(&str, &[&str])] = &[
 const KNOWN_CYCLES: &[&[&str]] = &[&[
     "audience",
     "auth",
-    "delivery",
     "domains",
     "emails",
-    "feedback",
-    "suppressions",
     "teams",
     "templates",
-    "tracking",
     "webhooks",
 ]];
 

@@ -307,7 +307,7 @@ impl Plan {
         let domain = Mailbox::parse(&b.from)
             .map(|m| m.domain().to_string())
             .map_err(|why| anyhow::anyhow!("broadcast {}: bad from: {why}", b.id))?;
-        let link_base = crate::tracking::link_base(app, &b.team_id, &domain).await?;
+        let link_base = crate::domains::reads::link_base(app, &b.team_id, &domain).await?;
         Ok(Plan {
             prepared: Prepared::of(b),
             properties,

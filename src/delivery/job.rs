@@ -319,7 +319,8 @@ async fn build_message(
                 [one] => one.key.as_str(),
                 _ => "",
             };
-            crate::tracking::for_delivery(app, email_id, recipient, domain, html)
+            let tracks = (domain.open_tracking, domain.click_tracking);
+            crate::tracking::for_delivery(app, email_id, recipient, tracks, html)
         }),
         // Only html given: the text part is generated here, it is not stored.
         text: crate::emails::validate::text_part(email.text.as_deref(), email.html.as_deref()),

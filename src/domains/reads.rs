@@ -87,6 +87,16 @@ pub async fn sending<T: Row>(app: &App, team_id: &str, name: &str) -> sqlx::Resu
     .await)
 }
 
+/// The base URL of links in mail sent from `domain` (tracking links, unsubscribe links):
+/// `https://{tracking host}` when the domain has a tracking subdomain whose CNAME is
+/// verified, else the public base URL.
+pub async fn link_base(app: &App, team_id: &str, domain: &str) -> sqlx::Result<String> {
+    Ok(match tracking_host(app, team_id, domain).await? {
+        Some(host) => format!("https://{host}"),
+        None => app.public_base_url(),
+    })
+}
+
 /// The tracking host of the team's domain `name` (`{subdomain}.{name}`) when it has a
 /// tracking subdomain whose CNAME is verified.
 pub async fn tracking_host(app: &App, team_id: &str, name: &str) -> sqlx::Result<Option<String>> {

@@ -369,7 +369,7 @@ async fn unsubscribe_link(
     let Some(contact) = crate::audience::contacts::find(app, team_id, &to.email).await? else {
         return Ok(());
     };
-    let base = crate::tracking::link_base(app, team_id, from.domain()).await?;
+    let base = crate::domains::reads::link_base(app, team_id, from.domain()).await?;
     let subscriber = Subscriber {
         team_id: team_id.to_string(),
         contact_id: contact.id,

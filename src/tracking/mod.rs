@@ -126,43 +126,27 @@ pub fn rewrite_html(
     out
 }
 
-/// The HTML delivery sends for `domain`: rewritten when the domain tracks opens or clicks.
-/// `recipient` is the one address of the message, or empty when it has several (one message
-/// is built for all of them).
+/// The HTML delivery sends from a domain that tracks `opens` and `clicks` (its
+/// `SendingDomain` settings): rewritten when it tracks either. `recipient` is the one address
+/// of the message, or empty when it has several (one message is built for all of them).
 pub fn for_delivery(
     app: &crate::handle::App,
     email_id: &str,
     recipient: &str,
-    domain: &crate::delivery::SendingDomain,
+    (opens, clicks): (bool, bool),
     html: &str,
 ) -> String {
-    if !domain.open_tracking && !domain.click_tracking {
+    if !opens && !clicks {
         return html.to_string();
     }
     rewrite_html(
         html,
         email_id,
         recipient,
-        domain.open_tracking,
-        domain.click_tracking,
+        opens,
+        clicks,
         &app.public_base_url(),
         app.secret_key(),
-    )
-}
-
-/// The base URL of links in mail sent from `domain` (tracking links, unsubscribe links):
-/// `https://{tracking host}` when the domain has a tracking subdomain whose CNAME is
-/// verified, else the public base URL.
-pub async fn link_base(
-    app: &crate::handle::App,
-    team_id: &str,
-    domain: &str,
-) -> sqlx::Result<String> {
-    Ok(
-        match crate::domains::reads::tracking_host(app, team_id, domain).await? {
-            Some(host) => format!("https://{host}"),
-            None => app.public_base_url(),
-        },
     )
 }
 
