@@ -117,7 +117,7 @@ pub async fn api_gate(State(app): State<App>, mut req: Request, next: Next) -> R
             };
             response = Response::from_parts(parts, body);
             Some(Bodies {
-                request: tap.take(),
+                request: tap.take().await,
                 response: kept,
                 dropped: false,
             })

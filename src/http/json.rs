@@ -19,7 +19,7 @@ where
 {
     type Rejection = AppError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
         // A declared length over the limit is refused before anything is read.
         let declared = req
             .headers()
@@ -35,18 +35,60 @@ where
             .extensions()
             .get::<crate::http::request_log::BodyTap>()
             .cloned();
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                crate::http::guard::payload_too_large(crate::http::MAX_BODY_BYTES)
-            } else {
-                AppError::validation(format!("Could not read the request body: {e}"))
-            }
-        })?;
+        if let Some(tap) = &tap {
+            // The log will take the whole buffer below: the chunks need not be kept meanwhile.
+            tap.reading_whole();
+        }
+        let bytes = read_body(req, declared).await?;
         if let Some(tap) = tap {
             tap.replace(bytes.clone());
         }
         parse_body(&bytes).map(LenientJson)
     }
+}
+
+/// The body in one buffer, sized up front from its declared length (capped at the limit):
+/// each chunk is copied in as it arrives and freed, so a large body is held once while it is
+/// read, not as its chunks plus their concatenation (axum's `Bytes` extractor), nor with the
+/// spare capacity of a buffer grown by doubling. The route's body limit
+/// (`DefaultBodyLimit`) applies as with axum's extractor.
+async fn read_body(req: Request, declared: Option<u64>) -> Result<Bytes, AppError> {
+    use axum::RequestExt;
+    use futures::StreamExt;
+
+    let capacity = declared.map_or(0, |n| {
+        usize::try_from(n).map_or(crate::http::MAX_BODY_BYTES, |n| {
+            n.min(crate::http::MAX_BODY_BYTES)
+        })
+    });
+    let mut stream = req.into_limited_body().into_data_stream();
+    let mut buffer = Vec::with_capacity(capacity);
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            if is_length_limit(&e) {
+                crate::http::guard::payload_too_large(crate::http::MAX_BODY_BYTES)
+            } else {
+                AppError::validation(format!(
+                    "Could not read the request body: Failed to buffer the request body: {e}"
+                ))
+            }
+        })?;
+        buffer.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(buffer))
+}
+
+/// Whether reading a body failed on the route's length limit (the limit's error is wrapped
+/// in one or two `axum::Error`s, as axum's own extractor unwraps it).
+fn is_length_limit(err: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = source {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
 }
 
 /// The escape of NUL, matched ignoring case; aho-corasick's search is vectorised, where a

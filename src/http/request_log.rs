@@ -7,7 +7,12 @@
 //! Bodies are captured without copying: the request body's chunks are shared (`Bytes`) as
 //! the handler reads them (and, once the JSON extractor has gathered them into one buffer,
 //! that buffer instead, [`BodyTap::replace`]), and the response body of an API answer is
-//! already one buffer.
+//! already one buffer. A large request body (over [`REDACT_EARLY_BYTES`]) is not kept whole:
+//! what the log stores of it is at most [`crate::logs::body::MAX_BODY`] bytes, so it is
+//! redacted on a blocking thread as soon as the extractor has it, and the body's buffer is
+//! freed once both the handler's parse and that redaction are done, instead of living as long
+//! as the handler and then waiting in the channel for the writer's batch (at 5 MB a body,
+//! those held buffers were the largest part of the peak, see docs/performance.md).
 //! What waits in the channel or is being written is bounded ([`MAX_QUEUED_BODY_BYTES`]): past
 //! it, entries are still logged but their bodies are replaced by a marker.
 
@@ -42,39 +47,103 @@ pub struct LogEntry {
 /// The raw bodies of one request, as captured.
 #[derive(Debug, Clone, Default)]
 pub struct Bodies {
-    pub request: Vec<Bytes>,
+    pub request: RequestBody,
     /// `None` for a response that was streamed (not kept).
     pub response: Option<Bytes>,
     /// Dropped because too much was waiting to be written.
     pub dropped: bool,
 }
 
+/// A request body as the log holds it until its writer stores it.
+#[derive(Debug, Clone)]
+pub enum RequestBody {
+    /// As read (shared chunks, or the extractor's one buffer): redacted by the writer.
+    Raw(Vec<Bytes>),
+    /// Already redacted ([`crate::logs::body::sanitize`]'s text).
+    Stored(Option<String>),
+}
+
+impl Default for RequestBody {
+    fn default() -> Self {
+        RequestBody::Raw(Vec::new())
+    }
+}
+
+impl RequestBody {
+    fn size(&self) -> usize {
+        match self {
+            RequestBody::Raw(chunks) => chunks.iter().map(Bytes::len).sum(),
+            RequestBody::Stored(text) => text.as_ref().map_or(0, String::len),
+        }
+    }
+}
+
 impl Bodies {
     fn size(&self) -> usize {
-        self.request.iter().map(Bytes::len).sum::<usize>()
-            + self.response.as_ref().map_or(0, Bytes::len)
+        self.request.size() + self.response.as_ref().map_or(0, Bytes::len)
     }
+}
+
+/// Request bodies larger than this are redacted as soon as the extractor has them (see the
+/// module's documentation); smaller ones are shared with the handler and redacted in the
+/// writer's batch, which costs less per body.
+pub const REDACT_EARLY_BYTES: usize = crate::logs::body::MAX_BODY;
+
+#[derive(Default)]
+enum Tapped {
+    #[default]
+    Empty,
+    Chunks(Vec<Bytes>),
+    /// An extractor reads the body into one buffer and hands it over ([`BodyTap::replace`]).
+    ReadingWhole,
+    Redacting(tokio::task::JoinHandle<Option<String>>),
 }
 
 /// Collects a request body's chunks as the handler reads them (shared, not copied).
 #[derive(Clone, Default)]
-pub struct BodyTap(Arc<parking_lot::Mutex<Vec<Bytes>>>);
+pub struct BodyTap(Arc<parking_lot::Mutex<Tapped>>);
 
 impl BodyTap {
     pub fn wrap(&self, body: Body) -> Body {
         let tap = self.clone();
-        Body::from_stream(
-            body.into_data_stream()
-                .inspect_ok(move |chunk| tap.0.lock().push(chunk.clone())),
-        )
+        Body::from_stream(body.into_data_stream().inspect_ok(move |chunk| {
+            let mut tapped = tap.0.lock();
+            match &mut *tapped {
+                Tapped::Chunks(chunks) => chunks.push(chunk.clone()),
+                // Read again after the extractor had it whole: not expected; keep the first.
+                Tapped::Redacting(_) | Tapped::ReadingWhole => {}
+                Tapped::Empty => *tapped = Tapped::Chunks(vec![chunk.clone()]),
+            }
+        }))
     }
-    pub fn take(&self) -> Vec<Bytes> {
-        std::mem::take(&mut *self.0.lock())
+    /// What the log keeps of the request body (waiting for an early redaction to end).
+    pub async fn take(&self) -> RequestBody {
+        let tapped = std::mem::take(&mut *self.0.lock());
+        match tapped {
+            Tapped::Empty | Tapped::ReadingWhole => RequestBody::Raw(Vec::new()),
+            Tapped::Chunks(chunks) => RequestBody::Raw(chunks),
+            Tapped::Redacting(task) => RequestBody::Stored(task.await.unwrap_or_else(|_| {
+                Some("\"[not kept: the request body could not be read for the log]\"".into())
+            })),
+        }
+    }
+    /// An extractor is reading the body into one buffer, which it will hand over: the chunks
+    /// are not kept meanwhile (they would be a second copy while the body is read).
+    pub fn reading_whole(&self) {
+        *self.0.lock() = Tapped::ReadingWhole;
     }
     /// The whole body, once an extractor has gathered it into one buffer: the log keeps that
-    /// buffer (shared) instead of the chunks, which would be a second copy of the body.
+    /// buffer (shared) instead of the chunks, which would be a second copy of the body; or,
+    /// for a large body, starts redacting it now, so that the buffer is not held for the log.
     pub fn replace(&self, whole: Bytes) {
-        *self.0.lock() = vec![whole];
+        let tapped = if whole.len() > REDACT_EARLY_BYTES {
+            Tapped::Redacting(tokio::task::spawn_blocking(move || {
+                crate::logs::body::sanitize(&whole)
+            }))
+        } else {
+            Tapped::Chunks(vec![whole])
+        };
+        *self.0.lock() = tapped;
     }
 }
 
@@ -207,22 +276,25 @@ async fn write_batch(app: &App, batch: Vec<LogEntry>) -> anyhow::Result<()> {
 }
 
 /// What is stored of an entry.
-fn stored(entry: LogEntry, keep_bodies: bool) -> NewLog {
-    let (request_body, response_body) = match (&entry.bodies, keep_bodies) {
+fn stored(mut entry: LogEntry, keep_bodies: bool) -> NewLog {
+    let (request_body, response_body) = match (entry.bodies.take(), keep_bodies) {
         (Some(bodies), true) if bodies.dropped => {
             let marker = Some("\"[not kept: the request log was busy]\"".to_string());
             (marker.clone(), marker)
         }
         (Some(bodies), true) => {
-            let request: std::borrow::Cow<[u8]> = match bodies.request.as_slice() {
-                [whole] => std::borrow::Cow::Borrowed(whole),
-                chunks => std::borrow::Cow::Owned(chunks.concat()),
+            let request = match bodies.request {
+                RequestBody::Stored(text) => text,
+                RequestBody::Raw(chunks) => match chunks.as_slice() {
+                    [whole] => crate::logs::body::sanitize(whole),
+                    chunks => crate::logs::body::sanitize(&chunks.concat()),
+                },
             };
             let response = match &bodies.response {
                 Some(bytes) => crate::logs::body::sanitize(bytes),
                 None => Some("\"[streamed response: not kept]\"".to_string()),
             };
-            (crate::logs::body::sanitize(&request), response)
+            (request, response)
         }
         _ => (None, None),
     };
@@ -242,5 +314,50 @@ fn stored(entry: LogEntry, keep_bodies: bool) -> NewLog {
             request_body,
             response_body,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_large_body_is_redacted_when_handed_over_and_a_small_one_kept_shared() {
+        let small = Bytes::from_static(br#"{"to":"a@b.c","password":"p"}"#);
+        let tap = BodyTap::default();
+        tap.reading_whole();
+        tap.replace(small.clone());
+        match tap.take().await {
+            RequestBody::Raw(chunks) => assert_eq!(chunks, vec![small]),
+            RequestBody::Stored(_) => panic!("a small body is redacted by the writer"),
+        }
+
+        let html = "x".repeat(REDACT_EARLY_BYTES + 1);
+        let large = serde_json::json!({"html": html, "password": "p"}).to_string();
+        let expected = crate::logs::body::sanitize(large.as_bytes());
+        let tap = BodyTap::default();
+        tap.reading_whole();
+        tap.replace(Bytes::from(large));
+        match tap.take().await {
+            RequestBody::Stored(text) => {
+                assert_eq!(text, expected);
+                let text = text.expect("a body");
+                assert!(!text.contains("\"p\""), "{text}");
+                assert!(text.len() < 2 * crate::logs::body::MAX_BODY);
+            }
+            RequestBody::Raw(_) => panic!("a large body is redacted when handed over"),
+        }
+    }
+
+    #[tokio::test]
+    async fn chunks_are_kept_when_no_extractor_takes_the_body_whole() {
+        let tap = BodyTap::default();
+        let body = tap.wrap(Body::from("{\"a\":1}"));
+        let read = axum::body::to_bytes(body, 100).await.unwrap();
+        assert_eq!(&read[..], b"{\"a\":1}");
+        match tap.take().await {
+            RequestBody::Raw(chunks) => assert_eq!(chunks.concat(), b"{\"a\":1}"),
+            RequestBody::Stored(_) => panic!("kept as read"),
+        }
     }
 }
