@@ -136,6 +136,13 @@ struct AcceptArgs {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // `RUST_LOG` (e.g. `sqlx::query=debug`) logs to stderr, to see what a run executes.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let outcome = match Cli::parse().command {
         Command::Accept(args) => accept(args).await,
         Command::Import(args) => audience_bench::import(args).await,

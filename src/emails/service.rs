@@ -229,7 +229,7 @@ async fn commit(
         }
         return Ok(());
     }
-    let wake: Vec<&'static str> = wakes_workers(app, &emails);
+    let wake = wakes_workers(app, &emails).await?;
     let accepted = Accepted {
         emails,
         idempotent: claim.map(|c| (c, body.to_string())),
@@ -242,17 +242,33 @@ async fn commit(
 /// The job kinds to which accepting `emails` gives something to do now: only their workers
 /// are woken. Waking a kind with nothing new (or one no worker runs here) would only make
 /// its worker look at the queue, a query each, which on SQLite competes with the accept
-/// path.
-fn wakes_workers(app: &App, emails: &[NewEmail]) -> Vec<&'static str> {
+/// path. A delivery counts only when this node serves its region (the region of its sending
+/// domain, `domains::reads::region`, as the transaction stores it on the job): a node
+/// serving other regions would wake to claim nothing.
+async fn wakes_workers(app: &App, emails: &[NewEmail]) -> EmailResult<Vec<&'static str>> {
     let handled = app.job_kinds();
     let mut kinds: Vec<&'static str> = Vec::new();
     for e in emails {
-        if e.scheduled_at.is_none() && handled.contains(e.job_kind) && !kinds.contains(&e.job_kind)
+        if e.scheduled_at.is_some() || !handled.contains(e.job_kind) || kinds.contains(&e.job_kind)
         {
-            kinds.push(e.job_kind);
+            continue;
         }
+        if e.job_kind == super::DELIVER_JOB && !serves_region_of(app, e).await? {
+            continue;
+        }
+        kinds.push(e.job_kind);
     }
-    kinds
+    Ok(kinds)
+}
+
+/// Whether this node claims the delivery of `email`: it has no region, or one of the
+/// node's `regions`.
+async fn serves_region_of(app: &App, email: &NewEmail) -> EmailResult<bool> {
+    let Ok(from) = Mailbox::parse(&email.from) else {
+        return Ok(true);
+    };
+    let region = crate::domains::reads::region(app, &email.team_id, from.domain()).await?;
+    Ok(region.is_none_or(|region| app.settings().regions.contains(&region)))
 }
 
 fn batch_items(request: BatchBody) -> EmailResult<Vec<SendBody>> {

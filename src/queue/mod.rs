@@ -224,20 +224,47 @@ pub async fn claim(
     claim_in_regions(db, kind, worker_id, now, limit, None).await
 }
 
-/// Whether any job of `kind` is due (queued and due, or its lease ran out). A read, so it
-/// does not contend for SQLite's write lock the way a claim does: workers look before
-/// they claim.
-pub async fn any_due(db: &Db, kind: &str, now: Millis) -> Result<bool, sqlx::Error> {
-    let found: Option<i32> = on_db!(db, |pool| sqlx::query_scalar(
-        "SELECT 1 FROM jobs WHERE kind = $1 AND state = 'queued' AND run_at <= $2 \
+/// Whether any job of `kind` that this node may claim is due (queued and due, or its lease
+/// ran out), with the same `regions` filter as [`claim_in_regions`]. A read, so it does not
+/// contend for SQLite's write lock the way a claim does: workers look before they claim. A
+/// node that serves none of the waiting jobs' regions therefore never takes the write lock
+/// for a claim that would find nothing.
+pub async fn any_due(
+    db: &Db,
+    kind: &str,
+    now: Millis,
+    regions: Option<&[String]>,
+) -> Result<bool, sqlx::Error> {
+    // Region values are bound from `$3` on.
+    let filter = region_filter(regions, 3);
+    let sql = format!(
+        "SELECT 1 FROM jobs WHERE kind = $1 AND state = 'queued' AND run_at <= $2{filter} \
          UNION ALL SELECT 1 FROM jobs WHERE kind = $1 AND state = 'running' \
-         AND locked_until < $2 LIMIT 1"
-    )
-    .bind(kind)
-    .bind(now)
-    .fetch_optional(pool)
-    .await)?;
+         AND locked_until < $2{filter} LIMIT 1"
+    );
+    let found: Option<i32> = on_db!(db, |pool| {
+        let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(kind)
+            .bind(now);
+        for region in regions.unwrap_or_default() {
+            query = query.bind(region);
+        }
+        query.fetch_optional(pool).await
+    })?;
     Ok(found.is_some())
+}
+
+/// The condition on `region` of a node serving `regions` (`None`: every region), its values
+/// bound from `$first` on.
+fn region_filter(regions: Option<&[String]>, first: usize) -> String {
+    match regions {
+        None => String::new(),
+        Some([]) => " AND region IS NULL".to_string(),
+        Some(list) => {
+            let params: Vec<String> = (0..list.len()).map(|i| format!("${}", i + first)).collect();
+            format!(" AND (region IS NULL OR region IN ({}))", params.join(", "))
+        }
+    }
 }
 
 /// Like [`claim`], but only jobs without a region or of one of `regions` (a node's sending
@@ -254,14 +281,7 @@ pub async fn claim_in_regions(
     regions: Option<&[String]>,
 ) -> Result<Vec<Job>, sqlx::Error> {
     // Region values are bound from `$6` on.
-    let region_filter = match regions {
-        None => String::new(),
-        Some([]) => " AND region IS NULL".to_string(),
-        Some(list) => {
-            let params: Vec<String> = (0..list.len()).map(|i| format!("${}", i + 6)).collect();
-            format!(" AND (region IS NULL OR region IN ({}))", params.join(", "))
-        }
-    };
+    let region_filter = region_filter(regions, 6);
     let regions = regions.unwrap_or_default();
     let lock = if db.is_postgres() {
         " FOR UPDATE SKIP LOCKED"

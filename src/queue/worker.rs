@@ -131,7 +131,7 @@ async fn claim<H: Host>(
     // Only work of the regions (sending pools) this node serves.
     let regions = Some(host.settings().regions.as_slice());
     let now = host.now_ms();
-    if !any_due(host.db(), kind, now).await? {
+    if !any_due(host.db(), kind, now, regions).await? {
         return Ok(Vec::new());
     }
     let db = host.bookkeeping();

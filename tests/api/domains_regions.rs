@@ -77,3 +77,33 @@ async fn nodes_claim_only_their_regions() {
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].region.as_deref(), Some("ap-northeast-1"));
 }
+
+/// A node looks before it claims, with the same region rule: jobs due only in regions it
+/// does not serve are not "due" for it, so it never takes the write lock to claim nothing.
+#[tokio::test]
+async fn nodes_see_due_jobs_only_of_their_regions() {
+    let app = spawn_app_with(Options::default()).await;
+    let db = app.app.db();
+    let now = app.app.now_ms();
+    let kind = "test_region_due_kind";
+    let mut job = NewJob::new(kind, &json!({}), now);
+    job.region = Some("us-east-1".into());
+    queue::enqueue(db, &job, now).await.unwrap();
+
+    let none: &[String] = &[];
+    let us = ["us-east-1".to_string()];
+    let eu = ["eu-west-1".to_string(), "sa-east-1".to_string()];
+    assert!(queue::any_due(db, kind, now, None).await.unwrap());
+    assert!(queue::any_due(db, kind, now, Some(&us)).await.unwrap());
+    assert!(!queue::any_due(db, kind, now, Some(&eu)).await.unwrap());
+    assert!(!queue::any_due(db, kind, now, Some(none)).await.unwrap());
+    // Not yet due, for anyone.
+    assert!(!queue::any_due(db, kind, now - 1_000, Some(&us)).await.unwrap());
+
+    // A job without a region is every node's.
+    queue::enqueue(db, &NewJob::new(kind, &json!({ "n": 2 }), now), now)
+        .await
+        .unwrap();
+    assert!(queue::any_due(db, kind, now, Some(&eu)).await.unwrap());
+    assert!(queue::any_due(db, kind, now, Some(none)).await.unwrap());
+}
