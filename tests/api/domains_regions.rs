@@ -98,7 +98,11 @@ async fn nodes_see_due_jobs_only_of_their_regions() {
     assert!(!queue::any_due(db, kind, now, Some(&eu)).await.unwrap());
     assert!(!queue::any_due(db, kind, now, Some(none)).await.unwrap());
     // Not yet due, for anyone.
-    assert!(!queue::any_due(db, kind, now - 1_000, Some(&us)).await.unwrap());
+    assert!(
+        !queue::any_due(db, kind, now - 1_000, Some(&us))
+            .await
+            .unwrap()
+    );
 
     // A job without a region is every node's.
     queue::enqueue(db, &NewJob::new(kind, &json!({ "n": 2 }), now), now)
