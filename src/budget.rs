@@ -4,11 +4,12 @@
 //!
 //! One request's size is bounded elsewhere (50 MB of body, 20 MB rendered per request), but
 //! not how many arrive together: six 39 MB emails sent at once held about 450 MB. A request
-//! with a body takes its declared length from the budget when its handler starts to read the
-//! body (requests refused earlier, by the gate or for their size, take nothing; see
-//! `http::guard`), and holds it until its answer is ready, since the body's parsed copies live
-//! as long as the handler. A body without a declared length (chunked) takes the largest body
-//! allowed. A request larger than the whole budget takes all of it and runs alone.
+//! with a body takes [`HELD_PER_BODY_BYTE`] times its declared length from the budget when its
+//! handler starts to read the body (requests refused earlier, by the gate or for their size,
+//! take nothing; see `http::guard`), and holds it until its answer is ready, since the body's
+//! parsed copies live as long as the handler. A body without a declared length (chunked) takes
+//! that of the largest body allowed. A request larger than the whole budget takes all of it
+//! and runs alone.
 //!
 //! What a template renders is not in the body: a few bytes of placeholders can stand for
 //! megabytes. A request that renders one [`Share::grow`]s its share by the rendered length
@@ -30,6 +31,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// Bytes of the budget a request takes per byte of its body: a JSON body is held with its
+/// parsed tree while it is read (an attachment's base64 is a string of the tree as long as in
+/// the body), then the tree's strings with what they decode to and the database's copy of
+/// it, so a large single send holds about twice its body at its peak (docs/architecture.md,
+/// "Accepting a large email"). Charging the body once counted half of what the budget is
+/// there to bound.
+pub const HELD_PER_BODY_BYTE: u64 = 2;
 
 /// Bytes of memory shared by the requests of this node.
 #[derive(Clone)]

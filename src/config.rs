@@ -124,8 +124,9 @@ pub struct SqliteSettings {
     pub mmap_size_mb: u64,
     /// Megabytes of page cache per connection.
     pub cache_size_mb: u64,
-    /// Pages the write-ahead log may hold before a commit copies them back into the database
-    /// file (a checkpoint); 0 leaves checkpoints to SQLite's own default (1000 pages).
+    /// Pages the write-ahead log may hold before they are copied back into the database file
+    /// (a checkpoint, on a thread of its own: `store::checkpoint`); 0 leaves the size to
+    /// SQLite's own default (1000 pages).
     pub wal_autocheckpoint_pages: u64,
 }
 

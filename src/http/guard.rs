@@ -85,7 +85,8 @@ async fn checked(app: &App, mut req: Request, next: Next) -> Response {
         let charge = BodyCharge(Arc::new(AtomicU64::new(
             length
                 .unwrap_or(crate::http::MAX_BODY_BYTES as u64)
-                .min(crate::http::MAX_BODY_BYTES as u64),
+                .min(crate::http::MAX_BODY_BYTES as u64)
+                .saturating_mul(crate::budget::HELD_PER_BODY_BYTE),
         )));
         req.extensions_mut().insert(charge.clone());
         let budget = app.body_budget().clone();
@@ -274,9 +275,9 @@ pub fn payload_too_large(limit: usize) -> AppError {
     )
 }
 
-/// The bytes a request's body takes from the body budget, in the request's extensions: its
-/// declared length unless its handler, which streams the body instead of holding it, lowers
-/// it before reading.
+/// The bytes a request's body takes from the body budget, in the request's extensions:
+/// [`crate::budget::HELD_PER_BODY_BYTE`] times its declared length unless its handler, which
+/// streams the body instead of holding it, lowers it before reading.
 #[derive(Clone)]
 pub struct BodyCharge(Arc<AtomicU64>);
 

@@ -7,6 +7,7 @@
 //! from the app's clock, JSON is TEXT, booleans are BOOLEAN.
 
 mod busy;
+mod checkpoint;
 pub mod page;
 pub mod sql;
 pub mod team_rows;
@@ -222,14 +223,20 @@ impl BeginKeyRange for PgPool {
 
 /// Options of every SQLite pool Herald opens: at most `max_connections`, each connection
 /// waiting for SQLite's write lock with [`busy::install`]'s short steps instead of SQLite's
-/// own sleeps of 1, 2, 5, 10… ms.
+/// own sleeps of 1, 2, 5, 10… ms, and leaving the log's checkpoints to a thread of their
+/// own instead of running them inside its commits ([`checkpoint`]).
 pub fn sqlite_pool(max_connections: u32) -> SqlitePoolOptions {
     SqlitePoolOptions::new()
         .max_connections(max_connections)
         // A ping before each use is a hand-over to the connection's thread and back; an
         // in-process SQLite connection has no network to lose.
         .test_before_acquire(false)
-        .after_connect(|conn, _| Box::pin(async move { busy::install(conn).await }))
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                busy::install(conn).await?;
+                checkpoint::install(conn).await
+            })
+        })
 }
 
 /// A new time-ordered id (UUID v7, hyphenated): keyset pagination and B-tree inserts
@@ -279,12 +286,17 @@ mod tests {
             };
             assert_eq!(pragma("PRAGMA mmap_size").await, 3 * 1024 * 1024);
             assert_eq!(pragma("PRAGMA cache_size").await, -5 * 1024);
-            assert_eq!(pragma("PRAGMA wal_autocheckpoint").await, 4321);
+            // SQLite's automatic checkpoint is replaced by `checkpoint`'s hook, at its size.
+            assert_eq!(pragma("PRAGMA wal_autocheckpoint").await, 0);
             assert_eq!(
                 pragma("PRAGMA synchronous").await,
                 2,
                 "FULL stays whatever the settings"
             );
         }
+        assert_eq!(
+            super::checkpoint::sizes(&dir.path().join("herald.db")),
+            vec![4321]
+        );
     }
 }
