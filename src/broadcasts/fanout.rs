@@ -217,7 +217,9 @@ fn write(
             idempotent: None,
         }];
         let stored =
-            crate::emails::store::insert_accepted_guarded(&app, &accepted, my_turn, &[guard]).await;
+            crate::emails::store::insert_accepted_guarded(&app, &accepted, my_turn, &[guard])
+                .await
+                .map(drop);
         let _ = done.send(stored.is_ok());
         stored
     })

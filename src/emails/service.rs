@@ -229,46 +229,45 @@ async fn commit(
         }
         return Ok(());
     }
-    let wake = wakes_workers(app, &emails).await?;
+    // What the wake needs of each email, before the emails move into the commit.
+    let jobs: Vec<(&'static str, bool)> = emails
+        .iter()
+        .map(|e| (e.job_kind, e.scheduled_at.is_some()))
+        .collect();
     let accepted = Accepted {
         emails,
         idempotent: claim.map(|c| (c, body.to_string())),
     };
-    group_commit::commit(app, accepted).await?;
-    app.notify_job_kinds(wake);
+    let regions = group_commit::commit(app, accepted).await?;
+    app.notify_job_kinds(wakes_workers(app, &jobs, &regions));
     Ok(())
 }
 
-/// The job kinds to which accepting `emails` gives something to do now: only their workers
-/// are woken. Waking a kind with nothing new (or one no worker runs here) would only make
-/// its worker look at the queue, a query each, which on SQLite competes with the accept
-/// path. A delivery counts only when this node serves its region (the region of its sending
-/// domain, `domains::reads::region`, as the transaction stores it on the job): a node
-/// serving other regions would wake to claim nothing.
-async fn wakes_workers(app: &App, emails: &[NewEmail]) -> EmailResult<Vec<&'static str>> {
+/// The job kinds to which accepting emails gives something to do now: only their workers
+/// are woken. `jobs` are each email's job kind and whether it is scheduled for later;
+/// `regions` are the regions the store gave their jobs. Waking a kind with nothing new (or
+/// one no worker runs here) would only make its worker look at the queue, a query each,
+/// which on SQLite competes with the accept path. A delivery counts only when this node
+/// serves its job's region (or it has none): a node serving other regions would wake to
+/// claim nothing.
+fn wakes_workers(
+    app: &App,
+    jobs: &[(&'static str, bool)],
+    regions: &[Option<String>],
+) -> Vec<&'static str> {
     let handled = app.job_kinds();
+    let served = &app.settings().regions;
     let mut kinds: Vec<&'static str> = Vec::new();
-    for e in emails {
-        if e.scheduled_at.is_some() || !handled.contains(e.job_kind) || kinds.contains(&e.job_kind)
-        {
+    for (&(kind, scheduled), region) in jobs.iter().zip(regions) {
+        if scheduled || !handled.contains(kind) || kinds.contains(&kind) {
             continue;
         }
-        if e.job_kind == super::DELIVER_JOB && !serves_region_of(app, e).await? {
+        if kind == super::DELIVER_JOB && region.as_ref().is_some_and(|r| !served.contains(r)) {
             continue;
         }
-        kinds.push(e.job_kind);
+        kinds.push(kind);
     }
-    Ok(kinds)
-}
-
-/// Whether this node claims the delivery of `email`: it has no region, or one of the
-/// node's `regions`.
-async fn serves_region_of(app: &App, email: &NewEmail) -> EmailResult<bool> {
-    let Ok(from) = Mailbox::parse(&email.from) else {
-        return Ok(true);
-    };
-    let region = crate::domains::reads::region(app, &email.team_id, from.domain()).await?;
-    Ok(region.is_none_or(|region| app.settings().regions.contains(&region)))
+    kinds
 }
 
 fn batch_items(request: BatchBody) -> EmailResult<Vec<SendBody>> {

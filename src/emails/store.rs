@@ -133,9 +133,14 @@ macro_rules! insert_attachments {
 /// Stores what one or more requests accepted (emails with their attachments, first events
 /// and jobs, and idempotency responses) in one transaction. Emails, events and jobs go in
 /// multi-row `INSERT`s: a statement is a round trip, and a group may hold hundreds of emails.
-pub async fn insert_accepted(app: &App, accepted: &[Accepted]) -> StoreResult<()> {
+pub async fn insert_accepted(app: &App, accepted: &[Accepted]) -> StoreResult<JobRegions> {
     insert_accepted_guarded(app, accepted, std::future::ready(true), &[]).await
 }
+
+/// The region given to the job of each email (in the order of the requests' emails):
+/// that of its sending domain for a delivery, `None` for a simulated one or a domain
+/// without a region. Only a node that serves it claims the job.
+pub type JobRegions = Vec<Option<String>>;
 
 /// [`insert_accepted`], committed only once `turn` is ready and with `guard` statements run
 /// last in the same transaction. When `turn` gives `false`, or a guard statement does not
@@ -150,7 +155,7 @@ pub async fn insert_accepted_guarded(
     accepted: &[Accepted],
     turn: impl std::future::Future<Output = bool>,
     guard: &[Stmt],
-) -> StoreResult<()> {
+) -> StoreResult<JobRegions> {
     let emails: Vec<&NewEmail> = accepted.iter().flat_map(|a| &a.emails).collect();
     let style = Placeholders::of(app.db());
     // A delivery runs in the region (sending pool) of its sending domain, looked up once per
@@ -194,7 +199,7 @@ pub async fn insert_accepted_guarded(
     stmts.extend(queue::insert(style, &jobs, now));
     match app.db() {
         crate::store::Db::Sqlite(pool) => {
-            insert_sqlite(pool, &emails, &stmts, accepted, turn, guard).await
+            insert_sqlite(pool, &emails, &stmts, accepted, turn, guard).await?
         }
         crate::store::Db::Postgres(pool) => {
             let mut tx = pool.begin_write().await?;
@@ -218,9 +223,9 @@ pub async fn insert_accepted_guarded(
                 return Err(sql::conflict());
             }
             tx.commit().await?;
-            Ok(())
         }
     }
+    Ok(jobs.into_iter().map(|job| job.region).collect())
 }
 
 /// SQLite: the transaction's writes — `BEGIN IMMEDIATE`, the emails, `stmts` (first events
