@@ -33,7 +33,7 @@ use crate::clock::Millis;
 use crate::emails::address::Mailbox;
 use crate::emails::{events, test_recipients};
 use crate::handle::App;
-use crate::queue::{Job, RetryAt};
+use crate::queue::{Completed, Job, RetryAt};
 
 const MINUTE: Millis = 60_000;
 
@@ -151,6 +151,8 @@ pub async fn run_job(app: &App, job: &Job) -> anyhow::Result<()> {
         email_id: email_id.clone(),
         team_id: email.team_id.clone(),
         at: now,
+        // The job ends with this attempt unless some recipients are retried.
+        job_id: (!retry).then(|| job.id.clone()),
         recipients: outcomes
             .iter()
             .map(|(r, d)| recipient_outcome(app, r, d, states.get(&r.key).map(String::as_str)))
@@ -165,7 +167,8 @@ pub async fn run_job(app: &App, job: &Job) -> anyhow::Result<()> {
         }
         .into());
     }
-    Ok(())
+    // The job is marked done in the transaction that recorded the outcome.
+    Err(Completed.into())
 }
 
 /// Records an attempt's outcome. Its messages have gone out: while the database cannot be

@@ -1,6 +1,8 @@
 //! Records what a delivery attempt did: per recipient its new state (`delivery_recipients`),
-//! the events and the email's `last_event` ([`events::record`]), and the suppressions it
-//! caused ([`suppressions::insert`]), all in one transaction.
+//! the events and the email's `last_event` ([`events::record`]), the suppressions it
+//! caused ([`suppressions::insert`]) and, when the attempt ends its job, the job's
+//! completion ([`queue::complete_stmt`]), all in one transaction: on SQLite one
+//! multi-statement query to the bookkeeping connection ([`Trips::commit`]).
 //!
 //! Deliveries finish in bursts, and on SQLite every commit waits for an fsync; so the
 //! outcomes of concurrent deliveries are written together: a delivery queues its outcome
@@ -17,8 +19,9 @@ use crate::clock::Millis;
 use crate::emails::events;
 use crate::handle::App;
 use crate::on_db;
-use crate::store::BeginWrite;
-use crate::store::sql::Placeholders;
+use crate::queue;
+use crate::store::sql::{Arg, Placeholders, Trips, bulk_insert};
+use crate::store::{BeginWrite, Db};
 use crate::suppressions;
 
 /// Recipient states in `delivery_recipients`.
@@ -52,6 +55,9 @@ pub struct EmailOutcome {
     pub team_id: String,
     pub at: Millis,
     pub recipients: Vec<RecipientOutcome>,
+    /// The delivery job this attempt ends, marked done in the same transaction; `None` when
+    /// the job runs again (some recipients are retried).
+    pub job_id: Option<String>,
 }
 
 struct Pending {
@@ -126,9 +132,6 @@ async fn write_group(app: &App, pending: Vec<Pending>) {
     }
 }
 
-/// Rows per multi-row statement (well under SQLite's bound-parameter limit).
-const ROWS: usize = 400;
-
 async fn write(app: &App, outcomes: &[EmailOutcome]) -> Result<(), sqlx::Error> {
     let now = app.now_ms();
     let recipients: Vec<(&EmailOutcome, &RecipientOutcome)> = outcomes
@@ -166,36 +169,54 @@ async fn write(app: &App, outcomes: &[EmailOutcome]) -> Result<(), sqlx::Error> 
         .collect();
     let db = app.delivery().bookkeeping();
     let style = Placeholders::of(db);
-    let mut stmts = events::record(style, &events, events::LastEvent::Update(now));
+    let rows = recipients
+        .iter()
+        .map(|(o, r)| {
+            vec![
+                Arg::Text(Some(o.email_id.clone())),
+                Arg::Text(Some(r.recipient.clone())),
+                Arg::Text(Some(r.state.to_string())),
+                Arg::Int(1),
+                Arg::Text(r.response.clone()),
+                Arg::Int(now),
+            ]
+        })
+        .collect();
+    let mut stmts = bulk_insert(
+        style,
+        "INSERT INTO delivery_recipients (email_id, recipient, state, attempts, \
+         last_response, updated_at)",
+        rows,
+        " ON CONFLICT (email_id, recipient) DO UPDATE SET state = excluded.state, \
+         attempts = delivery_recipients.attempts + 1, \
+         last_response = excluded.last_response, updated_at = excluded.updated_at",
+    );
+    stmts.extend(events::record(
+        style,
+        &events,
+        events::LastEvent::Update(now),
+    ));
     stmts.extend(suppressions::insert(style, &suppressed));
-    on_db!(db, |pool| {
-        let mut tx = pool.begin_write().await?;
-        for chunk in recipients.chunks(ROWS) {
-            sqlx::QueryBuilder::new(
-                "INSERT INTO delivery_recipients (email_id, recipient, state, attempts, \
-                 last_response, updated_at) ",
-            )
-            .push_values(chunk, |mut row, (o, r)| {
-                row.push_bind(&o.email_id)
-                    .push_bind(&r.recipient)
-                    .push_bind(r.state)
-                    .push("1")
-                    .push_bind(&r.response)
-                    .push_bind(now);
-            })
-            .push(
-                " ON CONFLICT (email_id, recipient) DO UPDATE SET state = excluded.state, \
-                 attempts = delivery_recipients.attempts + 1, \
-                 last_response = excluded.last_response, updated_at = excluded.updated_at",
-            )
-            .build()
-            .execute(&mut *tx)
-            .await?;
+    // The jobs these attempts end: done in the same commit as what they did.
+    let jobs: Vec<String> = outcomes.iter().filter_map(|o| o.job_id.clone()).collect();
+    if !jobs.is_empty() {
+        stmts.push(queue::complete_stmt(style, jobs, now));
+    }
+    match db {
+        // One hand-over to the connection's thread for the whole transaction.
+        Db::Sqlite(pool) => {
+            let mut trips = Trips::default();
+            for stmt in &stmts {
+                trips.stmt(stmt);
+            }
+            trips.commit(pool).await
         }
-        crate::exec_stmts!(tx, &stmts)?;
-        tx.commit().await
-    })?;
-    Ok(())
+        Db::Postgres(pool) => {
+            let mut tx = pool.begin_write().await?;
+            crate::exec_stmts!(tx, &stmts)?;
+            tx.commit().await
+        }
+    }
 }
 
 /// Each recipient's delivery state so far (`delivery_recipients`), by recipient key.

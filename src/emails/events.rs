@@ -85,25 +85,39 @@ pub fn record(style: Placeholders, events: &[NewEvent], last: LastEvent) -> Vec<
         stmts.extend(webhooks::emit(style, &webhook_events));
     }
     if let LastEvent::Update(now) = last {
-        // Each email's last event, the emails in the order of the list.
+        // Each email's last event; one statement per kind (a group of deliveries is
+        // mostly `delivered`), not one per email: on PostgreSQL each is a round trip.
         let mut seen = std::collections::HashSet::new();
-        let mut last_of: Vec<&NewEvent> = events
-            .iter()
-            .rev()
-            .filter(|e| seen.insert(e.email_id))
-            .collect();
-        last_of.reverse();
-        for NewEvent { email_id, kind, .. } in last_of {
-            stmts.push(
-                Stmt::new("UPDATE emails SET last_event = $2, updated_at = $3 WHERE id = $1")
-                    .text(*email_id)
-                    .text(*kind)
-                    .int(now),
-            );
+        let mut by_kind: Vec<(&str, Vec<&str>)> = Vec::new();
+        for NewEvent { email_id, kind, .. } in events.iter().rev() {
+            if !seen.insert(*email_id) {
+                continue;
+            }
+            match by_kind.iter_mut().find(|(k, _)| k == kind) {
+                Some((_, ids)) => ids.push(email_id),
+                None => by_kind.push((kind, vec![email_id])),
+            }
+        }
+        for (kind, ids) in by_kind {
+            for chunk in ids.chunks(LAST_EVENT_IDS) {
+                let mut stmt = Stmt::new(format!(
+                    "UPDATE emails SET last_event = $1, updated_at = $2 WHERE id IN ({})",
+                    Placeholders::Numbered.list(3, chunk.len())
+                ))
+                .text(kind)
+                .int(now);
+                for id in chunk {
+                    stmt = stmt.text(*id);
+                }
+                stmts.push(stmt);
+            }
         }
     }
     stmts
 }
+
+/// Emails per `last_event` update (well under SQLite's bound-parameter limit).
+const LAST_EVENT_IDS: usize = 500;
 
 /// Opened and clicked come from tracking; they are Resend statuses too.
 pub const OPENED: &str = "opened";

@@ -333,6 +333,27 @@ pub fn backoff_ms(attempts: i32) -> Millis {
     (30_000i64 * 2i64.pow(exp)).min(3_600_000)
 }
 
+/// The statement marking jobs `ids` done, for a handler that records its work and its job's
+/// end in one transaction (then it returns [`Completed`]). One text for any number of ids
+/// ([`crate::store::sql::any_of`]).
+pub fn complete_stmt(style: Placeholders, ids: Vec<String>, now: Millis) -> Stmt {
+    let ids = ids.into_iter().map(Some).collect();
+    let mut stmt = Stmt::new(format!(
+        "UPDATE jobs SET state = 'done', locked_by = NULL, locked_until = NULL, updated_at = $1 \
+         WHERE id {}",
+        crate::store::sql::any_of(style, 2)
+    ))
+    .int(now);
+    stmt.args.push(Arg::Texts(ids));
+    stmt
+}
+
+/// A handler's way to say "done, and already recorded as done": it committed
+/// [`complete_stmt`] with its own work, so the worker writes nothing more for the job.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the job recorded its own completion")]
+pub struct Completed;
+
 /// Completes several jobs in one statement (one commit for a batch of finished jobs).
 pub async fn complete_many(db: &Db, job_ids: &[String], now: Millis) -> Result<(), sqlx::Error> {
     if job_ids.is_empty() {

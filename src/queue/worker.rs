@@ -19,8 +19,8 @@ use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    Job, RetryAt, any_due, claim_in_regions, complete_many, fail, new_worker_id, node_id,
-    node_worker_id, release_orphans, retry_at,
+    Completed, Job, RetryAt, any_due, claim_in_regions, complete_many, fail, new_worker_id,
+    node_id, node_worker_id, release_orphans, retry_at,
 };
 use crate::clock::Millis;
 use crate::config::Settings;
@@ -141,6 +141,8 @@ async fn claim<H: Host>(
 /// How a job run ended, as the queue records it.
 enum Outcome {
     Done,
+    /// Done, and its handler recorded it ([`super::Completed`]).
+    Recorded,
     Retry(RetryAt),
     Failed(String),
 }
@@ -151,6 +153,9 @@ async fn outcome<H: Host>(host: &H, result: anyhow::Result<()>) -> Outcome {
     let Err(err) = result else {
         return Outcome::Done;
     };
+    if err.is::<Completed>() {
+        return Outcome::Recorded;
+    }
     if let Some(retry) = err.downcast_ref::<RetryAt>() {
         return Outcome::Retry(retry.clone());
     }
@@ -173,6 +178,7 @@ async fn finish<H: Host>(host: &H, kind: &str, results: &[(Job, Outcome)]) -> an
     for (job, outcome) in results {
         match outcome {
             Outcome::Done => done.push(job.id.clone()),
+            Outcome::Recorded => {}
             Outcome::Retry(retry) => retry_at(db, &job.id, retry, now).await?,
             Outcome::Failed(err) => {
                 tracing::warn!(job_id = %job.id, kind, error = %err, "job failed");

@@ -430,6 +430,18 @@ pub async fn fetch_probe<T: Row>(
     .await)
 }
 
+/// The condition that a column is one of the values of array argument `$n` (an
+/// [`Arg::Texts`]): `= ANY($n)` on PostgreSQL, a lookup of each element of the JSON array
+/// SQLite receives on SQLite. Unlike an `IN ($3, $4, …)` list, the statement's text does not
+/// depend on how many values there are, so its prepared plan is reused (on PostgreSQL a new
+/// text costs a round trip more to prepare, and fills the connection's statement cache).
+pub fn any_of(style: Placeholders, n: usize) -> String {
+    match style {
+        Placeholders::Numbered => format!("= ANY(${n})"),
+        Placeholders::Positional => format!("IN (SELECT value FROM json_each(${n}))"),
+    }
+}
+
 /// Statements for one SQLite connection, sent as one multi-statement query: a query is one
 /// hand-over to the connection's thread and back, where each statement alone would be one
 /// (two thread switches each). SQLite binds each statement's positional `?`s from where the
@@ -494,6 +506,38 @@ impl Trips {
             .execute(conn)
             .await?;
         Ok(())
+    }
+
+    /// Runs the statements as one write transaction on a connection of `pool`, in one
+    /// hand-over: `BEGIN IMMEDIATE`, the statements, `COMMIT`. On an error the transaction
+    /// is rolled back; a connection left inside it (the future dropped mid-way) is closed
+    /// rather than given back to the pool, which rolls it back too.
+    pub async fn commit(mut self, pool: &sqlx::SqlitePool) -> Result<(), sqlx::Error> {
+        let text = std::mem::take(&mut self.text);
+        self.text = format!("BEGIN IMMEDIATE;\n{text}COMMIT");
+        let mut conn = InTransaction(Some(pool.acquire().await?));
+        let open = conn.0.as_mut().expect("acquired");
+        let result = self.run(open).await;
+        if result.is_err() {
+            // "no transaction is active" when the failure ended it already.
+            let _ = sqlx::query("ROLLBACK").execute(&mut **open).await;
+        }
+        // Committed or rolled back: the connection may go back to the pool.
+        conn.0.take();
+        result
+    }
+}
+
+/// A pooled SQLite connection that may be inside a transaction sqlx does not know about
+/// (begun by a statement): dropped while it holds one, it is closed instead of going back to
+/// the pool (closing rolls the transaction back).
+struct InTransaction(Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>);
+
+impl Drop for InTransaction {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.as_mut() {
+            conn.close_on_drop();
+        }
     }
 }
 
