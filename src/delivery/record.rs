@@ -6,9 +6,13 @@
 //!
 //! Deliveries finish in bursts, and on SQLite every commit waits for an fsync; so the
 //! outcomes of concurrent deliveries are written together: a delivery queues its outcome
-//! and takes its turn as writer, and the writer commits everything queued by then (the
-//! same scheme as the accept path's group commit). Each delivery returns only once its
-//! outcome is durable.
+//! and waits for its answer; one writer task commits everything queued in one transaction,
+//! then everything queued while that transaction ran, until the queue is empty (the same
+//! scheme as the accept path's group commit, `emails::group_commit`). A delivery never
+//! waits for a turn of its own: when each delivery took the writer's turn in order, one
+//! taken along by an earlier writer still waited for its turn, and each turn committed only
+//! what had arrived since, so every delivery waited for all the writes ahead of it. Each
+//! delivery returns only once its outcome is durable.
 
 use std::sync::Arc;
 
@@ -66,34 +70,65 @@ struct Pending {
 }
 
 #[derive(Default)]
-pub struct Recorder {
-    queue: Mutex<Vec<Pending>>,
-    /// Held by the writer while its transaction runs.
-    turn: Arc<tokio::sync::Mutex<()>>,
+pub struct Recorder(Arc<Mutex<Queue>>);
+
+#[derive(Default)]
+struct Queue {
+    pending: Vec<Pending>,
+    /// A writer task runs: it takes what is queued before it ends.
+    writing: bool,
 }
 
 impl Recorder {
     /// Stores `outcome`; returns once it is committed.
     pub async fn record(&self, app: &App, outcome: EmailOutcome) -> anyhow::Result<()> {
         let (done, result) = oneshot::channel();
-        self.queue.lock().push(Pending { outcome, done });
-        let turn = self.turn.clone().lock_owned().await;
-        let pending = std::mem::take(&mut *self.queue.lock());
-        if !pending.is_empty() {
+        let start_writer = {
+            let mut queue = self.0.lock();
+            queue.pending.push(Pending { outcome, done });
+            !std::mem::replace(&mut queue.writing, true)
+        };
+        if start_writer {
             // In its own task, so that a delivery dropped mid-way cannot cut the
             // transaction short for the others.
-            let app = app.clone();
-            tokio::spawn(async move {
-                write_group(&app, pending).await;
-                drop(turn);
-            });
-        } else {
-            drop(turn);
+            tokio::spawn(writer(app.clone(), self.0.clone()));
         }
         result
             .await
             .map_err(|_| anyhow::anyhow!("the outcome writer stopped"))?
             .map_err(|e| anyhow::anyhow!("recording delivery outcomes: {e}"))
+    }
+}
+
+/// Writes what is queued, one transaction per group, until nothing is left.
+async fn writer(app: App, queue: Arc<Mutex<Queue>>) {
+    let mut running = Running(Some(&queue));
+    loop {
+        let pending = {
+            let mut queue = queue.lock();
+            if queue.pending.is_empty() {
+                queue.writing = false;
+                running.0 = None;
+                return;
+            }
+            std::mem::take(&mut queue.pending)
+        };
+        write_group(&app, pending).await;
+    }
+}
+
+/// A writer task that ends before the queue is empty (it panicked, or the runtime is
+/// shutting down) drops what is queued, so those deliveries get an error instead of waiting
+/// for ever, and the next outcome starts a new writer.
+struct Running<'a>(Option<&'a Mutex<Queue>>);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        if let Some(queue) = self.0 {
+            let mut queue = queue.lock();
+            queue.writing = false;
+            queue.pending.clear();
+        }
     }
 }
 
