@@ -4,7 +4,7 @@
 //! Diagnostic-Code). Some MTAs put the same fields into their plain-text part; the same
 //! reader serves both.
 
-use super::fields::{Fields, blocks, code_pairs, enhanced_status, typed_address, typed_text};
+use super::fields::{Fields, blocks, code_pairs, enhanced_statuses, typed_address, typed_text};
 use crate::smtp::parse_status;
 
 /// What a delivery-status body says.
@@ -61,7 +61,13 @@ fn recipient(block: &Fields) -> Option<DsnRecipient> {
         .get("status")
         .and_then(|s| s.split_whitespace().next())
         .and_then(parse_status);
-    let from_diagnostic = diagnostic.as_deref().and_then(enhanced_status);
+    // A code the diagnostic's text carries outside a reply (`5.1.0 - Unknown address error
+    // 550-'…'`, qmail's `(#5.1.1)`) refines the declared Status only when it names a detail:
+    // RFC 3463's x.y.0 is "other or undefined" within its subject, so it cannot tell a
+    // missing mailbox from any other trouble with the address.
+    let from_diagnostic = diagnostic.as_deref().and_then(|text| {
+        enhanced_statuses(text).find(|&[_, _, detail]| detail != 0 || declared.is_none())
+    });
     // The diagnostic may quote several replies (`554 4.4.7 expired <421 4.4.2 timeout>`):
     // the first whose code and status agree with each other and with the declared class
     // is the remote server's answer.
@@ -143,6 +149,29 @@ mod tests {
         assert_eq!(report.recipients[1].status, Some([4, 4, 1]));
         assert_eq!(report.recipients[1].reply_code, None);
         assert_eq!(gone.category, None);
+    }
+
+    #[test]
+    fn a_code_outside_the_reply_refines_the_status_only_with_a_detail() {
+        let status = |diagnostic: &str| {
+            let body = format!(
+                "Final-Recipient: rfc822; gone@dest.test\r\nAction: failed\r\n\
+                 Status: 5.0.0 (permanent failure)\r\nDiagnostic-Code: smtp; {diagnostic}\r\n"
+            );
+            parse(&body).recipients[0].status
+        };
+        // RFC 3463's x.1.0 is "other address status": no more precise than the declared one
+        assert_eq!(
+            status("5.1.0 - Unknown address error 550-'gone unknown user account'"),
+            Some([5, 0, 0])
+        );
+        // a code with a detail does refine it, wherever the text carries it
+        assert_eq!(
+            status("5.1.0 - Unknown address error 550-'no mailbox here (#5.1.1)'"),
+            Some([5, 1, 1])
+        );
+        // the remote server's own code right after its reply code counts as it is
+        assert_eq!(status("550 #5.1.0 Address rejected."), Some([5, 1, 0]));
     }
 
     #[test]

@@ -125,11 +125,12 @@ pub(super) fn reply_code(text: &str) -> Option<u16> {
 }
 
 /// Every reply code in `text` with the enhanced status code right after it, if any:
-/// `554 4.4.7 expired <421 4.4.2 timed out>` gives (554, 4.4.7) and (421, 4.4.2).
+/// `554 4.4.7 expired <421 4.4.2 timed out>` gives (554, 4.4.7) and (421, 4.4.2), and
+/// qmail's `550 #5.1.0 Address rejected` gives (550, 5.1.0).
 pub(super) fn code_pairs(text: &str) -> Vec<(u16, Option<[u16; 3]>)> {
     reply_codes(text)
         .map(|(at, code)| {
-            let rest = text[at + 3..].trim_start_matches([' ', '-']);
+            let rest = text[at + 3..].trim_start_matches([' ', '-', '#']);
             let token = rest
                 .split(|c: char| !(c.is_ascii_digit() || c == '.'))
                 .next()
@@ -159,24 +160,25 @@ fn reply_codes(text: &str) -> impl Iterator<Item = (usize, u16)> + '_ {
 
 /// The first failure (4.x.x/5.x.x) enhanced status code in `text`, also qmail's `#5.1.1`.
 pub(super) fn enhanced_status(text: &str) -> Option<[u16; 3]> {
+    enhanced_statuses(text).next()
+}
+
+/// Every failure (4.x.x/5.x.x) enhanced status code in `text`, in order.
+pub(super) fn enhanced_statuses(text: &str) -> impl Iterator<Item = [u16; 3]> + '_ {
     let bytes = text.as_bytes();
-    for (i, &b) in bytes.iter().enumerate() {
+    bytes.iter().enumerate().filter_map(move |(i, &b)| {
         if !matches!(b, b'4' | b'5') || bytes.get(i + 1) != Some(&b'.') {
-            continue;
+            return None;
         }
         if i > 0 && (bytes[i - 1].is_ascii_digit() || bytes[i - 1] == b'.') {
-            continue;
+            return None;
         }
         let end = bytes[i..]
             .iter()
             .position(|b| !(b.is_ascii_digit() || *b == b'.'))
             .map_or(bytes.len(), |n| i + n);
-        let token = text[i..end].trim_end_matches('.');
-        if let Some(status) = parse_status(token) {
-            return Some(status);
-        }
-    }
-    None
+        parse_status(text[i..end].trim_end_matches('.'))
+    })
 }
 
 pub(super) fn status_text([a, b, c]: [u16; 3]) -> String {
@@ -227,9 +229,17 @@ mod tests {
             vec![(554, Some([4, 4, 7])), (421, Some([4, 4, 2]))]
         );
         assert_eq!(code_pairs("550 unknown"), vec![(550, None)]);
+        assert_eq!(
+            code_pairs("550 #5.1.0 Address rejected."),
+            vec![(550, Some([5, 1, 0]))]
+        );
         assert_eq!(enhanced_status("LDAP server. (#4.4.3)I'm"), Some([4, 4, 3]));
         assert_eq!(enhanced_status("at 192.0.2.20 and Exim 4.72"), None);
         assert_eq!(enhanced_status("553 5.3.0 <x@y>"), Some([5, 3, 0]));
         assert_eq!(enhanced_status("code 5.7.606 blocked."), Some([5, 7, 606]));
+        assert_eq!(
+            enhanced_statuses("5.1.0 - error 550-'no mailbox (#5.1.1)'").collect::<Vec<_>>(),
+            vec![[5, 1, 0], [5, 1, 1]]
+        );
     }
 }

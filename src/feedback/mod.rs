@@ -168,13 +168,14 @@ fn parse_nested(raw: &[u8], depth: usize) -> Feedback {
     let subject = message.subject().unwrap_or_default();
     if let Some(status) = &parts.delivery_status {
         let status = dsn::parse(status);
+        let reported = status.reporting_mta.is_some();
         feedback.reporting_mta = status.reporting_mta;
         feedback.original_envelope_id = status.original_envelope_id;
         feedback.arrival_date = status.arrival_date;
         feedback.recipients = status
             .recipients
             .into_iter()
-            .map(|r| from_dsn(r, report_text, subject))
+            .map(|r| from_dsn(r, report_text, subject, reported))
             .collect();
     }
     if feedback.recipients.is_empty() {
@@ -182,7 +183,7 @@ fn parse_nested(raw: &[u8], depth: usize) -> Feedback {
         feedback.recipients = dsn::parse(report_text)
             .recipients
             .into_iter()
-            .map(|r| from_dsn(r, report_text, subject))
+            .map(|r| from_dsn(r, report_text, subject, false))
             .collect();
     }
     if feedback.recipients.is_empty() {
@@ -261,7 +262,9 @@ fn is_placeholder(address: &str) -> bool {
     address.starts_with("undisclosed-recipient")
 }
 
-fn from_dsn(r: dsn::DsnRecipient, report_text: &str, subject: &str) -> Recipient {
+/// `reported`: the recipient comes from a `message/delivery-status` part with a
+/// Reporting-MTA (a report in RFC 3464's form, whose missing Remote-MTA means something).
+fn from_dsn(r: dsn::DsnRecipient, report_text: &str, subject: &str, reported: bool) -> Recipient {
     let wider = format!("{subject}\n{report_text}");
     let evidence = |diagnostic| reason::Evidence {
         status: r.status,
@@ -269,6 +272,7 @@ fn from_dsn(r: dsn::DsnRecipient, report_text: &str, subject: &str) -> Recipient
         diagnostic,
         action: r.action.as_deref(),
         context: report_text,
+        own_mailbox: reported && r.remote_mta.is_none(),
     };
     let (mut reason, basis) =
         reason::classify(&evidence(r.diagnostic.as_deref().unwrap_or(&wider)));
@@ -305,6 +309,7 @@ fn from_text(found: text::TextFinding, report_text: &str, subject: &str) -> Reci
         diagnostic,
         action: None,
         context: report_text,
+        own_mailbox: false,
     };
     let (mut reason, basis) = reason::classify(&evidence(&found.context));
     if basis != reason::Basis::Text {
@@ -615,6 +620,7 @@ mod tests {
                 diagnostic: &text,
                 action: None,
                 context: &context,
+                own_mailbox: text.len() % 2 == 0,
             });
         }
     }

@@ -18,7 +18,9 @@
 //!      full, moved, filtered, blocked, the sender was refused or the domain takes no mail;
 //!      or a "no such user" phrase with any code (a `4.x.x` code too, as Sisimai does) when
 //!      the refusal answered `RCPT TO` (named in the diagnostic or the report's text), or
-//!      when the reporting system says so itself (no remote reply code is quoted); or a
+//!      when the reporting system says so itself (no remote reply code is quoted, or an RFC
+//!      3464 report names no Remote-MTA for the recipient, RFC 3464 2.3.5, so the reporting
+//!      MTA judged its own mailbox, and the failure is permanent); or a
 //!      bare "recipient address rejected" with a permanent code in answer to `RCPT TO` when
 //!      the text gives no other reason; or, at any stage, text saying outright that the
 //!      account does not exist ([`ACCOUNT_ABSENT`]);
@@ -954,6 +956,11 @@ pub struct Evidence<'a> {
     /// The rest of the report (its human-readable part): where the SMTP command is found
     /// when the diagnostic does not name it.
     pub context: &'a str,
+    /// The report is an RFC 3464 delivery-status report that names no Remote-MTA for the
+    /// recipient. RFC 3464 (2.3.5) requires a Remote-MTA for every recipient a relay attempt
+    /// over SMTP failed for, so without one the reporting MTA judged the recipient itself:
+    /// it is the server that holds (or would hold) the mailbox.
+    pub own_mailbox: bool,
 }
 
 /// What [`classify`] based its answer on.
@@ -1262,11 +1269,18 @@ fn classify_at(evidence: &Evidence<'_>, command: Option<Command>) -> (Reason, Ba
                             .filter(|row| row.reason != UserUnknown)
                             .any(|row| row.matches_text(&text));
                     let absent = ACCOUNT_ABSENT.iter().any(|p| contains_in_order(&text, p));
+                    // With no stage named, the words alone are the verdict of a missing
+                    // mailbox only when no other server can have answered them: no reply was
+                    // quoted, or the reporting MTA holds the mailbox (no Remote-MTA) and
+                    // failed it for good. Another server's "no such user" with no stage may
+                    // be a filter's answer after DATA.
+                    let own_verdict =
+                        evidence.reply_code.is_none() || (evidence.own_mailbox && permanent);
                     bare_refusal
                         || absent
                         || (by_text
                             && (command == Some(Command::Rcpt)
-                                || (command.is_none() && evidence.reply_code.is_none())))
+                                || (command.is_none() && own_verdict)))
                 }
             }
             Filtered => {
@@ -1351,6 +1365,7 @@ mod tests {
             diagnostic,
             action: Some("failed"),
             context: "",
+            own_mailbox: false,
         })
         .0
     }
@@ -1609,6 +1624,40 @@ mod tests {
             why("5.0.0", Some(550), ">>> DATA <<< 550 Unknown user"),
             Filtered
         );
+    }
+
+    #[test]
+    fn a_missing_user_reported_by_the_server_that_holds_the_mailbox() {
+        // RFC 3464 2.3.5: no Remote-MTA, so the reporting MTA judged its own recipient; its
+        // "mailbox unavailable" with no stage is its directory's answer, not a filter's
+        let text = "550 Requested action not taken: mailbox unavailable";
+        let own = |status: &str, reply: u16, own_mailbox: bool| {
+            let evidence = Evidence {
+                status: crate::smtp::parse_status(status),
+                reply_code: Some(reply),
+                diagnostic: text,
+                action: Some("failed"),
+                context: "",
+                own_mailbox,
+            };
+            classify(&evidence).0
+        };
+        assert_eq!(own("5.5.0", 550, true), UserUnknown);
+        assert!(UserUnknown.is_hard(true));
+        // relayed (a Remote-MTA answered): another server's words, maybe a filter's
+        assert_eq!(own("5.5.0", 550, false), Filtered);
+        // temporary: not a verdict on the mailbox
+        assert_ne!(own("4.0.0", 450, true), UserUnknown);
+        // after DATA it stays a filter's answer, whoever reports it
+        let after_data = Evidence {
+            status: crate::smtp::parse_status("5.0.0"),
+            reply_code: Some(550),
+            diagnostic: ">>> DATA <<< 550 Unknown user",
+            action: Some("failed"),
+            context: "",
+            own_mailbox: true,
+        };
+        assert_eq!(classify(&after_data).0, Filtered);
     }
 
     #[test]

@@ -213,7 +213,7 @@ fn bounced(bounce: &Bounce, r: &BouncedRecipient) -> Option<Recipient> {
         diagnostic,
         ..DsnRecipient::default()
     };
-    let mut recipient = super::from_dsn(dsn, "", "");
+    let mut recipient = super::from_dsn(dsn, "", "", false);
     let bounce_type = bounce.bounce_type.as_deref().unwrap_or_default();
     if status.is_none() && reply_code.is_none() {
         recipient.permanent = bounce_type.eq_ignore_ascii_case("permanent");

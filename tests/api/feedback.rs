@@ -105,7 +105,7 @@ fn fixture_corpus_match_rates() {
     }
     println!("differences:\n  {}", differences.join("\n  "));
     // Floors a little under today's rates: a regression fails, small churn does not.
-    let floors = [97, 96, 97, 96, 92, 99];
+    let floors = [97, 96, 97, 96, 93, 99];
     for ((field, n), floor) in FIELDS.iter().zip(matches).zip(floors) {
         assert!(
             n >= floor,
