@@ -20,7 +20,8 @@
 //!      the refusal answered `RCPT TO` (named in the diagnostic or the report's text), or
 //!      when the reporting system says so itself (no remote reply code is quoted, or an RFC
 //!      3464 report names no Remote-MTA for the recipient, RFC 3464 2.3.5, so the reporting
-//!      MTA judged its own mailbox, and the failure is permanent); or a
+//!      MTA judged its own mailbox, and the failure is permanent with no policy or content
+//!      status); or a
 //!      bare "recipient address rejected" with a permanent code in answer to `RCPT TO` when
 //!      the text gives no other reason; or, at any stage, text saying outright that the
 //!      account does not exist ([`ACCOUNT_ABSENT`]);
@@ -1272,10 +1273,14 @@ fn classify_at(evidence: &Evidence<'_>, command: Option<Command>) -> (Reason, Ba
                     // With no stage named, the words alone are the verdict of a missing
                     // mailbox only when no other server can have answered them: no reply was
                     // quoted, or the reporting MTA holds the mailbox (no Remote-MTA) and
-                    // failed it for good. Another server's "no such user" with no stage may
-                    // be a filter's answer after DATA.
-                    let own_verdict =
-                        evidence.reply_code.is_none() || (evidence.own_mailbox && permanent);
+                    // failed it for good, with no policy (x.7.x) or content (x.6.x) status
+                    // saying the refusal was of another kind. Another server's "no such
+                    // user" with no stage may be a filter's answer after DATA.
+                    let policy_or_content = evidence
+                        .status
+                        .is_some_and(|[_, subject, _]| subject == 6 || subject == 7);
+                    let own_verdict = evidence.reply_code.is_none()
+                        || (evidence.own_mailbox && permanent && !policy_or_content);
                     bare_refusal
                         || absent
                         || (by_text
@@ -1646,6 +1651,8 @@ mod tests {
         assert!(UserUnknown.is_hard(true));
         // relayed (a Remote-MTA answered): another server's words, maybe a filter's
         assert_eq!(own("5.5.0", 550, false), Filtered);
+        // a policy status says the refusal was a decision, not a missing mailbox
+        assert_ne!(own("5.7.1", 550, true), UserUnknown);
         // temporary: not a verdict on the mailbox
         assert_ne!(own("4.0.0", 450, true), UserUnknown);
         // after DATA it stays a filter's answer, whoever reports it
