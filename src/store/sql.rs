@@ -294,6 +294,41 @@ const MAX_PARAMS: usize = 30_000;
 /// positional `?`, split under its parameter limit. Every row holds the same kinds of [`Arg`]
 /// (`Text`, `Int` or `Bool`) in the same order.
 pub fn bulk_insert(style: Placeholders, head: &str, rows: Vec<Vec<Arg>>, tail: &str) -> Vec<Stmt> {
+    row_sources(style, rows)
+        .into_iter()
+        .map(|(source, args)| {
+            let mut stmt = Stmt::new(format!("{head} {source}{tail}"));
+            stmt.args = args;
+            stmt
+        })
+        .collect()
+}
+
+/// As [`bulk_insert`], but only the rows that pass `filter`: the rows are the common table
+/// `v(columns)` and `filter` a condition over it (`EXISTS (SELECT 1 FROM … WHERE … = v.team_id)`),
+/// checked inside the statement, so inside the caller's transaction.
+pub fn bulk_insert_where(
+    style: Placeholders,
+    head: &str,
+    columns: &str,
+    rows: Vec<Vec<Arg>>,
+    filter: &str,
+) -> Vec<Stmt> {
+    row_sources(style, rows)
+        .into_iter()
+        .map(|(source, args)| {
+            let mut stmt = Stmt::new(format!(
+                "WITH v ({columns}) AS ({source}) {head} SELECT * FROM v WHERE {filter}"
+            ));
+            stmt.args = args;
+            stmt
+        })
+        .collect()
+}
+
+/// `rows` as row sources, each with its arguments: PostgreSQL one `SELECT * FROM UNNEST(…)`
+/// over one array per column, SQLite multi-row `VALUES` split under its parameter limit.
+fn row_sources(style: Placeholders, rows: Vec<Vec<Arg>>) -> Vec<(String, Vec<Arg>)> {
     let Some(columns) = rows.first().map(Vec::len) else {
         return Vec::new();
     };
@@ -306,22 +341,21 @@ pub fn bulk_insert(style: Placeholders, head: &str, rows: Vec<Vec<Arg>>, tail: &
                 .map(|(i, array)| format!("${}::{}", i + 1, array_type(array)))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let mut stmt = Stmt::new(format!("{head} SELECT * FROM UNNEST({unnest}){tail}"));
-            stmt.args = arrays;
-            vec![stmt]
+            vec![(format!("SELECT * FROM UNNEST({unnest})"), arrays)]
         }
         Placeholders::Positional => {
             let per_stmt = (MAX_PARAMS / columns).max(1);
-            let mut stmts = Vec::new();
+            let mut sources = Vec::new();
             let mut rows = rows.into_iter().peekable();
             while rows.peek().is_some() {
                 let chunk: Vec<Vec<Arg>> = rows.by_ref().take(per_stmt).collect();
                 let values = style.rows(1, chunk.len(), columns);
-                let mut stmt = Stmt::new(format!("{head} VALUES {values}{tail}"));
-                stmt.args = chunk.into_iter().flatten().collect();
-                stmts.push(stmt);
+                sources.push((
+                    format!("VALUES {values}"),
+                    chunk.into_iter().flatten().collect(),
+                ));
             }
-            stmts
+            sources
         }
     }
 }

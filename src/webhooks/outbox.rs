@@ -14,7 +14,7 @@ use crate::clock::Millis;
 use crate::handle::App;
 use crate::on_db;
 use crate::store::new_id;
-use crate::store::sql::{Arg, Placeholders, Stmt, bulk_insert};
+use crate::store::sql::{Arg, Placeholders, Stmt, bulk_insert_where};
 
 /// One webhook event, as recorded.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -50,11 +50,18 @@ impl Event {
 }
 
 /// The statements recording `events` (the only writer of the outbox), to run in the
-/// transaction of the change they report. One event is one portable statement, whatever
-/// `style`; more go in bulk, in the backend's `style`.
+/// transaction of the change they report. An event is recorded only when its team has an
+/// enabled endpoint that may hear of it (the check runs in the same statement, so in the same
+/// transaction): a team without webhooks, the usual case, costs no outbox row to write, scan
+/// and delete. The check may let through an event no endpoint subscribes to (its type is
+/// matched as text in the endpoint's list); the fan-out decides exactly. One event is one
+/// portable statement, whatever `style`; more go in bulk, in the backend's `style`.
 pub fn emit(style: Placeholders, events: &[Event]) -> Vec<Stmt> {
     const HEAD: &str =
         "INSERT INTO webhook_events (id, team_id, type, data, created_at, email_id, recipient)";
+    const COLUMNS: &str = "id, team_id, type, data, created_at, email_id, recipient";
+    const HEARD: &str = "EXISTS (SELECT 1 FROM webhooks w WHERE w.team_id = v.team_id \
+        AND w.status = 'enabled' AND w.events LIKE '%\"' || v.type || '\"%')";
     let mut rows: Vec<Vec<Arg>> = events
         .iter()
         .map(|e| {
@@ -70,11 +77,14 @@ pub fn emit(style: Placeholders, events: &[Event]) -> Vec<Stmt> {
         })
         .collect();
     if rows.len() == 1 {
-        let mut stmt = Stmt::new(format!("{HEAD} VALUES ($1, $2, $3, $4, $5, $6, $7)"));
+        let mut stmt = Stmt::new(format!(
+            "WITH v ({COLUMNS}) AS (VALUES ($1, $2, $3, $4, $5, $6, $7)) \
+             {HEAD} SELECT * FROM v WHERE {HEARD}"
+        ));
         stmt.args = rows.remove(0);
         return vec![stmt];
     }
-    bulk_insert(style, HEAD, rows, "")
+    bulk_insert_where(style, HEAD, COLUMNS, rows, HEARD)
 }
 
 /// Records one event inside the caller's open transaction `tx` and fans it out there too

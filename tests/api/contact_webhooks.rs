@@ -208,3 +208,48 @@ async fn only_subscribed_types_and_nothing_for_refusals_or_imports() {
         "the import's upsert"
     );
 }
+
+/// The outbox holds only events some enabled endpoint of the team may hear of: a team
+/// without webhooks (or with its endpoints disabled, or subscribed to other types) writes
+/// no row for the fan-out to scan and delete.
+#[tokio::test]
+async fn no_outbox_row_for_an_event_no_endpoint_hears() {
+    let (app, receiver) = start().await;
+    let create = |email: &'static str| {
+        let app = &app;
+        async move {
+            let reply = app.post("/contacts", json!({ "email": email })).await;
+            assert_eq!(reply.status, 201, "{}", reply.body);
+        }
+    };
+    create("a@example.com").await;
+    assert_eq!(pending_events(&app).await, 0, "no endpoint at all");
+
+    let (id, _) = create_webhook(&app, &receiver.url, &["contact.deleted"]).await;
+    create("b@example.com").await;
+    assert_eq!(pending_events(&app).await, 0, "an endpoint of other types");
+
+    let reply = app
+        .patch(
+            &format!("/webhooks/{id}"),
+            json!({"events": ["contact.created"], "status": "disabled"}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    create("c@example.com").await;
+    assert_eq!(pending_events(&app).await, 0, "a disabled endpoint");
+
+    let reply = app
+        .patch(&format!("/webhooks/{id}"), json!({"status": "enabled"}))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    create("d@example.com").await;
+    assert_eq!(
+        pending_events(&app).await,
+        1,
+        "a subscribed, enabled endpoint"
+    );
+    let body = &bodies(&app, &receiver, 1).await[0];
+    assert_eq!(body["type"], "contact.created");
+    assert_eq!(body["data"]["email"], "d@example.com");
+}
