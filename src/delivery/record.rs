@@ -4,26 +4,24 @@
 //! completion ([`queue::complete_stmt`]), all in one transaction: on SQLite one
 //! multi-statement query to the bookkeeping connection ([`Trips::commit`]).
 //!
-//! Deliveries finish in bursts, and on SQLite every commit waits for an fsync; so the
-//! outcomes of concurrent deliveries are written together: a delivery queues its outcome
-//! and waits for its answer; one writer task commits everything queued in one transaction,
-//! then everything queued while that transaction ran, until the queue is empty (the same
-//! scheme as the accept path's group commit, `emails::group_commit`). A delivery never
-//! waits for a turn of its own: when each delivery took the writer's turn in order, one
-//! taken along by an earlier writer still waited for its turn, and each turn committed only
-//! what had arrived since, so every delivery waited for all the writes ahead of it. Each
-//! delivery returns only once its outcome is durable.
+//! Deliveries finish in bursts, and every commit costs (an fsync on SQLite, round trips on
+//! PostgreSQL); so the outcomes of concurrent deliveries are written together with the
+//! accept path's writer loop (`store::group`, as `emails::group_commit`): a delivery queues
+//! its outcome and waits for its answer; a writer task commits everything queued in one
+//! transaction, then everything queued while that transaction ran, until the queue is empty.
+//! One writer on SQLite; on PostgreSQL up to [`PG_WRITERS`] groups commit at once (one at a
+//! time, a group's 42 ms transaction was over half of a delivery's time there,
+//! docs/performance.md). Each delivery returns only once its outcome is durable.
 
 use std::sync::Arc;
-
-use parking_lot::Mutex;
-use tokio::sync::oneshot;
 
 use crate::clock::Millis;
 use crate::emails::events;
 use crate::handle::App;
 use crate::on_db;
 use crate::queue;
+use crate::store::group::GroupWriter;
+use crate::store::in_doubt;
 use crate::store::sql::{Arg, Placeholders, Trips, bulk_insert};
 use crate::store::{BeginWrite, Db};
 use crate::suppressions;
@@ -64,71 +62,29 @@ pub struct EmailOutcome {
     pub job_id: Option<String>,
 }
 
-struct Pending {
-    outcome: EmailOutcome,
-    done: oneshot::Sender<Result<(), String>>,
-}
+/// Outcome groups that may be written at once on PostgreSQL (the deliveries of two groups
+/// touch different rows); the bookkeeping connection of SQLite writes one at a time.
+pub const PG_WRITERS: usize = 4;
 
+/// The outcomes' group writer (`store::group`).
 #[derive(Default)]
-pub struct Recorder(Arc<Mutex<Queue>>);
-
-#[derive(Default)]
-struct Queue {
-    pending: Vec<Pending>,
-    /// A writer task runs: it takes what is queued before it ends.
-    writing: bool,
-}
+pub struct Recorder(Arc<GroupWriter<EmailOutcome, Result<(), String>>>);
 
 impl Recorder {
     /// Stores `outcome`; returns once it is committed.
     pub async fn record(&self, app: &App, outcome: EmailOutcome) -> anyhow::Result<()> {
-        let (done, result) = oneshot::channel();
-        let start_writer = {
-            let mut queue = self.0.lock();
-            queue.pending.push(Pending { outcome, done });
-            !std::mem::replace(&mut queue.writing, true)
+        let writers = match app.delivery().bookkeeping() {
+            Db::Sqlite(_) => 1,
+            Db::Postgres(_) => PG_WRITERS,
         };
-        if start_writer {
-            // In its own task, so that a delivery dropped mid-way cannot cut the
-            // transaction short for the others.
-            tokio::spawn(writer(app.clone(), self.0.clone()));
-        }
-        result
+        let app = app.clone();
+        self.0
+            .submit(outcome, writers, move |group| {
+                write_group(app.clone(), group)
+            })
             .await
             .map_err(|_| anyhow::anyhow!("the outcome writer stopped"))?
             .map_err(|e| anyhow::anyhow!("recording delivery outcomes: {e}"))
-    }
-}
-
-/// Writes what is queued, one transaction per group, until nothing is left.
-async fn writer(app: App, queue: Arc<Mutex<Queue>>) {
-    let mut running = Running(Some(&queue));
-    loop {
-        let pending = {
-            let mut queue = queue.lock();
-            if queue.pending.is_empty() {
-                queue.writing = false;
-                running.0 = None;
-                return;
-            }
-            std::mem::take(&mut queue.pending)
-        };
-        write_group(&app, pending).await;
-    }
-}
-
-/// A writer task that ends before the queue is empty (it panicked, or the runtime is
-/// shutting down) drops what is queued, so those deliveries get an error instead of waiting
-/// for ever, and the next outcome starts a new writer.
-struct Running<'a>(Option<&'a Mutex<Queue>>);
-
-impl Drop for Running<'_> {
-    fn drop(&mut self) {
-        if let Some(queue) = self.0 {
-            let mut queue = queue.lock();
-            queue.writing = false;
-            queue.pending.clear();
-        }
     }
 }
 
@@ -139,31 +95,27 @@ fn count(app: &App, outcomes: &[EmailOutcome]) {
     }
 }
 
-async fn write_group(app: &App, pending: Vec<Pending>) {
-    let (outcomes, done): (Vec<EmailOutcome>, Vec<_>) =
-        pending.into_iter().map(|p| (p.outcome, p.done)).unzip();
-    match write(app, &outcomes).await {
+/// Writes a group of outcomes in one transaction: one result per outcome, in order.
+async fn write_group(app: App, outcomes: Vec<EmailOutcome>) -> Vec<Result<(), String>> {
+    match write(&app, &outcomes).await {
         Ok(()) => {
-            count(app, &outcomes);
-            for done in done {
-                let _ = done.send(Ok(()));
-            }
+            count(&app, &outcomes);
+            outcomes.iter().map(|_| Ok(())).collect()
         }
-        // One bad outcome must not fail the others: write them one by one.
-        Err(_) if outcomes.len() > 1 => {
-            for (outcome, done) in outcomes.into_iter().zip(done) {
-                let result = write(app, std::slice::from_ref(&outcome)).await;
+        // One bad outcome must not fail the others: write them one by one, when the group
+        // surely rolled back (after a lost connection its commit may have taken effect).
+        Err(err) if outcomes.len() > 1 && in_doubt::rolled_back(&err) => {
+            let mut results = Vec::with_capacity(outcomes.len());
+            for outcome in &outcomes {
+                let result = write(&app, std::slice::from_ref(outcome)).await;
                 if result.is_ok() {
-                    count(app, std::slice::from_ref(&outcome));
+                    count(&app, std::slice::from_ref(outcome));
                 }
-                let _ = done.send(result.map_err(|e| e.to_string()));
+                results.push(result.map_err(|e| e.to_string()));
             }
+            results
         }
-        Err(err) => {
-            for done in done {
-                let _ = done.send(Err(err.to_string()));
-            }
-        }
+        Err(err) => outcomes.iter().map(|_| Err(err.to_string())).collect(),
     }
 }
 

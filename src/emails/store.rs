@@ -95,6 +95,9 @@ pub struct Accepted {
     pub idempotent: Option<(Claim, String)>,
 }
 
+/// Whether the email `$1` is stored (a commit in doubt, `store::in_doubt`).
+const EMAIL_STORED: &str = "SELECT EXISTS (SELECT 1 FROM emails WHERE id = $1)";
+
 /// Rows per multi-row `INSERT` (SQLite allows 32,766 bound values per statement).
 const ROWS_PER_INSERT: usize = 500;
 
@@ -222,7 +225,13 @@ pub async fn insert_accepted_guarded(
                 tx.rollback().await?;
                 return Err(sql::conflict());
             }
-            tx.commit().await?;
+            match emails.first() {
+                // A commit whose answer is lost counts once its first email is found.
+                Some(first) => {
+                    crate::store::in_doubt::commit(tx, pool, EMAIL_STORED, &first.id).await?
+                }
+                None => tx.commit().await?,
+            }
         }
     }
     Ok(jobs.into_iter().map(|job| job.region).collect())

@@ -8,6 +8,8 @@
 
 mod busy;
 mod checkpoint;
+pub mod group;
+pub mod in_doubt;
 pub mod page;
 pub mod sql;
 pub mod team_rows;

@@ -45,6 +45,7 @@ mod exports;
 mod faults;
 mod feedback;
 mod feedback_listener;
+mod group_commit;
 mod hardening;
 mod helpers;
 mod logs;
