@@ -33,6 +33,10 @@ thread_local! {
     /// One compression context per thread: making one allocates and clears its tables,
     /// which costs as much as compressing a small email.
     static COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> = const { RefCell::new(None) };
+    /// And one decompression context: making one (`ZSTD_createDCtx`) cost as much as
+    /// decompressing a 50 KB body (docs/performance.md, "Large messages: where a 50 KB
+    /// message's CPU goes").
+    static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
 }
 
 /// The packed, compressed form of `html` and `text`; `None` when they should be stored as
@@ -78,7 +82,16 @@ pub fn unpack(packed: &[u8]) -> Result<(Option<String>, Option<String>), Damaged
         .ok()
         .filter(|&size| size <= MAX_PACKED + 5)
         .ok_or_else(|| Damaged(format!("{size} bytes claimed")))?;
-    let plain = zstd::bulk::decompress(packed, size).map_err(|err| Damaged(err.to_string()))?;
+    let plain = DECOMPRESSOR
+        .with(|cell| {
+            let mut cell = cell.borrow_mut();
+            let decompressor = match cell.as_mut() {
+                Some(decompressor) => decompressor,
+                None => cell.insert(zstd::bulk::Decompressor::new()?),
+            };
+            decompressor.decompress(packed, size)
+        })
+        .map_err(|err| Damaged(err.to_string()))?;
     let (&flags, rest) = plain.split_first().ok_or_else(|| Damaged("empty".into()))?;
     let (html_len, rest) = match flags {
         HTML => (rest.len(), rest),

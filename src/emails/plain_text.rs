@@ -273,15 +273,27 @@ impl Writer {
             }
             return;
         }
-        for c in text.chars() {
-            if invisible(c) {
+        let mut rest = text;
+        while let Some(c) = rest.chars().next() {
+            if c.is_ascii_graphic() {
+                // A run of visible ASCII words with single spaces between them (most of an
+                // email's text): the first character settles what is owed before it (breaks,
+                // a space, emphasis marks); then each word and the one space before it are
+                // written as they are, which is what `put` does with them one by one. One
+                // copy of the run instead of a `put` per character.
+                let run = ascii_run(rest.as_bytes());
+                self.put(c);
+                self.out.push_str(&rest[1..run]);
+                rest = &rest[run..];
                 continue;
             }
+            // (No invisible character is whitespace.)
             if c.is_whitespace() {
                 self.space = true;
-            } else {
+            } else if !invisible(c) {
                 self.put(c);
             }
+            rest = &rest[c.len_utf8()..];
         }
     }
 
@@ -322,6 +334,23 @@ impl Writer {
         self.out.truncate(end);
         self.out
     }
+}
+
+/// The length of the run of visible ASCII at the start of `text` (which starts with a visible
+/// character), single spaces between its words included: a space ends it when it is the last
+/// byte or followed by anything else (those collapse, or end a line).
+fn ascii_run(text: &[u8]) -> usize {
+    let mut end = 1;
+    while end < text.len() {
+        if text[end].is_ascii_graphic() {
+            end += 1;
+        } else if text[end] == b' ' && text.get(end + 1).is_some_and(u8::is_ascii_graphic) {
+            end += 2;
+        } else {
+            break;
+        }
+    }
+    end
 }
 
 /// The tokenizer reads the content of `<style>`, `<script>`, `<title>` and `<textarea>` as
@@ -395,7 +424,7 @@ fn invisible(c: char) -> bool {
 mod tests {
     use proptest::prelude::*;
 
-    use super::from_html;
+    use super::{Writer, from_html, invisible};
     use crate::proptest_util::{cases, soup};
 
     const HTML_PIECES: &[&str] = &[
@@ -455,9 +484,45 @@ mod tests {
             let _ = from_html(&html);
         }
 
+        /// Writing text a run of visible ASCII at a time gives what writing it a character
+        /// at a time did, whatever is owed before it (breaks, a space, emphasis marks).
+        #[test]
+        fn text_written_by_runs_is_text_written_by_characters(
+            steps in prop::collection::vec((0usize..4, soup(HTML_PIECES, 6)), 0..12),
+        ) {
+            let (mut runs, mut chars) = (Writer::new(0), Writer::new(0));
+            for (op, text) in &steps {
+                for w in [&mut runs, &mut chars] {
+                    match op {
+                        0 => w.block(2),
+                        1 => w.mark("**", true),
+                        2 => w.space = true,
+                        _ => {}
+                    }
+                }
+                runs.text(text);
+                per_character(&mut chars, text);
+            }
+            prop_assert_eq!(runs.finish(), chars.finish());
+        }
+
         #[test]
         fn text_without_markup_keeps_its_words(words in prop::collection::vec("[a-z]{1,8}", 0..20)) {
             prop_assert_eq!(from_html(&words.join("  \n ")), words.join(" "));
+        }
+    }
+
+    /// How text was written before runs: one `put` per character.
+    fn per_character(w: &mut Writer, text: &str) {
+        for c in text.chars() {
+            if invisible(c) {
+                continue;
+            }
+            if c.is_whitespace() {
+                w.space = true;
+            } else {
+                w.put(c);
+            }
         }
     }
 
