@@ -214,7 +214,7 @@ impl Default for DeliverySettings {
     fn default() -> Self {
         Self {
             give_up_after_hours: 72,
-            concurrency: 64,
+            concurrency: 256,
             memory_mb: 32,
             connections_per_host: 8,
             relay_connections: 32,

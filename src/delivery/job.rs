@@ -55,6 +55,11 @@ pub struct Payload {
     /// ([`super::MemoryBudget`]); absent in jobs queued before it existed.
     #[serde(default)]
     bytes: u64,
+    /// How many attachments the email was stored with: with none, delivery does not look
+    /// for them (one query less per delivery); absent in jobs queued before it existed,
+    /// which look.
+    #[serde(default)]
+    attachments: Option<usize>,
 }
 
 #[derive(FromRow)]
@@ -91,10 +96,15 @@ struct Recipient {
 }
 
 pub async fn run_job(app: &App, job: &Job) -> anyhow::Result<()> {
-    let Payload { email_id, bytes } = job.payload()?;
+    let Payload {
+        email_id,
+        bytes,
+        attachments,
+    } = job.payload()?;
     // Held until the attempt is recorded: the email's content is in memory until then.
     let _memory = app.delivery().memory.hold(bytes).await;
-    let Some((email, attachments)) = load(app, &email_id).await? else {
+    let with_attachments = attachments != Some(0);
+    let Some((email, attachments)) = load(app, &email_id, with_attachments).await? else {
         return Ok(());
     };
     if email.last_event == events::CANCELED {
@@ -205,9 +215,13 @@ enum Decision {
 }
 
 /// The email and its attachments (`emails::reads::for_delivery`: two queries, so that the
-/// html is read once).
-async fn load(app: &App, email_id: &str) -> anyhow::Result<Option<(EmailRow, Vec<Attachment>)>> {
-    let found = crate::emails::reads::for_delivery(app, email_id).await?;
+/// html is read once; one when `with_attachments` is false).
+async fn load(
+    app: &App,
+    email_id: &str,
+    with_attachments: bool,
+) -> anyhow::Result<Option<(EmailRow, Vec<Attachment>)>> {
+    let found = crate::emails::reads::for_delivery(app, email_id, with_attachments).await?;
     Ok(found.map(|(email, content, attachments)| {
         let email = EmailRow {
             html: content.html,

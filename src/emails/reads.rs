@@ -27,10 +27,12 @@ pub struct Content {
 /// bcc_addresses, reply_to, subject, headers, message_id, created_at, scheduled_at,
 /// last_event`) and its [`Content`], then its attachments in order (`filename, content_type,
 /// content_id, content`): two queries, so that the html and text are read once and not once
-/// per attachment (a join repeats them on every row).
+/// per attachment (a join repeats them on every row). With `attachments` false (the email
+/// was stored without any, as its job says) the second query is not run.
 pub async fn for_delivery<E: Row, A: Row>(
     app: &App,
     email_id: &str,
+    attachments: bool,
 ) -> sqlx::Result<Option<(E, Content, Vec<A>)>> {
     let email = on_db!(app.db(), |pool| {
         let row = sqlx::query(
@@ -49,6 +51,9 @@ pub async fn for_delivery<E: Row, A: Row>(
         return Ok(None);
     };
     let (html, text) = stored.content()?;
+    if !attachments {
+        return Ok(Some((email, Content { html, text }, Vec::new())));
+    }
     let attachments = on_db!(app.db(), |pool| sqlx::query_as::<_, A>(
         "SELECT filename, content_type, content_id, content FROM email_attachments \
          WHERE email_id = $1 ORDER BY position"

@@ -169,7 +169,11 @@ pub async fn insert_accepted_guarded(
         .map(|e| {
             NewJob::new(
                 e.job_kind,
-                &json!({ "email_id": e.id, "bytes": e.content_bytes() }),
+                &json!({
+                    "email_id": e.id,
+                    "bytes": e.content_bytes(),
+                    "attachments": e.attachments.len(),
+                }),
                 e.scheduled_at.unwrap_or(e.created_at),
             )
             .unique_key(job_key(&e.id))
