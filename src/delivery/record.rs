@@ -9,7 +9,7 @@
 //! accept path's writer loop (`store::group`, as `emails::group_commit`): a delivery queues
 //! its outcome and waits for its answer; a writer task commits everything queued in one
 //! transaction, then everything queued while that transaction ran, until the queue is empty.
-//! One writer on SQLite; on PostgreSQL up to [`PG_WRITERS`] groups commit at once (one at a
+//! One writer on SQLite; on PostgreSQL up to [`group::PG_WRITERS`] groups commit at once (one at a
 //! time, a group's 42 ms transaction was over half of a delivery's time there,
 //! docs/performance.md). Each delivery returns only once its outcome is durable.
 
@@ -20,7 +20,7 @@ use crate::emails::events;
 use crate::handle::App;
 use crate::on_db;
 use crate::queue;
-use crate::store::group::GroupWriter;
+use crate::store::group::{self, GroupWriter};
 use crate::store::in_doubt;
 use crate::store::sql::{Arg, Placeholders, Trips, bulk_insert};
 use crate::store::{BeginWrite, Db};
@@ -62,10 +62,6 @@ pub struct EmailOutcome {
     pub job_id: Option<String>,
 }
 
-/// Outcome groups that may be written at once on PostgreSQL (the deliveries of two groups
-/// touch different rows); the bookkeeping connection of SQLite writes one at a time.
-pub const PG_WRITERS: usize = 4;
-
 /// The outcomes' group writer (`store::group`).
 #[derive(Default)]
 pub struct Recorder(Arc<GroupWriter<EmailOutcome, Result<(), String>>>);
@@ -73,10 +69,7 @@ pub struct Recorder(Arc<GroupWriter<EmailOutcome, Result<(), String>>>);
 impl Recorder {
     /// Stores `outcome`; returns once it is committed.
     pub async fn record(&self, app: &App, outcome: EmailOutcome) -> anyhow::Result<()> {
-        let writers = match app.delivery().bookkeeping() {
-            Db::Sqlite(_) => 1,
-            Db::Postgres(_) => PG_WRITERS,
-        };
+        let writers = group::writers_for(app.delivery().bookkeeping());
         let app = app.clone();
         self.0
             .submit(outcome, writers, move |group| {

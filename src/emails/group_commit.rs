@@ -8,7 +8,7 @@
 //! Instead a request queues what it accepted and waits for its answer; a writer task commits
 //! everything queued in one transaction (multi-row inserts), then everything queued while
 //! that transaction ran, and so on until the queue is empty (`store::group`: one writer on
-//! SQLite, up to [`PG_WRITERS`] at once on PostgreSQL). A request still answers only after
+//! SQLite, up to [`group::PG_WRITERS`] at once on PostgreSQL). A request still answers only after
 //! its emails are committed; on PostgreSQL a commit whose answer was lost is resolved by
 //! asking the database (`store::in_doubt`).
 //!
@@ -31,13 +31,9 @@ use super::error::{EmailError, EmailResult};
 use super::store::{self, Accepted, JobRegions};
 use crate::handle::App;
 use crate::store::Db;
-use crate::store::group::GroupWriter;
+use crate::store::group::{self, GroupWriter};
 use crate::store::in_doubt;
 use crate::store::sql::{StoreError, StoreResult};
-
-/// Group transactions that may run at once on PostgreSQL (see `store::group`); SQLite has
-/// one writer.
-pub const PG_WRITERS: usize = 4;
 
 #[derive(Default)]
 struct Committer {
@@ -50,10 +46,7 @@ struct Committer {
 /// store gave its emails' jobs (`store::insert_accepted`).
 pub async fn commit(app: &App, accepted: Accepted) -> EmailResult<JobRegions> {
     let committer = committer_for(app.db());
-    let writers = match app.db() {
-        Db::Sqlite(_) => 1,
-        Db::Postgres(_) => PG_WRITERS,
-    };
+    let writers = group::writers_for(app.db());
     let (app, turn) = (app.clone(), committer.turn.clone());
     let written = committer.group.submit(accepted, writers, move |group| {
         write(app.clone(), turn.clone(), group)

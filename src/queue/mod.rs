@@ -354,24 +354,14 @@ pub fn complete_stmt(style: Placeholders, ids: Vec<String>, now: Millis) -> Stmt
 #[error("the job recorded its own completion")]
 pub struct Completed;
 
-/// Completes several jobs in one statement (one commit for a batch of finished jobs).
+/// Completes several jobs in one statement ([`complete_stmt`], one text for any number of
+/// ids): one commit for a batch of finished jobs.
 pub async fn complete_many(db: &Db, job_ids: &[String], now: Millis) -> Result<(), sqlx::Error> {
     if job_ids.is_empty() {
         return Ok(());
     }
-    let params: Vec<String> = (0..job_ids.len()).map(|i| format!("${}", i + 2)).collect();
-    let sql = format!(
-        "UPDATE jobs SET state = 'done', locked_by = NULL, locked_until = NULL, updated_at = $1 \
-         WHERE id IN ({})",
-        params.join(", ")
-    );
-    on_db!(db, |pool| {
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(now);
-        for id in job_ids {
-            query = query.bind(id);
-        }
-        query.execute(pool).await.map(|r| r.rows_affected())
-    })?;
+    let stmt = complete_stmt(Placeholders::of(db), job_ids.to_vec(), now);
+    on_db!(db, |pool| crate::exec_stmt!(pool, &stmt))?;
     Ok(())
 }
 

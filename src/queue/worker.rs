@@ -186,9 +186,7 @@ async fn finish<H: Host>(host: &H, kind: &str, results: &[(Job, Outcome)]) -> an
             }
         }
     }
-    for chunk in done.chunks(500) {
-        complete_many(db, chunk, now).await?;
-    }
+    complete_many(db, &done, now).await?;
     Ok(())
 }
 

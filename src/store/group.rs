@@ -25,6 +25,21 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
+use super::Db;
+
+/// Group transactions that may run at once on PostgreSQL (a group's rows are its own, so
+/// two groups do not wait for each other there).
+pub const PG_WRITERS: usize = 4;
+
+/// Writer tasks a group writer of `db` runs at once: one on SQLite, which has one writer at
+/// a time anyway; [`PG_WRITERS`] on PostgreSQL.
+pub fn writers_for(db: &Db) -> usize {
+    match db {
+        Db::Sqlite(_) => 1,
+        Db::Postgres(_) => PG_WRITERS,
+    }
+}
+
 /// The writer went away without answering (it panicked, or the runtime is shutting down).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the writer stopped before answering")]
