@@ -28,6 +28,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "serde_util",
             "smtp",
             "ttl_map",
+            "zstd_frame",
         ],
     ),
     ("store", &["store"]),

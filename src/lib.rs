@@ -46,6 +46,7 @@ pub mod templates;
 pub mod tracking;
 pub mod ttl_map;
 pub mod webhooks;
+pub mod zstd_frame;
 
 /// Sending regions, as Resend names them. The first is the default.
 pub const REGIONS: &[&str] = &["us-east-1", "eu-west-1", "sa-east-1", "ap-northeast-1"];

@@ -13,31 +13,18 @@
 //! present, 2: text present), the html's length as 4 bytes little-endian when both are
 //! present, then the html bytes and the text bytes.
 
-use std::cell::RefCell;
-
 use sqlx::FromRow;
+
+use crate::zstd_frame;
 
 /// Contents smaller than this are stored as they are (a zstd frame costs about a dozen
 /// bytes, and a short text gains little).
 pub const MIN_PACKED: usize = 256;
-/// zstd's default level: on email-sized html it is no slower than level 1 and compresses
-/// better (a 5 KB html in about 17 µs to 1.1 KB; docs/performance.md).
-const LEVEL: i32 = 3;
 /// Larger contents (more than any email accepted holds) are stored as they are, so that
 /// [`unpack`] can refuse a damaged frame that claims more.
 const MAX_PACKED: usize = super::limits::MAX_MESSAGE_BYTES;
 const HTML: u8 = 1;
 const TEXT: u8 = 2;
-
-thread_local! {
-    /// One compression context per thread: making one allocates and clears its tables,
-    /// which costs as much as compressing a small email.
-    static COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> = const { RefCell::new(None) };
-    /// And one decompression context: making one (`ZSTD_createDCtx`) cost as much as
-    /// decompressing a 50 KB body (docs/performance.md, "Large messages: where a 50 KB
-    /// message's CPU goes").
-    static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
-}
 
 /// The packed, compressed form of `html` and `text`; `None` when they should be stored as
 /// they are (small, or no smaller compressed).
@@ -54,16 +41,7 @@ pub fn pack(html: Option<&str>, text: Option<&str>) -> Option<Vec<u8>> {
     }
     plain.extend_from_slice(html.unwrap_or_default().as_bytes());
     plain.extend_from_slice(text.unwrap_or_default().as_bytes());
-    let packed = COMPRESSOR
-        .with(|cell| {
-            let mut cell = cell.borrow_mut();
-            let compressor = match cell.as_mut() {
-                Some(compressor) => compressor,
-                None => cell.insert(zstd::bulk::Compressor::new(LEVEL).ok()?),
-            };
-            compressor.compress(&plain).ok()
-        })
-        .or_else(|| zstd::bulk::compress(&plain, LEVEL).ok())?;
+    let packed = zstd_frame::compress(&plain)?;
     (packed.len() < len).then_some(packed)
 }
 
@@ -74,24 +52,7 @@ pub struct Damaged(String);
 
 /// The html and text packed by [`pack`].
 pub fn unpack(packed: &[u8]) -> Result<(Option<String>, Option<String>), Damaged> {
-    let size = zstd::zstd_safe::get_frame_content_size(packed)
-        .ok()
-        .flatten()
-        .ok_or_else(|| Damaged("no content size".into()))?;
-    let size = usize::try_from(size)
-        .ok()
-        .filter(|&size| size <= MAX_PACKED + 5)
-        .ok_or_else(|| Damaged(format!("{size} bytes claimed")))?;
-    let plain = DECOMPRESSOR
-        .with(|cell| {
-            let mut cell = cell.borrow_mut();
-            let decompressor = match cell.as_mut() {
-                Some(decompressor) => decompressor,
-                None => cell.insert(zstd::bulk::Decompressor::new()?),
-            };
-            decompressor.decompress(packed, size)
-        })
-        .map_err(|err| Damaged(err.to_string()))?;
+    let plain = zstd_frame::decompress(packed, MAX_PACKED + 5).map_err(Damaged)?;
     let (&flags, rest) = plain.split_first().ok_or_else(|| Damaged("empty".into()))?;
     let (html_len, rest) = match flags {
         HTML => (rest.len(), rest),

@@ -1,7 +1,7 @@
 //! Every API request is logged (method, path, status, user agent, key, time, duration and
 //! both bodies). The gate hands entries to a channel and returns; one writer task turns a
-//! batch into stored rows (redacting the bodies on a blocking thread, see
-//! [`crate::logs::body`]) and stores it with each key's `last_used_at` and request count in
+//! batch into stored rows (redacting the bodies and compressing the request's on a blocking
+//! thread, see [`crate::logs::body`] and [`NewLog::new`]) and stores it with each key's `last_used_at` and request count in
 //! one transaction, so logging costs a request no database round trip and no parsing.
 //!
 //! Bodies are captured without copying: the request body's chunks are shared (`Bytes`) as
@@ -298,9 +298,9 @@ fn stored(mut entry: LogEntry, keep_bodies: bool) -> NewLog {
         }
         _ => (None, None),
     };
-    NewLog {
-        team_id: entry.team_id,
-        detail: LogDetail {
+    NewLog::new(
+        entry.team_id,
+        LogDetail {
             row: LogRow {
                 id: new_id(),
                 api_key_id: entry.api_key_id,
@@ -314,7 +314,7 @@ fn stored(mut entry: LogEntry, keep_bodies: bool) -> NewLog {
             request_body,
             response_body,
         },
-    }
+    )
 }
 
 #[cfg(test)]

@@ -3,6 +3,12 @@
 //! request log writer (`http::request_log`) stores batches through [`insert_batch`], `GET
 //! /logs` and the dashboard read through [`list`] and [`get`], and [`purge`] applies
 //! `[logs] keep_days`.
+//!
+//! A request body of [`MIN_PACKED`] bytes or more is stored zstd-compressed in
+//! `request_body_zstd` (migration 0153) with `request_body` NULL: a single 50 KB send's body
+//! is as large as the email it carries, whose own copy is compressed (`emails::body`), so
+//! kept as it came the log held more than the email. Rows written before, and small bodies,
+//! keep the text in `request_body`; [`get`] reads either back as the same text.
 
 pub mod body;
 
@@ -17,6 +23,14 @@ use crate::on_db;
 use crate::store::Db;
 use crate::store::page::{ListResponse, Page};
 use crate::store::sql::{self, Arg, BindArgs, Placeholders};
+use crate::zstd_frame;
+
+/// Request bodies shorter than this are stored as text (a zstd frame costs about a dozen
+/// bytes, and a short body gains little).
+pub const MIN_PACKED: usize = 256;
+/// What a stored frame may claim: a kept body is at most [`body::MAX_BODY`] bytes and a
+/// marker; more is a damaged row.
+const MAX_UNPACKED: usize = 4 * body::MAX_BODY;
 
 /// One request as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -42,11 +56,72 @@ pub struct LogDetail {
 
 const COLUMNS: &str = "id, api_key_id, method, path, status, user_agent, duration_us, created_at";
 
-/// A row to store: [`LogDetail`] with its team.
+/// A row to store: [`LogDetail`] with its team, its request body compressed when that is
+/// worth it ([`NewLog::new`]; CPU work, so the request log writer makes them on a blocking
+/// thread, not in the database writer's turn).
 #[derive(Debug, Clone)]
 pub struct NewLog {
-    pub team_id: String,
-    pub detail: LogDetail,
+    team_id: String,
+    detail: LogDetail,
+    request_body_zstd: Option<Vec<u8>>,
+}
+
+impl NewLog {
+    pub fn new(team_id: String, mut detail: LogDetail) -> NewLog {
+        let request_body_zstd = detail
+            .request_body
+            .as_deref()
+            .filter(|text| text.len() >= MIN_PACKED)
+            .and_then(|text| zstd_frame::compress(text.as_bytes()))
+            .filter(|packed| {
+                detail
+                    .request_body
+                    .as_ref()
+                    .is_some_and(|t| packed.len() < t.len())
+            });
+        if request_body_zstd.is_some() {
+            detail.request_body = None;
+        }
+        NewLog {
+            team_id,
+            detail,
+            request_body_zstd,
+        }
+    }
+}
+
+/// A stored row as selected: the request body in one of its two columns.
+#[derive(sqlx::FromRow)]
+struct StoredDetail {
+    #[sqlx(flatten)]
+    row: LogRow,
+    request_body: Option<String>,
+    request_body_zstd: Option<Vec<u8>>,
+    response_body: Option<String>,
+}
+
+/// Why a stored request body cannot be read back (a damaged row).
+#[derive(Debug, thiserror::Error)]
+#[error("the stored request body is damaged: {0}")]
+struct Damaged(String);
+
+impl StoredDetail {
+    fn detail(self) -> sqlx::Result<LogDetail> {
+        let request_body = match self.request_body_zstd {
+            Some(packed) => {
+                let text = zstd_frame::decompress(&packed, MAX_UNPACKED)
+                    .and_then(|plain| String::from_utf8(plain).map_err(|_| "not UTF-8".into()))
+                    .map_err(|err| sqlx::Error::Decode(Box::new(Damaged(err))))?;
+                Some(text)
+            }
+            None => self.request_body,
+        };
+        Ok(LogDetail {
+            row: self.row,
+            request_body,
+            response_body: self.response_body,
+        })
+    }
 }
 
 /// `GET /logs` items (Resend's `LogSummary`).
@@ -238,17 +313,17 @@ pub async fn list(
 /// One of the team's logs with its bodies.
 pub async fn get(app: &App, team_id: &str, id: &str) -> sqlx::Result<Option<LogDetail>> {
     let sql = format!(
-        "SELECT {COLUMNS}, request_body, response_body FROM request_logs \
+        "SELECT {COLUMNS}, request_body, request_body_zstd, response_body FROM request_logs \
          WHERE id = $1 AND team_id = $2"
     );
-    let row = on_db!(app.db(), |pool| sqlx::query_as::<_, LogDetail>(
+    let row = on_db!(app.db(), |pool| sqlx::query_as::<_, StoredDetail>(
         sqlx::AssertSqlSafe(sql.clone())
     )
     .bind(id)
     .bind(team_id)
     .fetch_optional(pool)
     .await)?;
-    Ok(row)
+    row.map(StoredDetail::detail).transpose()
 }
 
 /// Stores a batch of logs (only when `store_rows`: `[logs] enabled`) and folds it into each
@@ -266,7 +341,11 @@ pub async fn insert_batch(db: &Db, logs: Vec<NewLog>, store_rows: bool) -> sql::
         .into_iter()
         .filter(|_| store_rows)
         .map(|log| {
-            let NewLog { team_id, detail } = log;
+            let NewLog {
+                team_id,
+                detail,
+                request_body_zstd,
+            } = log;
             let r = detail.row;
             vec![
                 Arg::Text(Some(r.id)),
@@ -279,6 +358,7 @@ pub async fn insert_batch(db: &Db, logs: Vec<NewLog>, store_rows: bool) -> sql::
                 Arg::Int(r.duration_us),
                 Arg::Int(r.created_at),
                 Arg::Text(detail.request_body),
+                Arg::OptBytes(request_body_zstd),
                 Arg::Text(detail.response_body),
             ]
         })
@@ -286,7 +366,7 @@ pub async fn insert_batch(db: &Db, logs: Vec<NewLog>, store_rows: bool) -> sql::
     let mut stmts = sql::bulk_insert(
         Placeholders::of(db),
         "INSERT INTO request_logs (id, team_id, api_key_id, method, path, status, user_agent, \
-         duration_us, created_at, request_body, response_body)",
+         duration_us, created_at, request_body, request_body_zstd, response_body)",
         rows,
         "",
     );

@@ -13,11 +13,13 @@ pub enum Arg {
     OptInt(Option<i64>),
     Bool(bool),
     Bytes(Vec<u8>),
+    OptBytes(Option<Vec<u8>>),
     /// Column arrays of PostgreSQL bulk statements (see [`bulk_insert`]). SQLite, which has
     /// no arrays, receives them as JSON text.
     Texts(Vec<Option<String>>),
     Ints(Vec<i64>),
     Bools(Vec<bool>),
+    Blobs(Vec<Option<Vec<u8>>>),
 }
 
 /// Binding [`Arg`]s on either backend's queries.
@@ -40,9 +42,11 @@ macro_rules! bind_impl {
                     Arg::OptInt(v) => self.bind(*v),
                     Arg::Bool(v) => self.bind(*v),
                     Arg::Bytes(v) => self.bind(v.as_slice()),
+                    Arg::OptBytes(v) => self.bind(v.as_deref()),
                     Arg::Texts(v) => self.bind($arrays(v)),
                     Arg::Ints(v) => self.bind($arrays(v)),
                     Arg::Bools(v) => self.bind($arrays(v)),
+                    Arg::Blobs(v) => self.bind($arrays(v)),
                 }
             }
         }
@@ -60,9 +64,11 @@ macro_rules! bind_impl {
                     Arg::OptInt(v) => self.bind(*v),
                     Arg::Bool(v) => self.bind(*v),
                     Arg::Bytes(v) => self.bind(v.clone()),
+                    Arg::OptBytes(v) => self.bind(v.clone()),
                     Arg::Texts(v) => self.bind($arrays(v).to_owned()),
                     Arg::Ints(v) => self.bind($arrays(v).to_owned()),
                     Arg::Bools(v) => self.bind($arrays(v).to_owned()),
+                    Arg::Blobs(v) => self.bind($arrays(v).to_owned()),
                 }
             }
         }
@@ -292,7 +298,7 @@ const MAX_PARAMS: usize = 30_000;
 /// it is prepared once and plans in microseconds, where a VALUES list of thousands of
 /// parameters is parsed and planned again for each batch. SQLite gets multi-row VALUES with
 /// positional `?`, split under its parameter limit. Every row holds the same kinds of [`Arg`]
-/// (`Text`, `Int` or `Bool`) in the same order.
+/// (`Text`, `Int`, `Bool`, `Bytes` or `OptBytes`) in the same order.
 pub fn bulk_insert(style: Placeholders, head: &str, rows: Vec<Vec<Arg>>, tail: &str) -> Vec<Stmt> {
     row_sources(style, rows)
         .into_iter()
@@ -364,6 +370,7 @@ fn array_type(array: &Arg) -> &'static str {
     match array {
         Arg::Ints(_) => "int8[]",
         Arg::Bools(_) => "bool[]",
+        Arg::Blobs(_) => "bytea[]",
         _ => "text[]",
     }
 }
@@ -376,6 +383,7 @@ fn transpose(rows: Vec<Vec<Arg>>) -> Vec<Arg> {
         .map(|arg| match arg {
             Arg::Int(_) => Arg::Ints(Vec::with_capacity(n)),
             Arg::Bool(_) => Arg::Bools(Vec::with_capacity(n)),
+            Arg::Bytes(_) | Arg::OptBytes(_) => Arg::Blobs(Vec::with_capacity(n)),
             _ => Arg::Texts(Vec::with_capacity(n)),
         })
         .collect();
@@ -385,6 +393,8 @@ fn transpose(rows: Vec<Vec<Arg>>) -> Vec<Arg> {
                 (Arg::Texts(a), Arg::Text(v)) => a.push(v),
                 (Arg::Ints(a), Arg::Int(v)) => a.push(v),
                 (Arg::Bools(a), Arg::Bool(v)) => a.push(v),
+                (Arg::Blobs(a), Arg::OptBytes(v)) => a.push(v),
+                (Arg::Blobs(a), Arg::Bytes(v)) => a.push(Some(v)),
                 (array, arg) => unreachable!("bulk rows disagree: {arg:?} in a {array:?} column"),
             }
         }

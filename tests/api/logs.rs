@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use herald::clock::Clock;
 use herald::clock::{ManualClock, SystemClock};
+use herald::on_db;
 use serde_json::{Value, json};
 
 use crate::emails::test_email;
@@ -156,6 +157,76 @@ async fn big_bodies_are_cut_with_a_marker() {
     );
     // The response is whole.
     assert_eq!(log["response_body"]["id"], sent.body["id"]);
+}
+
+/// A single 50 KB send's logged body is stored zstd-compressed (its html compresses like the
+/// email's own copy), `GET /logs/{id}` gives it back unchanged, and a row stored before, with
+/// the body as text, still reads.
+#[tokio::test]
+async fn request_bodies_are_stored_compressed_and_read_back_unchanged() {
+    let app = spawn_app().await;
+    let mut email = test_email("delivered@resend.dev");
+    let html = "<p>Our news this month, told at some length so that it compresses.</p>".repeat(700);
+    email["html"] = json!(html);
+    let sent = app.post("/emails", email.clone()).await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    let logs = logs_when(&app, 1).await;
+    let log = log_of(&app, &logs, "POST", "/emails").await;
+    assert_eq!(log["request_body"], email);
+    assert_eq!(log["response_body"]["id"], sent.body["id"]);
+
+    let (id, team_id, text, packed): (String, String, Option<String>, Option<Vec<u8>>) =
+        on_db!(app.app.db(), |pool| sqlx::query_as(
+            "SELECT id, team_id, request_body, request_body_zstd FROM request_logs \
+             WHERE path = '/emails' AND method = 'POST'"
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap());
+    assert_eq!(text, None);
+    let packed = packed.expect("stored compressed");
+    assert!(packed.len() < html.len() / 10, "{} bytes", packed.len());
+
+    // A small body stays text.
+    assert_eq!(app.get("/domains").await.status, 200);
+    let _ = app.post("/domains", json!({"name": "x"})).await;
+    let small: (Option<String>, Option<Vec<u8>>) = on_db!(app.app.db(), |pool| {
+        let mut found = None;
+        for _ in 0..500 {
+            found = sqlx::query_as(
+                "SELECT request_body, request_body_zstd FROM request_logs \
+                 WHERE path = '/domains' AND method = 'POST'",
+            )
+            .fetch_optional(pool)
+            .await
+            .unwrap();
+            if found.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        found.expect("the small request's log")
+    });
+    assert_eq!(small, (Some("{\"name\":\"x\"}".to_string()), None));
+
+    // A row stored before migration 0153: its body as text.
+    let old_id = herald::store::new_id();
+    assert_ne!(old_id, id);
+    let body = json!({"to": "a@b.c", "html": html}).to_string();
+    on_db!(app.app.db(), |pool| sqlx::query(
+        "INSERT INTO request_logs (id, team_id, method, path, status, duration_us, created_at, \
+         request_body, response_body) VALUES ($1, $2, 'POST', '/emails', 200, 1, 1, $3, '{}')"
+    )
+    .bind(&old_id)
+    .bind(&team_id)
+    .bind(&body)
+    .execute(pool)
+    .await
+    .map(|_| ())
+    .unwrap());
+    let old = app.get(&format!("/logs/{old_id}")).await;
+    assert_eq!(old.status, 200, "{}", old.body);
+    assert_eq!(old.body["request_body"]["html"], json!(html));
 }
 
 #[tokio::test]
