@@ -23,8 +23,10 @@
 //!      MTA judged its own mailbox, and the failure is permanent with no policy or content
 //!      status); or a
 //!      bare "recipient address rejected" with a permanent code in answer to `RCPT TO` when
-//!      the text gives no other reason; or, at any stage, text saying outright that the
-//!      account does not exist ([`ACCOUNT_ABSENT`]);
+//!      the text gives no other reason; or text saying outright that the account does
+//!      not exist ([`ACCOUNT_ABSENT`]) unless it answered the end of `DATA` (RFC 5321: that
+//!      reply is for the message, not the address), or Exchange's resolver saying the
+//!      recipient is not in its directory ([`DIRECTORY_ABSENT`]) at any stage;
 //!    - `filtered`: a "no such user" or filter phrase after `DATA` (the recipient was
 //!      accepted, the content was refused) or in a quoted remote reply whose stage is not
 //!      known, or a `5.2.0`/`x.2.4` status with those phrases;
@@ -1141,11 +1143,14 @@ pub fn command(diagnostic: &str) -> Option<Command> {
 
 /// Wordings that say which SMTP command a refusal answered without naming it: qmail's
 /// remote delivery reports ("<host> does not like recipient.", "Connected to <host> but
-/// sender was rejected.", "<host> failed after I sent the message.").
+/// sender was rejected.", "<host> failed after I sent the message.") and Exim's "SMTP error
+/// from remote mail server after end of data" (the reply to the final dot of `DATA`).
 pub const STAGE_PHRASES: &[(&str, Command)] = &[
     ("does not like recipient", Command::Rcpt),
     ("but sender was rejected", Command::Mail),
     ("failed after i sent the message", Command::Data),
+    ("after end of data", Command::Data),
+    ("after pipelined end of data", Command::Data),
 ];
 
 fn lower_collapsed(text: &str) -> String {
@@ -1202,9 +1207,12 @@ pub fn classify(evidence: &Evidence<'_>) -> (Reason, Basis) {
 const RECIPIENT_REFUSED: &str = "recipient address rejected";
 
 /// Phrases that say outright that the recipient's account does not exist. Unlike "user
-/// unknown" or "no such user", which a filter may also answer after `DATA` (`filtered`),
-/// they mean a missing mailbox at whatever stage they come (some providers check the
-/// recipient only after `DATA`).
+/// unknown" or "no such user", which a filter may also answer with no stage named, they mean
+/// a missing mailbox whether the refusal answered `RCPT TO` or names no stage. Not in answer
+/// to the end of `DATA`: RFC 5321 (3.3, 4.2.5) checks recipients at `RCPT TO` and makes the
+/// reply to the end of `DATA` one answer for the whole message, so a refusal there is of the
+/// message, whatever it says of the account, and with no addressing status it is `filtered`
+/// (Sisimai's `Filtered` reads a refusal after `DATA` so too).
 const ACCOUNT_ABSENT: &[&str] = &[
     "doesn't have a*account",
     "does not have a*account",
@@ -1212,9 +1220,12 @@ const ACCOUNT_ABSENT: &[&str] = &[
     "account*doesn't exist",
     "mailbox does not exist",
     "address does not exist",
-    // Microsoft Exchange's address resolver: the recipient is not in the organisation's
-    // directory (Sisimai's userunknown list and its table of Exchange codes). The verdict of
-    // a directory look-up, not of a filter, whatever status code accompanies it.
+];
+
+/// Microsoft Exchange's address resolver: the recipient is not in the organisation's
+/// directory (Sisimai's userunknown list and its table of Exchange codes). The verdict of a
+/// directory look-up, not of a filter, at any stage and whatever status code accompanies it.
+const DIRECTORY_ABSENT: &[&str] = &[
     "resolver.adr.recipnotfound",
     "resolver.adr.exrecipnotfound",
     "resolver.adr.recipientnotfound",
@@ -1269,7 +1280,9 @@ fn classify_at(evidence: &Evidence<'_>, command: Option<Command>) -> (Reason, Ba
                             .iter()
                             .filter(|row| row.reason != UserUnknown)
                             .any(|row| row.matches_text(&text));
-                    let absent = ACCOUNT_ABSENT.iter().any(|p| contains_in_order(&text, p));
+                    let absent = (command != Some(Command::Data)
+                        && ACCOUNT_ABSENT.iter().any(|p| contains_in_order(&text, p)))
+                        || DIRECTORY_ABSENT.iter().any(|p| contains_in_order(&text, p));
                     // With no stage named, the words alone are the verdict of a missing
                     // mailbox only when no other server can have answered them: no reply was
                     // quoted, or the reporting MTA holds the mailbox (no Remote-MTA) and
@@ -1618,12 +1631,31 @@ mod tests {
     }
 
     #[test]
-    fn an_account_said_not_to_exist_is_unknown_at_any_stage() {
-        // a provider that checks recipients after DATA, saying so outright
-        let text =
-            ">>> DATA <<< 554 delivery error: This user doesn't have an example.test account";
-        assert_eq!(why("5.0.0", Some(554), text), UserUnknown);
-        assert!(hard("5.0.0", Some(554), text));
+    fn an_account_said_not_to_exist_is_unknown_unless_it_answered_data() {
+        // at RCPT TO, or with no stage named, the words are the verdict on the address
+        for text in [
+            "RCPT TO:<a@b.test> 550 sorry, the account a@b.test does not exist here",
+            "550 delivery error: this recipient does not have a b.test account",
+        ] {
+            assert_eq!(why("5.0.0", Some(550), text), UserUnknown, "{text}");
+            assert!(hard("5.0.0", Some(550), text), "{text}");
+        }
+        // RFC 5321: the reply to the end of DATA answers the whole message, so a refusal
+        // there is of the message, whatever it says of the account
+        for text in [
+            ">>> DATA <<< 554 delivery error: This user doesn't have an example.test account",
+            "SMTP error from remote mail server after end of data: 550 mailbox does not exist",
+            "550 the address does not exist here (in reply to end of DATA command)",
+        ] {
+            assert_eq!(why("5.0.0", Some(554), text), Filtered, "{text}");
+            assert!(!hard("5.0.0", Some(554), text), "{text}");
+        }
+        // an addressing status still names the address, at any stage (RFC 3463 x.1.1)
+        let coded = "SMTP error from remote mail server after end of data: 550 5.1.1 account does not exist";
+        assert_eq!(why("5.1.1", Some(550), coded), UserUnknown);
+        // Exchange's directory look-up is not a filter's answer, whatever the stage
+        let resolver = ">>> DATA <<< 550 5.1.10 RESOLVER.ADR.RecipientNotFound; not found";
+        assert_eq!(why("5.1.10", Some(550), resolver), UserUnknown);
         // a bare "unknown user" after DATA stays a filter's answer
         assert_eq!(
             why("5.0.0", Some(550), ">>> DATA <<< 550 Unknown user"),
@@ -2336,6 +2368,15 @@ mod tests {
         );
         assert_eq!(
             command("192.0.2.1 failed after I sent the message."),
+            Some(Command::Data)
+        );
+        // so does Exim, in lower case, for the reply to the final dot
+        assert_eq!(
+            command("SMTP error from remote mail server after end of data:\n550 rejected"),
+            Some(Command::Data)
+        );
+        assert_eq!(
+            command("SMTP error from remote mail server after pipelined end of data: 554 no"),
             Some(Command::Data)
         );
         assert_eq!(command("DATABASE@EXAMPLE.JP unknown"), None);
