@@ -28,6 +28,7 @@ pub mod files;
 pub mod filters;
 pub mod handle;
 pub mod http;
+pub mod large_buffers;
 #[cfg(test)]
 mod layers;
 pub mod logs;

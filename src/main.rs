@@ -1,6 +1,11 @@
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
+/// glibc's allocator, with buffers of 2 MiB and more on huge-page mappings of their own
+/// (see the module).
+#[global_allocator]
+static ALLOCATOR: herald::large_buffers::LargeBuffers = herald::large_buffers::LargeBuffers;
+
 fn main() -> anyhow::Result<()> {
     // Before any thread is started (see the function).
     herald::cli::tune_the_allocator();
