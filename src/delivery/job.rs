@@ -19,6 +19,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::json;
@@ -34,6 +35,7 @@ use crate::emails::address::Mailbox;
 use crate::emails::{events, test_recipients};
 use crate::handle::App;
 use crate::queue::{Completed, Job, RetryAt};
+use crate::store::group::{self, GroupWriter};
 
 const MINUTE: Millis = 60_000;
 
@@ -62,7 +64,7 @@ pub struct Payload {
     attachments: Option<usize>,
 }
 
-#[derive(FromRow)]
+#[derive(Clone, FromRow)]
 struct EmailRow {
     team_id: String,
     from_address: String,
@@ -103,20 +105,31 @@ pub async fn run_job(app: &App, job: &Job) -> anyhow::Result<()> {
     } = job.payload()?;
     // Held until the attempt is recorded: the email's content is in memory until then.
     let _memory = app.delivery().memory.hold(bytes).await;
-    let with_attachments = attachments != Some(0);
-    let Some((email, attachments)) = load(app, &email_id, with_attachments).await? else {
+    let loaded = app.delivery().loads.load(app, &email_id).await?;
+    let Some(Loaded {
+        email,
+        recipients,
+        suppressed,
+    }) = loaded
+    else {
         return Ok(());
     };
     if email.last_event == events::CANCELED {
         return Ok(());
     }
+    // None stored with the email, as its job says: not looked for (older jobs look).
+    let attachments: Vec<Attachment> = if attachments == Some(0) {
+        Vec::new()
+    } else {
+        crate::emails::reads::attachments_for_delivery(app, &email_id).await?
+    };
     // States exist only once an attempt has recorded some: not on the first run.
     let states = if job.attempts > 1 {
         recipient_states(app, &email_id).await?
     } else {
         HashMap::new()
     };
-    let pending: Vec<Recipient> = recipients(&email)?
+    let pending: Vec<Recipient> = recipients
         .into_iter()
         .filter(|r| states.get(&r.key).is_none_or(|s| !record::is_final(s)))
         .collect();
@@ -127,12 +140,9 @@ pub async fn run_job(app: &App, job: &Job) -> anyhow::Result<()> {
     let now = app.now_ms();
     let mut outcomes: Vec<(Recipient, Decision)> = Vec::new();
     let mut to_send = Vec::new();
-    let keys: Vec<String> = pending.iter().map(|r| r.key.clone()).collect();
-    let suppressed = crate::suppressions::find(app, &email.team_id, &keys).await?;
     for r in pending {
-        if let Some(entry) = suppressed.get(&r.key) {
-            let decision = Decision::Suppressed(entry.origin.clone());
-            outcomes.push((r, decision));
+        if let Some(origin) = suppressed.get(&r.key) {
+            outcomes.push((r, Decision::Suppressed(origin.clone())));
         } else if let Some(simulated) = test_recipients::outcome(&r.key) {
             outcomes.push((r, Decision::Simulated(simulated)));
         } else {
@@ -214,22 +224,147 @@ enum Decision {
     Failed(String),
 }
 
-/// The email and its attachments (`emails::reads::for_delivery`: two queries, so that the
-/// html is read once; one when `with_attachments` is false).
-async fn load(
-    app: &App,
-    email_id: &str,
-    with_attachments: bool,
-) -> anyhow::Result<Option<(EmailRow, Vec<Attachment>)>> {
-    let found = crate::emails::reads::for_delivery(app, email_id, with_attachments).await?;
-    Ok(found.map(|(email, content, attachments)| {
-        let email = EmailRow {
-            html: content.html,
-            text: content.text,
-            ..email
+/// What a delivery reads before it sends: its email (with its content), its [`recipients`]
+/// and the suppression entries (origins) of those, by address.
+#[derive(Clone)]
+struct Loaded {
+    email: EmailRow,
+    recipients: Vec<Recipient>,
+    suppressed: HashMap<String, String>,
+}
+
+/// Why a delivery's [`Loaded`] could not be read: the group's query failed (the database
+/// error is kept as the cause, so that the queue sees an unavailable database as one), or
+/// this email cannot be read (a damaged body, a bad address list).
+#[derive(Debug, Clone)]
+enum LoadError {
+    Database(Arc<sqlx::Error>),
+    Email(String),
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::Database(err) => write!(f, "reading the emails to deliver: {err}"),
+            LoadError::Email(why) => write!(f, "reading the email to deliver: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            LoadError::Database(err) => Some(&**err),
+            LoadError::Email(_) => None,
+        }
+    }
+}
+
+type LoadResult = Result<Option<Loaded>, LoadError>;
+
+/// Delivery's reads, grouped: the deliveries of a claim start together, and each read is a
+/// hand-off to a database connection (on SQLite to its own thread and back, two wake-ups),
+/// so what they read before sending is read for every delivery waiting at once, one query
+/// for their emails and one for their recipients' suppressions, with the loop the outcomes
+/// are written with (`store::group`): the first delivery starts a reader task, which reads
+/// everything queued, then everything queued meanwhile, until the queue is empty.
+#[derive(Default)]
+pub struct Loads(Arc<GroupWriter<String, LoadResult>>);
+
+impl Loads {
+    /// Email `email_id` and its recipients' suppressions; `None` when the email is gone.
+    async fn load(&self, app: &App, email_id: &str) -> anyhow::Result<Option<Loaded>> {
+        let readers = group::writers_for(app.db());
+        let app = app.clone();
+        let loaded = self
+            .0
+            .submit(email_id.to_string(), readers, move |ids| {
+                read_group(app.clone(), ids)
+            })
+            .await
+            .map_err(|_| anyhow::anyhow!("the delivery reader stopped"))?;
+        Ok(loaded?)
+    }
+}
+
+/// Reads the emails `ids` and their recipients' suppressions: one result per id, in order.
+async fn read_group(app: App, ids: Vec<String>) -> Vec<LoadResult> {
+    let database = |err: sqlx::Error| {
+        let err = LoadError::Database(Arc::new(err));
+        ids.iter().map(|_| Err(err.clone())).collect()
+    };
+    let mut unique: Vec<&str> = ids.iter().map(String::as_str).collect();
+    unique.sort_unstable();
+    unique.dedup();
+    let rows = match crate::emails::reads::for_delivery::<EmailRow>(&app, &unique).await {
+        Ok(rows) => rows,
+        Err(err) => return database(err),
+    };
+    let mut emails: HashMap<String, Result<(EmailRow, Vec<Recipient>), LoadError>> = rows
+        .into_iter()
+        .map(|(id, row)| {
+            let email = row
+                .map_err(|err| LoadError::Email(err.to_string()))
+                .and_then(|(email, content)| {
+                    let email = EmailRow {
+                        html: content.html,
+                        text: content.text,
+                        ..email
+                    };
+                    let recipients =
+                        recipients(&email).map_err(|err| LoadError::Email(err.to_string()))?;
+                    Ok((email, recipients))
+                });
+            (id, email)
+        })
+        .collect();
+    let wanted: Vec<(&str, &str)> = emails
+        .values()
+        .filter_map(|e| e.as_ref().ok())
+        .flat_map(|(email, recipients)| {
+            let team = email.team_id.as_str();
+            recipients.iter().map(move |r| (team, r.key.as_str()))
+        })
+        .collect();
+    let suppressed = match crate::suppressions::find_many(&app, &wanted).await {
+        Ok(found) => found,
+        Err(err) => return database(err),
+    };
+    // One result per id asked for; the same email asked twice (two jobs) gets a copy.
+    let mut asked: HashMap<&str, usize> = HashMap::new();
+    for id in &ids {
+        *asked.entry(id).or_default() += 1;
+    }
+    let mut results = Vec::with_capacity(ids.len());
+    for id in &ids {
+        let left = asked.get_mut(id.as_str()).expect("counted");
+        *left -= 1;
+        let found = if *left == 0 {
+            emails.remove(id)
+        } else {
+            emails.get(id).cloned()
         };
-        (email, attachments)
-    }))
+        results.push(match found {
+            None => Ok(None),
+            Some(Err(err)) => Err(err),
+            Some(Ok((email, recipients))) => {
+                let team = suppressed.get(&email.team_id);
+                let suppressed = recipients
+                    .iter()
+                    .filter_map(|r| {
+                        let origin = team?.get(&r.key)?.origin.clone();
+                        Some((r.key.clone(), origin))
+                    })
+                    .collect();
+                Ok(Some(Loaded {
+                    email,
+                    recipients,
+                    suppressed,
+                }))
+            }
+        });
+    }
+    results
 }
 
 async fn recipient_states(app: &App, email_id: &str) -> anyhow::Result<HashMap<String, String>> {

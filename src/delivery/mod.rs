@@ -104,6 +104,8 @@ pub struct Engine {
     pub pool: client::Pool,
     pub relay: Option<relay::Relay>,
     pub recorder: record::Recorder,
+    /// Deliveries' reads, grouped ([`job::Loads`]).
+    pub loads: job::Loads,
     domains: DomainCache,
     /// The memory budget (`delivery.memory_mb`).
     pub memory: MemoryBudget,
@@ -124,6 +126,7 @@ impl Engine {
             pool: client::Pool::new(&settings.delivery)?,
             relay: relay::parse(&settings.relay)?,
             recorder: record::Recorder::default(),
+            loads: job::Loads::default(),
             domains: TtlMap::new(DOMAIN_TTL),
             memory: MemoryBudget::new(settings.delivery.memory_mb),
         })

@@ -5,7 +5,7 @@
 //! else outside this module.
 
 use futures::TryStreamExt as _;
-use sqlx::FromRow as _;
+use sqlx::{FromRow as _, Row as _};
 
 use super::body::Stored;
 
@@ -23,45 +23,57 @@ pub struct Content {
     pub text: Option<String>,
 }
 
-/// Delivery's load: the email (`team_id, from_address, to_addresses, cc_addresses,
-/// bcc_addresses, reply_to, subject, headers, message_id, created_at, scheduled_at,
-/// last_event`) and its [`Content`], then its attachments in order (`filename, content_type,
-/// content_id, content`): two queries, so that the html and text are read once and not once
-/// per attachment (a join repeats them on every row). With `attachments` false (the email
-/// was stored without any, as its job says) the second query is not run.
-pub async fn for_delivery<E: Row, A: Row>(
+/// Most emails (or addresses) named in one `IN (…)` list of delivery's grouped reads.
+pub const IN_LIST_MAX: usize = 500;
+
+/// Delivery's load of the emails `ids`, read for every delivery waiting at once (one query
+/// per [`IN_LIST_MAX`] ids instead of one per delivery): by id, the email (`team_id,
+/// from_address, to_addresses, cc_addresses, bcc_addresses, reply_to, subject, headers,
+/// message_id, created_at, scheduled_at, last_event`) and its [`Content`], or the error that
+/// keeps this one email from being read (a damaged body); an email that is gone is absent.
+/// Its attachments are read apart ([`attachments_for_delivery`]), so that the html and text
+/// are read once and not once per attachment (a join repeats them on every row).
+pub async fn for_delivery<E: Row>(
     app: &App,
-    email_id: &str,
-    attachments: bool,
-) -> sqlx::Result<Option<(E, Content, Vec<A>)>> {
-    let email = on_db!(app.db(), |pool| {
-        let row = sqlx::query(
-            "SELECT team_id, from_address, to_addresses, cc_addresses, bcc_addresses, \
+    ids: &[&str],
+) -> sqlx::Result<Vec<(String, sqlx::Result<(E, Content)>)>> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(IN_LIST_MAX) {
+        let sql = format!(
+            "SELECT id, team_id, from_address, to_addresses, cc_addresses, bcc_addresses, \
              reply_to, subject, html, text, body_zstd, headers, message_id, created_at, \
              scheduled_at, last_event FROM emails LEFT JOIN email_bodies ON email_id = id \
-             WHERE id = $1",
-        )
-        .bind(email_id)
-        .fetch_optional(pool)
-        .await?;
-        row.map(|row| Ok::<_, sqlx::Error>((E::from_row(&row)?, Stored::from_row(&row)?)))
-            .transpose()?
-    });
-    let Some((email, stored)) = email else {
-        return Ok(None);
-    };
-    let (html, text) = stored.content()?;
-    if !attachments {
-        return Ok(Some((email, Content { html, text }, Vec::new())));
+             WHERE id IN ({})",
+            Placeholders::Numbered.list(1, chunk.len())
+        );
+        on_db!(app.db(), |pool| {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(pool).await? {
+                let id: String = row.try_get("id")?;
+                let email = E::from_row(&row).and_then(|email| {
+                    let (html, text) = Stored::from_row(&row)?.content()?;
+                    Ok((email, Content { html, text }))
+                });
+                found.push((id, email));
+            }
+        });
     }
-    let attachments = on_db!(app.db(), |pool| sqlx::query_as::<_, A>(
+    Ok(found)
+}
+
+/// The attachments of email `email_id` as delivery sends them, in order (`filename,
+/// content_type, content_id, content`).
+pub async fn attachments_for_delivery<A: Row>(app: &App, email_id: &str) -> sqlx::Result<Vec<A>> {
+    on_db!(app.db(), |pool| sqlx::query_as::<_, A>(
         "SELECT filename, content_type, content_id, content FROM email_attachments \
          WHERE email_id = $1 ORDER BY position"
     )
     .bind(email_id)
     .fetch_all(pool)
-    .await)?;
-    Ok(Some((email, Content { html, text }, attachments)))
+    .await)
 }
 
 /// The `SELECT` of the team of email `email_id` (one row, none when it is gone), to run in

@@ -1,5 +1,7 @@
 //! Group writes: the one writer loop behind the accept path's group commit
-//! (`emails::group_commit`) and the delivery outcome recorder (`delivery::record`).
+//! (`emails::group_commit`) and the delivery outcome recorder (`delivery::record`); the same
+//! loop groups delivery's reads (`delivery::job::Loads`: a "write" there is one read of
+//! everything queued).
 //!
 //! A caller queues an item and waits for its result; a writer task takes everything queued,
 //! writes it in one transaction, answers each item, and goes again while anything is queued;

@@ -149,23 +149,64 @@ pub async fn find(
     team_id: &str,
     emails: &[String],
 ) -> SuppressionResult<HashMap<String, Suppression>> {
-    if emails.is_empty() {
-        return Ok(HashMap::new());
+    let wanted: Vec<(&str, &str)> = emails.iter().map(|e| (team_id, e.as_str())).collect();
+    let mut found = find_many(app, &wanted).await?;
+    Ok(found.remove(team_id).unwrap_or_default())
+}
+
+/// The entries of (team, normalized address) pairs, by team and address: what delivery
+/// reads for every delivery waiting at once, one query (per
+/// [`crate::emails::reads::IN_LIST_MAX`] addresses) instead of one per delivery.
+pub async fn find_many(
+    app: &App,
+    wanted: &[(&str, &str)],
+) -> sqlx::Result<HashMap<String, HashMap<String, Suppression>>> {
+    let mut teams: Vec<&str> = wanted.iter().map(|(team, _)| *team).collect();
+    teams.sort_unstable();
+    teams.dedup();
+    let mut emails: Vec<&str> = wanted.iter().map(|(_, email)| *email).collect();
+    emails.sort_unstable();
+    emails.dedup();
+    let mut found: HashMap<String, HashMap<String, Suppression>> = HashMap::new();
+    if teams.is_empty() || emails.is_empty() {
+        return Ok(found);
     }
-    let params: Vec<String> = (0..emails.len()).map(|i| format!("${}", i + 2)).collect();
-    let sql = format!(
-        "SELECT {COLUMNS} FROM suppressions WHERE team_id = $1 AND email IN ({})",
-        params.join(", ")
-    );
-    let rows = on_db!(app.db(), |pool| {
-        let mut query =
-            sqlx::query_as::<_, Suppression>(sqlx::AssertSqlSafe(sql.clone())).bind(team_id);
-        for email in emails {
-            query = query.bind(email);
+    // Usually one team: an `IN` list of each, and the pairs no delivery asked for dropped.
+    for chunk in emails.chunks(crate::emails::reads::IN_LIST_MAX) {
+        let sql = format!(
+            "SELECT team_id, {COLUMNS} FROM suppressions WHERE team_id IN ({}) AND email IN ({})",
+            Placeholders::Numbered.list(1, teams.len()),
+            Placeholders::Numbered.list(teams.len() + 1, chunk.len())
+        );
+        let rows = on_db!(app.db(), |pool| {
+            let mut query = sqlx::query_as::<_, TeamSuppression>(sqlx::AssertSqlSafe(sql.clone()));
+            for team in &teams {
+                query = query.bind(*team);
+            }
+            for email in chunk {
+                query = query.bind(*email);
+            }
+            query.fetch_all(pool).await
+        })?;
+        for row in rows {
+            // With several teams, an address one team asked for may be found in another's.
+            let asked = teams.len() == 1
+                || wanted.contains(&(row.team_id.as_str(), row.entry.email.as_str()));
+            if asked {
+                let team = found.entry(row.team_id).or_default();
+                team.insert(row.entry.email.clone(), row.entry);
+            }
         }
-        query.fetch_all(pool).await
-    })?;
-    Ok(rows.into_iter().map(|s| (s.email.clone(), s)).collect())
+    }
+    Ok(found)
+}
+
+/// A [`Suppression`] with its team ([`find_many`]).
+#[derive(FromRow)]
+struct TeamSuppression {
+    team_id: String,
+    #[sqlx(flatten)]
+    entry: Suppression,
 }
 
 pub async fn list(
