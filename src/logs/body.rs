@@ -27,13 +27,17 @@ pub fn sanitize(bytes: &[u8]) -> Option<String> {
             bytes.len()
         )),
     };
-    let text = value.to_string();
+    // Only the first `MAX_BODY` bytes of the text are kept: the rest is counted, not written
+    // (a 5 MB batch's text was a second 5–8 MB buffer beside its tree).
+    let mut text = Capped::default();
+    serde_json::to_writer(&mut text, &value).expect("writing to memory");
     // The length the text would have had without the cuts (they all lie past `MAX_BODY`).
-    let total = text.len() + cut_bytes(&value);
+    let total = text.len + cut_bytes(&value);
+    let text = text.into_text();
     if total <= MAX_BODY {
         return Some(text);
     }
-    let mut cut = MAX_BODY;
+    let mut cut = MAX_BODY.min(text.len());
     while !text.is_char_boundary(cut) {
         cut -= 1;
     }
@@ -44,6 +48,41 @@ pub fn sanitize(bytes: &[u8]) -> Option<String> {
         total
     );
     Some(Value::String(marker).to_string())
+}
+
+/// A JSON text's first [`MAX_BODY`] bytes (and up to a character more), and its length.
+#[derive(Default)]
+struct Capped {
+    kept: Vec<u8>,
+    len: usize,
+}
+
+impl Capped {
+    /// What is kept, up to its last whole character (serde_json writes UTF-8).
+    fn into_text(self) -> String {
+        match String::from_utf8(self.kept) {
+            Ok(text) => text,
+            Err(err) => {
+                let valid = err.utf8_error().valid_up_to();
+                let mut kept = err.into_bytes();
+                kept.truncate(valid);
+                String::from_utf8(kept).expect("valid up to here")
+            }
+        }
+    }
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // One character past the limit, so that a cut at `MAX_BODY` sees whole characters.
+        let room = (MAX_BODY + 4).saturating_sub(self.kept.len());
+        self.kept.extend_from_slice(&buf[..buf.len().min(room)]);
+        self.len += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Text that could name or hold a secret, or hide one (`\u` escapes), matched ignoring case:
@@ -527,6 +566,46 @@ mod tests {
         assert_eq!(cuts.len(), 1);
         assert!(text.len() < MAX_BODY + 100);
         assert_eq!(shorten(bodies[2].as_bytes()).unwrap().1.len(), 1);
+    }
+
+    /// The text written whole and then cut, as before [`Capped`].
+    fn cut_whole_text(value: &Value) -> String {
+        let text = value.to_string();
+        let total = text.len() + cut_bytes(value);
+        if total <= MAX_BODY {
+            return text;
+        }
+        let mut cut = MAX_BODY;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let marker = format!(
+            "{}… [truncated: {} of {} bytes kept]",
+            &text[..cut],
+            cut,
+            total
+        );
+        Value::String(marker).to_string()
+    }
+
+    #[test]
+    fn only_the_kept_text_is_written_and_it_is_the_same() {
+        // A batch of medium strings (none cut on their own), with characters of 1 to 4 bytes
+        // falling across the limit at every offset, and a secret to redact.
+        for shift in 0..8 {
+            let html = format!("{}é€😀<p>news</p>", "a".repeat(shift));
+            let batch: Vec<Value> = (0..40)
+                .map(|i| json!({"to": "a@b.c", "html": html.repeat(200 + i), "api_key": "re_x"}))
+                .collect();
+            let body = Value::Array(batch).to_string();
+            let mut value = read_capped(body.as_bytes(), true).unwrap();
+            redact(&mut value);
+            assert_eq!(sanitize(body.as_bytes()).unwrap(), cut_whole_text(&value));
+        }
+        for small in [json!({"a": "é".repeat(100)}), json!(["x", "y", "z"])] {
+            let body = small.to_string();
+            assert_eq!(sanitize(body.as_bytes()).unwrap(), cut_whole_text(&small));
+        }
     }
 
     #[test]
