@@ -23,6 +23,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "fields",
             "files",
             "filters",
+            "large_buffers",
             "net",
             "proptest_util",
             "serde_util",
