@@ -47,8 +47,9 @@ where
     }
 }
 
-/// The body in one buffer, sized up front from its declared length (capped at the limit):
-/// each chunk is copied in as it arrives and freed, so a large body is held once while it is
+/// The body in one buffer, sized from its declared length (capped at the limit) when its
+/// first chunk arrives, that is once the request has its share of the body budget (the
+/// guard's body waits for it before yielding anything, [`crate::http::guard`]): each chunk is copied in as it arrives and freed, so a large body is held once while it is
 /// read, not as its chunks plus their concatenation (axum's `Bytes` extractor), nor with the
 /// spare capacity of a buffer grown by doubling. The route's body limit
 /// (`DefaultBodyLimit`) applies as with axum's extractor.
@@ -62,7 +63,7 @@ async fn read_body(req: Request, declared: Option<u64>) -> Result<Bytes, AppErro
         })
     });
     let mut stream = req.into_limited_body().into_data_stream();
-    let mut buffer = Vec::with_capacity(capacity);
+    let mut buffer = Vec::new();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| {
             if is_length_limit(&e) {
@@ -73,6 +74,9 @@ async fn read_body(req: Request, declared: Option<u64>) -> Result<Bytes, AppErro
                 ))
             }
         })?;
+        if buffer.capacity() == 0 {
+            buffer.reserve_exact(capacity.max(chunk.len()));
+        }
         buffer.extend_from_slice(&chunk);
     }
     Ok(Bytes::from(buffer))
