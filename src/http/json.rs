@@ -49,9 +49,10 @@ where
 
 /// The body in one buffer, sized from its declared length (capped at the limit) when its
 /// first chunk arrives, that is once the request has its share of the body budget (the
-/// guard's body waits for it before yielding anything, [`crate::http::guard`]): each chunk is copied in as it arrives and freed, so a large body is held once while it is
-/// read, not as its chunks plus their concatenation (axum's `Bytes` extractor), nor with the
-/// spare capacity of a buffer grown by doubling. The route's body limit
+/// guard's body waits for it before yielding anything, [`crate::http::guard`]): each chunk
+/// is copied in as it arrives and freed, so a large body is held once while it is read, not
+/// as its chunks plus their concatenation (axum's `Bytes` extractor), nor with the spare
+/// capacity of a buffer grown by doubling. The route's body limit
 /// (`DefaultBodyLimit`) applies as with axum's extractor.
 async fn read_body(req: Request, declared: Option<u64>) -> Result<Bytes, AppError> {
     use axum::RequestExt;
