@@ -12,7 +12,7 @@ use super::body::Stored;
 use crate::clock::Millis;
 use crate::handle::App;
 use crate::on_db;
-use crate::store::sql::{Placeholders, Stmt};
+use crate::store::sql::{self, Placeholders, Stmt};
 use crate::store::team_rows::Row;
 
 /// An email's content as delivery sends it: the html and the text given (none when only html
@@ -23,11 +23,8 @@ pub struct Content {
     pub text: Option<String>,
 }
 
-/// Most emails (or addresses) named in one `IN (…)` list of delivery's grouped reads.
-pub const IN_LIST_MAX: usize = 500;
-
 /// Delivery's load of the emails `ids`, read for every delivery waiting at once (one query
-/// per [`IN_LIST_MAX`] ids instead of one per delivery): by id, the email (`team_id,
+/// per [`sql::IN_LIST_MAX`] ids instead of one per delivery): by id, the email (`team_id,
 /// from_address, to_addresses, cc_addresses, bcc_addresses, reply_to, subject, headers,
 /// message_id, created_at, scheduled_at, last_event`) and its [`Content`], or the error that
 /// keeps this one email from being read (a damaged body); an email that is gone is absent.
@@ -38,7 +35,7 @@ pub async fn for_delivery<E: Row>(
     ids: &[&str],
 ) -> sqlx::Result<Vec<(String, sqlx::Result<(E, Content)>)>> {
     let mut found = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(IN_LIST_MAX) {
+    for chunk in ids.chunks(sql::IN_LIST_MAX) {
         let sql = format!(
             "SELECT id, team_id, from_address, to_addresses, cc_addresses, bcc_addresses, \
              reply_to, subject, html, text, body_zstd, headers, message_id, created_at, \

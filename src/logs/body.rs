@@ -37,6 +37,12 @@ pub fn sanitize(bytes: &[u8]) -> Option<String> {
     if total <= MAX_BODY {
         return Some(text);
     }
+    Some(truncated(&text, total))
+}
+
+/// What is kept of a JSON text of `total` bytes over [`MAX_BODY`]: its first `MAX_BODY`
+/// bytes (to a character boundary) and how much that is, as a JSON string.
+fn truncated(text: &str, total: usize) -> String {
     let mut cut = MAX_BODY.min(text.len());
     while !text.is_char_boundary(cut) {
         cut -= 1;
@@ -47,7 +53,7 @@ pub fn sanitize(bytes: &[u8]) -> Option<String> {
         cut,
         total
     );
-    Some(Value::String(marker).to_string())
+    Value::String(marker).to_string()
 }
 
 /// A JSON text's first [`MAX_BODY`] bytes (and up to a character more), and its length.
@@ -575,17 +581,7 @@ mod tests {
         if total <= MAX_BODY {
             return text;
         }
-        let mut cut = MAX_BODY;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        let marker = format!(
-            "{}… [truncated: {} of {} bytes kept]",
-            &text[..cut],
-            cut,
-            total
-        );
-        Value::String(marker).to_string()
+        truncated(&text, total)
     }
 
     #[test]

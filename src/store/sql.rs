@@ -247,6 +247,10 @@ pub enum Placeholders {
     Positional,
 }
 
+/// Most values one `IN (…)` list of a grouped read names (delivery's reads of the emails and
+/// suppressions of every delivery waiting): larger sets are read in chunks of this many.
+pub const IN_LIST_MAX: usize = 500;
+
 impl Placeholders {
     pub fn of(db: &crate::store::Db) -> Self {
         if db.is_postgres() {

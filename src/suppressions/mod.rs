@@ -156,7 +156,7 @@ pub async fn find(
 
 /// The entries of (team, normalized address) pairs, by team and address: what delivery
 /// reads for every delivery waiting at once, one query (per
-/// [`crate::emails::reads::IN_LIST_MAX`] addresses) instead of one per delivery.
+/// [`sql::IN_LIST_MAX`] addresses) instead of one per delivery.
 pub async fn find_many(
     app: &App,
     wanted: &[(&str, &str)],
@@ -172,7 +172,7 @@ pub async fn find_many(
         return Ok(found);
     }
     // Usually one team: an `IN` list of each, and the pairs no delivery asked for dropped.
-    for chunk in emails.chunks(crate::emails::reads::IN_LIST_MAX) {
+    for chunk in emails.chunks(sql::IN_LIST_MAX) {
         let sql = format!(
             "SELECT team_id, {COLUMNS} FROM suppressions WHERE team_id IN ({}) AND email IN ({})",
             Placeholders::Numbered.list(1, teams.len()),
